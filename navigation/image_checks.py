@@ -143,7 +143,7 @@ def axcodes(affine: np.ndarray) -> str:
 
 def corners_mm(affine: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """(8, 3) mri positions of the centres of the 8 corner voxels."""
-    n = np.asarray(shape[:3], dtype=float) - 1.0
+    n = np.asarray((tuple(shape[:3]) + (1, 1, 1))[:3], dtype=float) - 1.0
     ijk = np.array([[a, b, c] for a in (0, n[0]) for b in (0, n[1]) for c in (0, n[2])])
     aff = np.asarray(affine, dtype=float)
     return ijk @ aff[:3, :3].T + aff[:3, 3]

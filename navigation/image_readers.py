@@ -276,6 +276,8 @@ def _unknown_orientation(base: np.ndarray, why: str) -> Problem:
 
 
 def _units(header) -> tuple[float, list[Problem]]:
+    if not hasattr(header, "get_xyzt_units"):  # Analyze 7.5: millimetres by convention
+        return 1.0, [Problem("info", "units-unknown", "Analyze header: millimetres assumed")]
     unit = header.get_xyzt_units()[0]
     factor = _UNIT_TO_MM.get(unit, 1.0)
     if unit == "unknown":
@@ -292,8 +294,9 @@ def _from_header(p: Path, header, make_image, affine_choice: str | None,
     shape = tuple(int(n) for n in header.get_data_shape())
     unit_mm, unit_problems = _units(header)
     problems += unit_problems
-    unit_note = "" if unit_mm == 1.0 else f" (after converting {header.get_xyzt_units()[0]}s to mm: " \
-        "the units field in the header is probably wrong)"
+    unit_note = "" if unit_mm == 1.0 else (
+        f" (after converting {header.get_xyzt_units()[0]}s to mm: the units field in the header "
+        "is probably wrong)")
     pixdim = np.array(header["pixdim"][1:4], float)[: max(1, min(3, len(shape)))] * unit_mm
     errs = check_voxel_sizes(pixdim, "voxel size (pixdim)", unit_note)
     if errs:

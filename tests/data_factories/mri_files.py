@@ -70,3 +70,22 @@ def marker_centroid_voxel(data: np.ndarray) -> np.ndarray:
     idx = np.argwhere(np.asarray(data) >= MARKER_VALUE * 0.9)
     assert len(idx) > 0, "marker not present in the data"
     return idx.mean(axis=0)
+
+
+def patch_header(path: Path, **fields) -> Path:
+    """Overwrite raw NIfTI-1 header fields of an uncompressed ``.nii`` in place (no checks),
+    e.g. ``patch_header(p, vox_offset=1e6, magic=b"xx1")``."""
+    raw = bytearray(Path(path).read_bytes())
+    hdr = nib.Nifti1Header.from_fileobj(__import__("io").BytesIO(bytes(raw)), check=False)
+    for key, value in fields.items():
+        hdr._structarr[key] = value
+    raw[:348] = hdr.binaryblock
+    Path(path).write_bytes(bytes(raw))
+    return Path(path)
+
+
+def small_head(voxel_mm: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """(data, affine) of the test head in RAS storage, 90 x 110 x 100 at 2 mm."""
+    shape = (90, 110, 100)
+    aff = ras_affine(voxel_mm, shape)
+    return sample_on_grid(aff, shape), aff
