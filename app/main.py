@@ -1,0 +1,101 @@
+"""``tmsnav`` command line: start the GUI, optionally on an image or the demo, or render a screenshot.
+
+    tmsnav                       empty window (File > Open)
+    tmsnav T1.nii.gz             open an image (NIfTI, MGZ, or a DICOM folder)
+    tmsnav --demo                sample head + simulated tracker
+    tmsnav --demo --screenshot out.png   render the window to PNG and exit (docs, tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("tmsnav")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tmsnav", description="Neuronavigation for personalized TMS.")
+    p.add_argument("image", nargs="?", help="T1 MRI: .nii, .nii.gz, .mgz, or a DICOM series folder")
+    p.add_argument("--demo", action="store_true",
+                   help="open the bundled sample head with the simulated tracker")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="render the window to PNG once loading is done, then exit")
+    p.add_argument("--tracker", metavar="SPEC", default=None,
+                   help="connect a tracker at start: 'sim', 'ndi:PORT_OR_URL', 'polhemus:PORT', "
+                        "'igtl:HOST:PORT' (default: 'sim' with --demo, none otherwise)")
+    p.add_argument("--size", metavar="WxH", default="1500x950", help="window size (default 1500x950)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return p
+
+
+def _install_excepthook(window_getter) -> None:
+    """An unexpected exception in a Qt slot becomes a dialog and a log entry, never a crash."""
+
+    def hook(exc_type, exc, tb) -> None:
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        window = window_getter()
+        if window is not None:
+            from .workers import user_message
+            window.show_error("Unexpected problem", user_message(exc))
+
+    sys.excepthook = hook
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="tmsnav: %(levelname)s: %(message)s")
+    os.environ.setdefault("VTK_SMP_BACKEND_IN_USE", "STDThread")
+    if args.image and not Path(args.image).exists():
+        print(f"tmsnav: error: no such file or folder: {args.image}", file=sys.stderr)
+        return 2
+
+    from PySide6 import QtCore, QtWidgets
+
+    from .main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("tmsnav")
+    window = MainWindow()
+    _install_excepthook(lambda: window)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        window.resize(w, h)
+    except ValueError:
+        print(f"tmsnav: error: --size must look like 1500x950, got {args.size!r}", file=sys.stderr)
+        return 2
+    window.show()
+
+    failures: list[str] = []
+    window.loadFailed.connect(failures.append)
+    if args.demo:
+        window.open_sample_head()
+    elif args.image:
+        window.open_image(args.image)
+    tracker_spec = args.tracker or ("sim" if args.demo else None)
+    if tracker_spec and hasattr(window, "connect_tracker_spec"):
+        window.connect_tracker_spec(tracker_spec)
+
+    if args.screenshot:
+        window.wait_for_job(timeout_ms=300_000)
+        settle = getattr(window, "settle_for_screenshot", None)
+        if settle is not None:
+            settle()
+        for _ in range(5):
+            app.processEvents()
+            QtCore.QThread.msleep(20)
+        ok = window.save_screenshot(args.screenshot)
+        print(f"tmsnav: screenshot {'written to' if ok else 'FAILED for'} {args.screenshot}")
+        window.close()
+        return 1 if (failures or not ok) else 0
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""The main window: 3-D head view + axial/coronal/sagittal slices sharing one cursor,
+panels in a side dock, file menu, status bar with a cancellable progress bar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .loading import LoadedHead, load_head, load_sample_head
+from .panels.display_panel import DisplayPanel
+from .slice_view import Marker, SliceView
+from .view3d import HeadView3D
+from .workers import Job
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MainWindow"]
+
+NIFTI_FILTER = "MRI images (*.nii *.nii.gz *.mgz *.dcm);;All files (*)"
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    headLoaded = QtCore.Signal(object)      # LoadedHead
+    loadFailed = QtCore.Signal(str)
+    cursorChanged = QtCore.Signal(object)   # np.ndarray (3,) mri mm
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("tmsnav")
+        self.resize(1500, 950)
+        self.head: LoadedHead | None = None
+        self.cursor_mri = np.zeros(3)
+        self.job: Job | None = None
+        self.last_error: str | None = None
+        self._error_box: QtWidgets.QMessageBox | None = None
+        self._marker_layers: dict[str, list[Marker]] = {}
+
+        self.view3d = HeadView3D()
+        self.slices = {name: SliceView(name) for name in ("axial", "coronal", "sagittal")}
+        grid = QtWidgets.QGridLayout()
+        grid.setSpacing(2)
+        grid.addWidget(self.view3d, 0, 0)
+        grid.addWidget(self.slices["axial"], 0, 1)
+        grid.addWidget(self.slices["coronal"], 1, 0)
+        grid.addWidget(self.slices["sagittal"], 1, 1)
+        for i in range(2):
+            grid.setColumnStretch(i, 1)
+            grid.setRowStretch(i, 1)
+        central = QtWidgets.QWidget()
+        central.setLayout(grid)
+        self.setCentralWidget(central)
+
+        self.panels = QtWidgets.QTabWidget()
+        self.panels.setObjectName("panels")
+        self.display_panel = DisplayPanel()
+        self.panels.addTab(self.display_panel, "Display")
+        dock = QtWidgets.QDockWidget("Workflow", self)
+        dock.setObjectName("workflow_dock")
+        dock.setWidget(self.panels)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.panels.setMinimumWidth(330)
+        self.panels.setMaximumWidth(520)
+        self._dock = dock
+
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+
+    # ----- construction -------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.cursor_label = QtWidgets.QLabel("no image")
+        self.cursor_label.setObjectName("cursor_label")
+        self.cursor_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        bar.addWidget(self.cursor_label, 1)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(260)
+        self.progress_label = QtWidgets.QLabel("")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_job)
+        for w in (self.progress_label, self.progress, self.cancel_button):
+            w.hide()
+            bar.addPermanentWidget(w)
+
+    def _build_menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+        self._action(m, "&Open MRI image…", self.choose_image, QtGui.QKeySequence.StandardKey.Open)
+        self._action(m, "Open &DICOM folder…", self.choose_dicom_folder, "Ctrl+Shift+O")
+        self._action(m, "Open &sample head", self.open_sample_head, "Ctrl+Shift+S")
+        m.addSeparator()
+        self._action(m, "Save &screenshot…", self.choose_screenshot, "Ctrl+P")
+        m.addSeparator()
+        self._action(m, "&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
+        v = self.menuBar().addMenu("&View")
+        for name, key in (("front", "Ctrl+1"), ("left", "Ctrl+2"), ("right", "Ctrl+3"), ("top", "Ctrl+4")):
+            self._action(v, f"View from {name}", lambda _=False, n=name: self.view3d.view_from(n), key)
+        h = self.menuBar().addMenu("&Help")
+        self._action(h, "&About tmsnav", self.show_about)
+
+    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut=None) -> QtGui.QAction:
+        act = QtGui.QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QtGui.QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _connect(self) -> None:
+        for view in self.slices.values():
+            view.cursorPicked.connect(self.set_cursor)
+            view.windowChanged.connect(self._window_from_slice)
+        self.view3d.cursorPicked.connect(self.set_cursor)
+        dp = self.display_panel
+        dp.scalpOpacityChanged.connect(self.view3d.set_scalp_opacity)
+        dp.brainVisibleChanged.connect(self._set_brain_visible)
+        dp.windowChanged.connect(self._set_window)
+        dp.radiologicalChanged.connect(lambda on: [v.set_radiological(on) for v in self.slices.values()])
+        dp.viewPresetRequested.connect(self.view3d.view_from)
+
+    # ----- opening images -----------------------------------------------------------------
+    def choose_image(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open MRI image", "", NIFTI_FILTER)
+        if path:
+            self.open_image(path)
+
+    def choose_dicom_folder(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open DICOM series folder")
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str | Path, affine_choice: str | None = None) -> None:
+        name = Path(path).name
+        self._run(lambda progress, cancel: load_head(path, affine_choice=affine_choice,
+                                                     progress=progress, cancel=cancel),
+                  f"Opening {name}", self._on_head_loaded, context=("image", path))
+
+    def open_sample_head(self) -> None:
+        self._run(load_sample_head, "Opening the sample head", self._on_head_loaded,
+                  context=("sample", None))
+
+    def _run(self, fn, title: str, on_success, context=None) -> None:
+        if self.job is not None and self.job.isRunning():
+            self.show_error("Busy", "Another operation is still running; wait or cancel it first.")
+            return
+        job = Job(fn, name=title, parent=self)
+        job.context = context
+        job.signals.progress.connect(self._on_progress)
+        job.signals.succeeded.connect(on_success)
+        job.signals.failed.connect(lambda msg: self._on_job_failed(title, msg, job))
+        job.signals.cancelled.connect(lambda: self.statusBar().showMessage(f"{title}: cancelled", 5000))
+        job.signals.finished.connect(self._on_job_finished)
+        self.job = job
+        self.progress_label.setText(title)
+        self.progress.setValue(0)
+        for w in (self.progress_label, self.progress, self.cancel_button):
+            w.show()
+        job.start()
+
+    def cancel_job(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def wait_for_job(self, timeout_ms: int = 120_000) -> bool:
+        """Block (processing events) until the running job ends; for CLI and tests."""
+        timer = QtCore.QElapsedTimer()
+        timer.start()
+        while self.job is not None and timer.elapsed() < timeout_ms:
+            QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            QtCore.QThread.msleep(5)
+        return self.job is None
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(f"{message} %p%")
+
+    def _on_job_finished(self) -> None:
+        for w in (self.progress_label, self.progress, self.cancel_button):
+            w.hide()
+        if self.job is not None:
+            self.job.wait()
+        self.job = None
+
+    def _on_job_failed(self, title: str, message: str, job: Job) -> None:
+        from navigation.imaging import OrientationAmbiguous
+
+        if isinstance(job.exception, OrientationAmbiguous) and job.context and job.context[0] == "image":
+            self._ask_orientation(job.exception, job.context[1])
+            return
+        self.show_error(title.replace("Opening", "Cannot open"), message)
+        self.loadFailed.emit(message)
+
+    def _on_head_loaded(self, head: LoadedHead) -> None:
+        self.head = head
+        volume = head.volume
+        level, width = volume.default_window()
+        grid = volume.display_grid()
+        for view in self.slices.values():
+            view.set_grid(grid, level, width)
+        self.display_panel.set_window(level, width)
+        self.view3d.set_surfaces(head.scalp, head.brain)
+        centre = np.asarray(grid.display_to_mri((np.asarray(grid.data.shape) - 1) / 2.0))
+        self.set_cursor(centre)
+        self.setWindowTitle(f"tmsnav — {volume.name}")
+        for problem in volume.report.warnings:
+            self.statusBar().showMessage(f"Warning: {problem.message}", 15000)
+        self.headLoaded.emit(head)
+
+    def _ask_orientation(self, exc, path) -> None:
+        """qform and sform disagree: never pick one silently; the user chooses (reliability.md #8)."""
+        box = QtWidgets.QMessageBox(self)
+        box.setObjectName("orientation_box")
+        box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
+        box.setWindowTitle("Image orientation is ambiguous")
+        box.setText(str(exc) + "\n\nChoose the orientation to use. Check the L/R labels on the slices "
+                    "against a known marker before navigating.")
+        buttons = {}
+        for name in exc.options:
+            buttons[box.addButton(f"Use {name}", QtWidgets.QMessageBox.ButtonRole.AcceptRole)] = name
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        box.buttonClicked.connect(lambda b: buttons.get(b) and self.open_image(path, affine_choice=buttons[b]))
+        box.open()
+        self._error_box = box
+
+    # ----- cursor and display -------------------------------------------------------------
+    def set_cursor(self, mri_mm) -> None:
+        self.cursor_mri = np.asarray(mri_mm, float).reshape(3)
+        for view in self.slices.values():
+            view.set_cursor(self.cursor_mri)
+        self.view3d.set_cursor(self.cursor_mri)
+        self._update_cursor_label()
+        self.cursorChanged.emit(self.cursor_mri.copy())
+
+    def _update_cursor_label(self) -> None:
+        if self.head is None:
+            return
+        x, y, z = self.cursor_mri
+        ijk = self.head.volume.mri_to_voxel(self.cursor_mri)
+        value = self.head.volume.value_at(self.cursor_mri, order=0)
+        value_text = "outside" if not np.isfinite(value) else f"{value:g}"
+        self.cursor_label.setText(
+            f"mri RAS ({x:+.1f}, {y:+.1f}, {z:+.1f}) mm   voxel ({ijk[0]:.0f}, {ijk[1]:.0f}, {ijk[2]:.0f})"
+            f"   value {value_text}")
+
+    def set_markers(self, layer: str, markers: list[Marker]) -> None:
+        """Named marker layers (fiducials, targets, pointer tip) drawn on every slice."""
+        self._marker_layers[layer] = list(markers)
+        merged = [m for ms in self._marker_layers.values() for m in ms]
+        for view in self.slices.values():
+            view.set_markers(merged)
+
+    def _set_window(self, level: float, width: float) -> None:
+        for view in self.slices.values():
+            view.set_window(level, width)
+
+    def _window_from_slice(self, level: float, width: float) -> None:
+        self._set_window(level, width)
+        self.display_panel.set_window(level, width)
+
+    def _set_brain_visible(self, on: bool) -> None:
+        actor = self.view3d._actors.get("brain")
+        if actor is not None:
+            actor.SetVisibility(on)
+            self.view3d.render()
+
+    # ----- messages, screenshots ----------------------------------------------------------
+    def show_error(self, title: str, message: str) -> None:
+        """A window-modal message box that does not block the event loop (tracking keeps running)."""
+        log.error("%s: %s", title, message)
+        self.last_error = message
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, title, message,
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("error_box")
+        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        box.open()
+        self._error_box = box
+
+    def choose_screenshot(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save screenshot", "tmsnav.png", "PNG (*.png)")
+        if path:
+            self.save_screenshot(path)
+
+    def save_screenshot(self, path: str | Path) -> bool:
+        self.view3d.render()
+        QtWidgets.QApplication.processEvents()
+        return self.grab().save(str(path), "PNG")
+
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(
+            self, "About tmsnav",
+            "tmsnav: open-source neuronavigation for personalized TMS.\n"
+            "Research software: not a certified medical device.")
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.resizeDocks([self._dock], [380], QtCore.Qt.Orientation.Horizontal)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        if self.job is not None:
+            self.job.cancel()
+            self.job.wait(5000)
+        self.view3d.close_plotter()
+        super().closeEvent(event)

@@ -1,0 +1,70 @@
+"""Display controls: scalp opacity (reveals the brain), window/level, radiological convention."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["DisplayPanel"]
+
+
+class DisplayPanel(QtWidgets.QWidget):
+    scalpOpacityChanged = QtCore.Signal(float)
+    brainVisibleChanged = QtCore.Signal(bool)
+    windowChanged = QtCore.Signal(float, float)   # level, width
+    radiologicalChanged = QtCore.Signal(bool)
+    viewPresetRequested = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("display_panel")
+        self._quiet = False
+        form = QtWidgets.QFormLayout(self)
+
+        self.opacity = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity.setObjectName("scalp_opacity")
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(100)
+        self.opacity.setToolTip("Lower the scalp opacity to see the brain surface underneath")
+        self.opacity.valueChanged.connect(lambda v: self.scalpOpacityChanged.emit(v / 100.0))
+        form.addRow("Scalp opacity", self.opacity)
+
+        self.brain = QtWidgets.QCheckBox("Show brain surface")
+        self.brain.setChecked(True)
+        self.brain.toggled.connect(self.brainVisibleChanged)
+        form.addRow(self.brain)
+
+        self.level = QtWidgets.QDoubleSpinBox()
+        self.width = QtWidgets.QDoubleSpinBox()
+        for box in (self.level, self.width):
+            box.setRange(-1e6, 1e6)
+            box.setDecimals(1)
+            box.setKeyboardTracking(False)
+            box.valueChanged.connect(self._emit_window)
+        self.width.setMinimum(0.1)
+        form.addRow("Window level", self.level)
+        form.addRow("Window width", self.width)
+        hint = QtWidgets.QLabel("Right-drag on a slice to change window/level.")
+        hint.setStyleSheet("color: grey")
+        form.addRow(hint)
+
+        self.radiological = QtWidgets.QCheckBox("Radiological convention (patient right on screen left)")
+        self.radiological.toggled.connect(self.radiologicalChanged)
+        form.addRow(self.radiological)
+
+        presets = QtWidgets.QHBoxLayout()
+        for name in ("front", "left", "right", "top", "back"):
+            b = QtWidgets.QPushButton(name.capitalize())
+            b.clicked.connect(lambda _=False, n=name: self.viewPresetRequested.emit(n))
+            presets.addWidget(b)
+        form.addRow("3-D view from", presets)
+
+    def set_window(self, level: float, width: float) -> None:
+        """Show a window set elsewhere (e.g. by dragging) without echoing it back."""
+        self._quiet = True
+        self.level.setValue(level)
+        self.width.setValue(width)
+        self._quiet = False
+
+    def _emit_window(self) -> None:
+        if not self._quiet:
+            self.windowChanged.emit(self.level.value(), self.width.value())

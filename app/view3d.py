@@ -1,0 +1,183 @@
+"""The 3-D head view: scalp over brain, the shared cursor, click-to-pick, and named overlays.
+
+Everything is drawn in ``mri`` mm. Other panels add overlays (tool glyphs, targets, e-field) by
+name through :meth:`HeadView3D.set_overlay`, so this widget stays free of their logic.
+MSAA is off under software GL (llvmpipe) because it costs ~4x frame rate; FXAA smooths edges.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyvista as pv
+import vtk
+from pyvistaqt import QtInteractor
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["HeadView3D"]
+
+SCALP_COLOR = "#e8c4a8"
+BRAIN_COLOR = "#f0a0a0"
+CLICK_TOLERANCE_PX = 4
+
+
+class HeadView3D(QtWidgets.QWidget):
+    cursorPicked = QtCore.Signal(object)  # np.ndarray (3,) mri mm
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("view3d")
+        samples = int(os.environ.get("TMSNAV_MULTI_SAMPLES", "0"))
+        self.plotter = QtInteractor(self, multi_samples=samples, auto_update=False)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plotter.interactor)
+        self.plotter.set_background("#1c2230", top="#3b4660")
+        self.plotter.enable_anti_aliasing("fxaa")
+        self.plotter.add_axes(xlabel="R", ylabel="A", zlabel="S", line_width=3)
+        self._actors: dict[str, object] = {}
+        self._scalp_opacity = 1.0
+        self._press_pos: tuple[int, int] | None = None
+        self._picker = vtk.vtkCellPicker()
+        self._picker.SetTolerance(0.0005)
+        self._cursor = np.zeros(3)
+        iren = self.plotter.iren
+        iren.add_observer("LeftButtonPressEvent", self._on_press)
+        iren.add_observer("LeftButtonReleaseEvent", self._on_release)
+
+    # ----- surfaces -----------------------------------------------------------------------
+    def set_surfaces(self, scalp: pv.PolyData | None, brain: pv.PolyData | None,
+                     reset_camera: bool = True) -> None:
+        for name in ("scalp", "brain"):
+            self._remove(name)
+        if brain is not None and brain.n_points:
+            self._actors["brain"] = self.plotter.add_mesh(
+                brain, color=BRAIN_COLOR, smooth_shading=True, specular=0.2, name="brain",
+                pickable=True, render=False)
+        if scalp is not None and scalp.n_points:
+            self._actors["scalp"] = self.plotter.add_mesh(
+                scalp, color=SCALP_COLOR, smooth_shading=True, specular=0.1, name="scalp",
+                opacity=self._scalp_opacity, pickable=True, render=False)
+        if reset_camera:
+            self.view_from("front_left")
+        self.render()
+
+    def set_scalp_opacity(self, opacity: float) -> None:
+        """0 = scalp hidden (brain visible), 1 = opaque scalp. The scalp stops being pickable
+        when nearly transparent so clicks reach the brain."""
+        self._scalp_opacity = float(np.clip(opacity, 0.0, 1.0))
+        actor = self._actors.get("scalp")
+        if actor is not None:
+            actor.GetProperty().SetOpacity(self._scalp_opacity)
+            actor.SetVisibility(self._scalp_opacity > 0.01)
+            actor.SetPickable(self._scalp_opacity > 0.3)
+            self.render()
+
+    @property
+    def scalp_opacity(self) -> float:
+        return self._scalp_opacity
+
+    # ----- cursor -------------------------------------------------------------------------
+    def set_cursor(self, mri_mm: np.ndarray) -> None:
+        self._cursor = np.asarray(mri_mm, float)
+        if "cursor" not in self._actors:
+            self._build_cursor()
+        matrix = np.eye(4)
+        matrix[:3, 3] = self._cursor
+        self._actors["cursor"].user_matrix = matrix
+        self.render()
+
+    def _build_cursor(self, size_mm: float = 12.0) -> None:
+        """A 3-axis cross with a dot, built once at the origin and moved by its user matrix."""
+        pts = np.zeros((6, 3))
+        for axis in range(3):
+            pts[2 * axis, axis], pts[2 * axis + 1, axis] = -size_mm, size_mm
+        cross = pv.PolyData(pts, lines=np.array([2, 0, 1, 2, 2, 3, 2, 4, 5]))
+        glyph = cross.merge(pv.Sphere(radius=2.0))
+        self._actors["cursor"] = self.plotter.add_mesh(
+            glyph, color="#00ff00", line_width=3, name="cursor", pickable=False, render=False)
+
+    @property
+    def cursor(self) -> np.ndarray:
+        return self._cursor.copy()
+
+    # ----- overlays (tools, targets, field maps) ------------------------------------------
+    def set_overlay(self, name: str, mesh: pv.DataSet | None, **kwargs) -> None:
+        """Add or replace a named overlay; ``mesh=None`` removes it. kwargs go to add_mesh."""
+        self._remove(name)
+        if mesh is not None and mesh.n_points:
+            kwargs.setdefault("pickable", False)
+            self._actors[name] = self.plotter.add_mesh(mesh, name=name, render=False, **kwargs)
+        self.render()
+
+    def set_overlay_matrix(self, name: str, matrix: np.ndarray | None) -> None:
+        """Move an overlay by a 4x4 (mri_from_object) without rebuilding it; None hides it."""
+        actor = self._actors.get(name)
+        if actor is None:
+            return
+        if matrix is None:
+            actor.SetVisibility(False)
+        else:
+            actor.SetVisibility(True)
+            actor.user_matrix = np.asarray(matrix, float)
+        self.render()
+
+    def has_overlay(self, name: str) -> bool:
+        return name in self._actors
+
+    def _remove(self, name: str) -> None:
+        if self._actors.pop(name, None) is not None:
+            self.plotter.remove_actor(name, render=False)
+
+    # ----- camera -------------------------------------------------------------------------
+    def view_from(self, where: str) -> None:
+        """Preset cameras in patient terms (RAS): front, left, right, top, back, front_left."""
+        directions = {"front": (0, 1, 0), "back": (0, -1, 0), "left": (-1, 0, 0),
+                      "right": (1, 0, 0), "top": (0, 0, 1), "front_left": (-0.7, 1, 0.45)}
+        d = np.asarray(directions[where], float)
+        d /= np.linalg.norm(d)
+        bounds = self.plotter.bounds
+        centre = np.array([(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2,
+                           (bounds[4] + bounds[5]) / 2])
+        up = (0, 1, 0) if where == "top" else (0, 0, 1)
+        self.plotter.camera_position = [tuple(centre + 600 * d), tuple(centre), up]
+        self.plotter.reset_camera()
+        self.render()
+
+    def render(self) -> None:
+        self.plotter.render()
+
+    # ----- picking ------------------------------------------------------------------------
+    def pick_at(self, x: int, y: int) -> np.ndarray | None:
+        """Surface point under VTK display position (x, y) (origin bottom-left), or None."""
+        if not self._picker.Pick(x, y, 0, self.plotter.renderer):
+            return None
+        if self._picker.GetCellId() < 0:
+            return None
+        return np.asarray(self._picker.GetPickPosition(), float)
+
+    def world_to_display(self, mri_mm: np.ndarray) -> tuple[float, float]:
+        r = self.plotter.renderer
+        r.SetWorldPoint(*np.asarray(mri_mm, float), 1.0)
+        r.WorldToDisplay()
+        x, y, _ = r.GetDisplayPoint()
+        return x, y
+
+    def _on_press(self, *_: object) -> None:
+        self._press_pos = self.plotter.iren.get_event_position()
+
+    def _on_release(self, *_: object) -> None:
+        start, self._press_pos = self._press_pos, None
+        if start is None:
+            return
+        end = self.plotter.iren.get_event_position()
+        if abs(end[0] - start[0]) + abs(end[1] - start[1]) > CLICK_TOLERANCE_PX:
+            return  # that was a rotation drag, not a click
+        point = self.pick_at(*end)
+        if point is not None:
+            self.cursorPicked.emit(point)
+
+    def close_plotter(self) -> None:
+        """Release the GL context; call from the main window's closeEvent."""
+        self.plotter.close()
