@@ -1,0 +1,368 @@
+"""Head (scalp) and brain surfaces from a T1 volume, in mri mm.
+
+How a scalp is made (:func:`extract_scalp`):
+
+1. A ~2 mm *coarse* copy of the image gives the head mask: Gaussian smoothing, an automatic
+   threshold (the valley of the log-histogram between the air peak and the tissue peak; Otsu's
+   threshold when there is no valley), the largest connected component, a morphological closing,
+   hole filling per axial slice (the neck cut leaves the 3-D mask open at the bottom) and in 3-D.
+2. The image is resampled to a *working* grid whose spacing is chosen so that the isosurface has
+   about ``max_faces`` triangles (triangle count scales with 1/spacing^2, estimated from the coarse
+   mask's own isosurface). This replaces a slow decimation (quadric decimation of 500k triangles
+   takes ~4.5 s on 2 cores; contouring a coarser grid takes 0.05 s) and yields regular triangles.
+3. The smoothed intensity (not the binary mask) is contoured with VTK's flying edges (Schroeder
+   et al. 2015) at the threshold, after forcing the filled head interior above it and everything
+   away from the head below it, with a zero border so the surface is closed at the neck cut.
+   Contouring a continuous field gives sub-voxel vertices: no voxel terraces, no degenerate
+   triangles (a binary uint8 field contoured at an integer level makes 44 % zero-area triangles).
+4. Windowed-sinc smoothing (Taubin et al. 1996, "Optimal surface smoothing as filter design";
+   VTK's vtkWindowedSincPolyDataFilter) removes the remaining ripple without shrinkage; the
+   points are mapped through ``mri_from_voxel`` (exact world coordinates, oblique affines and
+   anisotropic voxels included); triangles are oriented outward (positive signed volume) and point
+   normals are computed.
+
+Volumes are duck-typed: anything with ``.data`` (i, j, k array) and ``.mri_from_voxel``
+(a :class:`~navigation.transforms.Transform` mri<-voxel or a 4x4 array), a nibabel image, or a
+``(data, mri_from_voxel)`` tuple. :func:`head_surfaces` adds a disk cache (``surface_cache``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyvista as pv
+from scipy import ndimage as ndi
+
+from .errors import NavigationError
+from .progress import CancelToken, ProgressCallback, report, scaled
+from .transforms import Frame, Transform
+
+__all__ = [
+    "SurfaceError", "HeadSurfaces", "volume_arrays", "head_threshold", "head_mask",
+    "extract_scalp", "extract_surface_from_mask", "head_surfaces", "SURFACE_CODE_VERSION",
+]
+
+SURFACE_CODE_VERSION = "1"  # bump when a change alters the meshes: invalidates every cache
+COARSE_MM = 2.0             # grid of the head-mask morphology
+SMOOTH_SIGMA_MM = 1.0       # Gaussian smoothing before contouring
+SINC_ITERATIONS = 40
+
+
+class SurfaceError(NavigationError):
+    """A surface could not be made or read; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class HeadSurfaces:
+    """Scalp (always) and brain (when a brain mask or mesh was given), both in mri mm."""
+
+    scalp: pv.PolyData
+    brain: pv.PolyData | None = None
+    from_cache: bool = False
+
+
+# ----- volume duck typing ---------------------------------------------------------------------
+def volume_arrays(volume: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(data, mri_from_voxel 4x4)`` from a Volume-like object, a nibabel image or a tuple."""
+    if isinstance(volume, tuple) and len(volume) == 2:
+        data, matrix = volume
+    elif hasattr(volume, "data") and hasattr(volume, "mri_from_voxel"):
+        data, matrix = volume.data, volume.mri_from_voxel
+    elif hasattr(volume, "dataobj") and hasattr(volume, "affine"):
+        data, matrix = volume.dataobj, volume.affine
+    else:
+        raise SurfaceError(f"expected an MRI volume, got {type(volume).__name__}")
+    if isinstance(matrix, Transform):
+        if (matrix.to_frame, matrix.from_frame) != (Frame.MRI, Frame.VOXEL):
+            raise SurfaceError(f"the volume's transform must be mri_from_voxel, got {matrix.name}")
+        matrix = matrix.matrix
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
+        raise SurfaceError("the volume's voxel-to-mri matrix is not a finite 4x4 matrix")
+    if abs(np.linalg.det(matrix[:3, :3])) < 1e-6:
+        raise SurfaceError("the volume's voxel-to-mri matrix is singular (zero voxel size?)")
+    data = np.asanyarray(data)
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if data.ndim != 3 or min(data.shape) < 8:
+        raise SurfaceError(f"expected a 3-D image of at least 8 voxels per side, got shape {data.shape}")
+    return data, matrix
+
+
+def _voxel_mm(mri_from_voxel: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(mri_from_voxel[:3, :3], axis=0)
+
+
+def _axial_axis(mri_from_voxel: np.ndarray) -> int:
+    """Voxel axis closest to world superior (z)."""
+    cols = mri_from_voxel[:3, :3] / _voxel_mm(mri_from_voxel)
+    return int(np.argmax(np.abs(cols[2])))
+
+
+# ----- head mask --------------------------------------------------------------------------------
+def head_threshold(smoothed: np.ndarray) -> float:
+    """Air/tissue threshold: the log-histogram valley between the air and tissue peaks.
+
+    Otsu (1979) splits the histogram into "dark" (air, bone, CSF) and "bright"; the air peak lies
+    below it and the tissue peak above it. The scalp edge is the least populated intensity between
+    the two (the valley), which sits below Otsu's value for T1 images with a dim face.
+    """
+    values = smoothed[np.isfinite(smoothed)].astype(np.float64, copy=False)
+    top = float(np.percentile(values, 99.9))
+    low = float(values.min())
+    if not top > low:
+        raise SurfaceError("the image is blank (constant intensity): no head to find")
+    hist, edges = np.histogram(values, bins=200, range=(low, top))
+    centres = (edges[:-1] + edges[1:]) / 2
+    otsu = _otsu(hist, centres)
+    log_hist = ndi.gaussian_filter1d(np.log1p(hist.astype(float)), 2.0)
+    air = int(np.argmax(np.where(centres < otsu, log_hist, -np.inf)))
+    tissue = int(np.argmax(np.where(centres > otsu, log_hist, -np.inf)))
+    if tissue - air < 3:
+        return float(otsu)
+    valley = air + int(np.argmin(log_hist[air:tissue + 1]))
+    if valley in (air, tissue):
+        return float(otsu) * 0.5
+    return float(centres[valley])
+
+
+def _otsu(hist: np.ndarray, centres: np.ndarray) -> float:
+    w0 = np.cumsum(hist, dtype=float)
+    w1 = w0[-1] - w0
+    s = np.cumsum(hist * centres)
+    m0 = s / np.maximum(w0, 1)
+    m1 = (s[-1] - s) / np.maximum(w1, 1)
+    return float(centres[np.argmax(w0 * w1 * (m0 - m1) ** 2)])
+
+
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    labels, n = ndi.label(mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return labels == int(np.argmax(sizes))
+
+
+def _fill_holes(mask: np.ndarray, axial_axis: int) -> np.ndarray:
+    """Fill per axial slice (closes the head at an open neck cut), then in 3-D (background
+    components not touching the border are holes; labelling is faster than iterated dilation)."""
+    filled = mask.copy()
+    for k in range(mask.shape[axial_axis]):
+        index = [slice(None)] * 3
+        index[axial_axis] = k
+        filled[tuple(index)] = ndi.binary_fill_holes(filled[tuple(index)])
+    labels, _ = ndi.label(~filled)
+    border = np.unique(np.concatenate([
+        labels[0].ravel(), labels[-1].ravel(), labels[:, 0].ravel(), labels[:, -1].ravel(),
+        labels[:, :, 0].ravel(), labels[:, :, -1].ravel()]))
+    outside = np.isin(labels, border[border > 0])
+    return ~outside
+
+
+def head_mask(smoothed: np.ndarray, threshold: float, axial_axis: int) -> np.ndarray:
+    """Filled head mask: threshold, closing, hole filling, largest component.
+
+    Filling comes before the component choice: a scalp ring encloses the brain in every axial
+    slice, so after filling the head is one piece even where skull and CSF are dark."""
+    mask = np.pad(smoothed > threshold, 2)
+    mask = ndi.binary_closing(mask, iterations=2)[2:-2, 2:-2, 2:-2] | (smoothed > threshold)
+    return _largest_component(_fill_holes(mask, axial_axis))
+
+
+# ----- meshing -----------------------------------------------------------------------------------
+def _resample(data: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Linear resampling on the grid ``index = o * steps`` (original voxel index units)."""
+    if np.allclose(steps, 1.0):
+        return np.asarray(data, dtype=np.float32)
+    shape = tuple(int(np.floor((n - 1) / s)) + 1 for n, s in zip(data.shape, steps))
+    return ndi.affine_transform(np.asarray(data, dtype=np.float32), steps, output_shape=shape,
+                                order=1, mode="nearest")
+
+
+def _working_steps(n_coarse: int, coarse_mm: float, voxel_mm: np.ndarray, max_faces: int) -> np.ndarray:
+    """Grid steps (voxel units) for about 0.85 * max_faces triangles (count ~ 1/spacing^2)."""
+    spacing = coarse_mm * np.sqrt(max(n_coarse, 1) / (0.85 * max_faces))
+    return np.maximum(spacing / voxel_mm, 1.0)
+
+
+def _contour(field: np.ndarray, level: float, steps: np.ndarray, mri_from_voxel: np.ndarray,
+             smooth: bool) -> pv.PolyData:
+    """Closed isosurface of ``field`` (sampled at index o * steps) mapped to mri mm."""
+    padded = np.pad(field, 1, constant_values=min(float(field.min()), level - 1.0))
+    grid = pv.ImageData(dimensions=padded.shape, spacing=tuple(steps), origin=tuple(-steps))
+    grid.point_data["f"] = padded.ravel(order="F")
+    mesh = grid.contour([level], scalars="f", method="flying_edges", compute_scalars=False)
+    if mesh.n_cells == 0:
+        raise SurfaceError("no surface found at this level: the mask or image is empty")
+    mesh = _drop_small_pieces(mesh)
+    mesh.points = mesh.points @ mri_from_voxel[:3, :3].T + mri_from_voxel[:3, 3]
+    if smooth:
+        mesh = mesh.smooth_taubin(n_iter=SINC_ITERATIONS, pass_band=0.1, boundary_smoothing=False)
+    return _orient_outward(mesh)
+
+
+def _drop_small_pieces(mesh: pv.PolyData, keep_fraction: float = 0.05) -> pv.PolyData:
+    """Keep connected pieces with at least ``keep_fraction`` of the largest one's triangles
+    (drops inner cavities and specks, keeps e.g. two separate hemispheres)."""
+    labelled = mesh.connectivity("all")
+    region = np.asarray(labelled.cell_data["RegionId"])
+    counts = np.bincount(region)
+    keep = np.flatnonzero(counts >= keep_fraction * counts.max())
+    if len(keep) == len(counts):
+        return mesh
+    kept = labelled.extract_cells(np.isin(region, keep)).extract_surface(algorithm="dataset_surface")
+    kept.clear_data()
+    return kept.triangulate()
+
+
+def _signed_volume(mesh: pv.PolyData) -> float:
+    faces = mesh.regular_faces
+    p = mesh.points
+    a, b, c = p[faces[:, 0]], p[faces[:, 1]], p[faces[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def _orient_outward(mesh: pv.PolyData) -> pv.PolyData:
+    """Triangles wound so that normals point out of the enclosed volume; point normals added."""
+    if _signed_volume(mesh) < 0:
+        mesh = pv.PolyData.from_regular_faces(mesh.points, mesh.regular_faces[:, ::-1])
+    return mesh.compute_normals(cell_normals=False, point_normals=True, split_vertices=False,
+                                consistent_normals=False, auto_orient_normals=False)
+
+
+def _count_and_mesh(build: Callable[[np.ndarray], np.ndarray], level: float, steps: np.ndarray,
+                    mri_from_voxel: np.ndarray, max_faces: int, smooth: bool,
+                    cancel: CancelToken | None) -> pv.PolyData:
+    """Mesh the field built on ``steps``; if over budget, coarsen the grid and retry (twice)."""
+    for _ in range(3):
+        report(None, 0.0, "", cancel)
+        mesh = _contour(build(steps), level, steps, mri_from_voxel, smooth)
+        if mesh.n_cells <= max_faces:
+            return mesh
+        steps = steps * np.sqrt(mesh.n_cells / (0.85 * max_faces))
+    return mesh.decimate_pro(1.0 - max_faces / mesh.n_cells, preserve_topology=True)
+
+
+def extract_scalp(volume: Any, *, max_faces: int = 150_000, progress: ProgressCallback | None = None,
+                  cancel: CancelToken | None = None) -> pv.PolyData:
+    """Closed scalp surface of a T1 (or any head image with dark air), mri mm, outward normals."""
+    data, mri_from_voxel = volume_arrays(volume)
+    if max_faces < 1000:
+        raise SurfaceError(f"max_faces must be at least 1000, got {max_faces}")
+    voxel_mm = _voxel_mm(mri_from_voxel)
+    axial = _axial_axis(mri_from_voxel)
+    report(progress, 0.0, "Finding the head", cancel)
+    stride = np.maximum(np.round(COARSE_MM / voxel_mm), 1).astype(int)
+    coarse_mm = float(np.exp(np.mean(np.log(stride * voxel_mm))))
+    coarse = np.asarray(data[::stride[0], ::stride[1], ::stride[2]], dtype=np.float32)
+    coarse = ndi.gaussian_filter(coarse, SMOOTH_SIGMA_MM / (stride * voxel_mm))
+    threshold = head_threshold(coarse)
+    mask = head_mask(coarse, threshold, axial)
+    if not 0.005 < mask.mean() < 0.95:
+        raise SurfaceError(
+            f"could not separate the head from the background (head mask covers "
+            f"{100 * mask.mean():.1f}% of the image): is this a T1 image of a head?")
+    report(progress, 0.3, "Sizing the scalp mesh", cancel)
+    soft = ndi.gaussian_filter(mask.astype(np.float32), 1.0)
+    n_coarse = pv.ImageData(dimensions=soft.shape).contour([0.5], scalars=soft.ravel(order="F"),
+                                                           method="flying_edges").n_cells
+    inner = ndi.binary_erosion(np.pad(mask, 1), iterations=1)[1:-1, 1:-1, 1:-1]
+    outer = ndi.binary_dilation(mask, iterations=2)
+    raw = np.asarray(data, dtype=np.float32)
+
+    def build(steps: np.ndarray) -> np.ndarray:
+        work = _resample(raw, steps)
+        work = ndi.gaussian_filter(work, SMOOTH_SIGMA_MM / (steps * voxel_mm))
+        index = [np.minimum(np.round(np.arange(n) * s / st).astype(int), m - 1)
+                 for n, s, st, m in zip(work.shape, steps, stride, mask.shape)]
+        grid = np.ix_(*index)
+        inside, near = inner[grid], outer[grid]
+        np.maximum(work, np.where(inside, 2.0 * threshold, -np.inf).astype(np.float32), out=work)
+        work[~near] = 0.0
+        return work
+
+    report(progress, 0.45, "Contouring the scalp", cancel)
+    steps = _working_steps(n_coarse, coarse_mm, voxel_mm, max_faces)
+    mesh = _count_and_mesh(build, threshold, steps, mri_from_voxel, max_faces, True, cancel)
+    mesh.field_data["threshold"] = np.array([threshold])
+    report(progress, 1.0, "Scalp surface ready", cancel)
+    return mesh
+
+
+def extract_surface_from_mask(mask: np.ndarray, mri_from_voxel: Any, *, smooth: bool = True,
+                              max_faces: int = 200_000, progress: ProgressCallback | None = None,
+                              cancel: CancelToken | None = None) -> pv.PolyData:
+    """Closed surface of a binary (or probability, level 0.5) mask on a voxel grid, mri mm.
+
+    ``smooth`` Gaussian-blurs the mask (1 mm) before contouring and applies windowed-sinc
+    smoothing after; without it the surface follows the voxel staircase.
+    """
+    data, matrix = volume_arrays((mask, mri_from_voxel))
+    field = np.asarray(data, dtype=np.float32)
+    if data.dtype == bool or np.issubdtype(data.dtype, np.integer):
+        field = (np.asarray(data) > 0).astype(np.float32)
+    if not field.max() > 0.5:
+        raise SurfaceError("the mask is empty: nothing to make a surface of")
+    if max_faces < 1000:
+        raise SurfaceError(f"max_faces must be at least 1000, got {max_faces}")
+    voxel_mm = _voxel_mm(matrix)
+    report(progress, 0.0, "Sizing the surface", cancel)
+    stride = np.maximum(np.round(COARSE_MM / voxel_mm), 1).astype(int)
+    coarse = ndi.gaussian_filter(field[::stride[0], ::stride[1], ::stride[2]], 0.7)
+    n_coarse = pv.ImageData(dimensions=coarse.shape).contour(
+        [0.5], scalars=coarse.ravel(order="F"), method="flying_edges").n_cells
+    coarse_mm = float(np.exp(np.mean(np.log(stride * voxel_mm))))
+    steps = _working_steps(n_coarse, coarse_mm, voxel_mm, max_faces)
+
+    def build(steps: np.ndarray) -> np.ndarray:
+        work = _resample(field, steps)
+        if smooth:
+            work = ndi.gaussian_filter(work, SMOOTH_SIGMA_MM / (steps * voxel_mm))
+        return work
+
+    report(progress, 0.3, "Contouring", cancel)
+    mesh = _count_and_mesh(build, 0.5, steps, matrix, max_faces, smooth, cancel)
+    report(progress, 1.0, "Surface ready", cancel)
+    return mesh
+
+
+def head_surfaces(volume: Any, *, brain_mask: Any = None, brain_mesh_path: str | Path | None = None,
+                  max_faces: int = 150_000, progress: ProgressCallback | None = None,
+                  cancel: CancelToken | None = None) -> HeadSurfaces:
+    """Scalp (+ brain) for a volume, through the disk cache (see ``surface_cache``).
+
+    ``brain_mask``: a mask array on the volume's grid, or a volume-like object with its own
+    affine. ``brain_mesh_path``: a surface file (see :func:`surface_io.load_surface_file`).
+    """
+    from .surface_cache import cached_mesh, volume_sha256
+    from .surface_io import load_surface_file
+
+    sha = volume_sha256(volume)
+    source = getattr(volume, "source", None)
+    hits = []
+    scalp, hit = cached_mesh(
+        sha, "scalp", {"max_faces": max_faces}, source,
+        lambda: extract_scalp(volume, max_faces=max_faces, progress=scaled(progress, 0.0, 0.8),
+                              cancel=cancel))
+    hits.append(hit)
+    brain = None
+    if brain_mesh_path is not None:
+        brain = load_surface_file(brain_mesh_path, volume=volume)
+    elif brain_mask is not None:
+        if isinstance(brain_mask, np.ndarray):
+            mask, _ = volume_arrays((brain_mask, volume_arrays(volume)[1]))
+            matrix = volume_arrays(volume)[1]
+        else:
+            mask, matrix = volume_arrays(brain_mask)
+        key = {"mask": volume_sha256((mask, matrix))}
+        brain, hit = cached_mesh(
+            sha, "brain", key, source,
+            lambda: extract_surface_from_mask(mask, matrix, progress=scaled(progress, 0.8, 1.0),
+                                              cancel=cancel))
+        hits.append(hit)
+    report(progress, 1.0, "Surfaces ready", cancel)
+    return HeadSurfaces(scalp=scalp, brain=brain, from_cache=all(hits))
