@@ -1,0 +1,419 @@
+"""Transport-free model of a Polhemus unit: command bytes in, reply and stream bytes out.
+
+Time is passed in (seconds since power-up), so the model is deterministic and testable without
+threads; :mod:`.emulator` puts it on a pty or a TCP socket. What it answers and why:
+
+FASTRAK (manual rev. G; commands are case sensitive): bare letters ``P`` (one record per active
+station), ``C``/``c`` (continuous on/off), ``U``/``u`` (inches/cm), ``F``/``f`` (ASCII/binary), ``S``
+(55-byte status record ``2<st>S<hex flags>...``), ^Y (re-initialise), ^S/^Q (XOFF/XON); CR-ended
+``O<st>,<items>`` (output list; ``O<st>`` reads it back as ``2<st>O`` + 2-character items, the
+InterSense FASTRAK-compatible layout), ``l<st>,<0|1>`` (station off/on; ``l<st>`` reads back
+``2<st>l`` + 4 state digits), ``o<baud/100>,N,8,0`` (baud), ``H<st>,x,y,z`` (hemisphere: stored, it
+does not change the emulated poses). Anything else gets a command-error record
+``2 E*ERROR*<cmd>*ERROR* EC<code>...`` (field order from the manual's table; exact spacing not
+confirmed). Power-up: inches, ASCII, not streaming, list ``2,4,1``. 120 Hz shared by the active
+stations: one station record per 1/120 s slot, in station order.
+
+Liberty/Patriot (notes §2.2, polhemus_ros_driver, vrpn; letters are case insensitive): ``P`` stops
+streaming and sends one record per active sensor, ``C\\r`` streams, ``F1\\r`` binary, ``U0\\r``/``U1\\r``
+inches/cm, ``O<st|*>,<items>\\r``, ^U``<st|*>,<0|1>\\r`` sensor off/on, ^U``0\\r`` station map
+(uint16 detected + uint16 active). ASCII output (``F0``) is not emulated (its layout is not in our
+sources) and is refused with an error record (header only, error byte 1). Liberty 240 Hz, Patriot
+60 Hz; every frame carries all active sensors with one shared frame count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .orientation import mm_per_unit
+from .records import FASTRAK_DEFAULT_LIST, LIBERTY_DEFAULT_LIST, RecordFormat, SensorSample
+from .records import encode_fastrak_record, encode_liberty_header, encode_liberty_record
+
+__all__ = ["PolhemusDevice", "DEFAULT_RATE_HZ", "MAX_STATIONS", "PoseSource"]
+
+DEFAULT_RATE_HZ = {"fastrak": 120.0, "liberty": 240.0, "patriot": 60.0}
+MAX_STATIONS = {"fastrak": 4, "liberty": 16, "patriot": 2}
+FASTRAK_BAUDS = {12: 1200, 24: 2400, 48: 4800, 96: 9600, 192: 19200, 384: 38400, 576: 57600, 1152: 115200}
+_CR, _LF = 0x0D, 0x0A
+_CTRL_Y, _CTRL_U, _XON, _XOFF = 0x19, 0x15, 0x11, 0x13
+
+PoseSource = Callable[[float], "dict[str, np.ndarray | None]"] | Any
+
+
+@dataclass
+class _Station:
+    fmt: RecordFormat
+    active: bool = True
+    present: bool = True
+    status: str | None = None        # forced FASTRAK status character (fault injection)
+    error: int | None = None         # forced Liberty/Patriot error byte
+    pose_mm: np.ndarray = field(default_factory=lambda: np.eye(4))
+    hemisphere: tuple[float, float, float] = (1.0, 0.0, 0.0)
+
+
+class PolhemusDevice:
+    """State machine of one unit. ``receive`` and ``due_output`` return the bytes to send."""
+
+    def __init__(self, model: str = "fastrak", *, stations: tuple[int, ...] = (1,), rate_hz: float | None = None,
+                 pose_source: PoseSource | None = None, station_tools: dict[int, str] | None = None,
+                 noise_mm: float = 0.0, noise_deg: float = 0.0, seed: int = 0, baud: int = 115200) -> None:
+        if model not in DEFAULT_RATE_HZ:
+            raise ValueError(f"unknown Polhemus model {model!r}; use fastrak, liberty or patriot")
+        bad = [s for s in stations if not 1 <= s <= MAX_STATIONS[model]]
+        if bad or not stations:
+            raise ValueError(f"{model} stations must be within 1..{MAX_STATIONS[model]}, got {list(stations)}")
+        self.model = model
+        self.rate_hz = float(rate_hz or DEFAULT_RATE_HZ[model])
+        self.plugged = tuple(sorted(set(stations)))
+        self.pose_source = pose_source
+        self.station_tools = dict(station_tools or {1: "reference", 2: "pointer", 3: "coil", 4: "tool4"})
+        self.noise_mm, self.noise_deg = float(noise_mm), float(noise_deg)
+        self._rng = np.random.default_rng(seed)
+        self.baud = int(baud)
+        self.records_sent = 0
+        self.slots_skipped = 0
+        self.power_up()
+
+    # ----- state ---------------------------------------------------------------------------------
+    def power_up(self) -> None:
+        """Power-on defaults (also ^Y): inches, not streaming, default output lists."""
+        fastrak = self.model == "fastrak"
+        self.units = "inch"
+        self.binary = not fastrak  # Liberty/Patriot: binary only in this emulator
+        self.continuous = False
+        self.xoff = False
+        items = FASTRAK_DEFAULT_LIST if fastrak else LIBERTY_DEFAULT_LIST
+        self.stations = {s: _Station(RecordFormat(self.model, items, self.binary)) for s in self.plugged}
+        self._inbuf = bytearray()
+        self._next_slot_s: float | None = None
+        self._slot_index = 0
+        self._line_free_s = 0.0
+        self._stalled_until = -1.0
+        self._garbage = bytearray()
+
+    def active_stations(self) -> list[int]:
+        return [s for s, st in sorted(self.stations.items()) if st.active and st.present]
+
+    # ----- fault injection -----------------------------------------------------------------------
+    def stall(self, now_s: float, duration_s: float | None) -> None:
+        """Stop answering and streaming until ``now_s + duration_s`` (forever when None)."""
+        self._stalled_until = math.inf if duration_s is None else now_s + duration_s
+
+    def resume(self) -> None:
+        self._stalled_until = -1.0
+
+    def inject_garbage(self, data: bytes) -> None:
+        self._garbage += data
+
+    def set_station_status(self, station: int, status: str | int | None) -> None:
+        st = self._station(station)
+        if status is None:
+            st.status, st.error = None, None
+        elif isinstance(status, str):
+            if len(status) != 1 or not 0x20 <= ord(status) <= 0x7E:
+                raise ValueError(f"status must be one printable character, got {status!r}")
+            st.status, st.error = status, ord(status) if status != " " else 0
+        else:
+            st.status, st.error = chr(status) if 0x20 <= status <= 0x7E else "?", int(status) & 0xFF
+
+    def set_station_present(self, station: int, present: bool) -> None:
+        self._station(station).present = bool(present)
+
+    def set_station_pose(self, station: int, tracker_from_sensor_mm: np.ndarray) -> None:
+        m = np.asarray(tracker_from_sensor_mm, dtype=float)
+        if m.shape != (4, 4) or not np.all(np.isfinite(m)):
+            raise ValueError("station pose must be a finite 4x4 matrix in mm")
+        self._station(station).pose_mm = m.copy()
+
+    def _station(self, station: int) -> _Station:
+        if station not in self.stations:
+            raise ValueError(f"station {station} has no sensor plugged in (plugged: {list(self.plugged)})")
+        return self.stations[station]
+
+    # ----- measurement -----------------------------------------------------------------------------
+    def _poses(self, now_s: float) -> dict[str, np.ndarray | None]:
+        src = self.pose_source
+        if src is None:
+            return {}
+        fn = getattr(src, "poses_at", src)
+        return dict(fn(now_s))
+
+    def _sample(self, station: int, now_s: float, poses: dict[str, np.ndarray | None]) -> tuple[SensorSample, bool]:
+        st = self.stations[station]
+        in_range = True
+        if self.pose_source is not None:
+            pose = poses.get(self.station_tools.get(station, ""))
+            if pose is None:
+                in_range = False  # keep the last pose, flag the record
+            else:
+                st.pose_mm = np.asarray(pose, dtype=float)
+        position_mm = st.pose_mm[:3, 3].copy()
+        rot = st.pose_mm[:3, :3].copy()
+        if self.noise_mm > 0:
+            position_mm += self._rng.normal(0.0, self.noise_mm, 3)
+        if self.noise_deg > 0:
+            axis = self._rng.normal(size=3)
+            axis /= np.linalg.norm(axis)
+            angle = math.radians(self._rng.normal(0.0, self.noise_deg))
+            k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+            rot = (np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k) @ rot
+        position_in_units = position_mm / mm_per_unit(self.units)
+        frame = int(now_s * self.rate_hz)
+        sample = SensorSample(tuple(position_in_units), rot, int(now_s * 1000) & 0xFFFFFFFF, frame & 0xFFFFFFFF)
+        return sample, in_range
+
+    def _record(self, station: int, now_s: float, poses: dict, command: int) -> bytes:
+        st = self.stations[station]
+        sample, in_range = self._sample(station, now_s, poses)
+        self.records_sent += 1
+        if self.model == "fastrak":
+            status = st.status if st.status is not None else (" " if in_range else "x")
+            return encode_fastrak_record(station, status, st.fmt, sample, self.units)
+        error = st.error if st.error is not None else (0 if in_range else 1)
+        return encode_liberty_record(st.fmt, station, command, error, sample)
+
+    def _all_records(self, now_s: float, command: int) -> bytes:
+        poses = self._poses(now_s)
+        return b"".join(self._record(s, now_s, poses, command) for s in self.active_stations())
+
+    # ----- streaming ---------------------------------------------------------------------------------
+    def next_due_s(self) -> float | None:
+        if self._garbage:
+            return 0.0
+        return self._next_slot_s if self.continuous else None
+
+    def due_output(self, now_s: float, host_baud: int | None = None) -> bytes:
+        """Bytes the unit sends on its own by ``now_s`` (stream records, injected garbage)."""
+        out = bytearray(self._garbage)
+        self._garbage.clear()
+        if now_s < self._stalled_until:
+            self._next_slot_s = None if not self.continuous else now_s
+            return self._wire(bytes(out), host_baud)
+        if self.continuous and self._next_slot_s is not None:
+            period = 1.0 / self.rate_hz
+            if now_s - self._next_slot_s > 0.1:  # we were descheduled: skip, never burst
+                missed = int((now_s - self._next_slot_s) / period)
+                self.slots_skipped += missed
+                self._slot_index += missed
+                self._next_slot_s += missed * period
+            while self._next_slot_s <= now_s:
+                out += self._slot(self._next_slot_s)
+                self._next_slot_s += period
+        return self._wire(bytes(out), host_baud)
+
+    def _slot(self, slot_s: float) -> bytes:
+        if self.xoff or self._line_free_s > slot_s + 1.0 / self.rate_hz:
+            self.slots_skipped += 1  # XOFF, or the serial line is still busy at this baud rate
+            self._slot_index += 1
+            return b""
+        if self.model == "fastrak":
+            active = [s for s, st in sorted(self.stations.items()) if st.active]
+            if not active:
+                return b""
+            station = active[self._slot_index % len(active)]
+            self._slot_index += 1
+            if not self.stations[station].present:
+                return b""  # the slot stays, the unplugged receiver sends nothing
+            data = self._record(station, slot_s, self._poses(slot_s), ord("C"))
+        else:
+            data = self._all_records(slot_s, ord("C"))
+        self._line_free_s = max(self._line_free_s, slot_s) + len(data) * 10.0 / self.baud
+        return data
+
+    def _wire(self, data: bytes, host_baud: int | None) -> bytes:
+        """What the host reads: garbled when its baud rate differs from the unit's."""
+        if not data or host_baud is None or host_baud == self.baud:
+            return data
+        out = bytearray()
+        for i, b in enumerate(data):
+            if host_baud > self.baud:  # host samples a slow signal: long runs of low bits, framing errors
+                out += bytes((b & 0x80, (b * 7 + 0x40) & 0xF8 | 0x80))
+            elif i % 2 == 0:           # host too slow: it sees about half the bytes, mangled
+                out.append((b * 13 + 0x5B) & 0xFF)
+        return bytes(out)
+
+    # ----- commands ----------------------------------------------------------------------------------
+    def receive(self, data: bytes, now_s: float, host_baud: int | None = None) -> bytes:
+        """Process host bytes; return the immediate reply bytes."""
+        if now_s < self._stalled_until:
+            return b""
+        if host_baud is not None and host_baud != self.baud:
+            # the unit reads junk and answers with a command error, at its own rate
+            return self._wire(self._fastrak_error(b"?", -99) if self.model == "fastrak"
+                              else self._liberty_error(0), host_baud)
+        self._inbuf += data
+        out = bytearray()
+        handler = self._next_fastrak if self.model == "fastrak" else self._next_liberty
+        while self._inbuf:
+            reply = handler(now_s)
+            if reply is None:
+                break
+            out += reply
+        return bytes(out)
+
+    def _take_line(self) -> bytes | None:
+        end = self._inbuf.find(b"\r")
+        if end < 0:
+            if len(self._inbuf) > 80:
+                line = bytes(self._inbuf)
+                self._inbuf.clear()
+                return line
+            return None
+        line = bytes(self._inbuf[:end])
+        del self._inbuf[:end + 1]
+        return line
+
+    def _next_fastrak(self, now_s: float) -> bytes | None:
+        c = self._inbuf[0]
+        if c in (_CR, _LF):
+            del self._inbuf[0]
+            return b""
+        bare = {ord("P"), ord("C"), ord("c"), ord("U"), ord("u"), ord("F"), ord("f"), ord("S"),
+                _CTRL_Y, _XON, _XOFF, ord("D"), ord("d")}
+        if c in bare:
+            del self._inbuf[0]
+            return self._fastrak_bare(chr(c), now_s)
+        line = self._take_line()
+        if line is None:
+            return None
+        return self._fastrak_line(line)
+
+    def _fastrak_bare(self, cmd: str, now_s: float) -> bytes:
+        if cmd == "P":
+            return self._all_records(now_s, ord("P"))
+        if cmd in "Cc":
+            self.continuous = cmd == "C"
+            self._next_slot_s = now_s if self.continuous else None
+        elif cmd in "Uu":
+            self.units = "inch" if cmd == "U" else "cm"
+        elif cmd in "Ff":
+            self.binary = cmd == "f"
+            for st in self.stations.values():
+                st.fmt = RecordFormat("fastrak", st.fmt.items, self.binary)
+        elif cmd == "S":
+            return self._status_record()
+        elif cmd == chr(_CTRL_Y):
+            self.power_up()
+        elif cmd in (chr(_XON), chr(_XOFF)):
+            self.xoff = cmd == chr(_XOFF)
+        else:
+            return self._fastrak_error(cmd.encode(), -99)
+        return b""
+
+    def _status_record(self) -> bytes:
+        flags = 0x3F0 | int(self.binary) | int(self.units == "cm") << 1 | int(self.continuous) << 3
+        present = sum(1 << (s - 1) for s, st in self.stations.items() if st.present)
+        station = (self.active_stations() or [1])[0]
+        ident = b"tmsnav FASTRAK emulator".ljust(32)
+        return (b"2" + str(station).encode() + b"S" + f"{flags:03X}".encode() + b"   " + b" " + b"F3"
+                + f"{present:X}".encode() + b"  " + b"4.00.0" + ident + b"\r\n")
+
+    def _fastrak_error(self, command: bytes, code: int, station: int = 0) -> bytes:
+        return (b"2 E*ERROR*" + command + b"*ERROR* EC" + str(code).encode() + b"*PS0*FL0*ST"
+                + str(station).encode() + b"\r\n")
+
+    def _fastrak_line(self, line: bytes) -> bytes:
+        text = line.decode("ascii", errors="replace")
+        cmd, args = text[:1], [a.strip() for a in text[1:].split(",")] if len(text) > 1 else []
+        try:
+            if cmd in ("O", "l", "H"):
+                station = int(args[0])
+                if station not in self.stations:
+                    return self._fastrak_error(line, -3, max(station - 1, 0))
+                st = self.stations[station]
+                if cmd == "O":
+                    if len(args) == 1:
+                        items = b"".join(f"{i:2d}".encode() for i in st.fmt.items)
+                        return b"2" + args[0].encode() + b"O" + items + b"\r\n"
+                    st.fmt = RecordFormat("fastrak", tuple(int(a) for a in args[1:]), self.binary)
+                elif cmd == "l":
+                    if len(args) == 1:
+                        order = [station] + [s for s in (2, 3, 4)]
+                        digits = "".join("1" if self.stations.get(s) and self.stations[s].active else "0"
+                                         for s in order)
+                        return b"2" + args[0].encode() + b"l" + digits.encode() + b"\r\n"
+                    if args[1] not in ("0", "1"):
+                        return self._fastrak_error(line, -3, station - 1)
+                    st.active = args[1] == "1"
+                else:
+                    st.hemisphere = (float(args[1]), float(args[2]), float(args[3]))
+                return b""
+            if cmd == "o":
+                rate = FASTRAK_BAUDS.get(int(args[0]))
+                if rate is None:
+                    return self._fastrak_error(line, -3)
+                self.baud = rate  # switches after the command, no reply
+                return b""
+        except (IndexError, ValueError):
+            return self._fastrak_error(line, -1 if len(args) < 2 else -3)
+        return self._fastrak_error(line, -99)
+
+    # ----- Liberty / Patriot commands ------------------------------------------------------------------
+    def _liberty_error(self, command: int) -> bytes:
+        return encode_liberty_header(self.model, 0, command, 1, 0)
+
+    def _next_liberty(self, now_s: float) -> bytes | None:
+        c = self._inbuf[0]
+        if c in (_CR, _LF):
+            del self._inbuf[0]
+            return b""
+        if c in (ord("P"), ord("p")):
+            del self._inbuf[0]
+            self.continuous = False
+            self._next_slot_s = None
+            return self._all_records(now_s, ord("P"))
+        if c == _CTRL_Y:
+            del self._inbuf[0]
+            self.power_up()
+            return b""
+        line = self._take_line()
+        if line is None:
+            return None
+        return self._liberty_line(line, now_s)
+
+    def _liberty_line(self, line: bytes, now_s: float) -> bytes:
+        head = line[:1].upper()
+        args = [a.strip() for a in line[1:].decode("ascii", errors="replace").split(",")] if len(line) > 1 else []
+        limit = MAX_STATIONS[self.model]
+        try:
+            if head == b"C" and not args:
+                self.continuous = True
+                self._next_slot_s = now_s
+                return b""
+            if head == b"F" and args == ["1"]:
+                return b""
+            if head == b"U" and args in (["0"], ["1"]):
+                self.units = "cm" if args[0] == "1" else "inch"
+                return b""
+            if head == b"O" and len(args) >= 2:
+                targets = list(self.stations) if args[0] == "*" else [int(args[0])]
+                if any(t not in self.stations for t in targets):
+                    return self._liberty_error(line[0])
+                fmt = RecordFormat(self.model, tuple(int(a) for a in args[1:]), True)
+                for t in targets:
+                    self.stations[t].fmt = fmt
+                return b""
+            if line[:1] == bytes((_CTRL_U,)):
+                if args in ([], ["0"], ["*"]):
+                    return self._station_map()
+                targets = list(self.stations) if args[0] == "*" else [int(args[0])]
+                if len(args) != 2 or args[1] not in ("0", "1") or any(not 1 <= t <= limit for t in targets):
+                    return self._liberty_error(_CTRL_U)
+                for t in targets:
+                    if t in self.stations:
+                        self.stations[t].active = args[1] == "1"
+                return b""
+        except ValueError:
+            return self._liberty_error(line[0])
+        return self._liberty_error(line[0] if line else 0)
+
+    def _station_map(self) -> bytes:
+        detected = sum(1 << (s - 1) for s, st in self.stations.items() if st.present)
+        active = sum(1 << (s - 1) for s, st in self.stations.items() if st.active)
+        payload = detected.to_bytes(2, "little") + active.to_bytes(2, "little")
+        return encode_liberty_header(self.model, 0, _CTRL_U, 0, len(payload)) + payload

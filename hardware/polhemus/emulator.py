@@ -1,0 +1,302 @@
+"""Byte-exact Polhemus emulator on a real pty or a TCP socket, with fault injection.
+
+``PolhemusEmulator`` runs one :class:`~.device.PolhemusDevice` on a thread. ``serve_pty()`` opens a
+pseudo-terminal (``os.openpty``) and returns the slave path to hand to the driver (or to a terminal
+program); ``serve_tcp()`` listens on 127.0.0.1 and returns the port for a pyserial
+``socket://127.0.0.1:<port>`` URL. On a pty the emulator reads the baud rate the host set on the
+slave (it shares the termios), so a host at the wrong baud rate really sees garbage.
+
+Faults: ``inject_garbage``, ``stall``/``resume``, ``unplug`` (closes the pty master or the socket:
+the host's next read fails like a pulled USB cable), ``set_station_status`` (e.g. ``'x'`` =
+receiver out of motion box), ``set_station_present(st, False)`` (a receiver pulled out),
+``set_baud`` (the unit's rate). Reading the master after the host closed the slave raises EIO:
+that is the host going away, not an error; the emulator keeps serving.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import termios
+import threading
+import time
+import tty
+
+import numpy as np
+
+from .device import PolhemusDevice, PoseSource
+
+__all__ = ["PolhemusEmulator"]
+
+_SPEEDS = {getattr(termios, f"B{b}"): b for b in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200,
+                                                  230400, 460800, 921600) if hasattr(termios, f"B{b}")}
+
+
+class PolhemusEmulator:
+    """A FASTRAK, Liberty or Patriot on a pty or TCP port.
+
+    ``pose_source``: an object with ``poses_at(t_s) -> {tool: 4x4 tracker_from_tool mm | None}``
+    (e.g. a :mod:`hardware.simulation` scenario) or a function of ``t_s``; ``station_tools`` maps
+    station -> tool name in it (default 1 reference, 2 pointer, 3 coil). Without a pose source,
+    poses come from :meth:`set_station_pose`. A ``None`` pose makes the record flag the station
+    out of range (FASTRAK status ``'x'``, Liberty error byte 1) with the last pose.
+    """
+
+    def __init__(self, model: str = "fastrak", *, stations: tuple[int, ...] | list[int] = (1,),
+                 rate_hz: float | None = None, pose_source: PoseSource | None = None,
+                 station_tools: dict[int, str] | None = None, noise_mm: float = 0.0,
+                 noise_deg: float = 0.0, seed: int = 0, baud: int = 115200) -> None:
+        self.device = PolhemusDevice(model, stations=tuple(stations), rate_hz=rate_hz, pose_source=pose_source,
+                                     station_tools=station_tools, noise_mm=noise_mm, noise_deg=noise_deg,
+                                     seed=seed, baud=baud)
+        self._lock = threading.RLock()
+        self._t0 = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._listener: socket.socket | None = None
+        self._conn: socket.socket | None = None
+        self.path: str | None = None
+        self.port: int | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.bytes_dropped = 0
+
+    # ----- life cycle ----------------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        return self.device.model
+
+    @property
+    def url(self) -> str:
+        """What to pass to the driver as ``port``: the pty path or a ``socket://`` URL."""
+        if self.path is not None:
+            return self.path
+        if self.port is not None:
+            return f"socket://127.0.0.1:{self.port}"
+        raise RuntimeError("emulator is not serving; call serve_pty() or serve_tcp() first")
+
+    def now_s(self) -> float:
+        """Seconds since the emulated unit was powered up (its clock for frame counts and poses)."""
+        return time.monotonic() - self._t0
+
+    def serve_pty(self) -> str:
+        """Open a pseudo-terminal, serve on its master; return the slave path (e.g. /dev/pts/3)."""
+        self._require_idle()
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self._master, self._slave = master, slave
+        self.path = os.ttyname(slave)
+        self._start(self._run_pty)
+        return self.path
+
+    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
+        """Listen on ``host:port`` (0 = any free port); return the port. One host at a time."""
+        self._require_idle()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(1)
+        self._listener = listener
+        self.port = listener.getsockname()[1]
+        self._start(self._run_tcp)
+        return self.port
+
+    def _require_idle(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("emulator is already serving")
+
+    def _start(self, target) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=target, name=f"polhemus-emulator-{self.model}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the pty/socket. Idempotent."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
+        self._close_transport()
+
+    def _close_transport(self) -> None:
+        with self._lock:
+            for fd_name in ("_master", "_slave"):
+                fd = getattr(self, fd_name)
+                if fd is not None:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                    setattr(self, fd_name, None)
+            for sock_name in ("_conn", "_listener"):
+                sock = getattr(self, sock_name)
+                if sock is not None:
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
+                    setattr(self, sock_name, None)
+
+    def __enter__(self) -> "PolhemusEmulator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----- fault injection -----------------------------------------------------------------------
+    def inject_garbage(self, n_bytes: int = 64, seed: int | None = None, data: bytes | None = None) -> None:
+        """Send ``n_bytes`` random bytes (or ``data``) between records at the next opportunity."""
+        if data is None:
+            data = np.random.default_rng(seed).integers(0, 256, n_bytes, dtype=np.uint8).tobytes()
+        with self._lock:
+            self.device.inject_garbage(data)
+
+    def stall(self, duration_s: float | None = None) -> None:
+        """The unit hangs: no answers, no stream, until ``duration_s`` passed or :meth:`resume`."""
+        with self._lock:
+            self.device.stall(self.now_s(), duration_s)
+
+    def resume(self) -> None:
+        with self._lock:
+            self.device.resume()
+
+    def unplug(self) -> None:
+        """Pull the cable: close the pty (the path vanishes) or the TCP connection and listener."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
+        self._close_transport()
+
+    def set_station_status(self, station: int, status: str | int | None) -> None:
+        """Force a station's status character (FASTRAK, e.g. ``'x'``) or error byte (Liberty); None clears."""
+        with self._lock:
+            self.device.set_station_status(station, status)
+
+    def set_station_present(self, station: int, present: bool) -> None:
+        """Plug (True) or pull (False) a station's receiver: a pulled one sends no records."""
+        with self._lock:
+            self.device.set_station_present(station, present)
+
+    def set_station_pose(self, station: int, tracker_from_sensor_mm: np.ndarray) -> None:
+        """Static pose of a station in mm (used when there is no pose source)."""
+        with self._lock:
+            self.device.set_station_pose(station, tracker_from_sensor_mm)
+
+    def set_baud(self, baud: int) -> None:
+        """The unit's own baud rate (as if set by its DIP switches)."""
+        with self._lock:
+            self.device.baud = int(baud)
+
+    # ----- pty loop -----------------------------------------------------------------------------------
+    def _host_baud_pty(self) -> int | None:
+        try:
+            speed = termios.tcgetattr(self._master)[5]
+        except (termios.error, TypeError, OSError):
+            return None
+        return _SPEEDS.get(speed)
+
+    def _write_fd(self, fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(fd, view)
+            except BlockingIOError:
+                self.bytes_dropped += len(view)  # host not reading: its buffer overflows
+                return
+            except OSError:
+                return
+            self.bytes_out += n
+            view = view[n:]
+
+    def _timeout(self) -> float:
+        with self._lock:
+            due = self.device.next_due_s()
+        if due is None:
+            return 0.05
+        return min(0.05, max(0.0, due - self.now_s()))
+
+    def _run_pty(self) -> None:
+        while not self._stop.is_set():
+            master = self._master
+            if master is None:
+                return
+            try:
+                readable, _, _ = select.select([master], [], [], self._timeout())
+            except (OSError, ValueError):
+                return
+            out = b""
+            if readable:
+                try:
+                    data = os.read(master, 4096)
+                except BlockingIOError:
+                    data = b""
+                except OSError as exc:  # EIO: the host closed the slave; keep serving
+                    if exc.errno != errno.EIO:
+                        return
+                    time.sleep(0.01)
+                    data = b""
+                if data:
+                    self.bytes_in += len(data)
+                    with self._lock:
+                        out = self.device.receive(data, self.now_s(), self._host_baud_pty())
+            with self._lock:
+                out += self.device.due_output(self.now_s(), self._host_baud_pty())
+            if out and self._master is not None:
+                self._write_fd(self._master, out)
+
+    # ----- TCP loop ---------------------------------------------------------------------------------
+    def _run_tcp(self) -> None:
+        while not self._stop.is_set():
+            listener = self._listener
+            if listener is None:
+                return
+            try:
+                readable, _, _ = select.select([listener], [], [], 0.05)
+                if not readable:
+                    continue
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._conn = conn
+            self._serve_connection(conn)
+            with self._lock:
+                if self._conn is conn:
+                    self._conn = None
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                readable, _, _ = select.select([conn], [], [], self._timeout())
+            except (OSError, ValueError):
+                return
+            out = b""
+            if readable:
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    return
+                if not data:
+                    return  # host closed the connection
+                self.bytes_in += len(data)
+                with self._lock:
+                    out = self.device.receive(data, self.now_s(), None)
+            with self._lock:
+                out += self.device.due_output(self.now_s(), None)
+            if out:
+                try:
+                    conn.sendall(out)
+                    self.bytes_out += len(out)
+                except OSError:
+                    return
