@@ -27,7 +27,7 @@ import pyvista as pv
 
 from navigation.errors import NavigationError
 from navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
-                                                 ray_hit, unit)
+                                                 ray_hit, surface_path, unit)
 from navigation.transforms import Frame, Transform
 
 __all__ = ["Evidence", "Target", "TargetSet", "default_handle_direction", "target_from_scalp",
@@ -288,12 +288,23 @@ class TargetSet:
             return float(np.linalg.norm(ta.cortex_point_mm - tb.cortex_point_mm))
         raise NavigationError(f"distance kind must be 'scalp' or 'cortex', got {kind!r}")
 
-    def distance_table(self) -> list[dict]:
-        """Every pair once: {"a", "b", "scalp_mm", "cortex_mm" (None if either lacks a cortex point)}."""
+    def distance_table(self, scalp_mesh: "pv.PolyData | SurfaceMesh | None" = None) -> list[dict]:
+        """Every pair once: {"a", "b", "scalp_mm", "cortex_mm"} (straight lines; cortex None if
+        either target lacks a cortex point), plus "scalp_arc_mm" along the scalp (the distance a
+        tape measures) when ``scalp_mesh`` is given."""
+        surf = None if scalp_mesh is None else as_surface(scalp_mesh)
         names = self.names
-        return [{"a": a, "b": b, "scalp_mm": self.distance_mm(a, b, "scalp"),
-                 "cortex_mm": self.distance_mm(a, b, "cortex")}
-                for i, a in enumerate(names) for b in names[i + 1:]]
+        rows = []
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                row = {"a": a, "b": b, "scalp_mm": self.distance_mm(a, b, "scalp"),
+                       "cortex_mm": self.distance_mm(a, b, "cortex")}
+                if surf is not None:
+                    pa, pb = self[a].scalp_point_mm, self[b].scalp_point_mm
+                    row["scalp_arc_mm"] = surface_path(surf, closest_point(surf, pa),
+                                                       closest_point(surf, pb)).length_mm
+                rows.append(row)
+        return rows
 
     def to_dict(self) -> dict:
         return {"schema": self.SCHEMA, "active": self._active,

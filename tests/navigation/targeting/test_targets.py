@@ -99,6 +99,16 @@ def test_target_set_operations_and_distances():
         TargetSet.from_dict({"schema": 99, "targets": []})
 
 
+def test_distance_table_with_scalp_arc():
+    r = 90.0
+    a, b = np.radians(20), np.radians(50)
+    ts = TargetSet([make("A", scalp=r * np.array([0, np.sin(a), np.cos(a)]), cortex=None),
+                    make("B", scalp=r * np.array([0, np.sin(b), np.cos(b)]), cortex=None)])
+    (row,) = ts.distance_table(scalp_mesh=_data().sphere(r, 120))
+    assert row["scalp_arc_mm"] == pytest.approx(r * (b - a), rel=1e-3)
+    assert row["scalp_mm"] == pytest.approx(2 * r * np.sin((b - a) / 2))
+
+
 def test_default_handle_is_45_degrees_posterolateral():
     axes = HeadAxes.ras()
     z = np.array([0.0, 0.0, -1.0])  # coil on top of the head
