@@ -1,0 +1,406 @@
+"""NDI Combined API tracker driver: Polaris Vicra/Spectra/Vega and Aurora over serial, USB or TCP.
+
+Set-up follows NDI's API guide as working hosts do it (PlusToolkit/ndicapi, scikit-surgerynditracker;
+notes §1.2-1.4): 9600 8N1 -> serial break, expect ``RESETBE6F`` (skipped on a socket) -> ``INIT:``
+-> ``COMM:`` to the requested baud (answered at the old rate, then both ends switch) -> ``VER:0``
+-> free stale handles (``PHSR:01``/``PHF``) -> load ROMs (``PHRQ`` + 16 ``PVWR``) ->
+``PHSR:02``/``PINIT`` -> ``PHSR:03``/``PENA:hhD`` -> ``TSTART:`` -> ``BX:0801`` or ``TX:0801`` polls
+-> ``TSTOP:``; ``close()`` sends ``COMM:00000`` so the next session starts at 9600 without a reset.
+NDI reports millimetres, so poses need no unit conversion. Frame numbers come from the device
+(NDI: "use the frame number, not the host clock"); they must move forward plausibly, else the
+frame is INVALID (PlusLib #244 saw 16767 -> 4294967170 from a parsing bug).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..errors import (ConnectionLost, DeviceError, ProtocolError, ToolDefinitionError,
+                      TrackerError)
+from ..frames import ToolFrame, ToolStatus
+from ..tracker import ToolInfo, Tracker
+from .bx import decode_bx
+from .channel import CommandChannel, NDIStats, NoReply
+from .commands import BAUD_CODES, RESET_REPLY, comm_parameters, describe_error, encode_command
+from .frame_check import FrameNumberCheck, tool_frames
+from .replies import TrackingFrame, decode_phsr
+from .rom import read_tool_definition, upload_chunks
+from .transport import SerialLink, connection_error
+from .tx import decode_tx_payload
+
+__all__ = ["NDITracker"]
+
+_REPLY_OPTIONS = 0x0801
+
+
+class NDITracker(Tracker):
+    """An NDI tracker on ``port``: a device path (``/dev/ttyUSB0``, ``COM3``) or any pyserial URL,
+    e.g. ``socket://192.168.1.20:8765`` for a Polaris Vega over Ethernet.
+
+    ``rom_files`` maps tool names to passive-tool .rom files uploaded at connect; ``tool_names``
+    maps port handles (hex, e.g. ``"01"``) of tools the device already knows (active/wired tools,
+    Aurora sensors) to names. Other handles are named by their part number, else ``port hh``.
+    """
+
+    kind = "NDI Combined API"
+
+    def __init__(self, port: str, *, baud: int = 115200, reply_format: str = "BX",
+                 rom_files: Mapping[str, Path | str] | None = None,
+                 tool_names: Mapping[str, str] | None = None, timeout_s: float = 1.0,
+                 reset_timeout_s: float = 7.0, interbyte_timeout_s: float = 0.1,
+                 nominal_rate_hz: float = 60.0) -> None:
+        if not isinstance(port, str) or not port.strip():
+            raise ValueError("port must name a serial device or a URL such as socket://host:8765")
+        if baud not in BAUD_CODES:
+            raise ValueError(f"NDI devices do not support {baud} baud; choose one of "
+                             f"{', '.join(str(b) for b in sorted(BAUD_CODES))}")
+        if str(reply_format).upper() not in ("BX", "TX"):
+            raise ValueError(f"reply_format must be 'BX' (binary) or 'TX' (text), got {reply_format!r}")
+        if min(timeout_s, reset_timeout_s, interbyte_timeout_s, nominal_rate_hz) <= 0:
+            raise ValueError("timeouts and the nominal rate must be positive")
+        self.port = port
+        self.baud = baud
+        self.reply_format = str(reply_format).upper()
+        self._roms = {name: (Path(path), read_tool_definition(path))
+                      for name, path in (rom_files or {}).items()}
+        self._names_by_handle: dict[int, str] = {}
+        for key, name in (tool_names or {}).items():
+            try:
+                self._names_by_handle[int(key, 16)] = name
+            except (TypeError, ValueError):
+                raise ValueError(f"tool_names keys are port handles in hex like '01', got {key!r}") from None
+        self.timeout_s, self.reset_timeout_s = timeout_s, reset_timeout_s
+        self.interbyte_timeout_s = interbyte_timeout_s
+        self._nominal_rate_hz = float(nominal_rate_hz)
+        self.stats = NDIStats()
+        self.firmware_version = ""
+        self.freeze_tag: str | None = None
+        self.system_status = 0
+        self._link: SerialLink | None = None
+        self._channel: CommandChannel | None = None
+        self._lost = False
+        self._tracking = False
+        self._comm_changed = False
+        self._rom_handles: dict[int, tuple[str, Path | None]] = {}
+        self._tools: list[tuple[int, str, str]] = []
+        self._latest: list[ToolFrame] = []
+        self._frame_check = FrameNumberCheck()
+        self._last_return = 0.0
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def nominal_rate_hz(self) -> float:
+        return self._nominal_rate_hz
+
+    @property
+    def is_connected(self) -> bool:
+        return self._link is not None and not self._lost
+
+    @property
+    def is_tracking(self) -> bool:
+        return self._tracking and self.is_connected
+
+    def tools(self) -> list[ToolInfo]:
+        return [ToolInfo(name, f"{handle:02X}", description) for handle, name, description in self._tools]
+
+    def latest_frames(self) -> list[ToolFrame]:
+        """The last frames read; every tool DISCONNECTED once the device has gone away."""
+        return list(self._latest)
+
+    # ------------------------------------------------------------------ set-up
+    def connect(self) -> None:
+        if self.is_connected:
+            return
+        self._link = SerialLink(self.port)
+        self._lost = self._tracking = self._comm_changed = False
+        self._channel = CommandChannel(self._link, self.stats, timeout_s=self.timeout_s,
+                                       interbyte_timeout_s=self.interbyte_timeout_s)
+        try:
+            self._initialise()
+            self._change_baud_and_read_version()
+            for handle, _ in decode_phsr(self._channel.command("PHSR", "01")):
+                self._channel.command("PHF", f"{handle:02X}")
+            self._rom_handles = {}
+            for name, (path, data) in self._roms.items():
+                self._upload_rom(name, data, path)
+            self._initialise_and_enable_ports()
+        except (ConnectionLost, NoReply, ProtocolError) as exc:
+            self._abandon()
+            raise connection_error(f"set-up of the NDI device on {self.port} failed: {exc}",
+                                   self.port) from None
+        except TrackerError:
+            self._abandon()
+            raise
+
+    def _initialise(self) -> None:
+        link, channel = self._link, self._channel
+        reset_text = b""
+        if not link.is_socket:
+            link.flush_input()
+            link.send_break()
+            reset_text = channel.wait_for_text(self.reset_timeout_s)
+        try:
+            channel.command("INIT", retries=0)
+        except DeviceError as err:
+            if err.code != 0x0C:        # 0x0C: still tracking from an earlier session (TCP)
+                raise
+            channel.command("TSTOP")
+            channel.command("INIT")
+        except NoReply:
+            raise connection_error(self._no_answer_text(reset_text), self.port) from None
+        except ProtocolError:
+            raise connection_error(
+                f"the device on {self.port} answers INIT with bytes that are not NDI replies: it "
+                f"is not an NDI tracker, or it runs at another baud rate (power-cycle it to get "
+                f"back to 9600 baud)", self.port) from None
+        if not (link.is_pty or link.is_socket):
+            time.sleep(0.1)             # ndicapi pauses 100 ms after INIT on real hardware
+
+    def _no_answer_text(self, reset_text: bytes) -> str:
+        if self._link.is_socket:
+            return (f"no NDI device answered INIT on {self.port} — is the tracker switched on, "
+                    f"and are its address and port right (a Vega listens on 8765)?")
+        text = (f"no NDI device answered INIT at 9600 baud on {self.port} — is it switched on, "
+                f"is this the right port?")
+        if reset_text and not reset_text.startswith(RESET_REPLY[:8]):
+            text += f" (after the serial break it sent {reset_text[:24]!r}, not RESET)"
+        elif not reset_text:
+            text += " (it did not answer the serial break either)"
+        return text
+
+    def _change_baud_and_read_version(self) -> None:
+        link, channel = self._link, self._channel
+        if not link.is_socket and self.baud != link.baud:
+            channel.command("COMM", comm_parameters(self.baud))     # OKAY comes at the old rate
+            if not link.is_pty:
+                time.sleep(0.1)
+            link.set_baud(self.baud)
+            self._comm_changed = True
+        try:
+            self.firmware_version = channel.command("VER", "0")
+        except NoReply:
+            if not self._comm_changed:
+                raise
+            raise connection_error(
+                f"the NDI device on {self.port} accepted {self.baud} baud but stopped answering "
+                f"after the switch: try a lower baud rate or a USB adapter that supports "
+                f"{self.baud}", self.port) from None
+        self.freeze_tag = next((line.split(":", 1)[1].strip() for line in
+                                self.firmware_version.split("\n") if line.startswith("Freeze Tag:")),
+                               None)
+
+    def _upload_rom(self, name: str, data: bytes, path: Path | None) -> int:
+        channel = self._channel
+        payload = channel.command("PHRQ", "*********1****", retries=0)
+        try:
+            handle = int(payload[:2], 16)
+        except ValueError:
+            raise ProtocolError(f"PHRQ answered {payload!r} instead of a port handle") from None
+        try:
+            for address, chunk in upload_chunks(data):
+                channel.command("PVWR", f"{handle:02X}{address:04X}{chunk}")
+        except DeviceError as err:
+            self._free_quietly(handle)
+            raise ToolDefinitionError(f"the NDI device rejected the tool definition '{name}' "
+                                      f"({path}): {err.meaning}") from None
+        self._rom_handles[handle] = (name, path)
+        return handle
+
+    def _free_quietly(self, handle: int) -> None:
+        try:
+            self._channel.command("PHF", f"{handle:02X}", retries=0)
+        except (DeviceError, NoReply, ProtocolError):
+            pass
+
+    def _initialise_and_enable_ports(self) -> None:
+        channel = self._channel
+        for _ in range(4):      # Aurora: initialising a port can make new handles appear
+            pending = decode_phsr(channel.command("PHSR", "02"))
+            if not pending:
+                break
+            for handle, _ in pending:
+                try:
+                    channel.command("PINIT", f"{handle:02X}")
+                except DeviceError as err:
+                    if handle not in self._rom_handles:
+                        raise
+                    name, path = self._rom_handles.pop(handle)
+                    self._free_quietly(handle)
+                    raise ToolDefinitionError(f"the NDI device rejected the tool definition "
+                                              f"'{name}' ({path}): {err.meaning}") from None
+        for handle, _ in decode_phsr(channel.command("PHSR", "03")):
+            channel.command("PENA", f"{handle:02X}D")
+        tools, used = [], set()
+        for handle, _ in decode_phsr(channel.command("PHSR", "04")):
+            name, description = self._name_for(handle)
+            if name in used:
+                name = f"{name} ({handle:02X})"
+            used.add(name)
+            tools.append((handle, name, description))
+        self._tools = tools
+
+    def _name_for(self, handle: int) -> tuple[str, str]:
+        part = ""
+        try:
+            part = self._channel.command("PHINF", f"{handle:02X}0004").strip()
+        except DeviceError:
+            pass
+        if handle in self._names_by_handle:
+            return self._names_by_handle[handle], part
+        if handle in self._rom_handles:
+            name, path = self._rom_handles[handle]
+            return name, str(path) if path else part
+        return (part or f"port {handle:02X}"), part
+
+    def load_tool_definition(self, path: Path | str, name: str | None = None) -> ToolInfo:
+        """Upload a passive-tool .rom after connect (not while tracking); returns its ToolInfo."""
+        self._require_link()
+        if self._tracking:
+            raise TrackerError("stop tracking before loading a tool definition")
+        path = Path(path)
+        data = read_tool_definition(path)
+        try:
+            handle = self._upload_rom(name or path.stem, data, path)
+            self._initialise_and_enable_ports()
+        except ConnectionLost as exc:
+            self._mark_lost()
+            raise exc from None
+        return next(info for info in self.tools() if info.device_id == f"{handle:02X}")
+
+    def _require_link(self) -> None:
+        if self._lost:
+            raise ConnectionLost(f"the NDI device on {self.port} is gone; reconnect first")
+        if self._link is None:
+            raise TrackerError("call connect() first")
+
+    def _abandon(self) -> None:
+        if self._link is not None:
+            self._link.close()
+        self._link = self._channel = None
+
+    # ------------------------------------------------------------------ tracking
+    def start(self) -> None:
+        self._require_link()
+        if self._tracking:
+            return
+        self._command_or_lost("TSTART")
+        self._tracking = True
+        self._frame_check = FrameNumberCheck()
+
+    def stop(self) -> None:
+        if self._tracking and self.is_connected:
+            self._command_or_lost("TSTOP")
+        self._tracking = False
+
+    def _command_or_lost(self, name: str, params: str = "") -> str:
+        try:
+            return self._channel.command(name, params)
+        except ConnectionLost:
+            self._mark_lost()
+            raise
+
+    def read_frames(self, timeout_s: float = 0.5) -> list[ToolFrame]:
+        """Poll until the device reports a new frame number; [] if none comes within ``timeout_s``.
+
+        Returns one ToolFrame per enabled tool. Raises ConnectionLost when the device has gone
+        (then :meth:`latest_frames` reports every tool DISCONNECTED) and DeviceError when the
+        device answers the poll with ERRORxx.
+        """
+        self._require_link()
+        if not self._tracking:
+            raise TrackerError("call start() before read_frames()")
+        command = encode_command(self.reply_format, f"{_REPLY_OPTIONS:04X}")
+        binary = self.reply_format == "BX"
+        deadline = time.monotonic() + timeout_s
+        answered = False
+        while True:
+            try:
+                parsed = self._poll(command, binary, deadline)
+            except NoReply:
+                self.stats.timeouts += 1
+                self.stats.frozen_timeouts += int(answered)
+                return []
+            except ConnectionLost:
+                self._mark_lost()
+                raise
+            if parsed is not None:
+                answered = True
+                frame, host_ns = parsed
+                number = frame.frame_number
+                if number is None or not self._frame_check.is_repeat(number):
+                    return self._emit(frame, host_ns)
+                self.stats.repeated_frames += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.stats.timeouts += 1
+                self.stats.frozen_timeouts += int(answered)
+                return []
+            time.sleep(min(remaining, 0.25 / self._nominal_rate_hz))
+
+    def _poll(self, command: bytes, binary: bool,
+              deadline: float) -> tuple[TrackingFrame, int] | None:
+        channel = self._channel
+        self.stats.polls += 1
+        reply = channel.exchange(command, deadline, binary=binary, tracking=True)
+        if reply is None:
+            return None
+        host_ns = channel.last_reply_ns
+        try:
+            if reply.kind == "bx":
+                frame = decode_bx(reply.raw, options=_REPLY_OPTIONS)
+            elif reply.payload.startswith("ERROR"):
+                code = int(reply.payload[5:7], 16)
+                raise DeviceError(code, describe_error(code), command[:-1].decode("ascii"))
+            elif binary:
+                raise ProtocolError(f"ASCII reply {reply.payload[:20]!r} to a BX poll")
+            else:
+                frame = decode_tx_payload(reply.payload, options=_REPLY_OPTIONS)
+        except ProtocolError as exc:
+            self.stats.frames_dropped += 1
+            self.stats.crc_errors += int("CRC" in str(exc))
+            return None
+        self.system_status = frame.system_status
+        return frame, host_ns
+
+    def _emit(self, frame: TrackingFrame, host_ns: int) -> list[ToolFrame]:
+        number = frame.frame_number
+        if number is None:      # no enabled tool reports a frame: pace to the device rate
+            wait = self._last_return + 1.0 / self._nominal_rate_hz - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            plausible = True
+        else:
+            plausible = self._frame_check.accept(number, host_ns)
+            if not plausible:
+                self.stats.frame_number_anomalies += 1
+        frames = tool_frames(frame, self._tools, host_ns, plausible)
+        self.stats.frames_ok += int(plausible)
+        self._latest = frames
+        self._last_return = time.monotonic()
+        return frames
+
+    def _mark_lost(self) -> None:
+        self._lost = True
+        self._tracking = False
+        now = time.monotonic_ns()
+        self._latest = [ToolFrame(name, None, ToolStatus.DISCONNECTED, host_time_ns=now)
+                        for _, name, _ in self._tools]
+
+    def close(self) -> None:
+        """Stop tracking, return the device to 9600 baud and release the port. Idempotent."""
+        if self._link is None:
+            return
+        try:
+            if not self._lost:
+                if self._tracking:
+                    self._channel.command("TSTOP", timeout_s=min(self.timeout_s, 0.5), retries=0)
+                if self._comm_changed:
+                    self._channel.command("COMM", "00000", timeout_s=min(self.timeout_s, 0.5),
+                                          retries=0)
+        except TrackerError:
+            pass
+        finally:
+            self._tracking = False
+            self._abandon()
