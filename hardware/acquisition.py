@@ -1,0 +1,372 @@
+"""Acquisition: owns one tracker on its own thread and serves the latest frames to everyone else.
+
+Safety rules it enforces (shared/notes/reliability.md): a pose older than its staleness limit
+(3 device periods, capped at 100 ms) is never reported live; when the device is lost every tool
+turns ``DISCONNECTED`` at once (never frozen at its last pose); the device frame number, not the
+host clock, detects dropped frames, and a backwards or implausible jump marks the frame INVALID
+(PlusLib #244); a frozen stream (same frame number again and again) does not refresh liveness;
+no driver exception ever kills the thread or reaches the caller. Time is ``time.monotonic_ns()``.
+
+Threading: ``subscribe`` callbacks run **on the acquisition thread**. GUI code must hand the data
+to its own thread (e.g. emit a Qt signal with a queued connection, or just poll ``latest()`` /
+``snapshot()`` from a timer) and must never touch widgets inside the callback. Why a thread and
+not a process: see docs/hardware-core.md (measured).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Callable, Iterable
+
+from .acquisition_state import (AcquisitionStats, FrameNumberCheck, disconnected_frames,
+                                staleness_limit_ns)
+from .errors import ConnectionLost, TrackerConnectionError, TrackerError
+from .frames import ToolFrame, ToolStatus
+from .tracker import Tracker
+
+__all__ = ["Acquisition", "AcquisitionStats"]
+
+log = logging.getLogger("tmsnav.hardware.acquisition")
+
+FrameCallback = Callable[[list[ToolFrame]], None]
+
+#: Consecutive recoverable read errors (bad CRC, garbage, driver bugs) before a reconnect.
+MAX_CONSECUTIVE_ERRORS = 10
+
+
+class Acquisition:
+    """Run ``make_tracker()`` on a background thread; read poses without ever blocking.
+
+    ``make_tracker`` is called again for each reconnection (a fresh driver object each time).
+    ``staleness_periods`` / ``max_staleness_s`` set the liveness limit; ``clock_ns`` can be
+    injected in tests (it must be the same clock the tracker stamps ``host_time_ns`` with).
+    """
+
+    def __init__(self, make_tracker: Callable[[], Tracker], *, name: str = "",
+                 reconnect: bool = True, buffer_seconds: float = 5.0,
+                 staleness_periods: float = 3.0, max_staleness_s: float = 0.1,
+                 read_timeout_s: float = 0.1, backoff_initial_s: float = 0.5,
+                 backoff_max_s: float = 8.0,
+                 clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
+        if buffer_seconds <= 0 or staleness_periods <= 0 or max_staleness_s <= 0:
+            raise ValueError("buffer_seconds, staleness_periods and max_staleness_s must be > 0")
+        self._make_tracker = make_tracker
+        self.name = name or "tracker"
+        self.reconnect = reconnect
+        self.buffer_seconds = float(buffer_seconds)
+        self.staleness_periods = float(staleness_periods)
+        self.max_staleness_s = float(max_staleness_s)
+        self.read_timeout_s = float(read_timeout_s)
+        self.backoff_initial_s, self.backoff_max_s = float(backoff_initial_s), float(backoff_max_s)
+        self._clock_ns = clock_ns
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._latest: dict[str, ToolFrame] = {}
+        self._history: dict[str, deque[ToolFrame]] = {}
+        self._subscribers: list[FrameCallback] = []
+        self._failed_callbacks: set[int] = set()
+        self._stats = AcquisitionStats()
+        self._rate_hz = 60.0
+        self._state = "stopped"
+        self._frame_check = FrameNumberCheck()
+
+    # --- life cycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the thread (no-op if running). Returns at once; see ``state``."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._set_state("connecting")
+        self._thread = threading.Thread(target=self._run, name=f"acquisition-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop and join the thread; idempotent. The tracker is stopped and closed."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+            if thread.is_alive():
+                log.error("%s: acquisition thread did not stop within %.1f s", self.name, timeout_s)
+        self._thread = None
+        self._set_state("stopped")
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> "Acquisition":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- reading (any thread) ----------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        """"connecting", "tracking", "disconnected: <reason>", "reconnecting in N s", "stopped"."""
+        with self._lock:
+            return self._state
+
+    @property
+    def stats(self) -> AcquisitionStats:
+        """A copy of the counters, with per-tool rates measured over the last second."""
+        now = self._clock_ns()
+        with self._lock:
+            rates = {tool: _rate_hz(hist, now) for tool, hist in self._history.items()}
+            return self._stats.copy(rate_hz=rates)
+
+    @property
+    def staleness_limit_s(self) -> float:
+        return staleness_limit_ns(self._rate_hz, self.staleness_periods, self.max_staleness_s) / 1e9
+
+    def latest(self, tool: str) -> ToolFrame | None:
+        with self._lock:
+            return self._latest.get(tool)
+
+    def latest_all(self) -> dict[str, ToolFrame]:
+        with self._lock:
+            return dict(self._latest)
+
+    def is_fresh(self, frame: ToolFrame | None, now_ns: int | None = None) -> bool:
+        """True when ``frame`` is younger than the staleness limit (whatever its status)."""
+        if frame is None:
+            return False
+        now = self._clock_ns() if now_ns is None else now_ns
+        limit = staleness_limit_ns(self._rate_hz, self.staleness_periods, self.max_staleness_s)
+        return now - frame.host_time_ns <= limit
+
+    def is_live(self, tool: str, now_ns: int | None = None) -> bool:
+        """True when the tool's latest pose is trackable and fresh: safe to draw as live."""
+        frame = self.latest(tool)
+        return frame is not None and frame.is_trackable and self.is_fresh(frame, now_ns)
+
+    def snapshot(self, tools: Iterable[str], now_ns: int | None = None,
+                 max_frame_gap: int = 1) -> dict[str, ToolFrame] | None:
+        """Latest frames of ``tools`` if they were measured together, else None.
+
+        Together = every tool has a fresh, connected frame and their device frame numbers differ
+        by at most ``max_frame_gap`` (or, for devices without frame numbers, their receive times
+        by at most one device period). Statuses are not checked: a fresh MISSING frame is
+        returned as such, and the caller decides (reliability test 6: never pair a coil pose and
+        a head-reference pose from different device frames).
+        """
+        tools = list(tools)
+        with self._lock:
+            frames = {t: self._latest.get(t) for t in tools}
+        if any(f is None or f.status is ToolStatus.DISCONNECTED or not self.is_fresh(f, now_ns)
+               for f in frames.values()):
+            return None
+        numbers = [f.frame_number for f in frames.values()]
+        if all(n is not None for n in numbers):
+            if numbers and max(numbers) - min(numbers) > max_frame_gap:
+                return None
+        else:
+            times = [f.host_time_ns for f in frames.values()]
+            if times and max(times) - min(times) > 1e9 / self._rate_hz:
+                return None
+        return frames  # type: ignore[return-value]
+
+    def history(self, tool: str, seconds: float | None = None) -> list[ToolFrame]:
+        """Frames of ``tool`` received in the last ``seconds`` (all of the buffer if None)."""
+        with self._lock:
+            frames = list(self._history.get(tool, ()))
+        if seconds is None:
+            return frames
+        cutoff = self._clock_ns() - int(seconds * 1e9)
+        return [f for f in frames if f.host_time_ns >= cutoff]
+
+    def subscribe(self, callback: FrameCallback) -> Callable[[], None]:
+        """Call ``callback(frames)`` for each device frame, ON THE ACQUISITION THREAD.
+
+        GUI code must marshal to its own thread (queued Qt signal) and return quickly.
+        Exceptions in the callback are logged and counted, never propagated. Returns a function
+        that unsubscribes.
+        """
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # --- the thread --------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        with self._lock:
+            changed = self._state.split(" ")[0] != state.split(" ")[0]  # not every countdown tick
+            self._state = state
+        if changed:
+            log.info("%s: %s", self.name, state)
+
+    def _run(self) -> None:
+        backoff = self.backoff_initial_s
+        first = True
+        while not self._stop.is_set():
+            if not first:
+                with self._lock:
+                    self._stats.reconnects += 1
+            first = False
+            tracker = None
+            try:
+                self._set_state("connecting")
+                tracker = self._make_tracker()
+                tracker.connect()
+                tools = [t.name for t in tracker.tools()]
+                self._prepare(tracker, tools)
+                tracker.start()
+                self._set_state("tracking")
+                backoff = self.backoff_initial_s
+                reason = self._read_loop(tracker)
+            except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
+                reason = _describe(exc)
+                self._record_error(reason, exc)
+            finally:
+                if tracker is not None:
+                    _quietly(tracker.stop)
+                    _quietly(tracker.close)
+            if self._stop.is_set():
+                break
+            self._mark_disconnected(reason)
+            if not self.reconnect:
+                break
+            deadline = time.monotonic() + backoff
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                self._set_state(f"reconnecting in {max(0.0, deadline - time.monotonic()):.1f} s")
+                self._stop.wait(min(0.25, max(0.0, deadline - time.monotonic())))
+            backoff = min(backoff * 2, self.backoff_max_s)
+
+    def _prepare(self, tracker: Tracker, tools: list[str]) -> None:
+        rate = float(tracker.nominal_rate_hz)
+        maxlen = int(self.buffer_seconds * rate * 1.5) + 16
+        with self._lock:
+            self._rate_hz = rate if rate > 0 else 60.0
+            for tool in tools:
+                old = self._history.get(tool, ())
+                self._history[tool] = deque(old, maxlen=maxlen)
+            self._frame_check = FrameNumberCheck()
+
+    def _read_loop(self, tracker: Tracker) -> str:
+        """Read until stopped (returns "") or the device is lost (returns the reason)."""
+        errors = 0
+        while not self._stop.is_set():
+            try:
+                frames = tracker.read_frames(self.read_timeout_s)
+            except (ConnectionLost, TrackerConnectionError, OSError) as exc:
+                reason = _describe(exc)
+                self._record_error(reason, exc)
+                return reason
+            except Exception as exc:  # noqa: BLE001 - bad CRC, garbage, or a driver bug
+                errors += 1
+                self._record_error(_describe(exc), exc, invalid=True)
+                if errors >= MAX_CONSECUTIVE_ERRORS:
+                    return f"{errors} errors in a row, last: {_describe(exc)}"
+                continue
+            errors = 0
+            if frames:
+                self._ingest(frames)
+        return ""
+
+    def _ingest(self, frames: list[ToolFrame]) -> None:
+        now = self._clock_ns()
+        with self._lock:
+            verdict = self._frame_check.check(frames, now, self._rate_hz)
+            if verdict.duplicate:
+                self._stats.duplicates += 1
+                return  # a frozen stream must not refresh liveness (reliability test 5)
+            self._stats.frames_received += 1
+            self._stats.dropped += verdict.dropped
+            if verdict.invalid_reason:
+                self._stats.invalid += 1
+                self._stats.last_error = verdict.invalid_reason
+                frames = [ToolFrame(f.tool, None, ToolStatus.INVALID, None, f.frame_number,
+                                    f.device_time_s, f.host_time_ns, f.port_status)
+                          for f in frames]
+            for f in frames:
+                self._latest[f.tool] = f
+                hist = self._history.get(f.tool)
+                if hist is None:
+                    maxlen = int(self.buffer_seconds * self._rate_hz * 1.5) + 16
+                    hist = self._history[f.tool] = deque(maxlen=maxlen)
+                hist.append(f)
+            subscribers = list(self._subscribers)
+        if verdict.invalid_reason:
+            log.warning("%s: %s", self.name, verdict.invalid_reason)
+        self._notify(subscribers, frames)
+
+    def _notify(self, subscribers: list[FrameCallback], frames: list[ToolFrame]) -> None:
+        for callback in subscribers:
+            try:
+                callback(frames)
+            except Exception:  # noqa: BLE001 - a consumer bug must not stop acquisition
+                with self._lock:
+                    self._stats.callback_errors += 1
+                if id(callback) not in self._failed_callbacks:  # log once per callback
+                    self._failed_callbacks.add(id(callback))
+                    log.exception("%s: subscriber %r raised", self.name, callback)
+
+    def _mark_disconnected(self, reason: str) -> None:
+        """Every tool goes DISCONNECTED now: the last poses become invalid, not frozen."""
+        reason = reason or "device closed"
+        now = self._clock_ns()
+        with self._lock:
+            frames = disconnected_frames(self._latest.keys() | self._history.keys(), now)
+            for f in frames:
+                self._latest[f.tool] = f
+                if f.tool in self._history:
+                    self._history[f.tool].append(f)
+            subscribers = list(self._subscribers)
+        self._set_state(f"disconnected: {reason}")
+        log.warning("%s: tracking lost (%s); all tools marked disconnected", self.name, reason)
+        self._notify(subscribers, frames)
+
+    def _record_error(self, text: str, exc: BaseException, invalid: bool = False) -> None:
+        with self._lock:
+            self._stats.errors += 1
+            self._stats.last_error = text
+            if invalid:
+                self._stats.invalid += 1
+        if isinstance(exc, TrackerError):
+            log.warning("%s: %s", self.name, text)
+        else:
+            log.error("%s: unexpected %s", self.name, text, exc_info=exc)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, TrackerError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _quietly(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - closing a vanished port must not raise
+        log.debug("ignored while closing: %s", _describe(exc))
+
+
+def _rate_hz(hist: deque[ToolFrame], now_ns: int, window_s: float = 1.0) -> float:
+    """Frames per second of one tool over the last ``window_s`` (0 if fewer than 2 frames)."""
+    cutoff = now_ns - int(window_s * 1e9)
+    newest = oldest = None
+    count = 0
+    for f in reversed(hist):
+        if f.host_time_ns < cutoff:
+            break
+        if f.status is ToolStatus.DISCONNECTED:
+            continue
+        newest = f.host_time_ns if newest is None else newest
+        oldest = f.host_time_ns
+        count += 1
+    if count < 2 or newest is None or oldest is None or newest <= oldest:
+        return 0.0
+    return (count - 1) / ((newest - oldest) / 1e9)

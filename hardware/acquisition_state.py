@@ -1,0 +1,112 @@
+"""Bookkeeping for :mod:`hardware.acquisition`: counters, staleness limit, frame-number checks.
+
+Frame numbers (NDI: a uint32 counting at 60 Hz, the same for every tool of one camera frame)
+tell dropped frames from a slow host: a step of ``n > 1`` means ``n - 1`` frames were never read.
+A step of 0 is the same camera frame polled twice (normal when polling faster than the device
+rate, and the signature of a frozen stream). A backwards step or a jump far beyond what the
+elapsed host time allows (PlusLib #244: 16767 -> 4294967170, a parsing bug) makes the frame
+INVALID; only after three consistent frames in the new numbering is it accepted as a restarted
+counter. Unsigned 32-bit wrap-around (4294967295 -> 0) is a normal step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from .frames import ToolFrame, ToolStatus
+
+__all__ = ["AcquisitionStats", "FrameNumberCheck", "FrameVerdict", "staleness_limit_ns",
+           "disconnected_frames"]
+
+_WRAP = 1 << 32
+_RESTART_CONFIRMATIONS = 3
+
+
+def staleness_limit_ns(rate_hz: float, periods: float = 3.0, max_s: float = 0.1) -> int:
+    """Age beyond which a pose is stale: ``periods`` device periods, capped at ``max_s``."""
+    return int(min(periods / rate_hz, max_s) * 1e9)
+
+
+def disconnected_frames(tools: Iterable[str], now_ns: int) -> list[ToolFrame]:
+    """One DISCONNECTED frame (no pose) per tool, stamped ``now_ns``."""
+    return [ToolFrame(tool, None, ToolStatus.DISCONNECTED, host_time_ns=now_ns)
+            for tool in sorted(tools)]
+
+
+@dataclass
+class AcquisitionStats:
+    """Counters since the Acquisition was created (``rate_hz`` is per tool, last second).
+
+    ``frames_received``: device frames read (one per ``read_frames`` batch); ``dropped``: device
+    frames never seen (frame-number gaps); ``duplicates``: the same device frame read again;
+    ``invalid``: frames rejected (bad frame number, read errors such as CRC failures);
+    ``errors``: every error seen; ``reconnects``: connection attempts after the first.
+    """
+
+    frames_received: int = 0
+    dropped: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    errors: int = 0
+    callback_errors: int = 0
+    reconnects: int = 0
+    last_error: str = ""
+    rate_hz: dict[str, float] = field(default_factory=dict)
+
+    def copy(self, **changes: object) -> "AcquisitionStats":
+        changes.setdefault("rate_hz", dict(self.rate_hz))
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class FrameVerdict:
+    dropped: int = 0
+    duplicate: bool = False
+    invalid_reason: str | None = None
+
+
+class FrameNumberCheck:
+    """Judges each batch's device frame number against the previous one (see module doc)."""
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self._last_ns = 0
+        self._candidate: int | None = None
+        self._candidate_ns = 0
+        self._confirmations = 0
+
+    @staticmethod
+    def _allowed_step(elapsed_ns: int, rate_hz: float) -> float:
+        expected = max(elapsed_ns, 0) / 1e9 * rate_hz
+        return expected * 1.5 + rate_hz * 0.25 + 2
+
+    def check(self, frames: list[ToolFrame], now_ns: int, rate_hz: float) -> FrameVerdict:
+        numbers = {f.frame_number for f in frames if f.frame_number is not None}
+        if not numbers:
+            return FrameVerdict()
+        number = max(numbers)
+        if max(numbers) - min(numbers) > 1:
+            return FrameVerdict(invalid_reason=f"tools of one reply carry frame numbers "
+                                               f"{min(numbers)}..{max(numbers)}")
+        if self.last is None:
+            self.last, self._last_ns = number, now_ns
+            return FrameVerdict()
+        step = (number - self.last) % _WRAP
+        if step == 0:
+            return FrameVerdict(duplicate=True)
+        if step <= self._allowed_step(now_ns - self._last_ns, rate_hz):
+            self.last, self._last_ns, self._candidate = number, now_ns, None
+            return FrameVerdict(dropped=step - 1)
+        # Implausible: maybe a restarted counter; accept it only once it proves consistent.
+        if self._candidate is not None and 0 < (number - self._candidate) % _WRAP <= \
+                self._allowed_step(now_ns - self._candidate_ns, rate_hz):
+            self._confirmations += 1
+        else:
+            self._confirmations = 1
+        self._candidate, self._candidate_ns = number, now_ns
+        if self._confirmations >= _RESTART_CONFIRMATIONS:
+            self.last, self._last_ns, self._candidate = number, now_ns, None
+            return FrameVerdict()
+        return FrameVerdict(invalid_reason=f"implausible frame number {number} after "
+                                           f"{self.last}; frame rejected")
