@@ -143,7 +143,7 @@ class PolhemusDevice:
         fn = getattr(src, "poses_at", src)
         return dict(fn(now_s))
 
-    def _sample(self, station: int, now_s: float, poses: dict[str, np.ndarray | None]) -> tuple[SensorSample, bool]:
+    def _sample(self, station: int, frame: int, poses: dict[str, np.ndarray | None]) -> tuple[SensorSample, bool]:
         st = self.stations[station]
         in_range = True
         if self.pose_source is not None:
@@ -163,13 +163,13 @@ class PolhemusDevice:
             k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
             rot = (np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k) @ rot
         position_in_units = position_mm / mm_per_unit(self.units)
-        frame = int(now_s * self.rate_hz)
-        sample = SensorSample(tuple(position_in_units), rot, int(now_s * 1000) & 0xFFFFFFFF, frame & 0xFFFFFFFF)
+        timestamp_ms = int(frame * 1000.0 / self.rate_hz)  # Liberty: ms = frame count x 1000/240
+        sample = SensorSample(tuple(position_in_units), rot, timestamp_ms & 0xFFFFFFFF, frame & 0xFFFFFFFF)
         return sample, in_range
 
-    def _record(self, station: int, now_s: float, poses: dict, command: int) -> bytes:
+    def _record(self, station: int, frame: int, poses: dict, command: int) -> bytes:
         st = self.stations[station]
-        sample, in_range = self._sample(station, now_s, poses)
+        sample, in_range = self._sample(station, frame, poses)
         self.records_sent += 1
         if self.model == "fastrak":
             status = st.status if st.status is not None else (" " if in_range else "x")
@@ -177,9 +177,16 @@ class PolhemusDevice:
         error = st.error if st.error is not None else (0 if in_range else 1)
         return encode_liberty_record(st.fmt, station, command, error, sample)
 
-    def _all_records(self, now_s: float, command: int) -> bytes:
+    def _all_records(self, now_s: float, command: int, frame: int | None = None) -> bytes:
+        """One record per active sensor; ``frame`` defaults to the last completed device frame."""
         poses = self._poses(now_s)
-        return b"".join(self._record(s, now_s, poses, command) for s in self.active_stations())
+        frame = int(math.floor(now_s * self.rate_hz)) if frame is None else frame
+        return b"".join(self._record(s, frame, poses, command) for s in self.active_stations())
+
+    def _start_stream(self, now_s: float) -> None:
+        """Streaming follows the device's own frame grid (frame k at k / rate)."""
+        self.continuous = True
+        self._next_slot_s = math.ceil(now_s * self.rate_hz) / self.rate_hz
 
     # ----- streaming ---------------------------------------------------------------------------------
     def next_due_s(self) -> float | None:
@@ -192,7 +199,8 @@ class PolhemusDevice:
         out = bytearray(self._garbage)
         self._garbage.clear()
         if now_s < self._stalled_until:
-            self._next_slot_s = None if not self.continuous else now_s
+            if self.continuous:
+                self._start_stream(now_s)
             return self._wire(bytes(out), host_baud)
         if self.continuous and self._next_slot_s is not None:
             period = 1.0 / self.rate_hz
@@ -219,9 +227,9 @@ class PolhemusDevice:
             self._slot_index += 1
             if not self.stations[station].present:
                 return b""  # the slot stays, the unplugged receiver sends nothing
-            data = self._record(station, slot_s, self._poses(slot_s), ord("C"))
+            data = self._record(station, round(slot_s * self.rate_hz), self._poses(slot_s), ord("C"))
         else:
-            data = self._all_records(slot_s, ord("C"))
+            data = self._all_records(slot_s, ord("C"), round(slot_s * self.rate_hz))
         self._line_free_s = max(self._line_free_s, slot_s) + len(data) * 10.0 / self.baud
         return data
 
@@ -286,9 +294,11 @@ class PolhemusDevice:
     def _fastrak_bare(self, cmd: str, now_s: float) -> bytes:
         if cmd == "P":
             return self._all_records(now_s, ord("P"))
-        if cmd in "Cc":
-            self.continuous = cmd == "C"
-            self._next_slot_s = now_s if self.continuous else None
+        if cmd == "C":
+            self._start_stream(now_s)
+        elif cmd == "c":
+            self.continuous = False
+            self._next_slot_s = None
         elif cmd in "Uu":
             self.units = "inch" if cmd == "U" else "cm"
         elif cmd in "Ff":
@@ -382,8 +392,7 @@ class PolhemusDevice:
         limit = MAX_STATIONS[self.model]
         try:
             if head == b"C" and not args:
-                self.continuous = True
-                self._next_slot_s = now_s
+                self._start_stream(now_s)
                 return b""
             if head == b"F" and args == ["1"]:
                 return b""

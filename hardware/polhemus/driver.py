@@ -131,6 +131,13 @@ class PolhemusTracker(Tracker):
             return rate / max(1, len(self.stations or self.requested_stations or [1]))
         return rate
 
+    def line_load_bits_per_s(self) -> float:
+        """Serial bits per second the stream needs (10 bits per byte, 8N1)."""
+        per_frame = len(self.stations or [1]) * self.record_format.length * 10.0
+        if self.model == "fastrak":  # one station record per 1/120 s slot
+            return self.record_format.length * 10.0 * DEFAULT_RATE_HZ["fastrak"]
+        return per_frame * DEFAULT_RATE_HZ[self.model]
+
     @property
     def stats(self) -> PolhemusStats:
         s = PolhemusStats(**vars(self._stats))
@@ -163,6 +170,12 @@ class PolhemusTracker(Tracker):
             raise
         formats = {s: self.record_format for s in self.stations}
         self._reader = RecordReader(self.model, formats, self.units)
+        needed_baud = self.line_load_bits_per_s()
+        if needed_baud > self.baud and not self.port.startswith("socket://"):
+            log.warning("%s on %s: %d stations x %d-byte records at %.0f Hz need %.0f bit/s; %d baud cannot "
+                        "carry them, expect dropped frames (use fewer items/stations or a faster link)",
+                        self.kind, self.port, len(self.stations), self.record_format.length,
+                        DEFAULT_RATE_HZ[self.model], needed_baud, self.baud)
         log.info("%s on %s: stations %s, %s, %s, list %s", self.kind, self.port, self.stations,
                  "binary" if self.binary else "ASCII", self.units, self.record_format.items)
 
