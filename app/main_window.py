@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .app_state import AppState
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
 from .slice_view import Marker, SliceView
@@ -31,6 +32,7 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.setWindowTitle("tmsnav")
         self.resize(1500, 950)
+        self.state = AppState(self)
         self.head: LoadedHead | None = None
         self.cursor_mri = np.zeros(3)
         self.job: Job | None = None
@@ -73,6 +75,12 @@ class MainWindow(QtWidgets.QMainWindow):
     # ----- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        self.problem_label = QtWidgets.QLabel("")
+        self.problem_label.setObjectName("problem_label")
+        self.problem_label.setStyleSheet("color: white; background: #b00020; padding: 2px 6px;")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+        bar.addWidget(self.problem_label, 2)
         self.cursor_label = QtWidgets.QLabel("no image")
         self.cursor_label.setObjectName("cursor_label")
         self.cursor_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -121,6 +129,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dp.windowChanged.connect(self._set_window)
         dp.radiologicalChanged.connect(lambda on: [v.set_radiological(on) for v in self.slices.values()])
         dp.viewPresetRequested.connect(self.view3d.view_from)
+        self.state.problem.connect(self.show_problem)
 
     # ----- opening images -----------------------------------------------------------------
     def choose_image(self) -> None:
@@ -208,6 +217,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"tmsnav — {volume.name}")
         for problem in volume.report.warnings:
             self.statusBar().showMessage(f"Warning: {problem.message}", 15000)
+        self.state.set_head(head)
         self.headLoaded.emit(head)
 
     def _ask_orientation(self, exc, path) -> None:
@@ -279,6 +289,11 @@ class MainWindow(QtWidgets.QMainWindow):
         box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
         box.open()
         self._error_box = box
+
+    def show_problem(self, text: str) -> None:
+        """A persistent, non-modal warning (e.g. the disk is full); empty text clears it."""
+        self.problem_label.setText(text)
+        self.problem_label.setVisible(bool(text))
 
     def choose_screenshot(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save screenshot", "tmsnav.png", "PNG (*.png)")

@@ -1,0 +1,136 @@
+"""The one place the GUI keeps what the user has done: head, calibrations, registration, targets.
+
+Panels read from and write to :class:`AppState`; its signals tell the other panels and views.
+Every change is also written to the open session (``session.json`` + ``events.jsonl``) so that
+nothing the user did is lost; a disk problem becomes a persistent, non-modal warning through
+``problem`` while navigation continues.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6 import QtCore
+
+from navigation.errors import NavigationError
+from navigation.session import Session
+from navigation.transforms import Frame, Transform
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AppState"]
+
+
+def _as_dict(obj: Any) -> dict | None:
+    if obj is None:
+        return None
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+class AppState(QtCore.QObject):
+    headChanged = QtCore.Signal(object)           # app.loading.LoadedHead | None
+    registrationChanged = QtCore.Signal(object)   # registration result | None
+    calibrationChanged = QtCore.Signal(str)       # "pointer" | "coil"
+    targetsChanged = QtCore.Signal()              # a target added, removed, renamed, edited, or made active
+    mniChanged = QtCore.Signal(object)            # MNI registration | None
+    sessionChanged = QtCore.Signal(object)        # Session | None
+    problem = QtCore.Signal(str)                  # persistent warning text ("" clears it)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        from navigation.targeting.targets import TargetSet
+
+        self.head = None
+        self.session: Session | None = None
+        self.registration = None
+        self.pointer_calibration = None
+        self.pointer_from_tip: Transform | None = None
+        self.coil_definition = None
+        self.coil_calibration = None
+        self.coil_from_hotspot: Transform | None = None
+        self.targets = TargetSet()
+        self.mni = None
+
+    # ----- head and session ---------------------------------------------------------------
+    def set_head(self, head) -> None:
+        self.head = head
+        self.mni = None
+        if self.session is not None and head is not None:
+            v = head.volume
+            warning = self.session.check_image("T1", v.sha256)
+            if warning:
+                self.problem.emit(warning)
+            self._record(lambda s: s.set_image("T1", str(v.source or v.name), v.sha256,
+                                               getattr(v, "affine_source", "")))
+        self.headChanged.emit(head)
+
+    def set_session(self, session: Session | None) -> None:
+        self.session = session
+        self.sessionChanged.emit(session)
+
+    # ----- calibrations -------------------------------------------------------------------
+    def set_pointer_calibration(self, calibration, tip_offset_mm) -> None:
+        """``tip_offset_mm``: the tip in the pointer marker frame (from pivot calibration)."""
+        self.pointer_calibration = calibration
+        self.pointer_from_tip = (None if tip_offset_mm is None else Transform.from_translation(
+            tip_offset_mm, to_frame=Frame.POINTER, from_frame=Frame.POINTER_TIP))
+        self._record(lambda s: s.set_calibration("pointer", _as_dict(calibration) or {}))
+        self.calibrationChanged.emit("pointer")
+
+    def set_coil(self, definition, coil_from_hotspot: Transform | None, calibration=None) -> None:
+        self.coil_definition = definition
+        self.coil_calibration = calibration
+        self.coil_from_hotspot = coil_from_hotspot
+        record = {"model_id": getattr(definition, "model_id", ""),
+                  "method": "touched landmarks" if calibration is not None else "definition file",
+                  "coil_from_hotspot": coil_from_hotspot.to_dict() if coil_from_hotspot else None}
+        if calibration is not None:
+            record["calibration"] = _as_dict(calibration)
+        self._record(lambda s: s.set_calibration("coil", record))
+        self.calibrationChanged.emit("coil")
+
+    # ----- registration and targets -------------------------------------------------------
+    @property
+    def mri_from_reference(self) -> Transform | None:
+        reg = self.registration
+        return None if reg is None else getattr(reg, "mri_from_reference", None)
+
+    def set_registration(self, result) -> None:
+        self.registration = result
+        if result is not None:
+            self._record(lambda s: s.set_registration(_as_dict(result)))
+        self.registrationChanged.emit(result)
+
+    def set_mni(self, registration) -> None:
+        self.mni = registration
+        if self.session is not None and registration is not None:
+            self.session.record.mni = {"mri_from_mni": registration.mri_from_mni.to_dict(),
+                                       "method": getattr(registration, "method", "")}
+            self._save()
+        self.mniChanged.emit(registration)
+
+    def targets_edited(self, reason: str) -> None:
+        """Call after changing ``self.targets`` (add, remove, rename, select)."""
+        self._record(lambda s: s.set_targets(self.targets.to_dict(), reason=reason))
+        self.targetsChanged.emit()
+
+    # ----- persistence --------------------------------------------------------------------
+    def _record(self, change) -> None:
+        if self.session is None:
+            return
+        try:
+            change(self.session)
+        except NavigationError as exc:
+            self.problem.emit(str(exc))
+            return
+        self._save()
+
+    def _save(self) -> None:
+        try:
+            self.session.save()
+            pending = self.session.events.last_error
+            self.problem.emit(pending or "")
+        except NavigationError as exc:
+            log.error("session save failed: %s", exc)
+            self.problem.emit(str(exc))
