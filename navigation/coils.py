@@ -1,0 +1,372 @@
+"""TMS coil definitions (JSON files in ``assets/coils/``) and coil calibration.
+
+A definition says where the stimulation hotspot sits relative to the coil's tracking marker
+(``coil_from_hotspot``), how the windings are laid out (read by the e-field model), which
+landmarks on the casing the technician can touch, and the casing/handle size for drawing.
+
+Hotspot frame (DESIGN.md): origin at the stimulation point on the coil face, +z into the head
+along the coil normal, +y along the handle; so +x is the technician's right when standing at the
+handle end looking along it with the coil face-down on the head. The casing occupies negative z
+(outside the head); the winding plane is ``winding_depth_mm`` above the face (z = −depth).
+
+Calibration: with the calibrated pointer the technician touches the casing landmarks; each tip
+position is expressed in the coil-marker frame (``tip_in_frame(tracker_from_coil, ...)``) and the
+rigid map from the definition's hotspot-frame landmarks to those points is ``coil_from_hotspot``
+(closed-form fit, :mod:`navigation.registration.rigid`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+
+from .registration.errors import CalibrationError
+from .registration.rigid import fit_rigid
+from .transforms import Frame, Transform, is_rigid, make_rigid
+
+if TYPE_CHECKING:
+    import pyvista as pv
+
+__all__ = ["CoilDefinition", "CoilDefinitionError", "CoilCalibration", "Windings", "BoxSize",
+           "calibrate_coil_from_points", "list_coil_definitions", "COIL_ASSETS_DIR",
+           "MAX_HOTSPOT_OFFSET_MM", "CALIBRATION_MAX_RMS_MM", "CALIBRATION_MAX_POINT_MM"]
+
+COIL_ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "coils"
+FORMAT_VERSION = 1
+UNIT_SCALE_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+MAX_HOTSPOT_OFFSET_MM = 500.0
+MAX_LANDMARK_DISTANCE_MM = 400.0
+CALIBRATION_MAX_RMS_MM = 1.5
+CALIBRATION_MAX_POINT_MM = 3.0
+MIN_OFF_FACE_MM = 5.0
+WINDING_TYPES = ("figure8", "circular")
+
+
+class CoilDefinitionError(CalibrationError):
+    """A coil definition file that is malformed, in unknown units or physically implausible."""
+
+
+@dataclass(frozen=True)
+class Windings:
+    """Winding layout (mm). The e-field model reads these names; keep them stable."""
+
+    type: str
+    turns_per_wing: int
+    inner_radius_mm: float
+    outer_radius_mm: float
+    wing_centre_separation_mm: float
+    winding_depth_mm: float
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "turns_per_wing": self.turns_per_wing,
+                "inner_radius_mm": self.inner_radius_mm, "outer_radius_mm": self.outer_radius_mm,
+                "wing_centre_separation_mm": self.wing_centre_separation_mm,
+                "winding_depth_mm": self.winding_depth_mm}
+
+
+@dataclass(frozen=True)
+class BoxSize:
+    length_mm: float       # along x (across the wings) for the casing, along y for the handle
+    width_mm: float
+    thickness_mm: float
+
+    def to_dict(self) -> dict:
+        return {"length_mm": self.length_mm, "width_mm": self.width_mm,
+                "thickness_mm": self.thickness_mm}
+
+
+def _number(d: Mapping, key: str, where: str, scale: float = 1.0) -> float:
+    if key not in d:
+        raise CoilDefinitionError(f"{where}: missing '{key}'")
+    try:
+        value = float(d[key])
+    except (TypeError, ValueError):
+        raise CoilDefinitionError(f"{where}: '{key}' must be a number, got {d[key]!r}") from None
+    if not np.isfinite(value):
+        raise CoilDefinitionError(f"{where}: '{key}' is not finite")
+    return value * scale
+
+
+def _bounded(value: float, lo: float, hi: float, what: str, where: str) -> float:
+    if not lo <= value <= hi:
+        raise CoilDefinitionError(
+            f"{where}: {what} = {value:g} mm is outside the plausible {lo:g}–{hi:g} mm; "
+            "check the 'units' field (mm, cm or m) and the value.")
+    return value
+
+
+def _windings(d: Mapping, scale: float, where: str) -> Windings:
+    if not isinstance(d, Mapping):
+        raise CoilDefinitionError(f"{where}: 'windings' must be an object")
+    kind = str(d.get("type", ""))
+    if kind not in WINDING_TYPES:
+        raise CoilDefinitionError(f"{where}: windings type {kind!r} is not one of {WINDING_TYPES}")
+    turns = _number(d, "turns_per_wing", where)
+    if turns != int(turns) or not 1 <= turns <= 50:
+        raise CoilDefinitionError(f"{where}: turns_per_wing must be a whole number 1–50")
+    inner = _bounded(_number(d, "inner_radius_mm", where, scale), 0.0, 150.0, "inner radius",
+                     where)
+    outer = _bounded(_number(d, "outer_radius_mm", where, scale), 10.0, 150.0, "outer radius",
+                     where)
+    if inner >= outer:
+        raise CoilDefinitionError(f"{where}: inner radius {inner:g} mm must be below the outer "
+                                  f"radius {outer:g} mm")
+    sep = _number(d, "wing_centre_separation_mm", where, scale) if (
+        kind == "figure8" or "wing_centre_separation_mm" in d) else 0.0
+    if kind == "figure8":
+        _bounded(sep, 1.5 * outer, 3.0 * outer, "wing centre separation", where)
+    elif sep != 0.0:
+        raise CoilDefinitionError(f"{where}: a circular coil has wing_centre_separation_mm 0")
+    depth = _bounded(_number(d, "winding_depth_mm", where, scale), 0.0, 30.0, "winding depth",
+                     where)
+    return Windings(kind, int(turns), inner, outer, sep, depth)
+
+
+def _box(d: object, scale: float, where: str, minimum: float) -> BoxSize:
+    if not isinstance(d, Mapping):
+        raise CoilDefinitionError(f"{where} must be an object with length_mm, width_mm, "
+                                  "thickness_mm")
+    return BoxSize(*(_bounded(_number(d, k, where, scale), minimum, 400.0, k, where)
+                     for k in ("length_mm", "width_mm", "thickness_mm")))
+
+
+@dataclass(frozen=True, eq=False)
+class CoilCalibration:
+    """Result of :func:`calibrate_coil_from_points` (stored in the session)."""
+
+    coil_from_hotspot: Transform
+    residual_rms_mm: float
+    per_point_errors_mm: dict[str, float]
+    model_id: str = ""
+
+    def to_dict(self) -> dict:
+        return {"model_id": self.model_id, "coil_from_hotspot": self.coil_from_hotspot.to_dict(),
+                "residual_rms_mm": float(self.residual_rms_mm),
+                "per_point_errors_mm": {k: float(v) for k, v in self.per_point_errors_mm.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "CoilCalibration":
+        return cls(coil_from_hotspot=Transform.from_dict(d["coil_from_hotspot"]),
+                   residual_rms_mm=float(d["residual_rms_mm"]),
+                   per_point_errors_mm={str(k): float(v)
+                                        for k, v in d["per_point_errors_mm"].items()},
+                   model_id=str(d.get("model_id", "")))
+
+
+@dataclass(frozen=True, eq=False)
+class CoilDefinition:
+    """A coil model; every length in mm (converted from the file's ``units``)."""
+
+    name: str
+    model_id: str
+    coil_from_hotspot: Transform
+    windings: Windings
+    landmarks_hotspot_mm: dict[str, np.ndarray]
+    casing: BoxSize
+    handle: BoxSize
+    notes: str = ""
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+    # ----- file I/O -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> "CoilDefinition":
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CoilDefinitionError(f"Cannot read coil definition {p}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise CoilDefinitionError(f"{p.name} is not valid JSON (line {exc.lineno}: "
+                                      f"{exc.msg})") from None
+        return cls.from_dict(data, source=str(p))
+
+    @classmethod
+    def from_dict(cls, data: Mapping, source: str = "") -> "CoilDefinition":
+        where = Path(source).name if source else "coil definition"
+        if not isinstance(data, Mapping):
+            raise CoilDefinitionError(f"{where}: expected a JSON object")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise CoilDefinitionError(f"{where}: format_version must be {FORMAT_VERSION}, got "
+                                      f"{data.get('format_version')!r}")
+        units = str(data.get("units", "")).strip().lower()
+        if units not in UNIT_SCALE_TO_MM:
+            raise CoilDefinitionError(
+                f"{where}: units {data.get('units')!r} not supported; write 'mm' (or 'cm', 'm'; "
+                "inches are not accepted, convert them to mm).")
+        scale = UNIT_SCALE_TO_MM[units]
+        for key in ("name", "model_id", "coil_from_hotspot", "windings", "landmarks_hotspot_mm",
+                    "casing", "handle"):
+            if key not in data:
+                raise CoilDefinitionError(f"{where}: missing '{key}'")
+        windings = _windings(data["windings"], scale, f"{where} windings")
+        casing = _box(data["casing"], scale, f"{where} casing", 5.0)
+        handle = _box(data["handle"], scale, f"{where} handle", 0.0)
+        half_span = windings.wing_centre_separation_mm / 2 + windings.outer_radius_mm
+        if half_span > casing.length_mm / 2 + 10.0:
+            raise CoilDefinitionError(
+                f"{where}: the windings ({2 * half_span:.0f} mm across) do not fit in the casing "
+                f"({casing.length_mm:.0f} mm): check the units of each value.")
+        return cls(name=str(data["name"]), model_id=str(data["model_id"]),
+                   coil_from_hotspot=_hotspot_transform(data["coil_from_hotspot"], scale, where),
+                   windings=windings, landmarks_hotspot_mm=_landmarks(
+                       data["landmarks_hotspot_mm"], scale, where),
+                   casing=casing, handle=handle, notes=str(data.get("notes", "")), source=source,
+                   extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS})
+
+    def to_dict(self) -> dict:
+        """The definition as a JSON-ready dict in mm (``units`` = "mm")."""
+        return {"format_version": FORMAT_VERSION, "name": self.name, "model_id": self.model_id,
+                "units": "mm", "coil_from_hotspot": self.coil_from_hotspot.to_dict()["matrix"],
+                "windings": self.windings.to_dict(),
+                "landmarks_hotspot_mm": {k: [float(x) for x in v]
+                                         for k, v in self.landmarks_hotspot_mm.items()},
+                "casing": self.casing.to_dict(), "handle": self.handle.to_dict(),
+                "notes": self.notes, **self.extra}
+
+    def with_calibration(self, calibration: CoilCalibration) -> "CoilDefinition":
+        """A copy whose ``coil_from_hotspot`` is the calibrated one."""
+        return replace(self, coil_from_hotspot=calibration.coil_from_hotspot)
+
+    def drawing_mesh(self) -> "pv.PolyData":
+        """Casing + handle as a triangulated ``pyvista.PolyData`` in hotspot coordinates (mm).
+
+        Procedural and simple on purpose: round wings (or one disc) with a bridge, the face on
+        z = 0 and the casing above it (negative z), the handle leaving along +y.
+        """
+        import pyvista as pv   # imported here: loading definitions needs no VTK
+
+        c, h = self.casing, self.handle
+        thick = c.thickness_mm
+        parts = []
+        if self.windings.type == "figure8":
+            radius = c.width_mm / 2
+            cx = max(c.length_mm / 2 - radius, 0.0)
+            for x in (-cx, cx):
+                parts.append(pv.Cylinder(center=(x, 0, -thick / 2), direction=(0, 0, 1),
+                                         radius=radius, height=thick, resolution=48))
+            parts.append(pv.Box(bounds=(-cx, cx, -0.6 * radius, 0.6 * radius, -thick, 0.0)))
+            y_start = 0.6 * radius
+        else:
+            radius = c.length_mm / 2
+            parts.append(pv.Cylinder(center=(0, 0, -thick / 2), direction=(0, 0, 1),
+                                     radius=radius, height=thick, resolution=64))
+            y_start = 0.8 * radius
+        if h.length_mm > 0 and h.width_mm > 0 and h.thickness_mm > 0:
+            z_face = min(-thick / 2 + h.thickness_mm / 2, 0.0)   # never below the coil face
+            parts.append(pv.Box(bounds=(-h.width_mm / 2, h.width_mm / 2, y_start,
+                                        y_start + h.length_mm, z_face - h.thickness_mm,
+                                        z_face)))
+        return pv.merge(parts).triangulate().clean()
+
+
+_KNOWN_KEYS = {"format_version", "name", "model_id", "units", "coil_from_hotspot", "windings",
+               "landmarks_hotspot_mm", "casing", "handle", "notes"}
+
+
+def _hotspot_transform(value: object, scale: float, where: str) -> Transform:
+    try:
+        m = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CoilDefinitionError(f"{where}: coil_from_hotspot must be a 4x4 matrix") from None
+    if m.shape != (4, 4) or not np.all(np.isfinite(m)):
+        raise CoilDefinitionError(f"{where}: coil_from_hotspot must be a finite 4x4 matrix")
+    if not np.allclose(m[3], [0, 0, 0, 1]) or not is_rigid(m, tol=1e-4):
+        raise CoilDefinitionError(f"{where}: coil_from_hotspot is not a rigid transform "
+                                  "(rotation part not orthonormal with det +1)")
+    m[:3, 3] *= scale
+    offset = float(np.linalg.norm(m[:3, 3]))
+    if offset >= MAX_HOTSPOT_OFFSET_MM:
+        raise CoilDefinitionError(f"{where}: hotspot is {offset:.0f} mm from the coil marker "
+                                  f"(limit {MAX_HOTSPOT_OFFSET_MM:.0f} mm): check the units.")
+    u, _, vt = np.linalg.svd(m[:3, :3])
+    return Transform(Frame.COIL, Frame.HOTSPOT, make_rigid(u @ vt, m[:3, 3]))
+
+
+def _landmarks(value: object, scale: float, where: str) -> dict[str, np.ndarray]:
+    if not isinstance(value, Mapping) or not value:
+        raise CoilDefinitionError(f"{where}: landmarks_hotspot_mm must map names to [x, y, z]")
+    out = {}
+    for name, xyz in value.items():
+        try:
+            p = np.array(xyz, dtype=float) * scale
+        except (TypeError, ValueError):
+            raise CoilDefinitionError(f"{where}: landmark '{name}' is not [x, y, z]") from None
+        if p.shape != (3,) or not np.all(np.isfinite(p)):
+            raise CoilDefinitionError(f"{where}: landmark '{name}' is not [x, y, z]")
+        _bounded(float(np.linalg.norm(p)), 0.0, MAX_LANDMARK_DISTANCE_MM,
+                 f"landmark '{name}' distance from the hotspot", where)
+        out[str(name)] = p
+    return out
+
+
+def list_coil_definitions(directory: str | Path = COIL_ASSETS_DIR) -> list[CoilDefinition]:
+    """Every ``*.json`` definition in ``directory``, sorted by name (bad files raise)."""
+    return sorted((CoilDefinition.load(p) for p in Path(directory).glob("*.json")),
+                  key=lambda c: c.name)
+
+
+def calibrate_coil_from_points(touched_in_coil: Mapping[str, Sequence[float]],
+                               definition: CoilDefinition, *,
+                               max_rms_mm: float = CALIBRATION_MAX_RMS_MM,
+                               max_point_mm: float = CALIBRATION_MAX_POINT_MM
+                               ) -> CoilCalibration:
+    """Fit ``coil_from_hotspot`` from landmarks touched with the pointer (coil-marker frame, mm).
+
+    Needs at least 3 landmarks, one of them ≥ 5 mm off the coil face plane (e.g. ``top_centre``)
+    so that touching the left and right wing edges in swapped order shows up as a mirror image
+    instead of silently flipping the coil normal.
+
+    :raises CalibrationError: unknown names, too few or flat landmarks, a unit mix-up, a mirrored
+        touch order, or residuals above ``max_rms_mm`` / ``max_point_mm`` (the message names
+        the worst landmark).
+    """
+    unknown = [n for n in touched_in_coil if n not in definition.landmarks_hotspot_mm]
+    if unknown:
+        raise CalibrationError(f"Unknown landmark(s) {', '.join(map(str, unknown))} for "
+                               f"{definition.name}; it defines: "
+                               f"{', '.join(definition.landmarks_hotspot_mm)}.")
+    names = list(touched_in_coil)
+    if len(names) < 3:
+        raise CalibrationError(f"Touch at least 3 coil landmarks (4 or more recommended); got "
+                               f"{len(names)}.")
+    model = np.array([definition.landmarks_hotspot_mm[n] for n in names])
+    try:
+        touched = np.array([np.asarray(touched_in_coil[n], dtype=float) for n in names])
+    except (TypeError, ValueError):
+        raise CalibrationError("Touched coil landmarks must be (x, y, z) in mm.") from None
+    if touched.shape != model.shape or not np.all(np.isfinite(touched)):
+        raise CalibrationError("Touched coil landmarks must be finite (x, y, z) in mm.")
+    centred = model - model.mean(0)
+    sv = np.linalg.svd(centred, compute_uv=False)
+    off_plane = float(np.abs(centred @ np.linalg.svd(centred)[2][2]).max())
+    if sv[1] < 1e-6 * max(sv[0], 1.0) or off_plane < MIN_OFF_FACE_MM:
+        raise CalibrationError(
+            "The touched landmarks lie in one plane, so a left/right swap could not be "
+            "detected: also touch a landmark off the coil face (e.g. 'top_centre').")
+    size_model = np.sqrt(np.mean(np.sum(centred**2, axis=1)))
+    size_touched = np.sqrt(np.mean(np.sum((touched - touched.mean(0)) ** 2, axis=1)))
+    ratio = size_touched / size_model
+    if abs(ratio - 1.0) > 0.1:
+        raise CalibrationError(
+            f"The touched landmarks span {ratio:.3g}× the size in the coil definition: check "
+            "the tracker units (mm) and that the right coil model is selected.")
+    fit = fit_rigid(model, touched)
+    if fit.mirrored:
+        raise CalibrationError(
+            "The touched landmarks are a mirror image of the coil definition: left and right "
+            "(e.g. the wing edges) were touched in swapped order. Touch them again.")
+    errors = {n: float(e) for n, e in zip(names, fit.residuals_mm)}
+    worst = max(errors, key=errors.__getitem__)
+    if fit.rms_mm > max_rms_mm or errors[worst] > max_point_mm:
+        raise CalibrationError(
+            f"Coil calibration residual {fit.rms_mm:.2f} mm RMS (limit {max_rms_mm:.1f}); "
+            f"'{worst}' is {errors[worst]:.1f} mm off (limit {max_point_mm:.1f}). Touch it "
+            "again, or check that the coil model matches the coil in use.")
+    return CoilCalibration(coil_from_hotspot=Transform(Frame.COIL, Frame.HOTSPOT, fit.matrix),
+                           residual_rms_mm=fit.rms_mm, per_point_errors_mm=errors,
+                           model_id=definition.model_id)
