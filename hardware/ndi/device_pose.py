@@ -96,5 +96,6 @@ class PoseSampler:
             rotation = _small_rotation(rng.normal(0.0, self.noise_rad, 3)) @ rotation
         if self.noise_mm > 0:
             translation = translation + rng.normal(0.0, self.noise_mm, 3)
-        rms = self.rms_mm * max(0.0, 1.0 + 0.1 * float(rng.normal())) if self.rms_mm else 0.0
+        jitter = 0.1 * float(rng.normal()) if self.noise_mm > 0 else 0.0   # noiseless: constant
+        rms = self.rms_mm * max(0.0, 1.0 + jitter)
         return (matrix_to_quaternion(rotation), tuple(float(v) for v in translation), rms)
