@@ -78,7 +78,9 @@ def _scan(folder: Path, progress: ProgressCallback | None, cancel: CancelToken |
             continue
         groups[str(ds.get("SeriesInstanceUID", "unknown"))].append((f, ds))
     if not groups:
-        raise ImageImportError(f"{folder}: no DICOM files found ({len(files)} files looked at)",
+        images = [f.name for f in files if f.name.lower().endswith((".nii", ".nii.gz", ".mgz", ".hdr"))]
+        hint = f"; it holds {', '.join(images[:3])}: open that file instead" if images else ""
+        raise ImageImportError(f"{folder}: no DICOM files found ({len(files)} files looked at){hint}",
                                [Problem("error", "dicom-none", "no DICOM files")])
     return groups, skipped
 

@@ -191,6 +191,13 @@ class Volume:
         return Volume(self.data, mri_from_voxel, self.sha256, self.source, self.name, report_,
                       self.affine_source)
 
+    def to_record(self) -> dict:
+        """What a session file keeps about the image: where from, which bytes, which affine, why."""
+        return {"name": self.name, "path": str(self.source) if self.source else None,
+                "sha256": self.sha256, "affine_source": self.affine_source,
+                "mri_from_voxel": self.mri_from_voxel.to_dict(), "shape": list(self.shape),
+                "dtype": str(self.data.dtype), **self.report.to_dict()}
+
     # ----- geometry -----------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int, int]:

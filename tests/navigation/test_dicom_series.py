@@ -154,6 +154,9 @@ def test_folder_without_dicom_and_junk_skipped(tmp_path):
     (tmp_path / "empty" / "readme.txt").write_text("hello")
     with pytest.raises(ImageImportError, match=r"no DICOM files found \(1 files looked at\)"):
         load_volume(tmp_path / "empty")
+    (tmp_path / "empty" / "t1.nii.gz").write_bytes(b"\x1f\x8b" + bytes(20))
+    with pytest.raises(ImageImportError, match="holds t1.nii.gz: open that file instead"):
+        load_volume(tmp_path / "empty")
     write_series(tmp_path / "s")
     (tmp_path / "s" / "notes.txt").write_text("scan notes")
     assert load_volume(tmp_path / "s").report.has("dicom-skipped")

@@ -146,3 +146,29 @@ def test_orientation_confirmation_and_lr_mirror():
     np.testing.assert_allclose(c, MARKER_RAS * [-1, 1, 1], atol=1.5)
     assert mirrored.report.has("orientation-confirmed")
     assert isinstance(mirrored.display_grid(), DisplayGrid)
+
+
+def test_record_for_the_session(tmp_path):
+    import json
+    aff = ras_affine(shape=SHAPE)
+    path = write_nifti(tmp_path / "rec.nii.gz", sample_on_grid(aff, SHAPE), aff)
+    rec = load_volume(path).to_record()
+    again = json.loads(json.dumps(rec))
+    assert again["affine_source"] == "sform" and again["path"] == str(path)
+    assert Transform.from_dict(again["mri_from_voxel"]).is_close(Transform(Frame.MRI, Frame.VOXEL, aff),
+                                                                 atol_mm=1e-4, atol_rad=1e-6)
+    assert any(p["code"] == "affine-chosen" for p in again["problems"])
+
+
+def test_big_endian_nifti(tmp_path):
+    import nibabel as nib
+    aff = ras_affine(shape=SHAPE)
+    data = sample_on_grid(aff, SHAPE)
+    img = nib.Nifti1Image(data.astype(">i2"), aff, nib.Nifti1Header(endianness=">"))
+    img.set_sform(aff, 1)
+    img.set_qform(aff, 1)
+    nib.save(img, tmp_path / "be.nii")
+    assert (tmp_path / "be.nii").read_bytes()[:4] == (348).to_bytes(4, "big")
+    vol = load_volume(tmp_path / "be.nii")
+    np.testing.assert_array_equal(vol.data, data)
+    _assert_marker_left(vol)
