@@ -12,7 +12,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .app_state import AppState
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
+from .panels.tracker_panel import TrackerPanel
 from .slice_view import Marker, SliceView
+from .tracking_bridge import TrackingBridge
+from .tracking_display import TrackingDisplay
 from .view3d import HeadView3D
 from .workers import Job
 
@@ -59,6 +62,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels.setObjectName("panels")
         self.display_panel = DisplayPanel()
         self.panels.addTab(self.display_panel, "Display")
+        self.tracking = TrackingBridge(self.state, self)
+        self.tracker_panel = TrackerPanel()
+        self.panels.addTab(self.tracker_panel, "Tracker")
         dock = QtWidgets.QDockWidget("Workflow", self)
         dock.setObjectName("workflow_dock")
         dock.setWidget(self.panels)
@@ -130,6 +136,12 @@ class MainWindow(QtWidgets.QMainWindow):
         dp.radiologicalChanged.connect(lambda on: [v.set_radiological(on) for v in self.slices.values()])
         dp.viewPresetRequested.connect(self.view3d.view_from)
         self.state.problem.connect(self.show_problem)
+        tp = self.tracker_panel
+        tp.connectRequested.connect(self.connect_tracker)
+        tp.disconnectRequested.connect(self.tracking.stop)
+        tp.rolesChanged.connect(lambda roles: self.tracking.roles.update(roles))
+        self.tracking.updated.connect(tp.show_snapshot)
+        self.tracking_display = TrackingDisplay(self)
 
     # ----- opening images -----------------------------------------------------------------
     def choose_image(self) -> None:
@@ -237,6 +249,38 @@ class MainWindow(QtWidgets.QMainWindow):
         box.open()
         self._error_box = box
 
+    # ----- tracker ------------------------------------------------------------------------
+    def connect_tracker_spec(self, spec: str) -> None:
+        """``--tracker`` on the command line: 'sim', 'ndi:/dev/ttyUSB0', ... (hardware.config)."""
+        from hardware.config import TrackerConfig
+
+        try:
+            cfg = TrackerConfig.parse(spec)
+        except ValueError as exc:
+            self.show_error("Tracker", str(exc))
+            return
+        self.tracker_panel.set_config(cfg)
+        if cfg.kind == "sim" and self.job is not None:
+            # the simulated patient is built from the head: connect once it is loaded
+            self.headLoaded.connect(lambda _h, c=cfg: self.connect_tracker(c),
+                                    QtCore.Qt.ConnectionType.SingleShotConnection)
+        else:
+            self.connect_tracker(cfg)
+
+    def connect_tracker(self, cfg) -> None:
+        from hardware.config import tracker_factory
+
+        from .sim_head import head_geometry_for
+
+        try:
+            head = head_geometry_for(self.state.head, self.state.targets) if cfg.kind == "sim" else None
+            factory = tracker_factory(cfg, head=head)
+        except (ValueError, OSError) as exc:
+            self.show_error("Cannot connect the tracker", str(exc))
+            return
+        self.tracking.start(factory, cfg.describe())
+        self.statusBar().showMessage(f"Connecting to {cfg.describe()}…", 5000)
+
     # ----- cursor and display -------------------------------------------------------------
     def set_cursor(self, mri_mm) -> None:
         self.cursor_mri = np.asarray(mri_mm, float).reshape(3)
@@ -316,6 +360,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self._dock], [380], QtCore.Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        self.tracking.stop()
         if self.job is not None:
             self.job.cancel()
             self.job.wait(5000)

@@ -123,6 +123,21 @@ class HeadView3D(QtWidgets.QWidget):
             actor.user_matrix = np.asarray(matrix, float)
         self.render()
 
+    def set_banner(self, text: str, color: str = "#ff5252") -> None:
+        """A large warning at the top of the view (e.g. TRACKING INVALID); empty text removes it."""
+        if text == getattr(self, "_banner_text", ""):
+            return
+        self._banner_text = text
+        self.plotter.remove_actor("banner", render=False)
+        if text:
+            self.plotter.add_text(text, position="upper_edge", font_size=14, color=color,
+                                  name="banner", shadow=True)
+        self.render()
+
+    @property
+    def banner(self) -> str:
+        return getattr(self, "_banner_text", "")
+
     def has_overlay(self, name: str) -> bool:
         return name in self._actors
 

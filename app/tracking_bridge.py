@@ -1,0 +1,159 @@
+"""Bridge from the acquisition thread to the GUI: a timer on the GUI thread polls the latest frames.
+
+Polling (instead of a signal per device frame) keeps a 250 Hz tracker from flooding the Qt event
+queue, and it makes a stalled GUI safe: when the event loop resumes, freshness is judged against
+the monotonic clock *now*, so an old backlog is never drawn as live (reliability.md, GUI stall).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from PySide6 import QtCore
+
+from hardware.acquisition import Acquisition
+from hardware.frames import ToolFrame, ToolStatus
+from hardware.tracker import Tracker
+from navigation.live_poses import LivePoses, ToolPose, compute_live_poses
+
+from .app_state import AppState
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrackingBridge", "TrackingSnapshot", "ToolView", "ROLES"]
+
+ROLES = ("reference", "pointer", "coil")
+
+
+@dataclass(frozen=True)
+class ToolView:
+    """What the GUI shows for one tool: a light colour, a word, and the numbers behind it."""
+
+    name: str
+    light: str            # "green" tracked, "amber" warning/stale, "red" not tracked, "grey" no data
+    text: str
+    rate_hz: float
+    quality_rms_mm: float | None
+    frame: ToolFrame | None
+
+
+@dataclass(frozen=True)
+class TrackingSnapshot:
+    connected: bool
+    state: str
+    tools: dict[str, ToolView]
+    live: LivePoses | None
+    roles: dict[str, str]                  # role -> device tool name
+    now_ns: int
+    stats_text: str = ""
+    frames: dict[str, ToolFrame] = field(default_factory=dict)
+
+    def role_live(self, role: str) -> bool:
+        view = self.tools.get(self.roles.get(role, role))
+        return view is not None and view.light in ("green", "amber") and view.text != "stale"
+
+
+def describe_tool(frame: ToolFrame | None, fresh: bool, rate_hz: float) -> tuple[str, str]:
+    if frame is None:
+        return "grey", "no data yet"
+    if frame.status == ToolStatus.DISCONNECTED:
+        return "grey", "disconnected"
+    if not fresh:
+        return "amber", "stale"
+    if frame.status == ToolStatus.OK and frame.tracker_from_tool is not None:
+        return "green", "tracked"
+    if frame.status == ToolStatus.PARTIALLY_IN_VOLUME and frame.tracker_from_tool is not None:
+        return "amber", "partly out of volume"
+    return "red", frame.status.label
+
+
+class TrackingBridge(QtCore.QObject):
+    updated = QtCore.Signal(object)        # TrackingSnapshot, on the GUI thread
+    connectionChanged = QtCore.Signal(bool)
+
+    def __init__(self, state: AppState, parent: QtCore.QObject | None = None,
+                 ui_rate_hz: float = 30.0) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.acquisition: Acquisition | None = None
+        self.description = ""
+        self.tracker_kind = ""
+        self.roles = {role: role for role in ROLES}
+        self.last: TrackingSnapshot | None = None
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(int(1000 / ui_rate_hz))
+        self._timer.timeout.connect(self.tick)
+        self.tracker_ref: Tracker | None = None   # the current driver object (demo truth, diagnostics)
+
+    @property
+    def connected(self) -> bool:
+        return self.acquisition is not None
+
+    def start(self, make_tracker: Callable[[], Tracker], description: str) -> None:
+        """Start acquiring on a background thread (returns at once; see the snapshot state)."""
+        self.stop()
+
+        def make() -> Tracker:
+            tracker = make_tracker()
+            self.tracker_ref = tracker
+            self.tracker_kind = getattr(tracker, "kind", "")
+            return tracker
+
+        self.description = description
+        self.acquisition = Acquisition(make, name=description, reconnect=True)
+        self.acquisition.start()
+        self._timer.start()
+        self.connectionChanged.emit(True)
+
+    def stop(self) -> None:
+        if self.acquisition is None:
+            return
+        acq, self.acquisition = self.acquisition, None
+        self._timer.stop()
+        acq.stop()
+        self.tracker_ref = None
+        self.connectionChanged.emit(False)
+        self.last = None
+        self.updated.emit(TrackingSnapshot(False, "disconnected", {}, None, dict(self.roles),
+                                           time.monotonic_ns()))
+
+    def tick(self) -> TrackingSnapshot | None:
+        acq = self.acquisition
+        if acq is None:
+            return None
+        now = time.monotonic_ns()
+        frames = acq.latest_all()
+        stats = acq.stats
+        tools: dict[str, ToolView] = {}
+        poses: dict[str, ToolPose] = {}
+        for name, frame in frames.items():
+            fresh = acq.is_fresh(frame, now)
+            rate = float(stats.rate_hz.get(name, 0.0))
+            light, text = describe_tool(frame, fresh, rate)
+            tools[name] = ToolView(name, light, text, rate, frame.quality_rms_mm, frame)
+            poses[name] = ToolPose(frame.tracker_from_tool, fresh and frame.is_trackable,
+                                   frame.frame_number)
+        s = self.state
+        live = compute_live_poses(poses, mri_from_reference=s.mri_from_reference,
+                                  pointer_from_tip=s.pointer_from_tip,
+                                  coil_from_hotspot=s.coil_from_hotspot,
+                                  reference=self.roles["reference"], pointer=self.roles["pointer"],
+                                  coil=self.roles["coil"])
+        snap = TrackingSnapshot(True, acq.state, tools, live, dict(self.roles), now,
+                                _stats_text(stats), frames)
+        self.last = snap
+        self.updated.emit(snap)
+        return snap
+
+
+def _stats_text(stats) -> str:
+    parts = []
+    for label, value in (("frames", stats.frames_received), ("dropped", stats.dropped),
+                         ("invalid", stats.invalid), ("reconnects", stats.reconnects)):
+        parts.append(f"{label} {value}")
+    if stats.last_error:
+        parts.append(f"last error: {stats.last_error}")
+    return ", ".join(parts)

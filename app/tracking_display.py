@@ -1,0 +1,68 @@
+"""Draw live tracking: pointer and coil glyphs in 3-D, the pointer tip on the slices, and a
+"TRACKING INVALID" banner with the reason whenever a pose cannot be shown as live.
+
+A glyph is hidden (never frozen at its last pose) as soon as its pose is stale or missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore
+
+from .slice_view import Marker
+from .tool_glyphs import coil_glyph, pointer_glyph
+from .tracking_bridge import TrackingSnapshot
+
+__all__ = ["TrackingDisplay"]
+
+
+class TrackingDisplay(QtCore.QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.view3d = window.view3d
+        self.state = window.state
+        self._glyph_keys: dict[str, object] = {}
+        window.tracking.updated.connect(self.show)
+        self.state.calibrationChanged.connect(lambda _: self._glyph_keys.clear())
+
+    def _ensure_glyphs(self) -> None:
+        tip = None if self.state.pointer_from_tip is None else self.state.pointer_from_tip.translation
+        key = None if tip is None else tuple(np.round(tip, 3))
+        if self._glyph_keys.get("pointer", "none") != key or not self.view3d.has_overlay("pointer"):
+            self.view3d.set_overlay("pointer", pointer_glyph(tip), color="#4fc3f7",
+                                    smooth_shading=True)
+            self._glyph_keys["pointer"] = key
+        definition = self.state.coil_definition
+        ckey = getattr(definition, "model_id", "generic")
+        if self._glyph_keys.get("coil") != ckey or not self.view3d.has_overlay("coil"):
+            casing = definition.drawing_mesh() if hasattr(definition, "drawing_mesh") else None
+            self.view3d.set_overlay("coil", coil_glyph(casing), color="#7e57c2", opacity=0.85,
+                                    smooth_shading=True, line_width=4)
+            self._glyph_keys["coil"] = ckey
+
+    def show(self, snap: TrackingSnapshot) -> None:
+        if not snap.connected or snap.live is None:
+            for name in ("pointer", "coil"):
+                self.view3d.set_overlay_matrix(name, None)
+            self.view3d.set_banner("")
+            self.window.set_markers("pointer", [])
+            return
+        self._ensure_glyphs()
+        live = snap.live
+        tip = live.mri_from_pointer_tip
+        hot = live.mri_from_hotspot
+        self.view3d.set_overlay_matrix("pointer", None if tip is None else tip.matrix)
+        self.view3d.set_overlay_matrix("coil", None if hot is None else hot.matrix)
+        markers = [] if tip is None else [Marker(tuple(tip.translation), "#4fc3f7", "tip")]
+        self.window.set_markers("pointer", markers)
+        self.view3d.set_banner(self._banner_text(snap))
+
+    @staticmethod
+    def _banner_text(snap: TrackingSnapshot) -> str:
+        """Whole-system problems only; per-tool states live in the tracker and guidance panels."""
+        if snap.state.startswith(("disconnected", "reconnecting")):
+            return f"TRACKING INVALID: tracker {snap.state}"
+        if snap.state == "tracking" and not snap.role_live("reference"):
+            return "TRACKING INVALID: head reference not tracked"
+        return ""

@@ -1,0 +1,100 @@
+"""Which tracker to open and how: one small record the GUI, the CLI and saved settings share.
+
+``TrackerConfig.parse("ndi:/dev/ttyUSB0")`` / ``"ndi:socket://10.0.0.5:8765"`` /
+``"polhemus:/dev/ttyS0?model=liberty"`` / ``"igtl:localhost:18944"`` / ``"sim"`` /
+``"sim:full_session"`` / ``"replay:/path/rec.jsonl"``; :func:`tracker_factory` turns a config into
+the ``make_tracker`` callable that :class:`~hardware.acquisition.Acquisition` calls for every
+(re)connection, so each reconnect gets a fresh driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qsl
+
+from .tracker import Tracker
+
+__all__ = ["TrackerConfig", "tracker_factory", "KINDS"]
+
+KINDS = {
+    "sim": "Simulated tracker (demo)",
+    "ndi": "NDI Polaris / Aurora / Vega",
+    "polhemus": "Polhemus FASTRAK / Liberty / Patriot",
+    "igtl": "OpenIGTLink (PLUS server, 3D Slicer)",
+    "replay": "Replay a recording",
+}
+
+
+@dataclass
+class TrackerConfig:
+    kind: str                                  # one of KINDS
+    port: str = ""                             # serial device / pyserial URL / host:port / file / scenario
+    baud: int = 115200
+    model: str = "fastrak"                     # Polhemus model
+    reply_format: str = "BX"                   # NDI BX (binary) or TX (text)
+    rom_files: dict[str, str] = field(default_factory=dict)       # NDI: tool name -> .rom
+    tool_names: dict[str, str] = field(default_factory=dict)      # device id (handle/station) -> name
+    options: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown tracker kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+
+    @classmethod
+    def parse(cls, spec: str) -> "TrackerConfig":
+        """``kind[:target][?key=value&...]`` (see module docstring)."""
+        spec = spec.strip()
+        kind, _, rest = spec.partition(":")
+        target, _, query = rest.partition("?")
+        options = dict(parse_qsl(query))
+        cfg = cls(kind=kind.lower(), port=target, options=options)
+        if "baud" in options:
+            cfg.baud = int(options.pop("baud"))
+        if "model" in options:
+            cfg.model = options.pop("model").lower()
+        if "format" in options:
+            cfg.reply_format = options.pop("format").upper()
+        if cfg.kind in ("ndi", "polhemus", "igtl", "replay") and not cfg.port:
+            raise ValueError(f"'{cfg.kind}' needs a port, URL or file, e.g. {cfg.kind}:/dev/ttyUSB0")
+        return cfg
+
+    def describe(self) -> str:
+        where = f" on {self.port}" if self.port else ""
+        return f"{KINDS[self.kind]}{where}"
+
+
+def tracker_factory(cfg: TrackerConfig, *, head=None, seed: int = 0) -> Callable[[], Tracker]:
+    """A callable building a fresh, unconnected driver for ``cfg``. ``head`` (a
+    :class:`~hardware.sim_head.HeadGeometry`) shapes the simulated patient."""
+    if cfg.kind == "sim":
+        from .simulation import SimulatedTracker
+
+        scenario = cfg.port or "full_session"
+        rate = float(cfg.options.get("rate", 60.0))
+        loop = cfg.options.get("loop", "1") not in ("0", "false", "no")
+        return lambda: SimulatedTracker(scenario, head=head, rate_hz=rate, seed=seed, loop=loop)
+    if cfg.kind == "ndi":
+        from .ndi.driver import NDITracker
+
+        roms = {name: Path(path) for name, path in cfg.rom_files.items()}
+        return lambda: NDITracker(cfg.port, baud=cfg.baud, reply_format=cfg.reply_format,
+                                  rom_files=roms or None, tool_names=cfg.tool_names or None)
+    if cfg.kind == "polhemus":
+        from .polhemus.driver import PolhemusTracker
+
+        names = {int(k): v for k, v in cfg.tool_names.items()} or None
+        return lambda: PolhemusTracker(cfg.port, model=cfg.model, baud=cfg.baud, station_names=names)
+    if cfg.kind == "igtl":
+        from .igtl.client import IGTLinkTracker
+
+        host, _, port = cfg.port.rpartition(":")
+        if not host:
+            host, port = cfg.port, "18944"
+        return lambda: IGTLinkTracker(host, int(port))
+    if cfg.kind == "replay":
+        from .recording import ReplayTracker
+
+        return lambda: ReplayTracker(Path(cfg.port), realtime=True, loop=True)
+    raise ValueError(f"unknown tracker kind {cfg.kind!r}")

@@ -1,0 +1,65 @@
+"""Tracker panel and live display with the simulated tracker: lights, glyphs, banner, unplug, stall."""
+
+import time
+
+import numpy as np
+import pytest
+
+from app.main_window import MainWindow
+from hardware.config import TrackerConfig
+from navigation.transforms import Transform
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def wait_light(qtbot, window, tool, light, timeout=5000):
+    qtbot.waitUntil(lambda: window.tracker_panel.light_of(tool) == light, timeout=timeout)
+
+
+def test_sim_tracker_lights_green_then_unplug_goes_grey_with_banner(window, qtbot):
+    window.connect_tracker(TrackerConfig.parse("sim:idle"))
+    for tool in ("reference", "pointer", "coil"):
+        wait_light(qtbot, window, tool, "green")
+    snap = window.tracking.last
+    assert snap.tools["pointer"].rate_hz > 20
+    assert window.view3d.banner == ""
+    window.tracking.tracker_ref.unplug()
+    wait_light(qtbot, window, "reference", "grey")
+    qtbot.waitUntil(lambda: window.view3d.banner.startswith("TRACKING INVALID"), timeout=3000)
+    window.tracking.stop()
+    assert window.tracker_panel.connect_button.isEnabled()
+
+
+def test_registered_pointer_glyph_follows_and_hides_when_reference_is_lost(window, qtbot):
+    window.connect_tracker(TrackerConfig.parse("sim:idle"))
+    wait_light(qtbot, window, "reference", "green")
+    window.state.set_pointer_calibration(None, np.array([0.0, 0.0, -150.0]))
+    window.state.registration = type("R", (), {"mri_from_reference": Transform.identity("mri", "reference")})()
+    qtbot.waitUntil(lambda: window.tracking.last.live.mri_from_pointer_tip is not None, timeout=3000)
+    actor = window.view3d._actors["pointer"]
+    assert actor.GetVisibility()
+    window.tracking.tracker_ref.forced_missing.add("reference")
+    qtbot.waitUntil(lambda: not actor.GetVisibility(), timeout=3000)
+    assert window.view3d.banner == "TRACKING INVALID: head reference not tracked"
+    assert window.tracker_panel.light_of("reference") == "red"
+
+
+def test_gui_stall_never_shows_backlog_as_live(window, qtbot):
+    window.connect_tracker(TrackerConfig.parse("sim:idle"))
+    wait_light(qtbot, window, "pointer", "green")
+    window.tracking.acquisition.stop()          # the stream stops behind the GUI's back
+    time.sleep(0.5)                             # the GUI thread was blocked meanwhile
+    snap = window.tracking.tick()               # first tick after the stall
+    assert snap.tools["pointer"].light == "amber" and snap.tools["pointer"].text == "stale"
+    assert snap.live.mri_from_pointer_tip is None
