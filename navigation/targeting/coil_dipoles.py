@@ -3,9 +3,9 @@
 A flat circular winding of N turns is, seen from a point a few centimetres away, equivalent to a
 sheet of magnetic dipoles: the moment density at radius rho is (number of turns of radius > rho)
 times the area element, along the winding normal (a current loop is a uniform dipole disc).
-Discretising that sheet into a few dozen point dipoles is the coil model of Thielscher & Kammer
-2004 (Clin Neurophysiol 115:1697) and of the sphere validations in Heller & van Hulsteyn 1992
-(Biophys J 63:129).
+Discretising that sheet into point dipoles follows the coil model of Thielscher & Kammer 2004
+(Clin Neurophysiol 115:1697); the dipoles feed the sphere formula of Heller & van Hulsteyn 1992
+(Biophys J 63:129) in ``efield.py``.
 
 Geometry (hotspot frame, DESIGN.md): origin at the stimulation point on the coil face, +z into
 the head along the coil normal, +y along the handle. The two wings are centred at
@@ -15,8 +15,9 @@ above the face). The N turns of a wing have radii equally spaced from ``inner_ra
 
 Current convention (tested in ``tests/navigation/targeting/test_efield.py``): for a positive
 dI/dt the -x wing carries moment +z (into the head) and the +x wing moment -z, i.e. the current
-in the central junction segment, where the wings meet, flows along +y (toward the handle). By Lenz's law the induced electric
-field under the coil centre is antiparallel to it: along -y, away from the handle. With the
+in the central junction segment, where the wings meet, flows along +y (toward the handle). By
+Lenz's law the induced electric field under the coil centre is antiparallel to it: along -y,
+away from the handle. With the
 standard M1 placement (handle pointing backwards ~45 deg off the midline) the induced current
 under the coil therefore flows posterior -> anterior (PA).
 """
@@ -207,7 +208,8 @@ def figure8_dipoles(windings: CoilWindings, n_rings: int = DEFAULT_RINGS,
     Each wing's disc (radius = outer radius) is cut into ``n_rings`` rings holding equal moment
     and each ring into ``n_sectors`` sectors (odd rings rotated by half a sector). A cell's moment
     is the exact integral of (turns enclosing) x area over the cell; its dipole sits at the
-    ring's moment-weighted mean radius, mid-sector (with one sector: at the wing centre). Total moment per wing = sum_k pi r_k^2 (A m^2/A).
+    ring's moment-weighted mean radius, mid-sector (with one sector: at the wing centre).
+    Total moment per wing = sum_k pi r_k^2 (A m^2 per A).
     """
     if not (1 <= int(n_rings) <= 200 and 1 <= int(n_sectors) <= 720):
         raise NavigationError(f"dipole resolution must be 1..200 rings and 1..720 sectors, "

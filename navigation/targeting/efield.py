@@ -1,6 +1,6 @@
 """TMS-induced electric field of a dipole coil model in a spherical head.
 
-Model: Heller & van Hulsteyn 1992 (Biophys J 63:129-138, eq. 25-27). For a magnetic dipole of
+Model: Heller & van Hulsteyn 1992 (Biophys J 63:129-138). For a magnetic dipole of
 moment m at r2 outside a spherically symmetric conductor centred at the origin, the induced
 field (primary field plus the field of the surface charges) at r1 inside is, in SI units,
 
@@ -39,15 +39,16 @@ __all__ = [
     "simulate", "didt_from_output", "intensity_for_target", "stokes_adjusted_intensity",
 ]
 
-MU0_OVER_4PI = 1e-7            # T m / A (exact enough: the 2019 SI value differs by 1e-10)
+MU0_OVER_4PI = 1e-7            # T m / A (the 2019 SI value differs by 5e-10 relative)
 MM_TO_M = 1e-3
 DEFAULT_REGION_RADIUS_MM = 100.0   # the wings reach ~88 mm from the centre; beyond: < ~16 % of peak
 DEFAULT_SPHERE_MARGIN_MM = 0.5     # points closer than this to the sphere surface are not evaluated
 # Peak dI/dt at 100 % MSO: APPROXIMATE. It depends on stimulator, coil and waveform (roughly
 # 70-170 A/us for common stimulators with a 70 mm figure-8; Drakaki et al. 2022, Brain Stimul
-# 15(3), Table 2, lists measured values per coil/stimulator). Enter the device's value when it is known (many stimulators display it).
+# 15(3), Table 2, lists measured values per coil/stimulator). Enter the device's value when it
+# is known (many stimulators display it after a pulse).
 DEFAULT_DIDT_AT_100_PERCENT_A_PER_S = 100e6
-_CHUNK_PAIRS = 1 << 16             # (points x dipoles) per chunk: cache-sized, measured fastest
+_CHUNK_PAIRS = 1 << 15             # (points x dipoles) per chunk: L2-sized, measured fastest
 
 
 def _as_xyz(values: np.ndarray, what: str) -> np.ndarray:
@@ -63,9 +64,9 @@ def _as_xyz(values: np.ndarray, what: str) -> np.ndarray:
 
 def _kernel_chunk(r1: np.ndarray, r2: np.ndarray, m: np.ndarray, r2_norm: np.ndarray,
                   r2_sq: np.ndarray, m_dot_r2: np.ndarray) -> np.ndarray:
-    """r1 x G for one chunk of points (metres, centred); in-place ops keep temporaries few."""
+    """G (N, 3) for one chunk of points (metres, centred); in-place ops keep temporaries few."""
     dot = r1 @ r2.T                                   # r1 . r2   (N, M)
-    a_sq = np.einsum("ij,ij->i", r1, r1)[:, None] + r2_sq
+    a_sq = (r1 * r1).sum(axis=1)[:, None] + r2_sq
     a_sq -= 2.0 * dot
     np.maximum(a_sq, 0.0, out=a_sq)
     s = r2_sq - dot                                   # r2 . (r2 - r1)
@@ -85,8 +86,16 @@ def _kernel_chunk(r1: np.ndarray, r2: np.ndarray, m: np.ndarray, r2_norm: np.nda
     alpha -= beta                                     # m . grad F
     alpha *= inv_f
     alpha *= inv_f                                    # c = (m . grad F) / F^2
-    g = inv_f @ m - alpha @ r2
-    return np.cross(r1, g)
+    return inv_f @ m - alpha @ r2
+
+
+def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Row-wise u x v for (N, 3) arrays (np.cross has a large per-call overhead)."""
+    out = np.empty(np.broadcast_shapes(u.shape, v.shape), dtype=np.result_type(u, v))
+    out[:, 0] = u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]
+    out[:, 1] = u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2]
+    out[:, 2] = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+    return out
 
 
 def efield_sphere(points_mm: np.ndarray, dipole_positions_mm: np.ndarray,
@@ -107,9 +116,8 @@ def efield_sphere(points_mm: np.ndarray, dipole_positions_mm: np.ndarray,
                               f"positions, {len(mom)} moments, {len(centre)} centres")
     if not np.isfinite(didt_A_per_s):
         raise NavigationError(f"dI/dt must be a finite number of A/s, got {didt_A_per_s}")
-    out = np.zeros((len(p), 3))
     if len(p) == 0:
-        return out
+        return np.zeros((0, 3))
     r1_all = ((p - centre) * MM_TO_M).astype(dtype)
     r2 = ((pos - centre) * MM_TO_M).astype(dtype)
     m = mom.astype(dtype)
@@ -120,8 +128,10 @@ def efield_sphere(points_mm: np.ndarray, dipole_positions_mm: np.ndarray,
     r2_norm = np.sqrt(r2_sq)
     m_dot_r2 = np.einsum("ij,ij->i", m, r2)
     rows = max(1, _CHUNK_PAIRS // len(r2))
+    g = np.empty_like(r1_all)
     for start in range(0, len(r1_all), rows):
-        out[start:start + rows] = _kernel_chunk(r1_all[start:start + rows], r2, m, r2_norm, r2_sq, m_dot_r2)
+        g[start:start + rows] = _kernel_chunk(r1_all[start:start + rows], r2, m, r2_norm, r2_sq, m_dot_r2)
+    out = _cross(r1_all, g).astype(np.float64)
     out *= -MU0_OVER_4PI * float(didt_A_per_s)
     return out
 
@@ -170,21 +180,25 @@ class EfieldResult:
     warnings: tuple[str, ...] = ()
 
 
-def _vertex_areas(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+def _area_of_vertices(points: np.ndarray, faces: np.ndarray, selected: np.ndarray) -> float:
+    """Mesh area attributed to the selected vertices (each triangle gives 1/3 to each corner)."""
     f = np.asarray(faces)
     if f.ndim != 2 or f.shape[1] != 3 or not np.issubdtype(f.dtype, np.integer):
         raise NavigationError(f"cortex faces must be an (M, 3) integer array, got {f.shape} {f.dtype}")
     if f.size and (f.min() < 0 or f.max() >= len(points)):
         raise NavigationError("cortex faces index vertices that do not exist")
-    tri = points[f]
+    corner_selected = selected[f]
+    touching = corner_selected.any(axis=1)            # only these triangles contribute
+    tri = points[f[touching]]
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    return np.bincount(f.ravel(), weights=np.repeat(area / 3.0, 3), minlength=len(points))
+    return float((area * corner_selected[touching].sum(axis=1)).sum() / 3.0)
 
 
 def _hotspot_pose(mri_from_hotspot: Transform) -> Transform:
     if not isinstance(mri_from_hotspot, Transform):
         raise NavigationError("the coil pose must be a Transform mri_from_hotspot")
-    if mri_from_hotspot.to_frame != Frame.MRI or mri_from_hotspot.from_frame not in (Frame.HOTSPOT, Frame.TARGET):
+    allowed = (Frame.HOTSPOT, Frame.TARGET)
+    if mri_from_hotspot.to_frame != Frame.MRI or mri_from_hotspot.from_frame not in allowed:
         raise NavigationError(f"the coil pose must map hotspot (or a planned target pose) to mri, "
                               f"got {mri_from_hotspot.name}")
     if not mri_from_hotspot.is_rigid:
@@ -243,7 +257,7 @@ def simulate(mri_from_hotspot: Transform, cortex_points_mm: np.ndarray, head: Sp
         peak, peak_point = float(magnitude[i_peak]), points[i_peak].copy()
         if cortex_faces is not None:
             strong = evaluated & (magnitude >= 0.5 * peak)
-            half_area = float(_vertex_areas(points, cortex_faces)[strong].sum())
+            half_area = _area_of_vertices(points, cortex_faces, strong)
     else:
         warnings.append("no cortex point was evaluated: is the coil near the head?")
 

@@ -91,3 +91,18 @@ def test_dipoles_follow_a_rigid_pose():
 def test_resolution_guard():
     with pytest.raises(NavigationError, match="rings"):
         figure8_dipoles(GENERIC_FIG8_70, 0, 8)
+
+
+def test_shipped_coil_files_have_usable_windings():
+    """Every coil definition shipped in assets/coils parses with this reader and gives dipoles."""
+    from pathlib import Path
+    files = sorted((Path(__file__).resolve().parents[3] / "assets" / "coils").glob("*.json"))
+    if not files:
+        pytest.skip("no coil definitions shipped yet")
+    for path in files:
+        w = load_coil_windings(path)
+        d = figure8_dipoles(w)
+        assert d.count == 80
+        assert np.all(d.positions_mm[:, 2] == -w.winding_depth_mm)
+        if w.name == "generic-fig8-70":
+            assert w == GENERIC_FIG8_70
