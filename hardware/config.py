@@ -65,6 +65,16 @@ class TrackerConfig:
         return f"{KINDS[self.kind]}{where}"
 
 
+def _number_or_text(value: object) -> object:
+    """Scenario options arrive as text from the command line ('pivot_s=3'): numbers become floats."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def tracker_factory(cfg: TrackerConfig, *, head=None, seed: int = 0) -> Callable[[], Tracker]:
     """A callable building a fresh, unconnected driver for ``cfg``. ``head`` (a
     :class:`~hardware.sim_head.HeadGeometry`) shapes the simulated patient."""
@@ -72,9 +82,12 @@ def tracker_factory(cfg: TrackerConfig, *, head=None, seed: int = 0) -> Callable
         from .simulation import SimulatedTracker
 
         scenario = cfg.port or "full_session"
-        rate = float(cfg.options.get("rate", 60.0))
-        loop = cfg.options.get("loop", "1") not in ("0", "false", "no")
-        return lambda: SimulatedTracker(scenario, head=head, rate_hz=rate, seed=seed, loop=loop)
+        options = dict(cfg.options)
+        rate = float(options.pop("rate", 60.0))
+        loop = str(options.pop("loop", "1")) not in ("0", "false", "no")
+        scenario_options = {k: _number_or_text(v) for k, v in options.items()}
+        return lambda: SimulatedTracker(scenario, head=head, rate_hz=rate, seed=seed, loop=loop,
+                                        **scenario_options)
     if cfg.kind == "ndi":
         from .ndi.driver import NDITracker
 

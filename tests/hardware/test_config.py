@@ -1,0 +1,28 @@
+"""Tracker specs from the command line / GUI become the right drivers with the right options."""
+
+import pytest
+
+from hardware.config import TrackerConfig, tracker_factory
+
+
+def test_parse_specs():
+    c = TrackerConfig.parse("ndi:socket://10.0.0.5:8765?format=tx&baud=921600")
+    assert (c.kind, c.port, c.reply_format, c.baud) == ("ndi", "socket://10.0.0.5:8765", "TX", 921600)
+    c = TrackerConfig.parse("polhemus:/dev/ttyS0?model=Liberty")
+    assert (c.kind, c.port, c.model) == ("polhemus", "/dev/ttyS0", "liberty")
+    assert TrackerConfig.parse("sim").port == ""
+    assert "OpenIGTLink" in TrackerConfig.parse("igtl:localhost:18944").describe()
+
+
+@pytest.mark.parametrize("spec", ["ndi", "polhemus:", "kinect:/dev/x"])
+def test_bad_specs_are_explained(spec):
+    with pytest.raises(ValueError, match="needs a port|unknown tracker kind"):
+        TrackerConfig.parse(spec)
+
+
+def test_sim_scenario_options_reach_the_simulator():
+    tracker = tracker_factory(TrackerConfig.parse("sim:pivot?duration_s=3&rate=40"))()
+    assert tracker.nominal_rate_hz == 40.0
+    assert dict((p, b - a) for p, a, b in tracker.scenario.phases())["pivoting"] == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="does not take option"):
+        tracker_factory(TrackerConfig.parse("sim:pivot?bogus=1"))()
