@@ -103,12 +103,14 @@ def _is_dicom_name(p: Path) -> bool:
 def read_any(p: Path, *, affine_choice: str | None, series_uid: str | None,
              progress: ProgressCallback | None, cancel: CancelToken | None) -> LoadedImage:
     """Dispatch on folder / extension / content."""
+    lower = p.name.lower()
     if p.is_dir():
         from . import dicom_series
         return dicom_series.read_series(p, series_uid=series_uid, progress=progress, cancel=cancel)
-    lower = p.name.lower()
     with open(p, "rb") as fh:
         head = fh.read(512)
+    if len(head) >= 348 and head[344:348] == b"n+1\x00" and not lower.endswith((".hdr", ".img")):
+        return _read_nifti(p, affine_choice, progress, cancel)  # NIfTI content, unusual name
     if head[128:132] == b"DICM" or (_is_dicom_name(p) and describe_content(head) is None):
         from . import dicom_series
         return dicom_series.read_series(p, series_uid=series_uid, progress=progress, cancel=cancel)
@@ -338,7 +340,7 @@ def _read_pair(p: Path, affine_choice: str | None, progress, cancel) -> LoadedIm
     gz = lower.endswith(".gz")
     stem = p.name[: -len(".hdr.gz" if gz else ".hdr")]
     ext_h, ext_i = (".hdr.gz", ".img.gz") if gz else (".hdr", ".img")
-    hdr_path = p.with_name(stem + (ext_h if lower.endswith(ext_h) else ext_h))
+    hdr_path = p.with_name(stem + ext_h)
     img_path = p.with_name(stem + ext_i)
     for q in (hdr_path, img_path):
         if not q.exists():

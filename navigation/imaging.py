@@ -152,7 +152,12 @@ class Volume:
                    name: str = "array") -> "Volume":
         """A checked volume from memory (tests, generated data). Raises :class:`ImageImportError`
         for the same data/affine errors as :func:`load_volume`."""
-        affine = mri_from_voxel.matrix if isinstance(mri_from_voxel, Transform) else mri_from_voxel
+        if isinstance(mri_from_voxel, Transform):
+            if (mri_from_voxel.to_frame, mri_from_voxel.from_frame) != (Frame.MRI, Frame.VOXEL):
+                raise ValueError(f"Volume needs an mri_from_voxel transform, got {mri_from_voxel.name}")
+            affine = mri_from_voxel.matrix
+        else:
+            affine = mri_from_voxel
         affine = np.asarray(affine, dtype=float)
         arr = np.asarray(data)
         problems: list[Problem] = []

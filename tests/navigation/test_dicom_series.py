@@ -15,7 +15,7 @@ from navigation.errors import Cancelled
 from navigation.image_checks import ImageImportError
 from navigation.imaging import load_volume
 from navigation.progress import CancelToken
-from tests.data_factories.dicom_files import AXIAL, CORONAL, SAGITTAL, write_series
+from tests.data_factories.dicom_files import CORONAL, SAGITTAL, write_series
 from tests.data_factories.mri_files import MARKER_RAS, MARKER_VALUE, marker_centroid_voxel
 
 

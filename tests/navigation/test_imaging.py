@@ -136,6 +136,8 @@ def test_from_array_rejects_bad_input():
         Volume.from_array(np.ones((4, 4)), np.eye(4))
     with pytest.raises(ValueError, match="mri_from_voxel"):
         Volume(np.zeros((2, 2, 2)), Transform.identity("mri", "mni"), "x", None, "x")
+    with pytest.raises(ValueError, match="mri_from_voxel"):
+        Volume.from_array(np.ones((4, 4, 4)), Transform.identity("mni", "voxel"))
 
 
 def test_orientation_confirmation_and_lr_mirror():

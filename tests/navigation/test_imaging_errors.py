@@ -140,8 +140,6 @@ def test_scaled_data_become_float_unscaled_keep_dtype(tmp_path, head):
                                           ((20.0, 2.0, 2.0), "implausible")])
 def test_bad_voxel_sizes(tmp_path, head, pixdim, match):
     data, _ = head
-    aff = np.diag(list(pixdim) + [1.0])
-    aff[:3, 3] = -90
     p = write_nifti(tmp_path / "v.nii", data, np.diag([2.0, 2.0, 2.0, 1.0]), qcode=0, scode=0)
     patch_header(p, pixdim=[1.0, *pixdim, 1.0, 0, 0, 0])
     _err(p, match)
@@ -316,3 +314,13 @@ def test_mgz_truncated(tmp_path, head):
     _err(tmp_path / "cut.mgh", "cannot be read")
     (tmp_path / "bad.mgh").write_bytes(struct.pack(">i", 7) + bytes(400))
     _err(tmp_path / "bad.mgh", "not a FreeSurfer MGH")
+
+
+def test_nifti_content_with_unusual_name_and_no_name(tmp_path, head):
+    p = write_nifti(tmp_path / "h.nii", *head)
+    for name in ("scan.dat", "T1"):
+        q = tmp_path / name
+        q.write_bytes(p.read_bytes())
+        assert load_volume(q).shape == head[0].shape
+    (tmp_path / "junk").write_bytes(bytes(range(256)) * 4)
+    _err(tmp_path / "junk", "not a readable DICOM file")
