@@ -1,0 +1,211 @@
+"""IGTLinkTracker against pyigtl's own OpenIGTLink server, and a raw socket server for the odd messages."""
+
+import signal
+import socket
+import threading
+import time
+
+import numpy as np
+import pyigtl
+import pytest
+
+from hardware.errors import ConnectionLost, TrackerConnectionError
+from hardware.frames import ToolStatus
+from hardware.igtl import IGTLinkTracker
+from hardware.igtl.protocol import pack_message, pack_status, pack_transform
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pose(x, y, z, angle_deg=0.0):
+    a = np.radians(angle_deg)
+    m = np.eye(4)
+    m[:2, :2] = [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]
+    m[:3, 3] = [x, y, z]
+    return m
+
+
+def wait_until(predicate, timeout_s=3.0):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture
+def pyigtl_server():
+    port = free_port()
+    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
+    yield server, port
+    server.stop()
+    for sig, handler in server._previous_signal_handlers.items():  # it installs SIGINT/SIGTERM handlers
+        signal.signal(sig, handler)
+
+
+@pytest.fixture
+def client():
+    made = []
+
+    def make(port, **kw):
+        tr = IGTLinkTracker("127.0.0.1", port, **kw)
+        made.append(tr)
+        return tr
+
+    yield make
+    for tr in made:
+        tr.close()
+
+
+def connected(server, tracker):
+    tracker.connect()
+    tracker.start()
+    assert wait_until(server.is_connected)
+
+
+def send(server, name, matrix, t=1000.0, **meta):
+    msg = pyigtl.TransformMessage(matrix, timestamp=t, device_name=name)
+    if meta:
+        msg.header_version = 2
+        msg.metadata = meta
+    server.send_message(msg, wait=True)
+
+
+def test_transforms_become_tool_frames(pyigtl_server, client):
+    server, port = pyigtl_server
+    tr = client(port, nominal_rate_hz=20.0)
+    connected(server, tr)
+    assert [t.name for t in tr.tools()] == ["reference", "pointer", "coil"]
+    send(server, "ReferenceToTracker", pose(1, 2, 3))
+    send(server, "StylusToTracker", pose(-50.5, 20.25, 300, 30))
+    send(server, "CoilToTracker", pose(10, 0, -5, 90))
+    frames = {f.tool: f for f in tr.read_frames(2.0)}
+    assert all(f.status is ToolStatus.OK for f in frames.values()), frames
+    np.testing.assert_allclose(frames["pointer"].tracker_from_tool, pose(-50.5, 20.25, 300, 30), atol=1e-4)
+    np.testing.assert_allclose(frames["coil"].tracker_from_tool[:3, :3] @ [1, 0, 0], [0, 1, 0], atol=1e-6)
+    assert frames["coil"].device_time_s == pytest.approx(1000.0)
+    assert len({f.frame_number for f in frames.values()}) == 1
+
+
+def test_tool_goes_missing_when_its_transform_is_not_refreshed(pyigtl_server, client):
+    server, port = pyigtl_server
+    tr = client(port, staleness_s=0.15)
+    connected(server, tr)
+    send(server, "ReferenceToTracker", pose(1, 2, 3), t=1.0)
+    send(server, "CoilToTracker", pose(4, 5, 6), t=1.0)
+    assert wait_until(lambda: {f.tool: f.status for f in tr.read_frames(0.5)}.get("coil") is ToolStatus.OK)
+    time.sleep(0.2)
+    send(server, "CoilToTracker", pose(4, 5, 7), t=2.0)
+    frames = {f.tool: f for f in tr.read_frames(1.0)}
+    assert frames["coil"].status is ToolStatus.OK
+    assert frames["reference"].status is ToolStatus.MISSING and frames["reference"].tracker_from_tool is None
+    assert frames["pointer"].status is ToolStatus.MISSING
+
+
+def test_plus_status_metadata_and_unmapped_devices(pyigtl_server, client):
+    server, port = pyigtl_server
+    tr = client(port, device_tools={"CoilToTracker": "coil", "NeedleToTracker": "needle"})
+    connected(server, tr)
+    send(server, "ProbeToTracker", pose(0, 0, 0), t=5.0)
+    send(server, "CoilToTracker", pose(1, 1, 1), t=5.0, TransformStatus="OUT_OF_VOLUME", TransformValid="false")
+    send(server, "NeedleToTracker", pose(2, 2, 2), t=5.0, TransformStatus="OK", TransformValid="true")
+    seen = {}
+    assert wait_until(lambda: seen.update({f.tool: f.status for f in tr.read_frames(0.5)
+                                           if f.status is not ToolStatus.MISSING}) or len(seen) == 2)
+    assert seen == {"coil": ToolStatus.OUT_OF_VOLUME, "needle": ToolStatus.OK}
+    assert "ProbeToTracker" in tr.stats.unmapped_devices
+    send(server, "CoilToTracker", pose(1, 1, 1), t=6.0, TransformStatus="OUT_OF_VOLUME")
+    frames = {f.tool: f for f in tr.read_frames(1.0)}
+    assert frames["coil"].status is ToolStatus.OUT_OF_VOLUME and frames["coil"].tracker_from_tool is None
+
+
+def test_non_rigid_transform_is_invalid(pyigtl_server, client):
+    server, port = pyigtl_server
+    tr = client(port)
+    connected(server, tr)
+    scaled = pose(1, 2, 3)
+    scaled[:3, :3] *= 1.1
+    send(server, "CoilToTracker", scaled)
+    frames = {f.tool: f for f in tr.read_frames(2.0)}
+    assert frames["coil"].status is ToolStatus.INVALID and frames["coil"].tracker_from_tool is None
+    assert tr.stats.non_rigid == 1
+
+
+def test_server_gone_raises_connection_lost(pyigtl_server, client):
+    server, port = pyigtl_server
+    tr = client(port)
+    connected(server, tr)
+    send(server, "CoilToTracker", pose(1, 2, 3))
+    assert tr.read_frames(2.0)
+    server.stop()
+    with pytest.raises(ConnectionLost, match=f"127.0.0.1:{port}"):
+        for _ in range(50):
+            tr.read_frames(0.1)
+    tr.close()
+
+
+def test_no_server_is_a_connection_error_naming_host_and_port(client):
+    port = free_port()
+    with pytest.raises(TrackerConnectionError, match=f"127.0.0.1:{port}"):
+        client(port, connect_timeout_s=0.5).connect()
+
+
+def test_raw_stream_status_position_crc_and_batching(client):
+    """A hand-made server: STATUS, POSITION, a corrupted TRANSFORM, and two timestamps in one burst."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    tr = client(port, nominal_rate_hz=10.0)
+    tr.connect()
+    tr.start()
+    conn, _ = listener.accept()
+    try:
+        bad = bytearray(pack_transform("ReferenceToTracker", pose(9, 9, 9), 7.0))
+        bad[-1] ^= 0xFF
+        position = pack_message("POSITION", "StylusToTracker",
+                                np.array([1, 2, 3, 0, 0, 0, 1], dtype=">f4").tobytes(), 7.0)
+        burst = (bytes(bad) + position + pack_transform("CoilToTracker", pose(5, 5, 5), 7.0)
+                 + pack_status("ReferenceToTracker", 15, "Disabled", "", timestamp_s=7.0)
+                 + pack_transform("CoilToTracker", pose(6, 6, 6), 8.0))
+        conn.sendall(burst[:100])
+        time.sleep(0.05)
+        conn.sendall(burst[100:])
+        time.sleep(0.05)
+        first = {f.tool: f for f in tr.read_frames(1.0)}
+        assert tr.stats.crc_errors == 1
+        np.testing.assert_allclose(first["pointer"].position_mm, [1, 2, 3])
+        np.testing.assert_allclose(first["coil"].position_mm, [5, 5, 5])  # t = 8.0 waits for the next frame
+        assert first["reference"].status is ToolStatus.DISABLED  # STATUS code 15
+        second = {f.tool: f for f in tr.read_frames(1.0)}
+        np.testing.assert_allclose(second["coil"].position_mm, [6, 6, 6])
+        assert second["coil"].frame_number == first["coil"].frame_number + 1
+    finally:
+        conn.close()
+        listener.close()
+    with pytest.raises(ConnectionLost):
+        tr.read_frames(1.0)
+
+
+def test_read_times_out_with_an_empty_list(pyigtl_server, client):
+    server, port = pyigtl_server
+    tr = client(port)
+    connected(server, tr)
+    t0 = time.monotonic()
+    assert tr.read_frames(0.1) == []
+    assert 0.09 <= time.monotonic() - t0 < 0.5
+    assert tr.stats.timeouts == 1
+
+
+def test_client_starts_no_threads():
+    """Our client works without any thread of its own: nothing extra is left running."""
+    before = threading.active_count()
+    tr = IGTLinkTracker("127.0.0.1", free_port(), connect_timeout_s=0.2)
+    with pytest.raises(TrackerConnectionError):
+        tr.connect()
+    assert threading.active_count() == before
