@@ -1,0 +1,116 @@
+"""tmsnav-emulate as a subprocess: start it, read the printed path, connect the real driver, get
+frames that match the scenario's truth, Ctrl-C, check the exit code; errors are one line."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hardware.emulate_cli import transmitter_from_tracker
+from hardware.frames import ToolStatus
+from hardware.ndi.driver import NDITracker
+from hardware.polhemus import PolhemusTracker
+from hardware.scenario_library import make_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def launch(*args: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "hardware.emulate_cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.printed = []  # type: ignore[attr-defined]
+    port = None
+    for _ in range(10):  # read the whole banner (communicate() would skip buffered lines)
+        line = proc.stdout.readline()
+        proc.printed.append(line)  # type: ignore[attr-defined]
+        if line.startswith("device: "):
+            port = line.split(" ", 1)[1].strip()
+        if line.startswith("press Ctrl-C") and port:
+            return proc, port
+        if not line:
+            break
+    proc.kill()
+    raise AssertionError(f"no device line; stderr: {proc.stderr.read()}")
+
+
+def interrupt(proc: subprocess.Popen) -> tuple[str, str]:
+    """Ctrl-C; returns everything the emulator printed and its stderr."""
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert out.rstrip().endswith("stopped") and "Traceback" not in err
+    return "".join(proc.printed) + out, err  # type: ignore[attr-defined]
+
+
+def read_some(tracker, n: int = 5):
+    tracker.connect()
+    tracker.start()
+    try:
+        frames = [tracker.read_frames(1.0) for _ in range(n)]
+    finally:
+        tracker.close()
+    return {f.tool: f for f in frames[-1]}
+
+
+def test_ndi_on_a_pty_plays_the_scenario_to_the_real_driver():
+    proc, port = launch("ndi", "--scenario", "idle", "--noise", "0", "--rate", "100")
+    try:
+        assert port.startswith("/dev/")
+        frames = read_some(NDITracker(port, nominal_rate_hz=100))
+    finally:
+        out, _ = interrupt(proc)
+    assert "NDI Polaris Vega emulator, 100 Hz" in out and "NDITracker('/dev/" in out
+    truth = make_scenario("idle").poses_at(0.0)
+    for tool in ("reference", "pointer", "coil"):
+        assert frames[tool].status is ToolStatus.OK
+        np.testing.assert_allclose(frames[tool].tracker_from_tool, truth[tool], atol=2e-3)
+
+
+def test_ndi_over_tcp():
+    proc, port = launch("ndi", "--tcp", "0", "--scenario", "occlusion", "--quiet")
+    try:
+        assert port.startswith("socket://127.0.0.1:")
+        frames = read_some(NDITracker(port))
+    finally:
+        out, _ = interrupt(proc)
+    assert frames["coil"].is_trackable and "phase:" not in out
+
+
+@pytest.mark.parametrize("model", ["fastrak", "liberty"])
+def test_polhemus_on_a_pty_in_the_transmitter_frame(model):
+    proc, port = launch("polhemus", "--model", model, "--scenario", "idle", "--noise", "0")
+    names = {1: "reference", 2: "pointer", 3: "coil"}
+    try:
+        frames = read_some(PolhemusTracker(port, model=model, station_names=names), n=10)
+    finally:
+        out, _ = interrupt(proc)
+    assert f"station_names={names!r}" in out
+    scenario = make_scenario("idle")
+    truth = transmitter_from_tracker(scenario) @ scenario.poses_at(0.0)["reference"]
+    assert 200 < np.linalg.norm(truth[:3, 3]) < 500   # the transmitter sits near the head
+    np.testing.assert_allclose(frames["reference"].tracker_from_tool, truth, atol=0.02)
+
+
+def test_busy_port_and_bad_options_are_one_readable_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        taken = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "hardware.emulate_cli", "ndi", "--tcp",
+                                 str(taken)], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"tmsnav-emulate: error: TCP port {taken} is already in "
+                                     "use; choose another with --tcp PORT")
+    result = subprocess.run([sys.executable, "-m", "hardware.emulate_cli", "polhemus", "--model",
+                             "vega"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "unknown Polhemus model 'vega'; choose one of fastrak, liberty, patriot" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "hardware.emulate_cli", "ndi", "--rate", "5"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "20-400 Hz" in result.stderr
