@@ -199,7 +199,8 @@ def check_extent(affine: np.ndarray, shape: tuple[int, ...]) -> list[Problem]:
 
 
 def check_data(data: np.ndarray) -> tuple[np.ndarray, list[Problem]]:
-    """Refuse unusable voxel types/contents; replace NaN/inf by 0 with a warning.
+    """Refuse unusable voxel types/contents; replace NaN/inf by 0 with a warning; make the
+    byte order native (values and type unchanged).
 
     Non-finite voxels are *replaced* (not rejected) because processed images often mark the
     background with NaN; the count goes into a warning. An image with no finite voxel, or a
@@ -212,6 +213,8 @@ def check_data(data: np.ndarray) -> tuple[np.ndarray, list[Problem]]:
         return data, [Problem("error", "data-type",
                               f"voxel type {data.dtype} (e.g. RGB) is not a grey-scale image")]
     problems: list[Problem] = []
+    if not data.dtype.isnative:  # same values, native byte order (VTK/Qt consumers expect it)
+        data = data.astype(data.dtype.newbyteorder("="))
     if data.dtype.kind == "b":
         data = data.astype(np.uint8)
     if data.dtype.kind == "f":

@@ -172,5 +172,6 @@ def test_big_endian_nifti(tmp_path):
     nib.save(img, tmp_path / "be.nii")
     assert (tmp_path / "be.nii").read_bytes()[:4] == (348).to_bytes(4, "big")
     vol = load_volume(tmp_path / "be.nii")
+    assert vol.data.dtype == np.int16 and vol.data.dtype.isnative
     np.testing.assert_array_equal(vol.data, data)
     _assert_marker_left(vol)
