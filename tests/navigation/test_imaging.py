@@ -167,6 +167,7 @@ def test_big_endian_nifti(tmp_path):
     aff = ras_affine(shape=SHAPE)
     data = sample_on_grid(aff, SHAPE)
     img = nib.Nifti1Image(data.astype(">i2"), aff, nib.Nifti1Header(endianness=">"))
+    img.set_data_dtype(np.dtype(">i2"))
     img.set_sform(aff, 1)
     img.set_qform(aff, 1)
     nib.save(img, tmp_path / "be.nii")
