@@ -252,9 +252,6 @@ def _pose_covariance(x: np.ndarray, normals: np.ndarray, r: np.ndarray, inliers:
 
 def _failure_reason(opt: IcpOptions, converged: bool, iterations: int, rms: float,
                     inlier_fraction: float, shift: np.ndarray, rot_change: float) -> str | None:
-    if not converged:
-        return (f"Surface matching did not settle after {iterations} iterations; collect the "
-                "head-surface points again, keeping the pointer tip on the skin.")
     if len(shift) and shift.max() > opt.max_fiducial_shift_mm:
         return (f"Surface matching moved the registration {shift.max():.1f} mm away from the "
                 f"fiducials (limit {opt.max_fiducial_shift_mm:.0f} mm): a fiducial is wrong or "
@@ -271,4 +268,7 @@ def _failure_reason(opt: IcpOptions, converged: bool, iterations: int, rms: floa
         return (f"The surface points are {rms:.1f} mm RMS from the MRI scalp (limit "
                 f"{opt.max_rms_mm:.1f} mm): press the pointer lightly on the skin, avoid hair, "
                 "and check that the head reference did not move.")
+    if not converged:
+        return (f"Surface matching did not settle after {iterations} iterations; collect the "
+                "head-surface points again, keeping the pointer tip on the skin.")
     return None

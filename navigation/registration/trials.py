@@ -141,7 +141,8 @@ def simulate_pivot_poses(tip_offset_mm: np.ndarray, pivot_tracker_mm: np.ndarray
     tilt_axis = _unit(np.column_stack([rng.normal(size=(n, 2)), np.zeros(n)]))
     tilt = rng.uniform(0.3, 1.0, n) * cone_half_angle_rad
     rot = (Rotation.from_rotvec(tilt_axis * tilt[:, None])
-           * Rotation.from_euler("z", rng.uniform(-np.pi, np.pi, n))).as_matrix()
+           * Rotation.from_rotvec(np.outer(rng.uniform(-np.pi, np.pi, n), [0.0, 0.0, 1.0]))
+           ).as_matrix()
     poses = np.tile(np.eye(4), (n, 1, 1))
     poses[:, :3, :3] = rot
     poses[:, :3, 3] = (np.asarray(pivot_tracker_mm) - rot @ np.asarray(tip_offset_mm)
