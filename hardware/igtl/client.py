@@ -88,6 +88,7 @@ class IGTLinkTracker(Tracker):
         self.check_crc = check_crc
         self._sock: socket.socket | None = None
         self._buf = bytearray()
+        self._discard = 0
         self._pending: tuple[IgtlMessage, int] | None = None
         self._started = False
         self._frame = 0
@@ -129,6 +130,7 @@ class IGTLinkTracker(Tracker):
         sock.setblocking(False)
         self._sock = sock
         self._buf.clear()
+        self._discard = 0
         self._pending = None
 
     def start(self) -> None:
@@ -167,6 +169,10 @@ class IGTLinkTracker(Tracker):
             raise self._lost(f"connection failed ({exc})") from exc
         if not data:
             raise self._lost("closed the connection (server stopped or network lost)")
+        if self._discard:  # rest of a message we do not use (e.g. a video frame): never buffered
+            n = min(self._discard, len(data))
+            self._discard -= n
+            data = data[n:]
         self._buf += data
 
     def _next_message(self, deadline: float) -> tuple[IgtlMessage, int] | None:
@@ -180,6 +186,11 @@ class IGTLinkTracker(Tracker):
                 except ProtocolError as exc:  # no magic to resync on in a TCP stream
                     raise self._lost(f"sent an unreadable message header; reconnect ({exc})") from exc
                 total = HEADER_SIZE + header.body_size
+                if not self._wanted(header.type_name, header.device_name):
+                    skip = min(total, len(self._buf))
+                    del self._buf[:skip]
+                    self._discard = total - skip  # no CRC either: pure-Python CRC of images is slow
+                    continue
                 if len(self._buf) >= total:
                     body = bytes(self._buf[HEADER_SIZE:total])
                     del self._buf[:total]
@@ -194,6 +205,14 @@ class IGTLinkTracker(Tracker):
             if remaining <= 0 and not self._socket_has_data():
                 return None
             self._fill(max(remaining, 0.0))
+
+    def _wanted(self, type_name: str, device_name: str) -> bool:
+        if device_name in self.device_tools and type_name in ("TRANSFORM", "POSITION", "STATUS"):
+            return True
+        self._stats.ignored_messages += 1
+        if type_name in ("TRANSFORM", "POSITION"):
+            self._unmapped.add(device_name)
+        return False
 
     def _socket_has_data(self) -> bool:
         assert self._sock is not None
@@ -218,12 +237,7 @@ class IGTLinkTracker(Tracker):
             if item is None:
                 break
             msg, rx_ns = item
-            tool = self.device_tools.get(msg.device_name)
-            if tool is None or msg.type_name not in ("TRANSFORM", "POSITION", "STATUS"):
-                self._stats.ignored_messages += 1
-                if msg.type_name in ("TRANSFORM", "POSITION"):
-                    self._unmapped.add(msg.device_name)
-                continue
+            tool = self.device_tools[msg.device_name]
             if updated and msg.header.timestamp_s != batch_time:
                 self._pending = item  # belongs to the next device frame
                 break

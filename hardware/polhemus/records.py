@@ -121,8 +121,14 @@ class RecordFormat:
         for item in self.items:
             if item not in table:
                 raise ValueError(f"output-list item {item} is not supported for {self.model}")
+        sizes = {item: self._compute_size(item) for item in self.items}
+        object.__setattr__(self, "_sizes", sizes)  # records are decoded at up to 240 Hz x 16: cache
+        object.__setattr__(self, "_payload", sum(sizes[i] for i in self.items))
 
     def item_size(self, item: int) -> int:
+        return self._sizes[item] if item in self._sizes else self._compute_size(item)
+
+    def _compute_size(self, item: int) -> int:
         spec = _items_for(self.model)[item]
         if spec.kind == "space":
             return 1
@@ -140,7 +146,7 @@ class RecordFormat:
 
     @property
     def payload_size(self) -> int:
-        return sum(self.item_size(i) for i in self.items)
+        return self._payload
 
     @property
     def length(self) -> int:

@@ -209,3 +209,26 @@ def test_client_starts_no_threads():
     with pytest.raises(TrackerConnectionError):
         tr.connect()
     assert threading.active_count() == before
+
+
+def test_large_unused_messages_are_skipped_without_buffering(client):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    tr = client(listener.getsockname()[1])
+    tr.connect()
+    tr.start()
+    conn, _ = listener.accept()
+    try:
+        image = pack_message("IMAGE", "Video", bytes(100_000), 1.0)
+        conn.sendall(image[:5000])
+        time.sleep(0.02)
+        assert tr.read_frames(0.05) == []
+        assert len(tr._buf) < 1000  # the video frame is dropped as it arrives
+        conn.sendall(image[5000:] + pack_transform("CoilToTracker", pose(3, 2, 1), 2.0))
+        frames = {f.tool: f for f in tr.read_frames(1.0)}
+        np.testing.assert_allclose(frames["coil"].position_mm, [3, 2, 1])
+        assert tr.stats.ignored_messages == 1
+    finally:
+        conn.close()
+        listener.close()
