@@ -36,6 +36,7 @@ class AppState(QtCore.QObject):
     mniChanged = QtCore.Signal(object)            # MNI registration | None
     sessionChanged = QtCore.Signal(object)        # Session | None
     problem = QtCore.Signal(str)                  # persistent warning text ("" clears it)
+    navigationBlockChanged = QtCore.Signal(str)   # why MRI-space navigation is disabled ("" = allowed)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,9 +52,17 @@ class AppState(QtCore.QObject):
         self.coil_from_hotspot: Transform | None = None
         self.targets = TargetSet()
         self.mni = None
+        self.navigation_block = ""
+
+    def set_navigation_block(self, reason: str) -> None:
+        """Disable MRI-space display of tracked tools (e.g. image orientation unconfirmed)."""
+        self.navigation_block = reason
+        self.navigationBlockChanged.emit(reason)
 
     # ----- head and session ---------------------------------------------------------------
     def set_head(self, head) -> None:
+        if head is not self.head:
+            self.navigation_block = ""
         self.head = head
         self.mni = None
         if self.session is not None and head is not None:

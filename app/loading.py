@@ -27,11 +27,12 @@ class LoadedHead:
     is_sample: bool = False
 
 
-def load_head(path: str | Path, *, affine_choice: str | None = None, brain_mesh_path: Path | None = None,
-              progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> LoadedHead:
+def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid: str | None = None,
+              brain_mesh_path: Path | None = None, progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None) -> LoadedHead:
     """Read the T1, then build (or fetch from cache) its scalp and brain surfaces."""
-    volume = load_volume(path, affine_choice=affine_choice, progress=scaled(progress, 0.0, 0.4),
-                         cancel=cancel)
+    volume = load_volume(path, affine_choice=affine_choice, series_uid=series_uid,
+                         progress=scaled(progress, 0.0, 0.4), cancel=cancel)
     surfaces = head_surfaces(volume, brain_mesh_path=brain_mesh_path,
                              progress=scaled(progress, 0.4, 1.0), cancel=cancel)
     report(progress, 1.0, "done", cancel)

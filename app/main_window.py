@@ -136,6 +136,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dp.radiologicalChanged.connect(lambda on: [v.set_radiological(on) for v in self.slices.values()])
         dp.viewPresetRequested.connect(self.view3d.view_from)
         self.state.problem.connect(self.show_problem)
+        self.state.navigationBlockChanged.connect(self.view3d.set_banner)
         tp = self.tracker_panel
         tp.connectRequested.connect(self.connect_tracker)
         tp.disconnectRequested.connect(self.tracking.stop)
@@ -154,10 +155,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.open_image(path)
 
-    def open_image(self, path: str | Path, affine_choice: str | None = None) -> None:
+    def open_image(self, path: str | Path, affine_choice: str | None = None,
+                   series_uid: str | None = None) -> None:
         name = Path(path).name
         self._run(lambda progress, cancel: load_head(path, affine_choice=affine_choice,
-                                                     progress=progress, cancel=cancel),
+                                                     series_uid=series_uid, progress=progress,
+                                                     cancel=cancel),
                   f"Opening {name}", self._on_head_loaded, context=("image", path))
 
     def open_sample_head(self) -> None:
@@ -207,11 +210,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.job = None
 
     def _on_job_failed(self, title: str, message: str, job: Job) -> None:
+        from navigation.dicom_series import MultipleSeries
         from navigation.imaging import OrientationAmbiguous
 
-        if isinstance(job.exception, OrientationAmbiguous) and job.context and job.context[0] == "image":
-            self._ask_orientation(job.exception, job.context[1])
-            return
+        from .import_dialogs import ask_affine_choice, ask_series
+
+        if job.context and job.context[0] == "image":
+            path = job.context[1]
+            if isinstance(job.exception, OrientationAmbiguous):
+                self._dialog = ask_affine_choice(self, job.exception,
+                                                 lambda choice: self.open_image(path, affine_choice=choice))
+                return
+            if isinstance(job.exception, MultipleSeries):
+                self._dialog = ask_series(self, job.exception,
+                                          lambda uid: self.open_image(path, series_uid=uid))
+                return
         self.show_error(title.replace("Opening", "Cannot open"), message)
         self.loadFailed.emit(message)
 
@@ -231,23 +244,26 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().showMessage(f"Warning: {problem.message}", 15000)
         self.state.set_head(head)
         self.headLoaded.emit(head)
+        if volume.report.needs_confirmation:
+            from .import_dialogs import ask_orientation_confirmation
 
-    def _ask_orientation(self, exc, path) -> None:
-        """qform and sform disagree: never pick one silently; the user chooses (reliability.md #8)."""
-        box = QtWidgets.QMessageBox(self)
-        box.setObjectName("orientation_box")
-        box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
-        box.setWindowTitle("Image orientation is ambiguous")
-        box.setText(str(exc) + "\n\nChoose the orientation to use. Check the L/R labels on the slices "
-                    "against a known marker before navigating.")
-        buttons = {}
-        for name in exc.options:
-            buttons[box.addButton(f"Use {name}", QtWidgets.QMessageBox.ButtonRole.AcceptRole)] = name
-        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
-        box.buttonClicked.connect(lambda b: buttons.get(b) and self.open_image(path, affine_choice=buttons[b]))
-        box.open()
-        self._error_box = box
+            self.state.set_navigation_block("ORIENTATION NOT CONFIRMED: navigation disabled")
+            self._dialog = ask_orientation_confirmation(self, volume, self._orientation_answer)
+
+    def _orientation_answer(self, flip_lr: bool | None) -> None:
+        if flip_lr is None or self.head is None:
+            return
+        reason = "user checked a known marker on screen"
+        self.head.volume = self.head.volume.with_orientation_confirmed(reason, flip_lr=flip_lr)
+        if flip_lr:  # the surfaces were built in the old world: rebuild everything from the volume
+            for mesh in (self.head.scalp, self.head.brain):
+                if mesh is not None:
+                    mesh.points[:, 0] *= -1.0
+                    mesh.flip_faces(inplace=True)  # a mirror reverses winding; keep normals outward
+                    if "Normals" in mesh.point_data:
+                        mesh.point_data["Normals"][:, 0] *= -1.0
+        self.state.set_navigation_block("")
+        self._on_head_loaded(self.head)
 
     # ----- tracker ------------------------------------------------------------------------
     def connect_tracker_spec(self, spec: str) -> None:

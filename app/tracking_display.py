@@ -50,13 +50,14 @@ class TrackingDisplay(QtCore.QObject):
             return
         self._ensure_glyphs()
         live = snap.live
-        tip = live.mri_from_pointer_tip
-        hot = live.mri_from_hotspot
+        blocked = self.state.navigation_block
+        tip = None if blocked else live.mri_from_pointer_tip
+        hot = None if blocked else live.mri_from_hotspot
         self.view3d.set_overlay_matrix("pointer", None if tip is None else tip.matrix)
         self.view3d.set_overlay_matrix("coil", None if hot is None else hot.matrix)
         markers = [] if tip is None else [Marker(tuple(tip.translation), "#4fc3f7", "tip")]
         self.window.set_markers("pointer", markers)
-        self.view3d.set_banner(self._banner_text(snap))
+        self.view3d.set_banner(blocked or self._banner_text(snap))
 
     @staticmethod
     def _banner_text(snap: TrackingSnapshot) -> str:
