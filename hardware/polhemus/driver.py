@@ -33,11 +33,10 @@ import serial
 from ..errors import ConnectionLost, TrackerConnectionError, TrackerError
 from ..frames import ToolFrame, ToolStatus
 from ..tracker import ToolInfo, Tracker
-from .device import DEFAULT_RATE_HZ, MAX_STATIONS
+from .configure import SerialLink, configure_fastrak, configure_liberty
 from .orientation import MM_PER_CM, MM_PER_INCH
 from .reader import RecordReader
-from .records import PolhemusRecord, RecordError, RecordFormat, rotation_of
-from .configure import SerialLink, configure_fastrak, configure_liberty
+from .records import DEFAULT_RATE_HZ, MAX_STATIONS, PolhemusRecord, RecordError, RecordFormat, rotation_of
 
 __all__ = ["PolhemusTracker", "PolhemusStats", "default_output_list"]
 

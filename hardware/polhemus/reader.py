@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .records import LIBERTY_HEADER_SIZE, LIBERTY_MAGIC, PolhemusRecord, RecordError, RecordFormat
-from .records import decode_fastrak_record, decode_liberty_header, decode_liberty_record
+from .liberty import decode_liberty_header, decode_liberty_record
+from .records import decode_fastrak_record
 
 __all__ = ["RecordReader", "ReaderCounters"]
 

@@ -14,7 +14,8 @@ large; this was not checked on a real FASTRAK.
 Liberty/Patriot (polhemus_ros_driver ``liberty_protocol.h``, vrpn ``vrpn_Tracker_Liberty.C``):
 8-byte little-endian header ``LY``/``PA``, station (1-based byte), code of the command that made
 the record (``'C'`` 67 continuous, ``'P'`` 80 single, 21 station map), error byte, reserved byte,
-uint16 payload size; then the items as float32/uint32/int32 LE. Only binary output is supported.
+uint16 payload size; then the items as float32/uint32/int32 LE (codec in :mod:`.liberty`). Only
+binary output is supported.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from .orientation import rotation_from_quaternion
 
 __all__ = [
     "RecordFormat", "PolhemusRecord", "SensorSample", "RecordError", "parse_output_list",
-    "encode_fastrak_record", "decode_fastrak_record", "encode_liberty_record", "decode_liberty_record",
-    "LibertyHeader", "decode_liberty_header", "encode_liberty_header", "LIBERTY_HEADER_SIZE",
-    "LIBERTY_MAGIC", "encode_packed16", "decode_packed16", "PACKED16_SCALE", "rotation_of",
-    "FASTRAK_DEFAULT_LIST", "LIBERTY_DEFAULT_LIST",
+    "encode_fastrak_record", "decode_fastrak_record", "LIBERTY_HEADER_SIZE", "LIBERTY_MAGIC",
+    "encode_packed16", "decode_packed16", "PACKED16_SCALE", "rotation_of",
+    "FASTRAK_DEFAULT_LIST", "LIBERTY_DEFAULT_LIST", "DEFAULT_RATE_HZ", "MAX_STATIONS",
 ]
 
+#: Update rate of each model: FASTRAK 120 Hz shared by the stations, Liberty/Patriot per sensor.
+DEFAULT_RATE_HZ = {"fastrak": 120.0, "liberty": 240.0, "patriot": 60.0}
+MAX_STATIONS = {"fastrak": 4, "liberty": 16, "patriot": 2}
 FASTRAK_DEFAULT_LIST = (2, 4, 1)
 LIBERTY_DEFAULT_LIST = (2, 4, 1)
 LIBERTY_HEADER_SIZE = 8
@@ -324,82 +327,6 @@ def decode_fastrak_record(data: bytes, fmt: RecordFormat, units: str) -> Polhemu
         _check_plausible(spec.key, vals)
         values[spec.key] = vals
     return PolhemusRecord(station=data[1] - 0x30, status=chr(data[2]), values=values)
-
-
-# ----- Liberty / Patriot ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LibertyHeader:
-    model: str
-    station: int
-    command: int
-    error: int
-    payload_size: int
-
-
-def encode_liberty_header(model: str, station: int, command: int, error: int, payload_size: int) -> bytes:
-    return LIBERTY_MAGIC[model] + struct.pack("<BBBBH", station, command, error, 0, payload_size)
-
-
-def decode_liberty_header(data: bytes) -> LibertyHeader:
-    if len(data) < LIBERTY_HEADER_SIZE:
-        raise RecordError("short Liberty header")
-    magic = bytes(data[:2])
-    model = {b"LY": "liberty", b"PA": "patriot"}.get(magic)
-    if model is None:
-        raise RecordError(f"bad Liberty/Patriot magic {magic!r}")
-    station, command, error, _reserved, size = struct.unpack_from("<BBBBH", data, 2)
-    return LibertyHeader(model, station, command, error, size)
-
-
-def encode_liberty_record(fmt: RecordFormat, station: int, command: int, error: int,
-                          sample: SensorSample) -> bytes:
-    """Liberty/Patriot binary record (header + payload) for one station."""
-    values = _sample_values(sample)
-    payload = bytearray()
-    for item in fmt.items:
-        spec = _LIBERTY_ITEMS[item]
-        if spec.kind == "space":
-            payload += b" "
-        elif spec.kind == "crlf":
-            payload += b"\r\n"
-        elif spec.kind == "u32":
-            payload += struct.pack("<I", int(values[spec.key][0]) & 0xFFFFFFFF)
-        elif spec.kind == "i32":
-            payload += struct.pack("<i", int(values[spec.key][0]))
-        else:
-            for v in values[spec.key]:
-                payload += _FLOAT.pack(v)
-    return encode_liberty_header(fmt.model, station, command, error, len(payload)) + bytes(payload)
-
-
-def decode_liberty_record(data: bytes, fmt: RecordFormat) -> PolhemusRecord:
-    """Parse one Liberty/Patriot data record (header + payload); raises RecordError if invalid."""
-    header = decode_liberty_header(data)
-    if header.model != fmt.model:
-        raise RecordError(f"record is from a {header.model}, expected {fmt.model}")
-    if header.payload_size != fmt.payload_size or len(data) != fmt.length:
-        raise RecordError(f"payload is {header.payload_size} bytes, output list needs {fmt.payload_size}")
-    pos = LIBERTY_HEADER_SIZE
-    values: dict[str, tuple[float, ...]] = {}
-    for item in fmt.items:
-        spec = _LIBERTY_ITEMS[item]
-        size = fmt.item_size(item)
-        chunk = data[pos:pos + size]
-        pos += size
-        if spec.kind == "space":
-            if chunk != b" ":
-                raise RecordError(f"expected a space item, got {chunk!r}")
-        elif spec.kind == "crlf":
-            if chunk != b"\r\n":
-                raise RecordError(f"expected CR LF, got {chunk!r}")
-        elif spec.kind in ("u32", "i32"):
-            values[spec.key] = (float(struct.unpack("<I" if spec.kind == "u32" else "<i", chunk)[0]),)
-        else:
-            vals = tuple(_FLOAT.unpack_from(chunk, 4 * k)[0] for k in range(spec.count))
-            _check_plausible(spec.key, vals)
-            values[spec.key] = vals
-    return PolhemusRecord(station=header.station, status=chr(header.error), values=values,
-                          command=header.command)
 
 
 def rotation_of(record: PolhemusRecord) -> np.ndarray:
