@@ -18,6 +18,12 @@ import time
 
 import serial
 
+try:                                  # tcflush on a pty whose master is gone raises termios.error
+    import termios
+    _OS_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
+except ImportError:                   # Windows
+    _OS_ERRORS = (serial.SerialException, OSError)
+
 from ..errors import ConnectionLost, TrackerConnectionError
 
 __all__ = ["SerialLink", "connection_error"]
@@ -58,7 +64,7 @@ class SerialLink:
             self._serial.write(data)
             if not self.is_socket:
                 self._serial.flush()
-        except (serial.SerialException, OSError) as exc:
+        except _OS_ERRORS as exc:
             raise self._lost(exc) from None
 
     def read_available(self, wait_s: float) -> bytes:
@@ -72,14 +78,14 @@ class SerialLink:
                     return data + self._serial.read(waiting) if waiting else data
                 if time.monotonic() >= deadline:
                     return b""
-        except (serial.SerialException, OSError) as exc:
+        except _OS_ERRORS as exc:
             raise self._lost(exc) from None
 
     def flush_input(self) -> None:
         """Discard unread bytes: leftovers of an earlier reply are garbage (ndicapi does this)."""
         try:
             self._serial.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except _OS_ERRORS as exc:
             raise self._lost(exc) from None
 
     def set_baud(self, baud: int) -> None:
@@ -102,7 +108,7 @@ class SerialLink:
             self._serial.send_break(0.25)
             if self.is_pty:
                 self._serial.write(b"\x00")
-        except (serial.SerialException, OSError) as exc:
+        except _OS_ERRORS as exc:
             raise self._lost(exc) from None
 
     def close(self) -> None:
