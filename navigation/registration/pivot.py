@@ -26,7 +26,7 @@ from typing import Iterable
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..transforms import Frame, Transform, invert_rigid, is_rigid
+from ..transforms import Frame, Transform, invert_rigid
 from .errors import CalibrationError
 
 __all__ = ["PivotCalibration", "pivot_calibrate", "tip_in_frame", "MIN_SAMPLES", "MIN_SPAN_RAD",
@@ -87,9 +87,11 @@ def _poses(tracker_from_pointer: Iterable) -> np.ndarray:
         raise CalibrationError(
             f"Only {len(m)} valid pivot samples; record at least {MIN_SAMPLES} (a few seconds "
             "of pivoting with the pointer visible).")
-    bad = [i for i in range(len(m)) if not is_rigid(m[i], tol=1e-4)]
+    rot = m[:, :3, :3]
+    ortho_error = np.abs(np.einsum("nji,njk->nik", rot, rot) - np.eye(3)).max(axis=(1, 2))
+    bad = int(np.count_nonzero((ortho_error > 1e-4) | (np.linalg.det(rot) < 0)))
     if bad:
-        raise CalibrationError(f"{len(bad)} pivot samples are not rigid poses (rotation not "
+        raise CalibrationError(f"{bad} pivot samples are not rigid poses (rotation not "
                                "orthonormal): check the tracker tool definition.")
     return m
 
@@ -127,10 +129,12 @@ def pivot_calibrate(tracker_from_pointer: Iterable, *, max_rms_mm: float = MAX_R
             f"The pointer was rocked in one plane only (spread {np.rad2deg(cone):.0f}° in the "
             f"other direction, need {np.rad2deg(min_cone_rad):.0f}°): tilt it in a circle "
             "(cone), not just back and forth or around its own axis.")
-    a = np.zeros((n, 3, 6))
-    a[:, :, :3] = rot
-    a[:, :, 3:] = -np.eye(3)
-    sol, *_ = np.linalg.lstsq(a.reshape(-1, 6), -pos.reshape(-1), rcond=None)
+    # Normal equations of the stacked system, summed in closed form (6x6; the motion checks
+    # above keep it well conditioned): [[N I, -Σ R_iᵀ], [-Σ R_i, N I]] [t; b] = [-Σ R_iᵀ p_i; Σ p_i]
+    sum_rot = rot.sum(axis=0)
+    normal = np.block([[n * np.eye(3), -sum_rot.T], [-sum_rot, n * np.eye(3)]])
+    rhs = np.concatenate([-np.einsum("nji,nj->i", rot, pos), pos.sum(axis=0)])
+    sol = np.linalg.solve(normal, rhs)
     tip, pivot = sol[:3], sol[3:]
     residuals = np.linalg.norm(rot @ tip + pos - pivot, axis=1)
     rms = float(np.sqrt(np.mean(residuals**2)))

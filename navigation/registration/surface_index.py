@@ -43,49 +43,40 @@ def closest_point_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: n
     """Closest points on triangles (a, b, c) to points p, all (M, 3); returns (points, bary).
 
     Ericson 2005 §5.1.5: classify p against the Voronoi regions of the vertices, edges and face.
-    Regions are assigned from lowest to highest priority so the first matching test wins, as in
-    the sequential original.
+    The point is ``a + v·(b − a) + w·(c − a)``; regions are applied from the lowest to the
+    highest priority so that the first matching test wins, as in the sequential original.
     """
-    def dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->i", x, y)
-
-    ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = dot(ab, ap), dot(ac, ap)
-    bp = p - b
-    d3, d4 = dot(ab, bp), dot(ac, bp)
-    cp = p - c
-    d5, d6 = dot(ab, cp), dot(ac, cp)
-    va = d3 * d6 - d5 * d4
-    vb = d5 * d2 - d1 * d6
-    vc = d1 * d4 - d3 * d2
+    ab, ac = b - a, c - a
+    ap, bp, cp = p - a, p - b, p - c
+    d1 = np.einsum("ij,ij->i", ab, ap)
+    d2 = np.einsum("ij,ij->i", ac, ap)
+    d3 = np.einsum("ij,ij->i", ab, bp)
+    d4 = np.einsum("ij,ij->i", ac, bp)
+    d5 = np.einsum("ij,ij->i", ab, cp)
+    d6 = np.einsum("ij,ij->i", ac, cp)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
     with np.errstate(divide="ignore", invalid="ignore"):
         denom = va + vb + vc
-        v = np.where(denom != 0, vb / denom, 1 / 3)
-        w = np.where(denom != 0, vc / denom, 1 / 3)
-        bary = np.stack([1 - v - w, v, w], axis=1)
-        # edge BC
-        m = (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0)
-        t = np.nan_to_num((d4 - d3) / ((d4 - d3) + (d5 - d6)))
-        bary[m] = np.stack([np.zeros_like(t), 1 - t, t], axis=1)[m]
-        # edge AC
-        m = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+        v = np.where(denom != 0, vb / denom, 1.0 / 3.0)          # face interior
+        w = np.where(denom != 0, vc / denom, 1.0 / 3.0)
+        e43, e56 = d4 - d3, d5 - d6
+        m = (va <= 0) & (e43 >= 0) & (e56 >= 0)                  # edge BC
+        t = np.nan_to_num(e43 / (e43 + e56))
+        v, w = np.where(m, 1.0 - t, v), np.where(m, t, w)
+        m = (vb <= 0) & (d2 >= 0) & (d6 <= 0)                    # edge AC
         t = np.nan_to_num(d2 / (d2 - d6))
-        bary[m] = np.stack([1 - t, np.zeros_like(t), t], axis=1)[m]
-        # vertex C
-        m = (d6 >= 0) & (d5 <= d6)
-        bary[m] = (0.0, 0.0, 1.0)
-        # edge AB
-        m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+        v, w = np.where(m, 0.0, v), np.where(m, t, w)
+        m = (d6 >= 0) & (d5 <= d6)                               # vertex C
+        v, w = np.where(m, 0.0, v), np.where(m, 1.0, w)
+        m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)                    # edge AB
         t = np.nan_to_num(d1 / (d1 - d3))
-        bary[m] = np.stack([1 - t, t, np.zeros_like(t)], axis=1)[m]
-        # vertex B
-        m = (d3 >= 0) & (d4 <= d3)
-        bary[m] = (0.0, 1.0, 0.0)
-        # vertex A
-        m = (d1 <= 0) & (d2 <= 0)
-        bary[m] = (1.0, 0.0, 0.0)
-    points = bary[:, :1] * a + bary[:, 1:2] * b + bary[:, 2:] * c
-    return points, bary
+        v, w = np.where(m, t, v), np.where(m, 0.0, w)
+        m = (d3 >= 0) & (d4 <= d3)                               # vertex B
+        v, w = np.where(m, 1.0, v), np.where(m, 0.0, w)
+        m = (d1 <= 0) & (d2 <= 0)                                # vertex A
+        v, w = np.where(m, 0.0, v), np.where(m, 0.0, w)
+    points = a + v[:, None] * ab + w[:, None] * ac
+    return points, np.stack([1.0 - v - w, v, w], axis=1)
 
 
 def _mesh_arrays(mesh: object) -> tuple[np.ndarray, np.ndarray]:
@@ -136,6 +127,7 @@ class SurfaceIndex:
         self.vertex_normals = self._angle_weighted_normals()
         self._triangles = np.ascontiguousarray(self.vertices[self.faces])  # (M, 3, 3)
         self._tree = cKDTree(self.vertices)
+
         n_v = len(self.vertices)
         flat = self.faces.reshape(-1)
         order = np.argsort(flat, kind="stable")
@@ -164,8 +156,8 @@ class SurfaceIndex:
     def closest(self, points: object, *, pseudo_normals: bool = True) -> ClosestPoints:
         """Closest surface points to ``points`` (N, 3) in the mesh frame.
 
-        ``pseudo_normals=False`` skips the vertex-normal blend (ICP needs only face normals);
-        ``normals`` then equals ``face_normals`` and the sign uses the face normal.
+        ``pseudo_normals=False`` skips the vertex-normal blend; ``normals`` then equals
+        ``face_normals`` and the sign uses the face normal.
         """
         p = np.asarray(points, dtype=float).reshape(-1, 3)
         n = len(p)

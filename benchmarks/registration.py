@@ -1,0 +1,195 @@
+"""Registration benchmark: fiducial fit, scalp ICP, pivot calibration, 100 phantom trials.
+
+Workloads (all synthetic, seeded, on this machine's CPU):
+
+* fiducial fit: closed-form rigid fit of 3 and 10 points (``fit_rigid``) and the full checked
+  ``register_fiducials``; baseline ``scipy.spatial.transform.Rotation.align_vectors`` (+ the
+  centroid arithmetic it needs) on the same points;
+* ICP: 500 noisy head-surface points onto a ~200k-vertex bumpy-ellipsoid scalp, starting 3°/4 mm
+  off; the closest-point query alone is compared with VTK's ``vtkStaticCellLocator`` (exact,
+  one Python call per point) and with a brute-force numpy nearest-vertex search;
+* pivot: 2,000 poses pivoting ±30° with 0.25 mm noise; baseline the "two-step" sphere fit
+  (Yaniv 2015) implemented here;
+* phantom: 100 seeded trials of the full workflow (fiducials with 2–3 mm FLE + 0.25 mm tracker
+  noise, 300 scalp points with 0.25 mm noise) on the 200k-vertex scalp; error at a DLPFC-like
+  target 17 mm under the scalp, after ICP and fiducial-only.
+
+Run: ``.venv/bin/python benchmarks/registration.py`` (writes benchmarks/results/registration.json).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from navigation.registration import (SurfaceIndex, fit_rigid, pivot_calibrate,  # noqa: E402
+                                     refine_with_surface, register_fiducials)
+from navigation.registration.trials import (AnalyticHead, run_trial,  # noqa: E402
+                                            simulate_pivot_poses)
+from navigation.transforms import Transform  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "registration.json"
+
+
+def timed(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` in milliseconds."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
+def bench_fiducials(out: dict) -> None:
+    rng = np.random.default_rng(0)
+    rot = Rotation.random(random_state=rng).as_matrix()
+    for n in (3, 10):
+        src = rng.uniform(-90, 90, (n, 3))
+        dst = src @ rot.T + [10, 20, 30] + rng.normal(scale=1.0, size=(n, 3))
+
+        def baseline() -> None:
+            cs, cd = src.mean(0), dst.mean(0)
+            r, _ = Rotation.align_vectors(dst - cd, src - cs)
+            _ = cd - r.apply(cs)
+
+        out[f"fiducial_fit_{n}_points_us"] = 1e3 * timed(lambda: fit_rigid(src, dst), 2000)
+        out[f"fiducial_fit_{n}_points_align_vectors_us"] = 1e3 * timed(baseline, 2000)
+    names = {"nasion": (1.5, 85, -35), "lpa": (-80.6, -29.1, -41.3), "rpa": (84.4, -28.5, -41.3)}
+    touched = {k: rot @ np.array(v) + [5, 6, 7] for k, v in names.items()}
+    out["register_fiducials_checked_us"] = 1e3 * timed(
+        lambda: register_fiducials(names, touched), 1000)
+
+
+def bench_icp(out: dict, head: AnalyticHead, scalp: SurfaceIndex) -> None:
+    import vtk
+    import pyvista as pv
+
+    rng = np.random.default_rng(1)
+    runs, iterations = [], []
+    for _ in range(20):
+        truth = Transform.from_rotation(Rotation.random(random_state=rng),
+                                        rng.uniform(-200, 200, 3), to_frame="mri",
+                                        from_frame="reference")
+        pts = (truth.inverse().apply(head.sample_scalp(500, rng))
+               + rng.normal(scale=0.25, size=(500, 3)))
+        axis = rng.normal(size=3)
+        start = Transform.from_rotation(
+            Rotation.from_rotvec(np.deg2rad(3.0) * axis / np.linalg.norm(axis)),
+            rng.normal(size=3) * 4.0 / np.sqrt(3), to_frame="mri", from_frame="mri") @ truth
+        t0 = time.perf_counter()
+        res = refine_with_surface(pts, scalp, start)
+        runs.append(time.perf_counter() - t0)
+        iterations.append(res.iterations)
+        assert res.ok, res.failure_reason
+    out["icp_500_points_ms"] = 1e3 * float(np.median(runs))
+    out["icp_500_points_p90_ms"] = 1e3 * float(np.percentile(runs, 90))
+    out["icp_iterations_mean"] = float(np.mean(iterations))
+
+    q = head.sample_scalp(500, rng) + rng.normal(scale=2.0, size=(500, 3))
+    out["closest_point_500_ours_ms"] = timed(lambda: scalp.closest(q), 30)
+    poly = pv.PolyData(scalp.vertices, np.hstack([np.full((len(scalp.faces), 1), 3),
+                                                  scalp.faces]).ravel())
+    t0 = time.perf_counter()
+    loc = vtk.vtkStaticCellLocator()
+    loc.SetDataSet(poly)
+    loc.BuildLocator()
+    out["vtk_locator_build_ms"] = 1e3 * (time.perf_counter() - t0)
+    cp, cid, sid, d2 = [0.0, 0.0, 0.0], vtk.reference(0), vtk.reference(0), vtk.reference(0.0)
+    vtk_d = np.zeros(len(q))
+
+    def vtk_query() -> None:
+        for i, x in enumerate(q):
+            loc.FindClosestPoint(x.tolist(), cp, cid, sid, d2)
+            vtk_d[i] = np.sqrt(float(d2))
+
+    out["closest_point_500_vtk_locator_ms"] = timed(vtk_query, 5)
+    out["closest_point_max_diff_vs_vtk_mm"] = float(
+        np.abs(scalp.closest(q).distances_mm - vtk_d).max())
+    v = scalp.vertices
+
+    def brute() -> None:
+        for chunk in np.array_split(q, 10):
+            d = (np.sum(chunk**2, 1)[:, None] - 2 * chunk @ v.T + np.sum(v**2, 1)[None, :])
+            d.argmin(axis=1)
+
+    out["nearest_vertex_500_bruteforce_ms"] = timed(brute, 3)
+
+
+def sphere_fit_pivot(poses: np.ndarray) -> np.ndarray:
+    """Baseline: algebraic sphere fit to marker origins, then the tip in the tool frame."""
+    p = poses[:, :3, 3]
+    a = np.hstack([2 * p, np.ones((len(p), 1))])
+    sol, *_ = np.linalg.lstsq(a, np.sum(p**2, axis=1), rcond=None)
+    centre = sol[:3]
+    return np.mean(np.einsum("nji,nj->ni", poses[:, :3, :3], centre - p), axis=0)
+
+
+def bench_pivot(out: dict) -> None:
+    tip = np.array([1.2, -3.4, 152.7])
+    pivot = np.array([35.0, -120.0, -1450.0])
+    errors, errors_base = [], []
+    for seed in range(20):
+        poses = simulate_pivot_poses(tip, pivot, 2000, np.deg2rad(30), 0.25,
+                                     np.random.default_rng(seed))
+        errors.append(np.linalg.norm(pivot_calibrate(poses).tip_offset_mm - tip))
+        errors_base.append(np.linalg.norm(sphere_fit_pivot(poses) - tip))
+    out["pivot_2000_samples_ms"] = timed(lambda: pivot_calibrate(poses), 20)
+    out["pivot_2000_sphere_fit_baseline_ms"] = timed(lambda: sphere_fit_pivot(poses), 20)
+    out["pivot_tip_error_max_mm"] = float(np.max(errors))
+    out["pivot_sphere_fit_tip_error_max_mm"] = float(np.max(errors_base))
+
+
+def bench_phantom(out: dict, head: AnalyticHead, scalp: SurfaceIndex) -> None:
+    rng = np.random.default_rng(2024)
+    t0 = time.perf_counter()
+    trials = [run_trial(head, scalp, rng) for _ in range(100)]
+    out["phantom_trial_ms"] = 1e3 * (time.perf_counter() - t0) / len(trials)
+    icp = np.array([t.icp_error_mm for t in trials])
+    fid = np.array([t.fiducial_error_mm for t in trials])
+    out["phantom_trials"] = len(trials)
+    out["phantom_target_error_p95_mm"] = float(np.percentile(icp, 95))
+    out["phantom_target_error_median_mm"] = float(np.median(icp))
+    out["phantom_target_error_max_mm"] = float(icp.max())
+    out["phantom_fraction_within_1_5_mm"] = float(np.mean(icp <= 1.5))
+    out["phantom_fiducial_only_error_p95_mm"] = float(np.percentile(fid, 95))
+    out["phantom_fiducial_only_error_median_mm"] = float(np.median(fid))
+    out["phantom_fiducial_only_fraction_within_1_5_mm"] = float(np.mean(fid <= 1.5))
+    out["phantom_icp_failures"] = int(sum(not t.icp_ok for t in trials))
+    out["phantom_target_depth_mm"] = float(-scalp.signed_distance(head.dlpfc_target_mri())[0])
+
+
+def main() -> dict:
+    out: dict = {}
+    head = AnalyticHead()
+    t0 = time.perf_counter()
+    arrays = head.mesh_arrays(200_000)
+    scalp = SurfaceIndex(arrays)
+    out["scalp_vertices"] = scalp.n_vertices
+    out["scalp_index_build_ms"] = 1e3 * (time.perf_counter() - t0)
+    bench_fiducials(out)
+    bench_icp(out, head, scalp)
+    bench_pivot(out)
+    bench_phantom(out, head, scalp)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    width = max(map(len, out))
+    print(f"{'metric':<{width}}  value")
+    for k, v in out.items():
+        print(f"{k:<{width}}  {v:.4g}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+    print(f"\ngoals: icp_500_points_ms < 50 -> {out['icp_500_points_ms']:.1f}; "
+          f"phantom_target_error_p95_mm <= 1.5 -> {out['phantom_target_error_p95_mm']:.2f} "
+          f"(fiducial-only p95 {out['phantom_fiducial_only_error_p95_mm']:.2f})")
+    return out
+
+
+if __name__ == "__main__":
+    main()
