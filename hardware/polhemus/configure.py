@@ -62,6 +62,14 @@ class SerialLink:
             raise self._lost(exc) from exc
         return data
 
+    def read_backlog(self) -> bytes:
+        """Everything already waiting in the port, without blocking."""
+        try:
+            waiting = self.port.in_waiting
+            return self.port.read(waiting) if waiting > 0 else b""
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from exc
+
     def reset_input(self) -> None:
         try:
             self.port.reset_input_buffer()

@@ -69,6 +69,7 @@ class PolhemusStats:
     timeouts: int = 0
     status_warnings: int = 0
     unexpected_stations: int = 0
+    backlog_dropped_bytes: int = 0  # old bytes skipped because the host fell behind
 
 
 class PolhemusTracker(Tracker):
@@ -120,6 +121,7 @@ class PolhemusTracker(Tracker):
         self._started = False
         self._cycle = 0
         self._last_frame_count: int | None = None
+        self._skip_to_cycle_start = 0
         self._stats = PolhemusStats()
 
     # ----- Tracker API ------------------------------------------------------------------------------
@@ -259,11 +261,31 @@ class PolhemusTracker(Tracker):
                 return None
             self._reader.feed(self._link.read_some(min(remaining, 0.05)))
 
+    def _trim_backlog(self) -> None:
+        """Keep latency bounded: if the host fell behind, drop all but the newest ~2 cycles of bytes.
+
+        Otherwise a backlog would be decoded (and time-stamped) as if it were live.
+        """
+        assert self._link is not None and self._reader is not None
+        cycle_bytes = len(self.stations) * self.record_format.length
+        backlog = self._link.read_backlog()
+        if self._reader.buffered + len(backlog) <= 4 * cycle_bytes:
+            self._reader.feed(backlog)
+            return
+        keep = bytes(backlog[-3 * cycle_bytes:])
+        self._stats.backlog_dropped_bytes += self._reader.buffered + len(backlog) - len(keep)
+        self._reader.clear()
+        self._reader.feed(keep)
+        self._pending = None
+        self._skip_to_cycle_start = len(self.stations)
+
     def _collect_cycle(self, deadline: float) -> dict[int, PolhemusRecord]:
         records: dict[int, PolhemusRecord] = {}
         wanted = set(self.stations)
         last_station = 0
         frame_count: int | None = None
+        if self.mode == "continuous":
+            self._trim_backlog()
         while True:
             rec = self._next_record(deadline)
             if rec is None:
@@ -271,6 +293,11 @@ class PolhemusTracker(Tracker):
             if rec.station not in wanted:
                 self._stats.unexpected_stations += 1
                 continue
+            if self._skip_to_cycle_start:  # after a trim: start at a cycle's first station
+                if rec.station != self.stations[0]:
+                    self._skip_to_cycle_start -= 1
+                    continue
+                self._skip_to_cycle_start = 0
             if self.model == "fastrak":
                 starts_new = rec.station <= last_station
             else:
