@@ -124,6 +124,25 @@ class AppState(QtCore.QObject):
         self._record(lambda s: s.set_targets(self.targets.to_dict(), reason=reason))
         self.targetsChanged.emit()
 
+    def record_all(self) -> None:
+        """Write everything known so far into a newly created session."""
+        if self.session is None:
+            return
+        if self.head is not None:
+            v = self.head.volume
+            self._record(lambda s: s.set_image("T1", str(v.source or v.name), v.sha256,
+                                               getattr(v, "affine_source", "")))
+        if self.pointer_calibration is not None:
+            self._record(lambda s: s.set_calibration("pointer", _as_dict(self.pointer_calibration)))
+        if self.coil_from_hotspot is not None:
+            self.set_coil(self.coil_definition, self.coil_from_hotspot, self.coil_calibration)
+        if len(self.targets):
+            self.targets_edited("session created")
+        if self.mni is not None:
+            self.set_mni(self.mni)
+        if self.registration is not None:
+            self._record(lambda s: s.set_registration(_as_dict(self.registration)))
+
     # ----- persistence --------------------------------------------------------------------
     def _record(self, change) -> None:
         if self.session is None:

@@ -77,6 +77,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        from .panels.guidance_panel import GuidancePanel
+        from .session_controller import SessionController
+
+        self.guidance_panel = GuidancePanel(self)
+        self.panels.addTab(self.guidance_panel, "Navigate")
+        self.sessions = SessionController(self, self.file_menu)
 
     # ----- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -103,6 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_menus(self) -> None:
         m = self.menuBar().addMenu("&File")
+        self.file_menu = m
         self._action(m, "&Open MRI image…", self.choose_image, QtGui.QKeySequence.StandardKey.Open)
         self._action(m, "Open &DICOM folder…", self.choose_dicom_folder, "Ctrl+Shift+O")
         self._action(m, "Open &sample head", self.open_sample_head, "Ctrl+Shift+S")

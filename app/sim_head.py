@@ -29,6 +29,6 @@ def head_geometry_for(head, targets=None) -> HeadGeometry | None:
         points, normals = points[idx], normals[idx]
     landmarks = {k: np.asarray(v, float) for k, v in head.fiducials_mm.items()}
     poses = {}
-    for t in (targets.targets if targets is not None else []):
+    for t in (targets if targets is not None else []):
         poses[t.name] = t.mri_from_target.matrix
     return HeadGeometry(points, normals, landmarks, poses)

@@ -1,0 +1,172 @@
+"""File menu for sessions: new, open (with "restore unsaved changes?"), save, and autosave.
+
+Opening a session reloads its T1, targets, MNI transform and tool calibrations. The head
+registration is *not* re-applied: the reference marker is re-attached at every sitting, so the
+technician registers again (the old result stays in the session file and the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from navigation.errors import NavigationError
+from navigation.session import Session
+from navigation.session.restore import RestoredSession, restore_session
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SessionController"]
+
+AUTOSAVE_MS = 60_000
+
+
+class SessionController(QtCore.QObject):
+    sessionOpened = QtCore.Signal(object)   # Session
+
+    def __init__(self, window, menu: QtWidgets.QMenu) -> None:
+        super().__init__(window)
+        self.window = window
+        self.state = window.state
+        self._pending: RestoredSession | None = None
+        first = menu.actions()[0] if menu.actions() else None
+        for text, slot, key in (("&New session…", self.choose_new, "Ctrl+N"),
+                                ("Open se&ssion…", self.choose_open, "Ctrl+Shift+E"),
+                                ("Save session", self.save, QtGui.QKeySequence.StandardKey.Save)):
+            act = QtGui.QAction(text, window)
+            act.setShortcut(QtGui.QKeySequence(key))
+            act.triggered.connect(slot)
+            menu.insertAction(first, act)
+        menu.insertSeparator(first)
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(AUTOSAVE_MS)
+        self.timer.timeout.connect(self.autosave)
+        window.headLoaded.connect(self._apply_pending)
+
+    # ----- actions ------------------------------------------------------------------------
+    def choose_new(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Folder for the new session")
+        if not folder:
+            return
+        patient, ok = QtWidgets.QInputDialog.getText(self.window, "New session", "Patient ID:")
+        if ok:
+            self.create(Path(folder) / patient.strip(), patient.strip())
+
+    def choose_open(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Open a session folder")
+        if folder:
+            self.open(folder)
+
+    def create(self, folder: str | Path, patient_id: str) -> Session | None:
+        try:
+            session = Session.create(folder, patient_id)
+        except NavigationError as exc:
+            self.window.show_error("Cannot create the session", str(exc))
+            return None
+        self.state.set_session(session)
+        self.state.record_all()
+        self.timer.start()
+        self.window.setWindowTitle(f"tmsnav — {patient_id}")
+        self.sessionOpened.emit(session)
+        return session
+
+    def open(self, folder: str | Path, restore_autosave: bool | None = None) -> Session | None:
+        """``restore_autosave``: None asks the user when a newer autosave exists."""
+        try:
+            session = Session.open(folder)
+        except NavigationError as exc:
+            self.window.show_error("Cannot open the session", str(exc))
+            return None
+        newer = session.newer_autosave()
+        if newer is not None:
+            if restore_autosave is None:
+                answer = QtWidgets.QMessageBox.question(
+                    self.window, "Restore unsaved changes?",
+                    f"This session has changes saved automatically at {newer.stem[8:]} UTC that were "
+                    "never saved by hand (the program may have closed unexpectedly). Restore them?")
+                restore_autosave = answer == QtWidgets.QMessageBox.StandardButton.Yes
+            if restore_autosave:
+                session.restore_autosave(newer)
+        restored = restore_session(session.record)
+        self.state.set_session(session)
+        self.timer.start()
+        self.window.setWindowTitle(f"tmsnav — {session.record.patient_id}")
+        notes = list(restored.warnings)
+        if restored.registration is not None:
+            notes.append(f"The registration of {restored.registration_timestamp[:16]} is kept in the "
+                         "session file but not applied: register the patient again for this sitting.")
+        if notes:
+            self.window.show_problem(" ".join(notes))
+        self._pending = restored
+        if restored.image_path and Path(restored.image_path).exists():
+            self.window.open_image(restored.image_path)
+        elif restored.image_path:
+            self.window.show_error("Session image not found",
+                                   f"The MRI of this session is not at {restored.image_path}. Open it "
+                                   "with File > Open; tmsnav checks it is the same image (sha256).")
+        self.sessionOpened.emit(session)
+        return session
+
+    def save(self) -> None:
+        session = self.state.session
+        if session is None:
+            self.window.show_error("No session", "Create or open a session first (File > New session).")
+            return
+        try:
+            session.save()
+            self.window.statusBar().showMessage(f"Session saved to {session.path}", 5000)
+        except NavigationError as exc:
+            self.window.show_problem(str(exc))
+
+    def autosave(self) -> None:
+        session = self.state.session
+        if session is None:
+            return
+        try:
+            session.autosave()
+        except NavigationError as exc:
+            self.window.show_problem(f"Autosave failed: {exc}")
+
+    # ----- restoring after the image is loaded --------------------------------------------
+    def _apply_pending(self, _head) -> None:
+        restored, self._pending = self._pending, None
+        if restored is None:
+            return
+        session = self.state.session
+        warning = session.check_image("T1", self.state.head.volume.sha256) if session else None
+        if warning:
+            self.window.show_problem(warning + " Targets were not restored.")
+            return
+        if restored.pointer_calibration is not None:
+            self.state.set_pointer_calibration(restored.pointer_calibration,
+                                               restored.pointer_calibration.tip_offset_mm)
+        if restored.coil_from_hotspot is not None:
+            definition = _coil_definition(restored.coil_model_id)
+            self.state.set_coil(definition, restored.coil_from_hotspot)
+        if restored.targets is not None:
+            self.state.targets = restored.targets
+            self.state.targets_edited("session reopened")
+        if restored.mri_from_mni is not None:
+            from navigation.targeting.mni_registration import MniRegistration
+
+            self.state.set_mni(MniRegistration(restored.mri_from_mni, float("nan"), 0.0,
+                                               "restored from the session file"))
+
+
+def _coil_definition(model_id: str | None):
+    """The shipped coil definition with this model id, or None (the generic glyph is drawn)."""
+    if not model_id:
+        return None
+    from navigation.coils import CoilDefinition
+
+    folder = Path(__file__).resolve().parents[1] / "assets" / "coils"
+    for path in folder.glob("*.json"):
+        try:
+            definition = CoilDefinition.load(path)
+        except NavigationError:
+            continue
+        if definition.model_id == model_id:
+            return definition
+    return None
