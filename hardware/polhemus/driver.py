@@ -268,8 +268,9 @@ class PolhemusTracker(Tracker):
         """
         assert self._link is not None and self._reader is not None
         cycle_bytes = len(self.stations) * self.record_format.length
+        bytes_per_s = self.line_load_bits_per_s() / 10.0
         backlog = self._link.read_backlog()
-        if self._reader.buffered + len(backlog) <= 4 * cycle_bytes:
+        if self._reader.buffered + len(backlog) <= max(4 * cycle_bytes, 0.1 * bytes_per_s):  # <= 100 ms
             self._reader.feed(backlog)
             return
         keep = bytes(backlog[-3 * cycle_bytes:])
