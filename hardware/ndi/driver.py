@@ -1,4 +1,4 @@
-"""NDI Combined API tracker driver: Polaris Vicra/Spectra/Vega and Aurora over serial, USB or TCP.
+"""NDI Combined API tracker driver: Polaris Vicra/Spectra/Vega, Aurora over serial, USB or TCP.
 
 Set-up follows NDI's API guide as working hosts do it (PlusToolkit/ndicapi, scikit-surgerynditracker;
 notes §1.2-1.4): 9600 8N1 -> serial break, expect ``RESETBE6F`` (skipped on a socket) -> ``INIT:``
@@ -17,16 +17,16 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import (ConnectionLost, DeviceError, ProtocolError, ToolDefinitionError,
-                      TrackerError)
+from ..errors import ConnectionLost, DeviceError, ProtocolError, TrackerError
 from ..frames import ToolFrame, ToolStatus
 from ..tracker import ToolInfo, Tracker
 from .bx import decode_bx
 from .channel import CommandChannel, NDIStats, NoReply
-from .commands import BAUD_CODES, RESET_REPLY, comm_parameters, describe_error, encode_command
+from . import setup_steps as steps
+from .commands import BAUD_CODES, CrcMismatch, describe_error, encode_command, error_code_of
 from .frame_check import FrameNumberCheck, tool_frames
-from .replies import TrackingFrame, decode_phsr
-from .rom import read_tool_definition, upload_chunks
+from .replies import TrackingFrame
+from .rom import read_tool_definition
 from .transport import SerialLink, connection_error
 from .tx import decode_tx_payload
 
@@ -57,7 +57,8 @@ class NDITracker(Tracker):
             raise ValueError(f"NDI devices do not support {baud} baud; choose one of "
                              f"{', '.join(str(b) for b in sorted(BAUD_CODES))}")
         if str(reply_format).upper() not in ("BX", "TX"):
-            raise ValueError(f"reply_format must be 'BX' (binary) or 'TX' (text), got {reply_format!r}")
+            raise ValueError(f"reply_format must be 'BX' (binary) or 'TX' (text), "
+                             f"got {reply_format!r}")
         if min(timeout_s, reset_timeout_s, interbyte_timeout_s, nominal_rate_hz) <= 0:
             raise ValueError("timeouts and the nominal rate must be positive")
         self.port = port
@@ -70,7 +71,8 @@ class NDITracker(Tracker):
             try:
                 self._names_by_handle[int(key, 16)] = name
             except (TypeError, ValueError):
-                raise ValueError(f"tool_names keys are port handles in hex like '01', got {key!r}") from None
+                raise ValueError(f"tool_names keys are port handles in hex like '01', "
+                                 f"got {key!r}") from None
         self.timeout_s, self.reset_timeout_s = timeout_s, reset_timeout_s
         self.interbyte_timeout_s = interbyte_timeout_s
         self._nominal_rate_hz = float(nominal_rate_hz)
@@ -103,7 +105,8 @@ class NDITracker(Tracker):
         return self._tracking and self.is_connected
 
     def tools(self) -> list[ToolInfo]:
-        return [ToolInfo(name, f"{handle:02X}", description) for handle, name, description in self._tools]
+        return [ToolInfo(name, f"{handle:02X}", description)
+                for handle, name, description in self._tools]
 
     def latest_frames(self) -> list[ToolFrame]:
         """The last frames read; every tool DISCONNECTED once the device has gone away."""
@@ -113,19 +116,20 @@ class NDITracker(Tracker):
     def connect(self) -> None:
         if self.is_connected:
             return
-        self._link = SerialLink(self.port)
+        link = self._link = SerialLink(self.port)
         self._lost = self._tracking = self._comm_changed = False
-        self._channel = CommandChannel(self._link, self.stats, timeout_s=self.timeout_s,
-                                       interbyte_timeout_s=self.interbyte_timeout_s)
+        channel = self._channel = CommandChannel(link, self.stats, timeout_s=self.timeout_s,
+                                                 interbyte_timeout_s=self.interbyte_timeout_s)
         try:
-            self._initialise()
-            self._change_baud_and_read_version()
-            for handle, _ in decode_phsr(self._channel.command("PHSR", "01")):
-                self._channel.command("PHF", f"{handle:02X}")
+            steps.reset_and_initialise(link, channel, self.reset_timeout_s)
+            self._comm_changed = steps.change_baud(link, channel, self.baud)
+            self.firmware_version, self.freeze_tag = steps.read_version(link, channel,
+                                                                        self._comm_changed)
+            steps.free_stale_handles(channel)
             self._rom_handles = {}
             for name, (path, data) in self._roms.items():
-                self._upload_rom(name, data, path)
-            self._initialise_and_enable_ports()
+                self._rom_handles[steps.upload_rom(channel, name, data, path)] = (name, path)
+            self._enable_and_name_tools()
         except (ConnectionLost, NoReply, ProtocolError) as exc:
             self._abandon()
             raise connection_error(f"set-up of the NDI device on {self.port} failed: {exc}",
@@ -134,125 +138,23 @@ class NDITracker(Tracker):
             self._abandon()
             raise
 
-    def _initialise(self) -> None:
-        link, channel = self._link, self._channel
-        reset_text = b""
-        if not link.is_socket:
-            link.flush_input()
-            link.send_break()
-            reset_text = channel.wait_for_text(self.reset_timeout_s)
-        try:
-            channel.command("INIT", retries=0)
-        except DeviceError as err:
-            if err.code != 0x0C:        # 0x0C: still tracking from an earlier session (TCP)
-                raise
-            channel.command("TSTOP")
-            channel.command("INIT")
-        except NoReply:
-            raise connection_error(self._no_answer_text(reset_text), self.port) from None
-        except ProtocolError:
-            raise connection_error(
-                f"the device on {self.port} answers INIT with bytes that are not NDI replies: it "
-                f"is not an NDI tracker, or it runs at another baud rate (power-cycle it to get "
-                f"back to 9600 baud)", self.port) from None
-        if not (link.is_pty or link.is_socket):
-            time.sleep(0.1)             # ndicapi pauses 100 ms after INIT on real hardware
-
-    def _no_answer_text(self, reset_text: bytes) -> str:
-        if self._link.is_socket:
-            return (f"no NDI device answered INIT on {self.port} — is the tracker switched on, "
-                    f"and are its address and port right (a Vega listens on 8765)?")
-        text = (f"no NDI device answered INIT at 9600 baud on {self.port} — is it switched on, "
-                f"is this the right port?")
-        if reset_text and not reset_text.startswith(RESET_REPLY[:8]):
-            text += f" (after the serial break it sent {reset_text[:24]!r}, not RESET)"
-        elif not reset_text:
-            text += " (it did not answer the serial break either)"
-        return text
-
-    def _change_baud_and_read_version(self) -> None:
-        link, channel = self._link, self._channel
-        if not link.is_socket and self.baud != link.baud:
-            channel.command("COMM", comm_parameters(self.baud))     # OKAY comes at the old rate
-            if not link.is_pty:
-                time.sleep(0.1)
-            link.set_baud(self.baud)
-            self._comm_changed = True
-        try:
-            self.firmware_version = channel.command("VER", "0")
-        except NoReply:
-            if not self._comm_changed:
-                raise
-            raise connection_error(
-                f"the NDI device on {self.port} accepted {self.baud} baud but stopped answering "
-                f"after the switch: try a lower baud rate or a USB adapter that supports "
-                f"{self.baud}", self.port) from None
-        self.freeze_tag = next((line.split(":", 1)[1].strip() for line in
-                                self.firmware_version.split("\n") if line.startswith("Freeze Tag:")),
-                               None)
-
-    def _upload_rom(self, name: str, data: bytes, path: Path | None) -> int:
-        channel = self._channel
-        payload = channel.command("PHRQ", "*********1****", retries=0)
-        try:
-            handle = int(payload[:2], 16)
-        except ValueError:
-            raise ProtocolError(f"PHRQ answered {payload!r} instead of a port handle") from None
-        try:
-            for address, chunk in upload_chunks(data):
-                channel.command("PVWR", f"{handle:02X}{address:04X}{chunk}")
-        except DeviceError as err:
-            self._free_quietly(handle)
-            raise ToolDefinitionError(f"the NDI device rejected the tool definition '{name}' "
-                                      f"({path}): {err.meaning}") from None
-        self._rom_handles[handle] = (name, path)
-        return handle
-
-    def _free_quietly(self, handle: int) -> None:
-        try:
-            self._channel.command("PHF", f"{handle:02X}", retries=0)
-        except (DeviceError, NoReply, ProtocolError):
-            pass
-
-    def _initialise_and_enable_ports(self) -> None:
-        channel = self._channel
-        for _ in range(4):      # Aurora: initialising a port can make new handles appear
-            pending = decode_phsr(channel.command("PHSR", "02"))
-            if not pending:
-                break
-            for handle, _ in pending:
-                try:
-                    channel.command("PINIT", f"{handle:02X}")
-                except DeviceError as err:
-                    if handle not in self._rom_handles:
-                        raise
-                    name, path = self._rom_handles.pop(handle)
-                    self._free_quietly(handle)
-                    raise ToolDefinitionError(f"the NDI device rejected the tool definition "
-                                              f"'{name}' ({path}): {err.meaning}") from None
-        for handle, _ in decode_phsr(channel.command("PHSR", "03")):
-            channel.command("PENA", f"{handle:02X}D")
+    def _enable_and_name_tools(self) -> None:
         tools, used = [], set()
-        for handle, _ in decode_phsr(channel.command("PHSR", "04")):
-            name, description = self._name_for(handle)
+        for handle in steps.initialise_and_enable(self._channel, self._rom_handles):
+            part = steps.part_number(self._channel, handle)
+            description = part
+            if handle in self._names_by_handle:
+                name = self._names_by_handle[handle]
+            elif handle in self._rom_handles:
+                name, path = self._rom_handles[handle]
+                description = str(path) if path else part
+            else:
+                name = part or f"port {handle:02X}"
             if name in used:
                 name = f"{name} ({handle:02X})"
             used.add(name)
             tools.append((handle, name, description))
         self._tools = tools
-
-    def _name_for(self, handle: int) -> tuple[str, str]:
-        part = ""
-        try:
-            part = self._channel.command("PHINF", f"{handle:02X}0004").strip()
-        except DeviceError:
-            pass
-        if handle in self._names_by_handle:
-            return self._names_by_handle[handle], part
-        if handle in self._rom_handles:
-            name, path = self._rom_handles[handle]
-            return name, str(path) if path else part
-        return (part or f"port {handle:02X}"), part
 
     def load_tool_definition(self, path: Path | str, name: str | None = None) -> ToolInfo:
         """Upload a passive-tool .rom after connect (not while tracking); returns its ToolInfo."""
@@ -262,8 +164,9 @@ class NDITracker(Tracker):
         path = Path(path)
         data = read_tool_definition(path)
         try:
-            handle = self._upload_rom(name or path.stem, data, path)
-            self._initialise_and_enable_ports()
+            handle = steps.upload_rom(self._channel, name or path.stem, data, path)
+            self._rom_handles[handle] = (name or path.stem, path)
+            self._enable_and_name_tools()
         except ConnectionLost as exc:
             self._mark_lost()
             raise exc from None
@@ -350,8 +253,8 @@ class NDITracker(Tracker):
         try:
             if reply.kind == "bx":
                 frame = decode_bx(reply.raw, options=_REPLY_OPTIONS)
-            elif reply.payload.startswith("ERROR"):
-                code = int(reply.payload[5:7], 16)
+            elif error_code_of(reply.payload) is not None:
+                code = error_code_of(reply.payload)
                 raise DeviceError(code, describe_error(code), command[:-1].decode("ascii"))
             elif binary:
                 raise ProtocolError(f"ASCII reply {reply.payload[:20]!r} to a BX poll")
@@ -359,7 +262,7 @@ class NDITracker(Tracker):
                 frame = decode_tx_payload(reply.payload, options=_REPLY_OPTIONS)
         except ProtocolError as exc:
             self.stats.frames_dropped += 1
-            self.stats.crc_errors += int("CRC" in str(exc))
+            self.stats.crc_errors += int(isinstance(exc, CrcMismatch))
             return None
         self.system_status = frame.system_status
         return frame, host_ns

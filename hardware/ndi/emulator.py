@@ -21,10 +21,8 @@ import errno
 import os
 import select
 import socket
-import termios
 import threading
 import time
-import tty
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -35,9 +33,8 @@ from .device_pose import DefaultMotion
 
 __all__ = ["NDIEmulator"]
 
-_TERMIOS_SPEEDS = {b: getattr(termios, f"B{b}") for b in (9600, 19200, 38400, 57600, 115200,
-                                                         230400, 921600) if hasattr(termios, f"B{b}")}
 _MAX_LINE = 2048
+_STANDARD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 921600)
 
 
 class NDIEmulator:
@@ -70,11 +67,17 @@ class NDIEmulator:
         self.replies_sent = 0
         self.pty_path: str | None = None
         self._sink: Callable[[memoryview], int] | None = None
+        self._termios_speeds: dict[int, int] = {}
 
     # ------------------------------------------------------------------ transports
     def serve_pty(self) -> str:
         """Serve on a new pseudo-terminal; returns the slave path to open (e.g. ``/dev/pts/5``)."""
+        import termios     # POSIX only: imported here so the TCP transport also works on Windows
+        import tty
+
         self._check_idle()
+        self._termios_speeds = {b: getattr(termios, f"B{b}") for b in _STANDARD_RATES
+                                if hasattr(termios, f"B{b}")}
         master, slave = os.openpty()
         tty.setraw(slave)
         attrs = termios.tcgetattr(slave)
@@ -240,12 +243,14 @@ class NDIEmulator:
                 buffer.append(byte)
 
     def _baud_matches(self) -> bool:
-        expected = _TERMIOS_SPEEDS.get(self.device.baud)
+        import termios
+
+        expected = self._termios_speeds.get(self.device.baud)
         try:
             speed = termios.tcgetattr(self._slave_fd)[4]
         except (termios.error, TypeError):
             return True
-        if expected is None or speed not in _TERMIOS_SPEEDS.values():
+        if expected is None or speed not in self._termios_speeds.values():
             return True            # a non-standard rate: a pty cannot tell, assume it matches
         return speed == expected
 
