@@ -19,10 +19,12 @@ import logging
 import threading
 import time
 from collections import deque
+from functools import partial
 from typing import Callable, Iterable
 
-from .acquisition_state import (AcquisitionStats, FrameNumberCheck, disconnected_frames,
-                                staleness_limit_ns)
+from .acquisition_process import check_process_isolation, run_bridge
+from .acquisition_state import (AcquisitionStats, FrameNumberCheck, call_quietly, describe_error,
+                                disconnected_frames, measured_rate_hz, staleness_limit_ns)
 from .errors import ConnectionLost, TrackerConnectionError, TrackerError
 from .frames import ToolFrame, ToolStatus
 from .tracker import Tracker
@@ -43,16 +45,24 @@ class Acquisition:
     ``make_tracker`` is called again for each reconnection (a fresh driver object each time).
     ``staleness_periods`` / ``max_staleness_s`` set the liveness limit; ``clock_ns`` can be
     injected in tests (it must be the same clock the tracker stamps ``host_time_ns`` with).
+    ``isolation="process"`` runs the driver in a child process (see
+    :mod:`hardware.acquisition_process`; ``make_tracker`` must then be picklable, e.g.
+    ``functools.partial(NDITracker, "/dev/ttyUSB0")``), so a busy GUI thread cannot starve it.
     """
 
     def __init__(self, make_tracker: Callable[[], Tracker], *, name: str = "",
                  reconnect: bool = True, buffer_seconds: float = 5.0,
                  staleness_periods: float = 3.0, max_staleness_s: float = 0.1,
                  read_timeout_s: float = 0.1, backoff_initial_s: float = 0.5,
-                 backoff_max_s: float = 8.0,
+                 backoff_max_s: float = 8.0, isolation: str = "thread",
                  clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
         if buffer_seconds <= 0 or staleness_periods <= 0 or max_staleness_s <= 0:
             raise ValueError("buffer_seconds, staleness_periods and max_staleness_s must be > 0")
+        if isolation not in ("thread", "process"):
+            raise ValueError(f"isolation must be 'thread' or 'process', got {isolation!r}")
+        if isolation == "process":
+            check_process_isolation(make_tracker, clock_ns)
+        self.isolation = isolation
         self._make_tracker = make_tracker
         self.name = name or "tracker"
         self.reconnect = reconnect
@@ -65,9 +75,11 @@ class Acquisition:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._process = None  # multiprocessing.Process with isolation="process"
         self._latest: dict[str, ToolFrame] = {}
         self._history: dict[str, deque[ToolFrame]] = {}
         self._subscribers: list[FrameCallback] = []
+        self._state_subscribers: list[Callable[[str], None]] = []
         self._failed_callbacks: set[int] = set()
         self._stats = AcquisitionStats()
         self._rate_hz = 60.0
@@ -81,7 +93,8 @@ class Acquisition:
             return
         self._stop.clear()
         self._set_state("connecting")
-        self._thread = threading.Thread(target=self._run, name=f"acquisition-{self.name}",
+        target = self._run if self.isolation == "thread" else partial(run_bridge, self)
+        self._thread = threading.Thread(target=target, name=f"acquisition-{self.name}",
                                         daemon=True)
         self._thread.start()
 
@@ -99,6 +112,18 @@ class Acquisition:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def process_pid(self) -> int | None:
+        """PID of the child process running the driver (``isolation="process"``), else None."""
+        proc = self._process
+        return proc.pid if proc is not None and proc.is_alive() else None
+
+    @property
+    def thread_native_id(self) -> int | None:
+        """OS id of the acquisition thread (for CPU accounting, e.g. psutil), None if stopped."""
+        thread = self._thread
+        return thread.native_id if thread is not None and thread.is_alive() else None
 
     def __enter__(self) -> "Acquisition":
         self.start()
@@ -119,8 +144,13 @@ class Acquisition:
         """A copy of the counters, with per-tool rates measured over the last second."""
         now = self._clock_ns()
         with self._lock:
-            rates = {tool: _rate_hz(hist, now) for tool, hist in self._history.items()}
+            rates = {tool: measured_rate_hz(hist, now) for tool, hist in self._history.items()}
             return self._stats.copy(rate_hz=rates)
+
+    @property
+    def nominal_rate_hz(self) -> float:
+        """The connected device's frame rate (60 until a device has connected)."""
+        return self._rate_hz
 
     @property
     def staleness_limit_s(self) -> float:
@@ -200,12 +230,40 @@ class Acquisition:
         return unsubscribe
 
     # --- the thread --------------------------------------------------------------------------
+    def subscribe_state(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(state)`` on every state change (on the thread that changes it,
+        usually the acquisition thread: marshal to the GUI thread). Returns an unsubscriber."""
+        with self._lock:
+            self._state_subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._state_subscribers:
+                    self._state_subscribers.remove(callback)
+
+        return unsubscribe
+
     def _set_state(self, state: str) -> None:
         with self._lock:
-            changed = self._state.split(" ")[0] != state.split(" ")[0]  # not every countdown tick
+            if state == self._state:
+                return
+            kind_changed = self._state.split(" ")[0] != state.split(" ")[0]
             self._state = state
-        if changed:
+            subscribers = list(self._state_subscribers)
+        if kind_changed:  # log "reconnecting in 3.2 s" once, not every countdown tick
             log.info("%s: %s", self.name, state)
+        for callback in subscribers:
+            try:
+                callback(state)
+            except Exception:  # noqa: BLE001 - a consumer bug must not stop acquisition
+                log.exception("%s: state subscriber %r raised", self.name, callback)
+
+    def _wait_backoff(self, backoff_s: float) -> None:
+        """Count down ``backoff_s`` in the state text; returns early when stopped."""
+        deadline = time.monotonic() + backoff_s
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            self._set_state(f"reconnecting in {max(0.0, deadline - time.monotonic()):.1f} s")
+            self._stop.wait(min(0.25, max(0.0, deadline - time.monotonic())))
 
     def _run(self) -> None:
         backoff = self.backoff_initial_s
@@ -227,21 +285,18 @@ class Acquisition:
                 backoff = self.backoff_initial_s
                 reason = self._read_loop(tracker)
             except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
-                reason = _describe(exc)
+                reason = describe_error(exc)
                 self._record_error(reason, exc)
             finally:
                 if tracker is not None:
-                    _quietly(tracker.stop)
-                    _quietly(tracker.close)
+                    call_quietly(tracker.stop)
+                    call_quietly(tracker.close)
             if self._stop.is_set():
                 break
             self._mark_disconnected(reason)
             if not self.reconnect:
                 break
-            deadline = time.monotonic() + backoff
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                self._set_state(f"reconnecting in {max(0.0, deadline - time.monotonic()):.1f} s")
-                self._stop.wait(min(0.25, max(0.0, deadline - time.monotonic())))
+            self._wait_backoff(backoff)
             backoff = min(backoff * 2, self.backoff_max_s)
 
     def _prepare(self, tracker: Tracker, tools: list[str]) -> None:
@@ -261,14 +316,14 @@ class Acquisition:
             try:
                 frames = tracker.read_frames(self.read_timeout_s)
             except (ConnectionLost, TrackerConnectionError, OSError) as exc:
-                reason = _describe(exc)
+                reason = describe_error(exc)
                 self._record_error(reason, exc)
                 return reason
             except Exception as exc:  # noqa: BLE001 - bad CRC, garbage, or a driver bug
                 errors += 1
-                self._record_error(_describe(exc), exc, invalid=True)
+                self._record_error(describe_error(exc), exc, invalid=True)
                 if errors >= MAX_CONSECUTIVE_ERRORS:
-                    return f"{errors} errors in a row, last: {_describe(exc)}"
+                    return f"{errors} errors in a row, last: {describe_error(exc)}"
                 continue
             errors = 0
             if frames:
@@ -290,6 +345,13 @@ class Acquisition:
                 frames = [ToolFrame(f.tool, None, ToolStatus.INVALID, None, f.frame_number,
                                     f.device_time_s, f.host_time_ns, f.port_status)
                           for f in frames]
+        if verdict.invalid_reason:
+            log.warning("%s: %s", self.name, verdict.invalid_reason)
+        self._store(frames)
+
+    def _store(self, frames: list[ToolFrame]) -> None:
+        """Make ``frames`` the latest, append them to the history, tell the subscribers."""
+        with self._lock:
             for f in frames:
                 self._latest[f.tool] = f
                 hist = self._history.get(f.tool)
@@ -298,8 +360,6 @@ class Acquisition:
                     hist = self._history[f.tool] = deque(maxlen=maxlen)
                 hist.append(f)
             subscribers = list(self._subscribers)
-        if verdict.invalid_reason:
-            log.warning("%s: %s", self.name, verdict.invalid_reason)
         self._notify(subscribers, frames)
 
     def _notify(self, subscribers: list[FrameCallback], frames: list[ToolFrame]) -> None:
@@ -338,35 +398,3 @@ class Acquisition:
             log.warning("%s: %s", self.name, text)
         else:
             log.error("%s: unexpected %s", self.name, text, exc_info=exc)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if isinstance(exc, TrackerError) and text:
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _quietly(fn: Callable[[], object]) -> None:
-    try:
-        fn()
-    except Exception as exc:  # noqa: BLE001 - closing a vanished port must not raise
-        log.debug("ignored while closing: %s", _describe(exc))
-
-
-def _rate_hz(hist: deque[ToolFrame], now_ns: int, window_s: float = 1.0) -> float:
-    """Frames per second of one tool over the last ``window_s`` (0 if fewer than 2 frames)."""
-    cutoff = now_ns - int(window_s * 1e9)
-    newest = oldest = None
-    count = 0
-    for f in reversed(hist):
-        if f.host_time_ns < cutoff:
-            break
-        if f.status is ToolStatus.DISCONNECTED:
-            continue
-        newest = f.host_time_ns if newest is None else newest
-        oldest = f.host_time_ns
-        count += 1
-    if count < 2 or newest is None or oldest is None or newest <= oldest:
-        return 0.0
-    return (count - 1) / ((newest - oldest) / 1e9)

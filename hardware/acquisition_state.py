@@ -11,13 +11,18 @@ counter. Unsigned 32-bit wrap-around (4294967295 -> 0) is a normal step.
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Callable, Iterable
 
+from .errors import TrackerError
 from .frames import ToolFrame, ToolStatus
 
 __all__ = ["AcquisitionStats", "FrameNumberCheck", "FrameVerdict", "staleness_limit_ns",
-           "disconnected_frames"]
+           "disconnected_frames", "describe_error", "call_quietly", "measured_rate_hz"]
+
+log = logging.getLogger("tmsnav.hardware.acquisition")
 
 _WRAP = 1 << 32
 _RESTART_CONFIRMATIONS = 3
@@ -110,3 +115,35 @@ class FrameNumberCheck:
             return FrameVerdict()
         return FrameVerdict(invalid_reason=f"implausible frame number {number} after "
                                            f"{self.last}; frame rejected")
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, TrackerError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def call_quietly(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - closing a vanished port must not raise
+        log.debug("ignored while closing: %s", describe_error(exc))
+
+
+def measured_rate_hz(hist: deque[ToolFrame], now_ns: int, window_s: float = 1.0) -> float:
+    """Frames per second of one tool over the last ``window_s`` (0 if fewer than 2 frames)."""
+    cutoff = now_ns - int(window_s * 1e9)
+    newest = oldest = None
+    count = 0
+    for f in reversed(hist):
+        if f.host_time_ns < cutoff:
+            break
+        if f.status is ToolStatus.DISCONNECTED:
+            continue
+        newest = f.host_time_ns if newest is None else newest
+        oldest = f.host_time_ns
+        count += 1
+    if count < 2 or newest is None or oldest is None or newest <= oldest:
+        return 0.0
+    return (count - 1) / ((newest - oldest) / 1e9)

@@ -13,7 +13,7 @@ loops. Build one with :func:`make_scenario`; the scenario builders live in
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np

@@ -353,3 +353,64 @@ def test_start_never_blocks_even_when_the_driver_hangs():
     release.set()
     assert wait_for(lambda: acq.state == "tracking")
     acq.stop()
+
+
+# --- process isolation -----------------------------------------------------------------------
+
+def test_process_isolation_serves_frames_and_survives_a_killed_child():
+    import functools
+    import os
+    import signal as signals
+
+    make = functools.partial(SimulatedTracker, "idle", rate_hz=100.0)
+    acq = Acquisition(make, name="proc", isolation="process", backoff_initial_s=0.05)
+    seen_on: list[str] = []
+    acq.subscribe(lambda frames: seen_on.append(threading.current_thread().name))
+    acq.start()
+    try:
+        assert wait_for(lambda: acq.is_live("coil"), timeout_s=20)
+        assert acq.state == "tracking" and acq.nominal_rate_hz == 100.0
+        assert acq.staleness_limit_s == pytest.approx(0.03)
+        first_pid = acq.process_pid
+        assert first_pid not in (None, os.getpid()) and acq.thread_native_id is not None
+        time.sleep(1.2)
+        assert acq.stats.rate_hz["coil"] == pytest.approx(100.0, rel=0.15)
+        assert acq.stats.frames_received > 80 and acq.stats.dropped <= 5
+        assert seen_on and seen_on[0] == "acquisition-proc"  # parent's thread, not the child's
+        assert not acq.latest("coil").tracker_from_tool.flags.writeable
+        os.kill(first_pid, signals.SIGKILL)  # the driver crashes the interpreter
+        t_kill = time.monotonic()
+        assert wait_for(lambda: acq.latest("coil").status is ToolStatus.DISCONNECTED)
+        assert time.monotonic() - t_kill <= 0.25
+        assert "acquisition process died" in acq.stats.last_error
+        assert wait_for(lambda: acq.is_live("coil"), timeout_s=20)  # a new child took over
+        assert acq.process_pid not in (None, first_pid) and acq.stats.reconnects >= 1
+    finally:
+        acq.stop(timeout_s=5.0)
+    assert acq.process_pid is None and acq.state == "stopped"
+
+
+def test_process_isolation_reports_a_device_that_is_gone():
+    import functools
+
+    make = functools.partial(_unplugged_tracker)
+    acq = Acquisition(make, isolation="process", reconnect=False)
+    acq.start()
+    try:
+        assert wait_for(lambda: not acq.running, timeout_s=20)
+        assert acq.state == "disconnected: no NDI device on /dev/ttyUSB9"
+    finally:
+        acq.stop()
+
+
+def _unplugged_tracker() -> Tracker:
+    raise TrackerConnectionError("no NDI device on /dev/ttyUSB9")
+
+
+def test_process_isolation_refuses_what_cannot_cross_processes():
+    with pytest.raises(ValueError, match="picklable make_tracker.*functools.partial"):
+        Acquisition(lambda: ScriptedTracker(), isolation="process")
+    with pytest.raises(ValueError, match="monotonic clock"):
+        Acquisition(_unplugged_tracker, isolation="process", clock_ns=FakeClock())
+    with pytest.raises(ValueError, match="isolation must be"):
+        Acquisition(_unplugged_tracker, isolation="fiber")
