@@ -40,20 +40,29 @@ class ClosestPoints:
 
 def closest_point_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
                                ) -> tuple[np.ndarray, np.ndarray]:
-    """Closest points on triangles (a, b, c) to points p, all (M, 3); returns (points, bary).
-
-    Ericson 2005 §5.1.5: classify p against the Voronoi regions of the vertices, edges and face.
-    The point is ``a + v·(b − a) + w·(c − a)``; regions are applied from the lowest to the
-    highest priority so that the first matching test wins, as in the sequential original.
-    """
+    """Closest points on triangles (a, b, c) to points p, all (M, 3); returns (points, bary)."""
     ab, ac = b - a, c - a
-    ap, bp, cp = p - a, p - b, p - c
+    gram = np.column_stack([np.einsum("ij,ij->i", ab, ab), np.einsum("ij,ij->i", ab, ac),
+                            np.einsum("ij,ij->i", ac, ac)])
+    return _closest_on_triangles(p, a, ab, ac, gram)
+
+
+def _closest_on_triangles(p: np.ndarray, a: np.ndarray, ab: np.ndarray, ac: np.ndarray,
+                          gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ericson 2005 §5.1.5 with the per-triangle Gram terms precomputed.
+
+    Classify p against the Voronoi regions of the vertices, edges and face. With
+    ``d1 = ab·ap``, ``d2 = ac·ap`` the other four dot products of the original follow from the
+    Gram matrix (``d3 = d1 − ab·ab``, ``d4 = d2 − ab·ac``, ``d5 = d1 − ab·ac``,
+    ``d6 = d2 − ac·ac``). The point is ``a + v·ab + w·ac``; regions are applied from the
+    lowest to the highest priority so the first matching test wins, as in the sequential
+    original.
+    """
+    ap = p - a
     d1 = np.einsum("ij,ij->i", ab, ap)
     d2 = np.einsum("ij,ij->i", ac, ap)
-    d3 = np.einsum("ij,ij->i", ab, bp)
-    d4 = np.einsum("ij,ij->i", ac, bp)
-    d5 = np.einsum("ij,ij->i", ab, cp)
-    d6 = np.einsum("ij,ij->i", ac, cp)
+    d3, d4 = d1 - gram[:, 0], d2 - gram[:, 1]
+    d5, d6 = d1 - gram[:, 1], d2 - gram[:, 2]
     va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
     with np.errstate(divide="ignore", invalid="ignore"):
         denom = va + vb + vc
@@ -125,7 +134,12 @@ class SurfaceIndex:
             normals = -normals
         self.face_normals = normals
         self.vertex_normals = self._angle_weighted_normals()
-        self._triangles = np.ascontiguousarray(self.vertices[self.faces])  # (M, 3, 3)
+        corner = self.vertices[self.faces]                              # (M, 3, 3)
+        ab, ac = corner[:, 1] - corner[:, 0], corner[:, 2] - corner[:, 0]
+        # one contiguous row per triangle: a, ab, ac, ab·ab, ab·ac, ac·ac (gathered per query)
+        self._tri_data = np.ascontiguousarray(np.hstack([
+            corner[:, 0], ab, ac, np.einsum("ij,ij->i", ab, ab)[:, None],
+            np.einsum("ij,ij->i", ab, ac)[:, None], np.einsum("ij,ij->i", ac, ac)[:, None]]))
         self._tree = cKDTree(self.vertices)
 
         n_v = len(self.vertices)
@@ -170,8 +184,9 @@ class SurfaceIndex:
         first = np.repeat(np.cumsum(counts) - counts, counts)
         cand = self._vf_faces[np.repeat(starts, counts) + np.arange(total) - first]
         owner = np.repeat(np.arange(n), counts.reshape(n, k).sum(axis=1))
-        tri = self._triangles[cand]
-        q, bary = closest_point_on_triangles(p[owner], tri[:, 0], tri[:, 1], tri[:, 2])
+        tri = self._tri_data[cand]
+        q, bary = _closest_on_triangles(p[owner], tri[:, 0:3], tri[:, 3:6], tri[:, 6:9],
+                                        tri[:, 9:12])
         d2 = np.sum((p[owner] - q) ** 2, axis=1)
         seg = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=n))[:-1]])
         best = np.minimum.reduceat(d2, seg)
