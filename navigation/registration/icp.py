@@ -7,10 +7,11 @@ translation ``δ`` minimising ``Σ w_i (n_i·(x_i − q_i) + ((x_i − c) × n_i
 
 Robustness and safety:
 
-* **convergence** – stop when no point moves more than ``tolerance_mm``, or when the cost
-  stops improving (by 1e-6 relative) while points move less than ``stall_mm``: on a faceted mesh the
-  piecewise-constant face normals can leave a limit cycle of ~0.01 mm that never meets a strict
-  tolerance and does not matter (3 such iterations without a better cost end the loop);
+* **normals** – the blended vertex pseudo-normals at the closest points, which vary
+  continuously over the mesh; piecewise-constant face normals made the iteration fall into
+  limit cycles of ~0.1 mm on the phantom;
+* **convergence** – stop when no point moves more than ``tolerance_mm``, or after 3 iterations
+  without a better cost (by 1e-6 relative) while points move less than ``stall_mm``;
 * **outliers** – points farther than ``max(outlier_sigmas · σ, min_outlier_mm)`` from the scalp
   are dropped each iteration, σ being the MAD-based scale of the residuals; the rest get Huber
   weights (k = 1.345 σ);
@@ -220,7 +221,8 @@ def refine_with_surface(scalp_points_reference: object, surface: SurfaceIndex,
     rot_change = rotation_angle_rad(m0[:3, :3].T @ rot)
     reason = _failure_reason(opt, converged, iterations, rms, float(inliers.mean()), shift,
                              rot_change)
-    return IcpResult(mri_from_reference=final, initial_mri_from_reference=initial_mri_from_reference,
+    return IcpResult(mri_from_reference=final,
+                     initial_mri_from_reference=initial_mri_from_reference,
                      distances_mm=dist, inliers=inliers, rms_mm=rms, iterations=iterations,
                      converged=converged, fiducial_shift_mm=shift, rotation_change_rad=rot_change,
                      failure_reason=reason, history_rms_mm=tuple(history),

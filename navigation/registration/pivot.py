@@ -2,9 +2,9 @@
 
 Each sample is a pose ``tracker_from_pointer = (R_i, p_i)``; the tip (offset ``t`` in the pointer
 frame) stays at one tracker point ``b``: ``R_i t + p_i = b``. Stacking ``[R_i  −I] [t; b] = −p_i``
-gives a 3N×6 linear least-squares problem, the "algebraic one-step" method compared in
-Yaniv 2015, *Which pivot calibration?* (SPIE Medical Imaging 9415, 941527), which found it as
-accurate as the alternatives for realistic noise.
+gives a 3N×6 linear least-squares problem (solved through its 6×6 normal equations): the
+"algebraic one-step" method compared in Yaniv 2015, *Which pivot calibration?* (SPIE Medical
+Imaging 9415, 941527), which found it as accurate as the alternatives for realistic noise.
 
 Why the motion checks: the normal matrix is ``N [[I, −M̄ᵀ], [−M̄, I]]`` with ``M̄ = mean R_i``; its
 eigenvalues are ``N (1 ± σ_k(M̄))``, so the smallest, ``N (1 − σ_max(M̄))``, is zero when every
@@ -155,7 +155,8 @@ def pivot_calibrate(tracker_from_pointer: Iterable, *, max_rms_mm: float = MAX_R
 
 def tip_in_frame(tracker_from_frame: np.ndarray, tracker_from_pointer: np.ndarray,
                  tip_offset_mm: Iterable[float]) -> np.ndarray:
-    """Pointer tip in another tracked frame: ``inv(tracker_from_frame) @ tracker_from_pointer @ tip``.
+    """Pointer tip in another tracked frame:
+    ``inv(tracker_from_frame) @ tracker_from_pointer @ tip``.
 
     With ``tracker_from_frame = tracker_from_reference`` this is the sample used for registration
     (reference coordinates, so the patient may move); with ``tracker_from_coil`` it is a touched

@@ -39,7 +39,8 @@ class PointerCheck:
 
 def tip_in_mri(mri_from_reference: Transform, tracker_from_reference: np.ndarray,
                tracker_from_pointer: np.ndarray, tip_offset_mm: Sequence[float]) -> np.ndarray:
-    """Pointer tip in mri: ``mri_from_reference @ reference_from_tracker @ tracker_from_pointer @ tip``."""
+    """Pointer tip in mri:
+    ``mri_from_reference @ reference_from_tracker @ tracker_from_pointer @ tip``."""
     if (mri_from_reference.to_frame, mri_from_reference.from_frame) != (Frame.MRI,
                                                                        Frame.REFERENCE):
         raise ValueError(f"expected mri_from_reference, got {mri_from_reference.name}")
