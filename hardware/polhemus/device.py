@@ -10,6 +10,7 @@ cannot carry at the unit's baud rate (10 bits per byte) is skipped, as on the re
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -23,6 +24,8 @@ from .records import DEFAULT_RATE_HZ, FASTRAK_DEFAULT_LIST, LIBERTY_DEFAULT_LIST
 from .records import SensorSample, encode_fastrak_record
 
 __all__ = ["PolhemusDevice", "DEFAULT_RATE_HZ", "MAX_STATIONS", "PoseSource"]
+
+log = logging.getLogger(__name__)
 
 
 PoseSource = Callable[[float], "dict[str, np.ndarray | None]"] | Any
@@ -58,6 +61,7 @@ class PolhemusDevice(FastrakCommands, LibertyCommands):
         self.noise_mm, self.noise_deg = float(noise_mm), float(noise_deg)
         self._rng = np.random.default_rng(seed)
         self.baud = int(baud)
+        self._pose_source_failed = False
         self.records_sent = 0
         self.slots_skipped = 0
         self.power_up()
@@ -124,7 +128,14 @@ class PolhemusDevice(FastrakCommands, LibertyCommands):
         if src is None:
             return {}
         fn = getattr(src, "poses_at", src)
-        return dict(fn(now_s))
+        try:
+            return dict(fn(now_s))
+        except Exception:  # noqa: BLE001 - a broken scenario must not kill the emulator thread
+            if not self._pose_source_failed:
+                log.exception("Polhemus emulator: pose source failed at t=%.3f s; stations flagged "
+                              "out of range", now_s)
+            self._pose_source_failed = True
+            return {}
 
     def _sample(self, station: int, frame: int, poses: dict[str, np.ndarray | None]) -> tuple[SensorSample, bool]:
         st = self.stations[station]

@@ -112,3 +112,32 @@ def test_device_model_without_transport_is_deterministic():
     again = PolhemusDevice("fastrak", stations=(1, 2), noise_mm=0.5, seed=3)
     again.receive(b"fC", 0.0)
     assert again.due_output(0.1) == out
+
+
+def test_a_failing_pose_source_flags_stations_instead_of_killing_the_emulator(caplog):
+    def broken(t_s):
+        raise RuntimeError("scenario bug")
+
+    dev = PolhemusDevice("fastrak", stations=(1,), pose_source=broken)
+    with caplog.at_level("ERROR"):
+        record = dev.receive(b"P", 0.0)
+    assert record[:3] == b"01x"  # out of range, last pose kept
+    assert "scenario bug" in caplog.text
+
+
+def test_unplug_then_plug_in_again_on_a_new_pty():
+    from hardware.polhemus import PolhemusTracker
+
+    em = PolhemusEmulator("fastrak")
+    try:
+        first = em.serve_pty()
+        em.unplug()
+        with pytest.raises(serial.SerialException):
+            serial.Serial(first, 115200)
+        tracker = PolhemusTracker(em.serve_pty())
+        tracker.connect()
+        tracker.start()
+        assert len(tracker.read_frames(1.0)) == 1
+        tracker.close()
+    finally:
+        em.stop()
