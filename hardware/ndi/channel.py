@@ -108,7 +108,7 @@ class CommandChannel:
                 continue
             code = error_code_of(reply.payload)
             if code is not None:
-                raise DeviceError(code, describe_error(code), f"{name}:{params}")
+                raise DeviceError(code, describe_error(code), f"{name}:{params}" if params else name)
             return reply.payload
         raise ProtocolError(f"the NDI device on {self.link.port} kept sending corrupt replies to "
                             f"{name}: check the cable, the baud rate and electrical noise")

@@ -12,6 +12,7 @@ import pytest
 from hardware.errors import ToolDefinitionError, TrackerError
 from hardware.frames import ToolStatus
 from hardware.ndi.crc import crc16_hex
+from hardware.ndi.device_pose import DefaultMotion
 from hardware.ndi.driver import NDITracker
 from hardware.ndi.emulator import NDIEmulator
 from hardware.ndi.rom import build_tool_definition, check_tool_definition
@@ -178,6 +179,24 @@ def test_sample_tool_files_in_assets_are_plausible_roms():
     for path in roms:
         definition = check_tool_definition(path.read_bytes())
         assert 3 <= len(definition.markers_mm) <= 20
+
+
+def test_passive_only_setup_with_the_sample_roms():
+    emulator = NDIEmulator(tools=(), noise_mm=0.0, noise_rad=0.0)
+    roms = {name: ASSETS / f"tmsnav_{name}.rom" for name in ("reference", "pointer", "coil")}
+    tracker = NDITracker(emulator.serve_pty(), rom_files=roms, timeout_s=0.5, reset_timeout_s=0.5)
+    try:
+        tracker.connect()
+        assert [(t.name, t.device_id) for t in tracker.tools()] == \
+            [("reference", "01"), ("pointer", "02"), ("coil", "03")]
+        tracker.start()
+        frames = tracker.read_frames(0.5)
+        truth = DefaultMotion().poses_at(frames[0].frame_number / emulator.device.rate_hz)
+        for f in frames:
+            np.testing.assert_allclose(f.tracker_from_tool, truth[f.tool], atol=2e-3)
+    finally:
+        tracker.close()
+        emulator.stop()
 
 
 @pytest.mark.parametrize("reply_format", ["BX", "TX"])
