@@ -36,8 +36,8 @@ class SerialLink:
         self.command_gap_s = command_gap_s
 
     def _lost(self, exc: Exception) -> ConnectionLost:
-        return ConnectionLost(f"{self.kind} on {self.name} stopped answering ({exc}): "
-                              "cable unplugged or unit switched off")
+        return ConnectionLost(f"{self.kind} on {self.name} stopped answering: cable unplugged or unit "
+                              f"switched off ({exc})")
 
     def write(self, data: bytes) -> None:
         try:

@@ -225,7 +225,7 @@ class PolhemusTracker(Tracker):
             self._link.write(b"c" if self.model == "fastrak" else b"p")
             self._link.drain(quiet_s=0.03, max_s=0.3)
         except (ConnectionLost, TrackerConnectionError) as exc:
-            log.warning("%s: could not stop the stream on %s: %s", self.kind, self.port, exc)
+            log.info("%s: could not stop the stream on %s: %s", self.kind, self.port, exc)
 
     def close(self) -> None:
         if self._link is None:
