@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .app_state import AppState
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
+from .panels.registration_panel import RegistrationPanel
 from .panels.tracker_panel import TrackerPanel
 from .slice_view import Marker, SliceView
 from .tracking_bridge import TrackingBridge
@@ -65,6 +66,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tracking = TrackingBridge(self.state, self)
         self.tracker_panel = TrackerPanel()
         self.panels.addTab(self.tracker_panel, "Tracker")
+        self.registration_panel = RegistrationPanel(self)
+        self.panels.addTab(self.registration_panel, "Registration")
         dock = QtWidgets.QDockWidget("Workflow", self)
         dock.setObjectName("workflow_dock")
         dock.setWidget(self.panels)

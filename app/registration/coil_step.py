@@ -1,0 +1,230 @@
+"""Step 3: the coil model, and where its hotspot is relative to its marker.
+
+Either the coil file's ``coil_from_hotspot`` is used as is, or the technician touches the
+casing landmarks with the calibrated pointer; each touch is the tip in the coil-marker frame
+(paired coil + pointer frames) and :func:`navigation.coils.calibrate_coil_from_points` fits the
+hotspot from them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from navigation.coils import CoilDefinitionError, calibrate_coil_from_points, list_coil_definitions
+from navigation.registration import CalibrationError
+
+from .base import MessageLabel, StepWidget, fmt_mm
+
+__all__ = ["CoilStep"]
+
+
+class CoilStep(StepWidget):
+    key = "coil"
+    title = "3. Coil calibration"
+
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(ctx, parent)
+        self.definitions = []
+        form = QtWidgets.QFormLayout()
+        self.model = QtWidgets.QComboBox()
+        self.model.setObjectName("coil_model")
+        self.model.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(16)
+        self.model.currentIndexChanged.connect(self._model_changed)
+        form.addRow("Coil model", self.model)
+        self.layout_.addLayout(form)
+        self.details = QtWidgets.QLabel("")
+        self.details.setWordWrap(True)
+        self.details.setStyleSheet("color: grey")
+        self.layout_.addWidget(self.details)
+        self.use_file = QtWidgets.QRadioButton("Use the coil file's hotspot as is")
+        self.use_file.setObjectName("coil_use_file")
+        self.use_touch = QtWidgets.QRadioButton("Calibrate: touch the coil's landmarks")
+        self.use_touch.setObjectName("coil_use_touch")
+        self.use_file.setChecked(True)
+        self.use_file.toggled.connect(self._method_changed)
+        self.layout_.addWidget(self.use_file)
+        self.layout_.addWidget(self.use_touch)
+        self.table = QtWidgets.QTableWidget(0, 3)
+        self.table.setObjectName("coil_landmarks")
+        self.table.setHorizontalHeaderLabels(["Landmark", "Touched", "Error"])
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setMaximumHeight(170)
+        self.layout_.addWidget(self.table)
+        self.capture_button = QtWidgets.QPushButton("Capture touch")
+        self.capture_button.setObjectName("coil_capture")
+        self.capture_button.clicked.connect(self.capture)
+        self.redo_point = QtWidgets.QPushButton("Redo point")
+        self.redo_point.setObjectName("coil_redo_point")
+        self.redo_point.clicked.connect(self._redo_point)
+        self.touch_buttons = self.add_buttons(self.capture_button, self.redo_point)
+        self.message = MessageLabel("coil_message")
+        self.layout_.addWidget(self.message)
+        self.accept_button = QtWidgets.QPushButton("Accept coil")
+        self.accept_button.setObjectName("coil_accept")
+        self.accept_button.clicked.connect(self.accept)
+        self.add_buttons(self.accept_button)
+        self.layout_.addStretch(1)
+        self.touched: dict[str, np.ndarray] = {}
+        self.calibration = None
+        self.uses_pointer = False          # the accepted calibration came from touches
+        self._load_definitions()
+
+    def enter(self) -> None:
+        s = self.ctx.state
+        if s.coil_from_hotspot is not None and s.coil_definition is not None:
+            how = "touched landmarks" if s.coil_calibration is not None else "its file"
+            self.message.show_message(f"A coil is already set: {s.coil_definition.name} (hotspot "
+                                      f"from {how}). Keep it and press Next, or set it again.",
+                                      "ok")
+
+    # ----- model --------------------------------------------------------------------------
+    def _load_definitions(self) -> None:
+        try:
+            self.definitions = list_coil_definitions()
+        except CoilDefinitionError as exc:
+            self.definitions = []
+            self.message.show_message(f"Cannot read the coil files: {exc}", "error")
+        self.model.blockSignals(True)
+        self.model.clear()
+        for d in self.definitions:
+            self.model.addItem(d.name, d.model_id)
+        self.model.blockSignals(False)
+        self._model_changed()
+
+    @property
+    def definition(self):
+        i = self.model.currentIndex()
+        return self.definitions[i] if 0 <= i < len(self.definitions) else None
+
+    def select_model(self, model_id: str) -> None:
+        index = self.model.findData(model_id)
+        if index < 0:
+            raise ValueError(f"no coil model {model_id!r}")
+        self.model.setCurrentIndex(index)
+
+    def _model_changed(self) -> None:
+        d = self.definition
+        self.touched = {}
+        self.calibration = None
+        self.table.setRowCount(0)
+        if d is None:
+            self.details.setText("No coil definitions found in assets/coils.")
+            self._method_changed()
+            return
+        offset = np.linalg.norm(d.coil_from_hotspot.translation)
+        self.details.setText(f"{d.windings.type}, hotspot {offset:.0f} mm from the marker in "
+                             f"the file. {d.notes[:160]}")
+        self.table.setRowCount(len(d.landmarks_hotspot_mm))
+        for row, name in enumerate(d.landmarks_hotspot_mm):
+            self.table.setItem(row, 0, QtWidgets.QTableWidgetItem(name.replace("_", " ")))
+        self.table.selectRow(0)
+        self._refresh()
+        self._method_changed()
+
+    def _method_changed(self) -> None:
+        touch = self.use_touch.isChecked()
+        for w in (self.table, self.capture_button, self.redo_point):
+            w.setVisible(touch)
+        self._refresh()
+
+    # ----- touching -----------------------------------------------------------------------
+    def _current_name(self) -> str | None:
+        d = self.definition
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if d is None or not rows:
+            return None
+        return list(d.landmarks_hotspot_mm)[rows[0].row()]
+
+    def capture(self) -> bool:
+        if not self.use_touch.isChecked() or self.definition is None:
+            return False
+        name = self._current_name()
+        if name is None:
+            return False
+        point, why = self.ctx.paired_tip("coil")
+        if point is None:
+            self.message.show_message(f"Capture refused: {why}", "error")
+            return True
+        self.touched[name] = point
+        names = list(self.definition.landmarks_hotspot_mm)
+        rest = [n for n in names[names.index(name) + 1:] + names if n not in self.touched]
+        if rest:
+            self.table.selectRow(names.index(rest[0]))
+        self._fit()
+        return True
+
+    def _redo_point(self) -> None:
+        name = self._current_name()
+        if name is not None:
+            self.touched.pop(name, None)
+            self._fit()
+
+    def _fit(self) -> None:
+        self.calibration = None
+        if len(self.touched) >= 3:
+            try:
+                self.calibration = calibrate_coil_from_points(self.touched, self.definition)
+            except CalibrationError as exc:
+                self.message.show_message(f"Not calibrated yet: {exc}", "warn")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        d = self.definition
+        errors = {} if self.calibration is None else self.calibration.per_point_errors_mm
+        for row, name in enumerate(d.landmarks_hotspot_mm if d is not None else ()):
+            self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(
+                "✓" if name in self.touched else ""))
+            self.table.setItem(row, 2, QtWidgets.QTableWidgetItem(
+                fmt_mm(errors.get(name)) if name in errors else ""))
+        if self.use_touch.isChecked():
+            name = self._current_name()
+            if self.calibration is not None:
+                self.message.show_message(
+                    f"Fit residual {fmt_mm(self.calibration.residual_rms_mm, 2)} RMS over "
+                    f"{len(self.touched)} landmarks. Press Accept coil.", "ok")
+            elif len(self.touched) < 3 and name is not None:
+                self.message.show_message(
+                    f"Touch '{name.replace('_', ' ')}' on the coil with the pointer tip and press "
+                    "Capture (or the footswitch). At least 3 landmarks, one of them off the coil "
+                    "face (e.g. top centre).", "info")
+            self.accept_button.setEnabled(self.calibration is not None)
+        else:
+            self.accept_button.setEnabled(d is not None)
+            if d is not None and self.message.level != "error":
+                self.message.show_message("The file's hotspot is nominal; touching the "
+                                          "landmarks measures it on your coil.", "info")
+
+    def accept(self) -> None:
+        d = self.definition
+        if d is None:
+            return
+        if self.use_touch.isChecked():
+            if self.calibration is None:
+                return
+            cal = self.calibration
+            self.ctx.state.set_coil(d.with_calibration(cal), cal.coil_from_hotspot, cal)
+            self.uses_pointer = True
+            text = f"Coil calibrated ({fmt_mm(cal.residual_rms_mm, 2)} RMS) and recorded."
+        else:
+            self.ctx.state.set_coil(d, d.coil_from_hotspot, None)
+            self.uses_pointer = False
+            text = f"Using {d.name} with the hotspot from its file."
+        self.message.show_message(text, "ok")
+        self.outputChanged.emit(True)
+        self.readyChanged.emit()
+
+    def ready(self) -> tuple[bool, str]:
+        if self.ctx.state.coil_from_hotspot is None:
+            return False, "Choose the coil and press Accept coil."
+        return True, ""
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802
+        return QtCore.QSize(360, 520)

@@ -1,0 +1,177 @@
+"""What the registration steps share: the landmarks, the touched points, the scalp points, the
+candidate result, the MRI scalp index, and safe reads of paired tracker frames.
+
+Every pointer sample used for registration goes through :meth:`WorkflowContext.paired_tip`:
+the head reference and the pointer must both be fresh, trackable and from the *same* device
+frame (reliability notes B3 #4-#6); otherwise the caller gets ``None`` and a sentence saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from PySide6 import QtCore
+
+from navigation.errors import NavigationError
+from navigation.registration import RegistrationError, SurfaceIndex, register_fiducials, tip_in_frame
+from navigation.registration.fiducials import canonical_name
+from navigation.transforms import Transform
+
+from ..workers import Job
+
+log = logging.getLogger(__name__)
+
+__all__ = ["WorkflowContext", "ROLE_LABELS", "display_name", "STANDARD_LANDMARKS"]
+
+ROLE_LABELS = {"reference": "head reference", "pointer": "pointer", "coil": "coil"}
+STANDARD_LANDMARKS = ("nasion", "lpa", "rpa")
+_DISPLAY = {"nasion": "Nasion", "lpa": "LPA", "rpa": "RPA"}
+
+
+def display_name(name: str) -> str:
+    return _DISPLAY.get(name, name)
+
+
+class WorkflowContext(QtCore.QObject):
+    """Shared state of one registration run (reset when another head is loaded)."""
+
+    fiducialsChanged = QtCore.Signal()     # MRI or touched fiducials, or the fit, changed
+    surfaceReady = QtCore.Signal()
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.state = window.state
+        self.tracking = window.tracking
+        self.landmark_names: list[str] = list(STANDARD_LANDMARKS)
+        self.mri_fiducials: dict[str, np.ndarray] = {}
+        self.touched: dict[str, np.ndarray] = {}          # head-reference frame, mm
+        self.fiducial_fit = None                          # FiducialRegistration | None
+        self.fiducial_error = ""
+        self.scalp_points = np.zeros((0, 3))              # head-reference frame, mm
+        self.candidate = None                             # RegistrationResult to review
+        self.fiducial_only = None                         # the same fiducials without ICP
+        self._surface: SurfaceIndex | None = None
+        self._surface_job: Job | None = None
+        self.state.headChanged.connect(self.reset_for_head)
+
+    # ----- head ---------------------------------------------------------------------------
+    def reset_for_head(self, head) -> None:
+        """New head: landmarks from its marked fiducials (if any); everything touched is void."""
+        self.landmark_names = list(STANDARD_LANDMARKS)
+        self.mri_fiducials = {}
+        for name, point in ((head.fiducials_mm or {}) if head is not None else {}).items():
+            key = canonical_name(name)
+            self.mri_fiducials[key] = np.asarray(point, float).reshape(3)
+            if key not in self.landmark_names:
+                self.landmark_names.append(key)
+        self.touched = {}
+        self.scalp_points = np.zeros((0, 3))
+        self.candidate = self.fiducial_only = None
+        self._surface = None
+        self.refit()
+        self._build_surface(head)
+
+    def _build_surface(self, head) -> None:
+        """Index the MRI scalp for closest-point queries off the GUI thread (0.2-0.5 s)."""
+        if head is None or head.scalp is None:
+            return
+        scalp = head.scalp
+        job = Job(lambda progress, cancel: SurfaceIndex(scalp), name="scalp index", parent=self)
+        job.signals.succeeded.connect(lambda index, h=head: self._surface_built(h, index))
+        job.signals.failed.connect(lambda msg: log.error("scalp index: %s", msg))
+        self._surface_job = job
+        job.start()
+
+    def _surface_built(self, head, index: SurfaceIndex) -> None:
+        if head is self.state.head:
+            self._surface = index
+            self.surfaceReady.emit()
+
+    def surface(self) -> SurfaceIndex | None:
+        """The MRI scalp index; built here (blocking) if the background build has not finished."""
+        head = self.state.head
+        if self._surface is None and head is not None and head.scalp is not None:
+            if self._surface_job is not None and self._surface_job.isRunning():
+                self._surface_job.wait()
+                QtCore.QCoreApplication.processEvents()
+            if self._surface is None:
+                self._surface = SurfaceIndex(head.scalp)
+        return self._surface
+
+    # ----- tracker ------------------------------------------------------------------------
+    def tool(self, role: str) -> str:
+        return self.tracking.roles.get(role, role)
+
+    def paired_tip(self, frame_role: str = "reference") -> tuple[np.ndarray | None, str]:
+        """Pointer tip (mm) in the ``frame_role`` tool's frame, or None and the reason."""
+        acq = self.tracking.acquisition
+        if acq is None:
+            return None, "The tracker is not connected: connect it in the Tracker tab."
+        pointer_from_tip = self.state.pointer_from_tip
+        if pointer_from_tip is None:
+            return None, "The pointer is not calibrated yet: do the pointer pivot step first."
+        names = {frame_role: self.tool(frame_role), "pointer": self.tool("pointer")}
+        now = time.monotonic_ns()
+        frames = acq.snapshot(list(names.values()), now_ns=now, max_frame_gap=0)
+        for role, name in names.items():
+            frame = frames[name] if frames is not None else acq.latest(name)
+            label = ROLE_LABELS.get(role, role)
+            if frame is None:
+                return None, f"No data from the {label} ('{name}') yet."
+            if frames is None and not acq.is_fresh(frame, now):
+                return None, f"The {label} data is stale: no recent frame from the tracker."
+            if not frame.is_trackable:
+                return None, f"The {label} is not tracked ({frame.status.label})."
+        if frames is None:
+            return None, ("The pointer and the " + ROLE_LABELS.get(frame_role, frame_role) +
+                          " were not measured in the same camera frame; try again.")
+        point = tip_in_frame(frames[names[frame_role]].tracker_from_tool,
+                             frames[names["pointer"]].tracker_from_tool,
+                             pointer_from_tip.translation)
+        return np.asarray(point, float), ""
+
+    # ----- fiducials ----------------------------------------------------------------------
+    def pairs(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(MRI, touched) for the landmarks that have both sides, in table order."""
+        names = [n for n in self.landmark_names if n in self.mri_fiducials and n in self.touched]
+        return ({n: self.mri_fiducials[n] for n in names}, {n: self.touched[n] for n in names})
+
+    def refit(self) -> None:
+        """Fiducial registration as soon as three landmarks have both sides (or why not)."""
+        mri, touched = self.pairs()
+        self.fiducial_fit, self.fiducial_error = None, ""
+        if len(mri) >= 3:
+            try:
+                self.fiducial_fit = register_fiducials(mri, touched)
+            except (RegistrationError, NavigationError) as exc:
+                self.fiducial_error = str(exc)
+        self.fiducialsChanged.emit()
+
+    @property
+    def fit_ok(self) -> bool:
+        return self.fiducial_fit is not None and self.fiducial_fit.accepted
+
+    def working_mri_from_reference(self) -> Transform | None:
+        """Best registration known right now: this run's fiducial fit, else the accepted one."""
+        if self.fiducial_fit is not None:
+            return self.fiducial_fit.mri_from_reference
+        return self.state.mri_from_reference
+
+    def clear_touches(self) -> None:
+        """The pointer calibration changed: every touched point and scalp sample is void."""
+        self.touched = {}
+        self.scalp_points = np.zeros((0, 3))
+        self.candidate = self.fiducial_only = None
+        self.refit()
+
+    def tre_targets(self) -> dict[str, np.ndarray]:
+        """Where to predict TRE: the active target (its cortex point if known), else the cursor."""
+        target = self.state.targets.active if self.state.targets is not None else None
+        if target is not None:
+            point = target.cortex_point_mm if target.cortex_point_mm is not None \
+                else target.scalp_point_mm
+            return {target.name: np.asarray(point, float)}
+        return {"cursor": np.asarray(self.window.cursor_mri, float).copy()}

@@ -1,0 +1,204 @@
+"""Step 2: pointer pivot calibration (tip offset), or keep the calibration that exists."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from navigation.registration import CalibrationError, pivot_calibrate
+from navigation.registration.pivot import MIN_CONE_RAD, MIN_SAMPLES, MIN_SPAN_RAD
+from navigation.registration.pivot import _motion as pivot_motion
+
+from .base import MessageLabel, StepWidget, fmt_mm
+
+__all__ = ["PivotStep"]
+
+HISTORY_S = 1.0       # how far back each tick looks for pointer frames it has not seen yet
+
+
+class PivotStep(StepWidget):
+    key = "pivot"
+    title = "2. Pointer pivot calibration"
+
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(ctx, parent)
+        intro = QtWidgets.QLabel(
+            "Put the pointer tip in the calibration divot, press Start, and keep the tip in the "
+            "divot while tilting the pointer in a slow circle (a cone of about ±20°) until the "
+            "bar is full.")
+        intro.setWordWrap(True)
+        self.layout_.addWidget(intro)
+        self.existing = MessageLabel("pivot_existing")
+        self.layout_.addWidget(self.existing)
+        form = QtWidgets.QFormLayout()
+        self.duration = QtWidgets.QDoubleSpinBox()
+        self.duration.setObjectName("pivot_duration")
+        self.duration.setRange(2.0, 60.0)
+        self.duration.setValue(10.0)
+        self.duration.setSuffix(" s")
+        form.addRow("Recording time", self.duration)
+        self.layout_.addLayout(form)
+        self.start_button = QtWidgets.QPushButton("Start")
+        self.start_button.setObjectName("pivot_start")
+        self.start_button.clicked.connect(self.toggle)
+        self.add_buttons(self.start_button)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setObjectName("pivot_progress")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.layout_.addWidget(self.progress)
+        self.live = QtWidgets.QLabel("")
+        self.live.setObjectName("pivot_live")
+        self.live.setWordWrap(True)
+        self.layout_.addWidget(self.live)
+        self.result = MessageLabel("pivot_result")
+        self.layout_.addWidget(self.result)
+        self.accept_button = QtWidgets.QPushButton("Accept calibration")
+        self.accept_button.setObjectName("pivot_accept")
+        self.accept_button.clicked.connect(self.accept)
+        self.redo_button = QtWidgets.QPushButton("Redo")
+        self.redo_button.setObjectName("pivot_redo")
+        self.redo_button.clicked.connect(self.redo)
+        self.add_buttons(self.accept_button, self.redo_button)
+        self.layout_.addStretch(1)
+        self.collecting = False
+        self.pending = None                     # PivotCalibration waiting for Accept
+        self._poses: list[np.ndarray] = []
+        self._last_ns = 0
+        self._t0 = 0.0
+        self._update_buttons()
+
+    # ----- flow ---------------------------------------------------------------------------
+    def enter(self) -> None:
+        self._show_existing()
+
+    def leave(self) -> None:
+        if self.collecting:
+            self.cancel("Recording stopped: you left the step.")
+
+    def _show_existing(self) -> None:
+        s = self.ctx.state
+        if s.pointer_from_tip is None:
+            self.existing.show_message("")
+            return
+        tip = np.asarray(s.pointer_from_tip.translation)
+        rms = getattr(s.pointer_calibration, "rms_mm", None)
+        extra = "" if rms is None else f", residual {rms:.2f} mm RMS"
+        self.existing.show_message(
+            f"A pointer calibration already exists (tip {np.linalg.norm(tip):.1f} mm from the "
+            f"marker{extra}). You may keep it and press Next, or record a new one.", "ok")
+
+    def toggle(self) -> None:
+        if self.collecting:
+            self.cancel("Recording cancelled.")
+        else:
+            self.start()
+
+    def start(self) -> None:
+        if self.ctx.tracking.acquisition is None:
+            self.result.show_message("The tracker is not connected: connect it in the Tracker "
+                                     "tab.", "error")
+            return
+        self.pending = None
+        self._poses = []
+        self._last_ns = time.monotonic_ns()
+        self._t0 = time.monotonic()
+        self.collecting = True
+        self.progress.setValue(0)
+        self.result.show_message("")
+        self.live.setText("Waiting for pointer frames…")
+        self._update_buttons()
+
+    def cancel(self, why: str) -> None:
+        self.collecting = False
+        self.progress.setValue(0)
+        self.result.show_message(why, "warn")
+        self._update_buttons()
+
+    def on_snapshot(self, snap) -> None:
+        if not self.collecting:
+            return
+        acq = self.ctx.tracking.acquisition
+        if acq is None:
+            self.cancel("The tracker was disconnected during the recording.")
+            return
+        for frame in acq.history(self.ctx.tool("pointer"), HISTORY_S):
+            if frame.host_time_ns > self._last_ns:
+                self._last_ns = frame.host_time_ns
+                if frame.is_trackable:
+                    self._poses.append(np.asarray(frame.tracker_from_tool))
+        elapsed = time.monotonic() - self._t0
+        self.progress.setValue(int(1000 * min(1.0, elapsed / self.duration.value())))
+        self._show_live(snap)
+        if elapsed >= self.duration.value():
+            self._finish()
+
+    def _show_live(self, snap) -> None:
+        n = len(self._poses)
+        parts = [f"{n} samples (need {MIN_SAMPLES})"]
+        if n >= 3:
+            span, cone = pivot_motion(np.array(self._poses)[:, :3, :3])
+            parts.append(f"rotation span {np.degrees(span):.0f}° (need "
+                         f"{np.degrees(MIN_SPAN_RAD):.0f}°)")
+            parts.append(f"cone {np.degrees(cone):.0f}° (need {np.degrees(MIN_CONE_RAD):.0f}°)")
+        if snap is not None and not snap.role_live("pointer"):
+            parts.append("pointer NOT TRACKED")
+        self.live.setText(" · ".join(parts))
+
+    def _finish(self) -> None:
+        self.collecting = False
+        try:
+            cal = pivot_calibrate(self._poses)
+        except CalibrationError as exc:
+            self.pending = None
+            self.result.show_message(f"Calibration refused: {exc}", "error")
+        else:
+            self.pending = cal
+            tip = cal.tip_offset_mm
+            self.result.show_message(
+                f"Tip offset ({tip[0]:+.1f}, {tip[1]:+.1f}, {tip[2]:+.1f}) mm, "
+                f"{np.linalg.norm(tip):.1f} mm from the marker.\n"
+                f"Residual {fmt_mm(cal.rms_mm, 2)} RMS (max {fmt_mm(cal.max_residual_mm, 2)}), "
+                f"{cal.n_samples} samples, span {np.degrees(cal.rotation_span_rad):.0f}°, "
+                f"cone {np.degrees(cal.cone_angle_rad):.0f}°.\nPress Accept to use it.", "ok")
+        self._update_buttons()
+
+    def accept(self) -> None:
+        cal = self.pending
+        if cal is None:
+            return
+        self.ctx.state.set_pointer_calibration(cal, cal.tip_offset_mm)
+        self.pending = None
+        self.result.show_message(f"Accepted: tip {np.linalg.norm(cal.tip_offset_mm):.1f} mm "
+                                 f"from the marker, {fmt_mm(cal.rms_mm, 2)} RMS.", "ok")
+        self._show_existing()
+        self._update_buttons()
+        self.outputChanged.emit(True)
+        self.readyChanged.emit()
+
+    def redo(self) -> None:
+        self.pending = None
+        self.progress.setValue(0)
+        self.live.setText("")
+        self.result.show_message("")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.start_button.setText("Cancel" if self.collecting else "Start")
+        self.accept_button.setEnabled(self.pending is not None and not self.collecting)
+        self.redo_button.setEnabled(not self.collecting)
+        self.duration.setEnabled(not self.collecting)
+
+    def capture(self) -> bool:
+        """Footswitch: start (or cancel) a recording."""
+        self.toggle()
+        return True
+
+    def ready(self) -> tuple[bool, str]:
+        if self.collecting:
+            return False, "Recording the pivot calibration…"
+        if self.ctx.state.pointer_from_tip is None:
+            return False, "Calibrate the pointer first (Start, then Accept)."
+        return True, ""
