@@ -1,6 +1,6 @@
 """NDI Combined API (Polaris Vicra/Spectra/Vega, Aurora): wire codec, driver and device emulator.
 
-- :class:`NDITracker` — the driver (serial, USB-serial, pty, or ``socket://host:8765`` for a Vega).
+- :class:`NDITracker` — the driver (serial, USB-serial, pty, ``socket://host:8765`` for a Vega).
 - :class:`NDIEmulator` — a byte-exact device on a pty or TCP port, with fault injection.
 - Codec: :func:`crc16_arc`, :func:`encode_command`, :func:`encode_bx` / :func:`decode_bx`,
   :func:`encode_tx` / :func:`decode_tx`, :class:`TrackingFrame` (``BxFrame``), ERRORxx meanings.

@@ -56,7 +56,8 @@ def encode_bx(frame: TrackingFrame, *, options: int = 0x0801) -> bytes:
     if len(body) > 0xFFFF:
         raise ValueError("BX body longer than 65535 bytes")
     head = struct.pack("<HH", 0xA5C4, len(body))
-    return head + struct.pack("<H", crc16_arc(head)) + bytes(body) + struct.pack("<H", crc16_arc(body))
+    head += struct.pack("<H", crc16_arc(head))
+    return head + bytes(body) + struct.pack("<H", crc16_arc(body))
 
 
 def bx_header_length(header: bytes) -> int:

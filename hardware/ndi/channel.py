@@ -75,8 +75,8 @@ class CommandChannel:
                         return None
                     return reply
                 now = time.monotonic()
-                limit = deadline if last_byte is None else min(deadline,
-                                                                 last_byte + self.interbyte_timeout_s)
+                limit = deadline if last_byte is None else \
+                    min(deadline, last_byte + self.interbyte_timeout_s)
                 if now >= limit:
                     if last_byte is None:
                         raise NoReply(f"no reply to {command[:-1].decode('ascii', 'replace')}")
@@ -108,7 +108,8 @@ class CommandChannel:
                 continue
             code = error_code_of(reply.payload)
             if code is not None:
-                raise DeviceError(code, describe_error(code), f"{name}:{params}" if params else name)
+                sent = f"{name}:{params}" if params else name
+                raise DeviceError(code, describe_error(code), sent)
             return reply.payload
         raise ProtocolError(f"the NDI device on {self.link.port} kept sending corrupt replies to "
                             f"{name}: check the cable, the baud rate and electrical noise")

@@ -112,7 +112,7 @@ def describe_error(code: int) -> str:
 
 
 def encode_command(name: str, params: str = "", *, with_crc: bool = True) -> bytes:
-    """``encode_command("INIT")`` -> ``b"INIT:E3A5\\r"``; ``with_crc=False`` gives ``NAME params``."""
+    """``encode_command("INIT")`` -> ``b"INIT:E3A5\\r"``; ``with_crc=False``: ``NAME params``."""
     if not name.isalnum():
         raise ValueError(f"NDI command names are letters and digits, got {name!r}")
     if with_crc:

@@ -129,6 +129,13 @@ class EmulatedDevice:
         with self._lock:
             self._frozen_count = self._frame_count() if frozen else None
 
+    def override_frame_numbers(self, value: int, count: int, *, replace: bool = False) -> None:
+        """Report ``value`` as the frame number of the next ``count`` tracking replies."""
+        with self._lock:
+            if replace:
+                self.frame_number_overrides.clear()
+            self.frame_number_overrides.extend([value] * count)
+
     def set_condition(self, tool: str, condition: str) -> None:
         if condition not in TOOL_CONDITIONS:
             raise ValueError(f"tool condition must be one of {TOOL_CONDITIONS}, got {condition!r}")
@@ -148,7 +155,8 @@ class EmulatedDevice:
         with self._lock:
             try:
                 command = parse_command(line)
-                self.commands.append(command.name + (":" if command.had_crc else " ") + command.params)
+                separator = ":" if command.had_crc else " "
+                self.commands.append(command.name + separator + command.params)
                 handler = getattr(self, "_cmd_" + command.name.lower(), None)
                 if handler is None:
                     raise CommandError(0x01)

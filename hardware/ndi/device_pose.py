@@ -89,7 +89,8 @@ class PoseSampler:
         tracker_from_tool = np.asarray(pose, dtype=float)
         if tracker_from_tool.shape != (4, 4) or not np.all(np.isfinite(tracker_from_tool)):
             return None
-        rng = np.random.default_rng([self.seed, frame_count & 0xFFFFFFFF, zlib.crc32(name.encode())])
+        rng = np.random.default_rng([self.seed, frame_count & 0xFFFFFFFF,
+                                     zlib.crc32(name.encode())])
         rotation = tracker_from_tool[:3, :3]
         translation = tracker_from_tool[:3, 3]
         if self.noise_rad > 0:

@@ -1,11 +1,12 @@
 """NDI Combined API tracker driver: Polaris Vicra/Spectra/Vega, Aurora over serial, USB or TCP.
 
-Set-up follows NDI's API guide as working hosts do it (PlusToolkit/ndicapi, scikit-surgerynditracker;
-notes §1.2-1.4): 9600 8N1 -> serial break, expect ``RESETBE6F`` (skipped on a socket) -> ``INIT:``
--> ``COMM:`` to the requested baud (answered at the old rate, then both ends switch) -> ``VER:0``
--> free stale handles (``PHSR:01``/``PHF``) -> load ROMs (``PHRQ`` + 16 ``PVWR``) ->
-``PHSR:02``/``PINIT`` -> ``PHSR:03``/``PENA:hhD`` -> ``TSTART:`` -> ``BX:0801`` or ``TX:0801`` polls
--> ``TSTOP:``; ``close()`` sends ``COMM:00000`` so the next session starts at 9600 without a reset.
+Set-up follows NDI's API guide as working hosts do it (PlusToolkit/ndicapi,
+scikit-surgerynditracker; notes §1.2-1.4): 9600 8N1 -> serial break, expect ``RESETBE6F``
+(skipped on a socket) -> ``INIT:`` -> ``COMM:`` to the requested baud (answered at the old rate,
+then both ends switch) -> ``VER:0`` -> free stale handles (``PHSR:01``/``PHF``) -> load ROMs
+(``PHRQ`` + 16 ``PVWR``) -> ``PHSR:02``/``PINIT`` -> ``PHSR:03``/``PENA:hhD`` -> ``TSTART:`` ->
+``BX:0801`` or ``TX:0801`` polls -> ``TSTOP:``; ``close()`` sends ``COMM:00000`` so the next
+session starts at 9600 without a reset (see :mod:`.setup_steps`).
 NDI reports millimetres, so poses need no unit conversion. Frame numbers come from the device
 (NDI: "use the frame number, not the host clock"); they must move forward plausibly, else the
 frame is INVALID (PlusLib #244 saw 16767 -> 4294967170 from a parsing bug).

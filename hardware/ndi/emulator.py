@@ -123,7 +123,8 @@ class NDIEmulator:
         self._write(self.device.on_break(), 9600)
 
     def set_tool_condition(self, tool: str, condition: str) -> None:
-        """``"ok"``, ``"missing"``, ``"out_of_volume"``, ``"partially_in_volume"`` or ``"disabled"``."""
+        """Condition of ``tool``: one of :data:`.device.TOOL_CONDITIONS` (``"ok"``, ``"missing"``,
+        ``"out_of_volume"``, ``"partially_in_volume"``, ``"disabled"``)."""
         self.device.set_condition(tool, condition)
 
     def set_system_status(self, bits: int) -> None:
@@ -150,8 +151,8 @@ class NDIEmulator:
         """Put line noise before (or instead of, ``replace=True``) the next ``count`` replies."""
         with self._lock:
             for _ in range(count):
-                noise = data if data is not None else self._rng.integers(0, 256, 24,
-                                                                         dtype=np.uint8).tobytes()
+                noise = data if data is not None else \
+                    self._rng.integers(0, 256, 24, dtype=np.uint8).tobytes()
                 self._garbage.append((bytes(noise), replace))
 
     def inject_crc_errors(self, count: int = 1) -> None:
@@ -167,8 +168,16 @@ class NDIEmulator:
     def inject_frame_number(self, value: int, *, count: int = 1) -> None:
         """Report ``value`` as the frame number of the next ``count`` BX/TX replies (a counter
         glitch such as PlusLib #244's 16767 -> 4294967170); the true count continues after."""
-        with self.device._lock:
-            self.device.frame_number_overrides.extend([value] * count)
+        self.device.override_frame_numbers(value, count)
+
+    def clear_faults(self) -> None:
+        """Forget every pending injected fault (garbage, CRC flips, truncations, errors, frame
+        numbers); tool conditions and stalls stay as set."""
+        with self._lock:
+            self._garbage.clear()
+            self._crc_flips = self._truncations = 0
+            self._errors.clear()
+        self.device.override_frame_numbers(0, 0, replace=True)
 
     def inject_error(self, code: int, *, command: str | None = None, count: int = 1) -> None:
         """Answer the next ``count`` commands (named ``command``, or any) with ``ERRORxx``."""
@@ -256,8 +265,9 @@ class NDIEmulator:
 
     # ------------------------------------------------------------------ loops
     def _check_idle(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("this emulator is already serving; call stop() first")
+        self._close_fds()
         self._stop.clear()
         self._unplug.clear()
         self._unplugged.clear()

@@ -27,7 +27,9 @@ class FrameNumberCheck:
 
     def __init__(self, max_rate_hz: float = 500.0, slack_frames: int = 50,
                  confirmations: int = 3) -> None:
-        self.max_rate_hz, self.slack_frames, self.confirmations = max_rate_hz, slack_frames, confirmations
+        self.max_rate_hz = max_rate_hz
+        self.slack_frames = slack_frames
+        self.confirmations = confirmations
         self.last: int | None = None
         self._last_ns = 0
         self._candidate: int | None = None

@@ -98,7 +98,8 @@ class ReplyScanner:
         chunk = bytes(buf[:end + 1])
         del buf[:end + 1]
         # Noise before a reply usually holds bytes a reply never contains: try after each.
-        starts = [0] + [i + 1 for i, b in enumerate(chunk[:-1]) if (b < 0x20 and b != 0x0A) or b > 0x7E]
+        starts = [0] + [i + 1 for i, b in enumerate(chunk[:-1])
+                        if (b < 0x20 and b != 0x0A) or b > 0x7E]
         for start in starts:
             try:
                 payload = parse_ascii_reply(chunk[start:])

@@ -41,7 +41,8 @@ def check_reply_options(options: int) -> None:
 
 
 class PortStatus:
-    """Port status bits (ndicapi.h ``NDI_TOOL_IN_PORT`` ...): 0x31 = in port, initialised, enabled."""
+    """Port status bits (ndicapi.h ``NDI_TOOL_IN_PORT`` ...); 0x31 = in port + initialised +
+    enabled, the usual value of a tracked tool."""
 
     TOOL_IN_PORT = 0x01
     SWITCH_1_ON = 0x02
@@ -111,7 +112,8 @@ class HandleReport:
         if not 0 <= self.handle <= 0xFF:
             raise ValueError(f"port handle must fit one byte, got {self.handle}")
         valid = self.state is HandleState.VALID
-        if valid and (self.quaternion is None or self.translation_mm is None or self.rms_mm is None):
+        pose_parts = (self.quaternion, self.translation_mm, self.rms_mm)
+        if valid and any(part is None for part in pose_parts):
             raise ValueError(f"handle {self.handle:02X}: a VALID report needs quaternion, "
                              f"translation and RMS")
         if valid or self.state is HandleState.MISSING:

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import ToolDefinitionError
 
-__all__ = ["RomRejected", "ROM_SIZE", "UPLOAD_SIZE", "CHUNK_SIZE", "ToolDefinition", "build_tool_definition",
+__all__ = ["RomRejected", "ROM_SIZE", "UPLOAD_SIZE", "CHUNK_SIZE", "ToolDefinition",
+           "build_tool_definition",
            "check_tool_definition", "read_tool_definition", "upload_chunks"]
 
 ROM_SIZE = 752
@@ -62,10 +63,12 @@ def build_tool_definition(markers_mm: np.ndarray, *, part_number: str,
     """A 752-byte passive-tool definition in the layout above (for tests, demos, the emulator)."""
     markers = np.asarray(markers_mm, dtype=float)
     if markers.ndim != 2 or markers.shape[1] != 3 or not 3 <= len(markers) <= 20:
-        raise ValueError(f"a tool needs 3 to 20 markers as an (N, 3) array in mm, got {markers.shape}")
+        raise ValueError(f"a tool needs 3 to 20 markers as an (N, 3) array in mm, "
+                         f"got shape {markers.shape}")
     if not 3 <= min_markers <= len(markers):
         raise ValueError("min_markers must be between 3 and the number of markers")
-    if len(part_number) > 20 or len(manufacturer) > 12 or not (part_number + manufacturer).isascii():
+    text = part_number + manufacturer
+    if len(part_number) > 20 or len(manufacturer) > 12 or not text.isascii():
         raise ValueError("part number (<= 20) and manufacturer (<= 12) must be short ASCII text")
     data = bytearray(ROM_SIZE)
     data[0:3] = b"NDI"
@@ -124,7 +127,8 @@ def read_tool_definition(path: Path | str) -> bytes:
     except FileNotFoundError:
         raise ToolDefinitionError(f"tool definition file {path} does not exist") from None
     except OSError as exc:
-        raise ToolDefinitionError(f"cannot read tool definition file {path}: {exc.strerror}") from None
+        raise ToolDefinitionError(f"cannot read tool definition file {path}: "
+                                  f"{exc.strerror}") from None
     if not data:
         raise ToolDefinitionError(f"tool definition file {path} is empty")
     if len(data) > UPLOAD_SIZE:

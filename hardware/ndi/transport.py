@@ -32,7 +32,7 @@ from ..errors import ConnectionLost, TrackerConnectionError
 __all__ = ["SerialLink", "connection_error"]
 
 _READ_SLICE_S = 0.01
-_PTY_SLAVE_MAJORS = range(136, 144)   # Linux Unix98 pty slaves (Documentation/admin-guide/devices.txt)
+_PTY_SLAVE_MAJORS = range(136, 144)   # Linux Unix98 pty slaves (admin-guide/devices.txt)
 
 
 def _is_pty(port: str) -> bool:

@@ -65,7 +65,8 @@ def encode_tx(frame: TrackingFrame, *, options: int = 0x0801) -> bytes:
         else:
             out.append(_WORDS[report.state])
         if report.state in (HandleState.VALID, HandleState.MISSING):
-            out.append(f"{report.port_status & 0xFFFFFFFF:08X}{report.frame_number & 0xFFFFFFFF:08X}")
+            out.append(f"{report.port_status & 0xFFFFFFFF:08X}"
+                       f"{report.frame_number & 0xFFFFFFFF:08X}")
         out.append("\n")
     if options & REPLY_PASSIVE_STRAY:
         strays = frame.strays
@@ -83,7 +84,7 @@ def encode_tx(frame: TrackingFrame, *, options: int = 0x0801) -> bytes:
 
 
 def decode_tx(reply: bytes, *, options: int = 0x0801) -> TrackingFrame:
-    """Validate the CRC of a whole TX reply and decode it (CrcMismatch / ProtocolError on failure)."""
+    """Check the CRC of a whole TX reply and decode it (CrcMismatch / ProtocolError on failure)."""
     return decode_tx_payload(parse_ascii_reply(reply), options=options)
 
 

@@ -161,7 +161,8 @@ def _random_frame(rng: np.random.Generator, with_strays: bool) -> TrackingFrame:
         if state is HandleState.VALID:
             q = rng.normal(size=4)
             q /= np.linalg.norm(q)
-            reports.append(HandleReport(int(handle), state, tuple(q), tuple(rng.uniform(-3000, 3000, 3)),
+            translation = tuple(rng.uniform(-3000, 3000, 3))
+            reports.append(HandleReport(int(handle), state, tuple(q), translation,
                                         float(rng.uniform(0, 2)), status, frame_number))
         elif state is HandleState.MISSING:
             reports.append(HandleReport(int(handle), state, port_status=status,

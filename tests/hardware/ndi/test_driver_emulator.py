@@ -142,7 +142,8 @@ def test_rom_upload_adds_a_passive_tool(tmp_path, kind):
         assert sum(c.startswith("PVWR:04") for c in emulator.device.commands) == 16
         tracker.start()
         frames = {f.tool: f for f in tracker.read_frames(0.5)}
-        np.testing.assert_allclose(frames["second coil"].position_mm, (33.0, 44.0, -1555.0), atol=1e-3)
+        np.testing.assert_allclose(frames["second coil"].position_mm, (33.0, 44.0, -1555.0),
+                                   atol=1e-3)
     finally:
         tracker.close()
         emulator.stop()
@@ -208,8 +209,9 @@ def test_tool_statuses_follow_the_device(pairs, reply_format):
     emulator.set_tool_condition("coil", "out_of_volume")
     emulator.set_tool_condition("reference", "partially_in_volume")
     frames = {f.tool: f for f in tracker.read_frames(0.5)}
-    assert frames["pointer"].status is ToolStatus.MISSING and frames["pointer"].tracker_from_tool is None
-    assert frames["coil"].status is ToolStatus.OUT_OF_VOLUME and frames["coil"].tracker_from_tool is None
+    assert frames["pointer"].status is ToolStatus.MISSING
+    assert frames["coil"].status is ToolStatus.OUT_OF_VOLUME
+    assert frames["pointer"].tracker_from_tool is None and frames["coil"].tracker_from_tool is None
     assert frames["reference"].status is ToolStatus.PARTIALLY_IN_VOLUME
     assert frames["reference"].is_trackable                       # usable, with a warning
     emulator.set_tool_condition("coil", "disabled")

@@ -33,7 +33,8 @@ def tracking():
 
     def make(kind="pty", reply_format="BX", **kwargs):
         emulator = NDIEmulator(StillTools(), noise_mm=0.0, noise_rad=0.0, **kwargs)
-        port = emulator.serve_pty() if kind == "pty" else f"socket://127.0.0.1:{emulator.serve_tcp()}"
+        port = (emulator.serve_pty() if kind == "pty"
+                else f"socket://127.0.0.1:{emulator.serve_tcp()}")
         tracker = NDITracker(port, reply_format=reply_format, timeout_s=0.5, reset_timeout_s=0.5,
                              interbyte_timeout_s=0.05)
         made.append((emulator, tracker))
@@ -53,7 +54,11 @@ def test_unplug_mid_stream_is_detected_quickly_and_close_still_works(tracking, k
     emulator, tracker = tracking(kind)
     emulator.stall("silent")                   # the driver is waiting inside read_frames...
     unplugged_at = []
-    timer = threading.Timer(0.05, lambda: (unplugged_at.append(time.monotonic()), emulator.unplug()))
+    def pull_cable():
+        unplugged_at.append(time.monotonic())
+        emulator.unplug()
+
+    timer = threading.Timer(0.05, pull_cable)
     timer.start()
     with pytest.raises(ConnectionLost, match="lost the connection"):
         tracker.read_frames(2.0)
@@ -108,7 +113,8 @@ def test_bad_crc_frames_never_give_a_pose(tracking, reply_format):
     assert tracker.stats.crc_errors >= 2
     assert tracker.stats.frames_dropped == tracker.stats.crc_errors
     assert tracker.stats.frames_ok == 1
-    emulator.inject_crc_errors(-emulator._crc_flips + 1)   # one more bad reply, then clean ones
+    emulator.clear_faults()
+    emulator.inject_crc_errors(1)                 # one more bad reply, then clean ones
     emulator.resume()
     frames = tracker.read_frames(0.5)
     assert [f.status for f in frames] == [ToolStatus.OK] * 3
