@@ -15,7 +15,7 @@ See ``docs/registration.md`` for the maths, the thresholds and why.
 from .errors import CalibrationError, RegistrationError
 from .fiducials import FiducialRegistration, check_scalp_side, register_fiducials
 from .icp import IcpOptions, IcpResult, refine_with_surface
-from .pivot import PivotCalibration, pivot_calibrate, tip_in_frame
+from .pivot import PivotCalibration, pivot_calibrate, rotation_spread, tip_in_frame
 from .result import RegistrationResult
 from .rigid import RigidFit, fit_rigid
 from .surface_index import ClosestPoints, SurfaceIndex
@@ -25,7 +25,7 @@ from .workflow import register
 
 __all__ = [
     "CalibrationError", "RegistrationError",
-    "PivotCalibration", "pivot_calibrate", "tip_in_frame",
+    "PivotCalibration", "pivot_calibrate", "rotation_spread", "tip_in_frame",
     "RigidFit", "fit_rigid",
     "FiducialRegistration", "register_fiducials", "check_scalp_side",
     "SurfaceIndex", "ClosestPoints",

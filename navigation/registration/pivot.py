@@ -29,7 +29,8 @@ from scipy.spatial.transform import Rotation
 from ..transforms import Frame, Transform, invert_rigid
 from .errors import CalibrationError
 
-__all__ = ["PivotCalibration", "pivot_calibrate", "tip_in_frame", "MIN_SAMPLES", "MIN_SPAN_RAD",
+__all__ = ["PivotCalibration", "pivot_calibrate", "rotation_spread", "tip_in_frame", "MIN_SAMPLES",
+           "MIN_SPAN_RAD",
            "MIN_CONE_RAD", "MAX_RMS_MM", "MAX_TIP_OFFSET_MM"]
 
 MIN_SAMPLES = 30
@@ -96,8 +97,10 @@ def _poses(tracker_from_pointer: Iterable) -> np.ndarray:
     return m
 
 
-def _motion(rotations: np.ndarray) -> tuple[float, float]:
-    """(rotation span, cone angle) in radians; see the module docstring."""
+def rotation_spread(rotations: np.ndarray) -> tuple[float, float]:
+    """(rotation span, cone angle) in radians of (N, 3, 3) rotations; see the module docstring.
+
+    Cheap enough (≈ 1 ms for 2,000 samples) to show live while the technician pivots."""
     sigma_max = float(np.linalg.svd(rotations.mean(axis=0), compute_uv=False)[0])
     cone = 2.0 * float(np.arcsin(np.sqrt(np.clip(1.0 - sigma_max, 0.0, 1.0))))
     step = max(1, len(rotations) // _SPAN_SUBSAMPLE)
@@ -105,6 +108,9 @@ def _motion(rotations: np.ndarray) -> tuple[float, float]:
     cos_half = np.clip(np.abs(q @ q.T), 0.0, 1.0)
     span = 2.0 * float(np.arccos(cos_half.min()))
     return span, cone
+
+
+_motion = rotation_spread   # earlier private name, still imported by the GUI
 
 
 def pivot_calibrate(tracker_from_pointer: Iterable, *, max_rms_mm: float = MAX_RMS_MM,
@@ -118,7 +124,7 @@ def pivot_calibrate(tracker_from_pointer: Iterable, *, max_rms_mm: float = MAX_R
     m = _poses(tracker_from_pointer)
     rot, pos = m[:, :3, :3], m[:, :3, 3]
     n = len(m)
-    span, cone = _motion(rot)
+    span, cone = rotation_spread(rot)
     if span < min_span_rad:
         raise CalibrationError(
             f"The pointer was rotated only {np.rad2deg(span):.0f}° while pivoting; tilt it at "

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import CalibrationError, pivot_calibrate, tip_in_frame
+from navigation.registration import (CalibrationError, pivot_calibrate, rotation_spread,
+                                     tip_in_frame)
 from navigation.registration.pivot import MIN_SAMPLES
 from navigation.registration.trials import simulate_pivot_poses
 from navigation.transforms import Frame
@@ -45,6 +46,14 @@ def test_cone_angle_matches_the_motion():
     cal = pivot_calibrate(poses)
     # tilts uniform in [0.3, 1]·20° about random horizontal axes: RMS tilt ≈ 14.5°
     assert np.deg2rad(10) < cal.cone_angle_rad < np.deg2rad(20)
+    # the live read-out gives the same numbers; an exact 15° cone gives a 15° cone angle
+    assert rotation_spread(poses[:, :3, :3]) == (cal.rotation_span_rad, cal.cone_angle_rad)
+    azimuth = np.linspace(0, 2 * np.pi, 360, endpoint=False)
+    axes = np.column_stack([np.cos(azimuth), np.sin(azimuth), np.zeros(360)])
+    cone = Rotation.from_rotvec(axes * np.deg2rad(15)).as_matrix()
+    span, cone_angle = rotation_spread(cone)
+    assert cone_angle == pytest.approx(np.deg2rad(15), abs=1e-9)
+    assert span == pytest.approx(np.deg2rad(30), abs=np.deg2rad(0.5))
 
 
 def test_too_few_samples_and_nan_frames():
