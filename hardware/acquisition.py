@@ -24,7 +24,8 @@ from typing import Callable, Iterable
 
 from .acquisition_process import check_process_isolation, run_bridge
 from .acquisition_state import (AcquisitionStats, FrameNumberCheck, call_quietly, describe_error,
-                                disconnected_frames, measured_rate_hz, staleness_limit_ns)
+                                disconnected_frames, measured_rate_hz, measured_together,
+                                staleness_limit_ns)
 from .errors import ConnectionLost, TrackerConnectionError, TrackerError
 from .frames import ToolFrame, ToolStatus
 from .tracker import Tracker
@@ -81,6 +82,7 @@ class Acquisition:
         self._subscribers: list[FrameCallback] = []
         self._state_subscribers: list[Callable[[str], None]] = []
         self._failed_callbacks: set[int] = set()
+        self._last_logged: dict[str, float] = {}
         self._stats = AcquisitionStats()
         self._rate_hz = 60.0
         self._state = "stopped"
@@ -193,15 +195,8 @@ class Acquisition:
         if any(f is None or f.status is ToolStatus.DISCONNECTED or not self.is_fresh(f, now_ns)
                for f in frames.values()):
             return None
-        numbers = [f.frame_number for f in frames.values()]
-        if all(n is not None for n in numbers):
-            if numbers and max(numbers) - min(numbers) > max_frame_gap:
-                return None
-        else:
-            times = [f.host_time_ns for f in frames.values()]
-            if times and max(times) - min(times) > 1e9 / self._rate_hz:
-                return None
-        return frames  # type: ignore[return-value]
+        together = measured_together(list(frames.values()), max_frame_gap, self._rate_hz)
+        return frames if together else None  # type: ignore[return-value]
 
     def history(self, tool: str, seconds: float | None = None) -> list[ToolFrame]:
         """Frames of ``tool`` received in the last ``seconds`` (all of the buffer if None)."""
@@ -394,6 +389,10 @@ class Acquisition:
             self._stats.last_error = text
             if invalid:
                 self._stats.invalid += 1
+        key, now = type(exc).__name__, time.monotonic()
+        if now - self._last_logged.get(key, -1e9) < 1.0:
+            return  # at most one log line per error type per second (bad CRCs come at 250 Hz)
+        self._last_logged[key] = now
         if isinstance(exc, TrackerError):
             log.warning("%s: %s", self.name, text)
         else:

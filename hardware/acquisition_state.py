@@ -20,7 +20,7 @@ from .errors import TrackerError
 from .frames import ToolFrame, ToolStatus
 
 __all__ = ["AcquisitionStats", "FrameNumberCheck", "FrameVerdict", "staleness_limit_ns",
-           "disconnected_frames", "describe_error", "call_quietly", "measured_rate_hz"]
+           "disconnected_frames", "measured_together", "describe_error", "call_quietly", "measured_rate_hz"]
 
 log = logging.getLogger("tmsnav.hardware.acquisition")
 
@@ -31,6 +31,16 @@ _RESTART_CONFIRMATIONS = 3
 def staleness_limit_ns(rate_hz: float, periods: float = 3.0, max_s: float = 0.1) -> int:
     """Age beyond which a pose is stale: ``periods`` device periods, capped at ``max_s``."""
     return int(min(periods / rate_hz, max_s) * 1e9)
+
+
+def measured_together(frames: list[ToolFrame], max_frame_gap: int, rate_hz: float) -> bool:
+    """True when the frames come from one device frame: frame numbers at most ``max_frame_gap``
+    apart, or (devices without frame numbers) receive times within one device period."""
+    numbers = [f.frame_number for f in frames]
+    if all(n is not None for n in numbers):
+        return not numbers or max(numbers) - min(numbers) <= max_frame_gap  # type: ignore[operator]
+    times = [f.host_time_ns for f in frames]
+    return max(times) - min(times) <= 1e9 / rate_hz
 
 
 def disconnected_frames(tools: Iterable[str], now_ns: int) -> list[ToolFrame]:

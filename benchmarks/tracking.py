@@ -1,0 +1,416 @@
+"""Tracking benchmark: NDI reply parsing, pty end-to-end latency, acquisition CPU, thread vs process.
+
+Workload (2-core machine, no hardware; run ``.venv/bin/python benchmarks/tracking.py``):
+
+1. Parse rate. One BX reply and one TX reply with 4 valid tools (``BX:0801`` / ``TX:0801``),
+   decoded 20,000 times each by the NDI codec (``hardware.ndi.bx.decode_bx``, ``tx.decode_tx``,
+   CRC checked) and by a naive baseline in this file (one ``struct.unpack`` / ``int()`` per field
+   and a bit-by-bit CRC loop). Also decode + conversion to 4 ToolFrames (what the driver does).
+2. Latency and CPU. ``NDIEmulator`` (in its own process, 4 tools, 250 Hz, full_session scenario)
+   on a pty; ``NDITracker`` polling ``BX:0801`` inside ``Acquisition`` in this process. Latency =
+   from the emulator's ``write()`` of a BX reply carrying a new frame number to the moment that
+   frame is in ``Acquisition.latest()`` (subscriber callback, which runs right after the update),
+   both on CLOCK_MONOTONIC. CPU = user+system time of the acquisition thread (psutil) / wall.
+3. Thread vs process. The same pipeline while this process's main thread is 100 % busy with
+   GUI-like work: (a) Python + small numpy (pose math for 400 objects, list comprehensions), or
+   (b) VTK filters (a 64^3 flying-edges contour + smoothing, like remeshing a view).
+   ``Acquisition(isolation="thread")`` (GIL switch interval 5 ms, the default, and 0.5 ms) versus
+   ``isolation="process"`` (driver in a child process, frames piped back). Reported: device
+   frames received/s, dropped frames, write->latest() latency in this process, the age of the
+   pose the busy main thread actually reads (emulator write -> main-thread read), and CPU (the
+   acquisition thread, plus the whole child process in process mode).
+
+Writes ``benchmarks/results/tracking.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing as mp
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hardware.acquisition import Acquisition  # noqa: E402
+from hardware.ndi.bx import decode_bx, encode_bx  # noqa: E402
+from hardware.ndi.driver import NDITracker  # noqa: E402
+from hardware.ndi.emulator import NDIEmulator  # noqa: E402
+from hardware.ndi.frame_check import tool_frames  # noqa: E402
+from hardware.ndi.replies import HandleReport, HandleState, TrackingFrame  # noqa: E402
+from hardware.ndi.tx import decode_tx, encode_tx  # noqa: E402
+
+RATE_HZ = 250.0
+TOOLS = ("reference", "pointer", "coil", "coil2")
+RESULTS = ROOT / "benchmarks" / "results" / "tracking.json"
+
+
+# --- 1. parsing ------------------------------------------------------------------------------
+def sample_frame() -> TrackingFrame:
+    q = (0.9238795, 0.0, 0.3826834, 0.0)
+    return TrackingFrame(tuple(HandleReport(h, HandleState.VALID, q, (10.5 * h, -20.25, -1500.0 + h),
+                                            0.12, 0x31, 123456) for h in range(1, 5)))
+
+
+def naive_crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def naive_bx(reply: bytes) -> list[dict]:
+    """Straightforward BX parser: one struct.unpack per field, bitwise CRC."""
+    (start,) = struct.unpack("<H", reply[0:2])
+    (length,) = struct.unpack("<H", reply[2:4])
+    (head_crc,) = struct.unpack("<H", reply[4:6])
+    if start != 0xA5C4 or naive_crc(reply[0:4]) != head_crc:
+        raise ValueError("bad header")
+    body = reply[6:6 + length]
+    (body_crc,) = struct.unpack("<H", reply[6 + length:8 + length])
+    if naive_crc(body) != body_crc:
+        raise ValueError("bad CRC")
+    (count,) = struct.unpack("<B", body[0:1])
+    pos, tools = 1, []
+    for _ in range(count):
+        (handle,) = struct.unpack("<B", body[pos:pos + 1])
+        (status,) = struct.unpack("<B", body[pos + 1:pos + 2])
+        pos += 2
+        tool = {"handle": handle, "status": status}
+        if status == 1:
+            values = []
+            for _ in range(8):
+                values.append(struct.unpack("<f", body[pos:pos + 4])[0])
+                pos += 4
+            tool["q"], tool["t"], tool["rms"] = values[0:4], values[4:7], values[7]
+        if status in (1, 2):
+            (tool["port"],) = struct.unpack("<I", body[pos:pos + 4])
+            (tool["frame"],) = struct.unpack("<I", body[pos + 4:pos + 8])
+            pos += 8
+        tools.append(tool)
+    return tools
+
+
+def naive_tx(reply: bytes) -> list[dict]:
+    """Straightforward TX parser: slice every field, int() each, bitwise CRC."""
+    text = reply.decode("ascii")
+    payload, crc = text[:-5], text[-5:-1]
+    if naive_crc(payload.encode("ascii")) != int(crc, 16):
+        raise ValueError("bad CRC")
+    count, pos, tools = int(payload[0:2], 16), 2, []
+    for _ in range(count):
+        tool = {"handle": int(payload[pos:pos + 2], 16)}
+        pos += 2
+        if payload.startswith("MISSING", pos):
+            pos += 7
+        else:
+            f = payload[pos:pos + 51]
+            tool["q"] = [int(f[i:i + 6]) / 1e4 for i in (0, 6, 12, 18)]
+            tool["t"] = [int(f[i:i + 7]) / 1e2 for i in (24, 31, 38)]
+            tool["rms"] = int(f[45:51]) / 1e4
+            pos += 51
+        tool["port"], tool["frame"] = int(payload[pos:pos + 8], 16), int(payload[pos + 8:pos + 16], 16)
+        pos += 17  # 16 hex digits and the LF
+        tools.append(tool)
+    return tools
+
+
+def rate_hz(fn, arg, n: int) -> float:
+    fn(arg)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn(arg)
+    return n / (time.perf_counter() - t0)
+
+
+def parse_rates() -> dict[str, float]:
+    frame = sample_frame()
+    bx, tx = encode_bx(frame), encode_tx(frame)
+    assert len(naive_bx(bx)) == 4 and len(naive_tx(tx)) == 4
+    assert len(decode_bx(bx).handles) == len(decode_tx(tx).handles) == 4
+    tools = [(h, name, name) for h, name in zip(range(1, 5), TOOLS)]
+    n = 20000
+    return {
+        "bx_parse_rate_hz": rate_hz(decode_bx, bx, n),
+        "bx_naive_parse_rate_hz": rate_hz(naive_bx, bx, n // 4),
+        "tx_parse_rate_hz": rate_hz(decode_tx, tx, n),
+        "tx_naive_parse_rate_hz": rate_hz(naive_tx, tx, n // 4),
+        "bx_to_toolframes_rate_hz": rate_hz(
+            lambda raw: tool_frames(decode_bx(raw), tools, 0, True), bx, n // 4),
+        "bx_reply_bytes": float(len(bx)), "tx_reply_bytes": float(len(tx)),
+    }
+
+
+# --- 2./3. live pipeline ----------------------------------------------------------------------
+class _FourTools:
+    """The full_session scenario plus a second coil 40 mm beside the first (4 tools)."""
+
+    def __init__(self) -> None:
+        from hardware.scenario_library import make_scenario
+        self.scenario = make_scenario("full_session", loop=True)
+        self.offset = np.eye(4)
+        self.offset[0, 3] = 40.0
+
+    def poses_at(self, t_s: float) -> dict:
+        poses = self.scenario.poses_at(t_s)
+        poses["coil2"] = None if poses["coil"] is None else poses["coil"] @ self.offset
+        return poses
+
+
+class _StampingEmulator(NDIEmulator):
+    """Records CLOCK_MONOTONIC just before each BX reply is written to the pty."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stamps: list[tuple[int, bytes]] = []
+
+    def _write(self, data: bytes, baud: int) -> None:
+        t_ns = time.monotonic_ns()
+        super()._write(data, baud)
+        if data[:2] == b"\xc4\xa5":
+            self.stamps.append((t_ns, data))
+
+
+def _emulator_process(conn) -> None:
+    emulator = _StampingEmulator(_FourTools(), model="vega", rate_hz=RATE_HZ, tools=TOOLS,
+                                 noise_mm=0.1, noise_rad=1e-3)
+    conn.send(emulator.serve_pty())
+    conn.recv()
+    emulator.stop()
+    first: dict[int, int] = {}
+    for t_ns, data in emulator.stamps:
+        try:
+            number = decode_bx(data).frame_number
+        except Exception:  # noqa: BLE001 - a fault-free run has none
+            continue
+        if number is not None and number not in first:
+            first[number] = t_ns
+    conn.send(first)
+
+
+def _run_acquisition(path: str, isolation: str) -> dict:
+    """Acquisition of the emulator on ``path``; callback stamps = when a frame is in latest()."""
+    stamps: list[tuple[int, int]] = []
+
+    def on_frames(frames) -> None:
+        stamps.append((time.monotonic_ns(), frames[0].frame_number))
+
+    if isolation == "driver only":
+        acq = _DriverOnly(path, on_frames)
+    else:
+        acq = Acquisition(functools.partial(NDITracker, path, nominal_rate_hz=RATE_HZ,
+                                            timeout_s=1.0), name="bench", isolation=isolation)
+        acq.subscribe(on_frames)
+        acq.start()
+        deadline = time.monotonic() + 20
+        while acq.state != "tracking" and time.monotonic() < deadline:
+            time.sleep(0.01)
+    time.sleep(0.5)  # warm-up
+    stamps.clear()
+    return {"acq": acq, "stamps": stamps}
+
+
+class _DriverOnly:
+    """Baseline: the bare driver read loop on a thread (no Acquisition bookkeeping)."""
+
+    def __init__(self, path: str, on_frames) -> None:
+        self.tracker = NDITracker(path, nominal_rate_hz=RATE_HZ, timeout_s=1.0)
+        self.tracker.connect()
+        self.tracker.start()
+        self.frames, self.dropped, self.frames_received, self.process_pid = [], 0, 0, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(on_frames,), daemon=True)
+        self._thread.start()
+        self.thread_native_id = self._thread.native_id
+
+    def _loop(self, on_frames) -> None:
+        last = None
+        while not self._stop.is_set():
+            frames = self.tracker.read_frames(0.1)
+            if frames:
+                self.frames = frames
+                number = frames[0].frame_number
+                if last is not None and number > last + 1:
+                    self.dropped += number - last - 1
+                last, self.frames_received = number, self.frames_received + 1
+                on_frames(frames)
+
+    def latest(self, tool: str):
+        return next((f for f in self.frames if f.tool == tool), None)
+
+    @property
+    def stats(self):
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+        self.tracker.close()
+
+
+def _cpu_s(acq: Acquisition) -> float:
+    """CPU seconds of the acquisition thread, plus the whole child process if there is one."""
+    total = 0.0
+    for th in psutil.Process().threads():
+        if th.id == acq.thread_native_id:
+            total += th.user_time + th.system_time
+    if acq.process_pid is not None:
+        times = psutil.Process(acq.process_pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def busy_python(stop_at: float, read) -> list[tuple[int, int]]:
+    """GUI-like Python work: per 'frame', pose math on 400 objects; read the pose after it."""
+    reads, rng = [], np.random.default_rng(0)
+    mats = rng.normal(size=(400, 4, 4))
+    while time.monotonic() < stop_at:
+        acc = 0.0
+        for m in mats:
+            acc += float((m @ m)[0, 3])
+        acc += sum(i * i for i in range(3000))
+        reads.append(read())
+    return reads
+
+
+def busy_vtk(stop_at: float, read) -> list[tuple[int, int]]:
+    """VTK work: contour a 64^3 image (flying edges) and smooth it, about 40 ms a loop."""
+    import vtk
+    source = vtk.vtkRTAnalyticSource()
+    source.SetWholeExtent(-32, 31, -32, 31, -32, 31)
+    source.Update()
+    reads = []
+    while time.monotonic() < stop_at:
+        contour = vtk.vtkFlyingEdges3D()
+        contour.SetInputData(source.GetOutput())
+        contour.SetValue(0, 160.0)
+        smooth = vtk.vtkWindowedSincPolyDataFilter()
+        smooth.SetInputConnection(contour.GetOutputPort())
+        smooth.SetNumberOfIterations(5)
+        smooth.Update()
+        reads.append(read())
+    return reads
+
+
+def _latencies_ms(stamps, writes: dict[int, int]) -> np.ndarray:
+    return np.array([(t - writes[n]) / 1e6 for t, n in stamps if n in writes])
+
+
+def pipeline(mode: str, work, duration_s: float = 4.0, switch_s: float | None = None) -> dict:
+    """One measurement: emulator process + acquisition (thread or process) + busy main thread."""
+    default_switch = sys.getswitchinterval()
+    if switch_s is not None:
+        sys.setswitchinterval(switch_s)
+    try:
+        return _pipeline(mode, work, duration_s)
+    finally:
+        sys.setswitchinterval(default_switch)
+
+
+def _pipeline(mode: str, work, duration_s: float) -> dict:
+    ctx = mp.get_context("spawn")
+    emu_conn, child = ctx.Pipe()
+    emulator = ctx.Process(target=_emulator_process, args=(child,), daemon=True)
+    emulator.start()
+    path = emu_conn.recv()
+    run = _run_acquisition(path, mode)
+    acq = run["acq"]
+
+    def read() -> tuple[int, int]:
+        frame = acq.latest("coil")
+        return time.monotonic_ns(), frame.frame_number if frame else -1
+
+    cpu0, t0 = _cpu_s(acq), time.monotonic()
+    reads = work(t0 + duration_s, read) if work else (time.sleep(duration_s) or [])
+    wall = time.monotonic() - t0
+    result = {"cpu": (_cpu_s(acq) - cpu0) / wall}
+    stats = acq.stats
+    acq.stop(timeout_s=5.0)
+    stamps, result["dropped"], result["received"] = list(run["stamps"]), stats.dropped, \
+        stats.frames_received
+    emu_conn.send("stop")
+    writes = emu_conn.recv()
+    emulator.join(5)
+    lat = _latencies_ms(stamps, writes)
+    ages = _latencies_ms(reads, writes)
+    span_s = (stamps[-1][0] - stamps[0][0]) / 1e9 if len(stamps) > 1 else 1.0
+    result.update({
+        "rate_hz": (len(stamps) - 1) / span_s,
+        "latency_p50_ms": float(np.median(lat)), "latency_p99_ms": float(np.percentile(lat, 99)),
+        "read_age_p50_ms": float(np.median(ages)) if len(ages) else float("nan"),
+        "read_age_p99_ms": float(np.percentile(ages, 99)) if len(ages) else float("nan"),
+        "gui_loops_per_s": len(reads) / wall if work else float("nan"),
+    })
+    return result
+
+
+def main() -> None:
+    print(__doc__.split("\n\n")[0])
+    load_avg = psutil.getloadavg()[0]
+    print(f"load average (1 min) at start: {load_avg:.2f} on {psutil.cpu_count()} cores")
+    metrics: dict[str, float] = {}
+    parse = parse_rates()
+    metrics.update(parse)
+    print(f"\n{'parser (4 tools)':34s}{'frames/s':>12s}{'vs naive':>10s}")
+    for kind in ("bx", "tx"):
+        fast, slow = parse[f"{kind}_parse_rate_hz"], parse[f"{kind}_naive_parse_rate_hz"]
+        print(f"{kind.upper() + ' codec':34s}{fast:12,.0f}{fast / slow:9.1f}x")
+        print(f"{kind.upper() + ' naive (struct per field)':34s}{slow:12,.0f}")
+    print(f"{'BX decode + 4 ToolFrames':34s}{parse['bx_to_toolframes_rate_hz']:12,.0f}")
+
+    runs = [("idle", None, "driver only", None), ("idle", None, "thread", None),
+            ("idle", None, "process", None),
+            ("python+numpy", busy_python, "thread", None),
+            ("python+numpy", busy_python, "thread", 5e-4),
+            ("python+numpy", busy_python, "process", None),
+            ("vtk", busy_vtk, "thread", None), ("vtk", busy_vtk, "process", None)]
+    print(f"\nNDIEmulator ({RATE_HZ:.0f} Hz, 4 tools) -> pty -> NDITracker -> Acquisition, 4 s each")
+    print(f"{'main thread':14s}{'acquisition':>13s}{'frames/s':>10s}{'dropped':>9s}"
+          f"{'lat p50':>9s}{'lat p99':>9s}{'read age p50':>14s}{'p99':>8s}{'CPU %':>7s}")
+    for work_name, work, mode, switch_s in runs:
+        r = pipeline(mode, work, switch_s=switch_s)
+        label = "thread 0.5ms" if switch_s is not None else mode
+        key = {"thread 0.5ms": "thread_switch_05ms", "driver only": "driver_only"}.get(label, label)
+        key = f"{key}_{work_name.replace('+', '_')}"
+        metrics.update({f"{key}_rate_hz": r["rate_hz"], f"{key}_dropped_frames_4s": float(r["dropped"]),
+                        f"{key}_latency_p50_ms": r["latency_p50_ms"],
+                        f"{key}_latency_p99_ms": r["latency_p99_ms"],
+                        f"{key}_cpu_pct": 100.0 * r["cpu"]})
+        if work is not None:
+            metrics.update({f"{key}_read_age_p50_ms": r["read_age_p50_ms"],
+                            f"{key}_read_age_p99_ms": r["read_age_p99_ms"]})
+        print(f"{work_name:14s}{label:>13s}{r['rate_hz']:10.0f}{r['dropped']:9d}"
+              f"{r['latency_p50_ms']:9.2f}{r['latency_p99_ms']:9.2f}"
+              f"{r['read_age_p50_ms']:14.2f}{r['read_age_p99_ms']:8.2f}{100 * r['cpu']:7.1f}")
+    metrics["acquisition_overhead_cpu_pct"] = (metrics["thread_idle_cpu_pct"]
+                                               - metrics["driver_only_idle_cpu_pct"])
+    metrics.update({"pty_latency_p50_ms": metrics["thread_idle_latency_p50_ms"],
+                    "pty_latency_p99_ms": metrics["thread_idle_latency_p99_ms"],
+                    "acquisition_cpu_pct": metrics["thread_idle_cpu_pct"],
+                    "load_avg_1min_at_start": load_avg})
+    print(f"\nAcquisition's own share (thread minus bare driver loop, idle): "
+          f"{metrics['acquisition_overhead_cpu_pct']:.1f} % of one core")
+    goals = {"bx_parse_rate_hz": (">=", 20000), "pty_latency_p99_ms": ("<", 2.0),
+             "acquisition_cpu_pct": ("<", 10.0)}
+    print()
+    for name, (op, goal) in goals.items():
+        value = metrics[name]
+        ok = value >= goal if op == ">=" else value < goal
+        print(f"goal {name} {op} {goal}: {value:,.2f} {'OK' if ok else 'MISSED'}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({k: round(float(v), 4) for k, v in metrics.items()}, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
