@@ -49,8 +49,8 @@ class IcpOptions:
     """Thresholds of :func:`refine_with_surface` (mm, radians); defaults are for a scalp sweep."""
 
     max_iterations: int = 50
-    tolerance_mm: float = 0.01            # stop when no point moves more than this, or
-    stall_mm: float = 0.05                # when moves stay below this and the cost is flat
+    tolerance_mm: float = 0.05            # stop when no point moves more than this, or
+    stall_mm: float = 0.2                 # when moves stay below this and the cost is flat
     outlier_sigmas: float = 3.0
     min_outlier_mm: float = 2.0           # never call a point within this distance an outlier
     huber_k: float = 1.345
