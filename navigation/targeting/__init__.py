@@ -1,0 +1,1 @@
+"""Targeting: where to stimulate (MNI registration, scalp heuristics, connectivity, qEEG)."""
