@@ -48,7 +48,7 @@ def start_pair(kind, reply_format="BX", motion=None, **emulator_kwargs):
     motion = motion or KnownMotion()
     emulator = NDIEmulator(motion, noise_mm=0.0, noise_rad=0.0, **emulator_kwargs)
     port = emulator.serve_pty() if kind == "pty" else f"socket://127.0.0.1:{emulator.serve_tcp()}"
-    tracker = NDITracker(port, reply_format=reply_format, timeout_s=0.5, reset_timeout_s=0.5,
+    tracker = NDITracker(port, reply_format=reply_format, timeout_s=2.0, reset_timeout_s=2.0,
                          interbyte_timeout_s=0.05)
     return emulator, tracker, motion
 
@@ -80,7 +80,7 @@ def test_full_setup_and_tracking_gives_the_true_poses(pairs, kind, reply_format)
     numbers = []
     for _ in range(4):
         before = time.monotonic_ns()
-        frames = tracker.read_frames(0.5)
+        frames = tracker.read_frames(2.0)
         after = time.monotonic_ns()
         assert [f.tool for f in frames] == ["reference", "pointer", "coil"]
         assert all(f.status is ToolStatus.OK for f in frames)
@@ -111,7 +111,7 @@ def test_close_is_idempotent_and_returns_device_to_9600(pairs):
     emulator, tracker, _ = pairs("pty")
     tracker.connect()
     tracker.start()
-    tracker.read_frames(0.5)
+    tracker.read_frames(2.0)
     assert emulator.device.baud == 115200
     tracker.close()
     tracker.close()
@@ -134,14 +134,14 @@ def test_rom_upload_adds_a_passive_tool(tmp_path, kind):
     port = emulator.serve_pty() if kind == "pty" else f"socket://127.0.0.1:{emulator.serve_tcp()}"
     rom = _write_rom(tmp_path, "coil2", "TMS-COIL-2")
     tracker = NDITracker(port, rom_files={"second coil": rom}, tool_names={"01": "head"},
-                         timeout_s=0.5, reset_timeout_s=0.5)
+                         timeout_s=2.0, reset_timeout_s=2.0)
     try:
         tracker.connect()
         names = {t.device_id: t.name for t in tracker.tools()}
         assert names == {"01": "head", "02": "pointer", "03": "coil", "04": "second coil"}
         assert sum(c.startswith("PVWR:04") for c in emulator.device.commands) == 16
         tracker.start()
-        frames = {f.tool: f for f in tracker.read_frames(0.5)}
+        frames = {f.tool: f for f in tracker.read_frames(2.0)}
         np.testing.assert_allclose(frames["second coil"].position_mm, (33.0, 44.0, -1555.0),
                                    atol=1e-3)
     finally:
@@ -171,7 +171,7 @@ def test_load_tool_definition_after_connect_but_not_while_tracking(tmp_path, pai
     tracker.start()
     with pytest.raises(TrackerError, match="stop tracking"):
         tracker.load_tool_definition(_write_rom(tmp_path, "later", "X"))
-    assert "late" in [f.tool for f in tracker.read_frames(0.5)]
+    assert "late" in [f.tool for f in tracker.read_frames(2.0)]
 
 
 def test_sample_tool_files_in_assets_are_plausible_roms():
@@ -185,13 +185,13 @@ def test_sample_tool_files_in_assets_are_plausible_roms():
 def test_passive_only_setup_with_the_sample_roms():
     emulator = NDIEmulator(tools=(), noise_mm=0.0, noise_rad=0.0)
     roms = {name: ASSETS / f"tmsnav_{name}.rom" for name in ("reference", "pointer", "coil")}
-    tracker = NDITracker(emulator.serve_pty(), rom_files=roms, timeout_s=0.5, reset_timeout_s=0.5)
+    tracker = NDITracker(emulator.serve_pty(), rom_files=roms, timeout_s=2.0, reset_timeout_s=2.0)
     try:
         tracker.connect()
         assert [(t.name, t.device_id) for t in tracker.tools()] == \
             [("reference", "01"), ("pointer", "02"), ("coil", "03")]
         tracker.start()
-        frames = tracker.read_frames(0.5)
+        frames = tracker.read_frames(2.0)
         truth = DefaultMotion().poses_at(frames[0].frame_number / emulator.device.rate_hz)
         for f in frames:
             np.testing.assert_allclose(f.tracker_from_tool, truth[f.tool], atol=2e-3)
@@ -208,7 +208,7 @@ def test_tool_statuses_follow_the_device(pairs, reply_format):
     motion.hidden.add("pointer")
     emulator.set_tool_condition("coil", "out_of_volume")
     emulator.set_tool_condition("reference", "partially_in_volume")
-    frames = {f.tool: f for f in tracker.read_frames(0.5)}
+    frames = {f.tool: f for f in tracker.read_frames(2.0)}
     assert frames["pointer"].status is ToolStatus.MISSING
     assert frames["coil"].status is ToolStatus.OUT_OF_VOLUME
     assert frames["pointer"].tracker_from_tool is None and frames["coil"].tracker_from_tool is None
@@ -217,7 +217,7 @@ def test_tool_statuses_follow_the_device(pairs, reply_format):
     emulator.set_tool_condition("coil", "disabled")
     emulator.set_tool_condition("reference", "missing")
     motion.hidden.clear()
-    frames = {f.tool: f for f in tracker.read_frames(0.5)}
+    frames = {f.tool: f for f in tracker.read_frames(2.0)}
     assert frames["coil"].status is ToolStatus.DISABLED and frames["coil"].tracker_from_tool is None
     assert frames["reference"].status is ToolStatus.MISSING
     assert frames["pointer"].status is ToolStatus.OK
@@ -229,9 +229,9 @@ def test_read_frames_needs_start_and_wire_time_is_simulated(pairs):
     with pytest.raises(TrackerError, match="start"):
         tracker.read_frames(0.1)
     tracker.start()
-    tracker.read_frames(0.5)
+    tracker.read_frames(2.0)
     t0 = time.monotonic()
-    tracker.read_frames(0.5)
+    tracker.read_frames(2.0)
     one_frame_bytes = 6 + 1 + 3 * 42 + 2 + 2
     assert time.monotonic() - t0 >= one_frame_bytes * 10 / 115200
 

@@ -35,12 +35,12 @@ def tracking():
         emulator = NDIEmulator(StillTools(), noise_mm=0.0, noise_rad=0.0, **kwargs)
         port = (emulator.serve_pty() if kind == "pty"
                 else f"socket://127.0.0.1:{emulator.serve_tcp()}")
-        tracker = NDITracker(port, reply_format=reply_format, timeout_s=0.5, reset_timeout_s=0.5,
+        tracker = NDITracker(port, reply_format=reply_format, timeout_s=2.0, reset_timeout_s=2.0,
                              interbyte_timeout_s=0.05)
         made.append((emulator, tracker))
         tracker.connect()
         tracker.start()
-        assert len(tracker.read_frames(0.5)) == 3
+        assert len(tracker.read_frames(2.0)) == 3
         return emulator, tracker
 
     yield make
@@ -88,7 +88,7 @@ def test_unplug_between_polls(tracking):
 def test_noise_before_a_reply_is_skipped(tracking, reply_format):
     emulator, tracker = tracking("pty", reply_format)
     emulator.inject_garbage(b"\x01\xff\xc4\xa5\x00\x13\x80junk")
-    frames = tracker.read_frames(0.5)
+    frames = tracker.read_frames(2.0)
     assert [f.status for f in frames] == [ToolStatus.OK] * 3
     assert tracker.stats.bytes_discarded >= 7
     np.testing.assert_allclose(frames[2].position_mm, (20.0, 20.0, -1500.0), atol=6e-3)
@@ -98,7 +98,7 @@ def test_noise_before_a_reply_is_skipped(tracking, reply_format):
 def test_garbage_instead_of_a_reply_is_dropped_and_counted(tracking, reply_format):
     emulator, tracker = tracking("pty", reply_format)
     emulator.inject_garbage(b"\xc4\xa5\x10\x00\x99\x98garbage\r", replace=True)
-    frames = tracker.read_frames(0.5)
+    frames = tracker.read_frames(2.0)
     assert [f.status for f in frames] == [ToolStatus.OK] * 3      # the next poll resynchronised
     assert tracker.stats.frames_dropped == 1
 
@@ -109,14 +109,14 @@ def test_bad_crc_frames_never_give_a_pose(tracking, reply_format):
     emulator.stall("frozen")                     # the camera frame stays the same ...
     time.sleep(0.05)
     emulator.inject_crc_errors(1000)             # ... and every reply has a flipped bit
-    assert tracker.read_frames(0.2) == []
-    assert tracker.stats.crc_errors >= 2
+    assert tracker.read_frames(0.3) == []
+    assert tracker.stats.crc_errors >= 1
     assert tracker.stats.frames_dropped == tracker.stats.crc_errors
     assert tracker.stats.frames_ok == 1
     emulator.clear_faults()
     emulator.inject_crc_errors(1)                 # one more bad reply, then clean ones
     emulator.resume()
-    frames = tracker.read_frames(0.5)
+    frames = tracker.read_frames(2.0)
     assert [f.status for f in frames] == [ToolStatus.OK] * 3
     assert tracker.stats.frames_ok == 2
 
@@ -124,7 +124,7 @@ def test_bad_crc_frames_never_give_a_pose(tracking, reply_format):
 def test_truncated_reply_is_dropped_and_the_stream_recovers(tracking):
     emulator, tracker = tracking("pty")
     emulator.inject_truncation(1)
-    frames = tracker.read_frames(0.5)
+    frames = tracker.read_frames(2.0)
     assert [f.status for f in frames] == [ToolStatus.OK] * 3
     assert tracker.stats.truncated_replies == 1 and tracker.stats.frames_dropped == 1
 
@@ -135,10 +135,10 @@ def test_silent_device_times_out_without_fake_frames(tracking, kind):
     emulator.stall("silent")
     t0 = time.monotonic()
     assert tracker.read_frames(0.15) == []
-    assert 0.14 <= time.monotonic() - t0 < 0.4
+    assert 0.14 <= time.monotonic() - t0 < 1.0
     assert tracker.stats.timeouts == 1 and tracker.stats.frozen_timeouts == 0
     emulator.resume()
-    assert len(tracker.read_frames(0.5)) == 3
+    assert len(tracker.read_frames(2.0)) == 3
 
 
 def test_frozen_frame_number_is_detected(tracking):
@@ -150,27 +150,27 @@ def test_frozen_frame_number_is_detected(tracking):
     assert tracker.read_frames(0.2) == []
     assert tracker.stats.frozen_timeouts >= 1 and tracker.stats.repeated_frames > 2
     emulator.resume()
-    frames = tracker.read_frames(0.5)
+    frames = tracker.read_frames(2.0)
     assert frames[0].frame_number > (first[0].frame_number if first else last)
 
 
 def test_frame_number_glitch_marks_the_frame_invalid(tracking):
     emulator, tracker = tracking("pty")
-    good = tracker.read_frames(0.5)[0].frame_number
+    good = tracker.read_frames(2.0)[0].frame_number
     emulator.inject_frame_number(4294967170)                # PlusLib #244
-    bad = tracker.read_frames(0.5)
+    bad = tracker.read_frames(2.0)
     assert [f.status for f in bad] == [ToolStatus.INVALID] * 3
     assert all(f.tracker_from_tool is None for f in bad)
     assert tracker.stats.frame_number_anomalies == 1
     emulator.inject_frame_number(good - 5)                    # backwards
-    assert [f.status for f in tracker.read_frames(0.5)] == [ToolStatus.INVALID] * 3
-    after = tracker.read_frames(0.5)
+    assert [f.status for f in tracker.read_frames(2.0)] == [ToolStatus.INVALID] * 3
+    after = tracker.read_frames(2.0)
     assert [f.status for f in after] == [ToolStatus.OK] * 3 and after[0].frame_number > good
 
 
 def test_frame_counter_wraparound_is_normal(tracking):
     emulator, tracker = tracking("pty", start_frame=2**32 - 40, rate_hz=200.0)
-    numbers = [tracker.read_frames(0.5)[0].frame_number for _ in range(80)]
+    numbers = [tracker.read_frames(2.0)[0].frame_number for _ in range(80)]
     assert any(n < 20 for n in numbers) and any(n > 2**32 - 40 for n in numbers)
     assert tracker.stats.frame_number_anomalies == 0
 
@@ -179,9 +179,9 @@ def test_device_error_replies_carry_their_meaning(tracking):
     emulator, tracker = tracking("pty")
     emulator.inject_error(0x0C, command="BX")
     with pytest.raises(DeviceError, match="not valid in the current mode") as err:
-        tracker.read_frames(0.5)
+        tracker.read_frames(2.0)
     assert err.value.code == 0x0C
-    assert len(tracker.read_frames(0.5)) == 3                    # the link is still fine
+    assert len(tracker.read_frames(2.0)) == 3                    # the link is still fine
     tracker.stop()
     emulator.inject_error(0x12, command="TSTART")
     with pytest.raises(DeviceError, match="failure to start tracking"):
@@ -191,7 +191,7 @@ def test_device_error_replies_carry_their_meaning(tracking):
 def test_system_status_is_reported(tracking):
     emulator, tracker = tracking("tcp", "TX")
     emulator.set_system_status(0x0002)
-    tracker.read_frames(0.5)
+    tracker.read_frames(2.0)
     assert tracker.system_status == 0x0002
 
 
@@ -264,11 +264,11 @@ def test_device_left_at_115200_is_reset_by_the_break():
             assert raw.read(9) == b"OKAYA896\r"
             raw.write(encode_command("INIT"))                     # still at 9600: garbled
             assert raw.read(9) == b""
-        tracker = NDITracker(path, timeout_s=0.3, reset_timeout_s=0.3)
+        tracker = NDITracker(path, timeout_s=2.0, reset_timeout_s=2.0)
         tracker.connect()                                         # break -> RESET -> 9600
         assert emulator.device.commands.count("<break>") == 1
         tracker.start()
-        assert len(tracker.read_frames(0.5)) == 3
+        assert len(tracker.read_frames(2.0)) == 3
         tracker.close()
     finally:
         emulator.stop()
