@@ -26,6 +26,7 @@ message naming the factor, unless ``scale_to_mm`` says how to convert.
 from __future__ import annotations
 
 import gzip
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ def _mri_from_tkr_footer(info: dict) -> np.ndarray:
 
 
 def _read_freesurfer(path: Path, volume: Any) -> tuple[np.ndarray, np.ndarray]:
-    coords, faces, info = nib.freesurfer.read_geometry(str(path), read_metadata=True)
+    with warnings.catch_warnings():  # nibabel warns about absent footers: handled below
+        warnings.simplefilter("ignore")
+        coords, faces, info = nib.freesurfer.read_geometry(str(path), read_metadata=True)
     footer = all(key in info for key in ("volume", "voxelsize", "xras", "yras", "zras", "cras"))
     if footer:
         matrix = _mri_from_tkr_footer(info)
@@ -116,7 +119,8 @@ def _read_gifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_pyvista(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with pv.VtkErrorCatcher(raise_errors=False) as catcher:
+    with pv.VtkErrorCatcher(raise_errors=False) as catcher, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # VTK's reader errors are caught and reported below
         mesh = pv.read(str(path))
     if catcher.events and (mesh is None or getattr(mesh, "n_points", 0) == 0):
         raise SurfaceError(f"could not read {path.name}: {catcher.events[0].description.strip()}")
