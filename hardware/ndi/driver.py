@@ -117,6 +117,7 @@ class NDITracker(Tracker):
     def connect(self) -> None:
         if self.is_connected:
             return
+        self._abandon()                 # after a lost connection: release the dead port first
         link = self._link = SerialLink(self.port)
         self._lost = self._tracking = self._comm_changed = False
         channel = self._channel = CommandChannel(link, self.stats, timeout_s=self.timeout_s,

@@ -52,6 +52,7 @@ class NDIEmulator:
         self.simulate_baud = simulate_baud
         self._rng = np.random.default_rng(seed + 7919)
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._unplug = threading.Event()
         self._unplugged = threading.Event()
@@ -223,14 +224,15 @@ class NDIEmulator:
     def _write(self, data: bytes, baud: int) -> None:
         if self.simulate_wire_time and self._master_fd is not None:
             time.sleep(len(data) * 10.0 / baud)
-        sink = self._sink
-        if sink is None:
-            return
-        view = memoryview(data)
-        while view:
-            written = sink(view)
-            view = view[written:]
-        self.replies_sent += 1
+        with self._write_lock:          # on_break() may come from another thread
+            sink = self._sink
+            if sink is None:
+                return
+            view = memoryview(data)
+            while view:
+                written = sink(view)
+                view = view[written:]
+            self.replies_sent += 1
 
     def _feed(self, data: bytes, buffer: bytearray, *, pty: bool) -> None:
         if pty and b"\x00" in data:

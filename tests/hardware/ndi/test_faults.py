@@ -84,6 +84,21 @@ def test_unplug_between_polls(tracking):
     tracker.close()
 
 
+def test_reconnect_after_replug_reruns_the_setup(tracking):
+    emulator, tracker = tracking("tcp")
+    port = int(tracker.port.rsplit(":", 1)[1])
+    emulator.unplug()
+    with pytest.raises(ConnectionLost):
+        tracker.read_frames(1.0)
+    assert emulator.device.tracking                   # the camera itself kept tracking
+    emulator.serve_tcp(port)                          # cable back in; the user presses reconnect
+    before = len(emulator.device.commands)
+    tracker.connect()                                 # INIT -> ERROR0C -> TSTOP -> INIT, tools again
+    assert emulator.device.commands[before:before + 4] == ["INIT:", "TSTOP:", "INIT:", "VER:0"]
+    tracker.start()
+    assert [f.status for f in tracker.read_frames(2.0)] == [ToolStatus.OK] * 3
+
+
 @pytest.mark.parametrize("reply_format", ["BX", "TX"])
 def test_noise_before_a_reply_is_skipped(tracking, reply_format):
     emulator, tracker = tracking("pty", reply_format)
