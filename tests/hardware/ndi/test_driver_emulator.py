@@ -15,6 +15,7 @@ from hardware.ndi.crc import crc16_hex
 from hardware.ndi.device_pose import DefaultMotion
 from hardware.ndi.driver import NDITracker
 from hardware.ndi.emulator import NDIEmulator
+from hardware.ndi.bx import decode_bx
 from hardware.ndi.rom import build_tool_definition, check_tool_definition
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets" / "tools" / "ndi"
@@ -252,3 +253,58 @@ def test_tcp_accepts_a_probe_then_the_real_connection_byte_for_byte(pairs):
 
 def raw_crc(payload):
     return crc16_hex(payload).encode() + b"\r"
+
+
+class RawHost:
+    """A minimal independent host written from the API guide (as ndicapi behaves): colon form
+    with CRC, ASCII replies read until a chunk ends in CR, BX sized from its header."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def ask(self, text):
+        self.sock.sendall(text.encode() + crc16_hex(text).encode() + b"\r")
+        reply = b""
+        while not reply.endswith(b"\r"):
+            reply += self.sock.recv(4096)
+        assert crc16_hex(reply[:-5]) == reply[-5:-1].decode()
+        return reply[:-5].decode()
+
+    def bx(self, options="0801"):
+        text = f"BX:{options}"
+        self.sock.sendall(text.encode() + crc16_hex(text).encode() + b"\r")
+        reply = b""
+        while len(reply) < 6 or len(reply) < int.from_bytes(reply[2:4], "little") + 8:
+            reply += self.sock.recv(4096)
+        assert len(reply) == int.from_bytes(reply[2:4], "little") + 8     # nothing after the CRC
+        return reply
+
+
+def test_an_independent_api_guide_host_tracks_through_the_emulator(tmp_path, pairs):
+    emulator, tracker, _ = pairs("tcp")
+    host_name, port = tracker.port.removeprefix("socket://").split(":")
+    rom = build_tool_definition(np.array([[0, 0, 0], [50, 0, 0], [0, 70, 0]], float),
+                                part_number="TMS-COIL-2")
+    with socket.create_connection((host_name, int(port)), timeout=2.0) as sock:
+        host = RawHost(sock)
+        assert host.ask("INIT:") == "OKAY"
+        assert host.ask("GETINFO:Features.Firmware.Version").startswith("ERROR")   # old firmware
+        assert any(line.startswith("Freeze Tag:") for line in host.ask("VER:0").split("\n"))
+        assert host.ask("PHSR:01") == "00"
+        handle = host.ask("PHRQ:*********1****")[:2]
+        for address in range(0, 1024, 64):
+            chunk = rom.ljust(1024, b"\0")[address:address + 64].hex().upper()
+            assert host.ask(f"PVWR:{handle}{address:04X}{chunk}") == "OKAY"
+        for i in range(2):
+            phsr = host.ask(f"PHSR:0{i + 2}")
+            for k in range(int(phsr[:2], 16)):
+                h = phsr[2 + 5 * k:4 + 5 * k].lower()                        # lower-case handles
+                assert host.ask(f"PINIT:{h}" if i == 0 else f"PENA:{h}D") == "OKAY"
+        assert host.ask("PHSR:04") == "04" "01031" "02031" "03031" "04031"
+        assert host.ask("TSTART:") == "OKAY"
+        frames = [decode_bx(host.bx()) for _ in range(50)]                     # back to back
+        numbers = [f.frame_number for f in frames]
+        assert numbers == sorted(numbers) and len(set(numbers)) < 50           # 60 Hz: repeats
+        assert all(len(f.handles) == 4 for f in frames)
+        np.testing.assert_allclose(frames[-1].handles[3].translation_mm, (33.0, 44.0, -1555.0))
+        assert host.ask("TSTOP:") == "OKAY"
