@@ -11,11 +11,11 @@ import pytest
 
 from hardware.errors import ToolDefinitionError, TrackerError
 from hardware.frames import ToolStatus
+from hardware.ndi.bx import decode_bx
 from hardware.ndi.crc import crc16_hex
 from hardware.ndi.device_pose import DefaultMotion
 from hardware.ndi.driver import NDITracker
 from hardware.ndi.emulator import NDIEmulator
-from hardware.ndi.bx import decode_bx
 from hardware.ndi.rom import build_tool_definition, check_tool_definition
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets" / "tools" / "ndi"
