@@ -179,8 +179,8 @@ def _resample(data: np.ndarray, steps: np.ndarray) -> np.ndarray:
     if np.allclose(steps, 1.0):
         return np.asarray(data, dtype=np.float32)
     shape = tuple(int(np.floor((n - 1) / s)) + 1 for n, s in zip(data.shape, steps))
-    return ndi.affine_transform(np.asarray(data, dtype=np.float32), steps, output_shape=shape,
-                                order=1, mode="nearest")
+    return ndi.affine_transform(np.asarray(data), steps, output_shape=shape, order=1, mode="nearest",
+                                output=np.float32)
 
 
 def _working_steps(n_coarse: int, coarse_mm: float, voxel_mm: np.ndarray, max_faces: int) -> np.ndarray:
@@ -272,7 +272,7 @@ def extract_scalp(volume: Any, *, max_faces: int = 150_000, progress: ProgressCa
                                                            method="flying_edges").n_cells
     inner = ndi.binary_erosion(np.pad(mask, 1), iterations=1)[1:-1, 1:-1, 1:-1]
     outer = ndi.binary_dilation(mask, iterations=2)
-    raw = np.asarray(data, dtype=np.float32)
+    raw = np.asarray(data)  # converted to float32 only on the (coarser) working grid
 
     def build(steps: np.ndarray) -> np.ndarray:
         work = _resample(raw, steps)
