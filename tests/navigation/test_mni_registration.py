@@ -55,14 +55,25 @@ def test_recovers_known_affine_of_the_template_stored_left_to_right():
 
 @pytest.mark.slow
 def test_recovers_known_affine_of_a_head_with_scalp():
-    """The sample head (skull and scalp on) warped by a known affine: mri_from_mni must equal
-    truth @ sample_mri_from_mni within 2 mm at DLPFC and M1."""
+    """The sample head (skull and scalp on) warped by a known affine, plus what makes a patient
+    differ: a smooth random displacement of up to 3 mm, another contrast (gamma 0.8), Rician-like
+    noise, a different grid and field of view. mri_from_mni must equal truth @ sample_mri_from_mni
+    within 2 mm at DLPFC and M1."""
     image = nib.load(str(sample_head_path()))
-    truth = known_affine((-6.0, 5.0, -8.0), (0.96, 1.04, 1.0), (-12.0, 8.0, 15.0))
+    truth = known_affine((-10.0, 6.0, -8.0), (0.94, 1.06, 1.0), (-15.0, 10.0, 15.0))
     mri_from_voxel = np.diag([2.0, 2.0, 2.0, 1.0])
-    mri_from_voxel[:3, 3] = [-105.0, -125.0, -140.0]
-    data = warp(np.asarray(image.dataobj, np.float32), image.affine, truth, mri_from_voxel, (105, 128, 120))
-    result = reg.register_to_mni((data, mri_from_voxel))
+    mri_from_voxel[:3, 3] = [-105.0, -125.0, -130.0]
+    shape = (105, 128, 115)
+    src_from_out = np.linalg.inv(image.affine) @ np.linalg.inv(truth) @ mri_from_voxel
+    rng = np.random.default_rng(7)
+    ijk = np.indices(shape).reshape(3, -1).T.astype(np.float32)
+    coords = (ijk @ src_from_out[:3, :3].T + src_from_out[:3, 3]).T
+    for axis in range(3):
+        field = ndi.zoom(rng.normal(size=(5, 6, 5)), np.array(shape) / [5, 6, 5], order=3)
+        coords[axis] += 3.0 * (field / np.abs(field).max())[:shape[0], :shape[1], :shape[2]].ravel()
+    data = ndi.map_coordinates(np.asarray(image.dataobj, np.float32), coords, order=1).reshape(shape)
+    data = 1000.0 * (np.clip(data, 0, None) / data.max()) ** 0.8 + rng.rayleigh(15.0, shape)
+    result = reg.register_to_mni((data.astype(np.float32), mri_from_voxel))
     assert result.method == reg.METHOD_HEAD
     expected = truth @ sample_head_mri_from_mni().matrix
     assert max(errors_mm(result.mri_from_mni, expected)) < 2.0
