@@ -239,12 +239,14 @@ def _count_and_mesh(build: Callable[[np.ndarray], np.ndarray], level: float, ste
                     cancel: CancelToken | None) -> pv.PolyData:
     """Mesh the field built on ``steps``; if over budget, coarsen the grid and retry (twice)."""
     for _ in range(3):
-        report(None, 0.0, "", cancel)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         mesh = _contour(build(steps), level, steps, mri_from_voxel, smooth)
         if mesh.n_cells <= max_faces:
             return mesh
         steps = steps * np.sqrt(mesh.n_cells / (0.85 * max_faces))
-    return mesh.decimate_pro(1.0 - max_faces / mesh.n_cells, preserve_topology=True)
+    reduced = mesh.decimate_pro(1.0 - max_faces / mesh.n_cells, preserve_topology=True)
+    return _orient_outward(pv.PolyData.from_regular_faces(reduced.points, reduced.regular_faces))
 
 
 def extract_scalp(volume: Any, *, max_faces: int = 150_000, progress: ProgressCallback | None = None,
