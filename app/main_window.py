@@ -343,10 +343,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.display_panel.set_window(level, width)
 
     def _set_brain_visible(self, on: bool) -> None:
-        actor = self.view3d._actors.get("brain")
-        if actor is not None:
-            actor.SetVisibility(on)
-            self.view3d.render()
+        self.view3d.set_brain_visible(on)
 
     # ----- messages, screenshots ----------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:

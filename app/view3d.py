@@ -29,12 +29,16 @@ class HeadView3D(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("view3d")
         samples = int(os.environ.get("TMSNAV_MULTI_SAMPLES", "0"))
-        self.plotter = QtInteractor(self, multi_samples=samples, auto_update=False)
+        # One headlight: software GL (llvmpipe) shades every light per pixel, and pyvista's default
+        # 5-light kit halves the frame rate for no clinical gain (benchmarks/surface.py).
+        self.plotter = QtInteractor(self, multi_samples=samples, auto_update=False, lighting="none")
+        self.plotter.add_light(pv.Light(light_type="headlight"))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plotter.interactor)
         self.plotter.set_background("#1c2230", top="#3b4660")
-        self.plotter.enable_anti_aliasing("fxaa")
+        if os.environ.get("TMSNAV_FXAA", "1") != "0":
+            self.plotter.enable_anti_aliasing("fxaa")
         self.plotter.add_axes(xlabel="R", ylabel="A", zlabel="S", line_width=3)
         self._actors: dict[str, object] = {}
         self._scalp_opacity = 1.0
@@ -59,9 +63,23 @@ class HeadView3D(QtWidgets.QWidget):
             self._actors["scalp"] = self.plotter.add_mesh(
                 scalp, color=SCALP_COLOR, smooth_shading=True, specular=0.1, name="scalp",
                 opacity=self._scalp_opacity, pickable=True, render=False)
+        self._brain_visible = True
+        self._update_brain_visibility()
         if reset_camera:
             self.view_from("front_left")
         self.render()
+
+    def set_brain_visible(self, on: bool) -> None:
+        self._brain_visible = bool(on)
+        self._update_brain_visibility()
+        self.render()
+
+    def _update_brain_visibility(self) -> None:
+        """The brain is drawn only when the user wants it and the scalp lets it show through:
+        an opaque scalp hides it anyway, and skipping it halves the triangles to draw."""
+        brain = self._actors.get("brain")
+        if brain is not None:
+            brain.SetVisibility(getattr(self, "_brain_visible", True) and self._scalp_opacity < 0.99)
 
     def set_scalp_opacity(self, opacity: float) -> None:
         """0 = scalp hidden (brain visible), 1 = opaque scalp. The scalp stops being pickable
@@ -72,7 +90,8 @@ class HeadView3D(QtWidgets.QWidget):
             actor.GetProperty().SetOpacity(self._scalp_opacity)
             actor.SetVisibility(self._scalp_opacity > 0.01)
             actor.SetPickable(self._scalp_opacity > 0.3)
-            self.render()
+        self._update_brain_visibility()
+        self.render()
 
     @property
     def scalp_opacity(self) -> float:
