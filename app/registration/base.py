@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["StepWidget", "MessageLabel", "fmt_mm", "LEVEL_STYLES", "heading"]
+__all__ = ["StepWidget", "MessageLabel", "fmt_mm", "LEVEL_STYLES", "heading", "compact_table"]
 
 LEVEL_STYLES = {
     "info": "color: palette(text);",
@@ -29,6 +29,15 @@ def heading(text: str) -> QtWidgets.QLabel:
     font.setBold(True)
     label.setFont(font)
     return label
+
+
+def compact_table(table: QtWidgets.QTableWidget) -> QtWidgets.QTableWidget:
+    """Read-only, no row numbers, rows one text line high (the dock is narrow and short)."""
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+    table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setWordWrap(False)
+    return table
 
 
 class MessageLabel(QtWidgets.QLabel):

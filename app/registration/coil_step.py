@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 from navigation.coils import CoilDefinitionError, calibrate_coil_from_points, list_coil_definitions
 from navigation.registration import CalibrationError
 
-from .base import MessageLabel, StepWidget, fmt_mm
+from .base import MessageLabel, StepWidget, compact_table, fmt_mm
 
 __all__ = ["CoilStep"]
 
@@ -50,10 +50,9 @@ class CoilStep(StepWidget):
         self.table = QtWidgets.QTableWidget(0, 3)
         self.table.setObjectName("coil_landmarks")
         self.table.setHorizontalHeaderLabels(["Landmark", "Touched", "Error"])
-        self.table.verticalHeader().hide()
+        compact_table(self.table)
         self.table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setMaximumHeight(170)

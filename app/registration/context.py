@@ -133,6 +133,35 @@ class WorkflowContext(QtCore.QObject):
                              pointer_from_tip.translation)
         return np.asarray(point, float), ""
 
+    def paired_history(self, frame_role: str = "reference", since_ns: int = 0,
+                       seconds: float = 2.0) -> list[tuple[int, np.ndarray | None]]:
+        """Every pointer frame received after ``since_ns`` (host clock), paired with the
+        ``frame_role`` frame of the same device frame: ``(host_time_ns, tip or None)``.
+
+        Reading the acquisition history, not the GUI's latest snapshot, gives the device rate
+        (60 Hz) even when the GUI thread redraws slowly; None marks a frame in which either tool
+        was not tracked (a hold or a sweep is interrupted there).
+        """
+        acq = self.tracking.acquisition
+        pointer_from_tip = self.state.pointer_from_tip
+        if acq is None or pointer_from_tip is None:
+            return []
+        def key(frame):
+            return frame.frame_number if frame.frame_number is not None else frame.host_time_ns
+        others = {key(f): f for f in acq.history(self.tool(frame_role), seconds)}
+        tip = pointer_from_tip.translation
+        out: list[tuple[int, np.ndarray | None]] = []
+        for frame in acq.history(self.tool("pointer"), seconds):
+            if frame.host_time_ns <= since_ns:
+                continue
+            other = others.get(key(frame))
+            if other is None or not (frame.is_trackable and other.is_trackable):
+                out.append((frame.host_time_ns, None))
+                continue
+            point = tip_in_frame(other.tracker_from_tool, frame.tracker_from_tool, tip)
+            out.append((frame.host_time_ns, np.asarray(point, float)))
+        return out
+
     # ----- fiducials ----------------------------------------------------------------------
     def pairs(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """(MRI, touched) for the landmarks that have both sides, in table order."""

@@ -18,7 +18,7 @@ from navigation.registration.fiducials import canonical_name
 from navigation.registration.sampling import HoldStillDetector
 from navigation.registration.touch_checks import distance_mismatches
 
-from .base import MessageLabel, StepWidget, fmt_mm
+from .base import MessageLabel, StepWidget, compact_table, fmt_mm
 from .context import display_name
 from .overlays import draw_landmarks
 
@@ -41,10 +41,9 @@ class FiducialStep(StepWidget):
         self.table = QtWidgets.QTableWidget(0, 4)
         self.table.setObjectName("fiducial_table")
         self.table.setHorizontalHeaderLabels(["Landmark", "MRI", "Touched", "FRE"])
-        self.table.verticalHeader().hide()
+        compact_table(self.table)
         self.table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setMaximumHeight(150)
@@ -90,6 +89,7 @@ class FiducialStep(StepWidget):
         self.layout_.addWidget(self.fit_message)
         self.layout_.addStretch(1)
         self.detector = HoldStillDetector()
+        self._last_ns = 0
         self._current: str | None = None
         ctx.fiducialsChanged.connect(self.refresh)
         self.refresh()
@@ -250,6 +250,8 @@ class FiducialStep(StepWidget):
     # ----- live ---------------------------------------------------------------------------
     def enter(self) -> None:
         self.detector.reset()
+        self._last_ns = time.monotonic_ns()
+        self._current = self._next_untouched()
         self.refresh()
 
     def leave(self) -> None:
@@ -258,7 +260,12 @@ class FiducialStep(StepWidget):
 
     def on_snapshot(self, snap) -> None:
         point, why = self.ctx.paired_tip("reference")
-        self.detector.add(time.monotonic(), point)
+        if point is None:                         # not live now: no hold, whatever came before
+            self.detector.reset()
+        else:
+            for t_ns, tip in self.ctx.paired_history("reference", self._last_ns):
+                self.detector.add(t_ns / 1e9, tip)
+                self._last_ns = t_ns
         hold = self.detector.state()
         if point is None:
             self.live.setText(why)

@@ -15,7 +15,7 @@ from .base import MessageLabel, StepWidget, fmt_mm
 
 __all__ = ["PivotStep"]
 
-HISTORY_S = 1.0       # how far back each tick looks for pointer frames it has not seen yet
+HISTORY_S = 2.0       # how far back each tick looks for pointer frames it has not seen yet
 
 
 class PivotStep(StepWidget):
@@ -67,6 +67,7 @@ class PivotStep(StepWidget):
         self.pending = None                     # PivotCalibration waiting for Accept
         self._poses: list[np.ndarray] = []
         self._last_ns = 0
+        self._end_ns = 0
         self._t0 = 0.0
         self._update_buttons()
 
@@ -104,6 +105,7 @@ class PivotStep(StepWidget):
         self.pending = None
         self._poses = []
         self._last_ns = time.monotonic_ns()
+        self._end_ns = self._last_ns + int(self.duration.value() * 1e9)
         self._t0 = time.monotonic()
         self.collecting = True
         self.progress.setValue(0)
@@ -125,7 +127,8 @@ class PivotStep(StepWidget):
             self.cancel("The tracker was disconnected during the recording.")
             return
         for frame in acq.history(self.ctx.tool("pointer"), HISTORY_S):
-            if frame.host_time_ns > self._last_ns:
+            # exactly the recording window, even when the GUI thread was late to look
+            if self._last_ns < frame.host_time_ns <= self._end_ns:
                 self._last_ns = frame.host_time_ns
                 if frame.is_trackable:
                     self._poses.append(np.asarray(frame.tracker_from_tool))

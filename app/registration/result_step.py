@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from navigation.registration.verdict import FAIL, PASS, WARN, Thresholds, assess_registration
 
-from .base import MessageLabel, StepWidget, fmt_mm
+from .base import MessageLabel, StepWidget, compact_table, fmt_mm
 from .context import display_name
 from .overlays import DISTANCE_LEGEND_HTML, draw_landmarks, draw_points
 
@@ -33,12 +33,11 @@ class ResultStep(StepWidget):
         self.table = QtWidgets.QTableWidget(0, 2)
         self.table.setObjectName("result_table")
         self.table.setHorizontalHeaderLabels(["", "Value"])
-        self.table.verticalHeader().hide()
+        compact_table(self.table)
         self.table.horizontalHeader().setSectionResizeMode(
             0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(
             1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.layout_.addWidget(self.table, 1)
         legend = QtWidgets.QLabel("Surface points on the head: " + DISTANCE_LEGEND_HTML)
         legend.setWordWrap(True)

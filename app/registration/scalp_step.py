@@ -101,6 +101,7 @@ class ScalpStep(StepWidget):
         self.layout_.addStretch(1)
         self.collecting = False
         self._dirty = False
+        self._last_ns = 0
         self.collector = SpacedPointCollector(self.spacing.value())
         self.distances: list[float] = []
         self.off_scalp = 0
@@ -121,6 +122,7 @@ class ScalpStep(StepWidget):
             self.message.show_message("The head has no scalp surface to match.", "error")
             return
         self.collector.min_spacing_mm = self.spacing.value()
+        self._last_ns = time.monotonic_ns()
         self.collecting = True
         self.message.show_message("")
         self._update()
@@ -154,16 +156,26 @@ class ScalpStep(StepWidget):
         if point is None:
             self.live.setText(f"Not collecting: {why}")
             return
-        mri_from_reference = self.ctx.working_mri_from_reference()
-        p_mri = mri_from_reference.apply(point)
-        d = float(self.ctx.surface().closest(p_mri[None]).signed_distances_mm[0])
-        if abs(d) > MAX_OFF_SCALP_MM:
-            self.off_scalp += 1
-            self.live.setText(f"Tip {d:+.0f} mm from the MRI scalp: not on the skin, ignored.")
+        samples = [(t, p) for t, p in self.ctx.paired_history("reference", self._last_ns)
+                   if p is not None]
+        if not samples:
             return
-        self.live.setText(f"Tip {d:+.1f} mm from the MRI scalp.")
-        if self.collector.offer(point):
-            self.distances.append(d)
+        self._last_ns = samples[-1][0]
+        points = np.array([p for _, p in samples])
+        mri_from_reference = self.ctx.working_mri_from_reference()
+        distances = self.ctx.surface().closest(
+            mri_from_reference.apply(points)).signed_distances_mm
+        added = 0
+        for p, d in zip(points, distances):
+            if abs(d) > MAX_OFF_SCALP_MM:
+                self.off_scalp += 1
+            elif self.collector.offer(p):
+                self.distances.append(float(d))
+                added += 1
+        d = float(distances[-1])
+        self.live.setText(f"Tip {d:+.1f} mm from the MRI scalp." if abs(d) <= MAX_OFF_SCALP_MM
+                          else f"Tip {d:+.0f} mm from the MRI scalp: not on the skin, ignored.")
+        if added:
             self._dirty = True
             self.ctx.scalp_points = self.collector.points
             self._draw()
@@ -256,11 +268,11 @@ class ScalpStep(StepWidget):
     # ----- step protocol ------------------------------------------------------------------
     def enter(self) -> None:
         pts = self.ctx.scalp_points
-        if len(pts) != len(self.collector):       # cleared elsewhere (new pointer calibration)
-            self.collector.clear()
-            self.distances = []
+        if len(pts) != len(self.collector):       # changed elsewhere (e.g. cleared by a new
+            self.collector.clear()                # pointer calibration): same spacing rule
             for p in pts:
                 self.collector.offer(p)
+            self.ctx.scalp_points = self.collector.points
         self._recompute_distances()
         self._draw(force=True)
         self._update()

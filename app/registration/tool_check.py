@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..tracking_bridge import TrackingSnapshot
-from .base import MessageLabel, StepWidget
+from .base import MessageLabel, StepWidget, compact_table
 from .context import ROLE_LABELS
 
 __all__ = ["ToolCheckStep", "tool_problem"]
@@ -47,10 +47,9 @@ class ToolCheckStep(StepWidget):
         self.table = QtWidgets.QTableWidget(len(ROLES), 3)
         self.table.setObjectName("tool_check_table")
         self.table.setHorizontalHeaderLabels(["Tool", "Status", "RMS"])
-        self.table.verticalHeader().hide()
+        compact_table(self.table)
         self.table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setMaximumHeight(120)
         self.layout_.addWidget(self.table)
         self.message = MessageLabel("tool_check_message")

@@ -123,15 +123,17 @@ class HoldStillDetector:
             return HoldState(0.0, None, self.armed, False)
         newest = t[-1]
         in_window = t >= newest - self.window_s - 1e-9
-        tw, sw = t[in_window], s[in_window]
+        sw = s[in_window]
         motion = float(np.max(np.linalg.norm(sw - sw.mean(0), axis=1)))
         held = 0.0
-        for i in range(len(tw) - 1, -1, -1):     # longest still suffix (a few dozen samples)
-            tail = sw[i:]
+        for i in range(len(t) - 1, -1, -1):     # longest still suffix (a few dozen samples)
+            tail = s[i:]
             if np.max(np.linalg.norm(tail - tail.mean(0), axis=1)) > self.max_motion_mm:
                 break
-            held = newest - tw[i]
-        enough = len(tw) >= self.min_rate_hz * self.window_s
+            held = newest - t[i]
+            if held >= self.window_s:           # samples are not exactly 1/rate apart
+                break
+        enough = int(np.sum(in_window)) >= self.min_rate_hz * self.window_s
         still = held >= self.window_s - 1e-9 and enough and self.armed
         return HoldState(float(min(held, self.window_s)), motion, self.armed, bool(still))
 

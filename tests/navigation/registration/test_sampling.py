@@ -34,6 +34,17 @@ def test_still_tip_with_tracker_noise_is_detected_after_the_window():
     np.testing.assert_allclose(det.held_point(), [10, -20, 30], atol=0.2)
 
 
+def test_jittered_gui_ticks_still_reach_the_full_window():
+    """GUI timer ticks are never exactly 1/30 s apart: the hold must still complete."""
+    rng = np.random.default_rng(7)
+    det = HoldStillDetector()
+    t = np.arange(60) / RATE_HZ + rng.uniform(0.0, 0.012, 60)
+    for ti, p in zip(t, noisy_still(60, rng)):
+        det.add(ti, p)
+    state = det.state()
+    assert state.still and state.held_s == pytest.approx(1.0)
+
+
 def test_noise_never_looks_still_enough_before_a_full_window():
     rng = np.random.default_rng(2)
     det = HoldStillDetector()

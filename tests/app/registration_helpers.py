@@ -1,0 +1,92 @@
+"""Shared pieces of the registration GUI tests: the phantom head with a DLPFC-like target, the
+window fixture, clicking, screenshots (saved when TMSNAV_SCREENSHOT_DIR is set)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore
+
+from app.loading import LoadedHead
+from navigation.phantom import make_phantom_head
+from navigation.surfaces import extract_scalp, extract_surface_from_mask
+from navigation.targeting.targets import Evidence, Target
+
+DLPFC_DIRECTION = np.array([-0.5, 0.6, 0.62])     # left, anterior, superior
+DLPFC_DEPTH_MM = 17.0
+
+
+@lru_cache(maxsize=1)
+def phantom_and_head():
+    """The 2 mm phantom (exact truth) as a loaded head with its nasion / LPA / RPA marked."""
+    ph = make_phantom_head(2.0)
+    scalp = extract_scalp(ph.volume)
+    brain = extract_surface_from_mask(ph.brain_mask, ph.volume.mri_from_voxel, max_faces=20000)
+    fiducials = {"nasion": np.array(ph.nasion), "lpa": np.array(ph.lpa), "rpa": np.array(ph.rpa)}
+    return ph, LoadedHead(ph.volume, scalp, brain, fiducials)
+
+
+def dlpfc_target(ph) -> Target:
+    """A point 17 mm under the left frontal scalp (the accuracy requirement's target)."""
+    point, outward = ph.scalp_point(DLPFC_DIRECTION)
+    normal = -outward
+    handle = np.cross(normal, [1.0, 0.0, 0.0])
+    handle /= np.linalg.norm(handle)
+    return Target(name="L-DLPFC", scalp_point_mm=point, normal=normal, handle_direction=handle,
+                  source="manual", evidence=Evidence("test", "DLPFC-like target for the test"),
+                  cortex_point_mm=point + DLPFC_DEPTH_MM * normal)
+
+
+def load(window, with_target: bool = True):
+    ph, head = phantom_and_head()
+    window._on_head_loaded(head)
+    if with_target:
+        window.state.targets.add(dlpfc_target(ph))
+        window.state.targets_edited("test target")
+    window.panels.setCurrentWidget(window.registration_panel)
+    return ph, head
+
+
+def click(qtbot, button) -> None:
+    assert button.isEnabled(), f"{button.objectName()} is disabled"
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+
+
+def shot(window, name: str) -> None:
+    folder = os.environ.get("TMSNAV_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        assert window.save_screenshot(Path(folder) / f"{name}.png")
+
+
+def error_at(mri_from_reference, reference_from_head: np.ndarray, point_mri) -> float:
+    """|registered - true| at a point, mm (head = the MRI frame in the simulator)."""
+    p = np.asarray(point_mri, float)
+    p_ref = reference_from_head[:3, :3] @ p + reference_from_head[:3, 3]
+    return float(np.linalg.norm(mri_from_reference.apply(p_ref) - p))
+
+
+def guard_pyside_none_refcount() -> None:
+    """Work around a PySide6 6.12.0 crash on CPython < 3.12 (found while writing these tests).
+
+    Its abi3 wheels were built against headers with an immortal ``None`` (PEP 683), so every
+    wrapped C++ call returning void (``setText``, ``setItem``, ``processEvents``, ...) returns
+    ``None`` without the reference it owes: on 3.11 ``None``'s count falls by one per call and
+    the process aborts with "none_dealloc: deallocating None" after ~10^5 calls (a minute or two
+    of live tracking). 6.11.2 does not do this. Until the project pins a good version, raise
+    ``None``'s count far out of reach so a test session cannot abort halfway.
+    """
+    import ctypes
+
+    import PySide6
+
+    major_minor = tuple(int(x) for x in PySide6.__version__.split(".")[:2])
+    if sys.version_info < (3, 12) and major_minor >= (6, 12):
+        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+
+
+guard_pyside_none_refcount()
