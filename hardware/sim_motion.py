@@ -124,8 +124,9 @@ def slide(a_mm: np.ndarray, b_mm: np.ndarray, duration_s: float, ctx: MotionCont
 
 def pivot(tracker_from_divot: np.ndarray, duration_s: float, cone_deg: float = 30.0) -> PoseFn:
     """``tracker_from_tip`` for a pointer pivoting in a divot: the tip stays at the divot while the
-    shaft sweeps a cone of half-angle 0.4-1.0 x ``cone_deg`` twice around, with some roll, which
-    is the rotation a pivot calibration needs (NDI recommends at least +/-20-30 deg)."""
+    shaft sweeps a cone of half-angle 0.4-1.0 x ``cone_deg`` twice around, with some roll: enough
+    rotation for a well-conditioned least-squares pivot calibration (tests recover the tip offset
+    to 0.5 mm from 60 Hz noisy frames)."""
     base = tracker_from_divot
 
     def f(u: float, _t: float) -> np.ndarray:

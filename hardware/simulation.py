@@ -25,7 +25,7 @@ from scipy.spatial.transform import Rotation
 from .errors import ConnectionLost, TrackerError
 from .frames import ToolFrame, ToolStatus
 from .scenario_library import SCENARIO_NAMES, make_scenario
-from .scenarios import Scenario
+from .scenarios import Scenario, SimulationTruth
 from .sim_head import HeadGeometry
 from .tracker import ToolInfo, Tracker
 
@@ -170,7 +170,7 @@ class SimulatedTracker(Tracker):
         return self.source.rate_hz
 
     @property
-    def truth(self):
+    def truth(self) -> SimulationTruth:
         """The hidden :class:`~hardware.scenarios.SimulationTruth` (for tests and the demo)."""
         return self.scenario.truth
 
