@@ -93,17 +93,21 @@ class Acquisition:
         """Start the thread (no-op if running). Returns at once; see ``state``."""
         if self._thread is not None and self._thread.is_alive():
             return
-        self._stop.clear()
+        self._stop = stop = threading.Event()  # per run: a thread still stopping keeps its own
         self._set_state("connecting")
-        target = self._run if self.isolation == "thread" else partial(run_bridge, self)
+        target = partial(self._run, stop) if self.isolation == "thread" else \
+            partial(run_bridge, self, stop)
         self._thread = threading.Thread(target=target, name=f"acquisition-{self.name}",
                                         daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop and join the thread; idempotent. The tracker is stopped and closed."""
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop and join the thread (default wait 2 s, 5 s with a child process); idempotent.
+        The tracker is stopped and closed."""
         self._stop.set()
         thread = self._thread
+        if timeout_s is None:
+            timeout_s = 2.0 if self.isolation == "thread" else 5.0
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout_s)
             if thread.is_alive():
@@ -253,17 +257,17 @@ class Acquisition:
             except Exception:  # noqa: BLE001 - a consumer bug must not stop acquisition
                 log.exception("%s: state subscriber %r raised", self.name, callback)
 
-    def _wait_backoff(self, backoff_s: float) -> None:
+    def _wait_backoff(self, backoff_s: float, stop: threading.Event) -> None:
         """Count down ``backoff_s`` in the state text; returns early when stopped."""
         deadline = time.monotonic() + backoff_s
-        while not self._stop.is_set() and time.monotonic() < deadline:
+        while not stop.is_set() and time.monotonic() < deadline:
             self._set_state(f"reconnecting in {max(0.0, deadline - time.monotonic()):.1f} s")
-            self._stop.wait(min(0.25, max(0.0, deadline - time.monotonic())))
+            stop.wait(min(0.25, max(0.0, deadline - time.monotonic())))
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         backoff = self.backoff_initial_s
         first = True
-        while not self._stop.is_set():
+        while not stop.is_set():
             if not first:
                 with self._lock:
                     self._stats.reconnects += 1
@@ -273,12 +277,14 @@ class Acquisition:
                 self._set_state("connecting")
                 tracker = self._make_tracker()
                 tracker.connect()
+                if stop.is_set():  # stopped (maybe restarted) while connecting: touch nothing
+                    break
                 tools = [t.name for t in tracker.tools()]
                 self._prepare(tracker, tools)
                 tracker.start()
                 self._set_state("tracking")
                 backoff = self.backoff_initial_s
-                reason = self._read_loop(tracker)
+                reason = self._read_loop(tracker, stop)
             except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
                 reason = describe_error(exc)
                 self._record_error(reason, exc)
@@ -286,12 +292,12 @@ class Acquisition:
                 if tracker is not None:
                     call_quietly(tracker.stop)
                     call_quietly(tracker.close)
-            if self._stop.is_set():
+            if stop.is_set():
                 break
             self._mark_disconnected(reason)
             if not self.reconnect:
                 break
-            self._wait_backoff(backoff)
+            self._wait_backoff(backoff, stop)
             backoff = min(backoff * 2, self.backoff_max_s)
 
     def _prepare(self, tracker: Tracker, tools: list[str]) -> None:
@@ -304,10 +310,10 @@ class Acquisition:
                 self._history[tool] = deque(old, maxlen=maxlen)
             self._frame_check = FrameNumberCheck()
 
-    def _read_loop(self, tracker: Tracker) -> str:
+    def _read_loop(self, tracker: Tracker, stop: threading.Event) -> str:
         """Read until stopped (returns "") or the device is lost (returns the reason)."""
         errors = 0
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 frames = tracker.read_frames(self.read_timeout_s)
             except (ConnectionLost, TrackerConnectionError, OSError) as exc:

@@ -114,9 +114,10 @@ def _handle(acq: "Acquisition", message: tuple[str, Any], restarts: int) -> str 
     return None
 
 
-def _pump(acq: "Acquisition", receiver: Any, proc: Any, restarts: int) -> str | None:
+def _pump(acq: "Acquisition", receiver: Any, proc: Any, restarts: int,
+          stop: threading.Event) -> str | None:
     """Relay child messages until the parent stops or the child ends; the child's final state."""
-    while not acq._stop.is_set():
+    while not stop.is_set():
         try:
             if receiver.poll(0.05):
                 final = _handle(acq, receiver.recv(), restarts)
@@ -129,7 +130,7 @@ def _pump(acq: "Acquisition", receiver: Any, proc: Any, restarts: int) -> str | 
     return None
 
 
-def run_bridge(acq: "Acquisition") -> None:
+def run_bridge(acq: "Acquisition", stop: threading.Event) -> None:
     """Body of the parent's acquisition thread with ``isolation="process"``."""
     ctx = mp.get_context("spawn")  # fork is unsafe in a process with GUI threads
     options = dict(name=acq.name, reconnect=acq.reconnect, buffer_seconds=acq.buffer_seconds,
@@ -137,7 +138,7 @@ def run_bridge(acq: "Acquisition") -> None:
                    read_timeout_s=acq.read_timeout_s, backoff_initial_s=acq.backoff_initial_s,
                    backoff_max_s=acq.backoff_max_s)
     backoff, restarts = acq.backoff_initial_s, 0
-    while not acq._stop.is_set():
+    while not stop.is_set():
         receiver, sender = ctx.Pipe(duplex=False)
         stop_event = ctx.Event()
         proc = ctx.Process(target=child_main, name=f"acquisition-{acq.name}", daemon=True,
@@ -150,13 +151,13 @@ def run_bridge(acq: "Acquisition") -> None:
             final, reason = None, f"cannot start the acquisition process: {exc}"
         else:
             started = time.monotonic()
-            final = _pump(acq, receiver, proc, restarts)
+            final = _pump(acq, receiver, proc, restarts, stop)
             if time.monotonic() - started > 10 * acq.backoff_max_s:
                 backoff = acq.backoff_initial_s  # it ran well for a while: start over gently
             reason = ""
         finally:
             sender.close()
-        if acq._stop.is_set():
+        if stop.is_set():
             stop_event.set()
             while final is None and proc.is_alive():
                 try:
@@ -185,5 +186,5 @@ def run_bridge(acq: "Acquisition") -> None:
         restarts += 1
         with acq._lock:
             acq._stats.reconnects += 1
-        acq._wait_backoff(backoff)
+        acq._wait_backoff(backoff, stop)
         backoff = min(backoff * 2, acq.backoff_max_s)

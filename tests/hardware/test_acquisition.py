@@ -414,3 +414,32 @@ def test_process_isolation_refuses_what_cannot_cross_processes():
         Acquisition(_unplugged_tracker, isolation="process", clock_ns=FakeClock())
     with pytest.raises(ValueError, match="isolation must be"):
         Acquisition(_unplugged_tracker, isolation="fiber")
+
+
+def test_restart_while_the_previous_run_is_still_stuck_connecting():
+    release = threading.Event()
+    calls: list[int] = []
+    made: list[ScriptedTracker] = []
+
+    def factory() -> Tracker:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(3.0)  # the first connection attempt hangs (e.g. a 7 s reset probe)
+        made.append(ScriptedTracker())
+        return made[-1]
+
+    acq = Acquisition(factory)
+    acq.start()
+    time.sleep(0.05)
+    acq.stop(timeout_s=0.1)  # gives up waiting; the stuck run keeps its own stop flag
+    acq.start()
+    try:
+        assert wait_for(lambda: acq.state == "tracking")
+        release.set()  # the old run wakes up, sees it was stopped, closes its tracker, leaves
+        assert wait_for(lambda: len(made) == 2 and made[1].closed == 1)
+        assert made[0].closed == 0  # the new run's tracker is untouched
+        made[0].push(1)
+        time.sleep(0.05)
+        assert acq.latest("coil").frame_number == 1 and acq.state == "tracking"
+    finally:
+        acq.stop()
