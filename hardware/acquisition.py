@@ -218,27 +218,22 @@ class Acquisition:
         Exceptions in the callback are logged and counted, never propagated. Returns a function
         that unsubscribes.
         """
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._register(self._subscribers, callback)
 
     # --- the thread --------------------------------------------------------------------------
     def subscribe_state(self, callback: Callable[[str], None]) -> Callable[[], None]:
         """Call ``callback(state)`` on every state change (on the thread that changes it,
         usually the acquisition thread: marshal to the GUI thread). Returns an unsubscriber."""
+        return self._register(self._state_subscribers, callback)
+
+    def _register(self, registry: list, callback: Callable) -> Callable[[], None]:
         with self._lock:
-            self._state_subscribers.append(callback)
+            registry.append(callback)
 
         def unsubscribe() -> None:
             with self._lock:
-                if callback in self._state_subscribers:
-                    self._state_subscribers.remove(callback)
+                if callback in registry:
+                    registry.remove(callback)
 
         return unsubscribe
 
