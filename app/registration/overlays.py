@@ -13,6 +13,8 @@ from typing import Mapping
 import numpy as np
 import pyvista as pv
 
+from navigation.registration.fiducials import canonical_name
+
 from ..slice_view import Marker
 from .context import display_name
 
@@ -50,7 +52,9 @@ def draw_landmarks(window, planned_mri: Mapping[str, np.ndarray],
                    touched_mri: Mapping[str, np.ndarray] | None = None,
                    current: str | None = None) -> None:
     """Planned landmarks (yellow), touched ones mapped by the fit (cyan), the one to touch now
-    (pink, larger), on the 3-D view and as markers on every slice."""
+    (pink, larger), on the 3-D view and as markers on every slice. Landmarks that are the
+    head's own marked fiducials get no slice label (other panels label those already), except
+    the current one."""
     view = window.view3d
     planned = {k: np.asarray(v, float) for k, v in planned_mri.items()}
     view.set_overlay("reg_planned", _spheres(np.array(list(planned.values())), 3.0),
@@ -61,10 +65,22 @@ def draw_landmarks(window, planned_mri: Mapping[str, np.ndarray],
     cur = planned.get(current) if current else None
     view.set_overlay("reg_current", None if cur is None else _spheres(cur, 4.5),
                      color=CURRENT_COLOR, opacity=0.6, smooth_shading=True)
-    markers = [Marker(tuple(p), CURRENT_COLOR if k == current else PLANNED_COLOR, display_name(k))
+    marked = _head_fiducials(window)
+    markers = [Marker(tuple(p), CURRENT_COLOR if k == current else PLANNED_COLOR,
+                      display_name(k) if k == current or not _same(marked.get(k), p) else "")
                for k, p in planned.items()]
     markers += [Marker(tuple(p), TOUCHED_COLOR, "") for p in touched.values()]
     window.set_markers(MARKER_LAYER, markers)
+
+
+def _head_fiducials(window) -> dict[str, np.ndarray]:
+    head = getattr(window.state, "head", None)
+    marked = getattr(head, "fiducials_mm", None) or {}
+    return {canonical_name(k): np.asarray(v, float) for k, v in marked.items()}
+
+
+def _same(a: np.ndarray | None, b: np.ndarray) -> bool:
+    return a is not None and float(np.linalg.norm(a - b)) < 0.01
 
 
 def draw_points(window, points_mri: np.ndarray, distances_mm: np.ndarray | None) -> None:

@@ -105,11 +105,13 @@ class ResultStep(StepWidget):
                      ("ICP iterations", f"{result.icp_iterations}"
                       + ("" if result.icp_converged else " (not converged)"))]
         only = self.ctx.fiducial_only
-        for name, value in (only.predicted_tre_fiducials_mm if only is not None else {}).items():
-            rows.append((f"Predicted TRE at {name}, fiducials only", fmt_mm(value)))
+        fid_tre = (only if only is not None else result).predicted_tre_fiducials_mm
+        for name in fid_tre:
+            rows.append(("Predicted TRE at", name))
+            rows.append(("  fiducials only", fmt_mm(fid_tre[name])))
+            if result.method == "fiducials+icp":
+                rows.append(("  with surface", fmt_mm(result.predicted_tre_icp_mm.get(name))))
         if result.method == "fiducials+icp":
-            for name, value in result.predicted_tre_icp_mm.items():
-                rows.append((f"Predicted TRE at {name}, with surface", fmt_mm(value)))
             if only is not None:
                 change = np.linalg.norm(
                     result.mri_from_reference.apply(result.fiducials_reference_mm)

@@ -113,7 +113,7 @@ def test_swapped_lpa_rpa_touches_are_refused_with_the_math_message(window, qtbot
     assert panel.current.key == "scalp" and not panel.next_button.isEnabled()
 
 
-def coil_touch_scenario(geometry, definition, names, hold_s=0.8):
+def coil_touch_scenario(geometry, definition, names, hold_s=1.2):
     """The pointer tip rests on each coil landmark in turn while the coil lies on the table."""
     truth = SimulationTruth.default(geometry)
     tracker_from_hotspot = truth.tracker_from_coil_parked @ truth.coil_from_hotspot
@@ -147,7 +147,9 @@ def test_coil_calibration_by_touching_landmarks_finds_the_true_hotspot(window, q
         qtbot.wait(150)
         click(qtbot, coil.capture_button)
         assert name in coil.touched, coil.message.text()
-    assert coil.calibration is not None and coil.accept_button.isEnabled()
+        assert window.tracking.tracker_ref.phase == f"touching {name}", "GUI too slow"
+    assert coil.calibration is not None, coil.message.text()
+    assert coil.accept_button.isEnabled()
     assert coil.calibration.residual_rms_mm < 0.6
     click(qtbot, coil.accept_button)
     state = window.state
