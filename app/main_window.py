@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .app_state import AppState
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
+from .panels.planning_panel import PlanningPanel, mni_cursor_text
 from .panels.registration_panel import RegistrationPanel
 from .panels.tracker_panel import TrackerPanel
 from .slice_view import Marker, SliceView
@@ -66,6 +67,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tracking = TrackingBridge(self.state, self)
         self.tracker_panel = TrackerPanel()
         self.panels.addTab(self.tracker_panel, "Tracker")
+        self.planning_panel = PlanningPanel(self)
+        self.panels.addTab(self.planning_panel, "Planning")
         self.registration_panel = RegistrationPanel(self)
         self.panels.addTab(self.registration_panel, "Registration")
         dock = QtWidgets.QDockWidget("Workflow", self)
@@ -326,6 +329,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cursor_label.setText(
             f"mri RAS ({x:+.1f}, {y:+.1f}, {z:+.1f}) mm   voxel ({ijk[0]:.0f}, {ijk[1]:.0f}, {ijk[2]:.0f})"
             f"   value {value_text}")
+        self.cursor_label.setText(self.cursor_label.text() + mni_cursor_text(self.state.mni, self.cursor_mri))
 
     def set_markers(self, layer: str, markers: list[Marker]) -> None:
         """Named marker layers (fiducials, targets, pointer tip) drawn on every slice."""

@@ -1,0 +1,327 @@
+"""Planning tab: MNI registration, targets added by every method, the target list with its
+evidence and distances, and the e-field at the active target with the handle-angle optimiser.
+
+The panel wires widgets to ``navigation.targeting``: every computation over the scalp, the
+registration and the field runs on the worker thread through ``MainWindow._run`` (progress bar,
+Cancel); every change to the targets goes through ``AppState.targets_edited`` so the session
+records it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from navigation.errors import NavigationError
+from navigation.targeting.planning import (coil_windings_for, field_for_target,
+                                           orientation_for_target, with_handle_angle)
+
+from ..planning.add_target_box import AddTargetBox
+from ..planning.context import LANDMARK_NAMES, HeadGeometry, PlanContext
+from ..planning.efield_box import EfieldBox
+from ..planning.efield_view import clear_field_map, show_field_map
+from ..planning.method_forms import PlanResult
+from ..planning.mni_box import MniBox, mni_cursor_text
+from ..planning.target_display import TargetDrawer
+from ..planning.target_list import TargetListBox
+
+__all__ = ["PlanningPanel", "mni_cursor_text"]
+
+
+class PlanningPanel(QtWidgets.QScrollArea):
+    targetAdded = QtCore.Signal(object)     # Target
+    fieldShown = QtCore.Signal(object)      # EfieldResult
+
+    def __init__(self, window, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("planning_panel")
+        self.window = window
+        self.state = window.state
+        self.geometry_cache: HeadGeometry | None = None
+        self.landmark_overrides: dict[str, np.ndarray] = {}
+        self.estimated_landmarks: dict[str, np.ndarray] = {}
+        self.field = None                    # (target, EfieldResult, OrientationResult | None)
+        self.field_mesh = None
+        self.last_messages: list[str] = []
+        self.drawer = TargetDrawer(window)
+
+        body = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.mni_box = MniBox()
+        self.add_box = AddTargetBox()
+        self.list_box = TargetListBox()
+        self.efield_box = EfieldBox()
+        for box in (self.mni_box, self.add_box, self.list_box, self.efield_box):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.mni_box.registerRequested.connect(self.register_mni)
+        self.add_box.addRequested.connect(self.add_target)
+        self.add_box.landmarks.setRequested.connect(self.set_landmark_from_cursor)
+        self.add_box.landmarks.clearRequested.connect(self.clear_landmarks)
+        self.list_box.targetClicked.connect(self.go_to_target)
+        self.list_box.activateRequested.connect(self.activate_target)
+        self.list_box.renameRequested.connect(self._ask_rename)
+        self.list_box.deleteRequested.connect(self._ask_delete)
+        self.list_box.measureRequested.connect(self.measure_along_scalp)
+        self.efield_box.computeRequested.connect(self.compute_field)
+        self.efield_box.applyAngleRequested.connect(self.apply_best_angle)
+        self.efield_box.mapVisibleChanged.connect(self._map_visible)
+        self.state.headChanged.connect(self._head_changed)
+        self.state.targetsChanged.connect(self._targets_changed)
+        self.state.mniChanged.connect(self._mni_changed)
+        self.state.calibrationChanged.connect(self._coil_changed)
+        window.cursorChanged.connect(self._cursor_changed)
+        self._coil_changed("coil")
+        self._targets_changed()
+
+    # ----- context ------------------------------------------------------------------------
+    def _context(self) -> PlanContext:
+        if self.geometry_cache is None:
+            self.geometry_cache = HeadGeometry(self.state.head)   # raises "load an MRI first"
+        mni = self.state.mni.mri_from_mni if self.state.mni is not None else None
+        return PlanContext(self.geometry_cache, np.array(self.window.cursor_mri, float), mni,
+                           dict(self.landmark_overrides), tuple(self.state.targets.names))
+
+    def _fail(self, title: str, exc: Exception) -> None:
+        self.window.show_error(title, str(exc))
+
+    def _run(self, fn, title: str, on_success) -> None:
+        self.window._run(fn, title, on_success)
+
+    # ----- MNI ----------------------------------------------------------------------------
+    def register_mni(self) -> None:
+        from navigation.targeting.mni_registration import cached_register_to_mni
+
+        head = self.state.head
+        if head is None:
+            self.window.show_error("MNI registration", "Load an MRI first (File > Open).")
+            return
+        volume = head.volume
+
+        def done(reg) -> None:
+            if self.state.head is not None and self.state.head.volume is volume:
+                self.state.set_mni(reg)
+
+        self._run(lambda progress, cancel: cached_register_to_mni(volume, progress=progress, cancel=cancel),
+                  "MNI registration", done)
+
+    def _mni_changed(self, reg) -> None:
+        self.mni_box.show_registration(reg)
+        if self.state.head is not None:
+            self.window.set_cursor(self.window.cursor_mri)   # refresh the status-bar MNI text
+        self._cursor_changed(self.window.cursor_mri)
+
+    def _cursor_changed(self, mri_mm) -> None:
+        reg = self.state.mni
+        from navigation.targeting.planning import mri_to_mni
+
+        mni = None if reg is None else mri_to_mni(reg.mri_from_mni, mri_mm)
+        self.add_box.forms["manual"].show_cursor(np.asarray(mri_mm, float), mni)
+
+    # ----- head ---------------------------------------------------------------------------
+    def _head_changed(self, head) -> None:
+        self.geometry_cache = None
+        self.landmark_overrides.clear()
+        self.estimated_landmarks.clear()
+        self.field = None
+        clear_field_map(self.window)
+        self.efield_box.clear()
+        self.mni_box.show_registration(self.state.mni)
+        self._show_landmarks()
+        self._targets_changed()
+
+    def _show_landmarks(self) -> None:
+        head = self.state.head
+        fiducials = dict(head.fiducials_mm or {}) if head is not None else {}
+        self.add_box.landmarks.show_landmarks(fiducials, self.landmark_overrides, self.estimated_landmarks)
+        from navigation.targeting.planning import find_fiducial
+
+        points = {n: self.landmark_overrides.get(n) if self.landmark_overrides.get(n) is not None
+                  else (find_fiducial(fiducials, n) if find_fiducial(fiducials, n) is not None
+                        else self.estimated_landmarks.get(n)) for n in LANDMARK_NAMES}
+        self.drawer.draw_landmarks(points)
+
+    def set_landmark_from_cursor(self, name: str) -> None:
+        if self.state.head is None:
+            self.window.show_error("Landmarks", "Load an MRI first (File > Open).")
+            return
+        self.landmark_overrides[name] = np.array(self.window.cursor_mri, float)
+        self.estimated_landmarks.pop(name, None)
+        self._show_landmarks()
+
+    def clear_landmarks(self) -> None:
+        self.landmark_overrides.clear()
+        self.estimated_landmarks.clear()
+        self._show_landmarks()
+
+    # ----- adding targets -----------------------------------------------------------------
+    def add_target(self) -> None:
+        form = self.add_box.current_form
+        try:
+            job = form.build(self._context(), self.add_box.name.text())
+        except NavigationError as exc:
+            self._fail(f"Cannot add a {form.title} target", exc)
+            return
+        self._run(job, f"Adding target: {form.title}", self._target_ready)
+
+    def _target_ready(self, result: PlanResult) -> None:
+        t = result.target
+        try:
+            self.state.targets.add(t)
+        except NavigationError as exc:
+            self._fail("Cannot add the target", exc)
+            return
+        self.state.targets.select(t.name)
+        if result.landmarks is not None:
+            self.estimated_landmarks = {n: getattr(result.landmarks.landmarks, n)
+                                        for n, origin in result.landmarks.origin.items()
+                                        if origin == "estimated"}
+            self._show_landmarks()
+        self.add_box.name.clear()
+        self.state.targets_edited(f"added {t.name} ({t.source})")
+        self.list_box.select(t.name)
+        self.last_messages = list(result.messages)
+        text = f"Added {t.name}" + (": " + "; ".join(result.messages) if result.messages else "")
+        self.window.statusBar().showMessage(text, 15000)
+        if any("WARNING" in m for m in result.messages):
+            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Check this target",
+                                        text, QtWidgets.QMessageBox.StandardButton.Ok, self.window)
+            box.setObjectName("planning_warning")
+            box.open()
+            self._warning_box = box
+        self.targetAdded.emit(t)
+
+    # ----- the list -----------------------------------------------------------------------
+    def _targets_changed(self) -> None:
+        targets = self.state.targets
+        self.list_box.show_targets(targets)
+        self.drawer.draw_targets(targets)
+        if self.field is not None and targets.active is not self.field[0]:
+            self.field = None
+            clear_field_map(self.window)
+            self.efield_box.clear("the target changed: compute the field again")
+
+    def go_to_target(self, name: str) -> None:
+        if name in self.state.targets:
+            t = self.state.targets[name]
+            self.window.set_cursor(t.cortex_point_mm if t.cortex_point_mm is not None else t.scalp_point_mm)
+
+    def activate_target(self, name: str) -> None:
+        self.state.targets.select(name)
+        self.state.targets_edited(f"active target: {name}")
+
+    def rename_target(self, old: str, new: str) -> bool:
+        try:
+            self.state.targets.rename(old, new)
+        except NavigationError as exc:
+            self._fail("Cannot rename the target", exc)
+            return False
+        self.state.targets_edited(f"renamed {old} to {new.strip()}")
+        self.list_box.select(new.strip())
+        return True
+
+    def delete_target(self, name: str) -> None:
+        self.state.targets.remove(name)
+        self.state.targets_edited(f"deleted {name}")
+
+    def _ask_rename(self, name: str) -> None:
+        new, ok = QtWidgets.QInputDialog.getText(self, "Rename target", "New name:", text=name)
+        if ok and new.strip() and new.strip() != name:
+            self.rename_target(name, new)
+
+    def _ask_delete(self, name: str) -> None:
+        answer = QtWidgets.QMessageBox.question(self, "Delete target", f"Delete the target {name!r}? "
+                                                "(The session log keeps a record.)")
+        if answer == QtWidgets.QMessageBox.StandardButton.Yes:
+            self.delete_target(name)
+
+    def measure_along_scalp(self) -> None:
+        try:
+            ctx = self._context()
+        except NavigationError as exc:
+            self._fail("Distances", exc)
+            return
+        from navigation.targeting.targets import TargetSet
+
+        snapshot = TargetSet.from_dict(self.state.targets.to_dict())
+
+        def job(progress=None, cancel=None):
+            return snapshot.distance_table(ctx.geometry.scalp)
+
+        self._run(job, "Measuring along the scalp", lambda rows: self.list_box.show_distances(
+            {(r["a"], r["b"]): r["scalp_arc_mm"] for r in rows}))
+
+    # ----- e-field ------------------------------------------------------------------------
+    def _coil_changed(self, which: str) -> None:
+        if which != "coil":
+            return
+        d = self.state.coil_definition
+        self.efield_box.set_coil(getattr(d, "name", None) or "Generic 70 mm figure-of-eight "
+                                 "(assets/coils/generic-fig8-70.json; choose your coil in Tracker)")
+
+    def compute_field(self) -> None:
+        target = self.state.targets.active
+        try:
+            if target is None:
+                raise NavigationError("Add a target and make it active first.")
+            ctx = self._context()
+            geo = ctx.geometry
+            if geo.brain is None:
+                raise NavigationError("The field map needs a brain (cortex) surface; this image has none.")
+            windings = coil_windings_for(self.state.coil_definition)
+        except NavigationError as exc:
+            self._fail("Cannot compute the field", exc)
+            return
+        output = self.efield_box.output.value()
+        didt100 = self.efield_box.didt_at_100_percent_A_per_s
+
+        def job(progress=None, cancel=None):
+            scalp_points = geo.scalp_points
+            field = field_for_target(target, geo.brain_points, geo.brain_faces, scalp_points, windings,
+                                     stimulator_output_percent=output,
+                                     didt_at_100_percent_A_per_s=didt100)
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            orient = None
+            if target.cortex_point_mm is not None:
+                orient = orientation_for_target(target, scalp_points, windings,
+                                                didt_A_per_s=field.didt_A_per_s)
+            return target, field, orient
+
+        self._run(job, "Computing the e-field", self._field_ready)
+
+    def _field_ready(self, result) -> None:
+        target, field, orient = result
+        if self.state.targets.active is not target:
+            return   # the target changed while computing: the result no longer applies
+        self.field = result
+        self.efield_box.show_result(target.name, field, target.depth_mm, orient)
+        if self.efield_box.show_map.isChecked():
+            self.field_mesh = show_field_map(self.window, self.geometry_cache.brain_polydata, field,
+                                             target, self.state.coil_definition)
+        self.fieldShown.emit(field)
+
+    def _map_visible(self, on: bool) -> None:
+        if not on:
+            clear_field_map(self.window)
+        elif self.field is not None:
+            target, field, _ = self.field
+            self.field_mesh = show_field_map(self.window, self.geometry_cache.brain_polydata, field,
+                                             target, self.state.coil_definition, aim_camera=False)
+
+    def apply_best_angle(self) -> None:
+        if self.field is None or self.field[2] is None:
+            return
+        target, _, orient = self.field
+        if target.name not in self.state.targets:
+            return
+        turned = with_handle_angle(target, orient.best_angle_rad)
+        self.state.targets.replace(turned)
+        self.state.targets_edited(f"handle angle of {target.name} turned "
+                                  f"{np.rad2deg(orient.best_angle_rad):+.1f} deg for the strongest field")
+        self.compute_field()

@@ -1,0 +1,1 @@
+"""Widgets and wiring of the Planning tab (the algorithms live in ``navigation.targeting``)."""

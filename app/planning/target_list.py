@@ -1,0 +1,180 @@
+"""The target list: every target with its colour, method and depth; the active one marked;
+"why this target" with its citation; the distances between targets."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from navigation.targeting.targets import Target, TargetSet
+
+__all__ = ["TargetListBox", "target_colour", "PALETTE", "why_html"]
+
+# distinct colours (Kelly / Trubetskoy "20 distinct colours" subset), readable on dark and light
+PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
+           "#bfef45", "#469990", "#9a6324")
+SOURCE_LABELS = {"literature-mni": "literature (MNI)", "10-20": "10-20", "beam-f3": "Beam F3",
+                 "5-cm-rule": "5-cm rule", "manual": "manual"}
+
+
+def target_colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def _xyz(p) -> str:
+    return "({:+.1f}, {:+.1f}, {:+.1f})".format(*np.asarray(p, float))
+
+
+def why_html(t: Target) -> str:
+    """"Why this target": method, reason, citation, coordinates and notes, for a QLabel."""
+    e = t.evidence
+    parts = [f"<b>{html.escape(t.name)}</b> — {html.escape(SOURCE_LABELS.get(t.source, t.source))}",
+             f"<b>Why:</b> {html.escape(e.why)}", f"<i>{html.escape(e.citation)}</i>"
+             + (f" doi:{html.escape(e.doi)}" if e.doi else "")]
+    coords = f"Scalp {_xyz(t.scalp_point_mm)}"
+    if t.cortex_point_mm is not None:
+        coords += f", cortex {_xyz(t.cortex_point_mm)}, depth {t.depth_mm:.1f} mm"
+    if t.mni_point_mm is not None:
+        coords += f", MNI {_xyz(t.mni_point_mm)}"
+    parts.append(coords + " (mri RAS mm)")
+    if t.notes:
+        parts.append(f"<span style='color:#666'>{html.escape(t.notes)}</span>")
+    return "<br>".join(parts)
+
+
+def _item(text: str, bold: bool = False) -> QtWidgets.QTableWidgetItem:
+    item = QtWidgets.QTableWidgetItem(text)
+    item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsEditable)
+    if bold:
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+    return item
+
+
+class TargetListBox(QtWidgets.QGroupBox):
+    targetClicked = QtCore.Signal(str)     # move the cursor there, show why
+    activateRequested = QtCore.Signal(str)
+    renameRequested = QtCore.Signal(str)
+    deleteRequested = QtCore.Signal(str)
+    measureRequested = QtCore.Signal()     # along-the-scalp distances (a job)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__("Targets", parent)
+        self.setObjectName("target_list_box")
+        layout = QtWidgets.QVBoxLayout(self)
+        self.table = QtWidgets.QTableWidget(0, 4)
+        self.table.setObjectName("target_table")
+        self.table.setHorizontalHeaderLabels(["", "Name", "Method", "Depth"])
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setMaximumHeight(150)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.cellClicked.connect(lambda row, _c: self._clicked(row))
+        layout.addWidget(self.table)
+        buttons = QtWidgets.QHBoxLayout()
+        self.buttons = {}
+        for key, text, signal in (("activate", "Set active", self.activateRequested),
+                                  ("rename", "Rename…", self.renameRequested),
+                                  ("delete", "Delete", self.deleteRequested)):
+            b = QtWidgets.QPushButton(text)
+            b.setObjectName(f"target_{key}")
+            b.clicked.connect(lambda _=False, s=signal: self.selected_name() and s.emit(self.selected_name()))
+            buttons.addWidget(b)
+            self.buttons[key] = b
+        layout.addLayout(buttons)
+        self.why = QtWidgets.QLabel("Add a target to see why it is there.")
+        self.why.setObjectName("target_why")
+        self.why.setWordWrap(True)
+        self.why.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.why)
+        self.distances = QtWidgets.QTableWidget(0, 5)
+        self.distances.setObjectName("distance_table")
+        self.distances.setHorizontalHeaderLabels(["From", "To", "Scalp", "Cortex", "Along scalp"])
+        self.distances.verticalHeader().hide()
+        self.distances.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.distances.setMaximumHeight(110)
+        self.distances.setToolTip("Straight-line distances (mm) between coil points on the scalp and "
+                                  "between cortex points; 'Along scalp' is what a tape measures")
+        layout.addWidget(self.distances)
+        self.measure = QtWidgets.QPushButton("Measure distances along the scalp")
+        self.measure.setObjectName("measure_along_scalp")
+        self.measure.clicked.connect(self.measureRequested)
+        layout.addWidget(self.measure)
+        self._names: list[str] = []
+        self._targets: TargetSet | None = None
+        self._arcs: dict[tuple[str, str], float] = {}
+
+    # ----- showing ------------------------------------------------------------------------
+    def show_targets(self, targets: TargetSet) -> None:
+        keep = self.selected_name()
+        self._targets = targets
+        self._names = targets.names
+        active = targets.active.name if targets.active is not None else None
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self._names))
+        for row, t in enumerate(targets):
+            swatch = _item("●" if t.name == active else "○", bold=True)
+            swatch.setForeground(QtGui.QBrush(QtGui.QColor(target_colour(row))))
+            swatch.setToolTip("active target (guidance aims here)" if t.name == active else "")
+            self.table.setItem(row, 0, swatch)
+            self.table.setItem(row, 1, _item(t.name + ("  (active)" if t.name == active else ""),
+                                             bold=t.name == active))
+            self.table.setItem(row, 2, _item(SOURCE_LABELS.get(t.source, t.source)))
+            self.table.setItem(row, 3, _item("—" if t.depth_mm is None else f"{t.depth_mm:.1f} mm"))
+        self.table.blockSignals(False)
+        row = self._names.index(keep) if keep in self._names else (
+            self._names.index(active) if active in self._names else -1)
+        if row >= 0:
+            self.table.selectRow(row)
+        self._show_why()
+        self.show_distances()
+
+    def show_distances(self, arcs: dict[tuple[str, str], float] | None = None) -> None:
+        """Distances from ``TargetSet.distance_table``; ``arcs`` (a, b) -> along-scalp mm."""
+        if arcs is not None:
+            self._arcs = dict(arcs)
+        rows = self._targets.distance_table() if self._targets is not None else []
+        self.distances.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            arc = self._arcs.get((r["a"], r["b"]))
+            cells = (r["a"], r["b"], f"{r['scalp_mm']:.1f} mm",
+                     "—" if r["cortex_mm"] is None else f"{r['cortex_mm']:.1f} mm",
+                     "—" if arc is None else f"{arc:.1f} mm")
+            for col, text in enumerate(cells):
+                self.distances.setItem(i, col, _item(text))
+
+    def distance_rows(self) -> list[tuple[str, ...]]:
+        return [tuple(self.distances.item(r, c).text() for c in range(5))
+                for r in range(self.distances.rowCount())]
+
+    # ----- selection ----------------------------------------------------------------------
+    def selected_name(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self._names[rows[0].row()] if rows and rows[0].row() < len(self._names) else None
+
+    def select(self, name: str) -> None:
+        if name in self._names:
+            self.table.selectRow(self._names.index(name))
+            self._clicked(self._names.index(name))
+
+    def _selection_changed(self) -> None:
+        self._show_why()
+
+    def _clicked(self, row: int) -> None:
+        if 0 <= row < len(self._names):
+            self.targetClicked.emit(self._names[row])
+
+    def _show_why(self) -> None:
+        name = self.selected_name()
+        has = name is not None and self._targets is not None and name in self._targets
+        for b in self.buttons.values():
+            b.setEnabled(has)
+        self.measure.setEnabled(self._targets is not None and len(self._targets) > 1)
+        self.why.setText(why_html(self._targets[name]) if has else "Add a target to see why it is there.")
