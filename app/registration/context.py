@@ -31,7 +31,8 @@ _DISPLAY = {"nasion": "Nasion", "lpa": "LPA", "rpa": "RPA"}
 
 
 def display_name(name: str) -> str:
-    return _DISPLAY.get(name, name)
+    """"nasion" -> "Nasion", "lpa" -> "LPA", "inion" -> "Inion", "left_tragus" -> "Left tragus"."""
+    return _DISPLAY.get(name) or name.replace("_", " ").capitalize()
 
 
 class WorkflowContext(QtCore.QObject):

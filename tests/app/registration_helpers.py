@@ -1,5 +1,6 @@
-"""Shared pieces of the registration GUI tests: the phantom head with a DLPFC-like target, the
-window fixture, clicking, screenshots (saved when TMSNAV_SCREENSHOT_DIR is set)."""
+"""Shared pieces of the registration GUI tests: the phantom and sample heads with a DLPFC-like
+target, clicking, screenshots (saved when TMSNAV_SCREENSHOT_DIR is set), and a guard against a
+PySide6 6.12 crash on Python 3.11 (see the end of this file)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from app.loading import LoadedHead
+from navigation.errors import NavigationError
 from navigation.phantom import make_phantom_head
 from navigation.surfaces import extract_scalp, extract_surface_from_mask
 from navigation.targeting.targets import Evidence, Target
@@ -30,22 +32,50 @@ def phantom_and_head():
     return ph, LoadedHead(ph.volume, scalp, brain, fiducials)
 
 
-def dlpfc_target(ph) -> Target:
-    """A point 17 mm under the left frontal scalp (the accuracy requirement's target)."""
-    point, outward = ph.scalp_point(DLPFC_DIRECTION)
+def dlpfc_target(head) -> Target:
+    """A point 17 mm under the left frontal scalp (the accuracy requirement's target), found on
+    any head from its fiducials: a ray from the middle of the head toward left-anterior-superior
+    (head axes from nasion / LPA / RPA) meets the scalp; the target is 17 mm inward from there."""
+    from navigation.registration import SurfaceIndex
+    from navigation.registration.coverage import (CENTRE_ABOVE_EAR_LINE_MM,
+                                                  head_axes_from_fiducials)
+    from navigation.targeting.scalp_geometry import ray_hit
+
+    axes = head_axes_from_fiducials(head.fiducials_mm)
+    up = axes.superior / np.linalg.norm(axes.superior)
+    centre = axes.origin + CENTRE_ABOVE_EAR_LINE_MM * up
+    d = DLPFC_DIRECTION[0] * axes.right + DLPFC_DIRECTION[1] * axes.anterior \
+        + DLPFC_DIRECTION[2] * up
+    d /= np.linalg.norm(d)
+    point = ray_hit(head.scalp, centre + 250.0 * d, -d, 250.0)
+    outward = SurfaceIndex(head.scalp).closest(point[None]).normals[0]
     normal = -outward
-    handle = np.cross(normal, [1.0, 0.0, 0.0])
+    handle = np.cross(normal, axes.right)
     handle /= np.linalg.norm(handle)
     return Target(name="L-DLPFC", scalp_point_mm=point, normal=normal, handle_direction=handle,
                   source="manual", evidence=Evidence("test", "DLPFC-like target for the test"),
                   cortex_point_mm=point + DLPFC_DEPTH_MM * normal)
 
 
-def load(window, with_target: bool = True):
-    ph, head = phantom_and_head()
+@lru_cache(maxsize=1)
+def workflow_head():
+    """The bundled sample head (a real head shape, marked fiducials) when it is installed, else
+    the phantom: what the whole-workflow test registers."""
+    try:
+        from app.loading import load_sample_head
+
+        return "sample head", load_sample_head()
+    except (ImportError, NavigationError):
+        return "phantom", phantom_and_head()[1]
+
+
+def load(window, with_target: bool = True, head=None):
+    """Show ``head`` (default: the phantom) with a DLPFC-like active target."""
+    ph, phantom_head = phantom_and_head()
+    head = phantom_head if head is None else head
     window._on_head_loaded(head)
     if with_target:
-        window.state.targets.add(dlpfc_target(ph))
+        window.state.targets.add(dlpfc_target(head))
         window.state.targets_edited("test target")
     window.panels.setCurrentWidget(window.registration_panel)
     return ph, head

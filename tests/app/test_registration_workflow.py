@@ -1,6 +1,7 @@
 """The whole registration workflow driven through its buttons on the simulated tracker.
 
-One ``full_session`` run (pivot -> fiducials -> scalp sweep) over the phantom head: the stored
+One ``full_session`` run (pivot -> fiducials -> scalp sweep) over the bundled sample head (the
+phantom if the sample head is not installed): the stored
 ``state.mri_from_reference`` is compared with the simulator's hidden truth at a DLPFC-like
 target 17 mm under the left frontal scalp. On the way: hands-free (hold-still) fiducial
 captures, a mirrored (L/R-swapped) MRI landmark set that the math refuses with its own message,
@@ -18,7 +19,7 @@ from app.main_window import MainWindow
 from app.sim_head import head_geometry_for
 from hardware.simulation import SimulatedTracker
 from navigation.registration.fiducials import DEFAULT_MAX_FRE_RMS_MM
-from tests.app.registration_helpers import click, error_at, load, shot
+from tests.app.registration_helpers import click, error_at, load, shot, workflow_head
 
 pytestmark = pytest.mark.gui
 
@@ -55,13 +56,15 @@ def select_and_set_mri(qtbot, window, fid, name: str, point) -> None:
 @pytest.mark.slow
 def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtbot):
     t_start = time.monotonic()
-    ph, head = load(window)
+    head_name, head = workflow_head()
+    _ph, head = load(window, head=head)
+    marked = head.fiducials_mm
     panel = window.registration_panel
     target = window.state.targets.active
     fid = panel.step("fiducials")
     # The technician clicked the wrong ears in the MRI: LPA and RPA swapped (fixed later).
-    select_and_set_mri(qtbot, window, fid, "lpa", ph.rpa)
-    select_and_set_mri(qtbot, window, fid, "rpa", ph.lpa)
+    select_and_set_mri(qtbot, window, fid, "lpa", marked["rpa"])
+    select_and_set_mri(qtbot, window, fid, "rpa", marked["lpa"])
 
     geometry = head_geometry_for(head, window.state.targets)
     window.tracking.start(lambda: SimulatedTracker(
@@ -104,8 +107,8 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     assert "LPA" in fid.fit_message.text() and "not left of RPA" in fid.fit_message.text()
     assert fid.fit_message.level == "error" and not panel.next_button.isEnabled()
     assert "swapped" in panel.nav_reason.text()
-    select_and_set_mri(qtbot, window, fid, "lpa", ph.lpa)
-    select_and_set_mri(qtbot, window, fid, "rpa", ph.rpa)
+    select_and_set_mri(qtbot, window, fid, "lpa", marked["lpa"])
+    select_and_set_mri(qtbot, window, fid, "rpa", marked["rpa"])
     fit = panel.ctx.fiducial_fit
     assert panel.ctx.fit_ok and fit.fre_rms_mm < DEFAULT_MAX_FRE_RMS_MM
     assert fid.table.item(0, 3).text() == f"{fit.fre_by_name['nasion']:.1f} mm"
@@ -115,7 +118,8 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     # 5. scalp points ----------------------------------------------------------------------
     scalp = panel.step("scalp")
     assert panel.current is scalp
-    wait_phase(qtbot, window, "sweep point 1/", 8000)
+    qtbot.waitUntil(lambda: phase(window).startswith(("sweep point", "sliding to point")),
+                    timeout=8000)                                 # the tip is on the skin
     click(qtbot, scalp.start_button)
     wait_phase(qtbot, window, "putting pointer away", 20000)
     click(qtbot, scalp.start_button)                              # Stop
@@ -148,7 +152,7 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     err = error_at(window.state.mri_from_reference, reference_from_head, target.cortex_point_mm)
     fid_err = error_at(panel.ctx.fiducial_only.mri_from_reference, reference_from_head,
                        target.cortex_point_mm)
-    print(f"\nDLPFC error: surface {err:.2f} mm, fiducials only {fid_err:.2f} mm; "
+    print(f"\n{head_name}: DLPFC error: surface {err:.2f} mm, fiducials only {fid_err:.2f} mm; "
           f"FRE {result.fre_rms_mm:.2f} mm, ICP RMS {result.icp_rms_mm:.2f} mm, "
           f"{n_points} points, {time.monotonic() - t_start:.1f} s")
     assert err <= 2.0
