@@ -223,8 +223,9 @@ class SimulatedTracker(Tracker):
                 return []
             if due > now:
                 self._sleep((due - now) / 1e9)
-            else:  # late: a polled camera answers with its current frame
-                index = max(index, int((now - self._t0_ns) // period_ns))
+                now = self._clock_ns()  # a starved thread can wake long after the due time
+            # late: a polled camera answers with its current frame, never an old one
+            index = max(index, int((now - self._t0_ns) // period_ns))
         samples = self.source.sample_frame(index)
         self._last_index, self._next = index, index + 1
         host_ns = self._clock_ns()

@@ -165,6 +165,23 @@ def test_realtime_frames_are_monotonic_at_the_device_rate_and_skip_when_late():
     assert tracker.read_frames(timeout_s=0.0) == []  # next frame not due yet
 
 
+def test_a_starved_reader_that_oversleeps_gets_the_current_frame_not_an_old_one():
+    """The GIL can wake the acquisition thread 300 ms late: the frame it then reads must be the
+    camera's current one, stamped now, so its frame number agrees with the host clock."""
+    clock = FakeClock()
+
+    def oversleep(seconds: float) -> None:
+        clock.sleep(seconds + 0.3)
+
+    tracker = SimulatedTracker("idle", rate_hz=60.0, clock_ns=clock, sleep=oversleep)
+    tracker.connect()
+    tracker.start()
+    first = tracker.read_frames()[0]
+    second = tracker.read_frames()[0]
+    elapsed_periods = (second.host_time_ns - first.host_time_ns) / 1e9 * 60.0
+    assert second.frame_number - first.frame_number == pytest.approx(elapsed_periods, abs=1.0)
+
+
 def test_noise_matches_the_stated_model_and_is_deterministic():
     scenario = make_scenario("idle")
     truth = scenario.poses_at(0.0)["coil"]
