@@ -8,6 +8,7 @@ the monotonic clock *now*, so an old backlog is never drawn as live (reliability
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -98,6 +99,10 @@ class TrackingBridge(QtCore.QObject):
 
         def make() -> Tracker:
             tracker = make_tracker()
+            if tracker.nominal_rate_hz > 100:
+                # The GUI's Python work holds the GIL for up to 5 ms slices by default, enough to
+                # skip half the frames of a 250 Hz device (docs/hardware-core.md, measured).
+                sys.setswitchinterval(0.0005)
             self.tracker_ref = tracker
             self.tracker_kind = getattr(tracker, "kind", "")
             return tracker

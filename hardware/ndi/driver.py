@@ -223,7 +223,8 @@ class NDITracker(Tracker):
         binary = self.reply_format == "BX"
         deadline = time.monotonic() + timeout_s
         # The next camera frame cannot come before ~one period after the last new one: wait
-        # instead of polling for repeats (from ~4 polls per camera frame to ~1.5 at 60 Hz, still reading ~98 % of frames at 250 Hz).
+        # instead of polling for repeats (~4 polls per camera frame became ~1.5 at 60 Hz, while
+        # ~98 % of frames are still read at 250 Hz).
         period_s = min(1.0 / self._nominal_rate_hz, self._measured_period_s)
         early_s = self._last_new_s + 0.7 * period_s - time.monotonic()
         if early_s > 0:
