@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PySide6 import QtCore
@@ -19,8 +20,6 @@ from navigation.registration import RegistrationError, SurfaceIndex, register_fi
 from navigation.registration.fiducials import canonical_name
 from navigation.transforms import Transform
 
-from ..workers import Job
-
 log = logging.getLogger(__name__)
 
 __all__ = ["WorkflowContext", "ROLE_LABELS", "display_name", "STANDARD_LANDMARKS"]
@@ -28,6 +27,7 @@ __all__ = ["WorkflowContext", "ROLE_LABELS", "display_name", "STANDARD_LANDMARKS
 ROLE_LABELS = {"reference": "head reference", "pointer": "pointer", "coil": "coil"}
 STANDARD_LANDMARKS = ("nasion", "lpa", "rpa")
 _DISPLAY = {"nasion": "Nasion", "lpa": "LPA", "rpa": "RPA"}
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scalp-index")
 
 
 def display_name(name: str) -> str:
@@ -39,7 +39,6 @@ class WorkflowContext(QtCore.QObject):
     """Shared state of one registration run (reset when another head is loaded)."""
 
     fiducialsChanged = QtCore.Signal()     # MRI or touched fiducials, or the fit, changed
-    surfaceReady = QtCore.Signal()
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -55,7 +54,7 @@ class WorkflowContext(QtCore.QObject):
         self.candidate = None                             # RegistrationResult to review
         self.fiducial_only = None                         # the same fiducials without ICP
         self._surface: SurfaceIndex | None = None
-        self._surface_job: Job | None = None
+        self._surface_future = None
         self.state.headChanged.connect(self.reset_for_head)
 
     # ----- head ---------------------------------------------------------------------------
@@ -76,28 +75,25 @@ class WorkflowContext(QtCore.QObject):
         self._build_surface(head)
 
     def _build_surface(self, head) -> None:
-        """Index the MRI scalp for closest-point queries off the GUI thread (0.2-0.5 s)."""
+        """Index the MRI scalp for closest-point queries off the GUI thread (0.2-0.5 s). A plain
+        worker thread, not a QThread: closing the window mid-build must not abort the process."""
+        self._surface_future = None
         if head is None or head.scalp is None:
             return
-        scalp = head.scalp
-        job = Job(lambda progress, cancel: SurfaceIndex(scalp), name="scalp index", parent=self)
-        job.signals.succeeded.connect(lambda index, h=head: self._surface_built(h, index))
-        job.signals.failed.connect(lambda msg: log.error("scalp index: %s", msg))
-        self._surface_job = job
-        job.start()
-
-    def _surface_built(self, head, index: SurfaceIndex) -> None:
-        if head is self.state.head:
-            self._surface = index
-            self.surfaceReady.emit()
+        self._surface_future = (head, _EXECUTOR.submit(SurfaceIndex, head.scalp))
 
     def surface(self) -> SurfaceIndex | None:
-        """The MRI scalp index; built here (blocking) if the background build has not finished."""
+        """The MRI scalp index of the current head (waits for the background build if needed)."""
         head = self.state.head
-        if self._surface is None and head is not None and head.scalp is not None:
-            if self._surface_job is not None and self._surface_job.isRunning():
-                self._surface_job.wait()
-                QtCore.QCoreApplication.processEvents()
+        if head is None or head.scalp is None:
+            return None
+        if self._surface is None:
+            pending = self._surface_future
+            if pending is not None and pending[0] is head:
+                try:
+                    self._surface = pending[1].result()
+                except Exception:  # noqa: BLE001 - build it here instead, and say why if it fails
+                    log.exception("background scalp index failed")
             if self._surface is None:
                 self._surface = SurfaceIndex(head.scalp)
         return self._surface

@@ -228,13 +228,15 @@ class ScalpStep(StepWidget):
         ctx = self.ctx
         mri, touched = ctx.pairs()
         points, surface, targets = ctx.scalp_points.copy(), ctx.surface(), ctx.tre_targets()
+        # parented to the application, not to this widget: closing the window while ICP runs
+        # must not destroy a running thread; the signals go to bound methods, which Qt
+        # disconnects if this step is gone by then
         job = Job(lambda progress, cancel: compute_registration(
             mri, touched, points, surface, targets, progress, cancel),
-            name="registration", parent=self)
-        job.signals.progress.connect(lambda f, _m: self.progress.setValue(int(1000 * f)))
+            name="registration", parent=QtCore.QCoreApplication.instance())
+        job.signals.progress.connect(self._job_progress)
         job.signals.succeeded.connect(self._registered)
-        job.signals.failed.connect(lambda msg: self.message.show_message(
-            f"Surface registration refused: {msg}", "error"))
+        job.signals.failed.connect(self._job_failed)
         job.signals.finished.connect(self._job_finished)
         self.job = job
         self.progress.setValue(0)
@@ -243,9 +245,16 @@ class ScalpStep(StepWidget):
         self._update()
         job.start()
 
+    def _job_progress(self, fraction: float, _message: str) -> None:
+        self.progress.setValue(int(1000 * fraction))
+
+    def _job_failed(self, message: str) -> None:
+        self.message.show_message(f"Surface registration refused: {message}", "error")
+
     def _job_finished(self) -> None:
         if self.job is not None:
             self.job.wait()
+            self.job.deleteLater()
         self.job = None
         self.progress.hide()
         self._update()
