@@ -156,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"looping); noise {noise:g} mm RMS; seed {args.seed}", flush=True)
         print(f"device: {port}", flush=True)
         print(f"connect: {hint.replace('PORT', repr(port))}", flush=True)
+        spec = f"{args.device}:{port}" + (f"?model={args.model}" if args.device == "polhemus"
+                                          and args.model else "")
+        print(f"app: tmsnav --demo --tracker '{spec}'   (or Tracker tab: {args.device}, port {port})",
+              flush=True)
         print("press Ctrl-C to stop", flush=True)
         phase = None
         while not stop.wait(0.1):
