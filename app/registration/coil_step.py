@@ -135,6 +135,14 @@ class CoilStep(StepWidget):
         self._refresh()
 
     # ----- touching -----------------------------------------------------------------------
+    def select(self, landmark: str) -> None:
+        """Make ``landmark`` the one the next capture stores (a click on its row)."""
+        names = list(self.definition.landmarks_hotspot_mm) if self.definition else []
+        if landmark not in names:
+            raise ValueError(f"no landmark {landmark!r} on this coil")
+        self.table.selectRow(names.index(landmark))
+        self._refresh()
+
     def _current_name(self) -> str | None:
         d = self.definition
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []

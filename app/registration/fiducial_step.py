@@ -232,12 +232,14 @@ class FiducialStep(StepWidget):
                 point = held                        # mean over the hold: less tracker noise
         self.ctx.touched[name] = point
         self.detector.mark_captured(point)
-        mri = {n: p for n, p in self.ctx.mri_fiducials.items()}
-        mismatches = [m for m in distance_mismatches(mri, self.ctx.touched) if name in m[:2]]
+        shown = display_name(name)
+        mri = {display_name(n): p for n, p in self.ctx.mri_fiducials.items()}
+        touched = {display_name(n): p for n, p in self.ctx.touched.items()}
+        mismatches = [m for m in distance_mismatches(mri, touched) if shown in m[:2]]
         if mismatches:
             self.capture_message.show_message(mismatches[0].message + " Redo it if so.", "warn")
         else:
-            self.capture_message.show_message(f"{display_name(name)} captured.", "ok")
+            self.capture_message.show_message(f"{shown} captured.", "ok")
         self._current = self._next_untouched(after=name)
         self._after_change(name)
         return True

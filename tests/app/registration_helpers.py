@@ -69,16 +69,26 @@ def workflow_head():
         return "phantom", phantom_and_head()[1]
 
 
-def load(window, with_target: bool = True, head=None):
-    """Show ``head`` (default: the phantom) with a DLPFC-like active target."""
-    ph, phantom_head = phantom_and_head()
-    head = phantom_head if head is None else head
+def load(window, with_target: bool = True):
+    """Show the workflow head (sample head, else phantom) with a DLPFC-like active target."""
+    _name, head = workflow_head()
     window._on_head_loaded(head)
     if with_target:
         window.state.targets.add(dlpfc_target(head))
         window.state.targets_edited("test target")
     window.panels.setCurrentWidget(window.registration_panel)
-    return ph, head
+    return head
+
+
+def upper_scalp_points(head, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` scalp-mesh vertices above the ear line (where a sweep goes), mri mm."""
+    from navigation.registration.coverage import head_axes_from_fiducials
+
+    axes = head_axes_from_fiducials(head.fiducials_mm)
+    up = axes.superior / np.linalg.norm(axes.superior)
+    pts = np.asarray(head.scalp.points, float)
+    pts = pts[(pts - axes.origin) @ up > 20.0]
+    return pts[rng.choice(len(pts), n, replace=False)]
 
 
 def click(qtbot, button) -> None:

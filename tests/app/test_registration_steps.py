@@ -15,7 +15,7 @@ from hardware.scenarios import Scenario, Segment, SimulationTruth
 from hardware.simulation import SimulatedTracker
 from navigation.coils import CoilDefinition, COIL_ASSETS_DIR
 from navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, load
+from tests.app.registration_helpers import click, load, upper_scalp_points
 
 pytestmark = pytest.mark.gui
 
@@ -88,17 +88,18 @@ def test_tool_check_names_the_missing_tool_and_blocks_next(window, qtbot):
 
 def test_swapped_lpa_rpa_touches_are_refused_with_the_math_message(window, qtbot):
     """Three fiducials cannot reveal a mirror; the scalp points can (check_scalp_side)."""
-    ph, _head = load(window)
+    head = load(window)
+    marked = head.fiducials_mm
     panel = window.registration_panel
     ctx = panel.ctx
     window.state.set_pointer_calibration(None, TIP_OFFSET)
     reference_from_mri = Transform.from_euler("xyz", [0.3, -0.2, 1.1], [40.0, -60.0, 900.0],
                                               to_frame=Frame.REFERENCE, from_frame=Frame.MRI)
-    swapped = {"nasion": ph.nasion, "lpa": ph.rpa, "rpa": ph.lpa}
+    swapped = {"nasion": marked["nasion"], "lpa": marked["rpa"], "rpa": marked["lpa"]}
     ctx.touched = {k: reference_from_mri.apply(np.asarray(v)) for k, v in swapped.items()}
     ctx.refit()
-    assert ctx.fit_ok                      # a mirror of 3 points is a rotation: FRE looks fine
-    points, _ = ph.sample_scalp_points(150, np.random.default_rng(0), region="upper")
+    assert ctx.fit_ok                      # 3 swapped points fit by a rotation: FRE looks fine
+    points = upper_scalp_points(head, 150, np.random.default_rng(0))
     ctx.scalp_points = reference_from_mri.apply(points)
     panel.go_to("scalp")
     scalp = panel.step("scalp")
@@ -113,11 +114,11 @@ def test_swapped_lpa_rpa_touches_are_refused_with_the_math_message(window, qtbot
     assert panel.current.key == "scalp" and not panel.next_button.isEnabled()
 
 
-def coil_touch_scenario(geometry, definition, names, hold_s=1.2):
+def coil_touch_scenario(geometry, definition, names, hold_s=1.0):
     """The pointer tip rests on each coil landmark in turn while the coil lies on the table."""
     truth = SimulationTruth.default(geometry)
     tracker_from_hotspot = truth.tracker_from_coil_parked @ truth.coil_from_hotspot
-    segments = [Segment("idle", 1.0)]
+    segments = [Segment("idle", 0.5)]
     for name in names:
         pose = tracker_from_hotspot.copy()
         pose[:3, 3] = tracker_from_hotspot[:3, :3] @ definition.landmarks_hotspot_mm[name] \
@@ -127,11 +128,12 @@ def coil_touch_scenario(geometry, definition, names, hold_s=1.2):
     return Scenario("coil_touch", truth, segments), truth
 
 
+@pytest.mark.slow
 def test_coil_calibration_by_touching_landmarks_finds_the_true_hotspot(window, qtbot):
-    _ph, head = load(window)
+    head = load(window)
     panel = window.registration_panel
     definition = CoilDefinition.load(COIL_ASSETS_DIR / "generic-fig8-70.json")
-    names = list(definition.landmarks_hotspot_mm)
+    names = ["top_centre", "centre", "right_wing_edge", "handle_end"]   # not in file order
     scenario, truth = coil_touch_scenario(head_geometry_for(head, window.state.targets),
                                           definition, names)
     window.tracking.start(lambda: SimulatedTracker(scenario), "coil touch")
@@ -145,6 +147,7 @@ def test_coil_calibration_by_touching_landmarks_finds_the_true_hotspot(window, q
         qtbot.waitUntil(lambda n=name: window.tracking.tracker_ref.phase == f"touching {n}",
                         timeout=5000)
         qtbot.wait(150)
+        coil.select(name)
         click(qtbot, coil.capture_button)
         assert name in coil.touched, coil.message.text()
         assert window.tracking.tracker_ref.phase == f"touching {name}", "GUI too slow"
@@ -193,14 +196,14 @@ def test_capture_key_is_configurable_and_space_works_in_the_panel(window, qtbot)
 
 
 def test_fiducial_redo_marks_later_steps_and_a_new_pivot_voids_touches(window, qtbot):
-    ph, _head = load(window)
+    head = load(window)
     panel = window.registration_panel
     ctx = panel.ctx
     window.state.set_pointer_calibration(None, TIP_OFFSET)
     reference_from_mri = Transform.from_euler("xyz", [0.1, 0.2, -0.3], [10.0, 20.0, 700.0],
                                               to_frame=Frame.REFERENCE, from_frame=Frame.MRI)
     ctx.touched = {k: reference_from_mri.apply(np.asarray(v))
-                   for k, v in {"nasion": ph.nasion, "lpa": ph.lpa, "rpa": ph.rpa}.items()}
+                   for k, v in head.fiducials_mm.items() if k in ("nasion", "lpa", "rpa")}
     ctx.refit()
     panel.go_to("fiducials")
     fid = panel.step("fiducials")
@@ -227,8 +230,9 @@ def nasion_hold_scenario(geometry, hold_s=8.0):
     return Scenario("nasion_hold", truth, segments), truth
 
 
+@pytest.mark.slow
 def test_fiducial_capture_by_button_redo_and_footswitch_key(window, qtbot):
-    _ph, head = load(window)
+    head = load(window)
     panel = window.registration_panel
     ctx = panel.ctx
     scenario, truth = nasion_hold_scenario(head_geometry_for(head, window.state.targets))
@@ -255,7 +259,16 @@ def test_fiducial_capture_by_button_redo_and_footswitch_key(window, qtbot):
     true_ref = reference_from_head[:3, :3] @ head.fiducials_mm["nasion"] + reference_from_head[:3, 3]
     for point in (first, ctx.touched["nasion"]):
         assert np.linalg.norm(point - true_ref) < 1.5
+    # the key pressed again before moving: "LPA" lands on the nasion, and the panel says so
+    assert fid.current == "lpa"
+    click(qtbot, fid.capture_button)
+    text = fid.capture_message.text()
+    assert fid.capture_message.level == "warn" and "'LPA' was touched" in text
+    assert "closer to 'Nasion' than in the MRI" in text
+    fid.select("lpa")
+    click(qtbot, fid.redo_button)
+    assert set(ctx.touched) == {"nasion"}
     # with auto-capture on, holding still does not capture the nasion again as the LPA
     fid.auto.setChecked(True)
-    qtbot.wait(1600)
+    qtbot.wait(1400)                   # longer than a hold needs (1 s + 0.25 s low-pass)
     assert set(ctx.touched) == {"nasion"} and "move the pointer" in fid.live.text()

@@ -56,8 +56,8 @@ def select_and_set_mri(qtbot, window, fid, name: str, point) -> None:
 @pytest.mark.slow
 def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtbot):
     t_start = time.monotonic()
-    head_name, head = workflow_head()
-    _ph, head = load(window, head=head)
+    head_name, _ = workflow_head()
+    head = load(window)
     marked = head.fiducials_mm
     panel = window.registration_panel
     target = window.state.targets.active
