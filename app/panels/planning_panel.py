@@ -13,7 +13,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from navigation.errors import NavigationError
-from navigation.targeting.planning import (coil_windings_for, field_for_target,
+from navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
                                            orientation_for_target, with_handle_angle)
 
 from ..planning.add_target_box import AddTargetBox
@@ -58,6 +58,8 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.setWidget(body)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body.installEventFilter(self)
+        self.viewport().installEventFilter(self)   # a scroll bar appearing narrows the viewport
 
         self.mni_box.registerRequested.connect(self.register_mni)
         self.add_box.addRequested.connect(self.add_target)
@@ -78,6 +80,25 @@ class PlanningPanel(QtWidgets.QScrollArea):
         window.cursorChanged.connect(self._cursor_changed)
         self._coil_changed("coil")
         self._targets_changed()
+
+    # ----- layout: word-wrapped labels need their height for the panel's width --------------
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+        if (obj is self.widget() and event.type() == QtCore.QEvent.Type.LayoutRequest) or \
+                (obj is self.viewport() and event.type() == QtCore.QEvent.Type.Resize):
+            QtCore.QTimer.singleShot(0, self._fit_height)
+        return super().eventFilter(obj, event)
+
+    def _fit_height(self) -> None:
+        """QScrollArea sizes its widget from sizeHint, which ignores height-for-width: wrapped
+        labels would be squeezed. Give the body the height its layout needs at this width."""
+        body = self.widget()
+        layout = body.layout() if body is not None else None
+        if layout is None:
+            return
+        width = self.viewport().width()
+        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        if needed > 0 and body.minimumHeight() != needed:
+            body.setMinimumHeight(needed)
 
     # ----- context ------------------------------------------------------------------------
     def _context(self) -> PlanContext:
@@ -261,8 +282,9 @@ class PlanningPanel(QtWidgets.QScrollArea):
         if which != "coil":
             return
         d = self.state.coil_definition
-        self.efield_box.set_coil(getattr(d, "name", None) or "Generic 70 mm figure-of-eight "
-                                 "(assets/coils/generic-fig8-70.json; choose your coil in Tracker)")
+        self.efield_box.set_coil(getattr(d, "name", None) or "generic 70 mm figure-8")
+        self.efield_box.coil.setToolTip("" if d is not None else "assets/coils/generic-fig8-70.json: "
+                                        "choose and calibrate your coil to use its windings")
 
     def compute_field(self) -> None:
         target = self.state.targets.active
@@ -279,6 +301,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
             return
         output = self.efield_box.output.value()
         didt100 = self.efield_box.didt_at_100_percent_A_per_s
+        along_normal = self.efield_box.objective.currentData() == "normal"
 
         def job(progress=None, cancel=None):
             scalp_points = geo.scalp_points
@@ -289,8 +312,9 @@ class PlanningPanel(QtWidgets.QScrollArea):
                 cancel.raise_if_cancelled()
             orient = None
             if target.cortex_point_mm is not None:
+                direction = cortical_normal(geo.brain, target.cortex_point_mm) if along_normal else None
                 orient = orientation_for_target(target, scalp_points, windings,
-                                                didt_A_per_s=field.didt_A_per_s)
+                                                didt_A_per_s=field.didt_A_per_s, direction=direction)
             return target, field, orient
 
         self._run(job, "Computing the e-field", self._field_ready)

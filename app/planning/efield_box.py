@@ -10,10 +10,14 @@ from navigation.targeting.efield import DEFAULT_DIDT_AT_100_PERCENT_A_PER_S, Efi
 from navigation.targeting.orientation import OrientationResult
 
 from .angle_plot import AnglePlot
+from .method_forms import compact
 
-__all__ = ["EfieldBox", "DASH"]
+__all__ = ["EfieldBox", "DASH", "FLAT_FRACTION", "OBJECTIVES"]
 
 DASH = "—"
+FLAT_FRACTION = 0.01   # a curve varying less than this: the handle angle does not matter
+OBJECTIVES = (("magnitude", "|E| at the target"),
+              ("normal", "E along the cortical normal (column model)"))
 
 
 class EfieldBox(QtWidgets.QGroupBox):
@@ -22,10 +26,15 @@ class EfieldBox(QtWidgets.QGroupBox):
     mapVisibleChanged = QtCore.Signal(bool)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__("E-field at the active target (spherical head estimate)", parent)
+        super().__init__("E-field at the active target", parent)
         self.setObjectName("efield_box")
         layout = QtWidgets.QVBoxLayout(self)
+        model = QtWidgets.QLabel("Spherical head estimate for planning, not dosimetry (docs/efield.md).")
+        model.setWordWrap(True)
+        model.setStyleSheet("color: #666")
+        layout.addWidget(model)
         form = QtWidgets.QFormLayout()
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
         layout.addLayout(form)
         self.coil = QtWidgets.QLabel("generic 70 mm figure-8")
         self.coil.setObjectName("efield_coil")
@@ -36,6 +45,7 @@ class EfieldBox(QtWidgets.QGroupBox):
         self.output.setRange(1.0, 100.0)
         self.output.setValue(60.0)
         self.output.setSuffix(" % MSO")
+        self.output.setMaximumWidth(130)
         form.addRow("Stimulator output", self.output)
         self.didt = QtWidgets.QDoubleSpinBox()
         self.didt.setObjectName("efield_didt")
@@ -45,7 +55,12 @@ class EfieldBox(QtWidgets.QGroupBox):
         self.didt.setToolTip("Peak dI/dt of your stimulator + coil at 100 % output: APPROXIMATE. "
                              "Roughly 70-170 A/µs for common 70 mm figure-8 set-ups; enter your "
                              "device's value when known. Field values scale with it.")
-        form.addRow("dI/dt at 100 % (approx.)", self.didt)
+        self.didt.setMaximumWidth(130)
+        form.addRow("dI/dt at 100 % ≈", self.didt)
+        approx = QtWidgets.QLabel("approximate: enter your stimulator's value when known")
+        approx.setStyleSheet("color: #666")
+        approx.setWordWrap(True)
+        form.addRow(approx)
         self.compute = QtWidgets.QPushButton("Compute field at the active target")
         self.compute.setObjectName("efield_compute")
         self.compute.clicked.connect(self.computeRequested)
@@ -56,21 +71,34 @@ class EfieldBox(QtWidgets.QGroupBox):
         self.show_map.toggled.connect(self.mapVisibleChanged)
         layout.addWidget(self.show_map)
 
-        results = QtWidgets.QFormLayout()
-        results.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
+        results = QtWidgets.QGridLayout()
         self.values: dict[str, QtWidgets.QLabel] = {}
-        for key, label in (("target", "Target"), ("at_target", "|E| at the target"),
-                           ("depth", "Depth below the scalp"), ("peak", "Peak |E| on the cortex"),
-                           ("area", "Half-value area"), ("note", "")):
+        for row, (key, label) in enumerate((("target", "Target"), ("at_target", "|E| at target"),
+                                            ("depth", "Depth"), ("peak", "Peak |E|"),
+                                            ("area", "Half-value area"), ("note", ""))):
             value = QtWidgets.QLabel(DASH)
             value.setObjectName(f"efield_{key}")
             value.setWordWrap(True)
-            results.addRow(label, value)
+            if key == "note":
+                value.setStyleSheet("color: #666")
+                results.addWidget(value, row, 0, 1, 2)
+            else:
+                results.addWidget(QtWidgets.QLabel(label), row, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+                results.addWidget(value, row, 1)
             self.values[key] = value
+        results.setColumnStretch(1, 1)
         self.values["at_target"].setStyleSheet("font-weight: bold")
         layout.addLayout(results)
 
-        layout.addWidget(QtWidgets.QLabel("Field at the target vs handle angle"))
+        layout.addWidget(QtWidgets.QLabel("Handle angle: field at the target"))
+        self.objective = compact(QtWidgets.QComboBox())
+        self.objective.setObjectName("efield_objective")
+        for key, text in OBJECTIVES:
+            self.objective.addItem(text, key)
+        self.objective.setToolTip("|E|: strongest field at the target point. Cortical normal: the "
+                                  "component of E along the brain surface normal at the target "
+                                  "(cortical column cosine model, Fox et al. 2004), unsigned.")
+        layout.addWidget(self.objective)
         self.plot = AnglePlot()
         layout.addWidget(self.plot)
         self.best = QtWidgets.QLabel(DASH)
@@ -106,10 +134,10 @@ class EfieldBox(QtWidgets.QGroupBox):
         at = field.target_V_per_m
         v["at_target"].setText(DASH if at is None or not np.isfinite(at) else f"{at:.0f} V/m")
         depth = field.target_depth_mm if field.target_depth_mm is not None else depth_mm
-        v["depth"].setText(DASH if depth is None else f"{depth:.1f} mm (coil face to cortex point)")
+        v["depth"].setText(DASH if depth is None else f"{depth:.1f} mm below the coil face")
         v["peak"].setText(f"{field.peak_V_per_m:.0f} V/m" if np.isfinite(field.peak_V_per_m) else DASH)
         area = field.half_value_area_mm2
-        v["area"].setText(DASH if area is None else f"{area / 100.0:.1f} cm² (|E| ≥ half the peak)")
+        v["area"].setText(DASH if area is None else f"{area / 100.0:.1f} cm² (|E| ≥ ½ peak)")
         v["note"].setText("; ".join(field.warnings) if field.warnings else
                           f"{int(field.evaluated.sum())} cortex points evaluated in "
                           f"{field.elapsed_ms:.0f} ms; grey = not evaluated")
@@ -120,8 +148,16 @@ class EfieldBox(QtWidgets.QGroupBox):
             return
         self.plot.set_curve(orient.angles_rad, orient.values_V_per_m, orient.best_angle_rad)
         best_deg = float(np.rad2deg(orient.best_angle_rad))
+        values = np.asarray(orient.values_V_per_m, float)
+        what = "|E|" if orient.objective == "magnitude" else "|E · cortical normal|"
+        if np.ptp(values) < FLAT_FRACTION * max(float(values.max()), 1e-12):
+            self.best.setText(f"The handle angle hardly changes {what} here (< 1 %): on the coil "
+                              "axis a spherical head is symmetric. Keep the planned handle, or "
+                              "optimise E along the cortical normal.")
+            self.apply.setEnabled(False)
+            return
         gain = 100.0 * (orient.best_value_V_per_m / max(orient.current_value_V_per_m, 1e-12) - 1.0)
-        self.best.setText(f"Best handle angle: {best_deg:+.0f}° (clockwise seen from outside the "
-                          f"head) gives {orient.best_value_V_per_m:.0f} V/m, "
-                          f"{gain:+.1f} % vs the planned handle ({orient.current_value_V_per_m:.0f} V/m).")
+        self.best.setText(f"Best handle angle {best_deg:+.0f}° (clockwise seen from outside the "
+                          f"head): {what} {orient.best_value_V_per_m:.0f} V/m, {gain:+.0f} % vs the "
+                          f"planned handle ({orient.current_value_V_per_m:.0f} V/m).")
         self.apply.setEnabled(abs(best_deg) >= 0.5)

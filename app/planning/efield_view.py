@@ -19,6 +19,7 @@ __all__ = ["show_field_map", "clear_field_map", "FIELD_OVERLAY", "COIL_OVERLAY",
 FIELD_OVERLAY = "planning_efield"
 COIL_OVERLAY = "planning_coil"
 SCALARS = "|E| (V/m)"
+BAR_TITLE = "E-field (V/m)"
 NEUTRAL = "#9e9e9e"
 SEE_THROUGH_SCALP = 20   # display-panel slider value (percent opacity)
 
@@ -31,15 +32,15 @@ def show_field_map(window, brain: pv.PolyData, field: EfieldResult, target: Targ
     magnitude = np.asarray(field.magnitude_V_per_m, float)
     mesh.point_data[SCALARS] = magnitude
     peak = float(np.nanmax(magnitude)) if np.any(np.isfinite(magnitude)) else 1.0
-    if SCALARS in view.plotter.scalar_bars:
-        view.plotter.remove_scalar_bar(SCALARS, render=False)
+    if BAR_TITLE in view.plotter.scalar_bars:
+        view.plotter.remove_scalar_bar(BAR_TITLE, render=False)
     view.set_overlay(FIELD_OVERLAY, mesh, scalars=SCALARS, cmap="inferno", clim=[0.0, peak],
                      nan_color=NEUTRAL, nan_opacity=1.0, smooth_shading=True,
-                     scalar_bar_args={"title": SCALARS, "vertical": True, "position_x": 0.86,
+                     scalar_bar_args={"title": BAR_TITLE, "vertical": True, "position_x": 0.80,
                                       "position_y": 0.25, "height": 0.5, "width": 0.08,
                                       "fmt": "%.0f", "color": "white"})
     casing = coil_definition.drawing_mesh() if hasattr(coil_definition, "drawing_mesh") else None
-    view.set_overlay(COIL_OVERLAY, coil_glyph(casing), color="#7e57c2", opacity=0.35,
+    view.set_overlay(COIL_OVERLAY, coil_glyph(casing), color="#7e57c2", opacity=0.25,
                      line_width=3)
     view.set_overlay_matrix(COIL_OVERLAY, target.mri_from_target.matrix)
     opacity = window.display_panel.opacity
@@ -62,8 +63,8 @@ def clear_field_map(window) -> None:
         return
     view.set_overlay(FIELD_OVERLAY, None)
     view.set_overlay(COIL_OVERLAY, None)
-    if SCALARS in view.plotter.scalar_bars:
-        view.plotter.remove_scalar_bar(SCALARS, render=False)
+    if BAR_TITLE in view.plotter.scalar_bars:
+        view.plotter.remove_scalar_bar(BAR_TITLE, render=False)
     if had_map:
         view.set_brain_visible(window.display_panel.brain.isChecked())
     view.render()

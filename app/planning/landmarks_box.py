@@ -24,7 +24,7 @@ class LandmarksBox(QtWidgets.QGroupBox):
     clearRequested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__("Head landmarks (10-20, Beam F3, 5-cm rule)", parent)
+        super().__init__("Head landmarks", parent)
         self.setObjectName("landmarks_box")
         grid = QtWidgets.QGridLayout(self)
         grid.setContentsMargins(6, 4, 6, 4)

@@ -24,10 +24,13 @@ def mni_cursor_text(mni_registration, cursor_mri_mm) -> str:
 def describe_registration(reg) -> str:
     similarity = getattr(reg, "similarity", float("nan"))
     seconds = getattr(reg, "seconds", 0.0)
-    parts = [f"<b>Registered to MNI152</b> ({reg.method})"]
-    if seconds and math.isfinite(seconds):
-        parts.append(f"computed in {seconds:.1f} s" + (", loaded from the cache" if getattr(
-            reg, "from_cache", False) else ""))
+    method = str(reg.method).split(",")[0].split(":")[0].split("(")[0].strip()
+    parts = [f"<b>Registered to MNI152</b>: {method}"]
+    if getattr(reg, "from_cache", False):
+        parts.append("loaded from this image's cache" + (
+            f" (first computed in {seconds:.1f} s)" if seconds and math.isfinite(seconds) else ""))
+    elif seconds and math.isfinite(seconds):
+        parts.append(f"computed in {seconds:.1f} s")
     if math.isfinite(similarity):
         parts.append(f"similarity (mutual information) {similarity:.3f}")
     return "; ".join(parts) + ". Check a known landmark: the status bar shows the cursor in MNI."
@@ -53,6 +56,7 @@ class MniBox(QtWidgets.QGroupBox):
         layout.addWidget(self.status)
 
     def show_registration(self, reg) -> None:
+        self.status.setToolTip("" if reg is None else str(reg.method))
         if reg is None:
             self.status.setText("Not registered: published (MNI) targets are unavailable.")
             self.button.setText("Register this MRI to MNI space")

@@ -36,7 +36,7 @@ from .ten_twenty import HeadLandmarks, estimate_inion
 __all__ = ["LandmarkChoice", "ON_SCALP_MM", "MANUAL_EVIDENCE", "FIDUCIAL_ALIASES", "find_fiducial",
            "head_axes_from", "landmarks_from", "point_target", "mni_to_mri", "mri_to_mni",
            "coil_windings_for", "with_handle_angle", "unique_name", "field_for_target",
-           "orientation_for_target"]
+           "orientation_for_target", "cortical_normal"]
 
 ON_SCALP_MM = 3.0   # a point this close to the scalp is a coil position, not a cortical target
 MANUAL_EVIDENCE = Evidence(citation="Chosen by the clinician",
@@ -245,7 +245,19 @@ def field_for_target(target: Target, cortex_points_mm: np.ndarray | None,
 
 
 def orientation_for_target(target: Target, scalp_points_mm: np.ndarray, windings: CoilWindings, *,
-                           didt_A_per_s: float) -> OrientationResult:
-    """Handle angle maximising |E| at the target's cortex point, relative to its current handle."""
+                           didt_A_per_s: float, direction: np.ndarray | None = None) -> OrientationResult:
+    """Handle angle (relative to the target's current handle) maximising |E| at its cortex
+    point, or |E . direction| when a cortical ``direction`` is given (unsigned: which way the
+    current should cross the column is not settled for every target)."""
     return optimise_orientation(target.mri_from_target, _cortex_point(target), scalp_points_mm,
-                                windings, current_angle_rad=0.0, didt_A_per_s=didt_A_per_s)
+                                windings, direction=direction, signed=False, current_angle_rad=0.0,
+                                didt_A_per_s=didt_A_per_s)
+
+
+def cortical_normal(brain: "pv.PolyData | SurfaceMesh", point_mm: Any, radius_mm: float = 3.0) -> np.ndarray:
+    """Outward normal of the brain surface at ``point_mm`` averaged over ``radius_mm``: the
+    direction of the cortical columns there (the "cortical column cosine" model, Fox et al.
+    2004, Hum Brain Mapp 22:1), used as the orientation objective's direction."""
+    surf = as_surface(brain)
+    p = closest_point(surf, _point(point_mm, "cortex point"))
+    return outward_normal(surf, p, radius_mm=radius_mm)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtGui
+from PySide6 import QtWidgets
 
 from app.loading import LoadedHead
 from app.main_window import MainWindow
@@ -51,6 +51,8 @@ def keep_screenshot(widget, name: str, tmp_path: Path) -> Path:
     out = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
+    for _ in range(20):   # let deferred layout passes (wrapped labels) settle
+        QtWidgets.QApplication.processEvents()
     assert widget.grab().save(str(path), "PNG")
     return path
 
@@ -148,20 +150,3 @@ def test_field_needs_a_brain_surface_and_an_active_target(qtbot, phantom):
         assert w.job is None and "brain" in w.last_error
     finally:
         w.close()
-
-
-def test_planning_panel_screenshot_shows_targets(window, qtbot, phantom, tmp_path):
-    ph, _, _ = phantom
-    panel = window.planning_panel
-    for name in ("F3", "F4"):
-        panel.add_box.choose("ten_twenty")
-        panel.add_box.current_form.position.setCurrentText(name)
-        panel.add_box.add_button.click()
-        assert window.wait_for_job(30_000)
-    add_manual(window, left_frontal_cortex(ph))
-    window.view3d.view_from("front")
-    qtbot.wait(50)
-    path = keep_screenshot(window, "planning_panel.png", tmp_path)
-    img = QtGui.QImage(str(path))
-    assert img.width() > 1000 and not img.isNull()
-    assert panel.list_box.table.rowCount() == 3 and len(panel.list_box.distance_rows()) == 3

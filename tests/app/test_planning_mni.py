@@ -3,6 +3,7 @@ the bundled sample head (cached the second time), the status bar in MNI, and pub
 landing where the 10-20 system says on that head."""
 
 import importlib.util
+import os
 import shutil
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6 import QtWidgets
 
 from app.loading import LoadedHead
 from app.main_window import MainWindow
@@ -71,18 +73,32 @@ def test_cancelled_mni_registration_stores_nothing(window, qtbot, tmp_path):
 
 @pytest.fixture(scope="module")
 def sample_head(tmp_path_factory):
-    """The bundled mean head, copied so its disk cache starts empty (a cold registration)."""
+    """The bundled mean head (with its marked fiducials and MNI brain surface), its T1 copied so
+    the registration cache starts empty (a cold registration)."""
+    from navigation.sample_head import sample_head_brain_surface, sample_head_fiducials
+
     folder = tmp_path_factory.mktemp("sample")
     path = folder / "mean_reg2mean.nii.gz"
     shutil.copy(ROOT / "assets" / "sample_head" / "mean_reg2mean.nii.gz", path)
     volume = load_volume(path)
-    return volume, head_surfaces(volume).scalp
+    return LoadedHead(volume, head_surfaces(volume).scalp, sample_head_brain_surface(),
+                      sample_head_fiducials(), True)
+
+
+def keep_screenshot(widget, name: str) -> None:
+    out = os.environ.get("TMSNAV_SCREENSHOT_DIR")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        for _ in range(20):   # let deferred layout passes (wrapped labels) settle
+            QtWidgets.QApplication.processEvents()
+        assert widget.grab().save(str(Path(out) / name), "PNG")
 
 
 @pytest.mark.slow
-def test_mni_registration_on_the_sample_head_then_fox_2012_lands_near_f3(window, qtbot, sample_head):
-    volume, scalp = sample_head
-    window._on_head_loaded(LoadedHead(volume, scalp, None, None))
+def test_sample_head_mni_registration_targets_by_each_method_and_field(window, qtbot, sample_head):
+    head = sample_head
+    window._on_head_loaded(head)
+    window.panels.setCurrentWidget(window.planning_panel)
     panel = window.planning_panel
     progress = start_registration(window)
     assert window.wait_for_job(120_000)
@@ -91,25 +107,18 @@ def test_mni_registration_on_the_sample_head_then_fox_2012_lands_near_f3(window,
     assert [f for f, _ in progress] == sorted(f for f, _ in progress) and progress[-1][0] == 1.0
     assert "similarity" in panel.mni_box.status.text() and "computed in" in panel.mni_box.status.text()
     assert "MNI (" in window.cursor_label.text()
-    assert list(Path(volume.source).parent.rglob("mni-*.json"))      # cached beside the image
+    assert list(Path(head.volume.source).parent.rglob("mni-*.json"))   # cached beside the image
     # the second time comes from the per-image cache
     t0 = time.perf_counter()
     panel.mni_box.button.click()
     assert window.wait_for_job(30_000)
     assert window.state.mni.from_cache and time.perf_counter() - t0 < 3.0
     np.testing.assert_allclose(window.state.mni.mri_from_mni.matrix, reg.mri_from_mni.matrix)
-
-    # landmarks: the template's (Colin27, MNI152) nasion / ears mapped in, set with the cursor
+    # the template's (Colin27, MNI152) nasion and ears land on this head's marked ones
     colin = _targeting_data().colin27("colin27_1020.elc")
-    geometry = panel._context().geometry
-    from navigation.targeting.scalp_geometry import closest_point
-
     for key, label in (("nasion", "Nz"), ("lpa", "LPA"), ("rpa", "RPA")):
         mapped = reg.mri_from_mni.apply(colin[label])
-        on_scalp = closest_point(geometry.scalp, mapped)
-        assert np.linalg.norm(on_scalp - mapped) < 12.0   # the affine puts them on this scalp
-        window.set_cursor(on_scalp)
-        panel.add_box.landmarks.setRequested.emit(key)
+        assert np.linalg.norm(mapped - head.fiducials_mm[key]) < 20.0
 
     def add(method, setup):
         panel.add_box.choose(method)
@@ -119,12 +128,44 @@ def test_mni_registration_on_the_sample_head_then_fox_2012_lands_near_f3(window,
         return window.state.targets.active
 
     f3 = add("ten_twenty", lambda f: f.position.setCurrentText("F3"))
+    assert panel.add_box.landmarks.labels["inion"].text().startswith("image")   # marked, not estimated
     fox = add("literature", lambda f: f.select_key("fox2012"))
-    assert f3.scalp_point_mm[0] < -20 and fox.scalp_point_mm[0] < -20     # patient LEFT
-    assert np.linalg.norm(fox.scalp_point_mm - f3.scalp_point_mm) < 30.0  # a few cm at most
-    colin_f3 = reg.mri_from_mni.apply(colin["F3"])
-    assert np.linalg.norm(colin_f3 - f3.scalp_point_mm) < 15.0
+    beam = add("beam", lambda f: f.use_mesh.setChecked(True))
     five = add("five_cm", lambda f: f.hotspot.setCurrentIndex(0))     # from the left M1 knob
-    assert five.scalp_point_mm[0] < 0 and five.scalp_point_mm[1] > f3.scalp_point_mm[1] - 60
-    rows = panel.list_box.distance_rows()
-    assert len(rows) == 3 and all(r[3] == "—" for r in rows)          # no brain: no cortex distance
+    window.set_cursor(fox.cortex_point_mm + 3.0 * fox.normal)
+    manual = add("manual", lambda f: f.source.setCurrentIndex(0))
+    for t in (f3, fox, beam, five, manual):
+        assert t.scalp_point_mm[0] < -20, t.name                       # all on the patient's LEFT
+        assert t.cortex_point_mm is not None and 5.0 < t.depth_mm < 35.0, t.name
+    assert np.linalg.norm(fox.scalp_point_mm - f3.scalp_point_mm) < 30.0  # a few cm at most
+    assert np.linalg.norm(reg.mri_from_mni.apply(colin["F3"]) - f3.scalp_point_mm) < 15.0
+    assert np.linalg.norm(beam.scalp_point_mm - f3.scalp_point_mm) < 25.0
+    assert five.scalp_point_mm[1] < f3.scalp_point_mm[1]               # 5-cm rule: behind F3
+    assert len(panel.list_box.distance_rows()) == 10
+    panel.add_box.choose("literature")
+    panel.list_box.select(fox.name)
+    np.testing.assert_allclose(window.cursor_mri, fox.cortex_point_mm)
+    assert "Fox MD" in panel.list_box.why.text() and "Fox MD" in panel.add_box.forms["literature"].info.text()
+    keep_screenshot(window, "planning_targets.png")
+
+    panel.activate_target(fox.name)
+    with qtbot.waitSignal(panel.fieldShown, timeout=30_000):
+        panel.efield_box.compute.click()
+    assert window.wait_for_job(30_000)
+    _, field, orient = panel.field
+    assert field.target_V_per_m > 0 and orient is not None
+    values = np.asarray(panel.field_mesh.point_data["|E| (V/m)"])
+    near = np.linalg.norm(np.asarray(head.brain.points) - fox.cortex_point_mm, axis=1) < 10.0
+    assert near.any() and np.all(np.isfinite(values[near]))
+    # on the coil axis |E| ignores the handle angle; E along the cortical normal does not
+    assert not panel.efield_box.apply.isEnabled()
+    panel.efield_box.objective.setCurrentIndex(panel.efield_box.objective.findData("normal"))
+    with qtbot.waitSignal(panel.fieldShown, timeout=30_000):
+        panel.efield_box.compute.click()
+    assert window.wait_for_job(30_000)
+    orient = panel.field[2]
+    assert orient.objective == "along_direction_unsigned"
+    assert np.ptp(orient.values_V_per_m) > 0.05 * orient.values_V_per_m.max()
+    assert panel.efield_box.apply.isEnabled()
+    panel.ensureWidgetVisible(panel.efield_box.apply)
+    keep_screenshot(window, "planning_efield_sample_head.png")

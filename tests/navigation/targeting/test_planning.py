@@ -10,7 +10,8 @@ import pyvista as pv
 from navigation.coils import CoilDefinition
 from navigation.errors import NavigationError
 from navigation.targeting.coil_dipoles import GENERIC_FIG8_70
-from navigation.targeting.planning import (coil_windings_for, field_for_target, find_fiducial,
+from navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
+                                           find_fiducial,
                                            head_axes_from, landmarks_from, mni_to_mri, mri_to_mni,
                                            orientation_for_target, point_target, unique_name,
                                            with_handle_angle)
@@ -157,3 +158,21 @@ def test_field_and_orientation_for_a_target_on_a_sphere_head(scalp, brain):
     no_cortex = t.with_changes(cortex_point_mm=None)
     with pytest.raises(NavigationError, match="no cortex point"):
         orientation_for_target(no_cortex, scalp_points, GENERIC_FIG8_70, didt_A_per_s=1e8)
+
+
+def test_cortical_normal_and_the_direction_objective_make_the_angle_matter(scalp, brain):
+    axes = head_axes_from(FIDUCIALS)
+    t = point_target("T", R_BRAIN * unit([-0.3, 0.4, 0.87]), scalp, head_axes=axes)
+    n = cortical_normal(brain, t.cortex_point_mm)
+    np.testing.assert_allclose(n, unit(t.cortex_point_mm), atol=0.02)   # sphere: radial
+    # a tilted "gyral wall" direction: its tangential part points along the head's right axis
+    wall = unit(0.8 * unit(t.cortex_point_mm) + 0.6 * np.array([1.0, 0.0, 0.0]))
+    orient = orientation_for_target(t, np.asarray(scalp.vertices), GENERIC_FIG8_70,
+                                    didt_A_per_s=1e8, direction=wall)
+    assert np.ptp(orient.values_V_per_m) > 0.5 * orient.values_V_per_m.max()
+    # best: the induced E (antiparallel to the handle under the centre) lies along the wall's
+    # tangential part, i.e. the turned handle is parallel or antiparallel to it
+    turned = with_handle_angle(t, orient.best_angle_rad)
+    tangential = wall - t.normal * (wall @ t.normal)
+    cos = abs(turned.handle_direction @ unit(tangential))
+    assert cos > 0.99
