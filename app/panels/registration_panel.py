@@ -103,8 +103,8 @@ class RegistrationPanel(QtWidgets.QWidget):
         self._space_shortcut = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space), self)
         self._space_shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._space_shortcut.activated.connect(self.capture)
-        self.set_capture_key(QtCore.QSettings("tmsnav", "tmsnav").value(SETTINGS_KEY, DEFAULT_CAPTURE_KEY),
-                             save=False)
+        saved = QtCore.QSettings("tmsnav", "tmsnav").value(SETTINGS_KEY, DEFAULT_CAPTURE_KEY)
+        self.set_capture_key(saved, save=False)
         window.tracking.updated.connect(self._on_snapshot)
         window.state.headChanged.connect(self._head_changed)
         self.go_to("tools")

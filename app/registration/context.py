@@ -16,7 +16,8 @@ import numpy as np
 from PySide6 import QtCore
 
 from navigation.errors import NavigationError
-from navigation.registration import RegistrationError, SurfaceIndex, register_fiducials, tip_in_frame
+from navigation.registration import (RegistrationError, SurfaceIndex, register_fiducials,
+                                     tip_in_frame)
 from navigation.registration.fiducials import canonical_name
 from navigation.transforms import Transform
 

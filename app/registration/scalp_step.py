@@ -1,6 +1,7 @@
 """Step 5: collect scalp points with the pointer, then run the surface registration (ICP).
 
-Points are kept at a minimum spacing (:class:`~navigation.registration.sampling.SpacedPointCollector`)
+Points are kept at a minimum spacing
+(:class:`~navigation.registration.sampling.SpacedPointCollector`)
 and drawn on the head coloured by their distance to the MRI scalp under the fiducial
 registration, so a lifted pointer or a bad fiducial shows at once. A point farther than
 ``MAX_OFF_SCALP_MM`` from the MRI scalp is not kept: the tip was in the air (the fiducial

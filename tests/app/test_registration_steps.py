@@ -256,7 +256,8 @@ def test_fiducial_capture_by_button_redo_and_footswitch_key(window, qtbot):
     assert window.tracking.tracker_ref.phase == "touching nasion"
     # both captures are the nasion in the reference frame (tracker noise ~0.4 mm)
     reference_from_head = truth.reference_from_head
-    true_ref = reference_from_head[:3, :3] @ head.fiducials_mm["nasion"] + reference_from_head[:3, 3]
+    nasion = head.fiducials_mm["nasion"]
+    true_ref = reference_from_head[:3, :3] @ nasion + reference_from_head[:3, 3]
     for point in (first, ctx.touched["nasion"]):
         assert np.linalg.norm(point - true_ref) < 1.5
     # the key pressed again before moving: "LPA" lands on the nasion, and the panel says so
