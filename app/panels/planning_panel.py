@@ -13,8 +13,11 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from navigation.errors import NavigationError
+from navigation.targeting.mni_registration import cached_register_to_mni
 from navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
-                                           orientation_for_target, with_handle_angle)
+                                           find_fiducial, mri_to_mni, orientation_for_target,
+                                           with_handle_angle)
+from navigation.targeting.targets import TargetSet
 
 from ..planning.add_target_box import AddTargetBox
 from ..planning.context import LANDMARK_NAMES, HeadGeometry, PlanContext
@@ -116,8 +119,6 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
     # ----- MNI ----------------------------------------------------------------------------
     def register_mni(self) -> None:
-        from navigation.targeting.mni_registration import cached_register_to_mni
-
         head = self.state.head
         if head is None:
             self.window.show_error("MNI registration", "Load an MRI first (File > Open).")
@@ -139,8 +140,6 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
     def _cursor_changed(self, mri_mm) -> None:
         reg = self.state.mni
-        from navigation.targeting.planning import mri_to_mni
-
         mni = None if reg is None else mri_to_mni(reg.mri_from_mni, mri_mm)
         self.add_box.forms["manual"].show_cursor(np.asarray(mri_mm, float), mni)
 
@@ -160,11 +159,13 @@ class PlanningPanel(QtWidgets.QScrollArea):
         head = self.state.head
         fiducials = dict(head.fiducials_mm or {}) if head is not None else {}
         self.add_box.landmarks.show_landmarks(fiducials, self.landmark_overrides, self.estimated_landmarks)
-        from navigation.targeting.planning import find_fiducial
-
-        points = {n: self.landmark_overrides.get(n) if self.landmark_overrides.get(n) is not None
-                  else (find_fiducial(fiducials, n) if find_fiducial(fiducials, n) is not None
-                        else self.estimated_landmarks.get(n)) for n in LANDMARK_NAMES}
+        points = {}
+        for name in LANDMARK_NAMES:   # the one each method will use: cursor, image, estimate
+            for candidate in (self.landmark_overrides.get(name), find_fiducial(fiducials, name),
+                              self.estimated_landmarks.get(name)):
+                if candidate is not None:
+                    points[name] = candidate
+                    break
         self.drawer.draw_landmarks(points)
 
     def set_landmark_from_cursor(self, name: str) -> None:
@@ -188,9 +189,12 @@ class PlanningPanel(QtWidgets.QScrollArea):
         except NavigationError as exc:
             self._fail(f"Cannot add a {form.title} target", exc)
             return
-        self._run(job, f"Adding target: {form.title}", self._target_ready)
+        head = self.state.head
+        self._run(job, f"Adding target: {form.title}", lambda result: self._target_ready(result, head))
 
-    def _target_ready(self, result: PlanResult) -> None:
+    def _target_ready(self, result: PlanResult, head=None) -> None:
+        if head is not None and head is not self.state.head:
+            return   # another image was opened meanwhile: the target belongs to the old one
         t = result.target
         try:
             self.state.targets.add(t)
@@ -267,8 +271,6 @@ class PlanningPanel(QtWidgets.QScrollArea):
         except NavigationError as exc:
             self._fail("Distances", exc)
             return
-        from navigation.targeting.targets import TargetSet
-
         snapshot = TargetSet.from_dict(self.state.targets.to_dict())
 
         def job(progress=None, cancel=None):

@@ -15,6 +15,7 @@ import numpy as np
 import pyvista as pv
 
 from navigation.errors import NavigationError
+from navigation.targeting.planning import find_fiducial, head_axes_from
 from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
 from navigation.targeting.worker_mesh import worker_safe_surface
 from navigation.transforms import Transform
@@ -54,8 +55,6 @@ class PlanContext:
     def head_axes_or_none(self) -> HeadAxes | None:
         """Head axes from nasion/LPA/RPA when all three are known, else None (image axes).
         Swapped ears still raise: a silent fallback would hide a left/right error."""
-        from navigation.targeting.planning import find_fiducial, head_axes_from
-
         for name in ("nasion", "lpa", "rpa"):
             if self.landmark_overrides.get(name) is None and \
                     find_fiducial(self.geometry.fiducials, name) is None:

@@ -38,6 +38,7 @@ __all__ = ["LandmarkChoice", "ON_SCALP_MM", "MANUAL_EVIDENCE", "FIDUCIAL_ALIASES
            "coil_windings_for", "with_handle_angle", "unique_name", "field_for_target",
            "orientation_for_target", "cortical_normal"]
 
+GENERIC_COIL_FILE = "generic-fig8-70.json"
 ON_SCALP_MM = 3.0   # a point this close to the scalp is a coil position, not a cortical target
 MANUAL_EVIDENCE = Evidence(citation="Chosen by the clinician",
                            why="Placed by hand at the cursor or at a typed coordinate.")
@@ -186,9 +187,15 @@ def point_target(name: str, point_mm: Any, scalp: "pv.PolyData | SurfaceMesh", *
 
 def coil_windings_for(definition: Any = None) -> CoilWindings:
     """Winding geometry of a loaded :class:`navigation.coils.CoilDefinition` (its ``windings``
-    block), or the generic 70 mm figure-8 when no coil is chosen."""
+    block), or of the generic 70 mm figure-8 file ``assets/coils/generic-fig8-70.json`` when no
+    coil is chosen (the built-in copy of it if the file is not installed)."""
     if definition is None:
-        return GENERIC_FIG8_70
+        from navigation.coils import COIL_ASSETS_DIR
+
+        from .coil_dipoles import load_coil_windings
+
+        path = COIL_ASSETS_DIR / GENERIC_COIL_FILE
+        return load_coil_windings(path) if path.is_file() else GENERIC_FIG8_70
     if isinstance(definition, CoilWindings):
         return definition
     if not hasattr(definition, "to_dict"):

@@ -15,7 +15,7 @@ from app.planning.efield_view import COIL_OVERLAY, FIELD_OVERLAY, SCALARS
 from navigation.phantom import make_phantom_head
 from navigation.surfaces import head_surfaces
 from navigation.targeting.planning import with_handle_angle
-from navigation.targeting.targets import Evidence, Target
+from navigation.targeting.targets import Target
 
 pytestmark = pytest.mark.gui
 

@@ -96,7 +96,6 @@ def test_f3_and_f4_by_10_20_land_left_and_right_with_the_inion_estimate_said_and
 
 def test_bad_beam_measurements_show_the_module_message_and_good_ones_give_left_f3(window, qtbot, phantom):
     ph, _, _ = phantom
-    panel = window.planning_panel
     t = add(window, "beam", typed=lambda f: f.set_typed(360.0, 37.0, 57.0))
     assert t is None and window.job is None                  # refused before any job started
     assert "did you type millimetres? 360 mm = 36 cm" in window.last_error

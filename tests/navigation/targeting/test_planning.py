@@ -121,7 +121,11 @@ def test_coil_windings_from_a_definition_file_or_the_generic_coil():
     definition = CoilDefinition.load(ROOT / "assets" / "coils" / "magventure-b65-like.json")
     w = coil_windings_for(definition)
     assert (w.turns_per_wing, w.inner_radius_mm, w.outer_radius_mm) == (5, 17.5, 37.5)
-    assert coil_windings_for(None) is GENERIC_FIG8_70
+    generic = coil_windings_for(None)                     # assets/coils/generic-fig8-70.json
+    assert generic.name == "generic-fig8-70"
+    for field in ("turns_per_wing", "inner_radius_mm", "outer_radius_mm", "wing_centre_separation_mm",
+                  "winding_depth_mm"):
+        assert getattr(generic, field) == getattr(GENERIC_FIG8_70, field)
     with pytest.raises(NavigationError):
         coil_windings_for("a string")
 
