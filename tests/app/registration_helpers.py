@@ -1,11 +1,9 @@
 """Shared pieces of the registration GUI tests: the phantom and sample heads with a DLPFC-like
-target, clicking, screenshots (saved when TMSNAV_SCREENSHOT_DIR is set), and a guard against a
-PySide6 6.12 crash on Python 3.11 (see the end of this file)."""
+target, clicking, screenshots (saved when TMSNAV_SCREENSHOT_DIR is set)."""
 
 from __future__ import annotations
 
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -108,25 +106,3 @@ def error_at(mri_from_reference, reference_from_head: np.ndarray, point_mri) -> 
     p = np.asarray(point_mri, float)
     p_ref = reference_from_head[:3, :3] @ p + reference_from_head[:3, 3]
     return float(np.linalg.norm(mri_from_reference.apply(p_ref) - p))
-
-
-def guard_pyside_none_refcount() -> None:
-    """Work around a PySide6 6.12.0 crash on CPython < 3.12 (found while writing these tests).
-
-    Its abi3 wheels were built against headers with an immortal ``None`` (PEP 683), so every
-    wrapped C++ call returning void (``setText``, ``setItem``, ``processEvents``, ...) returns
-    ``None`` without the reference it owes: on 3.11 ``None``'s count falls by one per call and
-    the process aborts with "none_dealloc: deallocating None" after ~10^5 calls (a minute or two
-    of live tracking). 6.11.2 does not do this. Until the project pins a good version, raise
-    ``None``'s count far out of reach so a test session cannot abort halfway.
-    """
-    import ctypes
-
-    import PySide6
-
-    major_minor = tuple(int(x) for x in PySide6.__version__.split(".")[:2])
-    if sys.version_info < (3, 12) and major_minor >= (6, 12):
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-
-
-guard_pyside_none_refcount()
