@@ -66,13 +66,15 @@ class TrackerConfig:
 
 
 def _number_or_text(value: object) -> object:
-    """Scenario options arrive as text from the command line ('pivot_s=3'): numbers become floats."""
+    """Scenario options arrive as text ('n_points=12', 'pivot_s=2.5'): numbers become int or float."""
     if not isinstance(value, str):
         return value
-    try:
-        return float(value)
-    except ValueError:
-        return value
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def tracker_factory(cfg: TrackerConfig, *, head=None, seed: int = 0) -> Callable[[], Tracker]:

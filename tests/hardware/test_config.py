@@ -24,5 +24,7 @@ def test_sim_scenario_options_reach_the_simulator():
     tracker = tracker_factory(TrackerConfig.parse("sim:pivot?duration_s=3&rate=40"))()
     assert tracker.nominal_rate_hz == 40.0
     assert dict((p, b - a) for p, a, b in tracker.scenario.phases())["pivoting"] == pytest.approx(3.0)
+    sweep = tracker_factory(TrackerConfig.parse("sim:scalp_sweep?n_points=12&hold_s=0.2"))()
+    assert sum(1 for p, _, _ in sweep.scenario.phases() if p.startswith("sweep point")) == 12
     with pytest.raises(ValueError, match="does not take option"):
         tracker_factory(TrackerConfig.parse("sim:pivot?bogus=1"))()
