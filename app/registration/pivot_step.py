@@ -9,7 +9,7 @@ from PySide6 import QtWidgets
 
 from navigation.registration import CalibrationError, pivot_calibrate
 from navigation.registration.pivot import MIN_CONE_RAD, MIN_SAMPLES, MIN_SPAN_RAD
-from navigation.registration.pivot import _motion as pivot_motion
+from navigation.registration.pivot import rotation_spread as pivot_motion
 
 from .base import MessageLabel, StepWidget, fmt_mm
 
