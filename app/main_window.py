@@ -333,7 +333,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def set_markers(self, layer: str, markers: list[Marker]) -> None:
         """Named marker layers (fiducials, targets, pointer tip) drawn on every slice."""
-        self._marker_layers[layer] = list(markers)
+        markers = list(markers)
+        if self._marker_layers.get(layer) == markers:
+            return  # unchanged: no repaint (the tracking display calls this every tick)
+        self._marker_layers[layer] = markers
         merged = [m for ms in self._marker_layers.values() for m in ms]
         for view in self.slices.values():
             view.set_markers(merged)
@@ -372,7 +375,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.save_screenshot(path)
 
     def save_screenshot(self, path: str | Path) -> bool:
-        self.view3d.render()
+        self.view3d.render_now()
         QtWidgets.QApplication.processEvents()
         return self.grab().save(str(path), "PNG")
 

@@ -29,6 +29,8 @@ def head_geometry_for(head, targets=None) -> HeadGeometry | None:
         points, normals = points[idx], normals[idx]
     landmarks = {k: np.asarray(v, float) for k, v in head.fiducials_mm.items()}
     poses = {}
-    for t in (targets if targets is not None else []):
+    active = targets.active if targets is not None else None
+    ordered = ([active] if active is not None else []) + [t for t in (targets or []) if t is not active]
+    for t in ordered:  # the simulated coil goes to the first one: the active target
         poses[t.name] = t.mri_from_target.matrix
     return HeadGeometry(points, normals, landmarks, poses)

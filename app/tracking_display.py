@@ -43,8 +43,10 @@ class TrackingDisplay(QtCore.QObject):
 
     def show(self, snap: TrackingSnapshot) -> None:
         if not snap.connected or snap.live is None:
-            for name in ("pointer", "coil"):
-                self.view3d.set_overlay_matrix(name, None)
+            changed = [self.view3d.set_overlay_matrix(name, None, render=False)
+                       for name in ("pointer", "coil")]
+            if any(changed):
+                self.view3d.render()
             self.view3d.set_banner("")
             self.window.set_markers("pointer", [])
             return
@@ -53,8 +55,10 @@ class TrackingDisplay(QtCore.QObject):
         blocked = self.state.navigation_block
         tip = None if blocked else live.mri_from_pointer_tip
         hot = None if blocked else live.mri_from_hotspot
-        self.view3d.set_overlay_matrix("pointer", None if tip is None else tip.matrix)
-        self.view3d.set_overlay_matrix("coil", None if hot is None else hot.matrix)
+        moved = [self.view3d.set_overlay_matrix("pointer", None if tip is None else tip.matrix, render=False),
+                 self.view3d.set_overlay_matrix("coil", None if hot is None else hot.matrix, render=False)]
+        if any(moved):
+            self.view3d.render()  # one render per tick, none when nothing moved
         markers = [] if tip is None else [Marker(tuple(tip.translation), "#4fc3f7", "tip")]
         self.window.set_markers("pointer", markers)
         self.view3d.set_banner(blocked or self._banner_text(snap))
