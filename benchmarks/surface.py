@@ -15,9 +15,11 @@ shared box slow every number):
   also dipy's AffineRegistration pipeline of targeting-science.md §3.2 (COM, translation, rigid,
   affine; MI 32 bins, sampling 0.3, level_iters [100, 30], factors [2, 1]) without the masked
   rounds, for comparison;
-* view: a 200k-triangle scalp in a ``pyvistaqt.QtInteractor`` inside a ``QMainWindow`` (1024x768
-  render area, MSAA off) under Xvfb + Mesa llvmpipe, camera azimuth +2 degrees per frame for 4 s,
-  frames rendered per second. Runs in a child process under ``xvfb-run`` when there is no display.
+* view: tmsnav's 3-D view (``app.view3d.HeadView3D``) with a 200k- and a 100k-triangle scalp
+  (1024x768, MSAA off) under Xvfb + Mesa llvmpipe, camera azimuth +2 degrees per frame for 4 s,
+  frames rendered per second; baseline in the same run: a plain ``pyvistaqt.QtInteractor`` with
+  pyvista's defaults on the same 200k mesh. Runs in a child process under ``xvfb-run`` when there
+  is no display.
 
 Run: ``./run.sh bench surface`` or ``.venv/bin/python benchmarks/surface.py [--dipy]``
 (writes benchmarks/results/surface.json). Goals: scalp < 2 s, view >= 30 FPS at 200k triangles.
@@ -143,48 +145,59 @@ def dipy_registration_s(path: Path) -> float:
 
 
 def view_fps(seconds: float = 4.0) -> dict:
-    """Rendered frames per second of a rotating head in a QtInteractor (needs a display), for a
-    ~200k- and a ~100k-triangle scalp with pyvista's default 5-light kit, and for ~200k with a
-    single headlight (llvmpipe shades every light per pixel). Frames are counted with the render window's EndEvent; the
-    loop calls ``render()`` once per camera step (``update()`` + ``processEvents`` would render
-    1.7-3 times per step through QOpenGLWidget's paint path, inflating the count)."""
+    """Rendered frames per second of a rotating head (needs a display): tmsnav's own 3-D view
+    (``app.view3d.HeadView3D``: one headlight, back-face culling, no MSAA, FXAA off under software
+    GL) with a ~200k- and a ~100k-triangle scalp, against the baseline of a plain
+    ``pyvistaqt.QtInteractor`` with pyvista's defaults (5-light kit) and the same 200k mesh.
+    Frames are counted with the render window's EndEvent; the loop renders once per camera step."""
     from PySide6.QtWidgets import QApplication, QMainWindow
     from pyvistaqt import QtInteractor
+
+    from app.view3d import HeadView3D
 
     image = nib.load(str(sample_head_path()))
     app = QApplication.instance() or QApplication([])
     result = {}
-    meshes = {}
-    for label, budget, lighting in (("", 225_000, "light kit"), ("_100k", 110_000, "light kit"),
-                                    ("_headlight", 225_000, "none")):
-        mesh = meshes.setdefault(budget, extract_scalp(image, max_faces=budget))
-        window = QMainWindow()
-        view = QtInteractor(window, multi_samples=0, lighting=lighting)
-        if lighting == "none":
-            import pyvista as pv
-            view.add_light(pv.Light(light_type="headlight"))
-        window.setCentralWidget(view.interactor)
-        window.resize(1024, 768)
-        view.add_mesh(mesh, color="peachpuff", smooth_shading=True)
-        view.reset_camera()
-        window.show()
-        app.processEvents()
-        view.render()
+    meshes = {budget: extract_scalp(image, max_faces=budget) for budget in (225_000, 110_000)}
+
+    def spin(plotter, render) -> float:
         frames = [0]
-        view.render_window.AddObserver("EndEvent", lambda *_: frames.__setitem__(0, frames[0] + 1))
+        plotter.render_window.AddObserver("EndEvent", lambda *_: frames.__setitem__(0, frames[0] + 1))
         steps, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
-            view.camera.azimuth += 2.0
-            view.render()
+            plotter.camera.azimuth += 2.0
+            render()
             steps += 1
             if steps % 10 == 0:
                 app.processEvents()
-        elapsed = time.perf_counter() - t0
-        result[f"view_fps{label}"] = frames[0] / elapsed
-        result[f"view_triangles{label}"] = int(mesh.n_cells)
-        view.close()
-        window.close()
+        return frames[0] / (time.perf_counter() - t0)
+
+    for label, budget in (("", 225_000), ("_100k", 110_000)):
+        view = HeadView3D()
+        view.resize(1024, 768)
+        view.show()
+        view.set_surfaces(meshes[budget], None)
         app.processEvents()
+        view.render_now()
+        result[f"view_fps{label}"] = spin(view.plotter, view.render_now)
+        result[f"view_triangles{label}"] = int(meshes[budget].n_cells)
+        view.close_plotter()
+        view.close()
+        app.processEvents()
+    window = QMainWindow()
+    baseline = QtInteractor(window, multi_samples=0)
+    window.setCentralWidget(baseline.interactor)
+    window.resize(1024, 768)
+    baseline.add_mesh(meshes[225_000], color="peachpuff", smooth_shading=True)
+    baseline.reset_camera()
+    window.show()
+    app.processEvents()
+    baseline.render()
+    result["view_fps_pyvista_default_baseline"] = spin(baseline, baseline.render)
+    baseline.close()
+    window.close()
+    app.processEvents()
+    result["view_speedup_vs_baseline"] = result["view_fps"] / result["view_fps_pyvista_default_baseline"]
     return result
 
 
