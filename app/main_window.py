@@ -77,7 +77,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.panels.setMinimumWidth(330)
-        self.panels.setMaximumWidth(520)
+        self.panels.setMaximumWidth(560)
         self._dock = dock
 
         self._build_status_bar()
@@ -103,6 +103,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cursor_label.setObjectName("cursor_label")
         self.cursor_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         bar.addWidget(self.cursor_label, 1)
+        self.phase_label = QtWidgets.QLabel("")
+        self.phase_label.setObjectName("sim_phase")
+        self.phase_label.setStyleSheet("color: #1565c0")
+        bar.addPermanentWidget(self.phase_label)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(260)
@@ -155,6 +159,8 @@ class MainWindow(QtWidgets.QMainWindow):
         tp.disconnectRequested.connect(self.tracking.stop)
         tp.rolesChanged.connect(lambda roles: self.tracking.roles.update(roles))
         self.tracking.updated.connect(tp.show_snapshot)
+        self.tracking.updated.connect(lambda snap: self.phase_label.setText(
+            f"Simulated technician: {snap.phase}" if snap.phase else ""))
         self.tracking_display = TrackingDisplay(self)
 
     # ----- opening images -----------------------------------------------------------------
@@ -387,7 +393,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
-        self.resizeDocks([self._dock], [380], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self._dock], [450], QtCore.Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.tracking.stop()

@@ -51,6 +51,7 @@ class TrackingSnapshot:
     now_ns: int
     stats_text: str = ""
     frames: dict[str, ToolFrame] = field(default_factory=dict)
+    phase: str = ""                        # what the simulated technician is doing (demo only)
 
     def role_live(self, role: str) -> bool:
         view = self.tools.get(self.roles.get(role, role))
@@ -147,8 +148,9 @@ class TrackingBridge(QtCore.QObject):
                                   coil_from_hotspot=s.coil_from_hotspot,
                                   reference=self.roles["reference"], pointer=self.roles["pointer"],
                                   coil=self.roles["coil"])
+        phase = str(getattr(self.tracker_ref, "phase", "") or "")
         snap = TrackingSnapshot(True, acq.state, tools, live, dict(self.roles), now,
-                                _stats_text(stats), frames)
+                                _stats_text(stats), frames, phase)
         self.last = snap
         self.updated.emit(snap)
         return snap
