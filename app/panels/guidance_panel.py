@@ -8,7 +8,7 @@ the last value is never left on screen.
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from navigation.guidance import Tolerance, guidance_error
 

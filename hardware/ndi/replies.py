@@ -8,13 +8,13 @@ NDI's Polaris/Aurora API guide as implemented by PlusToolkit/ndicapi (``ndiBXHel
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
 
 from ..errors import ProtocolError
+from ..rigid import quaternion_wxyz_from_rotation, rotation_from_quaternion_wxyz
 
 __all__ = [
     "HandleState", "HandleReport", "StrayMarker", "TrackingFrame", "BxFrame", "TxFrame",
@@ -163,37 +163,15 @@ def quaternion_to_matrix(q: tuple[float, float, float, float] | np.ndarray) -> n
 
     Raises ProtocolError for a non-finite or zero quaternion (a corrupt frame, never a pose).
     """
-    w, x, y, z = (float(v) for v in q)
-    norm = math.sqrt(w * w + x * x + y * y + z * z)
-    if not math.isfinite(norm) or norm < 1e-6:
-        raise ProtocolError(f"quaternion {tuple(q)} cannot be a rotation")
-    w, x, y, z = w / norm, x / norm, y / norm, z / norm
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
+    try:
+        return rotation_from_quaternion_wxyz(q)
+    except ValueError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 def matrix_to_quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
-    """NDI quaternion (q0, qx, qy, qz) with q0 >= 0 of a 3x3 rotation (Shepperd's method)."""
-    m = np.asarray(rotation, dtype=float)[:3, :3]
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 2.0 * math.sqrt(trace + 1.0)
-        q = (0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = ((m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = ((m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s)
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = ((m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s)
-    norm = math.sqrt(sum(v * v for v in q))
-    sign = -1.0 if q[0] < 0 else 1.0
-    return tuple(sign * v / norm for v in q)  # type: ignore[return-value]
+    """NDI quaternion (q0, qx, qy, qz) with q0 >= 0 of a 3x3 rotation."""
+    return quaternion_wxyz_from_rotation(rotation)
 
 
 def pose_matrix(quaternion: tuple[float, float, float, float],

@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from ..rigid import quaternion_wxyz_from_rotation, rotation_from_quaternion_wxyz
+
 __all__ = [
     "MM_PER_INCH", "MM_PER_CM", "mm_per_unit", "rotation_from_euler_deg", "euler_deg_from_rotation",
     "rotation_from_quaternion", "quaternion_from_rotation", "pose_mm",
@@ -72,39 +74,12 @@ def euler_deg_from_rotation(source_from_sensor: np.ndarray) -> tuple[float, floa
 
 def rotation_from_quaternion(q0: float, q1: float, q2: float, q3: float) -> np.ndarray:
     """3x3 from a scalar-first quaternion; normalised first. Raises ValueError on a zero quaternion."""
-    q = np.array([q0, q1, q2, q3], dtype=float)
-    norm = float(np.linalg.norm(q))
-    if not math.isfinite(norm) or norm < 1e-6:
-        raise ValueError(f"invalid quaternion {q.tolist()}")
-    w, x, y, z = q / norm
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
+    return rotation_from_quaternion_wxyz((q0, q1, q2, q3))
 
 
 def quaternion_from_rotation(rotation: np.ndarray) -> tuple[float, float, float, float]:
     """Scalar-first unit quaternion with q0 >= 0 (Shepperd's method, stable for every angle)."""
-    m = np.asarray(rotation, dtype=float)
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 2.0 * math.sqrt(1.0 + trace)
-        q = (0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = ((m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = ((m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s)
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = ((m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s)
-    arr = np.array(q)
-    arr /= np.linalg.norm(arr)
-    if arr[0] < 0:
-        arr = -arr
-    return tuple(float(v) for v in arr)  # type: ignore[return-value]
+    return quaternion_wxyz_from_rotation(rotation)
 
 
 def pose_mm(position_device_units: np.ndarray, units: str, source_from_sensor: np.ndarray) -> np.ndarray:
