@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from PySide6 import QtWidgets
-from scipy.spatial.transform import Rotation
 
 from app.main_window import MainWindow
 from tests.data_factories.dicom_files import write_series
