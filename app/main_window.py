@@ -158,6 +158,7 @@ class MainWindow(QtWidgets.QMainWindow):
         tp.connectRequested.connect(self.connect_tracker)
         tp.disconnectRequested.connect(self.tracking.stop)
         tp.rolesChanged.connect(lambda roles: self.tracking.roles.update(roles))
+        tp.recordRequested.connect(self.record_tracking)
         self.tracking.updated.connect(tp.show_snapshot)
         self.tracking.updated.connect(lambda snap: self.phase_label.setText(
             f"Simulated technician: {snap.phase}" if snap.phase else ""))
@@ -315,6 +316,24 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.tracking.start(factory, cfg.describe())
         self.statusBar().showMessage(f"Connecting to {cfg.describe()}…", 5000)
+
+    def record_tracking(self, path: str) -> None:
+        """Start (path) or stop ("") recording the tracker stream."""
+        from hardware.errors import TrackerError
+
+        if not path:
+            frames = self.tracking.stop_recording()
+            self.statusBar().showMessage(f"Recording stopped: {frames} frames written", 8000)
+            self.tracker_panel.record_button.setChecked(False)
+            return
+        try:
+            self.tracking.start_recording(path)
+        except TrackerError as exc:
+            self.tracker_panel.record_button.setChecked(False)
+            self.show_error("Cannot record", str(exc))
+            return
+        self.tracker_panel.record_button.setChecked(True)
+        self.statusBar().showMessage(f"Recording tracking to {path}", 8000)
 
     # ----- cursor and display -------------------------------------------------------------
     def set_cursor(self, mri_mm) -> None:

@@ -114,7 +114,39 @@ class TrackingBridge(QtCore.QObject):
         self._timer.start()
         self.connectionChanged.emit(True)
 
+    # ----- recording (for bug reports and replay) -----------------------------------------
+    def start_recording(self, path) -> None:
+        """Write every device frame to ``path`` (JSON lines, replayable with 'replay:PATH').
+        Raises RecordingError / TrackerError with a user message."""
+        from hardware.errors import TrackerError
+        from hardware.recording import TrackingRecorder
+
+        tracker = self.tracker_ref
+        if self.acquisition is None or tracker is None:
+            raise TrackerError("connect a tracker before recording")
+        self.stop_recording()
+        recorder = TrackingRecorder(path, device_kind=tracker.kind,
+                                    tools=[t.name for t in tracker.tools()],
+                                    nominal_rate_hz=tracker.nominal_rate_hz,
+                                    notes=f"recorded by tmsnav from {self.description}")
+        self._recording = (recorder, self.acquisition.subscribe(recorder.write))
+
+    def stop_recording(self) -> int:
+        """Stop and close the recording; returns the number of frames written."""
+        recording, self._recording = getattr(self, "_recording", None), None
+        if recording is None:
+            return 0
+        recorder, unsubscribe = recording
+        unsubscribe()
+        recorder.close()
+        return recorder.frames_written
+
+    @property
+    def recording(self) -> bool:
+        return getattr(self, "_recording", None) is not None
+
     def stop(self) -> None:
+        self.stop_recording()
         if self.acquisition is None:
             return
         acq, self.acquisition = self.acquisition, None

@@ -33,6 +33,7 @@ def _serial_ports() -> list[str]:
 class TrackerPanel(QtWidgets.QWidget):
     connectRequested = QtCore.Signal(object)     # TrackerConfig
     disconnectRequested = QtCore.Signal()
+    recordRequested = QtCore.Signal(str)         # path to start recording, "" to stop
     rolesChanged = QtCore.Signal(dict)           # role -> tool name
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -129,6 +130,14 @@ class TrackerPanel(QtWidgets.QWidget):
             self.role_combos[role] = combo
         layout.addWidget(roles_box)
 
+        self.record_button = QtWidgets.QPushButton("Record tracking to file…")
+        self.record_button.setObjectName("record_tracking")
+        self.record_button.setCheckable(True)
+        self.record_button.setToolTip("Save every tracker frame (for a bug report, or to replay "
+                                      "later as the 'Replay a recording' device)")
+        self.record_button.clicked.connect(self._record_clicked)
+        layout.addWidget(self.record_button)
+
         self.stats_label = QtWidgets.QLabel("")
         self.stats_label.setStyleSheet("color: grey")
         self.stats_label.setWordWrap(True)
@@ -208,6 +217,17 @@ class TrackerPanel(QtWidgets.QWidget):
             self.state_label.setText(str(exc))
             return
         self.connectRequested.emit(cfg)
+
+    def _record_clicked(self, checked: bool) -> None:
+        if not checked:
+            self.recordRequested.emit("")
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Record tracking to", "tracking.jsonl",
+                                                        "Tracking recordings (*.jsonl)")
+        if path:
+            self.recordRequested.emit(path)
+        else:
+            self.record_button.setChecked(False)
 
     def roles(self) -> dict[str, str]:
         return {role: combo.currentText().strip() or role for role, combo in self.role_combos.items()}

@@ -22,17 +22,6 @@ def phantom_head():
     return ph, scalp
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-
-
 def left_frontal_target(ph) -> Target:
     direction = np.array([-0.45, 0.55, 0.7])
     points, normals = ph.scalp_point(direction / np.linalg.norm(direction))

@@ -4,22 +4,10 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
-from app.main_window import MainWindow
 from tests.data_factories.dicom_files import write_series
 from tests.data_factories.mri_files import small_head, write_nifti
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1100, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 def find_dialog(window, name):

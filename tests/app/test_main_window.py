@@ -7,7 +7,6 @@ import pyvista as pv
 from PySide6 import QtCore, QtGui
 
 from app.loading import LoadedHead
-from app.main_window import MainWindow
 from navigation.imaging import Volume
 from navigation.transforms import Transform
 
@@ -35,17 +34,6 @@ def synthetic_head(las: bool = False) -> LoadedHead:
     scalp = pv.ParametricEllipsoid(75, 95, 85).triangulate()
     brain = pv.ParametricEllipsoid(60, 80, 65).triangulate()
     return LoadedHead(volume, scalp, brain)
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 def non_background_fraction(img: np.ndarray) -> float:

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from app.main_window import MainWindow
 from app.sim_head import head_geometry_for
 from hardware.config import TrackerConfig
 from hardware.scenarios import Scenario, Segment, SimulationTruth
@@ -20,17 +19,6 @@ from tests.app.registration_helpers import click, load, upper_scalp_points
 pytestmark = pytest.mark.gui
 
 TIP_OFFSET = np.array([0.0, 0.0, -150.0])     # the simulator's pointer geometry
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 def connect_idle(window, qtbot):

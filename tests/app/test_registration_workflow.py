@@ -15,7 +15,6 @@ import time
 import numpy as np
 import pytest
 
-from app.main_window import MainWindow
 from app.sim_head import head_geometry_for
 from hardware.simulation import SimulatedTracker
 from navigation.registration.fiducials import DEFAULT_MAX_FRE_RMS_MM
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.gui
 
 PIVOT_S = 4.0
 SWEEP_POINTS = 12
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 def phase(window) -> str:

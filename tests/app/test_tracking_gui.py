@@ -5,22 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from app.main_window import MainWindow
 from hardware.config import TrackerConfig
 from navigation.transforms import Transform
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 def wait_light(qtbot, window, tool, light, timeout=5000):
