@@ -1,9 +1,5 @@
 """Beam F3: calculator values, unit guards, placement on the scalp mesh."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,21 +8,12 @@ from navigation.targeting.beam_f3 import (BeamMeasurements, beam_f3_distances, b
                                           place_beam_f3)
 from navigation.targeting.scalp_geometry import SurfaceMesh
 from navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty
-
-
-def _data():
-    if "targeting_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "targeting_data", Path(__file__).with_name("targeting_data.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["targeting_data"] = mod
-    return sys.modules["targeting_data"]
+from tests.navigation.targeting import targeting_data
 
 
 @pytest.fixture(scope="module")
 def fsavg():
-    d = _data()
+    d = targeting_data
     ref = d.fsaverage_1010()
     surf = SurfaceMesh(d.fsaverage_scalp())
     lm = HeadLandmarks(ref["NAS"], ref["Iz"], ref["LPA"], ref["RPA"])
@@ -76,7 +63,7 @@ def test_on_fsaverage_close_to_ten_twenty_f3_and_left(fsavg):
     d = np.linalg.norm(p.f3_point_mm - tt.point("F3"))
     assert d < 10.0  # measured 5.5 mm: Beam approximates the 10-20 F3
     assert lm.axes.side_of(p.f3_point_mm) == "left" and p.f3_point_mm[0] < -40
-    t = beam_f3_target(surf, tt, brain_mesh=_data().fsaverage_inner_skull())
+    t = beam_f3_target(surf, tt, brain_mesh=targeting_data.fsaverage_inner_skull())
     assert t.source == "beam-f3" and "Beam" in t.evidence.citation
     assert t.scalp_point_mm == pytest.approx(p.f3_point_mm) and 5 < t.depth_mm < 30
     assert t.handle_direction[0] < 0 and t.handle_direction[1] < 0
@@ -93,9 +80,9 @@ def test_typed_measurements_and_adjustment_move_f3_forward_along_y(fsavg):
 
 def test_oblique_pose_keeps_f3_on_the_left(fsavg):
     surf, lm, tt = fsavg
-    pose = _data().oblique_pose()
+    pose = targeting_data.oblique_pose()
     rot, shift = pose[:3, :3], pose[:3, 3]
-    moved = SurfaceMesh(_data().moved(surf.polydata, pose))
+    moved = SurfaceMesh(targeting_data.moved(surf.polydata, pose))
     lm2 = HeadLandmarks(*(rot @ p + shift for p in (lm.nasion, lm.inion, lm.lpa, lm.rpa)))
     p2 = place_beam_f3(moved, lm2)
     p1 = place_beam_f3(surf, tt)

@@ -1,9 +1,5 @@
 """5-cm rule: analytic sphere, fsaverage landing zone, unit guards, hemisphere."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -13,16 +9,7 @@ from navigation.targeting.literature import get, map_to_patient
 from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
 from navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty
 from navigation.transforms import Transform
-
-
-def _data():
-    if "targeting_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "targeting_data", Path(__file__).with_name("targeting_data.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["targeting_data"] = mod
-    return sys.modules["targeting_data"]
+from tests.navigation.targeting import targeting_data
 
 
 R = 90.0
@@ -30,7 +17,7 @@ R = 90.0
 
 @pytest.mark.parametrize("distance", [50.0, 55.0, 60.0])
 def test_sphere_great_circle_answer(distance):
-    surf = SurfaceMesh(_data().sphere(R, 120))
+    surf = SurfaceMesh(targeting_data.sphere(R, 120))
     a = 0.6  # hotspot 34 deg left of the vertex, in the coronal plane
     hotspot = R * np.array([-np.sin(a), 0.0, np.cos(a)])
     point, normal, path = five_cm_point(surf, hotspot, HeadAxes.ras(), distance)
@@ -42,9 +29,9 @@ def test_sphere_great_circle_answer(distance):
 
 
 def test_oblique_head_walks_along_the_head_not_the_scanner_axis():
-    pose = _data().oblique_pose()
+    pose = targeting_data.oblique_pose()
     rot, shift = pose[:3, :3], pose[:3, 3]
-    surf = SurfaceMesh(_data().moved(_data().sphere(R, 120), pose))
+    surf = SurfaceMesh(targeting_data.moved(targeting_data.sphere(R, 120), pose))
     axes = HeadAxes(shift, rot @ [1.0, 0, 0], rot @ [0, 1.0, 0])
     hotspot = rot @ (R * np.array([-np.sin(0.6), 0.0, np.cos(0.6)])) + shift
     point, _, _ = five_cm_point(surf, hotspot, axes, 50.0)
@@ -55,7 +42,7 @@ def test_oblique_head_walks_along_the_head_not_the_scanner_axis():
 
 
 def test_fsaverage_from_c3_lands_near_fc3_and_from_m1_near_the_published_average():
-    d = _data()
+    d = targeting_data
     ref = d.fsaverage_1010()
     surf = SurfaceMesh(d.fsaverage_scalp())
     lm = HeadLandmarks(ref["NAS"], ref["Iz"], ref["LPA"], ref["RPA"])
@@ -77,7 +64,7 @@ def test_fsaverage_from_c3_lands_near_fc3_and_from_m1_near_the_published_average
 
 
 def test_right_hemisphere_hotspot_gives_right_target():
-    surf = SurfaceMesh(_data().sphere(R, 80))
+    surf = SurfaceMesh(targeting_data.sphere(R, 80))
     hotspot = R * np.array([np.sin(0.6), 0.0, np.cos(0.6)])
     t = five_cm_target(surf, hotspot, HeadAxes.ras(), 50.0)
     assert t.scalp_point_mm[0] > 0 and t.handle_direction[0] > 0
@@ -86,12 +73,12 @@ def test_right_hemisphere_hotspot_gives_right_target():
 @pytest.mark.parametrize("distance, match", [(5.0, "distances are in millimetres"),
                                              (-50.0, "positive"), (500.0, "beyond any published")])
 def test_distance_guards(distance, match):
-    surf = SurfaceMesh(_data().sphere(R, 40))
+    surf = SurfaceMesh(targeting_data.sphere(R, 40))
     with pytest.raises(NavigationError, match=match):
         five_cm_point(surf, [0, 0, R], HeadAxes.ras(), distance)
 
 
 def test_hotspot_off_the_scalp_is_refused():
-    surf = SurfaceMesh(_data().sphere(R, 40))
+    surf = SurfaceMesh(targeting_data.sphere(R, 40))
     with pytest.raises(NavigationError, match="from the scalp"):
         five_cm_point(surf, [0, 0, 40.0], HeadAxes.ras(), 50.0)

@@ -1,9 +1,5 @@
 """Literature MNI targets and their projection onto a patient head."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,16 +7,7 @@ from navigation.errors import NavigationError
 from navigation.targeting.literature import LIBRARY, get, map_to_patient, stimulable
 from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
 from navigation.transforms import Transform
-
-
-def _data():
-    if "targeting_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "targeting_data", Path(__file__).with_name("targeting_data.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["targeting_data"] = mod
-    return sys.modules["targeting_data"]
+from tests.navigation.targeting import targeting_data
 
 
 def test_library_coordinates_and_flags():
@@ -39,7 +26,7 @@ def test_library_coordinates_and_flags():
 
 def test_sphere_projection_is_radial_and_axis_hits_target():
     """Sphere head (R 90), identity MNI->mri: the closest scalp point is radial, depth R - |c|."""
-    scalp = SurfaceMesh(_data().sphere(90.0, 120))
+    scalp = SurfaceMesh(targeting_data.sphere(90.0, 120))
     ident = Transform.identity("mri", "mni")
     entry = get("fox2012")
     t = map_to_patient(entry, ident, scalp)
@@ -53,7 +40,7 @@ def test_sphere_projection_is_radial_and_axis_hits_target():
 
 
 def test_affine_is_applied_before_projection():
-    scalp = SurfaceMesh(_data().sphere(90.0, 120))
+    scalp = SurfaceMesh(targeting_data.sphere(90.0, 120))
     m = np.diag([0.9, 1.1, 1.0, 1.0])
     m[:3, 3] = [2.0, -3.0, 4.0]
     t = map_to_patient(get("ba46"), Transform("mri", "mni", m), scalp)
@@ -61,7 +48,7 @@ def test_affine_is_applied_before_projection():
 
 
 def test_refusals():
-    scalp = SurfaceMesh(_data().sphere(90.0, 60))
+    scalp = SurfaceMesh(targeting_data.sphere(90.0, 60))
     with pytest.raises(NavigationError, match="not a stimulation target"):
         map_to_patient(get("sgacc_seed"), Transform.identity("mri", "mni"), scalp)
     with pytest.raises(NavigationError, match="needs the mri_from_mni"):
@@ -73,7 +60,7 @@ def test_refusals():
 
 def test_fsaverage_targets_left_and_plausible_depth():
     """fsaverage is MNI305: bring MNI152 coordinates in with FreeSurfer's linear matrix."""
-    d = _data()
+    d = targeting_data
     ref = d.fsaverage_1010()
     axes = HeadAxes.from_landmarks(ref["NAS"], ref["LPA"], ref["RPA"])
     mri_from_mni = Transform("mri", "mni", np.linalg.inv(d.MNI152_FROM_MNI305))

@@ -1,9 +1,5 @@
 """Scalp arcs and projections against analytic spheres and ellipsoids."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.special import ellipe
@@ -12,16 +8,7 @@ from navigation.errors import NavigationError
 from navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, arc_through, closest_point,
                                                  outward_normal, plane_section, ray_hit, surface_path,
                                                  walk)
-
-
-def _data():
-    if "targeting_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "targeting_data", Path(__file__).with_name("targeting_data.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["targeting_data"] = mod
-    return sys.modules["targeting_data"]
+from tests.navigation.targeting import targeting_data
 
 
 R = 90.0
@@ -29,7 +16,7 @@ R = 90.0
 
 @pytest.fixture(scope="module")
 def sph():
-    return SurfaceMesh(_data().sphere(R, 120))
+    return SurfaceMesh(targeting_data.sphere(R, 120))
 
 
 def _ellipse_quarter(a: float, b: float) -> float:
@@ -57,7 +44,7 @@ def test_arc_goes_through_the_via_point_not_the_short_way(sph):
 @pytest.mark.parametrize("axes", [(75.0, 95.0, 85.0), (70.0, 100.0, 110.0)])
 def test_ellipsoid_principal_arcs_match_elliptic_integrals(axes):
     a, b, c = axes
-    mesh = _data().sphere(1.0, 160)
+    mesh = targeting_data.sphere(1.0, 160)
     mesh.points = np.asarray(mesh.points) * np.array([a, b, c])
     surf = SurfaceMesh(mesh)
     sagittal = arc_through(surf, [0, b, 0], [0, 0, c], [0, -b, 0])
@@ -79,7 +66,7 @@ def test_walk_on_sphere_lands_at_the_analytic_point(sph):
 
 
 def test_walk_too_far_on_open_surface_is_a_clear_error():
-    mesh = _data().sphere(R, 80).clip(normal=[0, 0, -1], origin=[0, 0, 0])  # keep the top half
+    mesh = targeting_data.sphere(R, 80).clip(normal=[0, 0, -1], origin=[0, 0, 0])  # keep the top half
     with pytest.raises(NavigationError, match="cannot walk"):
         walk(mesh, [0, 0, R], [0, 1, 0], 200.0)
 
@@ -92,7 +79,7 @@ def test_surface_path_is_great_circle_distance(sph):
 
 
 def test_normals_are_outward_even_when_the_mesh_winding_is_inward():
-    mesh = _data().sphere(R, 60)
+    mesh = targeting_data.sphere(R, 60)
     flipped = mesh.copy()
     flipped.faces = mesh.faces.reshape(-1, 4)[:, [0, 1, 3, 2]].ravel()
     for m in (mesh, flipped):
@@ -120,7 +107,7 @@ def test_landmark_far_from_surface_is_rejected(sph):
 
 
 def test_head_axes_from_oblique_fiducials():
-    rot = _data().oblique_pose()
+    rot = targeting_data.oblique_pose()
     pts = {k: rot[:3, :3] @ v + rot[:3, 3] for k, v in
            {"n": np.array([0, 90.0, -5]), "l": np.array([-80.0, -10, -5]), "r": np.array([80.0, -10, -5])}.items()}
     axes = HeadAxes.from_landmarks(pts["n"], pts["l"], pts["r"])

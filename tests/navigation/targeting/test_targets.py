@@ -1,9 +1,6 @@
 """Target / TargetSet: validation, coil frame, serialisation, handle convention, cortex point."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +10,7 @@ from navigation.targeting.scalp_geometry import HeadAxes
 from navigation.targeting.targets import (Evidence, Target, TargetSet, cortex_below,
                                           default_handle_direction, target_from_scalp)
 from navigation.transforms import Frame
-
-
-def _data():
-    if "targeting_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "targeting_data", Path(__file__).with_name("targeting_data.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["targeting_data"] = mod
-    return sys.modules["targeting_data"]
+from tests.navigation.targeting import targeting_data
 
 
 EV = Evidence("Someone et al. 2020", "because", "10.0/xyz")
@@ -104,7 +92,7 @@ def test_distance_table_with_scalp_arc():
     a, b = np.radians(20), np.radians(50)
     ts = TargetSet([make("A", scalp=r * np.array([0, np.sin(a), np.cos(a)]), cortex=None),
                     make("B", scalp=r * np.array([0, np.sin(b), np.cos(b)]), cortex=None)])
-    (row,) = ts.distance_table(scalp_mesh=_data().sphere(r, 120))
+    (row,) = ts.distance_table(scalp_mesh=targeting_data.sphere(r, 120))
     assert row["scalp_arc_mm"] == pytest.approx(r * (b - a), rel=1e-3)
     assert row["scalp_mm"] == pytest.approx(2 * r * np.sin((b - a) / 2))
 
@@ -127,7 +115,7 @@ def test_default_handle_is_45_degrees_posterolateral():
 
 
 def test_cortex_below_along_axis_and_fallback():
-    brain = _data().sphere(70.0, 60)
+    brain = targeting_data.sphere(70.0, 60)
     hit, note = cortex_below(brain, np.array([0, 0, 85.0]), np.array([0, 0, -1.0]))
     assert hit == pytest.approx([0, 0, 70.0], abs=0.2) and "coil axis meets" in note
     # a coil axis that grazes past the brain: closest brain point, and the note says so
@@ -138,7 +126,7 @@ def test_cortex_below_along_axis_and_fallback():
 def test_target_from_scalp_side_from_head_axes():
     axes = HeadAxes.ras()
     t = target_from_scalp("x", [50.0, 0, 70], [0.5, 0, 0.866], source="manual", evidence=EV,
-                          head_axes=axes, brain_mesh=_data().sphere(60.0, 60))
+                          head_axes=axes, brain_mesh=targeting_data.sphere(60.0, 60))
     assert t.handle_direction[0] > 0 and t.handle_direction[1] < 0  # right hemisphere
     assert t.normal == pytest.approx(-np.array([0.5, 0, 0.866]) / np.linalg.norm([0.5, 0, 0.866]))
     assert 10 < t.depth_mm < 40

@@ -1,9 +1,5 @@
 """10-20 / 10-10 positions: ideal sphere, fsaverage and Colin27 references, L/R safety."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
@@ -12,21 +8,12 @@ from navigation.errors import NavigationError
 from navigation.targeting.scalp_geometry import SurfaceMesh, arc_through, closest_point
 from navigation.targeting.ten_twenty import (TEN_TWENTY_NAMES, HeadLandmarks, compute_ten_twenty,
                                              estimate_inion, ten_twenty_target)
-
-
-def _data():
-    if "targeting_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "targeting_data", Path(__file__).with_name("targeting_data.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["targeting_data"] = mod
-    return sys.modules["targeting_data"]
+from tests.navigation.targeting import targeting_data
 
 
 @pytest.fixture(scope="module")
 def fsavg():
-    d = _data()
+    d = targeting_data
     ref = d.fsaverage_1010()
     lm = HeadLandmarks(ref["NAS"], ref["Iz"], ref["LPA"], ref["RPA"])
     return SurfaceMesh(d.fsaverage_scalp()), lm, ref
@@ -38,9 +25,9 @@ def _errors(result, ref):
 
 def test_ideal_sphere_matches_eeg_positions_package():
     """eeg_positions (independent implementation) on a unit sphere, scaled to 95 mm."""
-    ref = {k: v * 95.0 for k, v in _data().spherical_1010().items()}
+    ref = {k: v * 95.0 for k, v in targeting_data.spherical_1010().items()}
     lm = HeadLandmarks(ref["Nz"], ref["Iz"], ref["T9"], ref["T10"])
-    result = compute_ten_twenty(_data().sphere(95.0, 100), lm)
+    result = compute_ten_twenty(targeting_data.sphere(95.0, 100), lm)
     err = _errors(result, ref)
     assert len(err) == 57 and set(TEN_TWENTY_NAMES) <= set(err)
     assert max(err.values()) < 0.2  # measured 0.06 mm at 100x100 resolution
@@ -79,8 +66,8 @@ def test_colin27_positions_on_a_hull_of_its_own_1005_grid():
     """No Colin27 scalp mesh ships offline; the convex hull of its 346 10-05 positions is a
     faceted Colin27 scalp (~17 mm facets). Checks the percent-arc logic on a second head: a
     wrong fraction would be >= 17 mm off."""
-    e1005 = _data().colin27("colin27_1005.elc")
-    e1020 = _data().colin27("colin27_1020.elc")
+    e1005 = targeting_data.colin27("colin27_1005.elc")
+    e1020 = targeting_data.colin27("colin27_1020.elc")
     pts = np.array(list(e1005.values()))
     import pyvista as pv
     hull = pv.PolyData.from_regular_faces(pts, ConvexHull(pts).simplices)
@@ -93,9 +80,9 @@ def test_colin27_positions_on_a_hull_of_its_own_1005_grid():
 
 def test_oblique_pose_is_equivariant_and_f3_stays_left(fsavg):
     surf, lm, _ = fsavg
-    pose = _data().oblique_pose()
+    pose = targeting_data.oblique_pose()
     rot, shift = pose[:3, :3], pose[:3, 3]
-    moved = _data().moved(surf.polydata, pose)
+    moved = targeting_data.moved(surf.polydata, pose)
     lm2 = HeadLandmarks(*(rot @ p + shift for p in (lm.nasion, lm.inion, lm.lpa, lm.rpa)))
     base = compute_ten_twenty(surf, lm)
     result = compute_ten_twenty(moved, lm2)
@@ -145,7 +132,7 @@ def test_estimated_inion_is_near_fieldtrip_iz(fsavg):
 def test_ten_twenty_target_has_coil_frame(fsavg):
     surf, lm, _ = fsavg
     r = compute_ten_twenty(surf, lm)
-    t = ten_twenty_target(r, "F3", brain_mesh=_data().fsaverage_inner_skull())
+    t = ten_twenty_target(r, "F3", brain_mesh=targeting_data.fsaverage_inner_skull())
     assert t.source == "10-20" and t.name == "F3 (10-20)"
     assert t.scalp_point_mm == pytest.approx(r.point("F3"))
     assert t.normal == pytest.approx(-r["F3"].normal)

@@ -1,10 +1,6 @@
 """The VTK-free surface gives VTK's closest points on a real scalp (fsaverage) and a sphere, and
 the targeting functions give identical targets with it."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import pyvista as pv
@@ -13,16 +9,7 @@ from navigation.errors import NavigationError
 from navigation.targeting.scalp_geometry import SurfaceMesh, closest_point
 from navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty, ten_twenty_target
 from navigation.targeting.worker_mesh import IndexedPolyData, worker_safe_surface
-
-
-def _data():
-    if "targeting_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "targeting_data", Path(__file__).with_name("targeting_data.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["targeting_data"] = mod
-    return sys.modules["targeting_data"]
+from tests.navigation.targeting import targeting_data
 
 
 def vtk_closest(mesh: pv.PolyData, p: np.ndarray) -> np.ndarray:
@@ -30,7 +17,7 @@ def vtk_closest(mesh: pv.PolyData, p: np.ndarray) -> np.ndarray:
 
 
 def test_closest_points_match_vtk_on_the_fsaverage_scalp_inside_and_outside():
-    scalp = _data().fsaverage_scalp()
+    scalp = targeting_data.fsaverage_scalp()
     surf = worker_safe_surface(scalp)
     assert isinstance(surf.polydata, IndexedPolyData)
     rng = np.random.default_rng(7)
@@ -48,7 +35,7 @@ def test_closest_points_match_vtk_on_the_fsaverage_scalp_inside_and_outside():
 
 
 def test_ten_twenty_is_identical_with_the_worker_safe_surface():
-    d = _data()
+    d = targeting_data
     scalp = d.fsaverage_scalp()
     ref = d.fsaverage_1010()
     lm = HeadLandmarks(ref["NAS"], ref["Iz"], ref["LPA"], ref["RPA"])
