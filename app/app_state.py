@@ -64,7 +64,9 @@ class AppState(QtCore.QObject):
         if head is not self.head:
             self.navigation_block = ""
         self.head = head
-        self.mni = None
+        if self.mni is not None:
+            self.mni = None
+            self.mniChanged.emit(None)  # an MNI transform belongs to the previous image
         if self.session is not None and head is not None:
             v = head.volume
             warning = self.session.check_image("T1", v.sha256)

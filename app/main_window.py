@@ -246,7 +246,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                           lambda uid: self.open_image(path, series_uid=uid))
                 return
         self.show_error(title.replace("Opening", "Cannot open"), message)
-        self.loadFailed.emit(message)
+        if job.context and job.context[0] in ("image", "sample"):
+            self.loadFailed.emit(message)  # only loading jobs: --screenshot exits non-zero on them
 
     def _on_head_loaded(self, head: LoadedHead) -> None:
         self.head = head
