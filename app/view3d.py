@@ -36,11 +36,16 @@ class HeadView3D(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plotter.interactor)
-        self.plotter.set_background("#1c2230", top="#3b4660")
+        # A solid background and a line-shaft orientation marker: under llvmpipe the gradient
+        # costs ~15 % and the default tube-and-cone axes ~10 % of every frame (benchmarks/surface.py).
+        self.plotter.set_background("#252c3c")
         self._fxaa = os.environ.get("TMSNAV_FXAA", "auto")  # "auto": off under software GL
         if self._fxaa != "0":
             self.plotter.enable_anti_aliasing("fxaa")
-        self.plotter.add_axes(xlabel="R", ylabel="A", zlabel="S", line_width=3)
+        axes = self.plotter.add_axes(xlabel="R", ylabel="A", zlabel="S", line_width=3,
+                                     viewport=(0, 0, 0.16, 0.16))
+        axes.SetShaftTypeToLine()
+        axes.SetConeResolution(8)
         self._actors: dict[str, object] = {}
         self._scalp_opacity = 1.0
         self._press_pos: tuple[int, int] | None = None
