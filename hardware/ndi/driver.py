@@ -253,7 +253,11 @@ class NDITracker(Tracker):
                 self.stats.timeouts += 1
                 self.stats.frozen_timeouts += int(answered)
                 return []
-            time.sleep(min(remaining, 0.25 / self._nominal_rate_hz))
+            # A repeat: the next camera frame is due one period after the last new one; aim just
+            # past it (at least a tenth of a period, so a late camera is polled often enough).
+            period_s = min(1.0 / self._nominal_rate_hz, self._measured_period_s)
+            due_s = self._last_new_s + 1.05 * period_s - time.monotonic()
+            time.sleep(min(remaining, max(0.1 * period_s, due_s)))
 
     def _poll(self, command: bytes, binary: bool,
               deadline: float) -> tuple[TrackingFrame, int] | None:

@@ -180,6 +180,7 @@ def pose_matrix(quaternion: tuple[float, float, float, float],
     tracker_from_tool = np.eye(4)
     tracker_from_tool[:3, :3] = quaternion_to_matrix(quaternion)
     tracker_from_tool[:3, 3] = translation_mm
+    tracker_from_tool.setflags(write=False)  # frozen: ToolFrame keeps it without a copy
     return tracker_from_tool
 
 

@@ -102,7 +102,13 @@ class SerialLink:
 
     def write(self, data: bytes) -> None:
         try:
-            self._serial.write(data)
+            fd = getattr(self._serial, "fd", None)
+            if fd is None:
+                self._serial.write(data)
+            else:  # commands are a few bytes: the kernel takes them in one write
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
             if not self.is_socket:
                 self._serial.flush()
         except _OS_ERRORS as exc:
@@ -114,6 +120,17 @@ class SerialLink:
         try:
             if self.is_socket:
                 return self._serial.read_some(max(0.0, wait_s))
+            fd = getattr(self._serial, "fd", None)
+            if fd is not None:
+                # POSIX serial or pty: one select + one read, instead of pyserial's read(1),
+                # in_waiting and read(n) (five system calls and a timeout object per call).
+                ready, _, _ = select.select([fd], [], [], max(0.0, wait_s))
+                if not ready:
+                    return b""
+                data = os.read(fd, 4096)
+                if not data:  # readable but empty: the other end has gone (as pyserial treats it)
+                    raise self._lost(OSError("device reports readiness to read but returned no data"))
+                return data
             while True:
                 data = self._serial.read(1)
                 if data:

@@ -239,3 +239,14 @@ def test_matrix_quaternion_round_trip(seed):
     rotation = quaternion_to_matrix(q)
     assert np.linalg.det(rotation) == pytest.approx(1.0)
     np.testing.assert_allclose(matrix_to_quaternion(rotation), q, atol=1e-12)
+
+
+def test_fast_crc_agrees_with_the_table_on_random_data_and_continuation():
+    from hardware.ndi.crc import crc16_arc, crc16_arc_table
+
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 7, 64, 179, 1000):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert crc16_arc(data) == crc16_arc_table(data)
+        half = n // 2
+        assert crc16_arc(data[half:], crc16_arc(data[:half])) == crc16_arc_table(data)
