@@ -89,6 +89,7 @@ class TrackingBridge(QtCore.QObject):
         self._timer.setInterval(int(1000 / ui_rate_hz))
         self._timer.timeout.connect(self.tick)
         self.tracker_ref: Tracker | None = None   # the current driver object (demo truth, diagnostics)
+        self._recording = None                     # (TrackingRecorder, unsubscribe) while recording
 
     @property
     def connected(self) -> bool:
@@ -133,7 +134,7 @@ class TrackingBridge(QtCore.QObject):
 
     def stop_recording(self) -> int:
         """Stop and close the recording; returns the number of frames written."""
-        recording, self._recording = getattr(self, "_recording", None), None
+        recording, self._recording = self._recording, None
         if recording is None:
             return 0
         recorder, unsubscribe = recording
@@ -143,7 +144,7 @@ class TrackingBridge(QtCore.QObject):
 
     @property
     def recording(self) -> bool:
-        return getattr(self, "_recording", None) is not None
+        return self._recording is not None
 
     def stop(self) -> None:
         self.stop_recording()

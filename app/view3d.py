@@ -48,6 +48,8 @@ class HeadView3D(QtWidgets.QWidget):
         axes.SetConeResolution(8)
         self._actors: dict[str, object] = {}
         self._scalp_opacity = 1.0
+        self._brain_visible = True
+        self._banner_text = ""
         self._press_pos: tuple[int, int] | None = None
         self._picker = vtk.vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -101,7 +103,7 @@ class HeadView3D(QtWidgets.QWidget):
         an opaque scalp hides it anyway, and skipping it halves the triangles to draw."""
         brain = self._actors.get("brain")
         if brain is not None:
-            brain.SetVisibility(getattr(self, "_brain_visible", True) and self._scalp_opacity < 0.99)
+            brain.SetVisibility(self._brain_visible and self._scalp_opacity < 0.99)
 
     def set_scalp_opacity(self, opacity: float) -> None:
         """0 = scalp hidden (brain visible), 1 = opaque scalp. The scalp stops being pickable
@@ -172,7 +174,7 @@ class HeadView3D(QtWidgets.QWidget):
 
     def set_banner(self, text: str, color: str = "#ff5252") -> None:
         """A large warning at the top of the view (e.g. TRACKING INVALID); empty text removes it."""
-        if text == getattr(self, "_banner_text", ""):
+        if text == self._banner_text:
             return
         self._banner_text = text
         self.plotter.remove_actor("banner", render=False)
@@ -183,7 +185,7 @@ class HeadView3D(QtWidgets.QWidget):
 
     @property
     def banner(self) -> str:
-        return getattr(self, "_banner_text", "")
+        return self._banner_text
 
     def has_overlay(self, name: str) -> bool:
         return name in self._actors
