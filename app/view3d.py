@@ -87,7 +87,6 @@ class HeadView3D(QtWidgets.QWidget):
             self._actors["scalp"] = self.plotter.add_mesh(
                 scalp, color=SCALP_COLOR, smooth_shading=True, specular=0.1, name="scalp",
                 opacity=self._scalp_opacity, pickable=True, render=False, culling="back")
-        self._brain_visible = True
         self._update_brain_visibility()
         if reset_camera:
             self.view_from("front_left")
