@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from .records import _FLOAT, _LIBERTY_ITEMS, LIBERTY_HEADER_SIZE, LIBERTY_MAGIC, PolhemusRecord, RecordError
-from .records import RecordFormat, SensorSample, _check_plausible, _sample_values
+from .records import RecordFormat, SensorSample, _check_plausible, _sample_values, check_separator
 
 __all__ = ["LibertyHeader", "encode_liberty_header", "decode_liberty_header", "encode_liberty_record",
            "decode_liberty_record"]
@@ -78,13 +78,9 @@ def decode_liberty_record(data: bytes, fmt: RecordFormat) -> PolhemusRecord:
         size = fmt.item_size(item)
         chunk = data[pos:pos + size]
         pos += size
-        if spec.kind == "space":
-            if chunk != b" ":
-                raise RecordError(f"expected a space item, got {chunk!r}")
-        elif spec.kind == "crlf":
-            if chunk != b"\r\n":
-                raise RecordError(f"expected CR LF, got {chunk!r}")
-        elif spec.kind in ("u32", "i32"):
+        if check_separator(spec.kind, chunk):
+            continue
+        if spec.kind in ("u32", "i32"):
             values[spec.key] = (float(struct.unpack("<I" if spec.kind == "u32" else "<i", chunk)[0]),)
         else:
             vals = tuple(_FLOAT.unpack_from(chunk, 4 * k)[0] for k in range(spec.count))

@@ -281,6 +281,20 @@ _LIMITS = {"position": 2000.0, "euler": 360.5, "dircos_x": 1.05, "dircos_y": 1.0
            "quaternion": 1.05}
 
 
+def check_separator(kind: str, chunk: bytes) -> bool:
+    """True when the item is a separator (space, CR LF) and its bytes are right; raises
+    RecordError when they are not (the record is out of sync); False for a data item."""
+    if kind == "space":
+        if chunk != b" ":
+            raise RecordError(f"expected a space item, got {chunk!r}")
+        return True
+    if kind == "crlf":
+        if chunk != b"\r\n":
+            raise RecordError(f"expected CR LF, got {chunk!r}")
+        return True
+    return False
+
+
 def _check_plausible(key: str, vals: tuple[float, ...]) -> None:
     limit = _LIMITS.get(key)
     if limit is None:
@@ -305,13 +319,7 @@ def decode_fastrak_record(data: bytes, fmt: RecordFormat, units: str) -> Polhemu
         size = fmt.item_size(item)
         chunk = data[pos:pos + size]
         pos += size
-        if spec.kind == "space":
-            if chunk != b" ":
-                raise RecordError(f"expected a space item, got {chunk!r}")
-            continue
-        if spec.kind == "crlf":
-            if chunk != b"\r\n":
-                raise RecordError(f"expected CR LF, got {chunk!r}")
+        if check_separator(spec.kind, chunk):
             continue
         if spec.kind == "packed":
             if bool(chunk[0] & 0x80) != first_packed or any(b & 0x80 for b in chunk[1:]):
