@@ -13,29 +13,13 @@ from hardware.errors import ConnectionLost, TrackerConnectionError
 from hardware.frames import ToolStatus
 from hardware.igtl import IGTLinkTracker
 from hardware.igtl.protocol import pack_message, pack_status, pack_transform
+from tests.hardware.igtl.igtl_helpers import pose, wait_until
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def pose(x, y, z, angle_deg=0.0):
-    a = np.radians(angle_deg)
-    m = np.eye(4)
-    m[:2, :2] = [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]
-    m[:3, 3] = [x, y, z]
-    return m
-
-
-def wait_until(predicate, timeout_s=3.0):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @pytest.fixture

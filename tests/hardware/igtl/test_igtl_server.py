@@ -1,30 +1,12 @@
 """PoseStreamer against pyigtl's own OpenIGTLink client (and against our client)."""
 
-import time
-
 import numpy as np
 import pyigtl
 import pytest
 
 from hardware.frames import ToolFrame, ToolStatus
 from hardware.igtl import IGTLinkTracker, PoseStreamer
-
-
-def pose(x, y, z, angle_deg=0.0):
-    a = np.radians(angle_deg)
-    m = np.eye(4)
-    m[:2, :2] = [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]
-    m[:3, 3] = [x, y, z]
-    return m
-
-
-def wait_until(predicate, timeout_s=3.0):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
+from tests.hardware.igtl.igtl_helpers import pose, wait_until
 
 
 @pytest.fixture
