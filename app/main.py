@@ -83,14 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.image:
         window.open_image(args.image)
     tracker_spec = args.tracker or ("sim:full_session" if args.demo else None)
-    if tracker_spec and hasattr(window, "connect_tracker_spec"):
+    if tracker_spec:
         window.connect_tracker_spec(tracker_spec)
 
     if args.screenshot:
         window.wait_for_job(timeout_ms=300_000)
-        settle = getattr(window, "settle_for_screenshot", None)
-        if settle is not None:
-            settle()
         for _ in range(5):
             app.processEvents()
             QtCore.QThread.msleep(20)
