@@ -148,7 +148,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view3d.cursorPicked.connect(self.set_cursor)
         dp = self.display_panel
         dp.scalpOpacityChanged.connect(self.view3d.set_scalp_opacity)
-        dp.brainVisibleChanged.connect(self._set_brain_visible)
+        dp.brainVisibleChanged.connect(self.view3d.set_brain_visible)
         dp.windowChanged.connect(self._set_window)
         dp.radiologicalChanged.connect(lambda on: [v.set_radiological(on) for v in self.slices.values()])
         dp.viewPresetRequested.connect(self.view3d.view_from)
@@ -374,9 +374,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _window_from_slice(self, level: float, width: float) -> None:
         self._set_window(level, width)
         self.display_panel.set_window(level, width)
-
-    def _set_brain_visible(self, on: bool) -> None:
-        self.view3d.set_brain_visible(on)
 
     # ----- messages, screenshots ----------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
