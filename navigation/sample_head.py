@@ -6,15 +6,15 @@ Everything is in the head's mri frame (scanner RAS mm of the NIfTI, oblique affi
 remakes ``fiducials.json`` and ``mri_from_mni.json``.
 
 The brain surface is made at run time, not stored: nilearn's ICBM152 2009a GM + WM probability
-maps (installed, offline) are contoured at 0.5 on their own 1 mm grid and the mesh is mapped
-through ``mri_from_mni`` (no resampling of the maps). It takes ~2 s once, then comes from the disk
+maps (installed, offline; stored 0..255, read as probabilities 0..1) are contoured at probability
+0.5 on their own 1 mm grid and the mesh is mapped through ``mri_from_mni`` (no resampling of the
+maps; ``navigation.template_brain``, the same route every other T1 takes). It takes ~2 s once, then comes from the disk
 cache (``surface_cache``); storing a mesh or mask in the repository would add megabytes for that.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from pathlib import Path
 
@@ -63,28 +63,16 @@ def sample_head_mri_from_mni() -> Transform:
     return Transform(Frame.MRI, Frame.MNI, np.array(record["matrix"], dtype=float))
 
 
-@functools.lru_cache(maxsize=1)
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+SAMPLE_BRAIN_PROVENANCE = ("approximate, from the template: MNI152 2009a grey+white matter probability "
+                           "> 0.5, placed by the sample head's stored mri_from_mni")
 
 
 @functools.lru_cache(maxsize=2)
 def _brain_surface(max_faces: int) -> pv.PolyData:
-    from .surface_cache import cached_mesh
-    from .surfaces import extract_surface_from_mask
-    from .targeting.mni_registration import load_mni_template
+    from .template_brain import template_brain_surface
 
-    mri_from_mni = sample_head_mri_from_mni().matrix
-
-    def build() -> pv.PolyData:
-        grey, mni_from_voxel = load_mni_template("gm")
-        white, _ = load_mni_template("wm")
-        return extract_surface_from_mask(grey + white, mri_from_mni @ mni_from_voxel, max_faces=max_faces)
-
-    params = {"mri_from_mni": np.round(mri_from_mni, 6).tolist(), "max_faces": max_faces,
-              "maps": "icbm152_2009a_sym gm+wm > 0.5"}
-    mesh, _ = cached_mesh(_file_sha256(sample_head_path()), "brain-mni152", params, sample_head_path(), build)
-    return mesh
+    return template_brain_surface(sample_head_mri_from_mni(), max_faces=max_faces,
+                                  provenance=SAMPLE_BRAIN_PROVENANCE)
 
 
 def sample_head_brain_surface(*, max_faces: int = BRAIN_MAX_FACES, progress: ProgressCallback | None = None,

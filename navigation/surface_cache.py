@@ -1,13 +1,17 @@
 """Disk cache for meshes and small JSON results computed from an image (surfaces, MNI affine).
 
-Entries are keyed by the image's sha256, the kind of result, its parameters and a code version,
-so a changed image, a changed setting or a changed algorithm never returns a stale result.
+An entry's name is a hash of *everything that changes the result*: the image identity (the
+sha256 of its bytes AND the ``mri_from_voxel`` affine chosen on import, so the qform and the sform
+of one file, or a left/right mirrored confirmation, never share an entry), the kind of result, its
+parameters and the code version (``SURFACE_CODE_VERSION``). A changed image, orientation, setting
+or algorithm therefore never returns a stale result.
 
-Where: beside the image in ``<image>.tmsnav-cache/`` when that folder can be created and written
-(the cache travels with the data), otherwise in ``$XDG_CACHE_HOME/tmsnav`` (default
-``~/.cache/tmsnav``). Reads look in both. Writes are atomic (temporary file + ``os.replace``).
-A file that cannot be read back (truncated, corrupt, wrong content) is ignored and rebuilt:
-meshes are stored as uncompressed ``.npz`` whose zip CRC-32 check catches corruption.
+Where: only in the user cache directory, ``$XDG_CACHE_HOME/tmsnav`` (default ``~/.cache/tmsnav``,
+XDG Base Directory spec). Nothing is ever written beside patient images (their folders may be
+read-only, shared, or on a PACS export), and nothing is read from there either. Writes are atomic
+(temporary file + ``os.replace``). A file that cannot be read back (truncated, corrupt, wrong
+content) is ignored and rebuilt: meshes are stored as uncompressed ``.npz`` whose zip CRC-32 check
+catches corruption. A full or read-only cache directory only costs a rebuild next time.
 """
 
 from __future__ import annotations
@@ -25,14 +29,13 @@ import pyvista as pv
 
 from .surfaces import SURFACE_CODE_VERSION, volume_arrays
 
-__all__ = ["volume_sha256", "user_cache_dir", "cache_dir_beside", "cache_key", "cached_mesh",
+__all__ = ["volume_sha256", "image_identity", "user_cache_dir", "cache_key", "cached_mesh",
            "cached_json", "save_mesh", "load_mesh"]
-
-CACHE_SUFFIX = ".tmsnav-cache"
 
 
 def volume_sha256(volume: Any) -> str:
-    """The volume's own ``.sha256`` when it has one, else a hash of its voxels and affine."""
+    """The volume's own ``.sha256`` (of its file bytes) when it has one, else a hash of its voxels
+    and affine. Not a cache key on its own: use :func:`image_identity`."""
     sha = getattr(volume, "sha256", None)
     if isinstance(sha, str) and len(sha) >= 16:
         return sha
@@ -45,18 +48,21 @@ def volume_sha256(volume: Any) -> str:
     return digest.hexdigest()
 
 
+def image_identity(volume: Any) -> dict:
+    """What identifies an image for caching: its bytes AND the orientation chosen for them.
+
+    ``Volume.sha256`` hashes the file only; the same file opened with its qform instead of its
+    sform, or confirmed with a left/right mirror, gives other surfaces in other places. The affine
+    is rounded to 1e-6 mm so a re-read of the same header gives the same key."""
+    _, matrix = volume_arrays(volume)
+    return {"sha256": volume_sha256(volume),
+            "mri_from_voxel": [[round(float(v), 6) + 0.0 for v in row] for row in matrix]}
+
+
 def user_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/tmsnav`` or ``~/.cache/tmsnav`` (XDG Base Directory spec)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "tmsnav"
-
-
-def cache_dir_beside(source: str | Path | None) -> Path | None:
-    """``<image>.tmsnav-cache`` for an image path (file or DICOM folder), or None."""
-    if source is None or str(source) == "":
-        return None
-    path = Path(source)
-    return path.parent / (path.name.rstrip("/") + CACHE_SUFFIX)
 
 
 def _writable_dir(directory: Path) -> bool:
@@ -69,22 +75,16 @@ def _writable_dir(directory: Path) -> bool:
         return False
 
 
-def cache_key(image_sha256: str, kind: str, params: dict) -> str:
-    """File stem for one result: kind + image hash + hash of (params, code version)."""
-    blob = json.dumps({"params": params, "code": SURFACE_CODE_VERSION}, sort_keys=True, default=str)
-    return f"{kind}-{image_sha256[:24]}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+def cache_key(kind: str, inputs: dict) -> str:
+    """File stem for one result: ``kind`` + hash of (inputs, code version).
+
+    ``inputs`` must hold everything the result depends on (image identity, parameters)."""
+    blob = json.dumps({"inputs": inputs, "code": SURFACE_CODE_VERSION, "kind": kind},
+                      sort_keys=True, default=str)
+    return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:40]}"
 
 
-def _candidates(source: str | Path | None, filename: str) -> list[Path]:
-    beside = cache_dir_beside(source)
-    dirs = ([beside] if beside is not None else []) + [user_cache_dir()]
-    return [d / filename for d in dirs]
-
-
-def _write_dir(source: str | Path | None) -> Path | None:
-    beside = cache_dir_beside(source)
-    if beside is not None and beside.parent.is_dir() and _writable_dir(beside):
-        return beside
+def _write_dir() -> Path | None:
     user = user_cache_dir()
     return user if _writable_dir(user) else None
 
@@ -137,43 +137,40 @@ def load_mesh(path: Path) -> pv.PolyData | None:
     return mesh
 
 
-def cached_mesh(image_sha256: str, kind: str, params: dict, source: str | Path | None,
-                build: Callable[[], pv.PolyData]) -> tuple[pv.PolyData, bool]:
+def cached_mesh(kind: str, inputs: dict, build: Callable[[], pv.PolyData]) -> tuple[pv.PolyData, bool]:
     """``(mesh, was_cached)``: read the cached mesh, or build it and store it."""
-    filename = cache_key(image_sha256, kind, params) + ".npz"
-    for path in _candidates(source, filename):
-        if path.is_file():
-            mesh = load_mesh(path)
-            if mesh is not None:
-                return mesh, True
+    path = user_cache_dir() / (cache_key(kind, inputs) + ".npz")
+    if path.is_file():
+        mesh = load_mesh(path)
+        if mesh is not None:
+            return mesh, True
     mesh = build()
-    directory = _write_dir(source)
+    directory = _write_dir()
     if directory is not None:
         try:
-            save_mesh(directory / filename, mesh)
+            save_mesh(directory / path.name, mesh)
         except OSError:
             pass  # a full or read-only disk only costs a rebuild next time
     return mesh, False
 
 
-def cached_json(image_sha256: str, kind: str, params: dict, source: str | Path | None,
-                build: Callable[[], dict], valid: Callable[[dict], bool]) -> tuple[dict, bool]:
+def cached_json(kind: str, inputs: dict, build: Callable[[], dict],
+                valid: Callable[[dict], bool]) -> tuple[dict, bool]:
     """``(record, was_cached)`` for a small JSON result; ``valid`` rejects damaged records."""
-    filename = cache_key(image_sha256, kind, params) + ".json"
-    for path in _candidates(source, filename):
-        if path.is_file():
-            try:
-                record = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(record, dict) and valid(record):
-                    return record, True
-            except (OSError, ValueError, TypeError, KeyError):
-                pass
+    path = user_cache_dir() / (cache_key(kind, inputs) + ".json")
+    if path.is_file():
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(record, dict) and valid(record):
+                return record, True
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
     record = build()
-    directory = _write_dir(source)
+    directory = _write_dir()
     if directory is not None:
         try:
             text = json.dumps(record, indent=1).encode("utf-8")
-            _atomic_write(directory / filename, lambda handle: handle.write(text))
+            _atomic_write(directory / path.name, lambda handle: handle.write(text))
         except OSError:
             pass
     return record, False

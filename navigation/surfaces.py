@@ -43,9 +43,11 @@ from .transforms import Frame, Transform
 __all__ = [
     "SurfaceError", "HeadSurfaces", "volume_arrays", "head_threshold", "head_mask",
     "extract_scalp", "extract_surface_from_mask", "head_surfaces", "SURFACE_CODE_VERSION",
+    "mesh_volume_ml",
 ]
 
-SURFACE_CODE_VERSION = "1"  # bump when a change alters the meshes: invalidates every cache
+SURFACE_CODE_VERSION = "2"  # bump when a change alters the meshes: invalidates every cache
+# 2: template brain contoured at probability 0.5 (was 0.5/255), caches keyed on the affine too
 COARSE_MM = 2.0             # grid of the head-mask morphology
 SMOOTH_SIGMA_MM = 1.0       # Gaussian smoothing before contouring
 SINC_ITERATIONS = 40
@@ -226,6 +228,16 @@ def _signed_volume(mesh: pv.PolyData) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
+def mesh_volume_ml(mesh: pv.PolyData) -> float:
+    """Enclosed volume of a closed triangle mesh in mri mm, in millilitres (divergence theorem:
+    sum of signed tetrahedra to the origin). Adult GM+WM is ~1000-1600 mL: a brain outside that
+    range was contoured at the wrong level, is in the wrong units or is not a brain."""
+    tri = pv.PolyData(mesh.points, mesh.faces) if not mesh.is_all_triangles else mesh
+    if not tri.is_all_triangles:
+        tri = tri.triangulate()
+    return abs(_signed_volume(tri)) / 1000.0
+
+
 def _orient_outward(mesh: pv.PolyData) -> pv.PolyData:
     """Triangles wound so that normals point out of the enclosed volume; point normals added."""
     if _signed_volume(mesh) < 0:
@@ -340,14 +352,13 @@ def head_surfaces(volume: Any, *, brain_mask: Any = None, brain_mesh_path: str |
     ``brain_mask``: a mask array on the volume's grid, or a volume-like object with its own
     affine. ``brain_mesh_path``: a surface file (see :func:`surface_io.load_surface_file`).
     """
-    from .surface_cache import cached_mesh, volume_sha256
+    from .surface_cache import cached_mesh, image_identity, volume_sha256
     from .surface_io import load_surface_file
 
-    sha = volume_sha256(volume)
-    source = getattr(volume, "source", None)
+    identity = image_identity(volume)
     hits = []
     scalp, hit = cached_mesh(
-        sha, "scalp", {"max_faces": max_faces}, source,
+        "scalp", {"image": identity, "max_faces": max_faces},
         lambda: extract_scalp(volume, max_faces=max_faces, progress=scaled(progress, 0.0, 0.8),
                               cancel=cancel))
     hits.append(hit)
@@ -360,9 +371,9 @@ def head_surfaces(volume: Any, *, brain_mask: Any = None, brain_mesh_path: str |
             matrix = volume_arrays(volume)[1]
         else:
             mask, matrix = volume_arrays(brain_mask)
-        key = {"mask": volume_sha256((mask, matrix))}
+        key = {"image": identity, "mask": volume_sha256((mask, matrix)), "max_faces": max_faces}
         brain, hit = cached_mesh(
-            sha, "brain", key, source,
+            "brain", key,
             lambda: extract_surface_from_mask(mask, matrix, progress=scaled(progress, 0.8, 1.0),
                                               cancel=cancel))
         hits.append(hit)

@@ -108,9 +108,19 @@ def mni_template_path(kind: str = "t1") -> Path:
 
 
 def load_mni_template(kind: str = "t1") -> tuple[np.ndarray, np.ndarray]:
-    """``(data float32, mni_from_voxel 4x4)`` of a 1 mm ICBM152 2009a sym image."""
+    """``(data float32, mni_from_voxel 4x4)`` of a 1 mm ICBM152 2009a sym image.
+
+    "gm" and "wm" are tissue *probabilities in 0..1*: nilearn ships them rescaled to 0..255
+    (uint8-like), and contouring them at "0.5" on that scale meant probability 0.002, a brain
+    ~25 % too large. Dividing here means no caller can repeat that. "t1" keeps its intensities.
+    """
     image = nib.load(str(mni_template_path(kind)))
-    return np.asarray(image.dataobj, dtype=np.float32), np.asarray(image.affine, dtype=float)
+    data = np.asarray(image.dataobj, dtype=np.float32)
+    if kind in ("gm", "wm"):
+        top = float(data.max())
+        if top > 1.0 + 1e-3:     # stored 0..255 (nilearn) or as per cent: bring to 0..1
+            data = data / (255.0 if top > 100.0 + 1e-3 else 100.0)
+    return data, np.asarray(image.affine, dtype=float)
 
 
 def _block_average(data: np.ndarray, affine: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -377,8 +387,10 @@ def register_to_mni(volume: Any, *, skull: str = "auto", progress: ProgressCallb
 
 def cached_register_to_mni(volume: Any, *, skull: str = "auto", progress: ProgressCallback | None = None,
                            cancel: CancelToken | None = None) -> MniRegistration:
-    """:func:`register_to_mni` through the per-image disk cache (see ``surface_cache``)."""
-    from ..surface_cache import cached_json, volume_sha256
+    """:func:`register_to_mni` through the user disk cache (see ``surface_cache``), keyed on the
+    image bytes AND its chosen ``mri_from_voxel``: the qform and the sform of one file, or a
+    left/right mirrored confirmation, are different registrations."""
+    from ..surface_cache import cached_json, image_identity
 
     def valid(record: dict) -> bool:
         try:
@@ -387,8 +399,11 @@ def cached_register_to_mni(volume: Any, *, skull: str = "auto", progress: Progre
         except (KeyError, TypeError, ValueError, NavigationError):
             return False
 
+    try:
+        identity = image_identity(volume)
+    except NavigationError as exc:
+        raise MniRegistrationError(str(exc)) from exc
     record, hit = cached_json(
-        volume_sha256(volume), "mni", {"version": REGISTRATION_VERSION, "skull": skull},
-        getattr(volume, "source", None),
+        "mni", {"image": identity, "version": REGISTRATION_VERSION, "skull": skull},
         lambda: register_to_mni(volume, skull=skull, progress=progress, cancel=cancel).to_dict(), valid)
     return MniRegistration.from_dict(record, from_cache=hit)

@@ -142,8 +142,9 @@ def test_cached_registration_hit_miss_and_corrupt_file(tmp_path, monkeypatch):
     second = reg.cached_register_to_mni(Vol())
     assert (first.from_cache, second.from_cache, len(calls)) == (False, True, 1)
     np.testing.assert_allclose(second.mri_from_mni.matrix, matrix)
-    stored = list((tmp_path / "t1.nii.gz.tmsnav-cache").glob("mni-*.json"))
+    stored = list((tmp_path / "xdg" / "tmsnav").glob("mni-*.json"))
     assert len(stored) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t1.nii.gz", "xdg"]  # nothing beside the image
     stored[0].write_text("{not json")
     third = reg.cached_register_to_mni(Vol())
     assert (third.from_cache, len(calls)) == (False, 2)
@@ -151,3 +152,29 @@ def test_cached_registration_hit_miss_and_corrupt_file(tmp_path, monkeypatch):
     record["mri_from_mni"]["from"] = "voxel"  # wrong frames: rejected, recomputed
     stored[0].write_text(json.dumps(record))
     assert reg.cached_register_to_mni(Vol()).from_cache is False and len(calls) == 3
+
+
+def test_cached_registration_is_keyed_on_the_chosen_orientation(tmp_path, monkeypatch):
+    """Issue 10 defect 3: the same file bytes with another mri_from_voxel (its qform instead of its
+    sform, or a left/right mirrored confirmation) must not reuse the other orientation's MNI fit."""
+    from navigation.imaging import Volume
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    seen = []
+
+    def fake_register(volume, *, skull, progress, cancel):
+        matrix = np.asarray(volume.mri_from_voxel.matrix, float)
+        seen.append(matrix)
+        return reg.MniRegistration(Transform("mri", "mni", matrix), 0.7, 1.5, "test")
+
+    monkeypatch.setattr(reg, "register_to_mni", fake_register)
+    data = np.random.default_rng(0).random((60, 60, 60)).astype(np.float32)
+    volume = Volume.from_array(data, np.diag([2.5, 2.5, 2.5, 1.0]), name="t1")
+    mirrored = volume.with_orientation_confirmed("test", flip_lr=True)
+    assert mirrored.sha256 == volume.sha256          # same bytes ...
+    a = reg.cached_register_to_mni(volume)
+    b = reg.cached_register_to_mni(mirrored)         # ... other orientation: computed again
+    assert (a.from_cache, b.from_cache, len(seen)) == (False, False, 2)
+    assert a.mri_from_mni.matrix[0, 0] == -b.mri_from_mni.matrix[0, 0]
+    assert reg.cached_register_to_mni(mirrored).from_cache and reg.cached_register_to_mni(volume).from_cache
+    assert len(seen) == 2

@@ -57,3 +57,67 @@ def test_brain_surface_sits_inside_the_scalp(tmp_path, monkeypatch):
     copy = sample_head.sample_head_brain_surface(max_faces=60_000)
     copy.points[:] = 0.0  # callers get copies: the cached mesh is untouched
     assert not np.allclose(sample_head.sample_head_brain_surface(max_faces=60_000).points, 0.0)
+
+
+# ----- defect: the template was contoured at probability 0.5/255 (issue 10, defect 1) ----------
+def test_template_tissue_maps_are_probabilities_from_0_to_1():
+    """nilearn stores GM/WM as 0..255; load_mni_template must hand out probabilities."""
+    from navigation.targeting.mni_registration import load_mni_template
+
+    for kind in ("gm", "wm"):
+        data, _ = load_mni_template(kind)
+        assert 0.0 <= float(data.min()) and 0.95 < float(data.max()) <= 1.0
+
+
+@pytest.fixture
+def fresh_sample_brain(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    sample_head._brain_surface.cache_clear()
+    yield sample_head.sample_head_brain_surface()
+    sample_head._brain_surface.cache_clear()
+
+
+def test_sample_brain_volume_is_adult_and_labelled_approximate(fresh_sample_brain):
+    """GM+WM of an adult is ~1000-1600 mL; at probability 0.002 the sample brain was 1812 mL."""
+    from navigation.surfaces import mesh_volume_ml
+    from navigation.template_brain import provenance_of
+
+    volume = mesh_volume_ml(fresh_sample_brain)
+    assert 1000.0 < volume < 1600.0, volume
+    assert provenance_of(fresh_sample_brain).startswith("approximate, from the template")
+
+
+def test_f3_cortex_point_lies_in_template_grey_matter_at_the_depth_of_the_image(fresh_sample_brain):
+    """The F3 cortex point (coil axis meets the brain surface) must sit where the template's
+    GM+WM probability, mapped onto this head, crosses 0.5, and its depth must equal the depth
+    found by marching along the coil axis through the probability image itself. With the old
+    0.5/255 contour the point lay in CSF (probability 0.0) and was 4.5 mm too shallow."""
+    from scipy import ndimage as ndi
+
+    from navigation.imaging import load_volume
+    from navigation.surfaces import head_surfaces
+    from navigation.targeting.beam_f3 import beam_f3_target
+    from navigation.targeting.ten_twenty import HeadLandmarks
+    from navigation.template_brain import template_tissue_probability
+
+    volume = load_volume(sample_head.sample_head_path())
+    scalp = head_surfaces(volume).scalp
+    f = sample_head.sample_head_fiducials()
+    target = beam_f3_target(scalp, HeadLandmarks(f["nasion"], f["inion"], f["lpa"], f["rpa"]),
+                            brain_mesh=fresh_sample_brain)
+    tissue, mni_from_voxel = template_tissue_probability()
+    voxel_from_mri = np.linalg.inv(sample_head.sample_head_mri_from_mni().matrix @ mni_from_voxel)
+
+    def probability(points):
+        ijk = np.atleast_2d(points) @ voxel_from_mri[:3, :3].T + voxel_from_mri[:3, 3]
+        return ndi.map_coordinates(tissue, ijk.T, order=1)
+
+    inward = target.normal
+    assert 0.3 < probability(target.cortex_point_mm)[0] < 0.85
+    assert probability(target.cortex_point_mm + 2.0 * inward)[0] > 0.5   # inside grey matter
+    assert probability(target.cortex_point_mm - 2.0 * inward)[0] < 0.5   # outside: CSF
+    steps = np.arange(0.0, 60.0, 0.1)
+    along = probability(target.scalp_point_mm + steps[:, None] * inward)
+    image_depth = steps[np.argmax(along > 0.5)]
+    assert abs(target.depth_mm - image_depth) < 1.0, (target.depth_mm, image_depth)
+    assert 10.0 < target.depth_mm < 25.0

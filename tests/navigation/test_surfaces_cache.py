@@ -1,5 +1,6 @@
-"""head_surfaces() and its disk cache (navigation/surface_cache.py): hit, miss, corruption,
-fallback to the user cache, keys that change with the image and the parameters."""
+"""head_surfaces() and its disk cache (navigation/surface_cache.py): hit, miss, corruption, only
+the user cache directory (never beside the image), keys that change with the image, its chosen
+orientation (qform/sform, left/right confirmation) and the parameters."""
 
 import os
 import time
@@ -41,7 +42,11 @@ def volume(tmp_path, monkeypatch):
     return Vol(data, affine, source, "c0ffee" * 10 + "abcd")
 
 
-def test_second_open_comes_from_the_cache_beside_the_image(volume):
+def user_cache(tmp_path):
+    return tmp_path / "xdg" / "tmsnav"
+
+
+def test_second_open_comes_from_the_user_cache_and_nothing_is_written_beside_the_image(volume, tmp_path):
     t0 = time.perf_counter()
     first = head_surfaces(volume, max_faces=20_000)
     t1 = time.perf_counter()
@@ -53,14 +58,25 @@ def test_second_open_comes_from_the_cache_beside_the_image(volume):
     np.testing.assert_array_equal(second.scalp.regular_faces, first.scalp.regular_faces)
     np.testing.assert_allclose(second.scalp.point_data["Normals"], first.scalp.point_data["Normals"])
     assert (t2 - t1) < (t1 - t0)
-    cache_dir = volume.source.parent / "t1.nii.gz.tmsnav-cache"
-    assert len(list(cache_dir.glob("scalp-*.npz"))) == 1
-    assert not (volume.source.parent.parent / "xdg").exists()
+    assert len(list(user_cache(tmp_path).glob("scalp-*.npz"))) == 1
+    assert [p.name for p in volume.source.parent.iterdir()] == ["t1.nii.gz"]
 
 
-def test_corrupt_cache_file_is_ignored_and_rebuilt(volume):
+def test_an_old_cache_beside_the_image_is_never_read(volume, tmp_path):
+    """Old versions wrote ``<image>.tmsnav-cache``; a file there (maybe from the other
+    orientation) must not be used."""
     head_surfaces(volume, max_faces=20_000)
-    (cached,) = (volume.source.parent / "t1.nii.gz.tmsnav-cache").glob("scalp-*.npz")
+    (cached,) = user_cache(tmp_path).glob("scalp-*.npz")
+    beside = volume.source.parent / "t1.nii.gz.tmsnav-cache"
+    beside.mkdir()
+    (beside / cached.name).write_bytes(cached.read_bytes())
+    cached.unlink()
+    assert head_surfaces(volume, max_faces=20_000).from_cache is False
+
+
+def test_corrupt_cache_file_is_ignored_and_rebuilt(volume, tmp_path):
+    head_surfaces(volume, max_faces=20_000)
+    (cached,) = user_cache(tmp_path).glob("scalp-*.npz")
     raw = bytearray(cached.read_bytes())
     raw[len(raw) // 2: len(raw) // 2 + 64] = os.urandom(64)
     cached.write_bytes(bytes(raw))
@@ -71,23 +87,81 @@ def test_corrupt_cache_file_is_ignored_and_rebuilt(volume):
     assert head_surfaces(volume, max_faces=20_000).from_cache is False
 
 
-def test_unwritable_image_folder_falls_back_to_the_user_cache(volume, monkeypatch, tmp_path):
-    real = surface_cache._writable_dir
-    monkeypatch.setattr(surface_cache, "_writable_dir",
-                        lambda d: False if d.name.endswith(".tmsnav-cache") else real(d))
+def test_read_only_image_folder_gets_no_files(volume, tmp_path):
+    folder = volume.source.parent
+    folder.chmod(0o555)
+    try:
+        assert head_surfaces(volume, max_faces=20_000).from_cache is False
+        assert head_surfaces(volume, max_faces=20_000).from_cache is True
+    finally:
+        folder.chmod(0o755)
+    assert [p.name for p in folder.iterdir()] == ["t1.nii.gz"]
+    assert surface_cache.user_cache_dir() == user_cache(tmp_path)
+
+
+def test_unwritable_user_cache_only_costs_a_rebuild(volume, monkeypatch, tmp_path):
+    monkeypatch.setattr(surface_cache, "_writable_dir", lambda d: False)
     assert head_surfaces(volume, max_faces=20_000).from_cache is False
-    assert len(list((tmp_path / "xdg" / "tmsnav").glob("scalp-*.npz"))) == 1
-    assert head_surfaces(volume, max_faces=20_000).from_cache is True
-    assert surface_cache.user_cache_dir() == tmp_path / "xdg" / "tmsnav"
+    assert head_surfaces(volume, max_faces=20_000).from_cache is False
+    assert [p.name for p in volume.source.parent.iterdir()] == ["t1.nii.gz"]
 
 
-def test_key_changes_with_image_and_parameters(volume):
+def test_key_changes_with_image_affine_and_parameters(volume, tmp_path):
     head_surfaces(volume, max_faces=20_000)
     assert head_surfaces(volume, max_faces=10_000).from_cache is False
     other = Vol(volume.data, volume.mri_from_voxel, volume.source, "beef" * 16)
     assert head_surfaces(other, max_faces=20_000).from_cache is False
-    names = {p.name for p in (volume.source.parent / "t1.nii.gz.tmsnav-cache").glob("*.npz")}
-    assert len(names) == 3
+    shifted_affine = volume.mri_from_voxel.copy()
+    shifted_affine[:3, 3] += [0.0, 5.0, 0.0]
+    same_bytes_other_affine = Vol(volume.data, shifted_affine, volume.source, volume.sha256)
+    moved = head_surfaces(same_bytes_other_affine, max_faces=20_000)
+    assert moved.from_cache is False
+    assert len(list(user_cache(tmp_path).glob("*.npz"))) == 4
+
+
+def test_flip_lr_confirmation_gets_a_mirrored_scalp_not_the_cached_one(tmp_path, monkeypatch):
+    """Issue 10 defect 3: after an L/R confirmation flip (same bytes, mirrored affine) the scalp
+    must be the mirror image of the first one, not the first one read back from the cache."""
+    from tests.data_factories.mri_files import small_head
+    from navigation.imaging import Volume
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data, affine = small_head()
+    affine = affine.copy()
+    affine[0, 3] += 17.0   # head off the x = 0 plane: a mirror moves it
+    volume = Volume.from_array(data, affine, name="t1")
+    first = head_surfaces(volume, max_faces=20_000)
+    flipped_volume = volume.with_orientation_confirmed("test", flip_lr=True)
+    flipped = head_surfaces(flipped_volume, max_faces=20_000)
+    assert flipped.from_cache is False
+    b0, b1 = first.scalp.bounds, flipped.scalp.bounds
+    assert abs(b1.x_min + b0.x_max) < 0.5 and abs(b1.x_max + b0.x_min) < 0.5
+    assert abs(b1.y_min - b0.y_min) < 0.5 and abs(b1.z_max - b0.z_max) < 0.5
+    assert abs(first.scalp.center[0] + flipped.scalp.center[0]) < 0.5
+    assert abs(first.scalp.center[0]) > 10.0
+    assert head_surfaces(volume, max_faces=20_000).scalp.center[0] == pytest.approx(first.scalp.center[0])
+
+
+def test_qform_and_sform_of_one_file_get_their_own_scalps(tmp_path, monkeypatch):
+    """Issue 10 defect 3: one NIfTI whose qform and sform differ (the user picks one on import):
+    each choice gets its own scalp, placed by its own affine."""
+    from tests.data_factories.mri_files import small_head, write_nifti
+    from navigation.imaging import load_volume
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data, affine = small_head()
+    qform = affine.copy()
+    qform[:3, 3] += [0.0, 0.0, 30.0]   # 30 mm higher: what a mis-set qform looks like
+    path = write_nifti(tmp_path / "t1.nii.gz", data, affine, qform=qform)
+    by_sform = load_volume(path, affine_choice="sform")
+    by_qform = load_volume(path, affine_choice="qform")
+    assert by_sform.sha256 == by_qform.sha256
+    a = head_surfaces(by_sform, max_faces=20_000)
+    b = head_surfaces(by_qform, max_faces=20_000)
+    assert (a.from_cache, b.from_cache) == (False, False)
+    assert b.scalp.center[2] - a.scalp.center[2] == pytest.approx(30.0, abs=0.5)
+    assert head_surfaces(by_qform, max_faces=20_000).scalp.center[2] == pytest.approx(b.scalp.center[2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t1.nii.gz", "xdg"]
 
 
 def test_brain_from_mask_and_from_file_are_returned_in_mri_mm(volume, tmp_path):
