@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "'igtl:HOST:PORT' (default: 'sim' with --demo, none otherwise)")
     p.add_argument("--size", metavar="WxH", default="1500x950", help="window size (default 1500x950)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-dir", metavar="DIR", default=None,
+                   help="folder for the rotating log file (default: the user log folder, "
+                        "e.g. ~/.local/state/tmsnav/log; or set TMSNAV_LOG_DIR)")
     return p
 
 
@@ -39,18 +42,21 @@ def _install_excepthook(window_getter) -> None:
     """An unexpected exception in a Qt slot becomes a dialog and a log entry, never a crash."""
 
     def hook(exc_type, exc, tb) -> None:
-        log.error("unexpected error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        log.error("unhandled %s:\n%s", exc_type.__name__,
+                  "".join(traceback.format_exception(exc_type, exc, tb)))
         window = window_getter()
         if window is not None:
-            from .workers import user_message
-            window.show_error("Unexpected problem", user_message(exc))
+            from .workers import error_title, user_message
+            window.show_error(error_title(exc), user_message(exc))
 
     sys.excepthook = hook
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="tmsnav: %(levelname)s: %(message)s")
+    from .logging_setup import setup_logging
+
+    setup_logging(args.log_level, directory=args.log_dir)
     os.environ.setdefault("VTK_SMP_BACKEND_IN_USE", "STDThread")
     if args.image and not Path(args.image).exists():
         print(f"tmsnav: error: no such file or folder: {args.image}", file=sys.stderr)

@@ -131,6 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for name, key in (("front", "Ctrl+1"), ("left", "Ctrl+2"), ("right", "Ctrl+3"), ("top", "Ctrl+4")):
             self._action(v, f"View from {name}", lambda _=False, n=name: self.view3d.view_from(n), key)
         h = self.menuBar().addMenu("&Help")
+        self._action(h, "Open &log folder", self.open_log_folder)
         self._action(h, "&About tmsnav", self.show_about)
 
     def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut=None) -> QtGui.QAction:
@@ -402,11 +403,41 @@ class MainWindow(QtWidgets.QMainWindow):
         QtWidgets.QApplication.processEvents()
         return self.grab().save(str(path), "PNG")
 
+    def about_text(self) -> str:
+        """Version, licence and where the log file is (IT and bug reports ask for it)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        from .logging_setup import current_log_file
+
+        try:
+            ver = version("tmsnav")
+        except PackageNotFoundError:
+            ver = "(not installed)"
+        log_file = current_log_file()
+        where = str(log_file) if log_file is not None else "none (logging to the terminal only)"
+        return (f"tmsnav {ver}: open-source neuronavigation for personalized TMS.\n"
+                "Research software: not a certified medical device.\n"
+                "Licence: BSD-3-Clause.\n\n"
+                f"Log file: {where}")
+
     def show_about(self) -> None:
-        QtWidgets.QMessageBox.about(
-            self, "About tmsnav",
-            "tmsnav: open-source neuronavigation for personalized TMS.\n"
-            "Research software: not a certified medical device.")
+        QtWidgets.QMessageBox.about(self, "About tmsnav", self.about_text())
+
+    def open_log_folder(self) -> bool:
+        """Show the log folder in the system file manager (Explorer, Finder, ...)."""
+        from .logging_setup import current_log_file
+
+        log_file = current_log_file()
+        if log_file is None:
+            self.show_error("No log file", "The log file could not be opened; the log goes to the "
+                            "terminal only (see the warning printed at start).")
+            return False
+        url = QtCore.QUrl.fromLocalFile(str(log_file.parent))
+        if not QtGui.QDesktopServices.openUrl(url):
+            self.show_error("Cannot open the log folder",
+                            f"No file manager answered. The log folder is {log_file.parent}")
+            return False
+        return True
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)

@@ -13,23 +13,54 @@ from typing import Any, Callable
 
 from PySide6 import QtCore
 
-from navigation.errors import Cancelled, NavigationError
+from navigation.errors import Cancelled
 from navigation.progress import CancelToken
+
+from .logging_setup import current_log_file
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Job", "user_message"]
+__all__ = ["Job", "user_message", "error_title", "is_project_error"]
+
+
+_PROJECT = __package__.rpartition(".")[0]            # "" here; "tmsnav" once packaged under one name
+_PROJECT_PACKAGES = tuple(f"{_PROJECT}.{n}" if _PROJECT else n for n in ("app", "navigation", "hardware"))
+
+
+def is_project_error(exc: BaseException) -> bool:
+    """True for an exception type defined by tmsnav itself (or derived from one).
+
+    Decided by where the class is defined, not by a list of bases, so a new error type in
+    ``navigation``/``hardware`` shows its own words without anyone remembering to register it;
+    ``TransformError`` is a ``ValueError`` and ``CommandError`` has no project base, which is
+    exactly how they used to fall through to "Unexpected problem".
+    """
+    return any(cls.__module__.split(".")[: len(p.split("."))] == p.split(".")
+               for cls in type(exc).__mro__ for p in _PROJECT_PACKAGES)
 
 
 def user_message(exc: BaseException) -> str:
-    """The text a user sees for an exception: ours are already phrased for users."""
-    if isinstance(exc, NavigationError):
-        return str(exc)
+    """The text a user sees for an exception: ours are already phrased for users.
+
+    Only an exception tmsnav did not anticipate gets the generic text, and it names the log
+    file holding the traceback (see :mod:`app.logging_setup`).
+    """
+    if is_project_error(exc):
+        return str(exc).strip() or f"{type(exc).__name__} (no details given)."
     if isinstance(exc, MemoryError):
         return "Not enough memory to finish this operation. Close other programs and try again."
     if isinstance(exc, OSError):
         return f"{exc.strerror or 'System error'}: {exc.filename or ''}".strip(": ")
-    return f"Unexpected problem ({type(exc).__name__}: {exc}). Details were written to the log."
+    log_file = current_log_file()
+    where = (f"Details were written to the log: {log_file}" if log_file is not None
+             else "Details were written to the terminal output (the log file could not be opened)")
+    return f"Unexpected problem ({type(exc).__name__}: {exc}). {where}."
+
+
+def error_title(exc: BaseException, default: str = "Problem") -> str:
+    """Dialog title: "Unexpected problem" only for what :func:`user_message` calls unexpected."""
+    expected = is_project_error(exc) or isinstance(exc, (MemoryError, OSError))
+    return default if expected else "Unexpected problem"
 
 
 class _Signals(QtCore.QObject):
