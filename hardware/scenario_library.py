@@ -13,7 +13,10 @@ name                    what happens (phase labels in quotes)
 ``head_motion``         the head turns slowly, the reference follows ("head turning")
 ``occlusion``           pointer, coil, reference, then all, disappear in turn
                         ("pointer occluded", "coil occluded", "reference occluded", "all occluded")
-``full_session``        pivot -> fiducials -> scalp sweep -> coil approach -> hold
+``coil_check``          the coil lies on the table; the pointer tip touches its centre mark, the
+                        handle end and the left wing edge in turn ("touching coil centre", ...):
+                        the verification of the coil calibration
+``full_session``        pivot -> coil check -> fiducials -> scalp sweep -> coil approach -> hold
 ======================  =====================================================================
 """
 
@@ -162,6 +165,49 @@ def _coil_part(scene: _Scene, target: str | None, approach_s: float, place_s: fl
     return segments, {"target_name": name, "head_from_target": head_from_target}
 
 
+#: What the technician touches on the coil to verify its calibration: the centre mark (the
+#: hotspot, on the coil face), then two points spread across the casing so that a turned or
+#: tilted marker shows too (the app's navigation.coils.VERIFY_LANDMARKS, same names).
+COIL_CHECK_LANDMARKS = ("centre", "handle_end", "left_wing_edge")
+
+
+def _coil_touch_pose(scene: _Scene, name: str) -> np.ndarray:
+    """``tracker_from_tip`` with the tip on coil landmark ``name`` of the parked coil; the shaft
+    leaves the casing outward (from the casing middle through the landmark) and leans toward
+    the camera so that the pointer's marker stays in view."""
+    truth = scene.truth
+    try:
+        local = np.asarray(truth.coil_landmarks_hotspot_mm[name], dtype=float)
+    except KeyError:
+        known = ", ".join(sorted(truth.coil_landmarks_hotspot_mm)) or "none"
+        raise ValueError(f"the simulated coil has no landmark {name!r} (it has: {known})") from None
+    tracker_from_hotspot = truth.tracker_from_coil_parked @ truth.coil_from_hotspot
+    rot = tracker_from_hotspot[:3, :3]
+    point = rot @ local + tracker_from_hotspot[:3, 3]
+    outward = local - np.array([0.0, 0.0, -10.0])       # from inside the casing to the mark
+    outward = rot @ (outward / np.linalg.norm(outward))
+    toward_camera = -point / np.linalg.norm(point)
+    up = truth.tracker_from_head[:3, :3] @ np.array([0.0, 0.0, 1.0])
+    return rigid(frame_from_z_axis(outward + 0.5 * toward_camera, y_hint=up), point)
+
+
+def _coil_check_part(scene: _Scene, start_tracker: np.ndarray, landmarks, hold_s: float,
+                     move_s: float):
+    """The pointer (starting at ``start_tracker``, tracker frame) touches coil landmarks."""
+    segments, prev = [], start_tracker
+    for name in landmarks:
+        pose = _coil_touch_pose(scene, name)
+        label = name.replace("_", " ")
+        segments += [Segment(f"moving to coil {label}", move_s,
+                             tracker_from_tip=_glide(prev, pose, move_s)),
+                     Segment(f"touching coil {label}", hold_s,
+                             tracker_from_tip=hold(pose, scene.ctx))]
+        prev = pose
+    truth = scene.truth
+    touched = {n: np.asarray(truth.coil_landmarks_hotspot_mm[n], float) for n in landmarks}
+    return segments, prev, {"coil_touched_landmarks_hotspot": touched}
+
+
 def _put_away(scene: _Scene, start: np.ndarray, move_s: float) -> list[Segment]:
     return [_move("putting pointer away", start, scene.parked_tip_head, move_s, scene),
             Segment("pointer parked", 1.0)]
@@ -226,12 +272,30 @@ def _occlusion(scene: _Scene, occluded_s: float = 2.0, visible_s: float = 1.0,
             for p, d, h in plan], {}
 
 
-def _full_session(scene: _Scene, pivot_s: float = 10.0, error_mm: float = 2.0,
+def _coil_check(scene: _Scene, hold_s: float = 2.0, move_s: float = 1.5):
+    start = scene.truth.tracker_from_pointer_parked @ scene.truth.pointer_from_tip
+    segments, end, info = _coil_check_part(scene, start, COIL_CHECK_LANDMARKS, hold_s, move_s)
+    return segments + [Segment("putting pointer away", move_s,
+                               tracker_from_tip=_glide(end, start, move_s)),
+                       Segment("pointer parked", 1.0)], info
+
+
+def _full_session(scene: _Scene, pivot_s: float = 14.0, error_mm: float = 2.0,
                   n_points: int = 20, target: str | None = None, hold_s: float = 20.0,
-                  sway_mm: float = 1.0):
+                  sway_mm: float = 1.0, coil_check: int = 1):
+    """``coil_check`` (1 = yes): after the pivot the pointer touches the parked coil's centre
+    mark, handle end and left wing edge, holding 2 s on each (verifying the coil calibration).
+    The default pivot lasts 14 s so that the Pivot step's 10 s recording fits in it."""
     info: dict[str, Any] = {}
     segments, end, part = _pivot_part(scene, pivot_s, 30.0)
     info.update(part)
+    if coil_check:
+        end_tracker = scene.truth.tracker_from_head @ end
+        more, end_tracker, part = _coil_check_part(scene, end_tracker, COIL_CHECK_LANDMARKS,
+                                                   2.0, 1.5)
+        segments += more
+        info.update(part)
+        end = scene.head0_from_tracker @ end_tracker
     more, end, part = _fiducial_part(scene, end, ("nasion", "lpa", "rpa"), error_mm, 1.5, 1.5)
     segments += more
     info.update(part)
@@ -246,7 +310,7 @@ def _full_session(scene: _Scene, pivot_s: float = 10.0, error_mm: float = 2.0,
 _BUILDERS: dict[str, Callable[..., tuple[list[Segment], dict[str, Any]]]] = {
     "idle": _idle, "pivot": _pivot, "fiducials": _fiducials, "scalp_sweep": _scalp_sweep,
     "coil_approach": _coil_approach, "head_motion": _head_motion, "occlusion": _occlusion,
-    "full_session": _full_session,
+    "coil_check": _coil_check, "full_session": _full_session,
 }
 SCENARIO_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 

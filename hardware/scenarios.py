@@ -13,12 +13,13 @@ loops. Build one with :func:`make_scenario`; the scenario builders live in
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .rigid import frame_from_z_axis, invert_rigid, is_rigid, rigid, rotation_about, translation
+from .rigid import frame_from_z_axis, invert_rigid, is_rigid, rigid, translation
+from .sim_coil import load_sim_coil
 from .sim_head import HeadGeometry
 from .sim_motion import PoseFn
 
@@ -30,10 +31,9 @@ SIM_TOOLS = (TOOL_REFERENCE, TOOL_POINTER, TOOL_COIL)
 
 #: Pointer tip 150 mm along the pointer marker's -z axis; tip axes parallel to the marker's.
 DEFAULT_POINTER_FROM_TIP = translation(np.array([0.0, 0.0, -150.0]))
-#: Generic figure-8 coil: the marker sits on the handle 80 mm behind (-y) and 45 mm above (-z,
-#: away from the head) the stimulation point, its plate tilted 20 deg about x.
-DEFAULT_COIL_FROM_HOTSPOT = rigid(rotation_about([1, 0, 0], np.radians(20.0)),
-                                  np.array([0.0, -80.0, 45.0]))
+#: The simulated coil is the shipped generic figure-8 definition (``assets/coils``): its
+#: marker mount is read from that file, so the demo's "accept the definition file" is true.
+DEFAULT_COIL_FROM_HOTSPOT = load_sim_coil().coil_from_hotspot
 #: Longest plausible tool tip / hotspot offset (reliability note B3.9): beyond it, wrong units.
 MAX_TOOL_OFFSET_MM = 500.0
 
@@ -72,6 +72,8 @@ class SimulationTruth:
     "head_motion"); ``reference_from_head`` is the true registration (head = MRI frame of the
     sample head); ``pointer_from_tip`` and ``coil_from_hotspot`` are the tool geometries.
     ``tracker_from_pointer_parked`` / ``tracker_from_coil_parked``: where idle tools lie.
+    ``coil_landmarks_hotspot_mm``: points on the coil's casing (the coil model's shape, which
+    does not depend on how the marker is mounted), for the pointer to touch.
     """
 
     head: HeadGeometry
@@ -81,6 +83,8 @@ class SimulationTruth:
     coil_from_hotspot: np.ndarray
     tracker_from_pointer_parked: np.ndarray
     tracker_from_coil_parked: np.ndarray
+    coil_landmarks_hotspot_mm: Mapping[str, np.ndarray] = field(
+        default_factory=lambda: dict(load_sim_coil().landmarks_hotspot_mm))
 
     def __post_init__(self) -> None:
         for name in ("tracker_from_reference", "reference_from_head", "tracker_from_pointer_parked",

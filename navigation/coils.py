@@ -13,6 +13,15 @@ Calibration: with the calibrated pointer the technician touches the casing landm
 position is expressed in the coil-marker frame (``tip_in_frame(tracker_from_coil, ...)``) and the
 rigid map from the definition's hotspot-frame landmarks to those points is ``coil_from_hotspot``
 (closed-form fit, :mod:`navigation.registration.rigid`).
+
+Verification (:func:`verify_coil_calibration`): whichever way ``coil_from_hotspot`` was obtained
+(the file's nominal mount or a touch calibration) it is checked against the coil in the room
+before navigation may use it. The pointer touches the coil's centre mark (the hotspot itself, on
+the coil face) and two more casing landmarks spread across the coil; each touch is compared with
+where the calibration puts that landmark. A wrong coil file, a marker mounted differently from
+the file, or a marker that moved on its clamp shows up as tens of mm and is refused with the
+measured mismatch (tolerance 3 mm per landmark and 5° for the coil's orientation: the coil's
+own "on target" tolerance in :mod:`navigation.guidance`).
 """
 
 from __future__ import annotations
@@ -33,7 +42,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CoilDefinition", "CoilDefinitionError", "CoilCalibration", "Windings", "BoxSize",
            "calibrate_coil_from_points", "list_coil_definitions", "COIL_ASSETS_DIR",
-           "MAX_HOTSPOT_OFFSET_MM", "CALIBRATION_MAX_RMS_MM", "CALIBRATION_MAX_POINT_MM"]
+           "MAX_HOTSPOT_OFFSET_MM", "CALIBRATION_MAX_RMS_MM", "CALIBRATION_MAX_POINT_MM",
+           "CoilVerification", "verify_coil_calibration", "verification_landmarks",
+           "VERIFY_LANDMARKS", "VERIFY_MAX_DISTANCE_MM", "VERIFY_MAX_ANGLE_RAD"]
 
 COIL_ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "coils"
 FORMAT_VERSION = 1
@@ -44,6 +55,11 @@ CALIBRATION_MAX_RMS_MM = 1.5
 CALIBRATION_MAX_POINT_MM = 3.0
 MIN_OFF_FACE_MM = 5.0
 WINDING_TYPES = ("figure8", "circular")
+#: Touched to verify a coil calibration, in this order when the definition has them: the centre
+#: mark (the hotspot) first, then two landmarks far from it and from each other (orientation).
+VERIFY_LANDMARKS = ("centre", "handle_end", "left_wing_edge")
+VERIFY_MAX_DISTANCE_MM = 3.0
+VERIFY_MAX_ANGLE_RAD = float(np.deg2rad(5.0))
 
 
 class CoilDefinitionError(CalibrationError):
@@ -370,3 +386,110 @@ def calibrate_coil_from_points(touched_in_coil: Mapping[str, Sequence[float]],
     return CoilCalibration(coil_from_hotspot=Transform(Frame.COIL, Frame.HOTSPOT, fit.matrix),
                            residual_rms_mm=fit.rms_mm, per_point_errors_mm=errors,
                            model_id=definition.model_id)
+
+
+# ----- verification ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CoilVerification:
+    """The outcome of touching a calibrated coil: per-landmark mismatch and the orientation error.
+
+    ``coil_from_hotspot`` is the calibration that was checked: a verification is only valid for
+    that calibration (see :meth:`applies_to`).
+    """
+
+    coil_from_hotspot: Transform
+    mismatch_mm: dict[str, float]
+    angle_rad: float | None
+    passed: bool
+    message: str
+    model_id: str = ""
+
+    @property
+    def hotspot_mismatch_mm(self) -> float | None:
+        return self.mismatch_mm.get("centre")
+
+    def applies_to(self, coil_from_hotspot: Transform | None) -> bool:
+        """True when this verification was made for ``coil_from_hotspot`` (0.01 mm / 0.01°)."""
+        return coil_from_hotspot is not None and self.coil_from_hotspot.is_close(
+            coil_from_hotspot, atol_mm=0.01, atol_rad=float(np.deg2rad(0.01)))
+
+    def to_dict(self) -> dict:
+        return {"model_id": self.model_id, "passed": bool(self.passed), "message": self.message,
+                "coil_from_hotspot": self.coil_from_hotspot.to_dict(),
+                "mismatch_mm": {k: float(v) for k, v in self.mismatch_mm.items()},
+                "angle_rad": None if self.angle_rad is None else float(self.angle_rad)}
+
+
+def verification_landmarks(definition: CoilDefinition) -> list[str]:
+    """The landmarks to touch: :data:`VERIFY_LANDMARKS` where the definition has them, filled up
+    to three with its other landmarks (farthest from the centre first)."""
+    names = [n for n in VERIFY_LANDMARKS if n in definition.landmarks_hotspot_mm]
+    rest = sorted((n for n in definition.landmarks_hotspot_mm if n not in names),
+                  key=lambda n: -float(np.linalg.norm(definition.landmarks_hotspot_mm[n])))
+    return names + rest[:max(0, 3 - len(names))]
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def verify_coil_calibration(coil_from_hotspot: Transform,
+                            touched_in_coil: Mapping[str, Sequence[float]],
+                            definition: CoilDefinition, *,
+                            max_distance_mm: float = VERIFY_MAX_DISTANCE_MM,
+                            max_angle_rad: float = VERIFY_MAX_ANGLE_RAD) -> CoilVerification:
+    """Compare pointer touches on the coil (coil-marker frame, mm) with ``coil_from_hotspot``.
+
+    Each touched landmark must lie within ``max_distance_mm`` of where the calibration puts it;
+    with three or more landmarks spread over the casing the rotation between the predicted and
+    the touched set must be below ``max_angle_rad``. The result says which check failed and by
+    how much, in words a technician can act on. Unknown landmark names raise
+    :class:`CalibrationError`; at least the centre mark must have been touched.
+    """
+    if not isinstance(coil_from_hotspot, Transform) or (
+            coil_from_hotspot.to_frame, coil_from_hotspot.from_frame) != (Frame.COIL,
+                                                                           Frame.HOTSPOT):
+        raise CalibrationError("verify_coil_calibration needs the coil_from_hotspot transform")
+    unknown = [n for n in touched_in_coil if n not in definition.landmarks_hotspot_mm]
+    if unknown:
+        raise CalibrationError(f"Unknown landmark(s) {', '.join(map(str, unknown))} for "
+                               f"{definition.name}.")
+    if "centre" in definition.landmarks_hotspot_mm and "centre" not in touched_in_coil:
+        raise CalibrationError("Touch the coil's centre mark (the hotspot) to verify it.")
+    names = list(touched_in_coil)
+    if not names:
+        raise CalibrationError("Touch at least the coil's centre mark to verify it.")
+    touched = np.array([np.asarray(touched_in_coil[n], dtype=float).reshape(3) for n in names])
+    if not np.all(np.isfinite(touched)):
+        raise CalibrationError("Touched coil points must be finite (x, y, z) in mm.")
+    predicted = coil_from_hotspot.apply(
+        np.array([definition.landmarks_hotspot_mm[n] for n in names]))
+    mismatch = {n: float(d) for n, d in zip(names, np.linalg.norm(touched - predicted, axis=1))}
+    angle = None
+    centred = predicted - predicted.mean(axis=0)
+    if len(names) >= 3 and np.linalg.svd(centred, compute_uv=False)[1] > 10.0:
+        fit = fit_rigid(predicted, touched)
+        angle = float(np.arccos(np.clip((np.trace(fit.matrix[:3, :3]) - 1.0) / 2.0, -1.0, 1.0)))
+    worst = max(mismatch, key=mismatch.__getitem__)
+    if "centre" in mismatch and mismatch["centre"] > max_distance_mm:
+        message = (f"The coil calibration puts the hotspot {mismatch['centre']:.0f} mm from where "
+                   "the pointer touched the coil's centre mark: wrong coil file or the marker "
+                   f"moved (limit {max_distance_mm:g} mm). Choose the right coil, or calibrate "
+                   "by touching the landmarks.")
+    elif mismatch[worst] > max_distance_mm:
+        message = (f"The coil calibration puts the {_label(worst)} {mismatch[worst]:.0f} mm from "
+                   "where the pointer touched it: the coil is turned or tilted against its "
+                   f"marker (limit {max_distance_mm:g} mm). Calibrate by touching the landmarks.")
+    elif angle is not None and angle > max_angle_rad:
+        message = (f"The coil's orientation differs by {np.rad2deg(angle):.1f}° from its "
+                   f"calibration (limit {np.rad2deg(max_angle_rad):g}°): the marker moved. "
+                   "Calibrate by touching the landmarks.")
+    else:
+        turn = "" if angle is None else f", orientation within {np.rad2deg(angle):.1f}°"
+        return CoilVerification(coil_from_hotspot, mismatch, angle, True,
+                                f"Coil verified: hotspot within {mismatch.get('centre', 0.0):.1f}"
+                                f" mm, worst landmark {mismatch[worst]:.1f} mm{turn}.",
+                                definition.model_id)
+    return CoilVerification(coil_from_hotspot, mismatch, angle, False, message,
+                            definition.model_id)

@@ -16,7 +16,11 @@ import numpy as np
 
 from .transforms import Frame, Transform, TransformError, rotation_angle_rad
 
-__all__ = ["GuidanceError", "Tolerance", "guidance_error", "mri_from_hotspot", "anatomical_axes"]
+__all__ = ["GuidanceError", "Tolerance", "guidance_error", "mri_from_hotspot", "anatomical_axes",
+           "coil_not_ready_reason", "COIL_NOT_VERIFIED"]
+
+COIL_NOT_VERIFIED = ("coil calibration not verified: touch the coil's centre mark in the "
+                     "Registration tab's Coil step")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,23 @@ class GuidanceError:
                 "depth_mm": self.depth_mm, "tilt_rad": self.tilt_rad, "twist_rad": self.twist_rad,
                 "anterior_mm": self.anterior_mm, "right_mm": self.right_mm,
                 "distance_mm": self.distance_mm}
+
+
+def coil_not_ready_reason(coil_from_hotspot: Transform | None, verification) -> str:
+    """Why guidance may not use the coil calibration now ("" = it may).
+
+    A coil calibration is used for navigation only after a verification touch agreed with it
+    (:func:`navigation.coils.verify_coil_calibration`) *for this very calibration*: a nominal
+    file mount or a restored session's calibration can be tens of mm off the coil in the room,
+    and the guidance numbers would then look precise while the hotspot is beside the target.
+    ``verification`` is a :class:`navigation.coils.CoilVerification` or None.
+    """
+    if coil_from_hotspot is None:
+        return "coil not calibrated"
+    if verification is None or not verification.passed \
+            or not verification.applies_to(coil_from_hotspot):
+        return COIL_NOT_VERIFIED
+    return ""
 
 
 def mri_from_hotspot(mri_from_reference: Transform, tracker_from_reference: Transform,
