@@ -21,18 +21,21 @@ from urllib.parse import urlsplit
 
 import serial
 
-try:                                  # tcflush on a pty whose master is gone raises termios.error
-    import termios
-    _OS_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
-except ImportError:                   # Windows
-    _OS_ERRORS = (serial.SerialException, OSError)
-
 from ..errors import ConnectionLost, TrackerConnectionError
 
 __all__ = ["SerialLink", "connection_error"]
 
 _READ_SLICE_S = 0.01
 _PTY_SLAVE_MAJORS = range(136, 144)   # Linux Unix98 pty slaves (admin-guide/devices.txt)
+
+
+def _os_errors() -> tuple[type[BaseException], ...]:
+    """What a vanished port raises. tcflush on a pty whose master is gone raises termios.error,
+    which is no OSError; termios is never imported here (Windows has none): if pyserial's POSIX
+    backend loaded it, it is in sys.modules. Evaluated only when an exception is being matched."""
+    termios = sys.modules.get("termios")
+    base: tuple[type[BaseException], ...] = (serial.SerialException, OSError)
+    return base + (termios.error,) if termios is not None else base
 
 
 def _is_pty(port: str) -> bool:
@@ -111,7 +114,7 @@ class SerialLink:
                     view = view[os.write(fd, view):]
             if not self.is_socket:
                 self._serial.flush()
-        except _OS_ERRORS as exc:
+        except _os_errors() as exc:
             raise self._lost(exc) from None
 
     def read_available(self, wait_s: float) -> bytes:
@@ -138,14 +141,14 @@ class SerialLink:
                     return data + self._serial.read(waiting) if waiting else data
                 if time.monotonic() >= deadline:
                     return b""
-        except _OS_ERRORS as exc:
+        except _os_errors() as exc:
             raise self._lost(exc) from None
 
     def flush_input(self) -> None:
         """Discard unread bytes: leftovers of an earlier reply are garbage (ndicapi does this)."""
         try:
             self._serial.reset_input_buffer()
-        except _OS_ERRORS as exc:
+        except _os_errors() as exc:
             raise self._lost(exc) from None
 
     def set_baud(self, baud: int) -> None:
@@ -168,7 +171,7 @@ class SerialLink:
             self._serial.send_break(0.25)
             if self.is_pty:
                 self._serial.write(b"\x00")
-        except _OS_ERRORS as exc:
+        except _os_errors() as exc:
             raise self._lost(exc) from None
 
     def close(self) -> None:

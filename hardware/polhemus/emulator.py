@@ -16,13 +16,12 @@ that is the host going away, not an error; the emulator keeps serving.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import select
 import socket
-import termios
 import threading
 import time
-import tty
 
 import numpy as np
 
@@ -30,8 +29,16 @@ from .device import PolhemusDevice, PoseSource
 
 __all__ = ["PolhemusEmulator"]
 
-_SPEEDS = {getattr(termios, f"B{b}"): b for b in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200,
-                                                  230400, 460800, 921600) if hasattr(termios, f"B{b}")}
+_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+
+
+@functools.lru_cache(maxsize=1)
+def _termios_speeds() -> dict[int, int]:
+    """termios speed code -> baud. POSIX only: imported here, in pty mode, so that importing the
+    emulator (and serving over TCP) also works on Windows."""
+    import termios
+
+    return {getattr(termios, f"B{b}"): b for b in _RATES if hasattr(termios, f"B{b}")}
 
 
 class PolhemusEmulator:
@@ -86,6 +93,8 @@ class PolhemusEmulator:
     def serve_pty(self) -> str:
         """Open a pseudo-terminal, serve on its master; return the slave path (e.g. /dev/pts/3)."""
         self._require_idle()
+        import tty        # POSIX only (pty mode)
+
         master, slave = os.openpty()
         tty.setraw(slave)
         os.set_blocking(master, False)
@@ -195,11 +204,13 @@ class PolhemusEmulator:
 
     # ----- pty loop -----------------------------------------------------------------------------------
     def _host_baud_pty(self) -> int | None:
+        import termios    # pty mode only
+
         try:
             speed = termios.tcgetattr(self._master)[5]
         except (termios.error, TypeError, OSError):
             return None
-        return _SPEEDS.get(speed)
+        return _termios_speeds().get(speed)
 
     def _write_fd(self, fd: int, data: bytes) -> None:
         view = memoryview(data)
