@@ -43,7 +43,7 @@ from .transforms import Frame, Transform
 __all__ = [
     "SurfaceError", "HeadSurfaces", "volume_arrays", "head_threshold", "head_mask",
     "extract_scalp", "extract_surface_from_mask", "head_surfaces", "SURFACE_CODE_VERSION",
-    "mesh_volume_ml",
+    "mesh_volume_ml", "orient_outward",
 ]
 
 SURFACE_CODE_VERSION = "2"  # bump when a change alters the meshes: invalidates every cache
@@ -204,7 +204,7 @@ def _contour(field: np.ndarray, level: float, steps: np.ndarray, mri_from_voxel:
     mesh.points = mesh.points @ mri_from_voxel[:3, :3].T + mri_from_voxel[:3, 3]
     if smooth:
         mesh = mesh.smooth_taubin(n_iter=SINC_ITERATIONS, pass_band=0.1, boundary_smoothing=False)
-    return _orient_outward(mesh)
+    return orient_outward(mesh)
 
 
 def _drop_small_pieces(mesh: pv.PolyData, keep_fraction: float = 0.05) -> pv.PolyData:
@@ -238,7 +238,7 @@ def mesh_volume_ml(mesh: pv.PolyData) -> float:
     return abs(_signed_volume(tri)) / 1000.0
 
 
-def _orient_outward(mesh: pv.PolyData) -> pv.PolyData:
+def orient_outward(mesh: pv.PolyData) -> pv.PolyData:
     """Triangles wound so that normals point out of the enclosed volume; point normals added."""
     if _signed_volume(mesh) < 0:
         mesh = pv.PolyData.from_regular_faces(mesh.points, mesh.regular_faces[:, ::-1])
@@ -258,7 +258,7 @@ def _count_and_mesh(build: Callable[[np.ndarray], np.ndarray], level: float, ste
             return mesh
         steps = steps * np.sqrt(mesh.n_cells / (0.85 * max_faces))
     reduced = mesh.decimate_pro(1.0 - max_faces / mesh.n_cells, preserve_topology=True)
-    return _orient_outward(pv.PolyData.from_regular_faces(reduced.points, reduced.regular_faces))
+    return orient_outward(pv.PolyData.from_regular_faces(reduced.points, reduced.regular_faces))
 
 
 def extract_scalp(volume: Any, *, max_faces: int = 150_000, progress: ProgressCallback | None = None,
