@@ -56,7 +56,9 @@ class WorkflowContext(QtCore.QObject):
         self.fiducial_only = None                         # the same fiducials without ICP
         self._surface: SurfaceIndex | None = None
         self._surface_future = None
+        self._divot_reference: np.ndarray | None = None   # pivot divot, head-reference frame
         self.state.headChanged.connect(self.reset_for_head)
+        self.state.calibrationChanged.connect(self._calibration_changed)
 
     # ----- head ---------------------------------------------------------------------------
     def reset_for_head(self, head) -> None:
@@ -98,6 +100,44 @@ class WorkflowContext(QtCore.QObject):
             if self._surface is None:
                 self._surface = SurfaceIndex(head.scalp)
         return self._surface
+
+    # ----- the pivot divot (never a landmark) ----------------------------------------------
+    def _calibration_changed(self, tool: str) -> None:
+        """Remember where the divot was relative to the head reference when the pointer was
+        calibrated (a divot on the reference itself stays there; a room-fixed one is also
+        checked in tracker coordinates, see :meth:`divot_positions`)."""
+        if tool != "pointer":
+            return
+        self._divot_reference = None
+        divot = self.divot_tracker()
+        acq = self.tracking.acquisition
+        frame = acq.latest(self.tool("reference")) if acq is not None else None
+        if divot is None or frame is None or not frame.is_trackable:
+            return
+        tracker_from_reference = np.asarray(frame.tracker_from_tool, float)
+        r, t = tracker_from_reference[:3, :3], tracker_from_reference[:3, 3]
+        self._divot_reference = r.T @ (divot - t)
+
+    def divot_tracker(self) -> np.ndarray | None:
+        """The pivot point of the pointer calibration in tracker coordinates (mm), if known."""
+        pivot = getattr(self.state.pointer_calibration, "pivot_tracker_mm", None)
+        return None if pivot is None else np.asarray(pivot, float).reshape(3)
+
+    def divot_positions(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(divot in tracker mm, divot in head-reference mm), each None when unknown."""
+        return self.divot_tracker(), self._divot_reference
+
+    def tip_in_tracker(self) -> np.ndarray | None:
+        """The latest live pointer tip in tracker coordinates (mm), or None."""
+        acq = self.tracking.acquisition
+        tip = self.state.pointer_from_tip
+        if acq is None or tip is None:
+            return None
+        frame = acq.latest(self.tool("pointer"))
+        if frame is None or not frame.is_trackable:
+            return None
+        m = np.asarray(frame.tracker_from_tool, float)
+        return m[:3, :3] @ tip.translation + m[:3, 3]
 
     # ----- tracker ------------------------------------------------------------------------
     def tool(self, role: str) -> str:

@@ -5,6 +5,14 @@ clicking the landmark on the 3-D head or a slice. Tracker side: the Capture butt
 footswitch key, or automatically when the tip is held still
 (:class:`navigation.registration.sampling.HoldStillDetector`). A capture is refused, with the
 reason, unless the head reference and the pointer are fresh and from the same camera frame.
+
+A still tip is captured only if it is plausibly the asked landmark
+(:func:`navigation.registration.capture_checks.check_capture`): not the pivot divot, not a
+landmark already captured, not far from where the captured landmarks put the asked one. The
+hold-still capture also needs the tip to have moved since the step opened and since the last
+capture (a tip resting in the divot when the step opens is never captured). When the full set
+does not fit, :func:`~navigation.registration.capture_checks.diagnose_fit` names the likely
+cause (swapped, shifted by one, captured twice) under the fit message.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from navigation.registration.capture_checks import check_capture, diagnose_fit
 from navigation.registration.fiducials import canonical_name
 from navigation.registration.sampling import HoldStillDetector
 from navigation.registration.touch_checks import distance_mismatches
@@ -90,6 +99,8 @@ class FiducialStep(StepWidget):
         self.layout_.addStretch(1)
         self.detector = HoldStillDetector()
         self._last_ns = 0
+        self._arm_after_move = True     # the first tip seen after entering must move first
+        self.diagnosis = None           # FitDiagnosis of the last failing fit, for the message
         self._current: str | None = None
         ctx.fiducialsChanged.connect(self.refresh)
         self.refresh()
@@ -145,6 +156,7 @@ class FiducialStep(StepWidget):
         self._show_fit()
         self._show_instruction()
         self._draw()
+        self.readyChanged.emit()                  # the Next button's reason follows the fit
 
     def _show_instruction(self) -> None:
         name = self._current
@@ -163,17 +175,27 @@ class FiducialStep(StepWidget):
     def _show_fit(self) -> None:
         ctx = self.ctx
         fit = ctx.fiducial_fit
+        self.diagnosis = None
         if ctx.fiducial_error:
-            self.fit_message.show_message(f"Cannot register: {ctx.fiducial_error}", "error")
+            self.fit_message.show_message(f"Cannot register: {ctx.fiducial_error}"
+                                          + self._likely_cause(), "error")
         elif fit is None:
             mri, _ = ctx.pairs()
             self.fit_message.show_message(f"{len(mri)} of at least 3 landmarks paired.", "info")
         elif not fit.accepted:
             self.fit_message.show_message("FRE {:.2f} mm RMS — not usable: {}".format(
-                fit.fre_rms_mm, " ".join(fit.problems)), "error")
+                fit.fre_rms_mm, " ".join(fit.problems)) + self._likely_cause(), "error")
         else:
             self.fit_message.show_message(f"Fiducial registration: FRE {fit.fre_rms_mm:.2f} mm "
                                           "RMS. Press Next for the scalp points.", "ok")
+
+    def _likely_cause(self) -> str:
+        """" Likely cause: ..." from re-labelling the touched points, or "" if none fits."""
+        ctx = self.ctx
+        diagnosis = diagnose_fit(ctx.mri_fiducials, ctx.touched, ctx.landmark_names,
+                                 display={n: display_name(n) for n in ctx.landmark_names})
+        self.diagnosis = diagnosis
+        return "" if diagnosis is None else f" Likely cause: {diagnosis.message}"
 
     def _draw(self) -> None:
         if not self.isVisible():
@@ -215,8 +237,11 @@ class FiducialStep(StepWidget):
         self.capture_message.show_message(f"{display_name(name)}: touch it again.", "info")
         self._after_change(name)
 
-    def capture(self) -> bool:
-        """Capture the current landmark now (button, footswitch, or hold-still)."""
+    def capture(self, auto: bool = False) -> bool:
+        """Capture the current landmark now (button, footswitch, or ``auto`` hold-still).
+
+        Refused, with the reason and nothing stored, when the tip is not plausibly the asked
+        landmark; after a refusal the hold-still capture waits until the tip has moved."""
         name = self._current
         if name is None:
             self.capture_message.show_message("Every landmark is captured; select one to "
@@ -230,6 +255,15 @@ class FiducialStep(StepWidget):
             held = self.detector.held_point()
             if held is not None and np.linalg.norm(held - point) < AVERAGE_MAX_OFFSET_MM:
                 point = held                        # mean over the hold: less tracker noise
+        divot_tracker, divot_reference = self.ctx.divot_positions()
+        check = check_capture(name, point, self.ctx.mri_fiducials, self.ctx.touched,
+                              tip_tracker_mm=self.ctx.tip_in_tracker(),
+                              divot_tracker_mm=divot_tracker, divot_reference_mm=divot_reference,
+                              display={n: display_name(n) for n in self.ctx.landmark_names})
+        if not check.ok:
+            self.detector.mark_captured(point)      # move before the next hold-still try
+            self.capture_message.show_message(check.message, "warn" if auto else "error")
+            return True
         self.ctx.touched[name] = point
         self.detector.mark_captured(point)
         shown = display_name(name)
@@ -252,6 +286,7 @@ class FiducialStep(StepWidget):
     # ----- live ---------------------------------------------------------------------------
     def enter(self) -> None:
         self.detector.reset()
+        self._arm_after_move = True
         self._last_ns = time.monotonic_ns()
         self._current = self._next_untouched()
         self.refresh()
@@ -265,6 +300,9 @@ class FiducialStep(StepWidget):
         if point is None:                         # not live now: no hold, whatever came before
             self.detector.reset()
         else:
+            if self._arm_after_move:             # whatever the tip rests on now is not asked
+                self.detector.mark_captured(point)
+                self._arm_after_move = False
             for t_ns, tip in self.ctx.paired_history("reference", self._last_ns):
                 self.detector.add(t_ns / 1e9, tip)
                 self._last_ns = t_ns
@@ -272,7 +310,8 @@ class FiducialStep(StepWidget):
         if point is None:
             self.live.setText(why)
         elif not hold.armed:
-            self.live.setText("Captured: move the pointer to the next landmark.")
+            self.live.setText("Pointer tracked. Hold-still capture is paused: move the pointer to "
+                              "the landmark (the tip must move after the step opens or a capture).")
         else:
             motion = "" if hold.motion_mm is None else f" (motion {hold.motion_mm:.2f} mm)"
             self.live.setText(f"Pointer tracked{motion}.")
@@ -280,16 +319,17 @@ class FiducialStep(StepWidget):
                                if hold.armed else 0)
         if (self.auto.isChecked() and hold.still and self._current is not None
                 and self._current not in self.ctx.touched):
-            self.capture()
+            self.capture(auto=True)
 
     def ready(self) -> tuple[bool, str]:
         ctx = self.ctx
         if ctx.fit_ok:
             return True, ""
+        cause = "" if self.diagnosis is None else f" Likely cause: {self.diagnosis.message}"
         if ctx.fiducial_error:
-            return False, ctx.fiducial_error
+            return False, ctx.fiducial_error + cause
         if ctx.fiducial_fit is not None:
-            return False, " ".join(ctx.fiducial_fit.problems)
+            return False, " ".join(ctx.fiducial_fit.problems) + cause
         todo = [display_name(n) for n in ctx.landmark_names[:3] if n not in ctx.touched]
         unset = [display_name(n) for n in ctx.landmark_names[:3] if n not in ctx.mri_fiducials]
         if unset:

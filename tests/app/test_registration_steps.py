@@ -248,14 +248,12 @@ def test_fiducial_capture_by_button_redo_and_footswitch_key(window, qtbot):
     true_ref = reference_from_head[:3, :3] @ nasion + reference_from_head[:3, 3]
     for point in (first, ctx.touched["nasion"]):
         assert np.linalg.norm(point - true_ref) < 1.5
-    # the key pressed again before moving: "LPA" lands on the nasion, and the panel says so
+    # the key pressed again before moving: "LPA" would land on the nasion: refused, and said
     assert fid.current == "lpa"
     click(qtbot, fid.capture_button)
     text = fid.capture_message.text()
-    assert fid.capture_message.level == "warn" and "'LPA' was touched" in text
-    assert "closer to 'Nasion' than in the MRI" in text
-    fid.select("lpa")
-    click(qtbot, fid.redo_button)
+    assert fid.capture_message.level == "error" and "the Nasion again" in text
+    assert "Move to the LPA" in text
     assert set(ctx.touched) == {"nasion"}
     # with auto-capture on, holding still does not capture the nasion again as the LPA
     fid.auto.setChecked(True)

@@ -1,0 +1,200 @@
+"""Defect 6 at the chair: the simulated technician makes the usual fiducial mistakes and the
+hands-free capture must not store them.
+
+One scripted run over the workflow head: the tip rests in the pivot divot when the step opens
+(never captured), is lifted and put back in the divot (refused: the divot), touches the nasion
+(captured), touches the LPA (captured), lifts and holds on the LPA again while the RPA is asked
+(refused: the LPA again), pauses halfway over the head to the RPA (refused: far from where the
+nasion and the LPA put the RPA), touches the RPA (captured), and finally the LPA is redone
+without losing the others.
+The simulator runs in real time; the test waits for its phases (``qtbot.waitUntil``), never for
+a fixed wall-clock time with a tight assertion.
+"""
+
+import numpy as np
+import pytest
+
+from app.sim_head import head_geometry_for
+from hardware.rigid import frame_from_z_axis, invert_rigid, rigid
+from hardware.scenarios import Scenario, Segment, SimulationTruth
+from hardware.sim_head import ScalpSurface
+from hardware.sim_motion import MotionContext, hold, move, touch_pose
+from hardware.simulation import SimulatedTracker
+from navigation.registration import PivotCalibration
+from navigation.registration.capture_checks import PREDICTION_LIMIT_MM, prediction_error
+from navigation.transforms import Frame, Transform
+from tests.app.registration_helpers import click, load
+
+pytestmark = pytest.mark.gui
+
+TIP = np.array([0.0, 0.0, -150.0])
+HOLD_S = 2.5
+
+
+def mistakes_scenario(geometry, seed=0):
+    truth = SimulationTruth.default(geometry)
+    ctx = MotionContext(ScalpSurface(geometry), truth.toward_camera_head,
+                        np.random.default_rng(seed))
+    tracker_from_head = truth.tracker_from_head
+    head_from_tracker = invert_rigid(tracker_from_head)
+    divot = tracker_from_head[:3, :3] @ (geometry.centroid_mm + [150.0, 110.0, -90.0]) \
+        + tracker_from_head[:3, 3]
+    divot_pose = head_from_tracker @ rigid(frame_from_z_axis(-divot, np.array([0, 1.0, 0])),
+                                           divot)
+    lifted = divot_pose @ rigid(np.eye(3), np.array([0.0, 0.0, 30.0]))
+    poses = {}
+    for name in ("nasion", "lpa", "rpa"):
+        mark = geometry.landmark(name)
+        poses[name] = touch_pose(mark, ctx.surface.nearest_normal(mark), ctx)
+    half_fn = move(poses["lpa"], poses["rpa"], 3.0, ctx)
+    halfway = half_fn(1.5, 0.0)
+    off_lpa = poses["lpa"] @ rigid(np.eye(3), np.array([0.0, 0.0, 20.0]))
+    back_on_lpa = poses["lpa"] @ rigid(np.eye(3), np.array([3.0, 0.0, 0.0]))
+
+    def seg(phase, a, b, s=1.2):
+        return Segment(phase, s, head_from_tip=move(a, b, s, ctx))
+
+    segments = [
+        Segment("resting in divot", 3.0, head_from_tip=lambda _u, _t: divot_pose),
+        seg("lifting out of divot", divot_pose, lifted, 1.0),
+        seg("back to divot", lifted, divot_pose, 1.0),
+        Segment("back in divot", HOLD_S, head_from_tip=lambda _u, _t: divot_pose),
+        seg("moving to nasion", divot_pose, poses["nasion"], 2.0),
+        Segment("touching nasion", HOLD_S, head_from_tip=hold(poses["nasion"], ctx)),
+        seg("moving to lpa", poses["nasion"], poses["lpa"], 2.5),
+        Segment("touching lpa", HOLD_S, head_from_tip=hold(poses["lpa"], ctx)),
+        seg("lifting off lpa", poses["lpa"], off_lpa, 0.8),
+        seg("back to lpa", off_lpa, back_on_lpa, 0.8),
+        Segment("holding on lpa again", HOLD_S, head_from_tip=hold(back_on_lpa, ctx)),
+        seg("lifting off lpa again", back_on_lpa, poses["lpa"], 0.8),
+        Segment("moving halfway", 1.5, head_from_tip=lambda u, t: half_fn(u, t)),
+        Segment("pausing halfway", HOLD_S, head_from_tip=hold(halfway, ctx)),
+        seg("moving on to rpa", halfway, poses["rpa"], 1.5),
+        Segment("touching rpa", HOLD_S, head_from_tip=hold(poses["rpa"], ctx)),
+        seg("moving to lpa for the redo", poses["rpa"], poses["lpa"], 3.0),
+        Segment("redoing lpa", 30.0, head_from_tip=hold(poses["lpa"], ctx)),
+    ]
+    info = {"divot_tracker": divot, "halfway_head": halfway[:3, 3]}
+    return Scenario("fiducial_mistakes", truth, segments, info=info), truth
+
+
+def in_reference(truth, point_head):
+    m = truth.reference_from_head
+    return m[:3, :3] @ np.asarray(point_head, float) + m[:3, 3]
+
+
+def wait_phase(window, qtbot, phase, timeout=20000):
+    qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None
+                    and window.tracking.tracker_ref.phase == phase, timeout=timeout)
+
+
+def wait_phase_over(window, qtbot, phase, timeout=20000):
+    wait_phase(window, qtbot, phase, timeout)
+    qtbot.waitUntil(lambda: window.tracking.tracker_ref.phase != phase, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_scripted_fiducial_mistakes_are_not_captured_and_one_landmark_is_redone(window, qtbot):
+    head = load(window)
+    geometry = head_geometry_for(head, window.state.targets)
+    scenario, truth = mistakes_scenario(geometry)
+    # the premise of the "halfway" mistake: far from where the nasion and LPA put the RPA
+    marks = {n: geometry.landmark(n) for n in ("nasion", "lpa", "rpa")}
+    err, _ = prediction_error("rpa", scenario.info["halfway_head"], marks,
+                              {"nasion": marks["nasion"], "lpa": marks["lpa"]})
+    assert err > PREDICTION_LIMIT_MM + 10
+
+    panel = window.registration_panel
+    ctx = panel.ctx
+    fid = panel.step("fiducials")
+    panel.go_to("fiducials")                      # the step is open before the tip moves
+    window.tracking.start(lambda: SimulatedTracker(scenario), "fiducial mistakes")
+    qtbot.waitUntil(lambda: window.tracking.last is not None
+                    and window.tracking.last.role_live("reference"), timeout=5000)
+    calibration = PivotCalibration(TIP, scenario.info["divot_tracker"], 0.2, 0.4, 1.0, 0.5, 600)
+    window.state.set_pointer_calibration(calibration, TIP)
+    assert fid.auto.isChecked()
+
+    # 1. resting in the divot when the step opens: never captured
+    wait_phase_over(window, qtbot, "resting in divot")
+    assert ctx.touched == {}
+    # 2. lifted and put back in the divot: a hold, refused because it is the divot
+    wait_phase(window, qtbot, "back in divot")
+    qtbot.waitUntil(lambda: "pivot divot" in fid.capture_message.text(), timeout=10000)
+    assert ctx.touched == {} and fid.current == "nasion"
+    assert "Lift the pointer and touch the NASION" in fid.capture_message.text()
+    # 3. the nasion, 4. the LPA
+    qtbot.waitUntil(lambda: "nasion" in ctx.touched, timeout=15000)
+    assert fid.current == "lpa"
+    qtbot.waitUntil(lambda: "lpa" in ctx.touched, timeout=15000)
+    assert fid.current == "rpa"
+    # 5. lifted off the LPA and held there again while the RPA is asked: refused
+    wait_phase(window, qtbot, "holding on lpa again")
+    qtbot.waitUntil(lambda: "LPA again" in fid.capture_message.text(), timeout=10000)
+    assert set(ctx.touched) == {"nasion", "lpa"}
+    # 6. a pause halfway over the head to the RPA: refused with the distance
+    wait_phase(window, qtbot, "pausing halfway")
+    qtbot.waitUntil(lambda: "from where Nasion and LPA put the RPA" in fid.capture_message.text(),
+                    timeout=10000)
+    assert set(ctx.touched) == {"nasion", "lpa"}
+    # 7. the RPA: the set fits
+    qtbot.waitUntil(lambda: "rpa" in ctx.touched, timeout=15000)
+    assert ctx.fit_ok and panel.next_button.isEnabled()
+    for name in ("nasion", "lpa", "rpa"):
+        true = in_reference(truth, geometry.landmark(name))
+        assert np.linalg.norm(ctx.touched[name] - true) < 2.5, name
+    kept = {n: ctx.touched[n].copy() for n in ("nasion", "rpa")}
+    # 8. redo the LPA only: select it, Redo touch, hold on it
+    wait_phase(window, qtbot, "moving to lpa for the redo")
+    fid.select("lpa")
+    click(qtbot, fid.redo_button)
+    assert set(ctx.touched) == {"nasion", "rpa"} and fid.current == "lpa"
+    qtbot.waitUntil(lambda: "lpa" in ctx.touched, timeout=15000)
+    assert ctx.fit_ok
+    for name, point in kept.items():
+        assert np.array_equal(ctx.touched[name], point)
+    assert np.linalg.norm(ctx.touched["lpa"] - in_reference(truth, geometry.landmark("lpa"))) < 2.5
+
+
+def _touched_in_reference(head, names_to_points):
+    reference_from_mri = Transform.from_euler("xyz", [0.2, -0.4, 0.9], [30.0, -40.0, 800.0],
+                                              to_frame=Frame.REFERENCE, from_frame=Frame.MRI)
+    return {k: reference_from_mri.apply(np.asarray(v, float)) for k, v in names_to_points.items()}
+
+
+def test_a_swapped_touch_order_is_named_with_a_fourth_landmark(window, qtbot):
+    head = load(window)
+    panel = window.registration_panel
+    ctx = panel.ctx
+    window.state.set_pointer_calibration(None, TIP)
+    marked = {k: np.asarray(v, float) for k, v in head.fiducials_mm.items()}
+    top = np.asarray(head.scalp.points, float)
+    vertex = top[np.argmax(top[:, 2] + 0.3 * top[:, 0])]   # up and a little to the right
+    ctx.landmark_names.append("vertex")
+    ctx.mri_fiducials["vertex"] = vertex
+    touched = {"nasion": marked["nasion"], "lpa": marked["rpa"], "rpa": marked["lpa"],
+               "vertex": vertex}
+    ctx.touched = _touched_in_reference(head, touched)
+    panel.go_to("fiducials")
+    ctx.refit()
+    fid = panel.step("fiducials")
+    text = fid.fit_message.text()
+    assert fid.fit_message.level == "error"
+    assert "Likely cause: LPA and RPA look swapped: the distances fit with them exchanged" in text
+    assert not panel.next_button.isEnabled() and "LPA and RPA look swapped" in panel.nav_reason.text()
+
+
+def test_landmarks_shifted_by_one_are_named(window, qtbot):
+    head = load(window)
+    panel = window.registration_panel
+    ctx = panel.ctx
+    window.state.set_pointer_calibration(None, TIP)
+    m = {k: np.asarray(v, float) for k, v in head.fiducials_mm.items()}
+    divot = m["nasion"] + [150.0, 60.0, -110.0]
+    ctx.touched = _touched_in_reference(head, {"nasion": divot, "lpa": m["nasion"],
+                                               "rpa": m["lpa"]})
+    panel.go_to("fiducials")
+    ctx.refit()
+    text = panel.step("fiducials").fit_message.text()
+    assert "Likely cause: Landmarks shifted by one (touch order)" in text, text
+    assert "Redo them in order: Nasion, LPA, RPA" in text
