@@ -2,6 +2,7 @@
 (xvfb-run -a with QT_QPA_PLATFORM=xcb). Never set PYVISTA_OFF_SCREEN here: QtInteractor
 renders black (see ../shared/notes/ci-recipe.md)."""
 
+import json
 import os
 import sys
 import tempfile
@@ -17,3 +18,21 @@ os.environ.setdefault("TMSNAV_MULTI_SAMPLES", "0")
 # tmsnav's main() writes a rotating log file in the user log folder: tests that start it must not
 # fill the tester's home, so the whole run logs into one temporary folder.
 os.environ.setdefault("TMSNAV_LOG_DIR", tempfile.mkdtemp(prefix="tmsnav-test-log-"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """With TMSNAV_SAFETY_JSON=path, write every ``safety`` marker to that JSON file.
+
+    docs/tools/safety_list.py runs ``pytest --collect-only`` with it and turns the list into
+    docs/safety.md's table, so the documented hazards and their tests cannot drift apart.
+    """
+    target = os.environ.get("TMSNAV_SAFETY_JSON")
+    if not target:
+        return
+    records = []
+    for item in items:
+        for mark in item.iter_markers(name="safety"):
+            records.append({"test": item.nodeid.split("[")[0], "hazard": mark.kwargs.get("hazard"),
+                            "control": mark.kwargs.get("control"), "args": list(mark.args)})
+    with open(target, "w", encoding="utf-8") as f:
+        json.dump(records, f, indent=1)

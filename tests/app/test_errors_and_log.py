@@ -124,6 +124,7 @@ def test_unhandled_exception_in_a_slot_is_logged_and_shown(log_dir):
     assert "KeyError: 'missing key'" in text and "Traceback" in text
 
 
+@pytest.mark.safety(hazard="privacy", control="file and folder names (which can carry patient names) never reach the log file")
 def test_log_file_holds_no_file_names(log_dir):
     log = logging.getLogger("tmsnav.test")
     log.error("Cannot open /data/patients/Doe_John_1961/T1.nii.gz: not a NIfTI file")

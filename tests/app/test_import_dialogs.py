@@ -14,6 +14,7 @@ def find_dialog(window, name):
     return window.findChild(QtWidgets.QDialog, name)
 
 
+@pytest.mark.safety(hazard="orientation", control="the GUI asks which of qform/sform to use and loads exactly the choice")
 def test_qform_sform_disagreement_asks_then_loads_the_choice(window, qtbot, tmp_path):
     data, affine = small_head()
     flipped = affine.copy()
@@ -44,6 +45,7 @@ def test_dicom_folder_with_two_series_asks_which(window, qtbot, tmp_path):
     assert window.head.volume.shape[2] == 30
 
 
+@pytest.mark.safety(hazard="orientation", control="navigation stays disabled until the orientation is confirmed")
 def test_unknown_orientation_blocks_navigation_until_confirmed(window, qtbot, tmp_path):
     data, affine = small_head()
     path = write_nifti(tmp_path / "nocodes.nii", data, affine, qcode=0, scode=0)
@@ -60,6 +62,7 @@ def test_unknown_orientation_blocks_navigation_until_confirmed(window, qtbot, tm
     assert not window.head.volume.report.needs_confirmation
 
 
+@pytest.mark.safety(hazard="left-right", control="the 'mirror L/R' answer flips image and surfaces together")
 def test_mirror_answer_flips_world_x_of_image_and_surfaces(window, qtbot, tmp_path):
     data, affine = small_head()
     path = write_nifti(tmp_path / "nocodes.nii", data, affine, qcode=0, scode=0)

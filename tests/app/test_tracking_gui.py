@@ -15,6 +15,7 @@ def wait_light(qtbot, window, tool, light, timeout=5000):
     qtbot.waitUntil(lambda: window.tracker_panel.light_of(tool) == light, timeout=timeout)
 
 
+@pytest.mark.safety(hazard="lost-tracker", control="an unplugged tracker turns every tool grey with a banner")
 def test_sim_tracker_lights_green_then_unplug_goes_grey_with_banner(window, qtbot):
     window.connect_tracker(TrackerConfig.parse("sim:idle"))
     for tool in ("reference", "pointer", "coil"):
@@ -29,6 +30,7 @@ def test_sim_tracker_lights_green_then_unplug_goes_grey_with_banner(window, qtbo
     assert window.tracker_panel.connect_button.isEnabled()
 
 
+@pytest.mark.safety(hazard="stale-pose", control="a lost head reference hides every MRI-space pose")
 def test_registered_pointer_glyph_follows_and_hides_when_reference_is_lost(window, qtbot):
     window.connect_tracker(TrackerConfig.parse("sim:idle"))
     wait_light(qtbot, window, "reference", "green")
@@ -43,6 +45,7 @@ def test_registered_pointer_glyph_follows_and_hides_when_reference_is_lost(windo
     assert window.tracker_panel.light_of("reference") == "red"
 
 
+@pytest.mark.safety(hazard="stale-pose", control="after a GUI stall the backlog is not shown as live")
 def test_gui_stall_never_shows_backlog_as_live(window, qtbot):
     window.connect_tracker(TrackerConfig.parse("sim:idle"))
     wait_light(qtbot, window, "pointer", "green")

@@ -85,6 +85,7 @@ def started(tracker: Tracker, **kw) -> Acquisition:
     return acq
 
 
+@pytest.mark.safety(hazard="stale-pose", control="a pose older than 3 device periods (at most 100 ms) is not live")
 def test_staleness_limit_is_three_periods_capped_at_100_ms():
     clock = FakeClock()
     tracker = ScriptedTracker(rate_hz=60.0, clock=clock)
@@ -116,6 +117,7 @@ def test_staleness_limit_is_three_periods_capped_at_100_ms():
         acq.stop()
 
 
+@pytest.mark.safety(hazard="lost-tracker", control="an unplugged device turns every tool DISCONNECTED within 250 ms, then reconnects with back-off")
 def test_unplug_marks_everything_disconnected_fast_and_reconnects_automatically():
     made: list[SimulatedTracker] = []
     device_present = threading.Event()
@@ -151,6 +153,7 @@ def test_unplug_marks_everything_disconnected_fast_and_reconnects_automatically(
     assert acq.state == "stopped" and not acq.running
 
 
+@pytest.mark.safety(hazard="lost-tracker", control="driver exceptions never stop acquisition silently")
 def test_random_driver_errors_never_kill_the_thread():
     rng = random.Random(7)
 
@@ -211,6 +214,7 @@ def test_ten_errors_in_a_row_force_a_reconnect():
         acq.stop()
 
 
+@pytest.mark.safety(hazard="bad-bytes", control="duplicate, backwards or implausible frame numbers are rejected")
 def test_dropped_duplicate_and_implausible_frame_numbers():
     tracker = ScriptedTracker()
     acq = started(tracker)
@@ -244,6 +248,7 @@ def test_dropped_duplicate_and_implausible_frame_numbers():
         acq.stop()
 
 
+@pytest.mark.safety(hazard="stale-pose", control="a stream repeating one frame number goes stale")
 def test_frozen_stream_goes_stale():
     tracker = ScriptedTracker(rate_hz=250.0)
     acq = started(tracker)
@@ -259,6 +264,7 @@ def test_frozen_stream_goes_stale():
         acq.stop()
 
 
+@pytest.mark.safety(hazard="stale-pose", control="tools from different device frames are never combined")
 def test_snapshot_pairs_only_frames_from_the_same_device_frame():
     tracker = ScriptedTracker()
     acq = started(tracker)
@@ -357,6 +363,7 @@ def test_start_never_blocks_even_when_the_driver_hangs():
 
 # --- process isolation -----------------------------------------------------------------------
 
+@pytest.mark.safety(hazard="lost-tracker", control="a crashed driver process marks tools DISCONNECTED and is restarted")
 def test_process_isolation_serves_frames_and_survives_a_killed_child():
     import functools
     import os

@@ -21,6 +21,7 @@ def test_frozen_float_input_is_kept_without_a_copy():
     assert ToolFrame("coil", m, ToolStatus.OK).tracker_from_tool is m
 
 
+@pytest.mark.safety(hazard="bad-bytes", control="a malformed or non-finite pose is INVALID, never trackable")
 @pytest.mark.parametrize("bad", [np.full((4, 4), np.nan), np.eye(3), [[1, 2], [3, 4]]])
 def test_malformed_pose_is_invalid_not_trackable(bad):
     frame = ToolFrame("pointer", bad, ToolStatus.OK)

@@ -39,6 +39,7 @@ def _assert_marker_left(vol: Volume) -> None:
     np.testing.assert_allclose(grid.display_to_mri(d_centre), centre_mri, atol=1e-6)
 
 
+@pytest.mark.safety(hazard="left-right", control="a left-hemisphere marker loads at negative x from RAS storage")
 def test_marker_left_from_ras_storage(tmp_path):
     aff = ras_affine(shape=SHAPE)
     path = write_nifti(tmp_path / "ras.nii.gz", sample_on_grid(aff, SHAPE), aff)
@@ -48,6 +49,7 @@ def test_marker_left_from_ras_storage(tmp_path):
     _assert_marker_left(vol)
 
 
+@pytest.mark.safety(hazard="left-right", control="LAS storage (radiological order) still puts the left marker at negative x")
 def test_marker_left_from_las_storage(tmp_path):
     aff = ras_affine(shape=SHAPE)
     las, las_aff = _las_from_ras(sample_on_grid(aff, SHAPE), aff)
@@ -62,6 +64,7 @@ def test_marker_left_from_las_storage(tmp_path):
     np.testing.assert_array_equal(vol.display_grid().data, las[::-1])
 
 
+@pytest.mark.safety(hazard="left-right", control="an oblique affine is kept exactly and the marker stays left")
 def test_marker_left_from_oblique_affine_kept_exactly(tmp_path):
     aff = oblique_affine(shape=SHAPE)
     path = write_nifti(tmp_path / "obl.nii.gz", sample_on_grid(aff, SHAPE), aff)
@@ -74,6 +77,7 @@ def test_marker_left_from_oblique_affine_kept_exactly(tmp_path):
     np.testing.assert_allclose(grid.mri_to_display(grid.display_to_mri(ijk)), ijk, atol=1e-9)
 
 
+@pytest.mark.safety(hazard="left-right", control="any axis order or flip is reordered to RAS for display without resampling")
 @pytest.mark.parametrize("perm,flips", [((0, 1, 2), (1, 1, 1)), ((1, 0, 2), (1, -1, 1)),
                                         ((2, 0, 1), (-1, 1, -1)), ((1, 2, 0), (-1, -1, -1))])
 def test_display_grid_reorders_any_storage_to_ras(perm, flips):
@@ -140,6 +144,7 @@ def test_from_array_rejects_bad_input():
         Volume.from_array(np.ones((4, 4, 4)), Transform.identity("mni", "voxel"))
 
 
+@pytest.mark.safety(hazard="orientation", control="confirming or mirroring L/R is explicit and recorded in the image report")
 def test_orientation_confirmation_and_lr_mirror():
     aff = ras_affine(shape=SHAPE)
     vol = Volume.from_array(sample_on_grid(aff, SHAPE), aff)
@@ -162,6 +167,7 @@ def test_record_for_the_session(tmp_path):
     assert any(p["code"] == "affine-chosen" for p in again["problems"])
 
 
+@pytest.mark.safety(hazard="left-right", control="a big-endian NIfTI loads with the marker on the left")
 def test_big_endian_nifti(tmp_path):
     import nibabel as nib
     aff = ras_affine(shape=SHAPE)

@@ -53,6 +53,7 @@ def test_empty_file(tmp_path):
     _err(p, "empty")
 
 
+@pytest.mark.safety(hazard="damaged-image", control="a truncated .nii.gz is refused with a message, not half-loaded")
 def test_gz_cut_in_half(tmp_path, head):
     p = write_nifti(tmp_path / "h.nii.gz", *head)
     raw = p.read_bytes()
@@ -115,6 +116,7 @@ def test_nan_voxels_replaced_with_warning(tmp_path, head):
     assert np.all(np.isfinite(vol.data)) and vol.data[0, 0, 0] == 0
 
 
+@pytest.mark.safety(hazard="damaged-image", control="an image of NaNs is refused")
 def test_all_nan_rejected(tmp_path, head):
     _, aff = head
     p = write_nifti(tmp_path / "allnan.nii", np.full((60, 60, 60), np.nan, np.float32), aff)
@@ -134,6 +136,7 @@ def test_scaled_data_become_float_unscaled_keep_dtype(tmp_path, head):
 
 
 # ----- voxel sizes, affines, units ----------------------------------------------------------
+@pytest.mark.safety(hazard="damaged-image", control="zero, negative or absurd voxel sizes are refused")
 @pytest.mark.parametrize("pixdim,match", [((0.0, 2.0, 2.0), "must be positive"),
                                           ((-2.0, 2.0, 2.0), "must be positive"),
                                           ((0.05, 2.0, 2.0), "implausible"),
@@ -155,6 +158,7 @@ def test_nan_in_sform_rejected_unless_other_chosen(tmp_path, head):
     np.testing.assert_allclose(vol.mri_from_voxel.matrix, aff, atol=1e-4)
 
 
+@pytest.mark.safety(hazard="damaged-image", control="a singular orientation matrix is refused")
 def test_singular_sform(tmp_path, head):
     data, aff = head
     bad = aff.copy()
@@ -163,6 +167,7 @@ def test_singular_sform(tmp_path, head):
     _err(p, "singular")
 
 
+@pytest.mark.safety(hazard="units", control="a NIfTI in metres is converted to mm")
 def test_units_metres_converted_to_mm(tmp_path, head):
     data, aff_mm = head
     aff_m = aff_mm.copy()
@@ -173,6 +178,7 @@ def test_units_metres_converted_to_mm(tmp_path, head):
     assert vol.report.has("units-converted")
 
 
+@pytest.mark.safety(hazard="units", control="a NIfTI in microns is converted to mm")
 def test_units_microns_converted_to_mm(tmp_path, head):
     data, aff_mm = head
     aff_u = aff_mm.copy()
@@ -181,6 +187,7 @@ def test_units_microns_converted_to_mm(tmp_path, head):
     np.testing.assert_allclose(vol.voxel_sizes_mm, [2, 2, 2], atol=1e-6)
 
 
+@pytest.mark.safety(hazard="units", control="a header saying metres on mm-sized voxels is refused")
 def test_units_metres_but_values_in_mm_rejected(tmp_path, head):
     data, aff = head
     p = write_nifti(tmp_path / "wrongunit.nii", data, aff, units="meter")
@@ -202,6 +209,7 @@ def test_constant_image_rejected(tmp_path):
 
 
 # ----- orientation safety -------------------------------------------------------------------
+@pytest.mark.safety(hazard="orientation", control="qform and sform that disagree by a flip stop the load and ask")
 def test_qform_sform_flip_is_ambiguous(tmp_path, head):
     data, aff = head
     flipped = aff.copy()
@@ -219,6 +227,7 @@ def test_qform_sform_flip_is_ambiguous(tmp_path, head):
     assert "chosen by the user" in note and "sform RAS" in note
 
 
+@pytest.mark.safety(hazard="orientation", control="small qform/sform differences pass, large shifts or rotations ask")
 @pytest.mark.parametrize("shift_mm,rot_deg,ambiguous", [(0.5, 0.0, False), (1.5, 0.0, True),
                                                         (0.0, 0.3, False), (0.0, 2.0, True)])
 def test_qform_sform_tolerance(tmp_path, head, shift_mm, rot_deg, ambiguous):
@@ -242,6 +251,7 @@ def test_qform_sform_tolerance(tmp_path, head, shift_mm, rot_deg, ambiguous):
         np.testing.assert_allclose(vol.mri_from_voxel.matrix, aff, atol=1e-4)
 
 
+@pytest.mark.safety(hazard="orientation", control="an image without orientation codes needs confirmation before navigation")
 def test_no_orientation_codes_need_confirmation(tmp_path, head):
     data, aff = head
     vol = load_volume(write_nifti(tmp_path / "base.nii", data, aff, qcode=0, scode=0))
@@ -299,6 +309,7 @@ def test_other_containers_load(tmp_path, head):
     _err(tmp_path / "pair.hdr", "other half")
 
 
+@pytest.mark.safety(hazard="orientation", control="ANALYZE files (no orientation) need confirmation")
 def test_analyze_has_unknown_orientation(tmp_path, head):
     data, aff = head
     nib.save(nib.AnalyzeImage(data, aff), tmp_path / "a.hdr")

@@ -49,6 +49,7 @@ def tracking():
         emulator.stop()
 
 
+@pytest.mark.safety(hazard="lost-tracker", control="an NDI device unplugged mid-stream raises ConnectionLost quickly")
 @pytest.mark.parametrize("kind", ["pty", "tcp"])
 def test_unplug_mid_stream_is_detected_quickly_and_close_still_works(tracking, kind):
     emulator, tracker = tracking(kind)
@@ -109,6 +110,7 @@ def test_noise_before_a_reply_is_skipped(tracking, reply_format):
     np.testing.assert_allclose(frames[2].position_mm, (20.0, 20.0, -1500.0), atol=6e-3)
 
 
+@pytest.mark.safety(hazard="bad-bytes", control="garbage instead of an NDI reply is dropped and counted")
 @pytest.mark.parametrize("reply_format", ["BX", "TX"])
 def test_garbage_instead_of_a_reply_is_dropped_and_counted(tracking, reply_format):
     emulator, tracker = tracking("pty", reply_format)
@@ -118,6 +120,7 @@ def test_garbage_instead_of_a_reply_is_dropped_and_counted(tracking, reply_forma
     assert tracker.stats.frames_dropped == 1
 
 
+@pytest.mark.safety(hazard="bad-bytes", control="an NDI reply with a bad CRC never gives a pose")
 @pytest.mark.parametrize("reply_format", ["BX", "TX"])
 def test_bad_crc_frames_never_give_a_pose(tracking, reply_format):
     emulator, tracker = tracking("pty", reply_format)
@@ -136,6 +139,7 @@ def test_bad_crc_frames_never_give_a_pose(tracking, reply_format):
     assert tracker.stats.frames_ok == 2
 
 
+@pytest.mark.safety(hazard="bad-bytes", control="a truncated NDI reply is dropped and the stream resynchronises")
 def test_truncated_reply_is_dropped_and_the_stream_recovers(tracking):
     emulator, tracker = tracking("pty")
     emulator.inject_truncation(1)
@@ -144,6 +148,7 @@ def test_truncated_reply_is_dropped_and_the_stream_recovers(tracking):
     assert tracker.stats.truncated_replies == 1 and tracker.stats.frames_dropped == 1
 
 
+@pytest.mark.safety(hazard="bad-bytes", control="a silent device gives a timeout, never invented frames")
 @pytest.mark.parametrize("kind", ["pty", "tcp"])
 def test_silent_device_times_out_without_fake_frames(tracking, kind):
     emulator, tracker = tracking(kind)
@@ -169,6 +174,7 @@ def test_frozen_frame_number_is_detected(tracking):
     assert frames[0].frame_number > (first[0].frame_number if first else last)
 
 
+@pytest.mark.safety(hazard="bad-bytes", control="an NDI frame-number glitch marks the frame INVALID")
 def test_frame_number_glitch_marks_the_frame_invalid(tracking):
     emulator, tracker = tracking("pty")
     good = tracker.read_frames(2.0)[0].frame_number

@@ -58,6 +58,7 @@ def first_frames(tracker, n=3, timeout_s=1.0):
 
 
 # ----- units: the patient-safety path --------------------------------------------------------------------
+@pytest.mark.safety(hazard="units", control="a Polhemus in inch mode lands at the right mm")
 @pytest.mark.parametrize("binary", [False, True])
 @pytest.mark.parametrize("mode", ["continuous", "poll"])
 def test_inch_mode_sensor_at_10_minus4_2p5_inch_lands_in_mm(emulators, trackers, binary, mode):
@@ -88,6 +89,7 @@ def test_emulator_sends_inches_on_the_wire_by_default(emulators):
         port.close()
 
 
+@pytest.mark.safety(hazard="units", control="a Polhemus in cm mode lands at the right mm")
 @pytest.mark.parametrize("binary", [False, True])
 def test_cm_mode_lands_in_mm(emulators, trackers, binary):
     em = emulators("fastrak")
@@ -188,6 +190,7 @@ def test_station_pulled_out_mid_stream_is_missing(emulators, trackers):
 
 
 # ----- faults ---------------------------------------------------------------------------------------------------
+@pytest.mark.safety(hazard="bad-bytes", control="Polhemus garbage is skipped and counted, never a pose")
 @pytest.mark.parametrize("binary", [False, True])
 def test_garbage_mid_stream_is_skipped_and_counted(emulators, trackers, binary):
     em = emulators("fastrak", stations=(1, 2))
