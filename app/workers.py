@@ -52,9 +52,9 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{exc.strerror or 'System error'}: {exc.filename or ''}".strip(": ")
     log_file = current_log_file()
-    where = (f"Details were written to the log: {log_file}" if log_file is not None
-             else "Details were written to the terminal output (the log file could not be opened)")
-    return f"Unexpected problem ({type(exc).__name__}: {exc}). {where}."
+    where = (f"Details were written to the log file\n{log_file}" if log_file is not None
+             else "Details were written to the terminal output (the log file could not be opened).")
+    return f"Unexpected problem ({type(exc).__name__}: {exc}). {where}"
 
 
 def error_title(exc: BaseException, default: str = "Problem") -> str:
