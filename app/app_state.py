@@ -50,6 +50,7 @@ class AppState(QtCore.QObject):
         self.coil_definition = None
         self.coil_calibration = None
         self.coil_from_hotspot: Transform | None = None
+        self.coil_verification = None    # navigation.coils.CoilVerification (coil step) | None
         self.targets = TargetSet()
         self.mni = None
         self.navigation_block = ""
@@ -90,6 +91,10 @@ class AppState(QtCore.QObject):
         self.calibrationChanged.emit("pointer")
 
     def set_coil(self, definition, coil_from_hotspot: Transform | None, calibration=None) -> None:
+        v = self.coil_verification      # a verification holds only for the coil it touched
+        if v is not None and (v.model_id != getattr(definition, "model_id", "")
+                              or not v.applies_to(coil_from_hotspot)):
+            self.coil_verification = None
         self.coil_definition = definition
         self.coil_calibration = calibration
         self.coil_from_hotspot = coil_from_hotspot
@@ -99,6 +104,14 @@ class AppState(QtCore.QObject):
         if calibration is not None:
             record["calibration"] = _as_dict(calibration)
         self._record(lambda s: s.set_calibration("coil", record))
+        self.calibrationChanged.emit("coil")
+
+    def set_coil_verification(self, verification) -> None:
+        """The coil step's verification touches (``navigation.coils.CoilVerification`` or None);
+        guidance uses the coil only once one passed for the current calibration."""
+        self.coil_verification = verification
+        if verification is not None:
+            self._record(lambda s: s.events.append("coil_verification", **verification.to_dict()))
         self.calibrationChanged.emit("coil")
 
     # ----- registration and targets -------------------------------------------------------

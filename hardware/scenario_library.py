@@ -15,7 +15,8 @@ name                    what happens (phase labels in quotes)
                         ("pointer occluded", "coil occluded", "reference occluded", "all occluded")
 ``coil_check``          the coil lies on the table; the pointer tip touches its centre mark, the
                         handle end and the left wing edge in turn ("touching coil centre", ...):
-                        the verification of the coil calibration
+                        the verification of the coil calibration (``calibrate=1``: every casing
+                        landmark first, as a calibration by touching)
 ``full_session``        pivot -> coil check -> fiducials -> scalp sweep -> coil approach -> hold
 ======================  =====================================================================
 """
@@ -272,9 +273,14 @@ def _occlusion(scene: _Scene, occluded_s: float = 2.0, visible_s: float = 1.0,
             for p, d, h in plan], {}
 
 
-def _coil_check(scene: _Scene, hold_s: float = 2.0, move_s: float = 1.5):
+def _coil_check(scene: _Scene, hold_s: float = 2.0, move_s: float = 1.5, calibrate: int = 0):
+    """``calibrate`` (1 = yes): first touch every casing landmark of the coil (a calibration by
+    touching), then the three verification points."""
     start = scene.truth.tracker_from_pointer_parked @ scene.truth.pointer_from_tip
-    segments, end, info = _coil_check_part(scene, start, COIL_CHECK_LANDMARKS, hold_s, move_s)
+    names = COIL_CHECK_LANDMARKS
+    if calibrate:
+        names = tuple(scene.truth.coil_landmarks_hotspot_mm) + names
+    segments, end, info = _coil_check_part(scene, start, names, hold_s, move_s)
     return segments + [Segment("putting pointer away", move_s,
                                tracker_from_tip=_glide(end, start, move_s)),
                        Segment("pointer parked", 1.0)], info
@@ -284,7 +290,9 @@ def _full_session(scene: _Scene, pivot_s: float = 14.0, error_mm: float = 2.0,
                   n_points: int = 20, target: str | None = None, hold_s: float = 20.0,
                   sway_mm: float = 1.0, coil_check: int = 1):
     """``coil_check`` (1 = yes): after the pivot the pointer touches the parked coil's centre
-    mark, handle end and left wing edge, holding 2 s on each (verifying the coil calibration).
+    mark, handle end and left wing edge, holding 1.6 s on each (verifying the coil calibration;
+    a hold-still capture needs about 1.2 s, so little of the last hold is left when the user
+    moves on to the fiducials).
     The default pivot lasts 14 s so that the Pivot step's 10 s recording fits in it."""
     info: dict[str, Any] = {}
     segments, end, part = _pivot_part(scene, pivot_s, 30.0)
@@ -292,7 +300,7 @@ def _full_session(scene: _Scene, pivot_s: float = 14.0, error_mm: float = 2.0,
     if coil_check:
         end_tracker = scene.truth.tracker_from_head @ end
         more, end_tracker, part = _coil_check_part(scene, end_tracker, COIL_CHECK_LANDMARKS,
-                                                   2.0, 1.5)
+                                                   1.6, 1.5)
         segments += more
         info.update(part)
         end = scene.head0_from_tracker @ end_tracker

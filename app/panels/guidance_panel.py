@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
-from navigation.guidance import Tolerance, guidance_error
+from navigation.guidance import Tolerance, coil_not_ready_reason, guidance_error
 
 from ..bullseye import Bullseye
 from ..tracking_bridge import TrackingSnapshot
@@ -96,6 +96,9 @@ class GuidancePanel(QtWidgets.QWidget):
             return "navigation disabled"
         if self.state.mri_from_reference is None:
             return "not registered"
+        coil = coil_not_ready_reason(self.state.coil_from_hotspot, self.state.coil_verification)
+        if coil:
+            return coil
         if snap.live is None or snap.live.mri_from_hotspot is None:
             return snap.live.coil_reason if snap.live is not None else "no data"
         return ""

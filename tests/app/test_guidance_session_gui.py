@@ -6,6 +6,8 @@ import pytest
 from app.loading import LoadedHead
 from app.main_window import MainWindow
 from hardware.config import TrackerConfig
+from hardware.sim_coil import SIM_COIL_FILE
+from navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
 from navigation.phantom import make_phantom_head
 from navigation.surfaces import extract_scalp
 from navigation.targeting.targets import Evidence, Target
@@ -45,7 +47,13 @@ def test_guidance_reads_small_error_when_coil_holds_on_target_and_dashes_when_lo
         "sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=30"))
     qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=3000)
     truth = window.tracking.tracker_ref.truth
-    window.state.set_coil(None, Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot))
+    coil = CoilDefinition.load(SIM_COIL_FILE)             # the simulated coil's own file
+    window.state.set_coil(coil, coil.coil_from_hotspot)
+    # the Coil step's verification touches (walked in test_coil_verification_gui.py)
+    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
+        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
+    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched,
+                                                               coil))
     mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
     window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
     panel = window.guidance_panel

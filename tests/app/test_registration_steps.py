@@ -11,6 +11,7 @@ from PySide6 import QtCore
 from app.sim_head import head_geometry_for
 from hardware.config import TrackerConfig
 from hardware.scenarios import Scenario, Segment, SimulationTruth
+from hardware.sim_coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
 from hardware.simulation import SimulatedTracker
 from navigation.coils import CoilDefinition, COIL_ASSETS_DIR
 from navigation.transforms import Frame, Transform
@@ -103,8 +104,9 @@ def test_swapped_lpa_rpa_touches_are_refused_with_the_math_message(window, qtbot
 
 
 def coil_touch_scenario(geometry, definition, names, hold_s=1.0):
-    """The pointer tip rests on each coil landmark in turn while the coil lies on the table."""
-    truth = SimulationTruth.default(geometry)
+    """The pointer tip rests on each coil landmark in turn while the coil lies on the table;
+    the coil's marker is mounted on the handle, unlike the definition file says."""
+    truth = SimulationTruth.default(geometry, coil_from_hotspot=HANDLE_MOUNTED_COIL_FROM_HOTSPOT)
     tracker_from_hotspot = truth.tracker_from_coil_parked @ truth.coil_from_hotspot
     segments = [Segment("idle", 0.5)]
     for name in names:
@@ -144,8 +146,13 @@ def test_coil_calibration_by_touching_landmarks_finds_the_true_hotspot(window, q
     assert coil.calibration.residual_rms_mm < 0.6
     click(qtbot, coil.accept_button)
     state = window.state
-    assert state.coil_calibration is coil.calibration and panel.status["coil"] == "done"
+    assert state.coil_calibration is coil.calibration and panel.status["coil"] != "done"
+    assert "Verify the coil" in panel.nav_reason.text()      # not used before it is verified
     true = truth.coil_from_hotspot
+    for name in ("centre", "handle_end", "left_wing_edge"):   # the walk: test_coil_verification_gui
+        coil.capture_verification(true[:3, :3] @ definition.landmarks_hotspot_mm[name]
+                                  + true[:3, 3])
+    assert coil.verified and panel.status["coil"] == "done"
     got = state.coil_from_hotspot.matrix
     assert np.linalg.norm(got[:3, 3] - true[:3, 3]) < 0.6
     angle = np.degrees(np.arccos(np.clip((np.trace(got[:3, :3].T @ true[:3, :3]) - 1) / 2, -1, 1)))
