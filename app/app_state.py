@@ -19,7 +19,10 @@ from navigation.transforms import Frame, Transform
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AppState"]
+__all__ = ["AppState", "NOT_VERIFIED"]
+
+#: Shown wherever live MRI-space guidance would be, until a scalp touch agreed with the registration.
+NOT_VERIFIED = "registration not verified: touch the scalp in the Verify step"
 
 
 def _as_dict(obj: Any) -> dict | None:
@@ -37,6 +40,8 @@ class AppState(QtCore.QObject):
     sessionChanged = QtCore.Signal(object)        # Session | None
     problem = QtCore.Signal(str)                  # persistent warning text ("" clears it)
     navigationBlockChanged = QtCore.Signal(str)   # why MRI-space navigation is disabled ("" = allowed)
+    verifiedChanged = QtCore.Signal(bool)         # the registration was verified on the scalp (or not)
+    unsavedChanged = QtCore.Signal(bool)          # work that is not in a saved session file
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +59,9 @@ class AppState(QtCore.QObject):
         self.targets = TargetSet()
         self.mni = None
         self.navigation_block = ""
+        self.registration_verified = False
+        self.verification = None         # navigation.registration.ScalpVerification that passed
+        self.unsaved = False
 
     def set_navigation_block(self, reason: str) -> None:
         """Disable MRI-space display of tracked tools (e.g. image orientation unconfirmed)."""
@@ -121,13 +129,46 @@ class AppState(QtCore.QObject):
         return None if reg is None else getattr(reg, "mri_from_reference", None)
 
     def set_registration(self, result) -> None:
+        """A new registration (or None) is never verified: touch the scalp again (Verify step)."""
         self.registration = result
+        was_verified, self.registration_verified, self.verification = \
+            self.registration_verified, False, None
         if result is not None:
             self._record(lambda s: s.set_registration(_as_dict(result)))
         self.registrationChanged.emit(result)
+        if was_verified:
+            self.verifiedChanged.emit(False)
+
+    def set_registration_verified(self, verification) -> None:
+        """Mark the current registration verified by ``verification`` (a passed
+        :class:`navigation.registration.ScalpVerification`); raises ValueError otherwise, so no
+        caller can open navigation with an unchecked registration."""
+        if self.registration is None:
+            raise ValueError("no registration to verify")
+        if verification is None or not verification.verified:
+            raise ValueError("the scalp touches do not verify this registration")
+        self.registration_verified, self.verification = True, verification
+        touches = [{"tip_mri_mm": [round(float(x), 2) for x in t.tip_mri_mm],
+                    "scalp_distance_mm": round(t.scalp_distance_mm, 2)}
+                   for t in verification.agreeing]
+        self._record(lambda s: s.events.append("registration_verified", touches=touches))
+        self.verifiedChanged.emit(True)
+
+    def navigation_not_ready(self) -> str:
+        """Why live MRI-space guidance must not be shown now ("" = it may be): orientation not
+        confirmed, no registration, or a registration no scalp touch has verified."""
+        if self.navigation_block:
+            return self.navigation_block
+        if self.mri_from_reference is None:
+            return "not registered"
+        if not self.registration_verified:
+            return NOT_VERIFIED
+        return ""
 
     def set_mni(self, registration) -> None:
         self.mni = registration
+        if self.session is None and registration is not None:
+            self._set_unsaved(True)
         if self.session is not None and registration is not None:
             self.session.record.mni = {"mri_from_mni": registration.mri_from_mni.to_dict(),
                                        "method": getattr(registration, "method", "")}
@@ -159,8 +200,14 @@ class AppState(QtCore.QObject):
             self._record(lambda s: s.set_registration(_as_dict(self.registration)))
 
     # ----- persistence --------------------------------------------------------------------
+    def _set_unsaved(self, unsaved: bool) -> None:
+        if unsaved != self.unsaved:
+            self.unsaved = unsaved
+            self.unsavedChanged.emit(unsaved)
+
     def _record(self, change) -> None:
         if self.session is None:
+            self._set_unsaved(True)      # nothing to write it to: closing must ask
             return
         try:
             change(self.session)
@@ -174,6 +221,15 @@ class AppState(QtCore.QObject):
             self.session.save()
             pending = self.session.events.last_error
             self.problem.emit(pending or "")
+            self._set_unsaved(False)
         except NavigationError as exc:
             log.error("session save failed: %s", exc)
             self.problem.emit(str(exc))
+            self._set_unsaved(True)
+
+    def save_session(self) -> bool:
+        """Write the session now (File > Save, or Save when closing); True when it is on disk."""
+        if self.session is None:
+            return False
+        self._save()
+        return not self.unsaved

@@ -53,15 +53,19 @@ class TrackingDisplay(QtCore.QObject):
         self._ensure_glyphs()
         live = snap.live
         blocked = self.state.navigation_block
+        # An unverified registration: the pointer is drawn (the Verify step needs to see where
+        # the tip lands) but never the coil, and the banner says why.
+        unverified = "" if blocked else self.state.navigation_not_ready()
         tip = None if blocked else live.mri_from_pointer_tip
-        hot = None if blocked else live.mri_from_hotspot
+        hot = None if blocked or unverified else live.mri_from_hotspot
         moved = [self.view3d.set_overlay_matrix("pointer", None if tip is None else tip.matrix, render=False),
                  self.view3d.set_overlay_matrix("coil", None if hot is None else hot.matrix, render=False)]
         if any(moved):
             self.view3d.render()  # one render per tick, none when nothing moved
         markers = [] if tip is None else [Marker(tuple(tip.translation), "#4fc3f7", "tip")]
         self.window.set_markers("pointer", markers)
-        self.view3d.set_banner(blocked or self._banner_text(snap))
+        not_verified = unverified if tip is not None or live.mri_from_hotspot is not None else ""
+        self.view3d.set_banner(blocked or self._banner_text(snap) or not_verified.upper())
 
     @staticmethod
     def _banner_text(snap: TrackingSnapshot) -> str:

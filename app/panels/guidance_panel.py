@@ -2,7 +2,9 @@
 
 Numbers come from :func:`navigation.guidance.guidance_error`; degrees only here at the UI edge.
 Every number shows "—" when the coil, the head reference or the registration is not live:
-the last value is never left on screen.
+the last value is never left on screen. A registration that no scalp touch has verified yet
+(Registration tab, step 7) gives no numbers at all: "registration not verified: touch the scalp
+in the Verify step" (:meth:`app.app_state.AppState.navigation_not_ready`).
 """
 
 from __future__ import annotations
@@ -94,8 +96,9 @@ class GuidancePanel(QtWidgets.QWidget):
             return "tracker not connected"
         if self.state.navigation_block:
             return "navigation disabled"
-        if self.state.mri_from_reference is None:
-            return "not registered"
+        not_ready = self.state.navigation_not_ready()   # not registered, or not verified
+        if not_ready:
+            return not_ready
         coil = coil_not_ready_reason(self.state.coil_from_hotspot, self.state.coil_verification)
         if coil:
             return coil

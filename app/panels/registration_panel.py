@@ -5,7 +5,9 @@ that shows each one as done, needing a redo, or to do; Back / Next; any step can
 again from the list. When a step produces a new output, the steps that depend on it are marked
 "needs redo" (a new pointer calibration voids every touched point). A footswitch (most are USB
 keyboards) triggers the current step's capture: the key is configurable (default F12) and Space
-works too while the panel has keyboard focus.
+works too while the panel has keyboard focus. A step is never marked done before the steps it
+needs (``PREREQUISITES``: pivot before fiducials, fiducials before the scalp points and the
+result, an accepted result before Verify).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..registration.scalp_step import ScalpStep
 from ..registration.tool_check import ToolCheckStep
 from ..registration.verify_step import VerifyStep
 
-__all__ = ["RegistrationPanel", "DEFAULT_CAPTURE_KEY", "DOWNSTREAM"]
+__all__ = ["RegistrationPanel", "DEFAULT_CAPTURE_KEY", "DOWNSTREAM", "PREREQUISITES"]
 
 DEFAULT_CAPTURE_KEY = "F12"
 SETTINGS_KEY = "registration/capture_key"
@@ -35,6 +37,10 @@ STEP_CLASSES = (ToolCheckStep, PivotStep, CoilStep, FiducialStep, ScalpStep, Res
 DOWNSTREAM = {"tools": (), "pivot": ("fiducials", "scalp", "result", "verify"), "coil": (),
               "fiducials": ("scalp", "result", "verify"), "scalp": ("result", "verify"),
               "result": ("verify",), "verify": ()}
+#: A step can be completed only once these steps have their output (checked on the data, e.g. a
+#: pointer calibration for the fiducials, an accepted registration for Verify).
+PREREQUISITES = {"fiducials": ("pivot",), "scalp": ("fiducials",), "result": ("fiducials",),
+                 "verify": ("result",)}
 STATUS_LOOK = {"todo": ("", "#757575"), "done": ("✓ done", "#2e7d32"),
                "redo": ("↻ needs redo", "#ef6c00")}
 
@@ -138,6 +144,17 @@ class RegistrationPanel(QtWidgets.QWidget):
         self._update_nav()
         self.stepChanged.emit(key)
 
+    def missing_prerequisite(self, key: str) -> str:
+        """Why step ``key`` cannot be completed yet ("" when its prerequisites are met)."""
+        for before in PREREQUISITES.get(key, ()):
+            step = self.step(before)
+            ok, why = step.ready()
+            if self.status[before] == "redo" and not ok:
+                return f"First redo {step.title}: {why}"
+            if not ok:
+                return f"First complete {step.title}: {why}"
+        return ""
+
     def _row_clicked(self, row: int) -> None:
         if 0 <= row < len(self.steps):
             self.go_to(self.steps[row].key)
@@ -145,7 +162,7 @@ class RegistrationPanel(QtWidgets.QWidget):
     def next(self) -> None:
         step = self.current
         ok, _why = step.ready()
-        if not ok:
+        if not ok or self.missing_prerequisite(step.key):
             return
         if step.finish() and self.status[step.key] != "done":
             self.status[step.key] = "done"
@@ -159,7 +176,7 @@ class RegistrationPanel(QtWidgets.QWidget):
             self.go_to(self.steps[self.current_index - 1].key)
 
     def _output_changed(self, key: str, valid: bool) -> None:
-        if valid:
+        if valid and not self.missing_prerequisite(key):
             self.status[key] = "done"
         elif self.status[key] == "done":
             self.status[key] = "redo"
@@ -190,9 +207,10 @@ class RegistrationPanel(QtWidgets.QWidget):
     def _update_nav(self) -> None:
         ok, why = self.current.ready()
         last = self.current_index == len(self.steps) - 1
-        self.next_button.setEnabled(ok and not last)
+        missing = self.missing_prerequisite(self.current.key)
+        self.next_button.setEnabled(ok and not last and not missing)
         self.back_button.setEnabled(self.current_index > 0)
-        self.nav_reason.setText("" if ok or last else why)
+        self.nav_reason.setText(missing or ("" if ok or last else why))
 
     def _head_changed(self, _head) -> None:
         for key in ("fiducials", "scalp", "result", "verify"):

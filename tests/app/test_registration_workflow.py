@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from app.app_state import NOT_VERIFIED
 from app.sim_head import head_geometry_for
 from hardware.simulation import SimulatedTracker
 from navigation.registration.fiducials import DEFAULT_MAX_FRE_RMS_MM
@@ -85,6 +86,8 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     coil.select_model("generic-fig8-70")
     click(qtbot, coil.accept_button)
     assert window.state.coil_definition.model_id == "generic-fig8-70"
+    # verified by the simulated technician's touches on the coil (centre, handle end, wing)
+    qtbot.waitUntil(lambda: coil.verified, timeout=20000)
     click(qtbot, panel.next_button)
 
     # 4. fiducials: captured hands-free (hold still 1 s); button and key: test_registration_steps
@@ -134,6 +137,10 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     click(qtbot, result_step.accept_button)
     assert window.state.registration is result
     assert panel.current.key == "verify" and panel.status["result"] == "done"
+    # accepted is not verified: no guidance and no Verified button before scalp touches agree
+    assert not window.state.registration_verified
+    assert window.state.navigation_not_ready() == NOT_VERIFIED
+    assert not panel.step("verify").done_button.isEnabled()
 
     # accuracy against the simulator's hidden truth ---------------------------------------
     reference_from_head = truth.reference_from_head
