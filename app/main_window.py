@@ -178,6 +178,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_image(self, path: str | Path, affine_choice: str | None = None,
                    series_uid: str | None = None) -> None:
+        from .logging_setup import add_identifying_path
+
+        add_identifying_path(path)       # a DICOM folder is often named after the patient
         name = Path(path).name
         self._run(lambda progress, cancel: load_head(path, affine_choice=affine_choice,
                                                      series_uid=series_uid, progress=progress,

@@ -16,7 +16,7 @@ from ..transforms import Frame, Transform
 
 __all__ = ["RegistrationResult", "FORMAT_VERSION", "METHODS"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2 added the honest prediction and the surface bias (reads 1)
 METHODS = ("fiducials", "fiducials+icp")
 
 
@@ -28,6 +28,14 @@ def _floats(a: object) -> list:
 def _float(x: object) -> float | None:
     v = float(x)  # type: ignore[arg-type]
     return v if np.isfinite(v) else None
+
+
+def _optional(x: float | None) -> float | None:
+    return None if x is None else _float(x)
+
+
+def _opt_in(x: object) -> float | None:
+    return None if x is None else float(x)  # type: ignore[arg-type]
 
 
 def _array(values: object, shape_tail: tuple[int, ...] = ()) -> np.ndarray:
@@ -61,6 +69,17 @@ class RegistrationResult:
     icp_iterations: int | None = None
     icp_converged: bool | None = None
     predicted_tre_icp_mm: dict[str, float] = field(default_factory=dict)
+    # the figure shown to the user: a 95 % bound = random (95 %) + systematic, per target
+    predicted_error_mm: dict[str, float] = field(default_factory=dict)
+    predicted_error_random_mm: dict[str, float] = field(default_factory=dict)
+    predicted_error_systematic_mm: dict[str, float] = field(default_factory=dict)
+    # systematic surface errors (``bias.py``); None without a surface match
+    surface_offset_mm: float | None = None      # points outside the skin (offset model)
+    surface_offset_se_mm: float | None = None
+    head_scale: float | None = None             # head size / MRI size (similarity model)
+    head_scale_se: float | None = None
+    bias_cause: str | None = None               # "offset", "scale" or "offset or scale"
+    mean_surface_distance_mm: float | None = None   # plain signed mean of the point distances
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -100,12 +119,23 @@ class RegistrationResult:
             "icp_iterations": self.icp_iterations,
             "icp_converged": self.icp_converged,
             "predicted_tre_icp_mm": {k: _float(v) for k, v in self.predicted_tre_icp_mm.items()},
+            "predicted_error_mm": {k: _float(v) for k, v in self.predicted_error_mm.items()},
+            "predicted_error_random_mm": {k: _float(v) for k, v in
+                                          self.predicted_error_random_mm.items()},
+            "predicted_error_systematic_mm": {k: _float(v) for k, v in
+                                              self.predicted_error_systematic_mm.items()},
+            "surface_offset_mm": _optional(self.surface_offset_mm),
+            "surface_offset_se_mm": _optional(self.surface_offset_se_mm),
+            "head_scale": _optional(self.head_scale),
+            "head_scale_se": _optional(self.head_scale_se),
+            "bias_cause": self.bias_cause,
+            "mean_surface_distance_mm": _optional(self.mean_surface_distance_mm),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "RegistrationResult":
         version = d.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in (1, FORMAT_VERSION):
             raise ValueError(f"unsupported registration format_version {version!r} "
                              f"(this tmsnav reads {FORMAT_VERSION})")
 
@@ -130,4 +160,15 @@ class RegistrationResult:
             icp_rms_mm=None if d["icp_rms_mm"] is None else float(d["icp_rms_mm"]),
             icp_iterations=None if d["icp_iterations"] is None else int(d["icp_iterations"]),
             icp_converged=None if d["icp_converged"] is None else bool(d["icp_converged"]),
-            predicted_tre_icp_mm={k: nan(v) for k, v in d["predicted_tre_icp_mm"].items()})
+            predicted_tre_icp_mm={k: nan(v) for k, v in d["predicted_tre_icp_mm"].items()},
+            predicted_error_mm={k: nan(v) for k, v in d.get("predicted_error_mm", {}).items()},
+            predicted_error_random_mm={k: nan(v) for k, v in
+                                       d.get("predicted_error_random_mm", {}).items()},
+            predicted_error_systematic_mm={k: nan(v) for k, v in
+                                           d.get("predicted_error_systematic_mm", {}).items()},
+            surface_offset_mm=_opt_in(d.get("surface_offset_mm")),
+            surface_offset_se_mm=_opt_in(d.get("surface_offset_se_mm")),
+            head_scale=_opt_in(d.get("head_scale")),
+            head_scale_se=_opt_in(d.get("head_scale_se")),
+            bias_cause=d.get("bias_cause"),
+            mean_surface_distance_mm=_opt_in(d.get("mean_surface_distance_mm")))

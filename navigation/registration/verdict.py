@@ -13,6 +13,16 @@ off the skin. The predicted TRE is an expectation, not a bound (Fitzpatrick 2009
 registration error and target registration error are uncorrelated", SPIE 7261): it is reported
 and warned about above ``tre_warn_mm``, but the verification step (touching the head) is what
 proves a registration.
+
+Systematic surface errors (``bias.py``) are warned about with their likely cause: an offset of
+the points from the skin of at least ``offset_warn_mm`` (hair, a cap, pressing, a skin
+segmented off), or a head measuring at least ``scale_warn`` larger or smaller than its MRI
+(voxel size, scanner calibration). Both must also stand out of their own noise
+(``bias_sigmas`` standard errors). On 20 clean phantom sessions the estimates stay within
+±0.1 mm and ±0.1 %, so the lines (0.8 mm, 1.2 %) give no false alarms there while a 1.5 mm
+offset or a 2 % scale error is flagged every time (tests, ``benchmarks/registration.py``).
+The predicted error shown (``RegistrationResult.predicted_error_mm``) is a 95 % bound that
+already contains the systematic part at the target.
 """
 
 from __future__ import annotations
@@ -21,11 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .bias import EITHER, OFFSET, SCALE
 from .fiducials import DEFAULT_MAX_FRE_POINT_MM, DEFAULT_MAX_FRE_RMS_MM
 from .icp import MIN_INLIER_FRACTION, IcpOptions
 from .result import RegistrationResult
 
-__all__ = ["Thresholds", "Verdict", "assess_registration", "PASS", "WARN", "FAIL"]
+__all__ = ["Thresholds", "Verdict", "assess_registration", "bias_warnings", "PASS", "WARN",
+           "FAIL"]
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -40,13 +52,19 @@ class Thresholds:
     inlier_fraction_warn: float = 0.9
     tre_warn_mm: float = 3.0
     min_scalp_points_warn: int = 100
+    offset_warn_mm: float = 0.8           # points on average this far off the skin
+    scale_warn: float = 0.012             # head this much larger / smaller than the MRI
+    bias_sigmas: float = 4.0              # ... and this many standard errors from zero
+    check_mean_warn_mm: float = 3.0       # fiducials only: mean distance of the check touches
 
     def describe(self) -> str:
         icp = IcpOptions()
         return (f"Pass: FRE ≤ {self.fre_rms_warn_mm:.1f} mm RMS (each fiducial ≤ "
                 f"{self.fre_point_warn_mm:.1f} mm), surface RMS ≤ {self.icp_rms_warn_mm:.1f} mm, "
                 f"≥ {100 * self.inlier_fraction_warn:.0f} % inliers, ≥ "
-                f"{self.min_scalp_points_warn} surface points, predicted TRE ≤ "
+                f"{self.min_scalp_points_warn} surface points, points within "
+                f"{self.offset_warn_mm:.1f} mm of the skin on average, head and MRI the same "
+                f"size within {100 * self.scale_warn:.1f} %, predicted error (95 %) ≤ "
                 f"{self.tre_warn_mm:.1f} mm. "
                 f"Fail: FRE > {DEFAULT_MAX_FRE_RMS_MM:.1f} mm RMS or a fiducial > "
                 f"{DEFAULT_MAX_FRE_POINT_MM:.1f} mm; surface RMS > {icp.max_rms_mm:.1f} mm, "
@@ -72,7 +90,7 @@ def assess_registration(result: RegistrationResult, target: str | None = None,
     """Grade ``result``; ``target`` names the entry of ``result.predicted_tre_mm`` to report
     (default: the first one)."""
     th = thresholds or Thresholds()
-    tre_all = result.predicted_tre_mm
+    tre_all = result.predicted_error_mm or result.predicted_tre_mm
     name = target if target in tre_all else next(iter(tre_all), None)
     tre = tre_all.get(name) if name is not None else None
     if tre is not None and not np.isfinite(tre):
@@ -102,6 +120,58 @@ def assess_registration(result: RegistrationResult, target: str | None = None,
         if n_points < th.min_scalp_points_warn:
             reasons.append(f"Only {n_points} surface points (aim for "
                            f"{th.min_scalp_points_warn}-500).")
+        reasons += bias_warnings(result, th)
+    if result.method == "fiducials" and result.mean_surface_distance_mm is not None:
+        mean = result.mean_surface_distance_mm
+        if abs(mean) > th.check_mean_warn_mm:
+            side = "outside" if mean > 0 else "inside"
+            reasons.append(f"The scalp touches sit on average {abs(mean):.1f} mm {side} the MRI "
+                           "skin under the fiducial registration: a fiducial is off, or hair "
+                           "under the pointer. Redo the fiducials or collect scalp points.")
     if tre is not None and tre > th.tre_warn_mm:
-        reasons.append(f"Predicted TRE at {name} is {tre:.1f} mm (above {th.tre_warn_mm:.1f} mm).")
+        reasons.append(f"Predicted error at {name} is up to {tre:.1f} mm (95 %; above "
+                       f"{th.tre_warn_mm:.1f} mm).")
     return Verdict(WARN if reasons else PASS, tuple(reasons), tre, name)
+
+
+def bias_warnings(result: RegistrationResult, thresholds: Thresholds | None = None
+                  ) -> list[str]:
+    """Warnings, with the likely cause, for a systematic offset or scale of the surface points."""
+    th = thresholds or Thresholds()
+    out: list[str] = []
+    b, b_se = result.surface_offset_mm, result.surface_offset_se_mm
+    s, s_se = result.head_scale, result.head_scale_se
+    offset = (b is not None and abs(b) >= th.offset_warn_mm
+              and not abs(b) < th.bias_sigmas * (b_se or 0.0))
+    scale = (s is not None and abs(s - 1.0) >= th.scale_warn
+             and not abs(s - 1.0) < th.bias_sigmas * (s_se or 0.0))
+    if not (offset or scale):
+        return out
+    cause = result.bias_cause or EITHER
+    if offset and not scale:
+        cause = OFFSET
+    elif scale and not offset:
+        cause = SCALE
+    size = ""
+    if s is not None:
+        size = (f"the head measures {100 * abs(s - 1.0):.1f} % "
+                f"{'larger' if s > 1 else 'smaller'} than the MRI")
+    if b is not None and b >= 0:
+        lift = (f"points sit on average {abs(b):.1f} mm outside the skin: hair or a cap under "
+                "the pointer, or the MRI skin segmented a little deep?")
+    else:
+        lift = (f"points sit on average {abs(b or 0.0):.1f} mm inside the skin: the pointer "
+                "pressed into the skin, or the MRI skin segmented too far out?")
+    if cause == OFFSET:
+        out.append("Surface " + lift)
+    elif cause == SCALE:
+        out.append(f"Scale: {size}: check the MRI voxel size / scanner calibration.")
+    else:
+        out.append(f"Surface {lift} Or {size}: check the MRI voxel size / scanner "
+                   "calibration. (Both explain the points equally well.)")
+    bound = result.predicted_error_systematic_mm
+    if bound:
+        name, value = next(iter(bound.items()))
+        out.append(f"This shifts {name} by about {value:.1f} mm; the predicted error includes "
+                   "it.")
+    return out

@@ -74,10 +74,12 @@ def test_record_round_trips_exactly_through_json(scalp):
 
 
 def test_swapped_lpa_rpa_with_three_fiducials_is_refused(scalp):
+    """Refused with the cause (a record, not an exception): the Result step shows it as FAIL."""
     fid_mri, touched, pts, _ = _session(3)
     touched["lpa"], touched["rpa"] = touched["rpa"], touched["lpa"]
-    with pytest.raises(RegistrationError, match="LPA and RPA"):
-        register(fid_mri, touched, scalp_points_reference=pts, surface=scalp)
+    res = register(fid_mri, touched, scalp_points_reference=pts, surface=scalp)
+    assert not res.accepted and res.method == "fiducials"
+    assert res.problems[0].startswith("LPA and RPA look swapped")
 
 
 def test_failed_icp_gives_a_not_accepted_result_with_the_reason(scalp):
