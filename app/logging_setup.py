@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["LOG_FILE_NAME", "default_log_dir", "setup_logging", "current_log_file", "redact_paths",
-           "close_logging"]
+           "close_logging", "add_identifying_path"]
 
 LOG_FILE_NAME = "tmsnav.log"
 MAX_BYTES = 2 * 1024 * 1024
@@ -53,8 +53,28 @@ def _keep(path: str) -> bool:
     return path.endswith((".py", ".pyc", ".pyd", ".so")) or path.startswith(("/dev/", "\\\\.\\"))
 
 
+_identifying: set[str] = set()
+_MIN_NAME = 3
+
+
+def add_identifying_path(path: str | Path) -> None:
+    """Treat the names in ``path`` as identifying from now on: the file or folder name, its stem
+    and its parent folder's name are replaced by ``<name>`` in every later log line.
+
+    Why: a DICOM folder is often named after the patient ("DOE_JOHN") and has no extension, so
+    :func:`redact_paths` cannot recognise it once it appears without its path (e.g. in a job title
+    "Opening DOE_JOHN"). Call it where the user picks a file or folder.
+    """
+    p = Path(path)
+    stem = p.name.split(".")[0]
+    for name in (p.name, stem, p.parent.name):
+        if len(name) >= _MIN_NAME:
+            _identifying.add(name)
+
+
 def redact_paths(text: str) -> str:
-    """``text`` with file-system paths replaced by ``<path>`` and data-file names by ``<file>``."""
+    """``text`` with file-system paths replaced by ``<path>``, data-file names by ``<file>`` and
+    names registered by :func:`add_identifying_path` by ``<name>``."""
 
     def quoted(m: re.Match[str]) -> str:
         return m.group(0) if _keep(m.group("p")) else f"{m.group('q')}<path>{m.group('q')}"
@@ -65,7 +85,10 @@ def redact_paths(text: str) -> str:
     text = _QUOTED.sub(quoted, text)
     text = _PATH_TO_DATA_FILE.sub(bare, text)
     text = _PATH.sub(bare, text)
-    return _DATA_FILE.sub("<file>", text)
+    text = _DATA_FILE.sub("<file>", text)
+    for name in sorted(_identifying, key=len, reverse=True):
+        text = re.sub(r"(?<![\w])" + re.escape(name) + r"(?![\w])", "<name>", text)
+    return text
 
 
 class _RedactingFormatter(logging.Formatter):

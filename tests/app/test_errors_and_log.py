@@ -190,3 +190,25 @@ def test_help_menu_names_and_opens_the_log_folder(window, log_dir, monkeypatch):
                         staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
     assert window.open_log_folder()
     assert opened == [str(log_dir)]
+
+
+@pytest.mark.safety(hazard="privacy", control="opening a DICOM folder named after the patient leaves no trace of the name in the log")
+def test_failed_open_of_a_patient_named_folder_leaves_no_name_in_the_log(window, log_dir, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setattr(logging_setup, "_identifying", set())
+    folder = tmp_path / "Doe_Jane_1961" / "MRI_Doe_Jane"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("not DICOM")
+    window.open_image(folder)
+    assert window.wait_for_job(timeout_ms=60_000)
+    assert "MRI_Doe_Jane" in window.last_error          # the user sees which folder failed
+    text = (log_dir / "tmsnav.log").read_text(encoding="utf-8")
+    assert "Cannot open" in text and "<name>" in text   # the failure is logged ...
+    assert "Doe" not in text and "Jane" not in text and "1961" not in text, text   # ... without the name
+
+
+def test_registered_names_are_redacted_only_as_whole_words(monkeypatch):
+    monkeypatch.setattr(logging_setup, "_identifying", set())
+    logging_setup.add_identifying_path("/scans/SMITHJ/T1w.nii.gz")
+    assert logging_setup.redact_paths("Opening SMITHJ and T1w failed") == "Opening <name> and <name> failed"
+    assert logging_setup.redact_paths("SMITHJONES stays") == "SMITHJONES stays"
