@@ -9,7 +9,6 @@ test sees exactly which commands would have touched the system.
 from __future__ import annotations
 
 import os
-import pty
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,9 +20,11 @@ LAST_STDOUT = ""
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="run.sh needs bash")
 
 _FAKES = {
-    "dpkg-query": 'for p in $FAKE_MISSING; do [ "$p" = "${@: -1}" ] && { echo -n "deinstall ok config-files"; exit 0; }; done\n'
+    "dpkg-query": 'for p in $FAKE_MISSING; do\n'
+                  '  [ "$p" = "${@: -1}" ] && { echo -n "deinstall ok config-files"; exit 0; }\n'
+                  'done\n'
                   'echo -n "install ok installed"\n',
-    "id": 'if [ "$1" = -u ]; then echo "$FAKE_UID"; else exec /usr/bin/id "$@"; fi\n',
+    "id": 'if [ "$1" = -u ]; then echo "$FAKE_UID"; else PATH=/usr/bin:/bin exec id "$@"; fi\n',
     "sudo": 'echo "sudo $*" >> "$FAKE_LOG"; exec "$@"\n',
     "apt-get": 'echo "apt-get $*" >> "$FAKE_LOG"\n',
     "xvfb-run": 'echo "xvfb-run $*" >> "$FAKE_LOG"\n',
@@ -63,6 +64,8 @@ def run_sh(sandbox: Path, *args: str, uid: int = 1000, missing: str = "xvfb libg
                               capture_output=True, text=True, env=env, timeout=60)
         code, err = proc.returncode, proc.stderr
     else:                                    # stdin is a terminal: the interactive path
+        import pty                           # POSIX only, like run.sh itself
+
         master, slave = pty.openpty()
         try:
             os.write(master, tty_answer.encode() + b"\n")
