@@ -1,6 +1,6 @@
 """Test-wide settings. GUI tests need a display: run the suite as README.md says
-(xvfb-run -a with QT_QPA_PLATFORM=xcb). Never set PYVISTA_OFF_SCREEN here: QtInteractor
-renders black (see ../shared/notes/ci-recipe.md)."""
+(xvfb-run -a with QT_QPA_PLATFORM=xcb). Never set PYVISTA_OFF_SCREEN here: pyvistaqt's
+QtInteractor then renders black."""
 
 import json
 import os
