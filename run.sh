@@ -26,7 +26,11 @@ say() { printf '\033[1m[tmsnav]\033[0m %s\n' "$*" >&2; }
 # Run a command, or only print it with TMSNAV_DRY_RUN=1.
 run() {
   if [ "${TMSNAV_DRY_RUN:-0}" = 1 ]; then
-    printf '+ %s\n' "$*"
+    local line="+" arg
+    for arg in "$@"; do
+      case "$arg" in *[[:space:]]*) line+=" '$arg'" ;; *) line+=" $arg" ;; esac
+    done
+    printf '%s\n' "$line"
   else
     "$@"
   fi
