@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("tmsnav")
     window = MainWindow()
+    window.confirm_unsaved_close = not args.screenshot   # ask before losing unsaved work
     _install_excepthook(lambda: window)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

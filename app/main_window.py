@@ -44,6 +44,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_error: str | None = None
         self._error_box: QtWidgets.QMessageBox | None = None
         self._marker_layers: dict[str, list[Marker]] = {}
+        #: Ask Save / Discard / Cancel when closing with unsaved work. The ``tmsnav`` command
+        #: turns it on for interactive use; scripted windows (tests, --screenshot) close freely.
+        self.confirm_unsaved_close = False
+        self._close_confirmed = False
+        self._unsaved_box: QtWidgets.QMessageBox | None = None
 
         self.view3d = HeadView3D()
         self.slices = {name: SliceView(name) for name in ("axial", "coronal", "sagittal")}
@@ -127,6 +132,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(m, "Save &screenshot…", self.choose_screenshot, "Ctrl+P")
         m.addSeparator()
         self._action(m, "&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
+        e = self.menuBar().addMenu("&Edit")
+        self.edit_menu = e
+        stack = self.planning_panel.undo_stack
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QtGui.QKeySequence.StandardKey.Undo)
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QtGui.QKeySequence.StandardKey.Redo)
+        e.addAction(self.undo_action)
+        e.addAction(self.redo_action)
         v = self.menuBar().addMenu("&View")
         for name, key in (("front", "Ctrl+1"), ("left", "Ctrl+2"), ("right", "Ctrl+3"), ("top", "Ctrl+4")):
             self._action(v, f"View from {name}", lambda _=False, n=name: self.view3d.view_from(n), key)
@@ -442,11 +456,42 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         return True
 
+    def ask_unsaved_before_close(self) -> QtWidgets.QMessageBox:
+        """Save / Discard / Cancel for work not in a saved session (targets, plan, calibrations,
+        registration). Window-modal but not blocking: tracking keeps running while it is open."""
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Warning, "Unsaved changes",
+            "The targets, plan, calibrations or registration are not saved in a session file. "
+            "Save them before closing?",
+            QtWidgets.QMessageBox.StandardButton.Save | QtWidgets.QMessageBox.StandardButton.Discard
+            | QtWidgets.QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("unsaved_box")
+        box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Save)
+        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        box.finished.connect(lambda _r, b=box: self._unsaved_answer(b.standardButton(b.clickedButton())))
+        box.open()
+        self._unsaved_box = box
+        return box
+
+    def _unsaved_answer(self, button) -> None:
+        buttons = QtWidgets.QMessageBox.StandardButton
+        if button == buttons.Save:
+            if not self.sessions.save_or_create():
+                return                      # no folder chosen, or the disk refused: stay open
+        elif button != buttons.Discard:
+            return                          # Cancel (or Esc): keep working
+        self._close_confirmed = True
+        QtCore.QTimer.singleShot(0, self.close)
+
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         self.resizeDocks([self._dock], [450], QtCore.Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        if self.confirm_unsaved_close and self.state.unsaved and not self._close_confirmed:
+            event.ignore()                  # ask first; the answer closes the window or not
+            self.ask_unsaved_before_close()
+            return
         self.tracking.stop()
         if self.job is not None:
             self.job.cancel()

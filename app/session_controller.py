@@ -3,6 +3,10 @@
 Opening a session reloads its T1, targets, MNI transform and tool calibrations. The head
 registration is *not* re-applied: the reference marker is re-attached at every sitting, so the
 technician registers again (the old result stays in the session file and the log).
+
+Closing the window with work that is in no saved session file (``AppState.unsaved``: targets
+planned without a session, a save the disk refused) asks Save / Discard / Cancel
+(``MainWindow.closeEvent``); Save goes through :meth:`SessionController.save_or_create`.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ class SessionController(QtCore.QObject):
             return None
         self.state.set_session(session)
         self.state.record_all()
+        self.state.save_session()            # everything so far is now on disk
         self.timer.start()
         self.window.setWindowTitle(f"tmsnav — {patient_id}")
         self.sessionOpened.emit(session)
@@ -114,11 +119,18 @@ class SessionController(QtCore.QObject):
         if session is None:
             self.window.show_error("No session", "Create or open a session first (File > New session).")
             return
-        try:
-            session.save()
+        if self.state.save_session():       # a failure shows the red banner (AppState.problem)
             self.window.statusBar().showMessage(f"Session saved to {session.path}", 5000)
-        except NavigationError as exc:
-            self.window.show_problem(str(exc))
+
+    def save_or_create(self) -> bool:
+        """Save before closing: the open session, or a new one (asks for a folder and a patient
+        ID, then writes everything done so far). True when the work is on disk."""
+        if self.state.session is None:
+            self.choose_new()
+            if self.state.session is None:
+                return False                 # the user cancelled the folder / ID dialogs
+            return not self.state.unsaved
+        return self.state.save_session()
 
     def autosave(self) -> None:
         session = self.state.session

@@ -5,12 +5,17 @@ The panel wires widgets to ``navigation.targeting``: every computation over the 
 registration and the field runs on the worker thread through ``MainWindow._run`` (progress bar,
 Cancel); every change to the targets goes through ``AppState.targets_edited`` so the session
 records it.
+
+Adding, renaming and deleting a target and applying the best handle angle go on an undo stack
+(``undo_stack``, Edit > Undo / Ctrl+Z): each command keeps the whole target list before and
+after (targets are immutable, so the snapshot keeps every target with its evidence), and undo
+or redo is written to the session like any other edit.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from navigation.errors import NavigationError
 from navigation.targeting.mni_registration import cached_register_to_mni
@@ -28,7 +33,40 @@ from ..planning.mni_box import MniBox, mni_cursor_text
 from ..planning.target_display import TargetDrawer
 from ..planning.target_list import TargetListBox
 
-__all__ = ["PlanningPanel", "mni_cursor_text"]
+__all__ = ["PlanningPanel", "mni_cursor_text", "TargetEdit"]
+
+
+def _snapshot(targets: TargetSet) -> tuple[list, str | None]:
+    active = targets.active
+    return list(targets), None if active is None else active.name
+
+
+class TargetEdit(QtGui.QUndoCommand):
+    """One undoable change of the target list: the lists before and after, and the reason the
+    session log records ("deleted F3", "handle angle of F3 turned +35.0 deg ...")."""
+
+    def __init__(self, state, before: tuple[list, str | None], reason: str) -> None:
+        super().__init__(reason)
+        self.state = state
+        self.before = before
+        self.after = _snapshot(state.targets)
+        self.reason = reason
+        self._applied = True              # pushed after the change was made
+
+    def _apply(self, snap: tuple[list, str | None], why: str) -> None:
+        targets, active = snap
+        self.state.targets = TargetSet(list(targets), active)
+        self.state.targets_edited(why)
+
+    def undo(self) -> None:
+        self._apply(self.before, f"undo: {self.reason}")
+        self._applied = False
+
+    def redo(self) -> None:
+        if self._applied:                 # QUndoStack.push calls redo(): already done
+            return
+        self._apply(self.after, f"redo: {self.reason}")
+        self._applied = True
 
 
 class PlanningPanel(QtWidgets.QScrollArea):
@@ -47,6 +85,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.field_mesh = None
         self.last_messages: list[str] = []
         self.drawer = TargetDrawer(window)
+        self.undo_stack = QtGui.QUndoStack(self)
 
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
@@ -145,6 +184,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
     # ----- head ---------------------------------------------------------------------------
     def _head_changed(self, head) -> None:
+        self.undo_stack.clear()              # edits of another image's targets
         self.geometry_cache = None
         self.landmark_overrides.clear()
         self.estimated_landmarks.clear()
@@ -196,6 +236,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         if head is not None and head is not self.state.head:
             return   # another image was opened meanwhile: the target belongs to the old one
         t = result.target
+        before = _snapshot(self.state.targets)
         try:
             self.state.targets.add(t)
         except NavigationError as exc:
@@ -209,6 +250,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
             self._show_landmarks()
         self.add_box.name.clear()
         self.state.targets_edited(f"added {t.name} ({t.source})")
+        self.undo_stack.push(TargetEdit(self.state, before, f"added {t.name}"))
         self.list_box.select(t.name)
         self.last_messages = list(result.messages)
         text = f"Added {t.name}" + (": " + "; ".join(result.messages) if result.messages else "")
@@ -241,18 +283,27 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.state.targets_edited(f"active target: {name}")
 
     def rename_target(self, old: str, new: str) -> bool:
+        before = _snapshot(self.state.targets)
         try:
             self.state.targets.rename(old, new)
         except NavigationError as exc:
             self._fail("Cannot rename the target", exc)
             return False
         self.state.targets_edited(f"renamed {old} to {new.strip()}")
+        self.undo_stack.push(TargetEdit(self.state, before, f"renamed {old} to {new.strip()}"))
         self.list_box.select(new.strip())
         return True
 
+    def _undoable(self, reason: str, change) -> None:
+        """Apply ``change()`` to ``state.targets`` and push it on the undo stack."""
+        before = _snapshot(self.state.targets)
+        change()
+        self.state.targets_edited(reason)
+        self.undo_stack.push(TargetEdit(self.state, before, reason))
+
     def delete_target(self, name: str) -> None:
-        self.state.targets.remove(name)
-        self.state.targets_edited(f"deleted {name}")
+        """Delete a target (Edit > Undo brings it back with its evidence)."""
+        self._undoable(f"deleted {name}", lambda: self.state.targets.remove(name))
 
     def _ask_rename(self, name: str) -> None:
         new, ok = QtWidgets.QInputDialog.getText(self, "Rename target", "New name:", text=name)
@@ -347,7 +398,8 @@ class PlanningPanel(QtWidgets.QScrollArea):
         if target.name not in self.state.targets:
             return
         turned = with_handle_angle(target, orient.best_angle_rad)
-        self.state.targets.replace(turned)
-        self.state.targets_edited(f"handle angle of {target.name} turned "
-                                  f"{np.rad2deg(orient.best_angle_rad):+.1f} deg for the strongest field")
+        self._undoable(f"handle angle of {target.name} turned "
+                       f"{np.rad2deg(orient.best_angle_rad):+.1f} deg for the strongest field",
+                       lambda: self.state.targets.replace(turned))
+        self.efield_box.note_angle_applied(np.rad2deg(orient.best_angle_rad))
         self.compute_field()

@@ -110,6 +110,7 @@ class EfieldBox(QtWidgets.QGroupBox):
         self.apply.setEnabled(False)
         self.apply.clicked.connect(self.applyAngleRequested)
         layout.addWidget(self.apply)
+        self.applied_note = ""
         self.clear()
 
     @property
@@ -126,6 +127,13 @@ class EfieldBox(QtWidgets.QGroupBox):
         self.best.setText(DASH)
         self.apply.setEnabled(False)
 
+    def note_angle_applied(self, turned_deg: float) -> None:
+        """Say what Apply did and how to take it back (the best angle is an undoable edit);
+        the note stays above the next result's details."""
+        self.applied_note = (f"Handle turned {turned_deg:+.0f}°: Edit > Undo (Ctrl+Z) restores "
+                             "the previous handle angle.")
+        self.values["note"].setText(self.applied_note)
+
     def show_result(self, name: str, field: EfieldResult, depth_mm: float | None,
                     orient: OrientationResult | None) -> None:
         v = self.values
@@ -138,9 +146,11 @@ class EfieldBox(QtWidgets.QGroupBox):
         v["peak"].setText(f"{field.peak_V_per_m:.0f} V/m" if np.isfinite(field.peak_V_per_m) else DASH)
         area = field.half_value_area_mm2
         v["area"].setText(DASH if area is None else f"{area / 100.0:.1f} cm² (|E| ≥ ½ peak)")
-        v["note"].setText("; ".join(field.warnings) if field.warnings else
-                          f"{int(field.evaluated.sum())} cortex points evaluated in "
-                          f"{field.elapsed_ms:.0f} ms; grey = not evaluated")
+        v["note"].setText((self.applied_note + " " if self.applied_note else "")
+                          + ("; ".join(field.warnings) if field.warnings else
+                             f"{int(field.evaluated.sum())} cortex points evaluated in "
+                             f"{field.elapsed_ms:.0f} ms; grey = not evaluated"))
+        self.applied_note = ""
         if orient is None:
             self.plot.set_curve(None, None, None)
             self.best.setText(DASH)
