@@ -1,4 +1,11 @@
-"""Step 6: review the registration (FRE, surface fit, predicted TRE, verdict) and accept it."""
+"""Step 6: review the registration (FRE, surface fit, predicted error, verdict) and accept it.
+
+The predicted error is the 95 % bound of ``RegistrationResult.predicted_error_mm`` and the table
+says what it is made of: the random part (touch noise through the fit) and the systematic part
+(points off the skin, or a head/MRI size mismatch, measured from the points themselves, see
+``navigation/registration/bias.py``). A systematic offset or scale is also a warning with its
+likely cause.
+"""
 
 from __future__ import annotations
 
@@ -105,12 +112,30 @@ class ResultStep(StepWidget):
                      ("ICP iterations", f"{result.icp_iterations}"
                       + ("" if result.icp_converged else " (not converged)"))]
         only = self.ctx.fiducial_only
-        fid_tre = (only if only is not None else result).predicted_tre_fiducials_mm
-        for name in fid_tre:
-            rows.append(("Predicted TRE at", name))
-            rows.append(("  fiducials only", fmt_mm(fid_tre[name])))
-            if result.method == "fiducials+icp":
-                rows.append(("  with surface", fmt_mm(result.predicted_tre_icp_mm.get(name))))
+        fid_source = only if only is not None else result
+        surface = result.method == "fiducials+icp"
+        names = list(result.predicted_error_mm) or list(fid_source.predicted_error_mm)
+        for name in names:
+            rows.append(("Predicted error at", name))
+            label = "with surface" if surface else "fiducials only"
+            rows.append((f"  {label} (95 %)", fmt_mm(result.predicted_error_mm.get(name))))
+            rows.append(("    random: touch noise through the fit",
+                         fmt_mm(result.predicted_error_random_mm.get(name))))
+            rows.append(("    systematic: offset / scale at the target",
+                         fmt_mm(result.predicted_error_systematic_mm.get(name))))
+            if surface:
+                rows.append(("  fiducials only (95 %)",
+                             fmt_mm(fid_source.predicted_error_mm.get(name))))
+        if result.surface_offset_mm is not None:
+            b = result.surface_offset_mm
+            rows.append(("Points vs MRI skin (offset fit)",
+                         f"{b:+.1f} mm ({'outside' if b >= 0 else 'inside'})"))
+        if result.head_scale is not None:
+            rows.append(("Head size vs MRI (scale fit)",
+                         f"{100 * (result.head_scale - 1.0):+.1f} %"))
+        if result.method == "fiducials" and result.mean_surface_distance_mm is not None:
+            rows.append(("Scalp touches vs MRI skin (mean)",
+                         fmt_mm(result.mean_surface_distance_mm, signed=True)))
         if result.method == "fiducials+icp":
             if only is not None:
                 change = np.linalg.norm(

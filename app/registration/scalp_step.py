@@ -16,7 +16,8 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.registration import register
+from navigation.registration import RegistrationError, register
+from navigation.registration.sides import MIN_CHECK_POINTS
 from navigation.registration.coverage import head_axes_from_fiducials, scalp_coverage
 from navigation.registration.icp import MIN_SURFACE_POINTS
 from navigation.registration.sampling import SpacedPointCollector
@@ -32,8 +33,12 @@ REDRAW_S = 0.25
 
 
 def compute_registration(mri, touched, points, surface, targets, progress=None, cancel=None):
-    """(fiducial-only result, fiducials + surface result); runs on the worker thread."""
-    fid_only = register(mri, touched, targets_mri=targets)
+    """(fiducial-only result, fiducials + surface result); runs on the worker thread.
+
+    The fiducial-only result is checked against the same points (left/right), so the Result
+    step can compare the two honestly."""
+    fid_only = register(mri, touched, scalp_points_reference=points, surface=surface,
+                        refine=False, targets_mri=targets)
     full = register(mri, touched, scalp_points_reference=points, surface=surface,
                     targets_mri=targets, progress=progress, cancel=cancel)
     return fid_only, full
@@ -89,7 +94,12 @@ class ScalpStep(StepWidget):
         self.register_button = QtWidgets.QPushButton("Register")
         self.register_button.setObjectName("scalp_register")
         self.register_button.clicked.connect(self.run_registration)
-        self.skip_button = QtWidgets.QPushButton("Skip: fiducials only")
+        self.skip_button = QtWidgets.QPushButton(
+            f"Fiducials only (needs {MIN_CHECK_POINTS}+ scalp touches)")
+        self.skip_button.setToolTip(
+            "Registers with the fiducials alone. A few scalp touches (forehead, top, both "
+            "sides) are still needed: with three fiducials a swapped LPA/RPA fits as well as "
+            "the right order, and only the scalp shows it.")
         self.skip_button.setObjectName("scalp_skip")
         self.skip_button.clicked.connect(self.use_fiducials_only)
         self.add_buttons(self.register_button, self.skip_button)
@@ -215,7 +225,8 @@ class ScalpStep(StepWidget):
         busy = self.job is not None
         self.register_button.setEnabled(not busy and not self.collecting and
                                         n >= MIN_SURFACE_POINTS and self.ctx.fit_ok)
-        self.skip_button.setEnabled(not busy and not self.collecting and self.ctx.fit_ok)
+        self.skip_button.setEnabled(not busy and not self.collecting and self.ctx.fit_ok
+                                    and n >= MIN_CHECK_POINTS)
         self.start_button.setEnabled(not busy)
         self.clear_button.setEnabled(not busy and n > 0)
 
@@ -263,15 +274,33 @@ class ScalpStep(StepWidget):
     def _registered(self, results) -> None:
         fid_only, full = results
         self.ctx.fiducial_only, self.ctx.candidate = fid_only, full
-        self.message.show_message("Surface registration done: review it in the Result step.",
-                                  "ok")
+        if full.accepted:
+            self.message.show_message("Surface registration done: review it in the Result "
+                                      "step.", "ok")
+        else:
+            self.message.show_message("Registration refused: " + (full.problems or ("",))[0],
+                                      "error")
         self.outputChanged.emit(True)
         self.goTo.emit("result")
 
     def use_fiducials_only(self) -> None:
+        """Fiducials only, checked against the scalp touches (left/right, distance)."""
         ctx = self.ctx
         mri, touched = ctx.pairs()
-        ctx.fiducial_only = ctx.candidate = register(mri, touched, targets_mri=ctx.tre_targets())
+        points = ctx.scalp_points
+        if len(points) < MIN_CHECK_POINTS:
+            self.message.show_message(
+                f"Touch the scalp first: press Start and slide over the forehead, the top and "
+                f"both sides ({MIN_CHECK_POINTS} points at least), then Stop. With three "
+                "fiducials only the scalp shows whether LPA and RPA were swapped.", "error")
+            return
+        try:
+            result = register(mri, touched, scalp_points_reference=points.copy(),
+                              surface=ctx.surface(), refine=False, targets_mri=ctx.tre_targets())
+        except (RegistrationError, ValueError) as exc:
+            self.message.show_message(f"Fiducial registration refused: {exc}", "error")
+            return
+        ctx.fiducial_only = ctx.candidate = result
         self.outputChanged.emit(True)
         self.goTo.emit("result")
 

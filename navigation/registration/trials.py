@@ -11,6 +11,10 @@ achieves at a DLPFC-like target when every input error is known:
   noise; scalp points are drawn over the upper head (forehead, vertex, sides, back) with noise;
 * the patient pose (``reference_from_mri``) is a uniformly random rotation and a translation of
   up to 200 mm per axis.
+
+:func:`simulate_session` plays whole sessions on a *different* head (the image phantom of
+``navigation.phantom``, contoured like an MRI) under the mistakes people make: hair, points
+lifted off the skin, an MRI off in scale, LPA and RPA swapped.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from .fiducials import register_fiducials
 from .icp import IcpOptions, refine_with_surface
 from .surface_index import SurfaceIndex
 
-__all__ = ["AnalyticHead", "TrialOutcome", "run_trial", "simulate_pivot_poses"]
+__all__ = ["AnalyticHead", "TrialOutcome", "run_trial", "simulate_pivot_poses", "CONDITIONS",
+           "SessionHead", "Session", "phantom_session_head", "simulate_session"]
 
 SEMI_AXES_MM = np.array([75.0, 95.0, 90.0])
 FIDUCIAL_DIRECTIONS = {"nasion": (0.0, 1.0, -0.05), "lpa": (-1.0, -0.08, -0.12),
@@ -148,3 +153,107 @@ def simulate_pivot_poses(tip_offset_mm: np.ndarray, pivot_tracker_mm: np.ndarray
     poses[:, :3, 3] = (np.asarray(pivot_tracker_mm) - rot @ np.asarray(tip_offset_mm)
                        + rng.normal(scale=noise_mm, size=(n, 3)))
     return poses
+
+
+# --- simulated technician sessions with the mistakes people make ------------------------------
+
+#: conditions of :func:`simulate_session` (benchmark and tests)
+CONDITIONS = ("clean", "hair_outliers", "lifted_1_5mm", "scale_2pct", "swapped_lpa_rpa")
+HAIR_FRACTION = 0.05
+HAIR_LIFT_MM = (2.0, 10.0)
+LIFT_MM = 1.5
+SCALE_ERROR = 0.02
+
+
+@dataclass(frozen=True, eq=False)
+class SessionHead:
+    """A phantom head (``navigation.phantom``) prepared for registration trials: its scalp mesh
+    contoured at the image's half-intensity level (within a small fraction of a voxel of the
+    analytic scalp, so "clean" is clean), fiducials and a DLPFC-like target."""
+
+    phantom: object                  # navigation.phantom.PhantomHead
+    scalp_mesh: object               # pyvista.PolyData, mri mm
+    fiducials_mri: dict
+    target_mri: np.ndarray
+    description: str
+
+
+def phantom_session_head(voxel_mm: float = 1.5, orientation: str = "LPI", seed: int = 7,
+                         semi_axes_mm: tuple = (72.0, 98.0, 88.0),
+                         rotation_deg: tuple = (8.0, -5.0, 12.0),
+                         target_depth_mm: float = 17.0) -> SessionHead:
+    """A head unlike the sample head and the analytic head the defaults were tuned on:
+    nested ellipsoids with nose and ears, stored obliquely in ``orientation`` order."""
+    import pyvista as pv
+    from ..phantom import make_phantom_head
+
+    ph = make_phantom_head(voxel_mm, orientation, seed=seed, semi_axes_mm=semi_axes_mm,
+                           rotation_deg=rotation_deg)
+    vol = ph.volume
+    img = pv.ImageData(dimensions=vol.shape)
+    img.point_data["v"] = np.asarray(vol.data, np.float32).ravel(order="F")
+    mesh = img.contour([ph.scalp_threshold], scalars="v").triangulate().clean()
+    affine = vol.mri_from_voxel.matrix
+    mesh.points = np.asarray(mesh.points) @ affine[:3, :3].T + affine[:3, 3]
+    point, normal = ph.scalp_point(np.array(DLPFC_DIRECTION))
+    target = point - target_depth_mm * normal
+    return SessionHead(ph, mesh, {"nasion": ph.nasion.copy(), "lpa": ph.lpa.copy(),
+                                  "rpa": ph.rpa.copy()}, target,
+                       f"phantom head (navigation.phantom): scalp semi-axes "
+                       f"{' x '.join(f'{a:g}' for a in semi_axes_mm)} mm, nose and ears, "
+                       f"{voxel_mm:g} mm voxels stored {orientation} rotated "
+                       f"{tuple(rotation_deg)} deg; target {target_depth_mm:g} mm under the "
+                       "left frontal scalp")
+
+
+@dataclass(frozen=True, eq=False)
+class Session:
+    """One simulated registration session and its hidden truth."""
+
+    condition: str
+    mri_fiducials: dict
+    touched: dict                    # name -> reference mm
+    points_reference: np.ndarray     # (N, 3) scalp samples, reference mm
+    target_mri: np.ndarray
+    target_reference: np.ndarray     # where the target really is (reference mm)
+
+    def error_mm(self, mri_from_reference: Transform) -> float:
+        """Distance between the planned target and where the registration puts it."""
+        return float(np.linalg.norm(mri_from_reference.apply(self.target_reference)
+                                    - self.target_mri))
+
+
+def simulate_session(head: SessionHead, condition: str, rng: np.random.Generator, *,
+                     n_points: int = 300, fle_range_mm: tuple[float, float] = (2.0, 3.0),
+                     tracker_noise_mm: float = 0.25, point_noise_mm: float = 0.25) -> Session:
+    """A technician's session on ``head`` under ``condition`` (see ``CONDITIONS``).
+
+    * clean: fiducials with a 2-3 mm localisation error of random direction + tracker noise;
+      scalp points on the skin with 0.25 mm noise per axis;
+    * hair_outliers: 5 % of the points lifted 2-10 mm off the skin (hair);
+    * lifted_1_5mm: every scalp point 1.5 mm outside the skin (a cap, thick hair; or the MRI
+      skin segmented 1.5 mm deep); the fiducials are on bare skin;
+    * scale_2pct: the real head is 2 % larger than its MRI (about the scanner origin);
+    * swapped_lpa_rpa: LPA and RPA touched in swapped order.
+    """
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+    reference_from_mri = _random_pose(rng)
+    scale = 1.0 + SCALE_ERROR if condition == "scale_2pct" else 1.0
+    touched = {}
+    for name, p in head.fiducials_mri.items():
+        err = _unit(rng.normal(size=3)) * rng.uniform(*fle_range_mm)
+        touched[name] = (reference_from_mri.apply(scale * p + err)
+                         + rng.normal(scale=tracker_noise_mm, size=3))
+    if condition == "swapped_lpa_rpa":
+        touched["lpa"], touched["rpa"] = touched["rpa"], touched["lpa"]
+    pts, normals = head.phantom.sample_scalp_points(n_points, rng)
+    if condition == "lifted_1_5mm":
+        pts = pts + LIFT_MM * normals
+    elif condition == "hair_outliers":
+        hair = rng.random(n_points) < HAIR_FRACTION
+        pts[hair] += rng.uniform(*HAIR_LIFT_MM, int(hair.sum()))[:, None] * normals[hair]
+    points = (reference_from_mri.apply(scale * pts)
+              + rng.normal(scale=point_noise_mm, size=(n_points, 3)))
+    return Session(condition, dict(head.fiducials_mri), touched, points, head.target_mri.copy(),
+                   reference_from_mri.apply(scale * head.target_mri))

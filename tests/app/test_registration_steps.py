@@ -97,10 +97,14 @@ def test_swapped_lpa_rpa_touches_are_refused_with_the_math_message(window, qtbot
     click(qtbot, scalp.register_button)
     qtbot.waitUntil(lambda: scalp.job is None, timeout=10000)
     text = scalp.message.text()
-    assert text.startswith("Surface registration refused") and "swapped" in text
-    assert "LPA" in text and "Traceback" not in text
-    assert scalp.message.level == "error" and ctx.candidate is None
-    assert panel.current.key == "scalp" and not panel.next_button.isEnabled()
+    assert text.startswith("Registration refused: LPA and RPA look swapped")
+    assert "Traceback" not in text and scalp.message.level == "error"
+    # the Result step shows it as FAIL with the cause and it cannot be accepted
+    assert panel.current.key == "result" and not ctx.candidate.accepted
+    result_step = panel.step("result")
+    assert result_step.verdict.level == "fail"
+    assert "LPA and RPA look swapped" in result_step.reasons.text()
+    assert not result_step.accept_button.isEnabled()
 
 
 def coil_touch_scenario(geometry, definition, names, hold_s=1.0):

@@ -127,9 +127,10 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     assert result.method == "fiducials+icp" and result.accepted
     rows = result_step.rows
     assert rows["Method"] == "fiducials + scalp surface"
-    assert rows["Predicted TRE at"] == "L-DLPFC"
-    assert rows["  fiducials only"] == f"{result.predicted_tre_fiducials_mm['L-DLPFC']:.1f} mm"
-    assert rows["  with surface"] == f"{result.predicted_tre_icp_mm['L-DLPFC']:.1f} mm"
+    assert rows["Predicted error at"] == "L-DLPFC"
+    assert rows["  fiducials only (95 %)"] == \
+        f"{panel.ctx.fiducial_only.predicted_error_mm['L-DLPFC']:.1f} mm"
+    assert rows["  with surface (95 %)"] == f"{result.predicted_error_mm['L-DLPFC']:.1f} mm"
     assert result_step.verdict.level in ("pass", "warn")
     img = window.view3d.plotter.screenshot(None, return_img=True)
     assert img.mean() > 20, "3-D view rendered black"

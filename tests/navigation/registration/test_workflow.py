@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import (RegistrationError, RegistrationResult, SurfaceIndex,
+from navigation.registration import (RegistrationResult, SurfaceIndex,
                                      check_pointer, register, tip_in_mri)
 from navigation.registration.trials import AnalyticHead
 from navigation.transforms import Transform
