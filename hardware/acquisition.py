@@ -1,6 +1,6 @@
 """Acquisition: owns one tracker on its own thread and serves the latest frames to everyone else.
 
-Safety rules it enforces (shared/notes/reliability.md): a pose older than its staleness limit
+Safety rules it enforces (docs/hardware-core.md, docs/safety.md): a pose older than its staleness limit
 (3 device periods, capped at 100 ms) is never reported live; when the device is lost every tool
 turns ``DISCONNECTED`` at once (never frozen at its last pose); the device frame number, not the
 host clock, detects dropped frames, and a backwards or implausible jump marks the frame INVALID
@@ -20,9 +20,9 @@ import threading
 import time
 from collections import deque
 from functools import partial
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-from .acquisition_process import check_process_isolation, run_bridge
+from .acquisition_process import BridgeHost, check_process_isolation, run_bridge
 from .acquisition_state import (AcquisitionStats, FrameNumberCheck, call_quietly, describe_error,
                                 disconnected_frames, measured_rate_hz, measured_together,
                                 staleness_limit_ns)
@@ -76,7 +76,7 @@ class Acquisition:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._process = None  # multiprocessing.Process with isolation="process"
+        self._process: Any = None  # multiprocessing.Process with isolation="process"
         self._latest: dict[str, ToolFrame] = {}
         self._history: dict[str, deque[ToolFrame]] = {}
         self._subscribers: list[FrameCallback] = []
@@ -96,7 +96,7 @@ class Acquisition:
         self._stop = stop = threading.Event()  # per run: a thread still stopping keeps its own
         self._set_state("connecting")
         target = partial(self._run, stop) if self.isolation == "thread" else \
-            partial(run_bridge, self, stop)
+            partial(run_bridge, _ProcessBridgeHost(self), stop)
         self._thread = threading.Thread(target=target, name=f"acquisition-{self.name}",
                                         daemon=True)
         self._thread.start()
@@ -190,7 +190,7 @@ class Acquisition:
         Together = every tool has a fresh, connected frame and their device frame numbers differ
         by at most ``max_frame_gap`` (or, for devices without frame numbers, their receive times
         by at most one device period). Statuses are not checked: a fresh MISSING frame is
-        returned as such, and the caller decides (reliability test 6: never pair a coil pose and
+        returned as such, and the caller decides (docs/safety.md: never pair a coil pose and
         a head-reference pose from different device frames).
         """
         tools = list(tools)
@@ -332,7 +332,7 @@ class Acquisition:
             verdict = self._frame_check.check(frames, now, self._rate_hz)
             if verdict.duplicate:
                 self._stats.duplicates += 1
-                return  # a frozen stream must not refresh liveness (reliability test 5)
+                return  # a frozen stream must not refresh liveness (docs/safety.md)
             self._stats.frames_received += 1
             self._stats.dropped += verdict.dropped
             if verdict.invalid_reason:
@@ -398,3 +398,53 @@ class Acquisition:
             log.warning("%s: %s", self.name, text)
         else:
             log.error("%s: unexpected %s", self.name, text, exc_info=exc)
+
+
+class _ProcessBridgeHost(BridgeHost):
+    """What :func:`hardware.acquisition_process.run_bridge` may do to its parent Acquisition.
+
+    An adapter rather than public methods on Acquisition, so application code cannot inject
+    frames or states; the bridge module never touches Acquisition's private members itself.
+    """
+
+    def __init__(self, acq: Acquisition) -> None:
+        self._acq = acq
+        self.name, self.reconnect = acq.name, acq.reconnect
+        self.backoff_initial_s, self.backoff_max_s = acq.backoff_initial_s, acq.backoff_max_s
+
+    def child_factory(self) -> Callable[[], Acquisition]:
+        acq = self._acq
+        return partial(Acquisition, acq._make_tracker, name=acq.name, reconnect=acq.reconnect,
+                       buffer_seconds=acq.buffer_seconds, staleness_periods=acq.staleness_periods,
+                       max_staleness_s=acq.max_staleness_s, read_timeout_s=acq.read_timeout_s,
+                       backoff_initial_s=acq.backoff_initial_s, backoff_max_s=acq.backoff_max_s)
+
+    def process_started(self, proc: object) -> None:
+        self._acq._process = proc
+
+    def frames_arrived(self, frames: list[ToolFrame]) -> None:
+        self._acq._store(frames)
+
+    def state_changed(self, state: str) -> None:
+        self._acq._set_state(state)
+
+    def rate_known(self, rate_hz: float) -> None:
+        with self._acq._lock:
+            self._acq._rate_hz = float(rate_hz)
+
+    def stats_arrived(self, stats: AcquisitionStats, restarts: int) -> None:
+        acq = self._acq
+        with acq._lock:
+            acq._stats = stats.copy(reconnects=stats.reconnects + restarts,
+                                    callback_errors=acq._stats.callback_errors)
+
+    def child_lost(self, reason: str) -> None:
+        self._acq._record_error(reason, RuntimeError(reason))
+        self._acq._mark_disconnected(reason)
+
+    def restarting(self) -> None:
+        with self._acq._lock:
+            self._acq._stats.reconnects += 1
+
+    def wait_backoff(self, backoff_s: float, stop: threading.Event) -> None:
+        self._acq._wait_backoff(backoff_s, stop)

@@ -12,6 +12,10 @@ tool DISCONNECTED and starts a new child with back-off.
 
 The child runs an ordinary thread-isolated Acquisition (same reconnect, frame-number and
 DISCONNECTED logic) and forwards its frames, state changes, nominal rate and counters.
+
+This module does not import :mod:`hardware.acquisition` (no import cycle): the parent hands the
+bridge a :class:`BridgeHost` (the few things the bridge may do to it, all public) and a picklable
+factory of the child's Acquisition.
 """
 
 from __future__ import annotations
@@ -21,16 +25,62 @@ import multiprocessing as mp
 import pickle
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
-if TYPE_CHECKING:
-    from .acquisition import Acquisition
-
-__all__ = ["check_process_isolation", "run_bridge", "child_main"]
+__all__ = ["BridgeHost", "check_process_isolation", "run_bridge", "child_main"]
 
 log = logging.getLogger("tmsnav.hardware.acquisition")
 
 _CHILD_STOP_TIMEOUT_S = 1.5
+
+
+class BridgeHost(Protocol):
+    """The parent Acquisition as the bridge thread sees it.
+
+    Everything the bridge changes in the parent goes through these methods, so the parent keeps
+    its own locking and bookkeeping (``hardware.acquisition`` implements it with a small adapter).
+    """
+
+    name: str
+    reconnect: bool
+    backoff_initial_s: float
+    backoff_max_s: float
+
+    def child_factory(self) -> Callable[[], Any]:
+        """A picklable callable that builds the child's thread-isolated Acquisition."""
+        ...
+
+    def process_started(self, proc: Any) -> None:
+        """Remember the child process (for ``process_pid``)."""
+        ...
+
+    def frames_arrived(self, frames: list[Any]) -> None:
+        """Store frames the child measured and notify the parent's subscribers."""
+        ...
+
+    def state_changed(self, state: str) -> None:
+        """Set the parent's state text (and notify its state subscribers)."""
+        ...
+
+    def rate_known(self, rate_hz: float) -> None:
+        """The connected device's nominal frame rate."""
+        ...
+
+    def stats_arrived(self, stats: Any, restarts: int) -> None:
+        """The child's counters; ``restarts`` child restarts are added to its reconnects."""
+        ...
+
+    def child_lost(self, reason: str) -> None:
+        """The child died or could not start: count the error, mark every tool DISCONNECTED."""
+        ...
+
+    def restarting(self) -> None:
+        """A new child is about to be started (counted as a reconnect)."""
+        ...
+
+    def wait_backoff(self, backoff_s: float, stop: threading.Event) -> None:
+        """Wait ``backoff_s`` (showing the countdown) unless ``stop`` is set."""
+        ...
 
 
 def check_process_isolation(make_tracker: Callable[[], Any], clock_ns: Callable[[], int]) -> None:
@@ -46,11 +96,8 @@ def check_process_isolation(make_tracker: Callable[[], Any], clock_ns: Callable[
                          f"function; this one is not ({exc})") from None
 
 
-def child_main(make_tracker: Callable[[], Any], conn: Any, stop_event: Any,
-               options: dict[str, Any]) -> None:
+def child_main(make_acquisition: Callable[[], Any], conn: Any, stop_event: Any) -> None:
     """Entry point of the child process: a thread-isolated Acquisition forwarding to ``conn``."""
-    from .acquisition import Acquisition
-
     lock = threading.Lock()
     broken = threading.Event()
 
@@ -63,7 +110,7 @@ def child_main(make_tracker: Callable[[], Any], conn: Any, stop_event: Any,
             except (OSError, EOFError, ValueError):  # the parent has gone: stop quietly
                 broken.set()
 
-    acq = Acquisition(make_tracker, **options)
+    acq = make_acquisition()
 
     def on_state(state: str) -> None:
         if state == "tracking":  # the rate is known now, before the first frame
@@ -91,36 +138,33 @@ def child_main(make_tracker: Callable[[], Any], conn: Any, stop_event: Any,
         conn.close()
 
 
-def _handle(acq: "Acquisition", message: tuple[str, Any], restarts: int) -> str | None:
+def _handle(host: BridgeHost, message: tuple[str, Any], restarts: int) -> str | None:
     kind, payload = message
     if kind == "frames":
         for f in payload:  # pickling loses the read-only flag: restore it
             if f.tracker_from_tool is not None:
                 f.tracker_from_tool.setflags(write=False)
-        acq._store(payload)
+        host.frames_arrived(payload)
     elif kind == "state":
-        acq._set_state(payload)
+        host.state_changed(payload)
     elif kind == "rate":
-        with acq._lock:
-            acq._rate_hz = float(payload)
+        host.rate_known(float(payload))
     elif kind == "stats":
-        with acq._lock:
-            acq._stats = payload.copy(reconnects=payload.reconnects + restarts,
-                                      callback_errors=acq._stats.callback_errors)
+        host.stats_arrived(payload, restarts)
     elif kind == "final":
         if str(payload).startswith("disconnected"):
-            acq._set_state(str(payload))
+            host.state_changed(str(payload))
         return str(payload)
     return None
 
 
-def _pump(acq: "Acquisition", receiver: Any, proc: Any, restarts: int,
+def _pump(host: BridgeHost, receiver: Any, proc: Any, restarts: int,
           stop: threading.Event) -> str | None:
     """Relay child messages until the parent stops or the child ends; the child's final state."""
     while not stop.is_set():
         try:
             if receiver.poll(0.05):
-                final = _handle(acq, receiver.recv(), restarts)
+                final = _handle(host, receiver.recv(), restarts)
                 if final is not None:
                     return final
             elif not proc.is_alive():
@@ -130,30 +174,27 @@ def _pump(acq: "Acquisition", receiver: Any, proc: Any, restarts: int,
     return None
 
 
-def run_bridge(acq: "Acquisition", stop: threading.Event) -> None:
+def run_bridge(host: BridgeHost, stop: threading.Event) -> None:
     """Body of the parent's acquisition thread with ``isolation="process"``."""
     ctx = mp.get_context("spawn")  # fork is unsafe in a process with GUI threads
-    options = dict(name=acq.name, reconnect=acq.reconnect, buffer_seconds=acq.buffer_seconds,
-                   staleness_periods=acq.staleness_periods, max_staleness_s=acq.max_staleness_s,
-                   read_timeout_s=acq.read_timeout_s, backoff_initial_s=acq.backoff_initial_s,
-                   backoff_max_s=acq.backoff_max_s)
-    backoff, restarts = acq.backoff_initial_s, 0
+    make_acquisition = host.child_factory()
+    backoff, restarts = host.backoff_initial_s, 0
     while not stop.is_set():
         receiver, sender = ctx.Pipe(duplex=False)
         stop_event = ctx.Event()
-        proc = ctx.Process(target=child_main, name=f"acquisition-{acq.name}", daemon=True,
-                           args=(acq._make_tracker, sender, stop_event, options))
-        acq._set_state("connecting")
-        acq._process = proc
+        proc = ctx.Process(target=child_main, name=f"acquisition-{host.name}", daemon=True,
+                           args=(make_acquisition, sender, stop_event))
+        host.state_changed("connecting")
+        host.process_started(proc)
         try:
             proc.start()
         except Exception as exc:  # noqa: BLE001 - e.g. out of memory, no spawn possible
             final, reason = None, f"cannot start the acquisition process: {exc}"
         else:
             started = time.monotonic()
-            final = _pump(acq, receiver, proc, restarts, stop)
-            if time.monotonic() - started > 10 * acq.backoff_max_s:
-                backoff = acq.backoff_initial_s  # it ran well for a while: start over gently
+            final = _pump(host, receiver, proc, restarts, stop)
+            if time.monotonic() - started > 10 * host.backoff_max_s:
+                backoff = host.backoff_initial_s  # it ran well for a while: start over gently
             reason = ""
         finally:
             sender.close()
@@ -163,12 +204,12 @@ def run_bridge(acq: "Acquisition", stop: threading.Event) -> None:
                 try:
                     if not receiver.poll(_CHILD_STOP_TIMEOUT_S):
                         break
-                    final = _handle(acq, receiver.recv(), restarts)
+                    final = _handle(host, receiver.recv(), restarts)
                 except (EOFError, OSError):
                     break
             proc.join(_CHILD_STOP_TIMEOUT_S)
             if proc.is_alive():
-                log.error("%s: acquisition process did not stop; terminating it", acq.name)
+                log.error("%s: acquisition process did not stop; terminating it", host.name)
                 proc.terminate()
                 proc.join(1.0)
             receiver.close()
@@ -179,12 +220,10 @@ def run_bridge(acq: "Acquisition", stop: threading.Event) -> None:
             return  # the child gave up by itself (reconnect=False): its state is the answer
         if not reason:
             reason = f"acquisition process died (exit code {proc.exitcode})"
-        acq._record_error(reason, RuntimeError(reason))
-        acq._mark_disconnected(reason)
-        if not acq.reconnect:
+        host.child_lost(reason)
+        if not host.reconnect:
             return
         restarts += 1
-        with acq._lock:
-            acq._stats.reconnects += 1
-        acq._wait_backoff(backoff, stop)
-        backoff = min(backoff * 2, acq.backoff_max_s)
+        host.restarting()
+        host.wait_backoff(backoff, stop)
+        backoff = min(backoff * 2, host.backoff_max_s)

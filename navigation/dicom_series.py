@@ -25,7 +25,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from .image_checks import ImageImportError, Problem
-from .image_readers import LoadedImage
+from .loaded_image import LoadedImage
 from .progress import CancelToken, ProgressCallback, report
 
 __all__ = ["SeriesInfo", "MultipleSeries", "list_series", "read_series", "RAS_FROM_LPS"]

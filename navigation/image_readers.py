@@ -17,17 +17,18 @@ import hashlib
 import io
 import struct
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 from nibabel.fileholders import FileHolder
 
+from . import dicom_series
 from .image_checks import (
     ImageImportError, OrientationAmbiguous, Problem, axcodes, check_affine, check_voxel_sizes,
     compare_affines,
 )
+from .loaded_image import LoadedImage
 from .progress import CancelToken, ProgressCallback, report
 
 __all__ = ["LoadedImage", "read_any", "describe_content", "gunzip"]
@@ -35,17 +36,6 @@ __all__ = ["LoadedImage", "read_any", "describe_content", "gunzip"]
 _XFORM = {1: "scanner", 2: "aligned", 3: "Talairach", 4: "MNI", 5: "template"}
 _UNIT_TO_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001, "unknown": 1.0}
 _CHUNK = 8 << 20
-
-
-@dataclass
-class LoadedImage:
-    data: np.ndarray
-    raw_shape: tuple[int, ...]
-    mri_from_voxel: np.ndarray
-    affine_source: str
-    sha256: str
-    name: str
-    problems: list[Problem] = field(default_factory=list)
 
 
 def describe_content(head: bytes) -> str | None:
@@ -105,14 +95,12 @@ def read_any(p: Path, *, affine_choice: str | None, series_uid: str | None,
     """Dispatch on folder / extension / content."""
     lower = p.name.lower()
     if p.is_dir():
-        from . import dicom_series
         return dicom_series.read_series(p, series_uid=series_uid, progress=progress, cancel=cancel)
     with open(p, "rb") as fh:
         head = fh.read(512)
     if len(head) >= 348 and head[344:348] == b"n+1\x00" and not lower.endswith((".hdr", ".img")):
         return _read_nifti(p, affine_choice, progress, cancel)  # NIfTI content, unusual name
     if head[128:132] == b"DICM" or (_is_dicom_name(p) and describe_content(head) is None):
-        from . import dicom_series
         return dicom_series.read_series(p, series_uid=series_uid, progress=progress, cancel=cancel)
     if lower.endswith((".nii", ".nii.gz")):
         return _read_nifti(p, affine_choice, progress, cancel)
