@@ -13,9 +13,24 @@ from navigation.targeting import literature
 from navigation.targeting.mni_registration import MniRegistration
 from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
 
-__all__ = ["prepare_demo_plan", "DEMO_TRACKER"]
+__all__ = ["prepare_demo_plan", "start_demo", "DEMO_TRACKER"]
 
+#: The simulated technician's scripted session, looping: pivot, coil check, fiducials, scalp
+#: sweep, two verification touches, coil to the active target and hold (hardware.scenario_library).
 DEMO_TRACKER = "sim:full_session"
+
+
+def start_demo(window, tracker_spec: str | None = None) -> None:
+    """What ``tmsnav --demo`` (``./run.sh demo``) does once the window is shown: open the sample
+    head, plan the two targets on it when it has loaded, then connect the simulated tracker
+    (built from the loaded head and its targets, so the simulated coil goes to the active one).
+    The README walk-through test starts the app through this same function."""
+    from PySide6 import QtCore
+
+    window.headLoaded.connect(lambda _h: prepare_demo_plan(window.state),
+                              QtCore.Qt.ConnectionType.SingleShotConnection)
+    window.open_sample_head()
+    window.connect_tracker_spec(tracker_spec or DEMO_TRACKER)
 
 
 def prepare_demo_plan(state) -> None:

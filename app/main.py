@@ -82,16 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     window.loadFailed.connect(failures.append)
     if args.demo:
-        from .demo import prepare_demo_plan
+        from .demo import start_demo
 
-        window.headLoaded.connect(lambda _h: prepare_demo_plan(window.state),
-                                  QtCore.Qt.ConnectionType.SingleShotConnection)
-        window.open_sample_head()
-    elif args.image:
-        window.open_image(args.image)
-    tracker_spec = args.tracker or ("sim:full_session" if args.demo else None)
-    if tracker_spec:
-        window.connect_tracker_spec(tracker_spec)
+        start_demo(window, args.tracker)
+    else:
+        if args.image:
+            window.open_image(args.image)
+        if args.tracker:
+            window.connect_tracker_spec(args.tracker)
 
     if args.screenshot:
         window.wait_for_job(timeout_ms=300_000)

@@ -17,7 +17,8 @@ name                    what happens (phase labels in quotes)
                         handle end and the left wing edge in turn ("touching coil centre", ...):
                         the verification of the coil calibration (``calibrate=1``: every casing
                         landmark first, as a calibration by touching)
-``full_session``        pivot -> coil check -> fiducials -> scalp sweep -> coil approach -> hold
+``full_session``        pivot -> coil check -> fiducials -> scalp sweep -> two verification
+                        touches on the scalp -> coil approach -> hold
 ======================  =====================================================================
 """
 
@@ -209,6 +210,28 @@ def _coil_check_part(scene: _Scene, start_tracker: np.ndarray, landmarks, hold_s
     return segments, prev, {"coil_touched_landmarks_hotspot": touched}
 
 
+def _verify_touch_part(scene: _Scene, start: np.ndarray, sweep_points: np.ndarray,
+                       wait_s: float, hold_s: float, move_s: float):
+    """After the sweep: the pointer waits lifted above the scalp while the registration is
+    computed and accepted ("waiting for the registration"), then touches the scalp and holds
+    still at two sweep points far apart ("verify touch 1/2", "verify touch 2/2"): the Verify
+    step's check that the registration agrees with the skin."""
+    ctx = scene.ctx
+    lifted = start.copy()
+    lifted[:3, 3] = start[:3, 3] + 40.0 * ctx.surface.nearest_normal(start[:3, 3])
+    segments = [Segment("lifting pointer", 1.0, head_from_tip=_glide(start, lifted, 1.0)),
+                Segment("waiting for the registration", wait_s, head_from_tip=_static(lifted))]
+    n = len(sweep_points)
+    chosen = [sweep_points[n // 3], sweep_points[(2 * n) // 3]]
+    prev = lifted
+    for i, p in enumerate(chosen):
+        pose = touch_pose(p, ctx.surface.nearest_normal(p), ctx)
+        segments += [_move(f"moving to verify touch {i + 1}/2", prev, pose, move_s, scene),
+                     Segment(f"verify touch {i + 1}/2", hold_s, head_from_tip=hold(pose, ctx))]
+        prev = pose
+    return segments, prev, {"verify_points_head": np.array(chosen)}
+
+
 def _put_away(scene: _Scene, start: np.ndarray, move_s: float) -> list[Segment]:
     return [_move("putting pointer away", start, scene.parked_tip_head, move_s, scene),
             Segment("pointer parked", 1.0)]
@@ -288,12 +311,14 @@ def _coil_check(scene: _Scene, hold_s: float = 2.0, move_s: float = 1.5, calibra
 
 def _full_session(scene: _Scene, pivot_s: float = 14.0, error_mm: float = 2.0,
                   n_points: int = 20, target: str | None = None, hold_s: float = 20.0,
-                  sway_mm: float = 1.0, coil_check: int = 1):
+                  sway_mm: float = 1.0, coil_check: int = 1, verify_touches: int = 1):
     """``coil_check`` (1 = yes): after the pivot the pointer touches the parked coil's centre
     mark, handle end and left wing edge, holding 1.6 s on each (verifying the coil calibration;
     a hold-still capture needs about 1.2 s, so little of the last hold is left when the user
     moves on to the fiducials).
-    The default pivot lasts 14 s so that the Pivot step's 10 s recording fits in it."""
+    The default pivot lasts 14 s so that the Pivot step's 10 s recording fits in it.
+    ``verify_touches`` (1 = yes): after the sweep the pointer waits 6 s lifted (the user stops
+    the sweep, registers and accepts), then holds still 2 s at two scalp points far apart."""
     info: dict[str, Any] = {}
     segments, end, part = _pivot_part(scene, pivot_s, 30.0)
     info.update(part)
@@ -308,8 +333,13 @@ def _full_session(scene: _Scene, pivot_s: float = 14.0, error_mm: float = 2.0,
     segments += more
     info.update(part)
     more, end, part = _sweep_part(scene, end, n_points, 0.4, 0.6, 1.5)
-    segments += more + _put_away(scene, end, 1.5)[:1]
+    segments += more
     info.update(part)
+    if verify_touches:
+        more, end, part = _verify_touch_part(scene, end, part["sweep_points_head"], 6.0, 2.0, 1.5)
+        segments += more
+        info.update(part)
+    segments += _put_away(scene, end, 1.5)[:1]
     more, part = _coil_part(scene, target, 3.0, 1.5, hold_s, sway_mm, 1.0)
     info.update(part)
     return segments + more, info

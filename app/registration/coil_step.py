@@ -413,6 +413,10 @@ class CoilStep(StepWidget):
 
     def _refresh_verify(self, shown: dict[str, float] | None = None) -> None:
         names = self._verify_names()
+        last = self.verify_result
+        if shown is None and not self.verify_touched and last is not None \
+                and last.applies_to(self.ctx.state.coil_from_hotspot):
+            shown = last.mismatch_mm                   # the last check's numbers stay readable
         self.verify_table.setRowCount(len(names))
         for row, name in enumerate(names):
             value = None
@@ -424,6 +428,8 @@ class CoilStep(StepWidget):
             self.verify_table.setItem(row, 1, QtWidgets.QTableWidgetItem(
                 "" if value is None else fmt_mm(value)))
         asked = self._asked()
+        self.verify_instruction.setStyleSheet(
+            f"font-weight: bold; color: {'#1b5e20' if self.verified else '#ad1457'};")
         if self.ctx.state.coil_from_hotspot is None:
             self.verify_instruction.setText("Accept a coil first.")
         elif self.verified:

@@ -36,6 +36,7 @@ def start_coil_check(window, qtbot, coil_from_hotspot=None, calibrate=0):
     # registered with the simulator's truth, so that only the coil gate can block navigation
     mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
     window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
+    window.state.registration_verified = True    # scalp touches agreed (the registration gate)
     panel = window.registration_panel
     panel.go_to("coil")
     return panel, panel.step("coil"), truth
