@@ -1,8 +1,18 @@
 """Library of published MNI152 target coordinates, and their mapping onto a patient's head.
 
-Coordinates are MNI152 RAS mm (left hemisphere x < 0), as tabulated in Fox et al. 2012 and reused
-by the NIMH ConTarg package (github.com/nih-fmrif/contarg, README "ROIs"); see
-/work/shared/notes/targeting-science.md section 2 for provenance and the open questions.
+Coordinates are MNI152 RAS mm (left hemisphere x < 0). Every entry names the sources that
+*state* its coordinate (:data:`SOURCES`, keys in ``LiteratureTarget.sources``), so that a
+citation never points at a document that does not contain the number (issue 10, defect 9):
+
+* Fox et al. 2012 (Biol Psychiatry 72:595) is the primary source of the DLPFC coordinates and of
+  the subgenual cingulate seed. Its "optimized" connectivity-based coordinates lie in BA46 (its
+  abstract); (−38, 44, 26) is the group target usually taken from it (the peak of its
+  efficacy-based seed map) and (−44, 38, 34) the peak of its subgenual-seed map.
+* The NIMH ConTarg package re-states, in its README's ROI recipe (AFNI ``3dcalc`` spheres whose
+  signs are flipped because AFNI works in RAI), the subgenual seed (6, 16, −10) with a 10 mm
+  radius and the four a-priori DLPFC sites (BA9, BA46, average 5-cm, average F3) with 20 mm; it
+  credits the ROIs to Cash et al. It does **not** contain (−38, 44, 26) or (−44, 38, 34), so
+  those entries cite Fox 2012 alone.
 
 Projection to the scalp (:func:`map_to_patient`): the coil entry point is the *closest scalp
 point* to the cortical point, and the coil normal is the inward scalp normal there. This is what
@@ -24,20 +34,46 @@ from navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surfa
 from navigation.targeting.targets import Evidence, Target, default_handle_direction
 from navigation.transforms import Frame, Transform
 
-__all__ = ["LiteratureTarget", "LIBRARY", "get", "stimulable", "map_to_patient"]
+__all__ = ["LiteratureTarget", "LIBRARY", "SOURCES", "Source", "get", "stimulable",
+           "map_to_patient"]
 
-FOX_2012 = ("Fox MD, Buckner RL, White MP, Greicius MD, Pascual-Leone A. Efficacy of transcranial "
-            "magnetic stimulation targets for depression is related to intrinsic functional "
-            "connectivity with the subgenual cingulate. Biol Psychiatry 2012;72(7):595-603.")
-FOX_2012_DOI = "10.1016/j.biopsych.2012.04.028"
-CONTARG = "Coordinates as reused by NIMH ConTarg (github.com/nih-fmrif/contarg, README 'ROIs')."
-WEIGAND_2018 = ("Weigand A, Horn A, Caballero R, et al. Prospective validation that subgenual "
-                "connectivity predicts antidepressant efficacy of transcranial magnetic "
-                "stimulation sites. Biol Psychiatry 2018;84(1):28-37.")
-MAYKA_2006 = ("Mayka MA, Corcos DM, Leurgans SE, Vaillancourt DE. Three-dimensional locations and "
-              "boundaries of motor and premotor cortices as defined by functional brain imaging: "
-              "a meta-analysis. NeuroImage 2006;31(4):1453-1474. Hand-knob coordinate as used in "
-              "the SimNIBS examples (mni2subject_coords).")
+
+@dataclass(frozen=True)
+class Source:
+    """A document that states a coordinate: the reference and where in it to look."""
+
+    citation: str
+    doi: str | None = None
+    where: str = ""
+
+
+SOURCES: dict[str, Source] = {
+    "fox2012": Source(
+        "Fox MD, Buckner RL, White MP, Greicius MD, Pascual-Leone A. Efficacy of transcranial "
+        "magnetic stimulation targets for depression is related to intrinsic functional "
+        "connectivity with the subgenual cingulate. Biol Psychiatry 2012;72(7):595-603.",
+        "10.1016/j.biopsych.2012.04.028",
+        "primary source: the DLPFC TMS sites compared, the subgenual seed, and the optimized "
+        "connectivity-based coordinates (BA46)"),
+    "contarg": Source(
+        "NIMH ConTarg (github.com/nih-fmrif/contarg), README section 'ROIs': spherical ROIs "
+        "credited to Cash et al.",
+        None,
+        "re-statement of the subgenual seed (10 mm sphere) and the BA9, BA46, 5-cm and F3 "
+        "sites (20 mm spheres); AFNI RAI signs"),
+    "weigand2018": Source(
+        "Weigand A, Horn A, Caballero R, et al. Prospective validation that subgenual "
+        "connectivity predicts antidepressant efficacy of transcranial magnetic stimulation "
+        "sites. Biol Psychiatry 2018;84(1):28-37.",
+        None,
+        "coordinate from a secondary source; not checked against the paper"),
+    "mayka2006": Source(
+        "Mayka MA, Corcos DM, Leurgans SE, Vaillancourt DE. Three-dimensional locations and "
+        "boundaries of motor and premotor cortices as defined by functional brain imaging: a "
+        "meta-analysis. NeuroImage 2006;31(4):1453-1474.",
+        None,
+        "left M1 hand coordinate, as used in the SimNIBS examples (mni2subject_coords)"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,11 +81,28 @@ class LiteratureTarget:
     key: str
     name: str
     mni_mm: tuple[float, float, float]
-    citation: str
+    sources: tuple[str, ...]          # keys of SOURCES that state this coordinate, primary first
     why: str
-    doi: str | None = None
     stimulable: bool = True
     status: str = "published"  # or "alternate", "secondary source, unverified", "seed"
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.sources if k not in SOURCES]
+        if not self.sources or unknown:
+            raise ValueError(f"{self.key}: every entry needs known sources, got {self.sources}")
+
+    @property
+    def citation(self) -> str:
+        """The primary source, then each re-statement (what the Evidence shows)."""
+        first, *more = (SOURCES[k] for k in self.sources)
+        text = first.citation
+        if more:
+            text += " Re-stated in: " + " ".join(m.citation for m in more)
+        return text
+
+    @property
+    def doi(self) -> str | None:
+        return SOURCES[self.sources[0]].doi
 
     @property
     def evidence(self) -> Evidence:
@@ -58,32 +111,36 @@ class LiteratureTarget:
 
 
 LIBRARY: tuple[LiteratureTarget, ...] = (
-    LiteratureTarget("fox2012", "L-DLPFC Fox 2012 group target", (-38, 44, 26), f"{FOX_2012} {CONTARG}",
-                     "Group DLPFC peak most anticorrelated with the subgenual cingulate; sites "
-                     "closer to it had better antidepressant response.", FOX_2012_DOI),
-    LiteratureTarget("fox2012_alt", "L-DLPFC Fox 2012 alternate peak", (-44, 38, 34), FOX_2012,
-                     "Alternate Fox 2012 peak (reported as the sgACC-seed map peak); within 1 cm "
-                     "of the group target.", FOX_2012_DOI, status="alternate"),
-    LiteratureTarget("weigand2018", "L-DLPFC Weigand 2018 (approx.)", (-42, 44, 30), WEIGAND_2018,
+    LiteratureTarget("fox2012", "L-DLPFC Fox 2012 group target", (-38, 44, 26), ("fox2012",),
+                     "Fox 2012's optimized group target in BA46 (the peak of its efficacy-based "
+                     "seed map), anticorrelated with the subgenual cingulate; sites closer to it "
+                     "had better antidepressant response."),
+    LiteratureTarget("fox2012_alt", "L-DLPFC Fox 2012 subgenual-seed peak", (-44, 38, 34),
+                     ("fox2012",),
+                     "Fox 2012's other optimized coordinate: the DLPFC peak most anticorrelated "
+                     "with the subgenual seed itself; 10 mm from the group target.",
+                     status="alternate"),
+    LiteratureTarget("weigand2018", "L-DLPFC Weigand 2018 (approx.)", (-42, 44, 30),
+                     ("weigand2018",),
                      "Refined sgACC-anticorrelation optimum from 1000 connectomes, validated "
                      "prospectively against clinical outcome.",
                      status="secondary source, unverified"),
-    LiteratureTarget("ba9", "L-DLPFC BA9 (a priori site)", (-36, 39, 43), f"{FOX_2012} {CONTARG}",
-                     "A priori BA9 DLPFC site compared in Fox 2012.", FOX_2012_DOI),
-    LiteratureTarget("ba46", "L-DLPFC BA46 (a priori site)", (-44, 40, 29), f"{FOX_2012} {CONTARG}",
-                     "A priori BA46 DLPFC site; the better of the a priori sites in Fox 2012.",
-                     FOX_2012_DOI),
-    LiteratureTarget("avg_5cm", "Average 5-cm-rule site", (-41, 16, 54), f"{FOX_2012} {CONTARG}",
+    LiteratureTarget("ba9", "L-DLPFC BA9 (a priori site)", (-36, 39, 43), ("fox2012", "contarg"),
+                     "A priori BA9 DLPFC site compared in Fox 2012."),
+    LiteratureTarget("ba46", "L-DLPFC BA46 (a priori site)", (-44, 40, 29), ("fox2012", "contarg"),
+                     "A priori BA46 DLPFC site; the better of the a priori sites in Fox 2012."),
+    LiteratureTarget("avg_5cm", "Average 5-cm-rule site", (-41, 16, 54), ("fox2012", "contarg"),
                      "Where the 5-cm rule lands on average (premotor/DLPFC border): a reference, "
-                     "not a recommendation.", FOX_2012_DOI),
-    LiteratureTarget("avg_f3", "Average F3 (Beam) site", (-37, 26, 49), f"{FOX_2012} {CONTARG}",
-                     "Where the Beam/EEG F3 method lands on average.", FOX_2012_DOI),
-    LiteratureTarget("sgacc_seed", "sgACC seed (not a TMS target)", (6, 16, -10), f"{FOX_2012} {CONTARG}",
+                     "not a recommendation."),
+    LiteratureTarget("avg_f3", "Average F3 (Beam) site", (-37, 26, 49), ("fox2012", "contarg"),
+                     "Where the Beam/EEG F3 method lands on average."),
+    LiteratureTarget("sgacc_seed", "sgACC seed (not a TMS target)", (6, 16, -10),
+                     ("fox2012", "contarg"),
                      "Subgenual cingulate seed (10 mm sphere) for connectivity targeting. Not "
-                     "stimulable: ~7 cm deep.", FOX_2012_DOI, stimulable=False, status="seed"),
-    LiteratureTarget("m1_hand_left", "Left M1 hand knob", (-37, -21, 58), MAYKA_2006,
+                     "stimulable: ~7 cm deep.", stimulable=False, status="seed"),
+    LiteratureTarget("m1_hand_left", "Left M1 hand knob", (-37, -21, 58), ("mayka2006",),
                      "Left primary motor cortex hand area: motor-threshold hotspot search start."),
-    LiteratureTarget("m1_hand_right", "Right M1 hand knob", (37, -21, 58), MAYKA_2006,
+    LiteratureTarget("m1_hand_right", "Right M1 hand knob", (37, -21, 58), ("mayka2006",),
                      "Right primary motor cortex hand area (mirror of the left coordinate)."),
 )
 
