@@ -68,7 +68,9 @@ class Bullseye(QtWidgets.QWidget):
             font.setPointSize(12)
             font.setBold(True)
             p.setFont(font)
-            p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, self.message or "—")
+            box = self.rect().adjusted(12, 0, -12, 0)     # long reasons wrap, never clipped
+            p.drawText(box, int(QtCore.Qt.AlignmentFlag.AlignCenter
+                                | QtCore.Qt.TextFlag.TextWordWrap), self.message or "—")
             return
         x = float(np.clip(e.offset_x_mm, -self.range_mm, self.range_mm))
         y = float(np.clip(e.offset_y_mm, -self.range_mm, self.range_mm))

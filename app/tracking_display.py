@@ -65,7 +65,9 @@ class TrackingDisplay(QtCore.QObject):
         markers = [] if tip is None else [Marker(tuple(tip.translation), "#4fc3f7", "tip")]
         self.window.set_markers("pointer", markers)
         not_verified = unverified if tip is not None or live.mri_from_hotspot is not None else ""
-        self.view3d.set_banner(blocked or self._banner_text(snap) or not_verified.upper())
+        if not_verified:                  # short lines fit a narrow 3-D view
+            not_verified = "REGISTRATION\nNOT VERIFIED\nVerify: touch scalp"
+        self.view3d.set_banner(blocked or self._banner_text(snap) or not_verified)
 
     @staticmethod
     def _banner_text(snap: TrackingSnapshot) -> str:

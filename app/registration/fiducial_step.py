@@ -310,8 +310,7 @@ class FiducialStep(StepWidget):
         if point is None:
             self.live.setText(why)
         elif not hold.armed:
-            self.live.setText("Pointer tracked. Hold-still capture is paused: move the pointer to "
-                              "the landmark (the tip must move after the step opens or a capture).")
+            self.live.setText("Pointer tracked: move the pointer onto the landmark first.")
         else:
             motion = "" if hold.motion_mm is None else f" (motion {hold.motion_mm:.2f} mm)"
             self.live.setText(f"Pointer tracked{motion}.")

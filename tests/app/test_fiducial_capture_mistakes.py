@@ -23,7 +23,7 @@ from hardware.simulation import SimulatedTracker
 from navigation.registration import PivotCalibration
 from navigation.registration.capture_checks import PREDICTION_LIMIT_MM, prediction_error
 from navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, load
+from tests.app.registration_helpers import click, load, shot
 
 pytestmark = pytest.mark.gui
 
@@ -136,6 +136,7 @@ def test_scripted_fiducial_mistakes_are_not_captured_and_one_landmark_is_redone(
     wait_phase(window, qtbot, "pausing halfway")
     qtbot.waitUntil(lambda: "from where Nasion and LPA put the RPA" in fid.capture_message.text(),
                     timeout=10000)
+    shot(window, "fiducials-halfway-refused")
     assert set(ctx.touched) == {"nasion", "lpa"}
     # 7. the RPA: the set fits
     qtbot.waitUntil(lambda: "rpa" in ctx.touched, timeout=15000)

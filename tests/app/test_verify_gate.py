@@ -21,7 +21,7 @@ from hardware.simulation import SimulatedTracker
 from navigation.registration import register_fiducials
 from navigation.registration.verification import ScalpVerification, check_pointer
 from navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, load
+from tests.app.registration_helpers import click, load, shot
 
 pytestmark = pytest.mark.gui
 
@@ -109,11 +109,17 @@ def test_a_swapped_fiducials_only_registration_never_reaches_navigation(window, 
     snap = window.tracking.last
     assert guidance._why_not(snap) == NOT_VERIFIED
     assert all(v.text() == "—" for v in guidance.values.values())
-    qtbot.waitUntil(lambda: "REGISTRATION NOT VERIFIED" in window.view3d.banner, timeout=3000)
+    qtbot.waitUntil(lambda: "NOT VERIFIED" in window.view3d.banner, timeout=3000)
+    assert "Verify: touch scalp" in window.view3d.banner
     coil = window.view3d._actors.get("coil")
     assert coil is None or not coil.GetVisibility()          # the coil glyph is not drawn
     pointer = window.view3d._actors.get("pointer")
     assert pointer is not None and pointer.GetVisibility()   # the pointer is (to verify with)
+    shot(window, "verify-swapped-not-verified")
+    window.panels.setCurrentWidget(guidance)
+    qtbot.wait(100)
+    shot(window, "navigate-not-verified")
+    window.panels.setCurrentWidget(window.registration_panel)
 
     # the true registration: two places agree, Verified opens navigation
     window.state.set_registration(TrueRegistration(truth))
@@ -122,6 +128,7 @@ def test_a_swapped_fiducials_only_registration_never_reaches_navigation(window, 
     agreeing = verify.verification.agreeing
     assert len(agreeing) >= 2 and all(abs(t.scalp_distance_mm) <= 3.0 for t in agreeing)
     assert guidance._why_not(window.tracking.last) == NOT_VERIFIED   # not before the click
+    shot(window, "verify-true-agrees")
     click(qtbot, verify.done_button)
     assert window.state.registration_verified and panel.status["verify"] == "done"
     qtbot.waitUntil(lambda: guidance._why_not(window.tracking.last) != NOT_VERIFIED,
