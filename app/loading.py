@@ -1,21 +1,28 @@
 """What "open an image" does, as one job function for a worker thread.
 
 Loading and surface extraction are ``navigation`` calls; this module only chains them so the
-main window can run the chain off the GUI thread with one progress bar.
+main window can run the chain off the GUI thread with one progress bar. It also decides what an
+image *without a scalp* (skull-stripped) becomes: its outer surface is the brain, there is no
+scalp, and the import report says so (see docs/surfaces.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyvista as pv
 
+from navigation.image_checks import Problem, check_skull_stripped, shell_intensity_ratio
 from navigation.imaging import Volume, load_volume
 from navigation.progress import CancelToken, ProgressCallback, report, scaled
-from navigation.surfaces import head_surfaces
+from navigation.surfaces import head_surfaces, mesh_volume_ml
+from navigation.template_brain import set_provenance
 
-__all__ = ["LoadedHead", "load_head", "load_sample_head"]
+__all__ = ["LoadedHead", "load_head", "load_sample_head", "SKULL_STRIPPED_BRAIN"]
+
+SKULL_STRIPPED_BRAIN = "the outer surface of this skull-stripped image (its brain)"
 
 
 @dataclass
@@ -25,29 +32,56 @@ class LoadedHead:
     brain: pv.PolyData | None
     fiducials_mm: dict | None = None   # planned (MRI) landmarks known for this image, if any
     is_sample: bool = False
+    skull_stripped: bool = False       # no scalp: the outer surface is the brain
+
+
+def _with_problems(volume: Volume, problems: list[Problem]) -> Volume:
+    """The same volume with more findings in its import report (the session records them)."""
+    if not problems:
+        return volume
+    return dataclasses.replace(volume, report=volume.report.plus(problems))
+
+
+def _brain_info(brain: pv.PolyData, what: str) -> Problem:
+    return Problem("info", "brain-surface", f"brain surface: {what}; encloses {mesh_volume_ml(brain):.0f} mL")
 
 
 def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid: str | None = None,
               brain_mesh_path: Path | None = None, progress: ProgressCallback | None = None,
               cancel: CancelToken | None = None) -> LoadedHead:
-    """Read the T1, then build (or fetch from cache) its scalp and brain surfaces."""
+    """Read the T1, then build (or fetch from cache) its scalp and brain surfaces; detect a
+    skull-stripped image (then the outer surface is the brain and there is no scalp)."""
     volume = load_volume(path, affine_choice=affine_choice, series_uid=series_uid,
                          progress=scaled(progress, 0.0, 0.4), cancel=cancel)
     surfaces = head_surfaces(volume, brain_mesh_path=brain_mesh_path,
-                             progress=scaled(progress, 0.4, 1.0), cancel=cancel)
+                             progress=scaled(progress, 0.4, 0.95), cancel=cancel)
+    scalp, brain = surfaces.scalp, surfaces.brain
+    report(progress, 0.96, "Checking for a scalp", cancel)
+    enclosed = mesh_volume_ml(scalp)
+    ratio = shell_intensity_ratio(volume.value_at, scalp.points, -scalp.point_data["Normals"]) \
+        if enclosed < 2500.0 else float("nan")
+    problems = check_skull_stripped(enclosed, ratio)
+    stripped = bool(problems)
+    if stripped:
+        brain = set_provenance(scalp, SKULL_STRIPPED_BRAIN) if brain is None else brain
+        scalp = None
+    if brain is not None:
+        problems.append(_brain_info(brain, SKULL_STRIPPED_BRAIN if stripped else "from the file given"))
     report(progress, 1.0, "done", cancel)
-    return LoadedHead(volume, surfaces.scalp, surfaces.brain)
+    return LoadedHead(_with_problems(volume, problems), scalp, brain, skull_stripped=stripped)
 
 
 def load_sample_head(*, progress: ProgressCallback | None = None,
                      cancel: CancelToken | None = None) -> LoadedHead:
     """The bundled sample head with its brain surface and marked fiducials."""
     from navigation import sample_head
+    from navigation.template_brain import provenance_of
 
     volume = load_volume(sample_head.sample_head_path(), progress=scaled(progress, 0.0, 0.3),
                          cancel=cancel)
     surfaces = head_surfaces(volume, progress=scaled(progress, 0.3, 0.8), cancel=cancel)
     report(progress, 0.85, "brain surface", cancel)
     brain = surfaces.brain if surfaces.brain is not None else sample_head.sample_head_brain_surface()
+    volume = _with_problems(volume, [_brain_info(brain, provenance_of(brain))])
     report(progress, 1.0, "done", cancel)
     return LoadedHead(volume, surfaces.scalp, brain, sample_head.sample_head_fiducials(), True)

@@ -94,6 +94,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.guidance_panel = GuidancePanel(self)
         self.panels.addTab(self.guidance_panel, "Navigate")
         self.sessions = SessionController(self, self.file_menu)
+        from .brain_loading import BrainController
+
+        self.brains = BrainController(self)
 
     # ----- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -128,6 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(m, "&Open MRI image…", self.choose_image, QtGui.QKeySequence.StandardKey.Open)
         self._action(m, "Open &DICOM folder…", self.choose_dicom_folder, "Ctrl+Shift+O")
         self._action(m, "Open &sample head", self.open_sample_head, "Ctrl+Shift+S")
+        self._action(m, "Load &brain surface…", lambda: self.brains.choose_file(), "Ctrl+B")
         m.addSeparator()
         self._action(m, "Save &screenshot…", self.choose_screenshot, "Ctrl+P")
         m.addSeparator()

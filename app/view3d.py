@@ -50,6 +50,7 @@ class HeadView3D(QtWidgets.QWidget):
         self._scalp_opacity = 1.0
         self._brain_visible = True
         self._banner_text = ""
+        self._brain_legend = ""
         self._press_pos: tuple[int, int] | None = None
         self._picker = vtk.vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -170,6 +171,20 @@ class HeadView3D(QtWidgets.QWidget):
         if changed and render:
             self.render()
         return changed
+
+    def set_brain_legend(self, text: str) -> None:
+        """A small legend in the lower right naming the brain surface's source (e.g. "Brain:
+        approximate, from the template"); empty text removes it."""
+        self._brain_legend = text
+        self.plotter.remove_actor("brain_legend", render=False)
+        if text:
+            self.plotter.add_text(text, position="lower_right", font_size=9, color=BRAIN_COLOR,
+                                  name="brain_legend")
+        self.render()
+
+    @property
+    def brain_legend(self) -> str:
+        return self._brain_legend
 
     def set_banner(self, text: str, color: str = "#ff5252") -> None:
         """A large warning at the top of the view (e.g. TRACKING INVALID); empty text removes it."""

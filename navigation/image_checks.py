@@ -11,7 +11,12 @@ Thresholds (all stated here, all tested):
 * voxel size: finite and in ``[0.1, 10]`` mm on each axis, else an error;
 * head extent: ``[100, 400]`` mm along each voxel axis, else a warning;
 * qform vs sform: a flip, more than 1 mm displacement of any corner of the volume or more than
-  1 degree of rotation between them is a disagreement (:func:`compare_affines`).
+  1 degree of rotation between them is a disagreement (:func:`compare_affines`);
+* skull-stripped (:func:`check_skull_stripped`): the outer surface found encloses less than
+  2000 mL (an adult head inside its scalp is ~3500-5000 mL down to the usual neck cut, a brain
+  1000-1600 mL) AND there is no dark skull shell under it (the median intensity 4-9 mm under the
+  surface is more than 0.6 of the median 20-30 mm under it; under a scalp, cortical bone and CSF
+  make that band dark in a T1).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ __all__ = [
     "MIN_VOXEL_MM", "MAX_VOXEL_MM", "MIN_EXTENT_MM", "MAX_EXTENT_MM",
     "AFFINE_TOL_MM", "AFFINE_TOL_DEG",
     "axcodes", "check_affine", "check_voxel_sizes", "check_extent", "check_data",
-    "compare_affines", "corners_mm",
+    "compare_affines", "corners_mm", "check_skull_stripped", "shell_intensity_ratio",
+    "SKULL_STRIPPED_MAX_ML", "SKULL_SHELL_RATIO",
 ]
 
 MIN_VOXEL_MM = 0.1
@@ -38,6 +44,8 @@ MIN_EXTENT_MM = 100.0
 MAX_EXTENT_MM = 400.0
 AFFINE_TOL_MM = 1.0
 AFFINE_TOL_DEG = 1.0
+SKULL_STRIPPED_MAX_ML = 2000.0
+SKULL_SHELL_RATIO = 0.6
 
 Level = Literal["error", "warning", "info"]
 _LEVELS = ("error", "warning", "info")
@@ -259,3 +267,37 @@ def _angle_between_deg(lin_a: np.ndarray, lin_b: np.ndarray) -> float:
     ub = lin_b / np.linalg.norm(lin_b, axis=0)
     cos = np.clip(np.sum(ua * ub, axis=0), -1.0, 1.0)
     return float(np.degrees(np.max(np.arccos(cos))))
+
+
+def shell_intensity_ratio(sample, points: np.ndarray, inward_normals: np.ndarray) -> float:
+    """Median intensity 4-9 mm under a surface over the median 20-30 mm under it.
+
+    ``sample(points) -> values`` reads the image (e.g. ``Volume.value_at``); ``inward_normals``
+    are unit vectors into the head. A T1 with its skull gives ~0.2-0.5 (bone and CSF are dark),
+    a skull-stripped image ~1 (grey matter right under its surface)."""
+    p = np.asarray(points, float)
+    n = np.asarray(inward_normals, float)
+    if len(p) > 4000:
+        keep = np.random.default_rng(0).choice(len(p), 4000, replace=False)
+        p, n = p[keep], n[keep]
+    shell = np.concatenate([sample(p + d * n) for d in (4.0, 5.5, 7.0, 8.5)])
+    deep = np.concatenate([sample(p + d * n) for d in (20.0, 25.0, 30.0)])
+    shell, deep = shell[np.isfinite(shell)], deep[np.isfinite(deep)]
+    if shell.size == 0 or deep.size == 0 or not np.median(deep) > 0:
+        return float("nan")
+    return float(np.median(shell) / np.median(deep))
+
+
+def check_skull_stripped(enclosed_ml: float, shell_ratio: float) -> list[Problem]:
+    """A warning when the image looks skull-stripped (brain-sized, no dark skull shell).
+
+    Why it matters: with no scalp, scalp-surface registration and scalp-based planning are
+    impossible and any "scalp" is really the brain; see docs/surfaces.md."""
+    if enclosed_ml < SKULL_STRIPPED_MAX_ML and not shell_ratio < SKULL_SHELL_RATIO:
+        return [Problem("warning", "skull-stripped",
+                        f"the image looks skull-stripped (the head found encloses only "
+                        f"{enclosed_ml:.0f} mL, brain-sized, with no dark skull under its surface): "
+                        "it has no scalp, so scalp registration, scalp targets and navigation are "
+                        "unavailable. Open the T1 with the scalp and load this image as its brain "
+                        "surface (Display > Load brain surface).")]
+    return []

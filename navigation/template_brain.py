@@ -22,7 +22,7 @@ from .progress import CancelToken, ProgressCallback, report
 from .transforms import Frame, Transform
 
 __all__ = ["TEMPLATE_PROVENANCE", "TEMPLATE_LEVEL", "template_brain_surface", "template_tissue_probability",
-           "set_provenance", "provenance_of"]
+           "set_provenance", "provenance_of", "template_transform_of"]
 
 TEMPLATE_LEVEL = 0.5
 TEMPLATE_PROVENANCE = ("approximate, from the template: MNI152 2009a grey+white matter probability "
@@ -42,6 +42,14 @@ def provenance_of(mesh: pv.PolyData | None) -> str:
         return ""
     value = np.asarray(mesh.field_data["provenance"]).ravel()
     return str(value[0]) if value.size else ""
+
+
+def template_transform_of(mesh: pv.PolyData | None) -> np.ndarray | None:
+    """The 4x4 ``mri_from_mni`` a template brain was placed with, or None for other brains."""
+    if mesh is None or "mri_from_mni" not in mesh.field_data.keys():
+        return None
+    value = np.asarray(mesh.field_data["mri_from_mni"], float).ravel()
+    return value.reshape(4, 4) if value.size == 16 else None
 
 
 def _check_mri_from_mni(mri_from_mni: Transform | np.ndarray) -> np.ndarray:
@@ -87,5 +95,6 @@ def template_brain_surface(mri_from_mni: Transform | np.ndarray, *, max_faces: i
               "level": TEMPLATE_LEVEL}
     mesh, _ = cached_mesh("brain-template", inputs, build)
     set_provenance(mesh, provenance)
+    mesh.field_data["mri_from_mni"] = matrix.ravel().copy()
     report(progress, 1.0, "Template brain surface ready", cancel)
     return mesh

@@ -1,4 +1,5 @@
-"""Display controls: scalp opacity (reveals the brain), window/level, radiological convention."""
+"""Display controls: scalp opacity (reveals the brain), the brain surface (where it came from, its
+volume, load one or make one from the template), window/level, radiological convention."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ class DisplayPanel(QtWidgets.QWidget):
     windowChanged = QtCore.Signal(float, float)   # level, width
     radiologicalChanged = QtCore.Signal(bool)
     viewPresetRequested = QtCore.Signal(str)
+    loadBrainRequested = QtCore.Signal()
+    templateBrainRequested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,6 +35,24 @@ class DisplayPanel(QtWidgets.QWidget):
         self.brain.setChecked(True)
         self.brain.toggled.connect(self.brainVisibleChanged)
         form.addRow(self.brain)
+        self.brain_status = QtWidgets.QLabel("No image")
+        self.brain_status.setObjectName("brain_status")
+        self.brain_status.setWordWrap(True)
+        form.addRow(self.brain_status)
+        buttons = QtWidgets.QHBoxLayout()
+        self.load_brain = QtWidgets.QPushButton("Load brain surface…")
+        self.load_brain.setObjectName("load_brain")
+        self.load_brain.setToolTip("FreeSurfer lh.pial + rh.pial, SimNIBS .msh, GIfTI/STL/VTK/PLY/OBJ, or a "
+                                   "brain mask / segmentation (NIfTI, MGZ) of this patient")
+        self.load_brain.clicked.connect(self.loadBrainRequested)
+        self.template_brain = QtWidgets.QPushButton("From the template (MNI)")
+        self.template_brain.setObjectName("template_brain")
+        self.template_brain.setToolTip("An approximate brain: the MNI152 grey+white matter maps placed on "
+                                       "this head by its MNI registration (runs it if needed)")
+        self.template_brain.clicked.connect(self.templateBrainRequested)
+        buttons.addWidget(self.load_brain)
+        buttons.addWidget(self.template_brain)
+        form.addRow(buttons)
 
         self.level = QtWidgets.QDoubleSpinBox()
         self.width = QtWidgets.QDoubleSpinBox()
@@ -57,6 +78,13 @@ class DisplayPanel(QtWidgets.QWidget):
             b.clicked.connect(lambda _=False, n=name: self.viewPresetRequested.emit(n))
             presets.addWidget(b)
         form.addRow("3-D view from", presets)
+
+    def show_brain(self, text: str, tooltip: str = "") -> None:
+        """Where the brain surface came from and its volume, as the user should read it."""
+        self.brain_status.setText(text)
+        self.brain_status.setToolTip(tooltip)
+        approximate = "approximate" in text
+        self.brain_status.setStyleSheet("color: #b26a00" if approximate else "")
 
     def set_window(self, level: float, width: float) -> None:
         """Show a window set elsewhere (e.g. by dragging) without echoing it back."""
