@@ -1,5 +1,10 @@
-"""Small rigid-pose helpers for hardware (which may not import ``navigation.transforms``): the
-simulator's poses and the drivers' quaternion conversions.
+"""Small rigid-pose helpers for hardware: the simulator's poses and the drivers' quaternion
+conversions.
+
+The rigid basics (``rigid``, ``invert_rigid``, ``is_rigid``) are those of
+:mod:`navigation.transforms`, the one module of ``navigation`` that hardware may import (pure
+numpy/scipy math, no Qt, no VTK): one rigidity test with one tolerance for the whole project
+(``navigation.transforms.RIGID_TOL``, where the value is explained).
 
 Poses are raw 4x4 float arrays named ``<to>_from_<from>``; rotations are interpolated on the
 quaternion sphere (scipy ``Slerp``) and motions are timed with the minimum-jerk profile of
@@ -13,37 +18,16 @@ import math
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from navigation.transforms import invert_rigid, is_rigid
+from navigation.transforms import make_rigid as rigid
+
 __all__ = ["rigid", "invert_rigid", "is_rigid", "frame_from_z_axis", "rotation_about",
            "interpolate_pose", "min_jerk", "translation", "rotation_from_quaternion_wxyz",
            "quaternion_wxyz_from_rotation"]
 
 
-def rigid(rotation: np.ndarray, translation_mm: np.ndarray) -> np.ndarray:
-    """4x4 pose from a 3x3 rotation and a translation in mm."""
-    m = np.eye(4)
-    m[:3, :3] = rotation
-    m[:3, 3] = translation_mm
-    return m
-
-
 def translation(offset_mm: np.ndarray) -> np.ndarray:
     return rigid(np.eye(3), offset_mm)
-
-
-def invert_rigid(a_from_b: np.ndarray) -> np.ndarray:
-    """Closed-form rigid inverse ``[R^T, -R^T t]`` (never a pseudo-inverse)."""
-    r = a_from_b[:3, :3]
-    return rigid(r.T, -r.T @ a_from_b[:3, 3])
-
-
-def is_rigid(m: np.ndarray, tol: float = 1e-6) -> bool:
-    """True when ``m`` is a proper rigid 4x4 (orthonormal rotation, det +1, bottom row 0 0 0 1)."""
-    m = np.asarray(m, dtype=float)
-    if m.shape != (4, 4) or not np.all(np.isfinite(m)):
-        return False
-    r = m[:3, :3]
-    return (np.allclose(r.T @ r, np.eye(3), atol=tol) and abs(np.linalg.det(r) - 1.0) < tol
-            and np.allclose(m[3], [0, 0, 0, 1], atol=tol))
 
 
 def frame_from_z_axis(z_axis: np.ndarray, y_hint: np.ndarray) -> np.ndarray:

@@ -148,3 +148,15 @@ def test_the_process_bridge_touches_no_private_member_of_acquisition():
                       if isinstance(node, ast.Attribute) and node.attr.startswith("_")
                       and not node.attr.startswith("__")})
     assert private == []
+
+
+def test_hardware_imports_only_the_pure_transform_math_from_navigation():
+    """hardware may use navigation.transforms (numpy/scipy only) and nothing else of navigation
+    or app; and navigation.transforms itself imports nothing of ours, so it stays pure."""
+    graph = import_graph(module_files())
+    wrong = sorted(f"{mod} -> {dep}" for mod, deps in graph.items() if mod.startswith("hardware")
+                   for dep in deps
+                   if dep.startswith("app") or (dep.startswith("navigation")
+                                                and dep != "navigation.transforms"))
+    assert wrong == []
+    assert graph["navigation.transforms"] == set()

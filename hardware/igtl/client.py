@@ -19,13 +19,14 @@ host. The socket is read on the caller's thread (the acquisition thread), no ext
 from __future__ import annotations
 
 import logging
-import math
 import select
 import socket
 import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from navigation.transforms import RIGID_TOL, is_rigid, rigid_error
 
 from ..errors import ConnectionLost, ProtocolError, TrackerConnectionError, TrackerError
 from ..frames import ToolFrame, ToolStatus
@@ -269,8 +270,14 @@ class IGTLinkTracker(Tracker):
             log.warning("OpenIGTLink %s from %s: %s", msg.type_name, msg.device_name, exc)
             return False
         status = self._metadata_status(msg)
-        if status is ToolStatus.OK and not _is_rigid(pose):
+        if status is ToolStatus.OK and not is_rigid(pose):
             self._stats.non_rigid += 1
+            if self._stats.non_rigid == 1:  # log once; stats.non_rigid counts them all
+                log.warning("OpenIGTLink %s from %s is not a rigid transform (off by %.2g, "
+                            "tolerance %.0e): tool reported INVALID. A scaled, mirrored or "
+                            "sheared matrix, or one written with too few decimals in the "
+                            "sender's configuration", msg.type_name, msg.device_name,
+                            rigid_error(pose), RIGID_TOL)
             status = ToolStatus.INVALID
         state.pose = pose if status is ToolStatus.OK else None
         state.status, state.rx_ns = status, rx_ns
@@ -302,8 +309,3 @@ class IGTLinkTracker(Tracker):
                                         device_time_s=st.device_time_s if fresh else None, host_time_ns=now_ns))
         return frames
 
-
-def _is_rigid(m: np.ndarray, tol: float = 1e-3) -> bool:
-    r = m[:3, :3]
-    return bool(np.all(np.isfinite(m)) and np.allclose(r.T @ r, np.eye(3), atol=tol)
-                and math.isclose(float(np.linalg.det(r)), 1.0, abs_tol=tol))

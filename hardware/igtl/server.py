@@ -14,7 +14,6 @@ the caller; a client whose queue exceeds ``max_queue_bytes`` loses its oldest un
 from __future__ import annotations
 
 import logging
-import math
 import selectors
 import socket
 import threading
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
+
+from navigation.transforms import is_rigid
 
 from ..frames import ToolFrame
 from .protocol import pack_transform
@@ -267,10 +268,5 @@ class PoseStreamer:
 
 
 def _valid_pose(m: np.ndarray | None) -> bool:
-    if m is None:
-        return False
-    a = np.asarray(m, dtype=float)
-    if a.shape != (4, 4) or not np.all(np.isfinite(a)) or not np.allclose(a[3], [0, 0, 0, 1], atol=1e-6):
-        return False
-    r = a[:3, :3]
-    return bool(np.allclose(r.T @ r, np.eye(3), atol=1e-4) and math.isclose(np.linalg.det(r), 1.0, abs_tol=1e-4))
+    """A finite rigid 4x4 (``navigation.transforms.is_rigid``, the project's one tolerance)."""
+    return m is not None and np.shape(m) == (4, 4) and is_rigid(m)

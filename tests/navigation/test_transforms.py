@@ -105,3 +105,48 @@ def test_matrix_is_read_only():
     t = Transform.identity("mri", "reference")
     with pytest.raises(ValueError):
         t.matrix[0, 3] = 1.0
+
+
+def test_one_rigidity_test_with_one_tolerance_for_navigation_and_hardware():
+    """hardware uses navigation.transforms.is_rigid; no other copy with its own tolerance."""
+    import re
+    from pathlib import Path
+
+    import hardware.rigid
+    from navigation import transforms
+
+    assert hardware.rigid.is_rigid is transforms.is_rigid
+    hardware_dir = Path(hardware.rigid.__file__).parent
+    copies = [str(p) for p in hardware_dir.rglob("*.py")
+              if re.search(r"def _?is_rigid\b|\.T @ \w+, np\.eye\(3\)", p.read_text(encoding="utf-8"))]
+    assert copies == []
+
+
+def test_is_rigid_tolerance_is_exactly_rigid_tol():
+    """Float32 wire round-off passes; a 5e-6 scale, a mirror, a bad bottom row, NaN do not.
+    (The old copies used np.allclose, whose relative term silently let 1.1e-5 through on the
+    diagonal while the documented tolerance was 1e-6.)"""
+    from scipy.spatial.transform import Rotation
+
+    from navigation.transforms import RIGID_TOL, is_rigid, rigid_error
+
+    rotations = Rotation.random(2000, random_state=3).as_matrix()
+    for r in rotations:
+        m = np.eye(4)
+        m[:3, :3] = r.astype(np.float32)
+        m[:3, 3] = [12.0, -300.0, -1500.0]
+        assert is_rigid(m), rigid_error(m)
+    base = np.eye(4)
+    base[:3, :3] = rotations[0]
+    scaled = base.copy()
+    scaled[:3, :3] *= 1 + 5e-6
+    mirrored = base @ np.diag([-1.0, 1.0, 1.0, 1.0])
+    bottom = base.copy()
+    bottom[3, 0] = 1e-3
+    nan = base.copy()
+    nan[0, 3] = np.nan
+    for bad in (scaled, mirrored, bottom, nan, np.eye(4)[:3]):
+        assert not is_rigid(bad)
+    assert rigid_error(scaled) == pytest.approx(1.5e-5, rel=1e-3)  # det = 1 + 3 x 5e-6
+    assert rigid_error(scaled) > RIGID_TOL
+    assert is_rigid(rotations[0])  # a 3x3 rotation is accepted as such

@@ -120,6 +120,30 @@ def test_non_rigid_transform_is_invalid(pyigtl_server, client):
     assert tr.stats.non_rigid == 1
 
 
+def test_slightly_scaled_transform_is_invalid_and_an_oblique_float32_one_is_not(pyigtl_server, client, caplog):
+    """The client uses the project's one rigidity tolerance (navigation.transforms.RIGID_TOL):
+    a 0.02 % scale (its own 1e-3 tolerance used to pass it) is INVALID with a log line saying
+    why, while an oblique rotation rounded to float32 on the wire is a valid pose."""
+    from scipy.spatial.transform import Rotation
+    server, port = pyigtl_server
+    tr = client(port)
+    connected(server, tr)
+    oblique = pose(10, -20, -1500)
+    oblique[:3, :3] = Rotation.from_euler("xyz", [0.3, -1.1, 2.6]).as_matrix()
+    send(server, "CoilToTracker", oblique)
+    frames = {f.tool: f for f in tr.read_frames(2.0)}
+    assert frames["coil"].status is ToolStatus.OK
+    np.testing.assert_allclose(frames["coil"].tracker_from_tool, oblique, atol=1e-3)
+    scaled = oblique.copy()
+    scaled[:3, :3] *= 1.0002
+    with caplog.at_level("WARNING", logger="hardware.igtl.client"):
+        send(server, "CoilToTracker", scaled, t=1001.0)
+        assert wait_until(lambda: {f.tool: f for f in tr.read_frames(0.1)}["coil"].status
+                          is ToolStatus.INVALID)
+    assert tr.stats.non_rigid == 1
+    assert "not a rigid transform" in caplog.text and "CoilToTracker" in caplog.text
+
+
 def test_server_gone_raises_connection_lost(pyigtl_server, client):
     server, port = pyigtl_server
     tr = client(port)
