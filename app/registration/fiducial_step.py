@@ -101,6 +101,7 @@ class FiducialStep(StepWidget):
         self._last_ns = 0
         self._arm_after_move = True     # the first tip seen after entering must move first
         self.diagnosis = None           # FitDiagnosis of the last failing fit, for the message
+        self.suspected = ""             # a refused touch showed the captured set is wrong (why)
         self._current: str | None = None
         ctx.fiducialsChanged.connect(self.refresh)
         self.refresh()
@@ -132,6 +133,8 @@ class FiducialStep(StepWidget):
 
     def refresh(self) -> None:
         ctx = self.ctx
+        if len(ctx.touched) < 3:
+            self.suspected = ""                   # touches voided (new pivot, new head)
         names = ctx.landmark_names
         fre = ctx.fiducial_fit.fre_by_name if ctx.fiducial_fit is not None else {}
         self.table.blockSignals(True)
@@ -185,6 +188,9 @@ class FiducialStep(StepWidget):
         elif not fit.accepted:
             self.fit_message.show_message("FRE {:.2f} mm RMS — not usable: {}".format(
                 fit.fre_rms_mm, " ".join(fit.problems)) + self._likely_cause(), "error")
+        elif self.suspected:
+            self.fit_message.show_message(f"FRE {fit.fre_rms_mm:.2f} mm RMS, but the next landmark "
+                                          f"does not fit: {self.suspected}", "error")
         else:
             self.fit_message.show_message(f"Fiducial registration: FRE {fit.fre_rms_mm:.2f} mm "
                                           "RMS. Press Next for the scalp points.", "ok")
@@ -263,6 +269,11 @@ class FiducialStep(StepWidget):
         if not check.ok:
             self.detector.mark_captured(point)      # move before the next hold-still try
             self.capture_message.show_message(check.message, "warn" if auto else "error")
+            cause = check.message.partition(" Likely cause: ")[2]
+            if cause:                               # the captured ones are suspect: block Next
+                self.suspected = cause
+                self._show_fit()
+                self.readyChanged.emit()
             return True
         self.ctx.touched[name] = point
         self.detector.mark_captured(point)
@@ -279,6 +290,7 @@ class FiducialStep(StepWidget):
         return True
 
     def _after_change(self, _name: str) -> None:
+        self.suspected = ""                       # the set changed: judge it again
         self.ctx.refit()                          # emits fiducialsChanged -> refresh()
         self.outputChanged.emit(self.ctx.fit_ok)
         self.readyChanged.emit()
@@ -322,6 +334,8 @@ class FiducialStep(StepWidget):
 
     def ready(self) -> tuple[bool, str]:
         ctx = self.ctx
+        if ctx.fit_ok and self.suspected:
+            return False, self.suspected
         if ctx.fit_ok:
             return True, ""
         cause = "" if self.diagnosis is None else f" Likely cause: {self.diagnosis.message}"

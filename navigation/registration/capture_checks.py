@@ -157,11 +157,16 @@ def check_capture(asked: str, tip_reference_mm: Sequence[float],
     err, used = prediction_error(asked, tip, mri, others)
     if err is not None and err > prediction_limit_mm:
         by = " and ".join(_name(n, display) for n in used[:3]) + (" ..." if len(used) > 3 else "")
-        return CaptureCheck(False, "far",
-                            f"Not captured: the tip is {err:.0f} mm from where {by} put the "
-                            f"{shown} (limit {prediction_limit_mm:.0f} mm). Touch the {shown}; if "
-                            "you are on it, check its MRI point and the landmarks before it.",
-                            err)
+        message = (f"Not captured: the tip is {err:.0f} mm from where {by} put the {shown} (limit "
+                   f"{prediction_limit_mm:.0f} mm). Touch the {shown}; if you are on it, check "
+                   "its MRI point and the landmarks before it.")
+        # On the asked landmark after an earlier mistake (e.g. LPA and RPA touched swapped: three
+        # landmarks fit either way, the fourth shows it): say which mistake explains the set.
+        order = [n for n in mri if n in others] + [asked]
+        diagnosis = diagnose_fit(mri, {**others, asked: tip}, order, display=display)
+        if diagnosis is not None and diagnosis.kind in ("swap", "shift", "reordered"):
+            message += f" Likely cause: {diagnosis.message}"
+        return CaptureCheck(False, "far", message, err)
     return CaptureCheck(True, prediction_error_mm=err)
 
 

@@ -199,3 +199,37 @@ def test_landmarks_shifted_by_one_are_named(window, qtbot):
     text = panel.step("fiducials").fit_message.text()
     assert "Likely cause: Landmarks shifted by one (touch order)" in text, text
     assert "Redo them in order: Nasion, LPA, RPA" in text
+
+
+@pytest.mark.slow
+def test_simulated_swapped_lpa_rpa_touch_order_is_named_by_the_fourth_landmark(window, qtbot):
+    """The sample head carries an inion: the technician touches nasion, RPA (asked: LPA), LPA
+    (asked: RPA), inion. Three landmarks fit either way; the inion shows the swap."""
+    from hardware.scenario_library import make_scenario
+
+    head = load(window)
+    geometry = head_geometry_for(head, window.state.targets)
+    if "inion" not in geometry.landmarks_mm:
+        pytest.skip("the workflow head has no inion (phantom fallback)")
+    scenario = make_scenario("fiducials", head=geometry, seed=3,
+                             landmarks=("nasion", "rpa", "lpa", "inion"), hold_s=2.5)
+    panel = window.registration_panel
+    ctx = panel.ctx
+    fid = panel.step("fiducials")
+    panel.go_to("fiducials")
+    window.tracking.start(lambda: SimulatedTracker(scenario), "swapped touches")
+    window.state.set_pointer_calibration(None, TIP)
+    assert ctx.landmark_names == ["nasion", "lpa", "rpa", "inion"]
+    wait_phase_over(window, qtbot, "touching inion", timeout=40000)
+    text = fid.capture_message.text() + " " + fid.fit_message.text()
+    assert "LPA and RPA look swapped" in text, text
+    assert not panel.next_button.isEnabled()
+    assert "LPA and RPA look swapped" in panel.nav_reason.text()
+    # redoing LPA and RPA (here: the right points put in by hand) clears the suspicion
+    m = window.tracking.tracker_ref.truth.reference_from_head
+    for name in ("lpa", "rpa"):
+        fid.select(name)
+        click(qtbot, fid.redo_button)
+        ctx.touched[name] = m[:3, :3] @ geometry.landmark(name) + m[:3, 3]
+    fid._after_change("rpa")
+    assert not fid.suspected and ctx.fit_ok and panel.next_button.isEnabled()

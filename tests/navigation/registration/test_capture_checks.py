@@ -192,3 +192,17 @@ def test_a_set_that_fits_nothing_gets_no_made_up_cause():
     touched, _ = touch(ADULT, rng)
     scrambled = {k: v + rng.normal(scale=30.0, size=3) for k, v in touched.items()}
     assert diagnose_fit(ADULT, scrambled, list(ADULT)) is None
+
+
+def test_the_landmark_after_a_swapped_pair_is_refused_with_the_swap_named():
+    """LPA/RPA touched swapped are captured (three points fit either way); the fourth, touched
+    right, does not fit the flipped three: the refusal names the swap, not a bad touch."""
+    rng = np.random.default_rng(12)
+    for _ in range(10):
+        touched, _ = touch(ADULT, rng)
+        swapped = {"nasion": touched["nasion"], "lpa": touched["rpa"], "rpa": touched["lpa"]}
+        assert check_capture("rpa", swapped["rpa"], ADULT, {k: swapped[k] for k in
+                                                            ("nasion", "lpa")}).ok
+        check = check_capture("inion", touched["inion"], ADULT, swapped, display=DISPLAY)
+        assert not check.ok and check.kind == "far", check
+        assert "Likely cause: LPA and RPA look swapped" in check.message
