@@ -1,12 +1,19 @@
 """The brain surface of the open head: from the template once an MNI transform exists, or from a
-file the user chooses (File > Load brain surface, Display panel). Work runs on the worker thread
-through ``MainWindow._run`` (progress bar, Cancel); every brain is checked against the scalp
-before it is shown (``navigation.brain_sources.check_brain_in_scalp``), and where it came from is
-shown in the Display panel and as a legend in the 3-D view.
+file the user chooses (File > Load brain surface, Display panel). Every brain is checked against
+the scalp before it is shown (``navigation.brain_sources.check_brain_in_scalp``), and where it
+came from is shown in the Display panel and as a legend in the 3-D view.
+
+Threads: a file the user chooses loads through ``MainWindow._run`` (progress bar, Cancel). The
+template brain that *follows* an MNI registration is made on a plain background thread instead
+(about 1 s, or a cache read): it starts by itself, so it must never make the user's next action
+fail with "another operation is still running", and a plain thread (not a QThread) lets the
+window close while it runs. Its result comes back through a queued Qt signal.
 """
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +24,12 @@ from navigation.progress import scaled
 from navigation.surfaces import SurfaceError
 from navigation.template_brain import provenance_of, template_brain_surface, template_transform_of
 
+from .workers import user_message
+
 __all__ = ["BrainController", "BRAIN_FILE_FILTER", "legend_for"]
+
+log = logging.getLogger(__name__)
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="template-brain")
 
 BRAIN_FILE_FILTER = ("Brain surfaces and masks (*.pial *.white *.gii *.gii.gz *.stl *.vtk *.vtp *.ply *.obj "
                      "*.msh *.nii *.nii.gz *.mgz *.mgh);;All files (*)")
@@ -40,13 +52,15 @@ class BrainController(QtCore.QObject):
     """Keeps ``state.head.brain`` and its display in step with the MNI transform and user files."""
 
     brainChanged = QtCore.Signal(object)   # pv.PolyData | None
+    _templateDone = QtCore.Signal(object, object, object)   # head, (brain, check) | None, error text
 
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
         self.state = window.state
         self.last_check = None
-        self._pending = None
+        self.template_running = False
+        self._templateDone.connect(self._template_done, QtCore.Qt.ConnectionType.QueuedConnection)
         self.state.headChanged.connect(self._head_changed)
         self.state.mniChanged.connect(self._mni_changed)
         window.display_panel.loadBrainRequested.connect(self.choose_file)
@@ -87,24 +101,6 @@ class BrainController(QtCore.QObject):
         self.window.statusBar().showMessage(f"Brain surface: {describe_brain(brain)}{where}", 15000)
         self.brainChanged.emit(brain)
 
-    # ----- running jobs -------------------------------------------------------------------
-    def _when_idle(self, start) -> None:
-        """Start ``start`` now, or as soon as the running job has ended (the MNI registration's
-        result arrives while its job is still the window's current one, and its ``finished``
-        signal may already be queued, so this polls the window on the GUI thread)."""
-        self._pending = start
-        self._start_pending()
-
-    @QtCore.Slot()
-    def _start_pending(self) -> None:
-        if self._pending is None:
-            return
-        if self.window.job is not None:
-            QtCore.QTimer.singleShot(20, self, self._start_pending)
-            return
-        start, self._pending = self._pending, None
-        start()
-
     # ----- the template route -------------------------------------------------------------
     def _mni_changed(self, registration) -> None:
         head = self.state.head
@@ -116,7 +112,7 @@ class BrainController(QtCore.QObject):
         current = template_transform_of(head.brain)
         if current is not None and np.allclose(current, matrix, atol=1e-6):
             return
-        self._when_idle(lambda: self._start_template(head, registration))
+        self._start_template(head, registration)
 
     def from_template(self) -> None:
         head = self.state.head
@@ -132,22 +128,48 @@ class BrainController(QtCore.QObject):
             self._start_template(head, self.state.mni)
 
     def _start_template(self, head, registration) -> None:
-        if head is not self.state.head or self.state.mni is not registration:
-            return
+        """Make the template brain for ``registration`` on the background thread."""
         scalp = head.scalp
+        self.template_running = True
+        self.window.display_panel.show_brain("Making the brain surface from the template…")
+        self.window.statusBar().showMessage("Making the brain surface from the template…", 10000)
 
-        def job(progress=None, cancel=None):
-            brain = template_brain_surface(registration.mri_from_mni, progress=scaled(progress, 0.0, 0.9),
-                                           cancel=cancel)
+        def work() -> None:
             try:
-                check = None if scalp is None else check_brain_in_scalp(brain, scalp)
-            except SurfaceError as exc:
-                raise SurfaceError(f"The template brain placed by this MNI registration does not fit "
-                                   f"this head, so the registration is probably wrong (run it again or "
-                                   f"load the patient's own brain surface). {exc}") from exc
-            return brain, check
+                brain = template_brain_surface(registration.mri_from_mni)
+                try:
+                    check = None if scalp is None else check_brain_in_scalp(brain, scalp)
+                except SurfaceError as exc:
+                    raise SurfaceError(
+                        "The template brain placed by this MNI registration does not fit this head, "
+                        "so the registration is probably wrong (run it again or load the patient's "
+                        f"own brain surface). {exc}") from exc
+                result, error = (brain, check), ""
+            except Exception as exc:  # noqa: BLE001 - every failure reaches the user as text
+                log.exception("template brain failed")
+                result, error = None, user_message(exc)
+            try:
+                self._templateDone.emit(head, result, error)
+            except RuntimeError:   # the window was closed meanwhile
+                pass
 
-        self.window._run(job, "Brain surface from the template", lambda r: self._set_brain(head, r))
+        _EXECUTOR.submit(work)
+
+    def _template_done(self, head, result, error: str) -> None:
+        self.template_running = False
+        if head is not self.state.head:
+            return
+        if error:
+            self._show(head)
+            self.window.show_error("Brain surface from the template", error)
+            return
+        brain, _ = result
+        matrix = template_transform_of(brain)
+        mni = self.state.mni
+        if mni is None or matrix is None or not np.allclose(matrix, mni.mri_from_mni.matrix, atol=1e-6):
+            self._show(head)   # the MNI transform changed meanwhile: its own brain is on its way
+            return
+        self._set_brain(head, result)
 
     # ----- files --------------------------------------------------------------------------
     def choose_file(self) -> None:

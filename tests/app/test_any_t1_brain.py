@@ -144,7 +144,8 @@ def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp
     from navigation.transforms import Frame, Transform
 
     window.state.set_mni(MniRegistration(Transform(Frame.MRI, Frame.MNI, np.eye(4)), 0.5, 1.0, "test"))
-    assert window.job is None and window.state.head.brain is brain
+    assert window.job is None and not window.brains.template_running
+    assert window.state.head.brain is brain
 
 
 def test_skull_stripped_image_is_reported_its_own_brain_and_blocks_navigation(window, qtbot, tmp_path, cache):

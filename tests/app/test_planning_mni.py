@@ -107,7 +107,10 @@ def test_sample_head_mni_registration_targets_by_each_method_and_field(window, q
     assert [f for f, _ in progress] == sorted(f for f, _ in progress) and progress[-1][0] == 1.0
     assert "similarity" in panel.mni_box.status.text() and "computed in" in panel.mni_box.status.text()
     assert "MNI (" in window.cursor_label.text()
-    assert list(Path(head.volume.source).parent.rglob("mni-*.json"))   # cached beside the image
+    from navigation.surface_cache import user_cache_dir
+
+    assert list(user_cache_dir().glob("mni-*.json"))                     # cached in the user cache,
+    assert not list(Path(head.volume.source).parent.rglob("mni-*.json"))  # never beside the image
     # the second time comes from the per-image cache
     t0 = time.perf_counter()
     panel.mni_box.button.click()
