@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore
 
+from navigation.guidance import coil_not_ready_reason
+
 from .slice_view import Marker
 from .tool_glyphs import coil_glyph, pointer_glyph
 from .tracking_bridge import TrackingSnapshot
@@ -57,7 +59,9 @@ class TrackingDisplay(QtCore.QObject):
         # the tip lands) but never the coil, and the banner says why.
         unverified = "" if blocked else self.state.navigation_not_ready()
         tip = None if blocked else live.mri_from_pointer_tip
-        hot = None if blocked or unverified else live.mri_from_hotspot
+        coil_unverified = coil_not_ready_reason(self.state.coil_from_hotspot,
+                                                self.state.coil_verification)
+        hot = None if blocked or unverified or coil_unverified else live.mri_from_hotspot
         moved = [self.view3d.set_overlay_matrix("pointer", None if tip is None else tip.matrix, render=False),
                  self.view3d.set_overlay_matrix("coil", None if hot is None else hot.matrix, render=False)]
         if any(moved):

@@ -119,7 +119,10 @@ class CoilStep(StepWidget):
         compact_table(self.verify_table)
         self.verify_table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.verify_table.setMaximumHeight(110)
+        self.verify_table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        rows = self.verify_table.verticalHeader().defaultSectionSize()
+        self.verify_table.setFixedHeight(self.verify_table.horizontalHeader().sizeHint().height()
+                                         + 3 * rows + 2 * self.verify_table.frameWidth() + 2)
         lay.addWidget(self.verify_table)
         self.hold_bar = QtWidgets.QProgressBar()
         self.hold_bar.setObjectName("coil_verify_hold")
@@ -490,3 +493,8 @@ class CoilStep(StepWidget):
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802
         return QtCore.QSize(360, 620)
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
+        """Tall enough for every row: the dock scrolls instead of squeezing the tables and the
+        word-wrapped messages on top of each other."""
+        return QtCore.QSize(super().minimumSizeHint().width(), self.layout_.sizeHint().height())

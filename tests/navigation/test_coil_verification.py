@@ -143,3 +143,36 @@ def test_guidance_refuses_an_unverified_or_other_calibration():
     bad = verify_coil_calibration(cal, coil_touches(HANDLE_MOUNTED_COIL_FROM_HOTSPOT)[0], GENERIC)
     assert coil_not_ready_reason(cal, bad) == COIL_NOT_VERIFIED
     assert "not verified" in COIL_NOT_VERIFIED
+
+
+def test_the_right_wing_touched_for_the_left_is_refused():
+    """A plausible chairside mistake: the technician touches the wrong wing edge."""
+    touched, _ = coil_touches()
+    right = GENERIC.coil_from_hotspot.apply(GENERIC.landmarks_hotspot_mm["right_wing_edge"])
+    result = verify_coil_calibration(GENERIC.coil_from_hotspot,
+                                     {**touched, "left_wing_edge": right}, GENERIC)
+    assert not result.passed and result.mismatch_mm["left_wing_edge"] == pytest.approx(188, abs=2)
+    assert "left wing edge" in result.message
+
+
+def test_verification_does_not_depend_on_where_the_camera_and_head_are():
+    """Another set-up: the head turned 90° in the camera, the reference elsewhere; the touches
+    are in the coil-marker frame, so the same coil verifies and the same wrong mount is refused."""
+    from hardware.rigid import rigid, rotation_about
+
+    head = demo_head_geometry()
+    turned = SimulationTruth.default(head)
+    spin = rigid(rotation_about([0, 1, 0], np.radians(90.0)), np.array([200.0, -100.0, 300.0]))
+    for mount, ok in ((None, True), (HANDLE_MOUNTED_COIL_FROM_HOTSPOT, False)):
+        truth = SimulationTruth.default(head, tracker_from_reference=spin
+                                        @ turned.tracker_from_reference, coil_from_hotspot=mount)
+        scenario = make_scenario("coil_check", truth=truth, seed=3)
+        source = NoisyPoseSource(scenario, rate_hz=60.0, seed=3)
+        touched = {}
+        for name in COIL_CHECK_LANDMARKS:
+            t0, t1 = scenario.window(f"touching coil {name.replace('_', ' ')}")
+            poses = source.poses_at(0.5 * (t0 + t1))
+            touched[name] = tip_in_frame(poses["coil"], poses["pointer"],
+                                         truth.pointer_from_tip[:3, 3])
+        result = verify_coil_calibration(GENERIC.coil_from_hotspot, touched, GENERIC)
+        assert result.passed is ok, result.message
