@@ -147,7 +147,9 @@ def brain_mask_from_image(path: str | Path, labels: Sequence[int] | None = None
 
     ``labels``: the label values that are brain; by default a two-valued image is a mask (> 0), a
     FreeSurfer aseg / SynthSeg (labels 2, 3, 41, 42 present) is every label but CSF with holes
-    filled, and a SimNIBS tissue image (labels 1..10 with 5 = scalp) is WM + GM (1, 2)."""
+    filled, a SimNIBS tissue image (labels 1..10 with 5 = scalp) is WM + GM (1, 2), a probability
+    map (0..1) is > 0.5, and a skull-stripped T1 (FSL BET ``*_brain``, FreeSurfer ``brain.mgz``:
+    non-zero over 800-2200 mL) is its non-zero voxels."""
     path = Path(path)
     try:
         image = nib.load(str(path))
@@ -169,6 +171,9 @@ def brain_mask_from_image(path: str | Path, labels: Sequence[int] | None = None
         mask, text = np.isin(data, _SIMNIBS_BRAIN), "SimNIBS tissue labels 1 (WM) + 2 (GM)"
     elif not integral and 0.0 <= values.min() and values.max() <= 1.0:
         mask, text = data > 0.5, "brain probability > 0.5"
+    elif 800.0 <= _nonzero_ml(data, affine) <= 2200.0:
+        mask = ndi.binary_fill_holes(ndi.binary_opening(data > 0, iterations=1))
+        text = "skull-stripped image, its non-zero voxels"
     else:
         raise SurfaceError(
             f"{path.name} has {len(values)} different values and is neither a brain mask (two values), "
@@ -176,6 +181,11 @@ def brain_mask_from_image(path: str | Path, labels: Sequence[int] | None = None
     if not mask.any():
         raise SurfaceError(f"{path.name}: the mask is empty (no brain voxels)")
     return mask, affine, text
+
+
+def _nonzero_ml(data: np.ndarray, affine: np.ndarray) -> float:
+    """Volume of the non-zero voxels (a skull-stripped T1 is zero outside a brain-sized region)."""
+    return float(np.count_nonzero(data)) * abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
 
 
 def _mask_overlaps(mask: np.ndarray, mask_affine: np.ndarray, volume: Any, name: str) -> None:
