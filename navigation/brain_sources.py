@@ -46,7 +46,7 @@ GAP_RANGE_MM = (3.0, 40.0)
 VOLUME_RANGE_ML = (500.0, 2500.0)     # closed brains: adults ~1000-1600 mL GM+WM, children more than 900
 _FS_CSF = (24,)                       # FreeSurfer LUT: 24 = CSF (outside the brain tissue)
 _SIMNIBS_BRAIN = (1, 2)               # SimNIBS tissue labels: 1 white matter, 2 grey matter
-_MAX_CHECK_POINTS = 30_000
+_MAX_CHECK_POINTS = 5_000       # random brain vertices tested: +-0.15 % on a 1 % outside fraction
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ def _is_closed(mesh: pv.PolyData) -> bool:
     """Every edge shared by exactly two triangles (numpy only: no VTK on worker threads)."""
     faces = np.asarray(mesh.regular_faces)
     edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
+    keys = edges[:, 0].astype(np.int64) * (int(edges.max()) + 1) + edges[:, 1]
+    _, counts = np.unique(keys, return_counts=True)
     return bool(np.all(counts == 2))
 
 
