@@ -298,8 +298,10 @@ def bench_conditions(out: dict, trials: int = 100) -> list[str]:
             pred = np.array([x["predicted"] for x in r])
             usable = np.array([not x["refused"] for x in r])
             exceeded = (err > pred)[usable]
-            cause_key = {"swapped_lpa_rpa": "swapped_cause", "lifted_1_5mm": "offset_cause",
-                         "scale_2pct": "scale_cause"}.get(condition)
+            causes = {"swapped_lpa_rpa": "swapped_cause"}
+            if path == "surface":          # fiducials only cannot measure an offset or scale
+                causes.update(lifted_1_5mm="offset_cause", scale_2pct="scale_cause")
+            cause_key = causes.get(condition)
             out[f"target_error_p95_mm_{sfx}"] = float(np.percentile(err, 95))
             out[f"target_error_median_mm_{sfx}"] = float(np.median(err))
             out[f"predicted_error_median_mm_{sfx}"] = float(np.nanmedian(pred))

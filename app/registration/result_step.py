@@ -122,7 +122,8 @@ class ResultStep(StepWidget):
             rows.append(("    random: touch noise through the fit",
                          fmt_mm(result.predicted_error_random_mm.get(name))))
             rows.append(("    systematic: offset / scale at the target",
-                         fmt_mm(result.predicted_error_systematic_mm.get(name))))
+                         fmt_mm(result.predicted_error_systematic_mm.get(name)) if surface
+                         else "not measured (no surface match)"))
             if surface:
                 rows.append(("  fiducials only (95 %)",
                              fmt_mm(fid_source.predicted_error_mm.get(name))))

@@ -85,7 +85,7 @@ def register(mri_fiducials: Mapping[str, Sequence[float]],
     fiducials_only = dict(
         method="fiducials", mri_from_reference=fid.mri_from_reference,
         predicted_error_mm=dict(fiducial_bound), predicted_error_random_mm=dict(fiducial_bound),
-        predicted_error_systematic_mm={k: 0.0 for k in fwm_by_name})
+        predicted_error_systematic_mm={})     # not measurable without a surface fit
 
     points = None
     if scalp_points_reference is not None:
