@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, Callable, Iterable
 
 from .acquisition_process import BridgeHost, check_process_isolation, run_bridge
-from .acquisition_state import (AcquisitionStats, FrameNumberCheck, call_quietly, describe_error,
+from .acquisition_state import (AcquisitionStats, BatchFrameCheck, call_quietly, describe_error,
                                 disconnected_frames, measured_rate_hz, measured_together,
                                 staleness_limit_ns)
 from .errors import ConnectionLost, TrackerConnectionError, TrackerError
@@ -86,7 +86,7 @@ class Acquisition:
         self._stats = AcquisitionStats()
         self._rate_hz = 60.0
         self._state = "stopped"
-        self._frame_check = FrameNumberCheck()
+        self._frame_check = BatchFrameCheck()
 
     # --- life cycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -303,7 +303,7 @@ class Acquisition:
             for tool in tools:
                 old = self._history.get(tool, ())
                 self._history[tool] = deque(old, maxlen=maxlen)
-            self._frame_check = FrameNumberCheck()
+            self._frame_check = BatchFrameCheck()
 
     def _read_loop(self, tracker: Tracker, stop: threading.Event) -> str:
         """Read until stopped (returns "") or the device is lost (returns the reason)."""

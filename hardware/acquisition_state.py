@@ -1,12 +1,8 @@
 """Bookkeeping for :mod:`hardware.acquisition`: counters, staleness limit, frame-number checks.
 
-Frame numbers (NDI: a uint32 counting at 60 Hz, the same for every tool of one camera frame)
-tell dropped frames from a slow host: a step of ``n > 1`` means ``n - 1`` frames were never read.
-A step of 0 is the same camera frame polled twice (normal when polling faster than the device
-rate, and the signature of a frozen stream). A backwards step or a jump far beyond what the
-elapsed host time allows (PlusLib #244: 16767 -> 4294967170, a parsing bug) makes the frame
-INVALID; only after three consistent frames in the new numbering is it accepted as a restarted
-counter. Unsigned 32-bit wrap-around (4294967295 -> 0) is a normal step.
+Frame numbers are judged by :class:`hardware.frame_numbers.FrameNumberCheck` (the rule shared
+with the drivers: dropped, duplicate, implausible); :class:`BatchFrameCheck` adds what only a
+whole ``read_frames`` batch can show: its tools must carry one device frame number.
 """
 
 from __future__ import annotations
@@ -17,15 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from .errors import TrackerError
+from .frame_numbers import FrameNumberCheck, FrameVerdict
 from .frames import ToolFrame, ToolStatus
 
-__all__ = ["AcquisitionStats", "FrameNumberCheck", "FrameVerdict", "staleness_limit_ns",
+__all__ = ["AcquisitionStats", "BatchFrameCheck", "FrameVerdict", "staleness_limit_ns",
            "disconnected_frames", "measured_together", "describe_error", "call_quietly", "measured_rate_hz"]
 
 log = logging.getLogger("tmsnav.hardware.acquisition")
-
-_WRAP = 1 << 32
-_RESTART_CONFIRMATIONS = 3
 
 
 def staleness_limit_ns(rate_hz: float, periods: float = 3.0, max_s: float = 0.1) -> int:
@@ -74,57 +68,20 @@ class AcquisitionStats:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class FrameVerdict:
-    dropped: int = 0
-    duplicate: bool = False
-    invalid_reason: str | None = None
-
-
-class FrameNumberCheck:
-    """Judges each batch's device frame number against the previous one (see module doc)."""
+class BatchFrameCheck:
+    """The frame-number verdict on one ``read_frames`` batch (all tools of one device frame)."""
 
     def __init__(self) -> None:
-        self.last: int | None = None
-        self._last_ns = 0
-        self._candidate: int | None = None
-        self._candidate_ns = 0
-        self._confirmations = 0
-
-    @staticmethod
-    def _allowed_step(elapsed_ns: int, rate_hz: float) -> float:
-        expected = max(elapsed_ns, 0) / 1e9 * rate_hz
-        return expected * 1.5 + rate_hz * 0.25 + 2
+        self.numbers = FrameNumberCheck()
 
     def check(self, frames: list[ToolFrame], now_ns: int, rate_hz: float) -> FrameVerdict:
         numbers = {f.frame_number for f in frames if f.frame_number is not None}
         if not numbers:
             return FrameVerdict()
-        number = max(numbers)
         if max(numbers) - min(numbers) > 1:
             return FrameVerdict(invalid_reason=f"tools of one reply carry frame numbers "
                                                f"{min(numbers)}..{max(numbers)}")
-        if self.last is None:
-            self.last, self._last_ns = number, now_ns
-            return FrameVerdict()
-        step = (number - self.last) % _WRAP
-        if step == 0:
-            return FrameVerdict(duplicate=True)
-        if step <= self._allowed_step(now_ns - self._last_ns, rate_hz):
-            self.last, self._last_ns, self._candidate = number, now_ns, None
-            return FrameVerdict(dropped=step - 1)
-        # Implausible: maybe a restarted counter; accept it only once it proves consistent.
-        if self._candidate is not None and 0 < (number - self._candidate) % _WRAP <= \
-                self._allowed_step(now_ns - self._candidate_ns, rate_hz):
-            self._confirmations += 1
-        else:
-            self._confirmations = 1
-        self._candidate, self._candidate_ns = number, now_ns
-        if self._confirmations >= _RESTART_CONFIRMATIONS:
-            self.last, self._last_ns, self._candidate = number, now_ns, None
-            return FrameVerdict()
-        return FrameVerdict(invalid_reason=f"implausible frame number {number} after "
-                                           f"{self.last}; frame rejected")
+        return self.numbers.check(max(numbers), now_ns, rate_hz)
 
 
 def describe_error(exc: BaseException) -> str:

@@ -1,6 +1,6 @@
 """From a decoded NDI reply to ToolFrames: statuses, poses, and frame-number plausibility.
 
-Status mapping (PLUS ``vtkPlusNDITracker`` idea, NDI port-status bits, reliability notes B3.4):
+Status mapping (PLUS ``vtkPlusNDITracker`` idea, NDI port-status bits, docs/hardware-ndi.md):
 valid -> OK with pose; valid + 0x80 -> PARTIALLY_IN_VOLUME with pose (usable, show a warning);
 0x40 (valid or missing) -> OUT_OF_VOLUME without pose; missing -> MISSING; disabled -> DISABLED;
 a handle absent from the reply, or any frame whose number is implausible -> INVALID.
@@ -8,58 +8,25 @@ a handle absent from the reply, or any frame whose number is implausible -> INVA
 
 from __future__ import annotations
 
+from .. import frame_numbers
 from ..errors import ProtocolError
 from ..frames import ToolFrame, ToolStatus
 from .replies import HandleState, PortStatus, TrackingFrame
 
 __all__ = ["FrameNumberCheck", "tool_frames"]
 
-_MASK = 0xFFFFFFFF
+#: NDI frame counters run at the illuminator rate, which the configured ``nominal_rate_hz`` can
+#: understate (a 250 Hz Vega XT configured as 60 Hz): judge them against the fastest NDI rate.
+NDI_MAX_COUNTER_RATE_HZ = 500.0
 
 
-class FrameNumberCheck:
-    """Frame numbers must move forward by about (device rate x elapsed time).
-
-    A number that goes backwards or jumps further than ``max_rate_hz`` could explain is an
-    anomaly. After ``confirmations`` consecutive anomalies that agree with each other (the device
-    really restarted its counter), the new sequence is adopted. uint32 wrap-around is normal.
-    """
-
-    def __init__(self, max_rate_hz: float = 500.0, slack_frames: int = 50,
-                 confirmations: int = 3) -> None:
-        self.max_rate_hz = max_rate_hz
-        self.slack_frames = slack_frames
-        self.confirmations = confirmations
-        self.last: int | None = None
-        self._last_ns = 0
-        self._candidate: int | None = None
-        self._candidate_ns = 0
-        self._count = 0
-
-    def _plausible(self, number: int, since: int, since_ns: int, now_ns: int) -> bool:
-        delta = (number - since) & _MASK
-        elapsed_s = max(0.0, (now_ns - since_ns) / 1e9)
-        return 0 < delta <= 2.0 * self.max_rate_hz * elapsed_s + self.slack_frames
-
-    def is_repeat(self, number: int) -> bool:
-        """The same camera frame as the last accepted (or last suspicious) one."""
-        return number == self.last or number == self._candidate
+class FrameNumberCheck(frame_numbers.FrameNumberCheck):
+    """The shared frame-number rule (:mod:`hardware.frame_numbers`) at the fastest NDI rate,
+    as the yes/no the driver needs: is this frame plausible?"""
 
     def accept(self, number: int, host_ns: int) -> bool:
         """True when ``number`` follows plausibly; False marks the frame INVALID."""
-        if self.last is None or self._plausible(number, self.last, self._last_ns, host_ns):
-            self.last, self._last_ns, self._candidate = number, host_ns, None
-            return True
-        if self._candidate is not None and self._plausible(number, self._candidate,
-                                                           self._candidate_ns, host_ns):
-            self._count += 1
-        else:
-            self._count = 1
-        self._candidate, self._candidate_ns = number, host_ns
-        if self._count >= self.confirmations:
-            self.last, self._last_ns, self._candidate = number, host_ns, None
-            return True
-        return False
+        return self.check(number, host_ns, NDI_MAX_COUNTER_RATE_HZ).invalid_reason is None
 
 
 def tool_frames(frame: TrackingFrame, tools: list[tuple[int, str, str]], host_ns: int,

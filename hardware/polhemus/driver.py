@@ -31,6 +31,7 @@ import numpy as np
 import serial
 
 from ..errors import ConnectionLost, TrackerConnectionError, TrackerError
+from ..frame_numbers import FrameNumberCheck
 from ..frames import ToolFrame, ToolStatus
 from ..tracker import ToolInfo, Tracker
 from .configure import SerialLink, configure_fastrak, configure_liberty
@@ -120,7 +121,7 @@ class PolhemusTracker(Tracker):
         self._streaming = False
         self._started = False
         self._cycle = 0
-        self._last_frame_count: int | None = None
+        self._frame_counts = FrameNumberCheck()
         self._skip_to_cycle_start = 0
         self._stats = PolhemusStats()
 
@@ -191,7 +192,7 @@ class PolhemusTracker(Tracker):
         if self._reader is not None:
             self._reader.clear()
         self._pending = None
-        self._last_frame_count = None
+        self._frame_counts = FrameNumberCheck()
         if self.mode == "continuous" and not self._streaming:
             link.write(b"C" if self.model == "fastrak" else b"C\r")
             self._streaming = True
@@ -322,11 +323,10 @@ class PolhemusTracker(Tracker):
         frame_number = self._cycle
         if first.frame_count is not None:
             frame_number = first.frame_count
-            last, self._last_frame_count = self._last_frame_count, frame_number
-            if last is not None and self.mode == "continuous":
-                if frame_number > last + 1:
-                    self._stats.frames_dropped += frame_number - last - 1
-                elif frame_number <= last:
+            if self.mode == "continuous":  # polled, the device counts on between polls
+                verdict = self._frame_counts.check(frame_number, host_time_ns, self.nominal_rate_hz)
+                self._stats.frames_dropped += verdict.dropped
+                if verdict.duplicate or verdict.invalid_reason:
                     self._stats.frame_count_anomalies += 1
         device_time_s = None if first.timestamp_ms is None else first.timestamp_ms / 1000.0
         frames = []

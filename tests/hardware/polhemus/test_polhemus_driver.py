@@ -284,6 +284,28 @@ def test_liberty_frame_count_and_dropped_frames(emulators, trackers):
     assert tr.stats.frames_dropped >= 10
 
 
+def test_liberty_frame_count_glitch_is_an_anomaly_not_billions_of_dropped_frames(emulators, trackers):
+    """A garbled frame count (PlusLib #244 style) is judged by the shared frame-number rule
+    (hardware.frame_numbers): one anomaly, and the stream goes on without a dropped-frame storm
+    (the driver's own formula used to add 4 billion dropped frames, then count the next real
+    frame as an anomaly)."""
+    from hardware.polhemus.liberty import encode_liberty_record
+    from hardware.polhemus.records import SensorSample
+
+    em = emulators("liberty", stations=(2,))
+    tr = trackers(em.serve_pty(), model="liberty", station_names={2: "coil"})
+    tr.connect()
+    tr.start()
+    first_frames(tr, n=5)
+    dropped = tr.stats.frames_dropped
+    glitch = SensorSample((1.0, 2.0, 3.0), np.eye(3), 0, 4294967170)
+    em.inject_garbage(data=encode_liberty_record(em.device.stations[2].fmt, 2, ord("C"), 0, glitch))
+    numbers = [f.frame_number for _ in range(20) for f in tr.read_frames(1.0)]
+    assert 4294967170 in numbers
+    assert tr.stats.frame_count_anomalies == 1
+    assert tr.stats.frames_dropped - dropped < 50
+
+
 def test_liberty_two_sensors_do_not_fit_115200_baud(emulators, trackers, caplog):
     """2 x 46-byte records per 1/240 s need 221 kbit/s: the line halves the rate, the driver sees it."""
     em = emulators("liberty", stations=(1, 2))
