@@ -33,7 +33,7 @@ _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="template-brain
 
 BRAIN_FILE_FILTER = ("Brain surfaces and masks (*.pial *.white *.gii *.gii.gz *.stl *.vtk *.vtp *.ply *.obj "
                      "*.msh *.nii *.nii.gz *.mgz *.mgh);;All files (*)")
-SKULL_STRIPPED_BLOCK = "SKULL-STRIPPED IMAGE: no scalp, navigation disabled"
+SKULL_STRIPPED_BLOCK = "NO SCALP: navigation off"   # short: the banner font is large
 
 
 def legend_for(brain) -> str:
@@ -60,6 +60,7 @@ class BrainController(QtCore.QObject):
         self.state = window.state
         self.last_check = None
         self.template_running = False
+        self._blocked = False
         self._templateDone.connect(self._template_done, QtCore.Qt.ConnectionType.QueuedConnection)
         self.state.headChanged.connect(self._head_changed)
         self.state.mniChanged.connect(self._mni_changed)
@@ -78,6 +79,8 @@ class BrainController(QtCore.QObject):
             text = "Brain surface: " + describe_brain(brain)
         tip = "" if self.last_check is None else self.last_check.summary()
         self.window.display_panel.show_brain(text, tip)
+        self.window.display_panel.template_brain.setEnabled(
+            head is not None and not getattr(head, "skull_stripped", False))
         self.window.view3d.set_brain_legend(legend_for(brain))
 
     def _head_changed(self, head) -> None:
@@ -85,6 +88,11 @@ class BrainController(QtCore.QObject):
         self._show(head)
         if head is not None and getattr(head, "skull_stripped", False):
             self.state.set_navigation_block(SKULL_STRIPPED_BLOCK)
+            self._blocked = True
+        elif self._blocked:
+            self._blocked = False
+            if self.window.view3d.banner == SKULL_STRIPPED_BLOCK:
+                self.state.set_navigation_block("")   # the next image has a scalp: lift our banner
 
     def _set_brain(self, head, result) -> None:
         brain, check = result

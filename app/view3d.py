@@ -103,7 +103,8 @@ class HeadView3D(QtWidgets.QWidget):
         an opaque scalp hides it anyway, and skipping it halves the triangles to draw."""
         brain = self._actors.get("brain")
         if brain is not None:
-            brain.SetVisibility(self._brain_visible and self._scalp_opacity < 0.99)
+            hidden_by_scalp = "scalp" in self._actors and self._scalp_opacity >= 0.99
+            brain.SetVisibility(self._brain_visible and not hidden_by_scalp)
 
     def set_scalp_opacity(self, opacity: float) -> None:
         """0 = scalp hidden (brain visible), 1 = opaque scalp. The scalp stops being pickable

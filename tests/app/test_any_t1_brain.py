@@ -162,9 +162,15 @@ def test_skull_stripped_image_is_reported_its_own_brain_and_blocks_navigation(wi
     assert head.volume.report.has("skull-stripped")
     assert "skull-stripped" in head.volume.report.summary()
     assert "skull-stripped image" in window.display_panel.brain_status.text()
-    assert window.state.navigation_block.startswith("SKULL-STRIPPED")
-    assert window.view3d.banner.startswith("SKULL-STRIPPED")
+    assert window.state.navigation_block == window.view3d.banner == "NO SCALP: navigation off"
+    assert not window.display_panel.template_brain.isEnabled()
+    brain_actor = window.view3d._actors["brain"]
+    assert brain_actor.GetVisibility()          # no scalp to hide it: the brain is drawn
     # planning on the scalp says why it cannot, instead of a traceback
     window.planning_panel.add_box.choose("ten_twenty")
     window.planning_panel.add_target()
     assert "scalp" in window.last_error
+    # the next image (with a scalp) lifts the block
+    window.open_sample_head()
+    assert window.wait_for_job(120_000)
+    assert window.state.navigation_block == "" and window.view3d.banner == ""
