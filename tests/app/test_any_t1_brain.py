@@ -112,7 +112,7 @@ def test_any_t1_gets_a_template_brain_then_f3_with_depth_and_an_efield(window, q
     window.save_screenshot(tmp_path / "any_t1.png")
 
 
-def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp_path, cache):
+def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp_path, cache, monkeypatch):
     import pyvista as pv
 
     from navigation.imaging import Volume
@@ -126,7 +126,13 @@ def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp
     assert window.wait_for_job(60_000)
     mask = tmp_path / "brain_mask.nii.gz"
     nib.save(nib.Nifti1Image(np.asarray(ph.brain_mask, np.uint8), affine), str(mask))
-    window.brains.load_files([mask])
+    from PySide6 import QtWidgets
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileNames",
+                        staticmethod(lambda *a, **k: ([str(mask)], "")))
+    (action,) = [a for a in window.file_menu.actions() if a.text() == "Load &brain surface…"]
+    action.trigger()                           # File > Load brain surface… (a job with progress)
+    assert window.job is not None and window.progress.isVisible()
     assert window.wait_for_job(60_000)
     brain = window.state.head.brain
     assert brain is not None and "brain_mask.nii.gz" in window.display_panel.brain_status.text()
