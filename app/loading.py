@@ -49,13 +49,17 @@ def _brain_info(brain: pv.PolyData, what: str) -> Problem:
 def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid: str | None = None,
               brain_mesh_path: Path | None = None, progress: ProgressCallback | None = None,
               cancel: CancelToken | None = None) -> LoadedHead:
-    """Read the T1, then build (or fetch from cache) its scalp and brain surfaces; detect a
-    skull-stripped image (then the outer surface is the brain and there is no scalp)."""
+    """Read the T1, then build (or fetch from cache) its scalp; detect a skull-stripped image
+    (then the outer surface is the brain and there is no scalp). ``brain_mesh_path``: a brain file
+    for ``navigation.brain_sources.load_brain``, checked against the scalp."""
     volume = load_volume(path, affine_choice=affine_choice, series_uid=series_uid,
                          progress=scaled(progress, 0.0, 0.4), cancel=cancel)
-    surfaces = head_surfaces(volume, brain_mesh_path=brain_mesh_path,
-                             progress=scaled(progress, 0.4, 0.95), cancel=cancel)
-    scalp, brain = surfaces.scalp, surfaces.brain
+    surfaces = head_surfaces(volume, progress=scaled(progress, 0.4, 0.9), cancel=cancel)
+    scalp, brain = surfaces.scalp, None
+    if brain_mesh_path is not None:   # any brain file: read, then checked against the scalp below
+        from navigation.brain_sources import load_brain
+
+        brain = load_brain(brain_mesh_path, volume, progress=scaled(progress, 0.9, 0.95), cancel=cancel)
     report(progress, 0.96, "Checking for a scalp", cancel)
     enclosed = mesh_volume_ml(scalp)
     ratio = shell_intensity_ratio(volume.value_at, scalp.points, -scalp.point_data["Normals"]) \
@@ -65,8 +69,14 @@ def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid:
     if stripped:
         brain = set_provenance(scalp, SKULL_STRIPPED_BRAIN) if brain is None else brain
         scalp = None
+    if brain is not None and scalp is not None:
+        from navigation.brain_sources import check_brain_in_scalp
+
+        check_brain_in_scalp(brain, scalp)   # refuses a brain that is not this head's
     if brain is not None:
-        problems.append(_brain_info(brain, SKULL_STRIPPED_BRAIN if stripped else "from the file given"))
+        from navigation.template_brain import provenance_of
+
+        problems.append(_brain_info(brain, provenance_of(brain) or "from the file given"))
     report(progress, 1.0, "done", cancel)
     return LoadedHead(_with_problems(volume, problems), scalp, brain, skull_stripped=stripped)
 

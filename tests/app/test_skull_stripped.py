@@ -71,3 +71,25 @@ def test_skull_stripped_image_loads_as_the_brain_of_the_t1_with_its_scalp(tmp_pa
     assert "skull-stripped image" in provenance_of(brain)
     check = check_brain_in_scalp(brain, head_surfaces(volume).scalp)
     assert check.inside_fraction >= 0.99 and 1000.0 < check.volume_ml < 1800.0
+
+
+def test_load_head_with_a_brain_file_checks_it_against_the_scalp(tmp_path):
+    """``load_head(brain_mesh_path=...)``: the patient's brain is used when it fits the head and
+    refused with its cause when it does not (here: the stripped brain of another, shifted image)."""
+    from navigation.surfaces import SurfaceError
+
+    stripped = stripped_sample_head(tmp_path / "t1_brain.nii.gz")
+    t1 = tmp_path / "t1.nii.gz"
+    t1.write_bytes(sample_head.sample_head_path().read_bytes())
+    head = load_head(t1, brain_mesh_path=stripped)
+    assert not head.skull_stripped and head.scalp is not None
+    assert "skull-stripped image" in provenance_of(head.brain)
+    info = [p.message for p in head.volume.report.infos if p.code == "brain-surface"][0]
+    assert "t1_brain.nii.gz" in info and " mL" in info
+    image = nib.load(str(stripped))
+    moved = image.affine.copy()
+    moved[:3, 3] += [0.0, 0.0, 45.0]           # another session's scanner space: 45 mm higher
+    other = tmp_path / "other_brain.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(image.dataobj), moved), str(other))
+    with pytest.raises(SurfaceError, match="does not lie inside the scalp"):
+        load_head(t1, brain_mesh_path=other)
