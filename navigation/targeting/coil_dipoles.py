@@ -1,4 +1,5 @@
-"""Figure-of-eight coil windings and their magnetic-dipole approximation.
+"""TMS coil windings (figure-of-eight or circular), their one validator, and their
+magnetic-dipole approximation.
 
 A flat circular winding of N turns is, seen from a point a few centimetres away, equivalent to a
 sheet of magnetic dipoles: the moment density at radius rho is (number of turns of radius > rho)
@@ -11,7 +12,13 @@ Geometry (hotspot frame, DESIGN.md): origin at the stimulation point on the coil
 the head along the coil normal, +y along the handle. The two wings are centred at
 x = -separation/2 and x = +separation/2, both at z = -winding_depth (the windings sit that far
 above the face). The N turns of a wing have radii equally spaced from ``inner_radius_mm`` to
-``outer_radius_mm``.
+``outer_radius_mm``. A circular coil (e.g. MagVenture MMC-140, Magstim 90 mm) is one such wing
+centred on the hotspot, with the moment of the -x wing; its field peaks under the windings, not
+under the centre, and the dipole model and the sphere formula hold for it unchanged.
+
+:func:`windings_problem` is the project's one plausibility check of a ``windings`` block (this
+module's :class:`CoilWindings` and ``navigation.coils`` use it), with limits that admit every
+real flat coil and refuse unit and typing mistakes; see there.
 
 Current convention (tested in ``tests/navigation/targeting/test_efield.py``): for a positive
 dI/dt the -x wing carries moment +z (into the head) and the +x wing moment -z, i.e. the current
@@ -35,12 +42,15 @@ from navigation.errors import NavigationError
 from navigation.transforms import Frame, Transform
 
 __all__ = [
+    "WINDING_TYPES",
+    "windings_problem",
     "CoilWindings",
     "CoilDipoles",
     "GENERIC_FIG8_70",
     "DEFAULT_RINGS",
     "DEFAULT_SECTORS",
     "load_coil_windings",
+    "winding_dipoles",
     "figure8_dipoles",
     "turn_radii_mm",
 ]
@@ -57,6 +67,59 @@ class CoilDefinitionError(NavigationError):
     """A coil definition file whose ``windings`` block cannot be used."""
 
 
+#: Winding layouts the e-field model handles: two wings with opposite moments, or one wing.
+WINDING_TYPES = ("figure8", "circular")
+#: Turns per wing: real flat coils have about 5-20 (the shipped MagVenture-B65-like file 5,
+#: Magstim 70 mm figure-8 9, figure-8s up to ~15, small and round coils up to ~20); 50 keeps a
+#: wide margin for research coils while refusing a typing slip (90 for 9) or a wire length.
+TURNS_PER_WING_RANGE = (1, 50)
+#: Outer winding radius, mm: 10 mm is below the smallest animal coils' windings, 150 mm above
+#: the largest round human coils (MMC-140: ~70 mm); 4.35 would be a 43.5 mm radius in cm.
+OUTER_RADIUS_RANGE_MM = (10.0, 150.0)
+#: Figure-8 wing-centre separation as a multiple of the outer radius: 2 when the wings touch
+#: (Magstim 70 mm: 88 / 43.5 = 2.02); 1.5 (overlapping wings) to 3 (wide gap) brackets designs.
+SEPARATION_RANGE_OUTER_RADII = (1.5, 3.0)
+#: Height of the winding plane above the coil face, mm (casing and cooling: typically 5-10).
+WINDING_DEPTH_RANGE_MM = (0.0, 30.0)
+_UNITS_HINT = "check the 'units' field (mm, cm or m) and the value."
+
+
+def windings_problem(kind: str, turns_per_wing: float, inner_radius_mm: float,
+                     outer_radius_mm: float, wing_centre_separation_mm: float,
+                     winding_depth_mm: float) -> str | None:
+    """What is wrong with a winding geometry (mm), as a sentence for the user; None if it is
+    plausible. The one check for ``windings`` blocks (limits and why: the module constants)."""
+    if kind not in WINDING_TYPES:
+        return f"windings type {kind!r} is not one of {WINDING_TYPES}"
+    numbers = (turns_per_wing, inner_radius_mm, outer_radius_mm, wing_centre_separation_mm,
+               winding_depth_mm)
+    if not all(isinstance(v, (int, float, np.number)) and np.isfinite(v) for v in numbers):
+        return f"turns and lengths must be finite numbers, got {numbers}"
+    lo_turns, hi_turns = TURNS_PER_WING_RANGE
+    if turns_per_wing != int(turns_per_wing) or not lo_turns <= turns_per_wing <= hi_turns:
+        return (f"turns_per_wing must be a whole number {lo_turns}–{hi_turns}, "
+                f"got {turns_per_wing:g}")
+    lo, hi = OUTER_RADIUS_RANGE_MM
+    if not lo <= outer_radius_mm <= hi:
+        return (f"outer radius = {outer_radius_mm:g} mm is outside the plausible {lo:g}–{hi:g} "
+                f"mm; {_UNITS_HINT}")
+    if not 0.0 <= inner_radius_mm < outer_radius_mm:
+        return (f"inner radius {inner_radius_mm:g} mm must be below the outer radius "
+                f"{outer_radius_mm:g} mm (and not negative)")
+    if kind == "figure8":
+        lo, hi = (f * outer_radius_mm for f in SEPARATION_RANGE_OUTER_RADII)
+        if not lo <= wing_centre_separation_mm <= hi:
+            return (f"wing centre separation = {wing_centre_separation_mm:g} mm is outside the "
+                    f"plausible {lo:g}–{hi:g} mm (1.5 to 3 outer radii); {_UNITS_HINT}")
+    elif wing_centre_separation_mm != 0.0:
+        return "a circular coil has wing_centre_separation_mm 0"
+    lo, hi = WINDING_DEPTH_RANGE_MM
+    if not lo <= winding_depth_mm <= hi:
+        return (f"winding depth = {winding_depth_mm:g} mm is outside the plausible {lo:g}–{hi:g} "
+                f"mm; {_UNITS_HINT}")
+    return None
+
+
 def _number(block: Mapping[str, Any], key: str) -> float:
     if key not in block:
         raise CoilDefinitionError(f"coil windings: missing '{key}'")
@@ -71,7 +134,8 @@ def _number(block: Mapping[str, Any], key: str) -> float:
 
 @dataclass(frozen=True)
 class CoilWindings:
-    """Figure-of-eight winding geometry in millimetres (the ``windings`` block of a coil file)."""
+    """Winding geometry in millimetres (the ``windings`` block of a coil file); checked by
+    :func:`windings_problem` when made. ``type`` is "figure8" or "circular" (one wing)."""
 
     turns_per_wing: int
     inner_radius_mm: float
@@ -79,24 +143,14 @@ class CoilWindings:
     wing_centre_separation_mm: float
     winding_depth_mm: float
     name: str = "figure-8"
+    type: str = "figure8"
 
     def __post_init__(self) -> None:
-        if int(self.turns_per_wing) != self.turns_per_wing or not 1 <= self.turns_per_wing <= 100:
-            raise CoilDefinitionError(
-                f"coil windings: turns_per_wing must be an integer 1..100, got {self.turns_per_wing}")
-        if not 0.0 < self.inner_radius_mm <= self.outer_radius_mm <= 150.0:
-            raise CoilDefinitionError(
-                "coil windings: need 0 < inner_radius_mm <= outer_radius_mm <= 150 mm, got "
-                f"{self.inner_radius_mm} and {self.outer_radius_mm} (are the values in mm?)")
-        if self.turns_per_wing > 1 and self.inner_radius_mm == self.outer_radius_mm:
-            raise CoilDefinitionError("coil windings: several turns need inner_radius_mm < outer_radius_mm")
-        if not self.outer_radius_mm <= self.wing_centre_separation_mm <= 400.0:
-            raise CoilDefinitionError(
-                "coil windings: wing_centre_separation_mm must be between the outer radius and 400 mm, "
-                f"got {self.wing_centre_separation_mm}")
-        if not 0.0 <= self.winding_depth_mm <= 50.0:
-            raise CoilDefinitionError(
-                f"coil windings: winding_depth_mm must be 0..50 mm, got {self.winding_depth_mm}")
+        problem = windings_problem(self.type, self.turns_per_wing, self.inner_radius_mm,
+                                   self.outer_radius_mm, self.wing_centre_separation_mm,
+                                   self.winding_depth_mm)
+        if problem:
+            raise CoilDefinitionError(f"coil windings: {problem}")
 
     @classmethod
     def from_definition(cls, definition: Mapping[str, Any]) -> "CoilWindings":
@@ -110,18 +164,22 @@ class CoilWindings:
         block = definition.get("windings")
         if not isinstance(block, Mapping):
             raise CoilDefinitionError("coil definition has no 'windings' block; the e-field needs it")
-        kind = block.get("type")
-        if kind != "figure8":
-            raise CoilDefinitionError(f"coil windings: only type 'figure8' is modelled, got {kind!r}")
+        kind = str(block.get("type", ""))
+        if kind not in WINDING_TYPES:
+            raise CoilDefinitionError(f"coil windings: windings type {kind!r} is not one of {WINDING_TYPES}")
         turns = _number(block, "turns_per_wing")
         if turns != int(turns):
-            raise CoilDefinitionError(f"coil windings: turns_per_wing must be an integer, got {turns}")
+            raise CoilDefinitionError(f"coil windings: turns_per_wing must be a whole number, got {turns:g}")
+        separation = _number(block, "wing_centre_separation_mm") if (
+            kind == "figure8" or "wing_centre_separation_mm" in block) else 0.0
         return cls(turns_per_wing=int(turns),
                    inner_radius_mm=_number(block, "inner_radius_mm"),
                    outer_radius_mm=_number(block, "outer_radius_mm"),
-                   wing_centre_separation_mm=_number(block, "wing_centre_separation_mm"),
+                   wing_centre_separation_mm=separation,
                    winding_depth_mm=_number(block, "winding_depth_mm"),
-                   name=str(definition.get("model_id") or definition.get("name") or "figure-8"))
+                   name=str(definition.get("model_id") or definition.get("name")
+                            or ("figure-8" if kind == "figure8" else kind)),
+                   type=kind)
 
 
 def load_coil_windings(path: str | Path) -> CoilWindings:
@@ -201,9 +259,10 @@ def _ring_edges_equal_moment(radii: np.ndarray, n_rings: int) -> np.ndarray:
     return np.concatenate([[0.0], 0.5 * (lo + hi), [radii.max()]])
 
 
-def figure8_dipoles(windings: CoilWindings, n_rings: int = DEFAULT_RINGS,
+def winding_dipoles(windings: CoilWindings, n_rings: int = DEFAULT_RINGS,
                     n_sectors: int = DEFAULT_SECTORS) -> CoilDipoles:
-    """Dipoles of a figure-8 coil in the hotspot frame.
+    """Dipoles of a figure-8 (two wings) or circular (one wing at the centre) coil in the
+    hotspot frame.
 
     Each wing's disc (radius = outer radius) is cut into ``n_rings`` rings holding equal moment
     and each ring into ``n_sectors`` sectors (odd rings rotated by half a sector). A cell's moment
@@ -231,10 +290,16 @@ def figure8_dipoles(windings: CoilWindings, n_rings: int = DEFAULT_RINGS,
     half = 0.5 * windings.wing_centre_separation_mm
     z = -windings.winding_depth_mm
     positions, moments = [], []
-    for wing_x, sign in ((-half, +1.0), (+half, -1.0)):   # -x wing: moment +z; +x wing: -z
+    # -x wing: moment +z; +x wing: -z. A circular coil is one wing at x = 0, moment +z.
+    wings = ((-half, +1.0), (+half, -1.0)) if windings.type == "figure8" else ((0.0, +1.0),)
+    for wing_x, sign in wings:
         pos = np.column_stack([local_xy[:, 0] + wing_x, local_xy[:, 1], np.full(len(ring), z)])
         mom = np.zeros_like(pos)
         mom[:, 2] = sign * cell_moment_m2
         positions.append(pos)
         moments.append(mom)
     return CoilDipoles(Frame.HOTSPOT, np.vstack(positions), np.vstack(moments))
+
+
+#: The name the e-field and orientation modules import; it handles circular coils too.
+figure8_dipoles = winding_dipoles
