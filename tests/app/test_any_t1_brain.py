@@ -115,7 +115,6 @@ def test_any_t1_gets_a_template_brain_then_f3_with_depth_and_an_efield(window, q
 def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp_path, cache, monkeypatch):
     import pyvista as pv
 
-    from navigation.imaging import Volume
     from navigation.phantom import make_phantom_head
 
     ph = make_phantom_head(2.0)
