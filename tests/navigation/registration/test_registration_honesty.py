@@ -43,6 +43,8 @@ def run(head, scalp, condition, seed, *, refine=True, n_points=None):
 
 
 # ----- defect 4: swapped LPA/RPA ---------------------------------------------------------------
+@pytest.mark.safety(hazard="left-right", control="LPA and RPA touched swapped are refused "
+                    "(FAIL, 'LPA and RPA look swapped') with fiducials only, from 6 scalp touches")
 @pytest.mark.parametrize("seed", range(12))
 def test_swapped_lpa_rpa_fiducials_only_is_refused_with_the_cause(head, scalp, seed):
     session, result, verdict = run(head, scalp, "swapped_lpa_rpa", seed, refine=False,
@@ -82,6 +84,8 @@ def test_each_side_test_alone_catches_the_swap(head, scalp):
     assert check_sides(fid, right.points_reference[:6], scalp) is None
 
 
+@pytest.mark.safety(hazard="registration", control="no registration is usable without 5 scalp "
+                    "touches: three fiducials cannot show a swapped LPA/RPA")
 def test_no_scalp_touches_means_no_usable_registration(head, scalp):
     session = simulate_session(head, "clean", np.random.default_rng(1))
     for pts in (None, session.points_reference[:4]):
@@ -92,6 +96,8 @@ def test_no_scalp_touches_means_no_usable_registration(head, scalp):
 
 
 # ----- defect 5: systematic offsets ------------------------------------------------------------
+@pytest.mark.safety(hazard="registration", control="points lifted 1.5 mm off the skin (hair, a "
+                    "cap) are warned with the cause and the shown error includes their effect")
 @pytest.mark.parametrize("seed", range(5))
 def test_points_lifted_1_5_mm_are_warned_with_the_cause(head, scalp, seed):
     session, result, verdict = run(head, scalp, "lifted_1_5mm", seed)
@@ -105,6 +111,8 @@ def test_points_lifted_1_5_mm_are_warned_with_the_cause(head, scalp, seed):
     assert result.predicted_error_systematic_mm["DLPFC"] > 1.0
 
 
+@pytest.mark.safety(hazard="registration", control="an MRI 2 % off in scale is warned with the "
+                    "cause (voxel size / scanner calibration)")
 @pytest.mark.parametrize("seed", range(5))
 def test_mri_two_percent_off_in_scale_is_warned_with_the_cause(head, scalp, seed):
     session, result, verdict = run(head, scalp, "scale_2pct", seed)
@@ -148,6 +156,9 @@ def test_icp_settles_on_lifted_points(head, scalp):
 
 # ----- the displayed prediction covers the measured error ---------------------------------------
 @pytest.mark.slow
+@pytest.mark.safety(hazard="registration", control="the shown predicted error covers the measured "
+                    "error at the target in simulated sessions with hair, lifted points and a "
+                    "scale error")
 def test_predicted_error_covers_the_measured_error_in_simulation(head, scalp):
     """A small fixed-seed version of the benchmark: 25 sessions per condition.
 
