@@ -2,13 +2,12 @@
 
 Polling (instead of a signal per device frame) keeps a 250 Hz tracker from flooding the Qt event
 queue, and it makes a stalled GUI safe: when the event loop resumes, freshness is judged against
-the monotonic clock *now*, so an old backlog is never drawn as live (reliability.md, GUI stall).
+the monotonic clock *now*, so an old backlog is never drawn as live (docs/safety.md, GUI stall).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -21,6 +20,7 @@ from hardware.tracker import Tracker
 from navigation.live_poses import LivePoses, ToolPose, compute_live_poses
 
 from .app_state import AppState
+from .switch_interval import FastSwitchInterval
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class TrackingBridge(QtCore.QObject):
         self._timer.timeout.connect(self.tick)
         self.tracker_ref: Tracker | None = None   # the current driver object (demo truth, diagnostics)
         self._recording = None                     # (TrackingRecorder, unsubscribe) while recording
+        self.switch_interval = FastSwitchInterval()  # short GIL slices while a fast tracker runs
 
     @property
     def connected(self) -> bool:
@@ -98,13 +99,15 @@ class TrackingBridge(QtCore.QObject):
     def start(self, make_tracker: Callable[[], Tracker], description: str) -> None:
         """Start acquiring on a background thread (returns at once; see the snapshot state)."""
         self.stop()
+        run = self.switch_interval.arm()
 
         def make() -> Tracker:
             tracker = make_tracker()
             if tracker.nominal_rate_hz > 100:
                 # The GUI's Python work holds the GIL for up to 5 ms slices by default, enough to
-                # skip half the frames of a 250 Hz device (docs/hardware-core.md, measured).
-                sys.setswitchinterval(0.0005)
+                # skip half the frames of a 250 Hz device (docs/hardware-core.md, measured);
+                # process-wide, so stop() restores it (app/switch_interval.py).
+                self.switch_interval.shorten(run)
             self.tracker_ref = tracker
             self.tracker_kind = getattr(tracker, "kind", "")
             return tracker
@@ -149,10 +152,12 @@ class TrackingBridge(QtCore.QObject):
     def stop(self) -> None:
         self.stop_recording()
         if self.acquisition is None:
+            self.switch_interval.restore()
             return
         acq, self.acquisition = self.acquisition, None
         self._timer.stop()
         acq.stop()
+        self.switch_interval.restore()
         self.tracker_ref = None
         self.connectionChanged.emit(False)
         self.last = None
