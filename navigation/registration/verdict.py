@@ -145,6 +145,9 @@ def bias_warnings(result: RegistrationResult, thresholds: Thresholds | None = No
               and not abs(b) < th.bias_sigmas * (b_se or 0.0))
     scale = (s is not None and abs(s - 1.0) >= th.scale_warn
              and not abs(s - 1.0) < th.bias_sigmas * (s_se or 0.0))
+    if result.method == "fiducials+icp" and b is None and s is None:
+        return ["A systematic offset or scale of the surface points could not be estimated: "
+                "the predicted error covers random errors only."]
     if not (offset or scale):
         return out
     cause = result.bias_cause or EITHER

@@ -135,8 +135,15 @@ def register(mri_fiducials: Mapping[str, Sequence[float]],
                                                np.array(list(targets.values())))
         tre_icp = {k: float(v) for k, v in zip(targets, values)}
     report(progress, 0.7, "checking for systematic offsets", cancel)
-    extra: dict = {}
-    if int(np.sum(icp.inliers)) >= MIN_CHECK_POINTS + 7:
+    # without the bias analysis (too few inliers, a singular fit) the bound is the random part
+    # alone, said so in the problems: never the bare RMS
+    extra: dict = dict(
+        predicted_error_mm={k: BOUND_SIGMAS * v for k, v in tre_icp.items()},
+        predicted_error_random_mm={k: BOUND_SIGMAS * v for k, v in tre_icp.items()},
+        predicted_error_systematic_mm={})
+    try:
+        if int(np.sum(icp.inliers)) < MIN_CHECK_POINTS + 7:
+            raise ValueError("too few surface points fit the scalp")
         per_axis = opt.fiducial_fle_mm / np.sqrt(3.0)
         bias = analyse_surface_bias(
             points, surface, icp.mri_from_reference, icp.inliers,
@@ -151,6 +158,8 @@ def register(mri_fiducials: Mapping[str, Sequence[float]],
             surface_offset_mm=bias.offset_mm, surface_offset_se_mm=bias.offset_se_mm,
             head_scale=bias.head_scale, head_scale_se=bias.head_scale_se,
             bias_cause=bias.likely_cause, mean_surface_distance_mm=bias.mean_distance_mm)
+    except (ValueError, np.linalg.LinAlgError):
+        pass            # surface_offset_mm stays None: the verdict warns that it is missing
     report(progress, 1.0, "done", cancel)
     return RegistrationResult(
         method="fiducials+icp", mri_from_reference=icp.mri_from_reference,

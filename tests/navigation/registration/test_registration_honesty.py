@@ -194,3 +194,16 @@ def test_record_keeps_the_honest_numbers_and_reads_version_1(head, scalp):
     old["format_version"] = 1
     v1 = RegistrationResult.from_dict(old)
     assert v1.surface_offset_mm is None and v1.predicted_error_mm == {}
+
+
+def test_without_the_offset_analysis_the_bound_is_still_a_bound_and_says_so(head, scalp):
+    """A record without the offset/scale fits (e.g. from version 1, or a singular fit) shows the
+    random 95 % bound, never the bare RMS, and the verdict says the systematic part is missing."""
+    _, result, _ = run(head, scalp, "clean", 8)
+    d = result.to_dict()
+    for key in ("surface_offset_mm", "surface_offset_se_mm", "head_scale", "head_scale_se",
+                "bias_cause"):
+        d[key] = None
+    verdict = assess_registration(RegistrationResult.from_dict(d), "DLPFC")
+    assert verdict.level == WARN
+    assert any("could not be estimated" in r for r in verdict.reasons)
