@@ -60,6 +60,10 @@ HAZARDS: dict[str, tuple[str, str, str]] = {
         "A wrong registration (mirrored or unit-mismatched fiducials, collinear points, ICP drifting "
         "from the fiducial solution, too little pivot rotation) is accepted.",
         "tests/navigation/registration/test_fiducials.py, test_icp.py and test_pivot.py"),
+    "coil": (
+        "A coil is used only after it is verified on the coil",
+        "A coil file or marker mount that does not match the coil in the room puts the hotspot "
+        "tens of mm from where the screen shows it while the numbers look precise.", ""),
     "privacy": (
         "Patient identifiers stay out of logs",
         "A file or folder name carrying a patient's name is written to the log file.", ""),
