@@ -112,7 +112,7 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     qtbot.waitUntil(lambda: phase(window).startswith(("sweep point", "sliding to point")),
                     timeout=8000)                                 # the tip is on the skin
     click(qtbot, scalp.start_button)
-    wait_phase(qtbot, window, "putting pointer away", 20000)
+    wait_phase(qtbot, window, "lifting pointer", 20000)       # the sweep is over
     click(qtbot, scalp.start_button)                              # Stop
     n_points = len(panel.ctx.scalp_points)
     assert n_points >= 60, scalp.count.text()
