@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
@@ -55,7 +54,6 @@ def _matrix(value: object, scale: float, where: str) -> np.ndarray:
     return m
 
 
-@lru_cache(maxsize=8)
 def load_sim_coil(path: str | Path = SIM_COIL_FILE) -> SimCoil:
     """Read a coil definition file (format version 1) into a :class:`SimCoil`, in mm."""
     p = Path(path)
