@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from PySide6 import QtCore
 
@@ -89,7 +89,7 @@ class TrackingBridge(QtCore.QObject):
         self._timer.setInterval(int(1000 / ui_rate_hz))
         self._timer.timeout.connect(self.tick)
         self.tracker_ref: Tracker | None = None   # the current driver object (demo truth, diagnostics)
-        self._recording = None                     # (TrackingRecorder, unsubscribe) while recording
+        self._recording: tuple[Any, Callable[[], None]] | None = None  # (TrackingRecorder, unsubscribe)
         self.switch_interval = FastSwitchInterval()  # short GIL slices while a fast tracker runs
 
     @property

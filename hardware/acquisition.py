@@ -195,12 +195,13 @@ class Acquisition:
         """
         tools = list(tools)
         with self._lock:
-            frames = {t: self._latest.get(t) for t in tools}
-        if any(f is None or f.status is ToolStatus.DISCONNECTED or not self.is_fresh(f, now_ns)
-               for f in frames.values()):
+            found = {t: self._latest.get(t) for t in tools}
+        frames = {t: f for t, f in found.items()
+                  if f is not None and f.status is not ToolStatus.DISCONNECTED and self.is_fresh(f, now_ns)}
+        if len(frames) != len(found):
             return None
         together = measured_together(list(frames.values()), max_frame_gap, self._rate_hz)
-        return frames if together else None  # type: ignore[return-value]
+        return frames if together else None
 
     def history(self, tool: str, seconds: float | None = None) -> list[ToolFrame]:
         """Frames of ``tool`` received in the last ``seconds`` (all of the buffer if None)."""

@@ -30,9 +30,9 @@ def staleness_limit_ns(rate_hz: float, periods: float = 3.0, max_s: float = 0.1)
 def measured_together(frames: list[ToolFrame], max_frame_gap: int, rate_hz: float) -> bool:
     """True when the frames come from one device frame: frame numbers at most ``max_frame_gap``
     apart, or (devices without frame numbers) receive times within one device period."""
-    numbers = [f.frame_number for f in frames]
-    if all(n is not None for n in numbers):
-        return not numbers or max(numbers) - min(numbers) <= max_frame_gap  # type: ignore[operator]
+    numbers = [f.frame_number for f in frames if f.frame_number is not None]
+    if len(numbers) == len(frames):
+        return not numbers or max(numbers) - min(numbers) <= max_frame_gap
     times = [f.host_time_ns for f in frames]
     return max(times) - min(times) <= 1e9 / rate_hz
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from .tracker import Tracker
@@ -87,7 +87,7 @@ def tracker_factory(cfg: TrackerConfig, *, head=None, seed: int = 0) -> Callable
         options = dict(cfg.options)
         rate = float(options.pop("rate", 60.0))
         loop = str(options.pop("loop", "1")) not in ("0", "false", "no")
-        scenario_options = {k: _number_or_text(v) for k, v in options.items()}
+        scenario_options: dict[str, Any] = {k: _number_or_text(v) for k, v in options.items()}
         return lambda: SimulatedTracker(scenario, head=head, rate_hz=rate, seed=seed, loop=loop,
                                         **scenario_options)
     if cfg.kind == "ndi":

@@ -82,6 +82,7 @@ def _make_emulator(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, s
     if not 0.0 <= noise <= 10.0:
         raise ValueError(f"--noise must be between 0 and 10 mm, got {noise}")
     per_axis = noise / math.sqrt(3.0)
+    emulator: Any
     if args.device == "ndi":
         from .ndi.emulator import NDIEmulator
 

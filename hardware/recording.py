@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
@@ -244,7 +244,7 @@ class ReplayTracker(Tracker):
         self.realtime, self.speed, self.loop = realtime, float(speed), loop
         self._clock_ns, self._sleep = clock_ns, sleep
         self.header: RecordingHeader | None = None
-        self._file = None
+        self._file: TextIO | None = None
         self._line_no = 1
         self._data_start = 0
         self._t0_ns = 0
@@ -294,6 +294,7 @@ class ReplayTracker(Tracker):
         self._t0_ns = self._clock_ns()
 
     def _next_line(self) -> tuple[str, int] | None:
+        assert self._file is not None, "connect() first"
         while True:
             text = self._file.readline()
             if not text:
@@ -344,6 +345,7 @@ class ReplayTracker(Tracker):
         self._pass_offset_ns += self._last_t + period_ns
         if self._max_fn is not None and self._min_fn is not None:
             self._fn_offset += self._max_fn - self._min_fn + 1
+        assert self._file is not None, "connect() first"
         self._file.seek(self._data_start)
         self._line_no = 1
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.spatial.transform import Rotation
 
 from navigation.transforms import invert_rigid, is_rigid
@@ -30,7 +31,7 @@ def translation(offset_mm: np.ndarray) -> np.ndarray:
     return rigid(np.eye(3), offset_mm)
 
 
-def frame_from_z_axis(z_axis: np.ndarray, y_hint: np.ndarray) -> np.ndarray:
+def frame_from_z_axis(z_axis: ArrayLike, y_hint: ArrayLike) -> np.ndarray:
     """Right-handed rotation whose +z is ``z_axis`` and whose +y leans toward ``y_hint``."""
     z = np.asarray(z_axis, dtype=float)
     z = z / np.linalg.norm(z)
@@ -42,7 +43,7 @@ def frame_from_z_axis(z_axis: np.ndarray, y_hint: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y, z])
 
 
-def rotation_about(axis: np.ndarray, angle_rad: float) -> np.ndarray:
+def rotation_about(axis: ArrayLike, angle_rad: float) -> np.ndarray:
     """3x3 rotation by ``angle_rad`` about ``axis`` (right-hand rule)."""
     a = np.asarray(axis, dtype=float)
     return Rotation.from_rotvec(a / np.linalg.norm(a) * angle_rad).as_matrix()

@@ -47,7 +47,8 @@ class SeriesInfo:
 
     def label(self) -> str:
         num = f"series {self.number}" if self.number is not None else "series ?"
-        return f"{self.description or '(no description)'} ({num}, {self.modality}, {self.n_files} files), UID {self.uid}"
+        return (f"{self.description or '(no description)'} ({num}, {self.modality}, {self.n_files} files), "
+                f"UID {self.uid}")
 
 
 class MultipleSeries(ImageImportError):
@@ -185,7 +186,8 @@ def _geometry(folder: Path, items: list[tuple[Path, pydicom.Dataset]]
             raise ImageImportError(f"{folder}: slices have different orientations ({f.name} differs "
                                    f"from {f0.name}); a localizer or a second stack is mixed in",
                                    [Problem("error", "dicom-orientation-mixed", f.name)])
-        if (int(ds.Rows), int(ds.Columns)) != size0 or np.max(np.abs(_floats(ds, "PixelSpacing", 2, f) - spacing0)) > 1e-4:
+        if ((int(ds.Rows), int(ds.Columns)) != size0
+                or np.max(np.abs(_floats(ds, "PixelSpacing", 2, f) - spacing0)) > 1e-4):
             raise ImageImportError(f"{folder}: slices have different sizes or pixel spacings "
                                    f"({f.name} vs {f0.name})", [Problem("error", "dicom-size-mixed", f.name)])
         positions.append(_floats(ds, "ImagePositionPatient", 3, f))

@@ -168,12 +168,12 @@ class Transform:
     # ----- construction -------------------------------------------------------------------
     @classmethod
     def identity(cls, to_frame: Frame | str, from_frame: Frame | str) -> "Transform":
-        return cls(to_frame, from_frame, np.eye(4))
+        return cls(Frame.parse(to_frame), Frame.parse(from_frame), np.eye(4))
 
     @classmethod
     def from_translation(cls, translation_mm: Iterable[float], *, to_frame: Frame | str,
                          from_frame: Frame | str) -> "Transform":
-        return cls(to_frame, from_frame, make_rigid(np.eye(3), translation_mm))
+        return cls(Frame.parse(to_frame), Frame.parse(from_frame), make_rigid(np.eye(3), translation_mm))
 
     @classmethod
     def from_rotation(cls, rotation: np.ndarray | Rotation, translation_mm: Iterable[float] = (0, 0, 0),
@@ -182,7 +182,7 @@ class Transform:
         m = make_rigid(r, translation_mm)
         if not is_rigid(m):
             raise TransformError("rotation is not a proper rotation matrix")
-        return cls(to_frame, from_frame, m)
+        return cls(Frame.parse(to_frame), Frame.parse(from_frame), m)
 
     @classmethod
     def from_quaternion(cls, quaternion_wxyz: Iterable[float], translation_mm: Iterable[float], *,

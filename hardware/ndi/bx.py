@@ -40,7 +40,12 @@ def encode_bx(frame: TrackingFrame, *, options: int = 0x0801) -> bytes:
         if report.state is HandleState.DISABLED:
             continue
         if report.state is HandleState.VALID:
-            body += _POSE.pack(*report.quaternion, *report.translation_mm, report.rms_mm)
+            q, t, rms = report.quaternion, report.translation_mm, report.rms_mm
+            if q is None or t is None or rms is None:
+                raise ValueError(f"handle {report.handle:02X}: a VALID report needs a pose and its RMS")
+            body += _POSE.pack(*q, *t, rms)
+        if report.port_status is None or report.frame_number is None:
+            raise ValueError(f"handle {report.handle:02X}: BX needs a port status and a frame number")
         body += _STATUS_FRAME.pack(report.port_status & 0xFFFFFFFF,
                                    report.frame_number & 0xFFFFFFFF)
     if options & REPLY_PASSIVE_STRAY:

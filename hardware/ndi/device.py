@@ -268,7 +268,7 @@ class EmulatedDevice:
     def _cmd_pinit(self, params: str) -> bytes:
         port = self._port(params)
         if port.passive and not port.initialized:
-            if 0 not in port.written:
+            if 0 not in port.written or port.rom is None:
                 raise CommandError(0x13)
             try:
                 definition = check_tool_definition(bytes(port.rom))

@@ -99,4 +99,5 @@ class PoseSampler:
             translation = translation + rng.normal(0.0, self.noise_mm, 3)
         jitter = 0.1 * float(rng.normal()) if self.noise_mm > 0 else 0.0   # noiseless: constant
         rms = self.rms_mm * max(0.0, 1.0 + jitter)
-        return (matrix_to_quaternion(rotation), tuple(float(v) for v in translation), rms)
+        x, y, z = (float(v) for v in translation)
+        return (matrix_to_quaternion(rotation), (x, y, z), rms)

@@ -145,8 +145,8 @@ class NDITracker(Tracker):
 
     def _enable_and_name_tools(self) -> None:
         tools, used = [], set()
-        for handle in steps.initialise_and_enable(self._channel, self._rom_handles):
-            part = steps.part_number(self._channel, handle)
+        for handle in steps.initialise_and_enable(self._connected_channel, self._rom_handles):
+            part = steps.part_number(self._connected_channel, handle)
             description = part
             if handle in self._names_by_handle:
                 name = self._names_by_handle[handle]
@@ -169,13 +169,19 @@ class NDITracker(Tracker):
         path = Path(path)
         data = read_tool_definition(path)
         try:
-            handle = steps.upload_rom(self._channel, name or path.stem, data, path)
+            handle = steps.upload_rom(self._connected_channel, name or path.stem, data, path)
             self._rom_handles[handle] = (name or path.stem, path)
             self._enable_and_name_tools()
         except ConnectionLost as exc:
             self._mark_lost()
             raise exc from None
         return next(info for info in self.tools() if info.device_id == f"{handle:02X}")
+
+    @property
+    def _connected_channel(self) -> CommandChannel:
+        if self._channel is None:
+            raise TrackerError("call connect() first")
+        return self._channel
 
     def _require_link(self) -> None:
         if self._lost:
@@ -204,7 +210,7 @@ class NDITracker(Tracker):
 
     def _command_or_lost(self, name: str, params: str = "") -> str:
         try:
-            return self._channel.command(name, params)
+            return self._connected_channel.command(name, params)
         except ConnectionLost:
             self._mark_lost()
             raise
@@ -261,7 +267,7 @@ class NDITracker(Tracker):
 
     def _poll(self, command: bytes, binary: bool,
               deadline: float) -> tuple[TrackingFrame, int] | None:
-        channel = self._channel
+        channel = self._connected_channel
         self.stats.polls += 1
         reply = channel.exchange(command, deadline, binary=binary, tracking=True)
         if reply is None:
@@ -270,8 +276,7 @@ class NDITracker(Tracker):
         try:
             if reply.kind == "bx":
                 frame = decode_bx(reply.raw, options=_REPLY_OPTIONS)
-            elif error_code_of(reply.payload) is not None:
-                code = error_code_of(reply.payload)
+            elif (code := error_code_of(reply.payload)) is not None:
                 raise DeviceError(code, describe_error(code), command[:-1].decode("ascii"))
             elif binary:
                 raise ProtocolError(f"ASCII reply {reply.payload[:20]!r} to a BX poll")
@@ -326,9 +331,9 @@ class NDITracker(Tracker):
         try:
             if not self._lost:
                 if self._tracking:
-                    self._channel.command("TSTOP", timeout_s=min(self.timeout_s, 0.5), retries=0)
+                    self._connected_channel.command("TSTOP", timeout_s=min(self.timeout_s, 0.5), retries=0)
                 if self._comm_changed:
-                    self._channel.command("COMM", "00000", timeout_s=min(self.timeout_s, 0.5),
+                    self._connected_channel.command("COMM", "00000", timeout_s=min(self.timeout_s, 0.5),
                                           retries=0)
         except TrackerError:
             pass

@@ -257,6 +257,8 @@ class NDIEmulator:
         import termios
 
         expected = self._termios_speeds.get(self.device.baud)
+        if self._slave_fd is None:
+            return True
         try:
             speed = termios.tcgetattr(self._slave_fd)[4]
         except (termios.error, TypeError):
@@ -280,6 +282,7 @@ class NDIEmulator:
 
     def _pty_loop(self) -> None:
         master = self._master_fd
+        assert master is not None, "serve_pty() opens the pty before starting this loop"
         self._sink = lambda view: os.write(master, view)
         buffer = bytearray()
         try:
@@ -304,6 +307,7 @@ class NDIEmulator:
 
     def _tcp_loop(self) -> None:
         listener = self._listener
+        assert listener is not None, "serve_tcp() opens the listener before starting this loop"
         try:
             while not self._stop.is_set() and not self._unplug.is_set():
                 ready, _, _ = select.select([listener], [], [], 0.02)

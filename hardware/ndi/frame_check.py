@@ -8,6 +8,8 @@ a handle absent from the reply, or any frame whose number is implausible -> INVA
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import frame_numbers
 from ..errors import ProtocolError
 from ..frames import ToolFrame, ToolStatus
@@ -37,26 +39,25 @@ def tool_frames(frame: TrackingFrame, tools: list[tuple[int, str, str]], host_ns
     for handle, name, _ in tools:
         report = reports.get(handle)
         number = report.frame_number if report is not None else frame.frame_number
-        common = dict(tool=name, frame_number=number, host_time_ns=host_ns,
-                      port_status=None if report is None else report.port_status)
+        pose: np.ndarray | None = None
+        rms_mm: float | None = None
         if report is None or not plausible:
-            out.append(ToolFrame(tracker_from_tool=None, status=ToolStatus.INVALID, **common))
-            continue
-        bits = report.port_status or 0
-        if report.state is HandleState.DISABLED:
-            out.append(ToolFrame(tracker_from_tool=None, status=ToolStatus.DISABLED, **common))
-        elif bits & PortStatus.OUT_OF_VOLUME:
-            out.append(ToolFrame(tracker_from_tool=None, status=ToolStatus.OUT_OF_VOLUME, **common))
+            status = ToolStatus.INVALID
+        elif report.state is HandleState.DISABLED:
+            status = ToolStatus.DISABLED
+        elif (report.port_status or 0) & PortStatus.OUT_OF_VOLUME:
+            status = ToolStatus.OUT_OF_VOLUME
         elif report.state is not HandleState.VALID:
-            out.append(ToolFrame(tracker_from_tool=None, status=ToolStatus.MISSING, **common))
+            status = ToolStatus.MISSING
         else:
             try:
-                tracker_from_tool = report.matrix()
+                pose = report.matrix()
             except ProtocolError:
-                out.append(ToolFrame(tracker_from_tool=None, status=ToolStatus.INVALID, **common))
-                continue
-            status = (ToolStatus.PARTIALLY_IN_VOLUME if bits & PortStatus.PARTIALLY_IN_VOLUME
-                      else ToolStatus.OK)
-            out.append(ToolFrame(tracker_from_tool=tracker_from_tool, status=status,
-                                 quality_rms_mm=report.rms_mm, **common))
+                status = ToolStatus.INVALID
+            else:
+                partly = (report.port_status or 0) & PortStatus.PARTIALLY_IN_VOLUME
+                status = ToolStatus.PARTIALLY_IN_VOLUME if partly else ToolStatus.OK
+                rms_mm = report.rms_mm
+        out.append(ToolFrame(name, pose, status, rms_mm, number, host_time_ns=host_ns,
+                             port_status=None if report is None else report.port_status))
     return out

@@ -17,6 +17,7 @@ import socket
 import stat
 import sys
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import serial
@@ -90,6 +91,7 @@ class SerialLink:
         self.port = port
         self.is_socket = port.startswith("socket://")
         self.is_pty = _is_pty(port)
+        self._serial: Any  # a pyserial port, or _TcpPort with the calls used on a socket
         try:
             if self.is_socket:
                 self._serial = _TcpPort(port)

@@ -61,10 +61,15 @@ def encode_tx(frame: TrackingFrame, *, options: int = 0x0801) -> bytes:
     for report in frame.handles:
         out.append(f"{report.handle:02X}")
         if report.state is HandleState.VALID:
-            out.append(format_transform(report.quaternion, report.translation_mm, report.rms_mm))
+            q, t, rms = report.quaternion, report.translation_mm, report.rms_mm
+            if q is None or t is None or rms is None:
+                raise ValueError(f"handle {report.handle:02X}: a VALID report needs a pose and its RMS")
+            out.append(format_transform(q, t, rms))
         else:
             out.append(_WORDS[report.state])
         if report.state in (HandleState.VALID, HandleState.MISSING):
+            if report.port_status is None or report.frame_number is None:
+                raise ValueError(f"handle {report.handle:02X}: TX needs a port status and a frame number")
             out.append(f"{report.port_status & 0xFFFFFFFF:08X}"
                        f"{report.frame_number & 0xFFFFFFFF:08X}")
         out.append("\n")

@@ -24,6 +24,8 @@ The mixins use the device's state (``stations``, ``units``, ``binary``, ``contin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .liberty import encode_liberty_header
 from .records import MAX_STATIONS, RecordFormat
 
@@ -38,6 +40,16 @@ class _LineInput:
     """Shared input buffer handling: CR-terminated lines, overlong junk flushed as one line."""
 
     _inbuf: bytearray
+
+    if TYPE_CHECKING:  # provided by PolhemusDevice, which mixes the command sets in
+        model: str
+        stations: dict[int, Any]
+        _next_slot_s: float | None
+
+        def power_up(self) -> None: ...
+        def active_stations(self) -> list[int]: ...
+        def _all_records(self, now_s: float, command: int, frame: int | None = None) -> bytes: ...
+        def _start_stream(self, now_s: float) -> None: ...
 
     def _take_line(self) -> bytes | None:
         end = self._inbuf.find(b"\r")

@@ -90,7 +90,8 @@ class SerialLink:
                 break
         return bytes(got)
 
-    def read_until(self, parse: Callable[[bytes], T | None], timeout_s: float, max_len: int = 4096) -> tuple[T | None, bytes]:
+    def read_until(self, parse: Callable[[bytes], T | None], timeout_s: float,
+                   max_len: int = 4096) -> tuple[T | None, bytes]:
         """Accumulate bytes until ``parse(buffer)`` returns a value or the timeout expires."""
         buf = bytearray()
         end = time.monotonic() + timeout_s

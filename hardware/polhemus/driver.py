@@ -249,9 +249,9 @@ class PolhemusTracker(Tracker):
 
     # ----- frames ------------------------------------------------------------------------------------
     def _next_record(self, deadline: float) -> PolhemusRecord | None:
-        if self._pending is not None:
-            rec, self._pending = self._pending, None
-            return rec
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            return pending
         assert self._reader is not None and self._link is not None
         while True:
             rec = self._reader.next_record()

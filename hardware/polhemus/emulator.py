@@ -206,6 +206,8 @@ class PolhemusEmulator:
     def _host_baud_pty(self) -> int | None:
         import termios    # pty mode only
 
+        if self._master is None:
+            return None
         try:
             speed = termios.tcgetattr(self._master)[5]
         except (termios.error, TypeError, OSError):

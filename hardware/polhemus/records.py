@@ -114,6 +114,8 @@ class RecordFormat:
     model: str = "fastrak"
     items: tuple[int, ...] = FASTRAK_DEFAULT_LIST
     binary: bool = False
+    _sizes: dict[int, int] = field(init=False, repr=False, compare=False)
+    _payload: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.model not in ("fastrak", "liberty", "patriot"):

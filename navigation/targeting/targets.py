@@ -103,7 +103,8 @@ class Target:
         dot = float(self.normal @ self.handle_direction)
         if abs(dot) > UNIT_TOL:
             raise NavigationError(f"target {self.name!r}: handle direction must be perpendicular to "
-                                  f"the coil normal (they are {math.degrees(math.acos(np.clip(dot, -1, 1))):.2f} deg apart)")
+                                  "the coil normal (they are "
+                                  f"{math.degrees(math.acos(np.clip(dot, -1, 1))):.2f} deg apart)")
 
     # ----- geometry --------------------------------------------------------------------------
     @property

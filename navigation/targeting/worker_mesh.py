@@ -12,9 +12,10 @@ the GUI thread: it reads the VTK arrays) the targeting functions touch no VTK ob
 
 Cost for the sample head's 133k-triangle scalp: ~85 ms for :func:`worker_safe_surface` (copy,
 arrays, ``SurfaceMesh``) on the calling thread; the index itself (~185 ms) is built from plain
-arrays on the first query, i.e. on the worker. The index searches the triangles around the ``k_vertices`` nearest vertices. For a point up to
-a few centimetres inside a smooth head surface that finds the same point as VTK's exhaustive
-locator (tested against it in ``tests/navigation/targeting/test_worker_mesh.py``).
+arrays on the first query, i.e. on the worker. The index searches the triangles around the
+``k_vertices`` nearest vertices. For a point up to a few centimetres inside a smooth head
+surface that finds the same point as VTK's exhaustive locator (tested against it in
+``tests/navigation/targeting/test_worker_mesh.py``).
 """
 
 from __future__ import annotations

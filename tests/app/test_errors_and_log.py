@@ -124,7 +124,8 @@ def test_unhandled_exception_in_a_slot_is_logged_and_shown(log_dir):
     assert "KeyError: 'missing key'" in text and "Traceback" in text
 
 
-@pytest.mark.safety(hazard="privacy", control="file and folder names (which can carry patient names) never reach the log file")
+@pytest.mark.safety(hazard="privacy",
+                    control="file and folder names (which can carry patient names) never reach the log file")
 def test_log_file_holds_no_file_names(log_dir):
     log = logging.getLogger("tmsnav.test")
     log.error("Cannot open /data/patients/Doe_John_1961/T1.nii.gz: not a NIfTI file")
@@ -192,7 +193,8 @@ def test_help_menu_names_and_opens_the_log_folder(window, log_dir, monkeypatch):
     assert opened == [str(log_dir)]
 
 
-@pytest.mark.safety(hazard="privacy", control="opening a DICOM folder named after the patient leaves no trace of the name in the log")
+@pytest.mark.safety(hazard="privacy",
+                    control="opening a DICOM folder named after the patient leaves no trace of the name in the log")
 def test_failed_open_of_a_patient_named_folder_leaves_no_name_in_the_log(window, log_dir, tmp_path,
                                                                           monkeypatch):
     monkeypatch.setattr(logging_setup, "_identifying", set())

@@ -14,7 +14,8 @@ def find_dialog(window, name):
     return window.findChild(QtWidgets.QDialog, name)
 
 
-@pytest.mark.safety(hazard="orientation", control="the GUI asks which of qform/sform to use and loads exactly the choice")
+@pytest.mark.safety(hazard="orientation",
+                    control="the GUI asks which of qform/sform to use and loads exactly the choice")
 def test_qform_sform_disagreement_asks_then_loads_the_choice(window, qtbot, tmp_path):
     data, affine = small_head()
     flipped = affine.copy()

@@ -117,7 +117,8 @@ def test_staleness_limit_is_three_periods_capped_at_100_ms():
         acq.stop()
 
 
-@pytest.mark.safety(hazard="lost-tracker", control="an unplugged device turns every tool DISCONNECTED within 250 ms, then reconnects with back-off")
+@pytest.mark.safety(hazard="lost-tracker", control="an unplugged device turns every tool DISCONNECTED "
+                                               "within 250 ms, then reconnects with back-off")
 def test_unplug_marks_everything_disconnected_fast_and_reconnects_automatically():
     made: list[SimulatedTracker] = []
     device_present = threading.Event()

@@ -49,7 +49,8 @@ def test_marker_left_from_ras_storage(tmp_path):
     _assert_marker_left(vol)
 
 
-@pytest.mark.safety(hazard="left-right", control="LAS storage (radiological order) still puts the left marker at negative x")
+@pytest.mark.safety(hazard="left-right",
+                    control="LAS storage (radiological order) still puts the left marker at negative x")
 def test_marker_left_from_las_storage(tmp_path):
     aff = ras_affine(shape=SHAPE)
     las, las_aff = _las_from_ras(sample_on_grid(aff, SHAPE), aff)
@@ -77,7 +78,8 @@ def test_marker_left_from_oblique_affine_kept_exactly(tmp_path):
     np.testing.assert_allclose(grid.mri_to_display(grid.display_to_mri(ijk)), ijk, atol=1e-9)
 
 
-@pytest.mark.safety(hazard="left-right", control="any axis order or flip is reordered to RAS for display without resampling")
+@pytest.mark.safety(hazard="left-right",
+                    control="any axis order or flip is reordered to RAS for display without resampling")
 @pytest.mark.parametrize("perm,flips", [((0, 1, 2), (1, 1, 1)), ((1, 0, 2), (1, -1, 1)),
                                         ((2, 0, 1), (-1, 1, -1)), ((1, 2, 0), (-1, -1, -1))])
 def test_display_grid_reorders_any_storage_to_ras(perm, flips):
@@ -144,7 +146,8 @@ def test_from_array_rejects_bad_input():
         Volume.from_array(np.ones((4, 4, 4)), Transform.identity("mni", "voxel"))
 
 
-@pytest.mark.safety(hazard="orientation", control="confirming or mirroring L/R is explicit and recorded in the image report")
+@pytest.mark.safety(hazard="orientation",
+                    control="confirming or mirroring L/R is explicit and recorded in the image report")
 def test_orientation_confirmation_and_lr_mirror():
     aff = ras_affine(shape=SHAPE)
     vol = Volume.from_array(sample_on_grid(aff, SHAPE), aff)

@@ -251,7 +251,8 @@ def test_qform_sform_tolerance(tmp_path, head, shift_mm, rot_deg, ambiguous):
         np.testing.assert_allclose(vol.mri_from_voxel.matrix, aff, atol=1e-4)
 
 
-@pytest.mark.safety(hazard="orientation", control="an image without orientation codes needs confirmation before navigation")
+@pytest.mark.safety(hazard="orientation",
+                    control="an image without orientation codes needs confirmation before navigation")
 def test_no_orientation_codes_need_confirmation(tmp_path, head):
     data, aff = head
     vol = load_volume(write_nifti(tmp_path / "base.nii", data, aff, qcode=0, scode=0))
