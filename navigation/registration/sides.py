@@ -14,6 +14,13 @@ Two independent tests, both from a handful of scalp touches (``MIN_CHECK_POINTS`
   The wrong assignment puts the upper head inside the neck and face, tens of millimetres off.
 
 Either test failing refuses the registration with the words "LPA and RPA look swapped".
+
+Limits: the plane test cannot tell swapped ears with touches on the upper head from the right
+order with touches on the face or neck (both put the touches on the "wrong" side), so its
+message names both. With swapped ears *and* touches on the face only, the plane test passes and
+only the surface test can object: on a real head the face and the scalp differ in shape and it
+does; on a phantom whose face is a plain ellipsoid it cannot. Hence the instruction (and the
+coverage line of the scalp step): touch the forehead, the top and both sides.
 """
 
 from __future__ import annotations
@@ -70,5 +77,8 @@ def check_sides(fid: FiducialRegistration, points_reference: np.ndarray,
                     f"{med_alt:.1f} mm with LPA and RPA exchanged. Touch LPA (the patient's "
                     "left ear) and RPA again.")
     if plane_problem is not None:
-        return "LPA and RPA look swapped. " + plane_problem
+        # the same signature as touches on the face or neck with the right order: say both
+        return ("LPA and RPA look swapped, or the scalp touches are on the face or neck. "
+                + plane_problem + " If the touches were on the face, touch the forehead, the "
+                "top and both sides instead.")
     return None

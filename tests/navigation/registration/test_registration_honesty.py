@@ -207,3 +207,23 @@ def test_without_the_offset_analysis_the_bound_is_still_a_bound_and_says_so(head
     verdict = assess_registration(RegistrationResult.from_dict(d), "DLPFC")
     assert verdict.level == WARN
     assert any("could not be estimated" in r for r in verdict.reasons)
+
+
+def test_touches_on_the_face_are_not_passed_off_as_a_left_right_check(head, scalp):
+    """Face touches with the right order look like upper-head touches with swapped ears to the
+    plane test: refused, and the message names both possibilities."""
+    from navigation.registration.trials import _random_pose
+
+    ph = head.phantom
+    rng = np.random.default_rng(7)
+    d = rng.normal(size=(400, 3))
+    d = d[(d[:, 1] > 0.8 * np.abs(d).max(1)) & (d[:, 2] < 0)]        # anterior and low: face
+    face, _ = ph.scalp_point(d[:8])
+    face = face[~ph.on_bump(face)]
+    session = simulate_session(head, "clean", np.random.default_rng(3))
+    pose = _random_pose(np.random.default_rng(3))                      # the session's pose
+    result = register(session.mri_fiducials, session.touched,
+                      scalp_points_reference=pose.apply(face), surface=scalp, refine=False)
+    verdict = assess_registration(result)
+    assert verdict.level == FAIL
+    assert "or the scalp touches are on the face or neck" in verdict.reasons[0]
