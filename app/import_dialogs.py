@@ -34,7 +34,12 @@ def ask_affine_choice(parent, exc, on_choice: Callable[[str], None]) -> QtWidget
     buttons = {box.addButton(f"Use {name}", QtWidgets.QMessageBox.ButtonRole.AcceptRole): name
                for name in exc.options}
     box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-    box.buttonClicked.connect(lambda b: b in buttons and on_choice(buttons[b]))
+
+    def clicked(button: QtWidgets.QAbstractButton) -> None:
+        if button in buttons:
+            on_choice(buttons[button])
+
+    box.buttonClicked.connect(clicked)
     box.open()
     return box
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from navigation.imaging import DisplayGrid
+
 __all__ = ["SliceView", "Marker", "ORIENTATIONS"]
 
 # orientation -> (horizontal display axis, vertical display axis, slice axis)
@@ -46,7 +48,7 @@ class SliceView(QtWidgets.QWidget):
         self.setMinimumSize(160, 160)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
-        self._grid = None
+        self._grid: DisplayGrid | None = None
         self._spacing = np.ones(3)
         self._cursor_display = np.zeros(3)
         self._slice = 0
@@ -100,6 +102,13 @@ class SliceView(QtWidgets.QWidget):
         return self._slice
 
     # ----- geometry -----------------------------------------------------------------------
+    @property
+    def _loaded(self) -> DisplayGrid:
+        """The grid shown; geometry and painting run only once an image is set."""
+        if self._grid is None:
+            raise RuntimeError("no image in this slice view")
+        return self._grid
+
     def _flip_h(self) -> bool:
         # Axial/coronal: patient right on the screen's right (neurological) unless radiological.
         # Sagittal: anterior on the left (viewer at the patient's left side).
@@ -109,7 +118,7 @@ class SliceView(QtWidgets.QWidget):
 
     def _layout(self) -> tuple[float, float, float, float, float]:
         """(x0, y0, pixels per mm, image width px, image height px)."""
-        shape = self._grid.data.shape
+        shape = self._loaded.data.shape
         w_mm = shape[self.h_axis] * self._spacing[self.h_axis]
         h_mm = shape[self.v_axis] * self._spacing[self.v_axis]
         s = min(self.width() / w_mm, self.height() / h_mm) * self._zoom
@@ -119,7 +128,7 @@ class SliceView(QtWidgets.QWidget):
     def display_to_widget(self, d: np.ndarray) -> QtCore.QPointF:
         """Screen position of continuous display-voxel coordinates ``d`` (3,)."""
         x0, y0, s, _, _ = self._layout()
-        shape = self._grid.data.shape
+        shape = self._loaded.data.shape
         u, v = float(d[self.h_axis]), float(d[self.v_axis])
         nh, nv = shape[self.h_axis], shape[self.v_axis]
         hu = (nh - 0.5 - u) if self._flip_h() else (u + 0.5)
@@ -129,7 +138,7 @@ class SliceView(QtWidgets.QWidget):
 
     def widget_to_display(self, pos: QtCore.QPointF) -> np.ndarray:
         x0, y0, s, _, _ = self._layout()
-        shape = self._grid.data.shape
+        shape = self._loaded.data.shape
         nh, nv = shape[self.h_axis], shape[self.v_axis]
         hu = (pos.x() - x0) / (self._spacing[self.h_axis] * s)
         u = (nh - 0.5 - hu) if self._flip_h() else (hu - 0.5)
@@ -139,14 +148,14 @@ class SliceView(QtWidgets.QWidget):
         return d
 
     def mri_to_widget(self, mri_mm: np.ndarray) -> QtCore.QPointF:
-        return self.display_to_widget(np.asarray(self._grid.mri_to_display(np.asarray(mri_mm, float))))
+        return self.display_to_widget(np.asarray(self._loaded.mri_to_display(np.asarray(mri_mm, float))))
 
     # ----- painting -----------------------------------------------------------------------
     def _slice_image(self) -> QtGui.QImage:
         key = (self._slice, self._level, self._width, self._flip_h(), id(self._grid))
         if self._image is not None and self._image_key == key:
             return self._image
-        plane = np.take(self._grid.data, self._slice, axis=self.s_axis)  # [h, v]
+        plane = np.take(self._loaded.data, self._slice, axis=self.s_axis)  # [h, v]
         lo = self._level - self._width / 2.0
         grey = np.clip((plane.astype(np.float32) - lo) * (255.0 / self._width), 0, 255).astype(np.uint8)
         rows = grey.T[::-1, :]  # row 0 = top = highest v
@@ -185,7 +194,7 @@ class SliceView(QtWidgets.QWidget):
 
     def _paint_markers(self, p: QtGui.QPainter) -> None:
         for m in self._markers:
-            d = np.asarray(self._grid.mri_to_display(np.asarray(m.mri_mm, float)))
+            d = np.asarray(self._loaded.mri_to_display(np.asarray(m.mri_mm, float)))
             off_mm = abs(d[self.s_axis] - self._slice) * self._spacing[self.s_axis]
             if off_mm > 10.0:
                 continue
@@ -215,15 +224,15 @@ class SliceView(QtWidgets.QWidget):
         font.setPointSize(9)
         p.setFont(font)
         p.setPen(QtGui.QColor("#bbbbbb"))
-        n = self._grid.data.shape[self.s_axis]
+        n = self._loaded.data.shape[self.s_axis]
         p.drawText(QtCore.QPointF(6, hh - 6), f"{self.orientation}  {self._slice + 1}/{n}")
 
     # ----- interaction --------------------------------------------------------------------
     def _emit_cursor_at(self, pos: QtCore.QPointF) -> None:
         d = self.widget_to_display(pos)
-        shape = np.asarray(self._grid.data.shape) - 1
+        shape = np.asarray(self._loaded.data.shape) - 1
         d = np.clip(d, 0, shape)
-        self.cursorPicked.emit(np.asarray(self._grid.display_to_mri(d), float))
+        self.cursorPicked.emit(np.asarray(self._loaded.display_to_mri(d), float))
 
     def click_at(self, pos: QtCore.QPointF) -> None:
         """Same as a left click at widget position ``pos`` (tests and keyboard use it)."""
@@ -265,7 +274,7 @@ class SliceView(QtWidgets.QWidget):
             self.step_slice(steps)
 
     def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
-        keys = {QtCore.Qt.Key.Key_Up: 1, QtCore.Qt.Key.Key_PageUp: 1,
+        keys: dict[int, int] = {QtCore.Qt.Key.Key_Up: 1, QtCore.Qt.Key.Key_PageUp: 1,
                 QtCore.Qt.Key.Key_Down: -1, QtCore.Qt.Key.Key_PageDown: -1}
         if ev.key() in keys:
             self.step_slice(keys[ev.key()])

@@ -178,7 +178,7 @@ class Volume:
         digest.update(np.ascontiguousarray(arr).tobytes())
         digest.update(str(arr.dtype).encode() + str(arr.shape).encode() + affine.tobytes())
         return cls(arr, Transform(Frame.MRI, Frame.VOXEL, affine), digest.hexdigest(), None, name,
-                   ImportReport(problems), "array")
+                   ImportReport(tuple(problems)), "array")
 
     def with_orientation_confirmed(self, reason: str, *, flip_lr: bool = False) -> "Volume":
         """The same volume after a person checked the orientation on screen.
@@ -323,6 +323,6 @@ def load_volume(path: str | Path, *, require_3d: bool = True, affine_choice: str
     if errors:
         raise ImageImportError(f"{p}: " + "; ".join(pr.message for pr in errors), problems)
     volume = Volume(data, Transform(Frame.MRI, Frame.VOXEL, loaded.mri_from_voxel),
-                    loaded.sha256, p, loaded.name, ImportReport(problems), loaded.affine_source)
+                    loaded.sha256, p, loaded.name, ImportReport(tuple(problems)), loaded.affine_source)
     report(progress, 1.0, f"Loaded {volume.name}", cancel)
     return volume

@@ -39,8 +39,9 @@ class LivePoses:
         return None if self.mri_from_pointer_tip is None else self.mri_from_pointer_tip.translation
 
 
-def _usable(pose: ToolPose | None) -> bool:
-    return pose is not None and pose.live and pose.tracker_from_tool is not None
+def _live_matrix(pose: ToolPose | None) -> np.ndarray | None:
+    """``tracker_from_tool`` of a live pose; None when the tool is absent, stale or untracked."""
+    return pose.tracker_from_tool if pose is not None and pose.live else None
 
 
 def _in_step(a: ToolPose, b: ToolPose) -> bool:
@@ -55,22 +56,23 @@ def compute_live_poses(poses: dict[str, ToolPose], *, mri_from_reference: Transf
                        coil: str = "coil") -> LivePoses:
     """Chain every available pose; each missing link is named in the reason strings."""
     ref = poses.get(reference)
-    ref_ok = _usable(ref)
-    reference_from_tracker = (Transform(Frame.TRACKER, Frame.REFERENCE, ref.tracker_from_tool).inverse()
-                              if ref_ok else None)
+    ref_matrix = _live_matrix(ref)
+    reference_from_tracker = (Transform(Frame.TRACKER, Frame.REFERENCE, ref_matrix).inverse()
+                              if ref_matrix is not None else None)
 
     def chain(name: str, tool_frame: Frame, tool_from_point: Transform | None, what: str):
         tool = poses.get(name)
         if tool_from_point is None:
             return None, None, f"{what} not calibrated"
-        if not _usable(tool):
+        tool_matrix = _live_matrix(tool)
+        if tool is None or tool_matrix is None:
             return None, None, f"{what} not tracked"
-        if not ref_ok:
+        if ref is None or reference_from_tracker is None:
             return None, None, "head reference not tracked"
         if not _in_step(ref, tool):
             return None, None, f"{what} and reference from different frames"
-        ref_from_point = (reference_from_tracker @ Transform(Frame.TRACKER, tool_frame,
-                                                               tool.tracker_from_tool) @ tool_from_point)
+        ref_from_point = (reference_from_tracker @ Transform(Frame.TRACKER, tool_frame, tool_matrix)
+                          @ tool_from_point)
         if mri_from_reference is None:
             return ref_from_point, None, "not registered"
         return ref_from_point, mri_from_reference @ ref_from_point, ""

@@ -312,12 +312,13 @@ def _build(voxel_mm: float, orientation: str, seed: int, centre_mm: tuple, semi_
     hi = centre + semi + margin + [0.0, 20.0, 0.0]         # room for the nose
     affine, shape = _grid_affine(orientation, voxel_mm, lo, hi, tuple(rotation_deg), centre)
     marker_ell = Ellipsoid(marker, np.full(3, marker_r))
-    layers = [([scalp, nose, *ears], INTENSITIES["scalp"] - INTENSITIES["background"]),
-              ([scalp.shrunk(_DEPTH_MM["skull"])], INTENSITIES["skull"] - INTENSITIES["scalp"]),
-              ([scalp.shrunk(_DEPTH_MM["csf"])], INTENSITIES["csf"] - INTENSITIES["skull"]),
-              ([scalp.shrunk(_DEPTH_MM["grey"])], INTENSITIES["grey"] - INTENSITIES["csf"]),
-              ([scalp.shrunk(_DEPTH_MM["white"])], INTENSITIES["white"] - INTENSITIES["grey"]),
-              ([marker_ell], INTENSITIES["marker"] - INTENSITIES["white"])]
+    layers: list[tuple[list[Ellipsoid], float]] = [
+        ([scalp, nose, *ears], INTENSITIES["scalp"] - INTENSITIES["background"]),
+        ([scalp.shrunk(_DEPTH_MM["skull"])], INTENSITIES["skull"] - INTENSITIES["scalp"]),
+        ([scalp.shrunk(_DEPTH_MM["csf"])], INTENSITIES["csf"] - INTENSITIES["skull"]),
+        ([scalp.shrunk(_DEPTH_MM["grey"])], INTENSITIES["grey"] - INTENSITIES["csf"]),
+        ([scalp.shrunk(_DEPTH_MM["white"])], INTENSITIES["white"] - INTENSITIES["grey"]),
+        ([marker_ell], INTENSITIES["marker"] - INTENSITIES["white"])]
     image, grey_occ = _render(affine, shape, voxel_mm, layers, grey_layer=3)
     rng = np.random.default_rng(seed)
     image = np.abs(image + rng.normal(0.0, noise_sd, size=image.shape))  # magnitude (Rician-like)

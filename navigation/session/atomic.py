@@ -25,7 +25,8 @@ def describe_os_error(exc: OSError) -> str:
     reasons = {errno.ENOSPC: "the disk is full", errno.EROFS: "the disk is read-only",
                errno.EACCES: "permission denied", errno.EPERM: "permission denied",
                errno.EDQUOT: "the disk quota is exceeded", errno.ENOENT: "the folder does not exist"}
-    return reasons.get(exc.errno, exc.strerror or str(exc))
+    known = reasons.get(exc.errno) if exc.errno is not None else None
+    return known or exc.strerror or str(exc)
 
 
 def _fsync_dir(folder: Path) -> None:

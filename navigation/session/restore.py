@@ -46,8 +46,10 @@ def restore_session(record: SessionRecord) -> RestoredSession:
             out.warnings.append(f"The saved {name} could not be read and was skipped ({exc}).")
 
     if record.registration:
+        saved = record.registration
+
         def reg() -> None:
-            out.registration = RegistrationResult.from_dict(record.registration)
+            out.registration = RegistrationResult.from_dict(saved)
             out.registration_timestamp = out.registration.timestamp
         section("registration", reg)
     pointer = record.calibrations.get("pointer")

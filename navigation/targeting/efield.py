@@ -120,7 +120,7 @@ def efield_sphere(points_mm: np.ndarray, dipole_positions_mm: np.ndarray,
         return np.zeros((0, 3))
     r1_all = ((p - centre) * MM_TO_M).astype(dtype)
     r2 = ((pos - centre) * MM_TO_M).astype(dtype)
-    m = mom.astype(dtype)
+    m: np.ndarray = mom.astype(dtype)
     r2_sq = np.einsum("ij,ij->i", r2, r2)
     if float(np.sqrt(np.einsum("ij,ij->i", r1_all, r1_all).max())) >= float(np.sqrt(r2_sq.min())):
         raise NavigationError("every field point must be closer to the sphere centre than every coil "
@@ -303,6 +303,7 @@ def _resolve_didt(didt_A_per_s: float | None, stimulator_output_percent: float |
         if not (np.isfinite(didt_A_per_s) and didt_A_per_s > 0):
             raise NavigationError(f"dI/dt must be a positive number of A/s, got {didt_A_per_s}")
         return float(didt_A_per_s)
+    assert stimulator_output_percent is not None  # exactly one of the two, checked above
     return didt_from_output(float(stimulator_output_percent), didt_at_100_percent_A_per_s)
 
 

@@ -13,7 +13,8 @@ Accuracy against analytic spheres/ellipsoids is measured in tests/navigation/tar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyvista as pv
@@ -73,6 +74,7 @@ class SurfacePath:
     """An ordered polyline on the surface, parameterised by arc length (mm)."""
 
     points: np.ndarray
+    _cum: np.ndarray = field(init=False, repr=False, compare=False)  # arc length at each point
 
     def __post_init__(self) -> None:
         seg = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
@@ -133,7 +135,7 @@ class HeadAxes:
         return cls(origin, right, ant)
 
     @classmethod
-    def ras(cls, origin: np.ndarray = (0.0, 0.0, 0.0)) -> "HeadAxes":
+    def ras(cls, origin: np.ndarray | tuple[float, float, float] = (0.0, 0.0, 0.0)) -> "HeadAxes":
         """Axes of the image itself (fine for MNI-aligned images; prefer ``from_landmarks``)."""
         return cls(np.asarray(origin, float), np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
 
@@ -147,7 +149,8 @@ def closest_point(mesh: "pv.PolyData | SurfaceMesh", point: np.ndarray) -> np.nd
     """Closest point on the surface (not just the closest vertex)."""
     surf = as_surface(mesh)
     p = np.asarray(point, dtype=float).reshape(3)
-    _, closest = surf.polydata.find_closest_cell(p, return_closest_point=True)
+    found: Any = surf.polydata.find_closest_cell(p, return_closest_point=True)  # (cell, point)
+    _, closest = found
     return np.asarray(closest, dtype=float).reshape(3)
 
 
@@ -312,7 +315,7 @@ def arc_through(mesh: "pv.PolyData | SurfaceMesh", start: np.ndarray, via: np.nd
     This is the tape-measure arc of the 10-20 system (e.g. nasion -> vertex -> inion)."""
     start, via, end = (np.asarray(p, float).reshape(3) for p in (start, via, end))
     normal = np.cross(via - start, end - start)
-    if np.linalg.norm(normal) < 1e-6 * max(1.0, np.linalg.norm(end - start)) ** 2:
+    if np.linalg.norm(normal) < 1e-6 * max(1.0, float(np.linalg.norm(end - start))) ** 2:
         raise NavigationError(f"the {what}: the three defining points are collinear")
     pts, closed, cum, (s0, sv, s1) = _pick_curve(
         plane_section(mesh, start, normal), [start, via, end], what)

@@ -54,10 +54,10 @@ class IndexedPolyData(pv.PolyData):
         p = np.asarray(point, dtype=float)
         single = p.ndim == 1
         found = self._surface_index.closest(p.reshape(-1, 3), pseudo_normals=False)
-        cells = found.faces.astype(int)
+        cells: int | np.ndarray = found.faces.astype(int)
         points = found.points
         if single:
-            cells, points = int(cells[0]), points[0]
+            cells, points = int(found.faces[0]), points[0]
         return (cells, points) if return_closest_point else cells
 
 
