@@ -67,6 +67,10 @@ HAZARDS: dict[str, tuple[str, str, str]] = {
     "privacy": (
         "Patient identifiers stay out of logs",
         "A file or folder name carrying a patient's name is written to the log file.", ""),
+    "brain": (
+        "The brain surface is this head's, at the right depth",
+        "A brain surface at the wrong threshold, in another space or of another subject moves "
+        "every cortex point, depth and e-field while looking plausible.", ""),
 }
 
 

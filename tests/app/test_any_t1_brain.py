@@ -112,6 +112,7 @@ def test_any_t1_gets_a_template_brain_then_f3_with_depth_and_an_efield(window, q
     window.save_screenshot(tmp_path / "any_t1.png")
 
 
+@pytest.mark.safety(hazard="brain", control="a brain file loaded in the GUI from another space is refused and the previous brain kept")
 def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp_path, cache, monkeypatch):
     import pyvista as pv
 
@@ -153,6 +154,7 @@ def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp
     assert window.state.head.brain is brain
 
 
+@pytest.mark.safety(hazard="brain", control="a skull-stripped image is reported, has no scalp and blocks navigation")
 def test_skull_stripped_image_is_reported_its_own_brain_and_blocks_navigation(window, qtbot, tmp_path, cache):
     from navigation.phantom import make_phantom_head
 

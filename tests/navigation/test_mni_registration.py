@@ -154,6 +154,8 @@ def test_cached_registration_hit_miss_and_corrupt_file(tmp_path, monkeypatch):
     assert reg.cached_register_to_mni(Vol()).from_cache is False and len(calls) == 3
 
 
+@pytest.mark.safety(hazard="left-right", control="an MNI registration is never reused for the mirrored "
+                    "(or qform/sform) orientation of the same file")
 def test_cached_registration_is_keyed_on_the_chosen_orientation(tmp_path, monkeypatch):
     """Issue 10 defect 3: the same file bytes with another mri_from_voxel (its qform instead of its
     sform, or a left/right mirrored confirmation) must not reuse the other orientation's MNI fit."""

@@ -119,6 +119,8 @@ def test_key_changes_with_image_affine_and_parameters(volume, tmp_path):
     assert len(list(user_cache(tmp_path).glob("*.npz"))) == 4
 
 
+@pytest.mark.safety(hazard="left-right", control="after a left/right confirmation flip the scalp is "
+                    "rebuilt mirrored, never read from the cache of the other orientation")
 def test_flip_lr_confirmation_gets_a_mirrored_scalp_not_the_cached_one(tmp_path, monkeypatch):
     """Issue 10 defect 3: after an L/R confirmation flip (same bytes, mirrored affine) the scalp
     must be the mirror image of the first one, not the first one read back from the cache."""
@@ -142,6 +144,8 @@ def test_flip_lr_confirmation_gets_a_mirrored_scalp_not_the_cached_one(tmp_path,
     assert head_surfaces(volume, max_faces=20_000).scalp.center[0] == pytest.approx(first.scalp.center[0])
 
 
+@pytest.mark.safety(hazard="orientation", control="the qform and the sform of one file each get their "
+                    "own surfaces; a cached scalp is never reused for the other choice")
 def test_qform_and_sform_of_one_file_get_their_own_scalps(tmp_path, monkeypatch):
     """Issue 10 defect 3: one NIfTI whose qform and sform differ (the user picks one on import):
     each choice gets its own scalp, placed by its own affine."""
