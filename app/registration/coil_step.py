@@ -358,6 +358,7 @@ class CoilStep(StepWidget):
     def restart_verification(self) -> None:
         """Forget the verification touches (a new coil, a refused check, or the user's wish)."""
         self.verify_touched = {}
+        self.verify_result = None
         self.detector.reset()
         self.verify_message.show_message("")
         if self.ctx.state.coil_verification is not None:
@@ -403,7 +404,6 @@ class CoilStep(StepWidget):
         self.verify_result = result
         if result.passed:
             s.set_coil_verification(result)
-            self.uses_pointer = True       # a new pointer calibration voids these touches
             self.verify_message.show_message(result.message, "ok")
             self.outputChanged.emit(True)
         else:
