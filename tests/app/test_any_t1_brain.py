@@ -112,7 +112,9 @@ def test_any_t1_gets_a_template_brain_then_f3_with_depth_and_an_efield(window, q
     window.save_screenshot(tmp_path / "any_t1.png")
 
 
-@pytest.mark.safety(hazard="brain", control="a brain file loaded in the GUI from another space is refused and the previous brain kept")
+@pytest.mark.safety(hazard="brain", control=(
+    "a brain file loaded in the GUI from another space is refused and the previous "
+    "brain kept"))
 def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp_path, cache, monkeypatch):
     import pyvista as pv
 

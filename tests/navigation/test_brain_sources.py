@@ -112,7 +112,9 @@ def test_mask_of_another_image_is_refused_with_its_reason(head, tmp_path):
         load_brain(path, volume)
 
 
-@pytest.mark.safety(hazard="left-right", control="lh.pial lands left and rh.pial right of the midline after the tkr-to-scanner alignment")
+@pytest.mark.safety(hazard="left-right", control=(
+    "lh.pial lands left and rh.pial right of the midline after the tkr-to-scanner "
+    "alignment"))
 def test_freesurfer_lh_and_rh_pial_are_merged_in_scanner_space(head, tmp_path):
     phantom, volume, scalp = head
     tkr_from_mri = np.linalg.inv(mri_from_tkr(volume))
@@ -136,7 +138,9 @@ def test_freesurfer_lh_and_rh_pial_are_merged_in_scanner_space(head, tmp_path):
     assert "ONE hemisphere" in provenance_of(load_brain(paths[0], volume))
 
 
-@pytest.mark.safety(hazard="brain", control="a surface in FreeSurfer tkr space read as scanner space is refused as 'another space'")
+@pytest.mark.safety(hazard="brain", control=(
+    "a surface in FreeSurfer tkr space read as scanner space is refused as 'another "
+    "space'"))
 def test_surface_in_tkr_space_saved_as_stl_is_refused_as_another_space(head, tmp_path):
     phantom, volume, scalp = head
     true = brain_ellipsoid(phantom)
@@ -155,7 +159,9 @@ def test_surface_in_tkr_space_saved_as_stl_is_refused_as_another_space(head, tmp
     (-25.0, (0, 0, 0), "mL; a brain is"),                          # a third of the volume: units?
     (2.0, (14.0, 0, 0), "does not fit this head"),           # another subject, shifted and larger
 ])
-@pytest.mark.safety(hazard="brain", control="a scalp-sized, too small or misplaced brain surface is refused with the likely cause")
+@pytest.mark.safety(hazard="brain", control=(
+    "a scalp-sized, too small or misplaced brain surface is refused with the likely "
+    "cause"))
 def test_implausible_brains_are_refused_with_the_likely_cause(head, grow, offset, message):
     phantom, _, scalp = head
     with pytest.raises(SurfaceError, match=message):

@@ -77,7 +77,9 @@ def fresh_sample_brain(tmp_path, monkeypatch):
     sample_head._brain_surface.cache_clear()
 
 
-@pytest.mark.safety(hazard="brain", control="the template brain is contoured at probability 0.5 (adult volume) and labelled approximate")
+@pytest.mark.safety(hazard="brain", control=(
+    "the template brain is contoured at probability 0.5 (adult volume) and labelled "
+    "approximate"))
 def test_sample_brain_volume_is_adult_and_labelled_approximate(fresh_sample_brain):
     """GM+WM of an adult is ~1000-1600 mL; at probability 0.002 the sample brain was 1812 mL."""
     from navigation.surfaces import mesh_volume_ml
@@ -88,7 +90,9 @@ def test_sample_brain_volume_is_adult_and_labelled_approximate(fresh_sample_brai
     assert provenance_of(fresh_sample_brain).startswith("approximate, from the template")
 
 
-@pytest.mark.safety(hazard="brain", control="the F3 cortex point lies where the template calls it grey matter, at the depth read from the probability image itself (within 1 mm)")
+@pytest.mark.safety(hazard="brain", control=(
+    "the F3 cortex point lies where the template calls it grey matter, at the depth "
+    "read from the probability image itself (within 1 mm)"))
 def test_f3_cortex_point_lies_in_template_grey_matter_at_the_depth_of_the_image(fresh_sample_brain):
     """The F3 cortex point (coil axis meets the brain surface) must sit where the template's
     GM+WM probability, mapped onto this head, crosses 0.5, and its depth must equal the depth
