@@ -11,8 +11,8 @@ citation never points at a document that does not contain the number (issue 10, 
 * The NIMH ConTarg package re-states, in its README's ROI recipe (AFNI ``3dcalc`` spheres whose
   signs are flipped because AFNI works in RAI), the subgenual seed (6, 16, −10) with a 10 mm
   radius and the four a-priori DLPFC sites (BA9, BA46, average 5-cm, average F3) with 20 mm; it
-  credits the ROIs to Cash et al. It does **not** contain (−38, 44, 26) or (−44, 38, 34), so
-  those entries cite Fox 2012 alone.
+  credits the ROIs to Cash et al. That recipe does **not** contain (−38, 44, 26) or
+  (−44, 38, 34), so those entries cite Fox 2012 alone.
 
 Projection to the scalp (:func:`map_to_patient`): the coil entry point is the *closest scalp
 point* to the cortical point, and the coil normal is the inward scalp normal there. This is what
