@@ -52,7 +52,7 @@ class BrainController(QtCore.QObject):
     """Keeps ``state.head.brain`` and its display in step with the MNI transform and user files."""
 
     brainChanged = QtCore.Signal(object)   # pv.PolyData | None
-    _templateDone = QtCore.Signal(object, object, object)   # head, (brain, check) | None, error text
+    _templateDone = QtCore.Signal(object, object, object, bool)   # head, (brain, check) | None, error, asked
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -133,10 +133,11 @@ class BrainController(QtCore.QObject):
         if self.state.mni is None:
             self.window.planning_panel.register_mni()   # the brain follows its result
         else:
-            self._start_template(head, self.state.mni)
+            self._start_template(head, self.state.mni, asked=True)
 
-    def _start_template(self, head, registration) -> None:
-        """Make the template brain for ``registration`` on the background thread."""
+    def _start_template(self, head, registration, asked: bool = False) -> None:
+        """Make the template brain for ``registration`` on the background thread. ``asked``: the
+        user pressed the button (then it may replace a brain loaded from a file)."""
         scalp = head.scalp
         self.template_running = True
         self.window.display_panel.show_brain("Making the brain surface from the template…")
@@ -157,19 +158,22 @@ class BrainController(QtCore.QObject):
                 log.exception("template brain failed")
                 result, error = None, user_message(exc)
             try:
-                self._templateDone.emit(head, result, error)
+                self._templateDone.emit(head, result, error, asked)
             except RuntimeError:   # the window was closed meanwhile
                 pass
 
         _EXECUTOR.submit(work)
 
-    def _template_done(self, head, result, error: str) -> None:
+    def _template_done(self, head, result, error: str, asked: bool) -> None:
         self.template_running = False
         if head is not self.state.head:
             return
         if error:
             self._show(head)
             self.window.show_error("Brain surface from the template", error)
+            return
+        if not asked and head.brain is not None and template_transform_of(head.brain) is None:
+            self._show(head)   # the patient's own brain was loaded meanwhile: it wins
             return
         brain, _ = result
         matrix = template_transform_of(brain)
