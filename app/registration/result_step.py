@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.registration.verdict import FAIL, PASS, WARN, Thresholds, assess_registration
+from navigation.registration.verdict import (FAIL, PASS, WARN, Thresholds, Verdict,
+                                             assess_registration)
 
 from .base import MessageLabel, StepWidget, compact_table, fmt_mm
 from .context import display_name
@@ -64,7 +65,7 @@ class ResultStep(StepWidget):
         self.add_buttons(self.accept_button, self.redo_button)
         self.message = MessageLabel("result_message")
         self.layout_.addWidget(self.message)
-        self.verdict = None
+        self.verdict: Verdict | None = None
         self.rows: dict[str, str] = {}
         self.accepted_result = None
 

@@ -44,6 +44,7 @@ benchmark measures the coverage this gives on a head not used to choose it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -379,7 +380,7 @@ def analyse_surface_bias(points_reference: object, surface: SurfaceIndex,
     if (rigid_mri_from_reference.to_frame, rigid_mri_from_reference.from_frame) != (
             Frame.MRI, Frame.REFERENCE):
         raise ValueError(f"expected mri_from_reference, got {rigid_mri_from_reference.name}")
-    kw = dict(inliers=inliers, fiducials_reference=fiducials_reference,
+    kw: dict[str, Any] = dict(inliers=inliers, fiducials_reference=fiducials_reference,
               fiducials_mri=fiducials_mri, fiducial_weight=fiducial_weight,
               fiducial_fle_mm=fiducial_fle_mm)
     fits = {model: fit_surface_model(points_reference, surface, rigid_mri_from_reference,

@@ -67,7 +67,8 @@ def head_axes_from_fiducials(fiducials_mri: Mapping[str, Sequence[float]]) -> He
     if missing:
         raise ValueError(f"head axes need nasion, LPA and RPA; missing: {', '.join(missing)}")
     try:
-        return HeadAxes.from_landmarks(named["nasion"], named["lpa"], named["rpa"])
+        return HeadAxes.from_landmarks(*(np.asarray(named[k], dtype=float)
+                                         for k in ("nasion", "lpa", "rpa")))
     except Exception as exc:  # noqa: BLE001 - NavigationError or numpy: same meaning here
         raise ValueError(f"cannot build head axes from these fiducials: {exc}") from None
 

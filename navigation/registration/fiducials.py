@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..transforms import Frame, Transform
 from .errors import RegistrationError
@@ -164,8 +165,8 @@ def _check_mri_sides(names: list[str], p_mri: np.ndarray) -> None:
                 "fiducial labels and the image orientation.")
 
 
-def register_fiducials(mri_points: Mapping[str, Sequence[float]],
-                       reference_points: Mapping[str, Sequence[float]],
+def register_fiducials(mri_points: Mapping[str, ArrayLike],
+                       reference_points: Mapping[str, ArrayLike],
                        weights: Mapping[str, float] | None = None, *,
                        max_fre_rms_mm: float = DEFAULT_MAX_FRE_RMS_MM,
                        max_fre_point_mm: float = DEFAULT_MAX_FRE_POINT_MM

@@ -19,6 +19,7 @@ outside.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -88,7 +89,7 @@ def _closest_on_triangles(p: np.ndarray, a: np.ndarray, ab: np.ndarray, ac: np.n
     return points, np.stack([1.0 - v - w, v, w], axis=1)
 
 
-def _mesh_arrays(mesh: object) -> tuple[np.ndarray, np.ndarray]:
+def _mesh_arrays(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(mesh, tuple) and len(mesh) == 2:
         vertices, faces = mesh
     else:  # a pyvista.PolyData (duck-typed: navigation may hold meshes as data)

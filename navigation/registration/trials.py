@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..phantom import PhantomHead
 from ..transforms import Frame, Transform
 from .fiducials import register_fiducials
 from .icp import IcpOptions, refine_with_surface
@@ -81,7 +82,7 @@ class AnalyticHead:
 
     def sample_scalp(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` points spread over the upper head (elevation above the fiducial plane), mri."""
-        out = []
+        out: list[np.ndarray] = []
         while sum(len(o) for o in out) < n:
             u = _unit(rng.normal(size=(4 * n, 3)))
             out.append(u[u[:, 2] > 0.15])
@@ -171,7 +172,7 @@ class SessionHead:
     contoured at the image's half-intensity level (within a small fraction of a voxel of the
     analytic scalp, so "clean" is clean), fiducials and a DLPFC-like target."""
 
-    phantom: object                  # navigation.phantom.PhantomHead
+    phantom: PhantomHead
     scalp_mesh: object               # pyvista.PolyData, mri mm
     fiducials_mri: dict
     target_mri: np.ndarray
@@ -185,6 +186,7 @@ def phantom_session_head(voxel_mm: float = 1.5, orientation: str = "LPI", seed: 
     """A head unlike the sample head and the analytic head the defaults were tuned on:
     nested ellipsoids with nose and ears, stored obliquely in ``orientation`` order."""
     import pyvista as pv
+
     from ..phantom import make_phantom_head
 
     ph = make_phantom_head(voxel_mm, orientation, seed=seed, semi_axes_mm=semi_axes_mm,

@@ -96,8 +96,8 @@ def assess_registration(result: RegistrationResult, target: str | None = None,
     if tre is not None and not np.isfinite(tre):
         tre = None
     if not result.accepted:
-        reasons = tuple(result.problems) or ("The registration math refused this result.",)
-        return Verdict(FAIL, reasons, tre, name)
+        refusal = tuple(result.problems) or ("The registration math refused this result.",)
+        return Verdict(FAIL, refusal, tre, name)
     reasons: list[str] = []
     if result.fre_rms_mm > th.fre_rms_warn_mm:
         reasons.append(f"FRE {result.fre_rms_mm:.1f} mm RMS is above {th.fre_rms_warn_mm:.1f} mm.")

@@ -22,7 +22,7 @@ target, estimated from the points themselves.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -72,17 +72,18 @@ def register(mri_fiducials: Mapping[str, Sequence[float]],
     targets = {str(k): np.asarray(v, dtype=float) for k, v in (targets_mri or {}).items()}
     fle = float(fle_mm) if fle_mm is not None else max(
         fle_from_fre(fid.fre_rms_mm, len(fid.names)), DEFAULT_FLE_MM)
-    fwm = predicted_tre(fid.mri_mm, np.array(list(targets.values())), fle) if targets else []
+    fwm: Sequence[float] | np.ndarray = (
+        predicted_tre(fid.mri_mm, np.array(list(targets.values())), fle) if targets else [])
     fwm_by_name = {k: float(v) for k, v in zip(targets, fwm)}
     problems = list(fid.problems)
-    common = dict(
+    common: dict[str, Any] = dict(
         timestamp=(now or datetime.now(timezone.utc)).isoformat(),
         fiducial_names=fid.names, fiducials_mri_mm=fid.mri_mm,
         fiducials_reference_mm=fid.reference_mm, fiducial_weights=fid.weights,
         fiducial_mri_from_reference=fid.mri_from_reference, fre_mm=fid.fre_mm,
         fre_rms_mm=fid.fre_rms_mm, fle_mm=fle, predicted_tre_fiducials_mm=fwm_by_name)
     fiducial_bound = {k: BOUND_SIGMAS * v for k, v in fwm_by_name.items()}
-    fiducials_only = dict(
+    fiducials_only: dict[str, Any] = dict(
         method="fiducials", mri_from_reference=fid.mri_from_reference,
         predicted_error_mm=dict(fiducial_bound), predicted_error_random_mm=dict(fiducial_bound),
         predicted_error_systematic_mm={})     # not measurable without a surface fit
@@ -137,7 +138,7 @@ def register(mri_fiducials: Mapping[str, Sequence[float]],
     report(progress, 0.7, "checking for systematic offsets", cancel)
     # without the bias analysis (too few inliers, a singular fit) the bound is the random part
     # alone, said so in the problems: never the bare RMS
-    extra: dict = dict(
+    extra: dict[str, Any] = dict(
         predicted_error_mm={k: BOUND_SIGMAS * v for k, v in tre_icp.items()},
         predicted_error_random_mm={k: BOUND_SIGMAS * v for k, v in tre_icp.items()},
         predicted_error_systematic_mm={})
