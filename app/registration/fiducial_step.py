@@ -22,7 +22,7 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.registration.capture_checks import check_capture, diagnose_fit
+from navigation.registration.capture_checks import FitDiagnosis, check_capture, diagnose_fit
 from navigation.registration.fiducials import canonical_name
 from navigation.registration.sampling import HoldStillDetector
 from navigation.registration.touch_checks import distance_mismatches
@@ -100,7 +100,7 @@ class FiducialStep(StepWidget):
         self.detector = HoldStillDetector()
         self._last_ns = 0
         self._arm_after_move = True     # the first tip seen after entering must move first
-        self.diagnosis = None           # FitDiagnosis of the last failing fit, for the message
+        self.diagnosis: FitDiagnosis | None = None   # of the last failing fit, for the message
         self.suspected = ""             # a refused touch showed the captured set is wrong (why)
         self._current: str | None = None
         ctx.fiducialsChanged.connect(self.refresh)

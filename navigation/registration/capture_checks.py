@@ -32,9 +32,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import combinations, permutations
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .rigid import fit_rigid
 
@@ -70,9 +71,9 @@ class CaptureCheck:
     prediction_error_mm: float | None = None   # distance to where the others put it, if known
 
 
-def prediction_error(asked: str, tip_mm: Sequence[float],
-                     mri: Mapping[str, Sequence[float]],
-                     touched: Mapping[str, Sequence[float]]) -> tuple[float | None, list[str]]:
+def prediction_error(asked: str, tip_mm: ArrayLike,
+                     mri: Mapping[str, ArrayLike],
+                     touched: Mapping[str, ArrayLike]) -> tuple[float | None, list[str]]:
     """Distance (mm) from ``tip_mm`` (reference frame) to where the captured landmarks say the
     ``asked`` landmark must be, and the names used; ``(None, [])`` when nothing constrains it.
 
@@ -116,12 +117,12 @@ def prediction_error(asked: str, tip_mm: Sequence[float],
     return abs(d_touch - d_mri), names
 
 
-def check_capture(asked: str, tip_reference_mm: Sequence[float],
-                  mri: Mapping[str, Sequence[float]],
-                  touched: Mapping[str, Sequence[float]], *,
-                  tip_tracker_mm: Sequence[float] | None = None,
-                  divot_tracker_mm: Sequence[float] | None = None,
-                  divot_reference_mm: Sequence[float] | None = None,
+def check_capture(asked: str, tip_reference_mm: ArrayLike,
+                  mri: Mapping[str, ArrayLike],
+                  touched: Mapping[str, ArrayLike], *,
+                  tip_tracker_mm: ArrayLike | None = None,
+                  divot_tracker_mm: ArrayLike | None = None,
+                  divot_reference_mm: ArrayLike | None = None,
                   display: Mapping[str, str] | None = None,
                   divot_radius_mm: float = DIVOT_RADIUS_MM,
                   duplicate_mm: float = DUPLICATE_MM,
@@ -198,8 +199,8 @@ def _cost(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
         return float("inf")
 
 
-def diagnose_fit(mri: Mapping[str, Sequence[float]], touched: Mapping[str, Sequence[float]],
-                 order: Sequence[str] | None = None, *,
+def diagnose_fit(mri: Mapping[str, ArrayLike], touched: Mapping[str, ArrayLike],
+                 order: list[str] | tuple[str, ...] | None = None, *,
                  display: Mapping[str, str] | None = None,
                  good_rms_mm: float = GOOD_FIT_RMS_MM,
                  duplicate_mm: float = DUPLICATE_MM) -> FitDiagnosis | None:
@@ -255,7 +256,7 @@ def diagnose_fit(mri: Mapping[str, Sequence[float]], touched: Mapping[str, Seque
     for perm in permutations(names):                 # full re-labellings
         assign: dict[str, str | None] = dict(zip(names, perm))
         if any(k != v for k, v in assign.items()):
-            candidates.append((_cost([(t[k], m[v]) for k, v in assign.items()]), assign))
+            candidates.append((_cost([(t[k], m[str(v)]) for k, v in assign.items()]), assign))
     if not any(c <= limit for c, _ in candidates):
         for junk in names:                           # one capture that is no landmark
             rest = [k for k in names if k != junk]

@@ -94,7 +94,9 @@ def wait_phase_over(window, qtbot, phase, timeout=20000):
 
 
 @pytest.mark.slow
-@pytest.mark.safety(hazard="registration", control="a still tip in the pivot divot, on a landmark already captured or paused on the way is not captured as the asked fiducial")
+@pytest.mark.safety(hazard="registration",
+                    control=("a still tip in the pivot divot, on a landmark already captured or "
+                             "paused on the way is not captured as the asked fiducial"))
 def test_scripted_fiducial_mistakes_are_not_captured_and_one_landmark_is_redone(window, qtbot):
     head = load(window)
     geometry = head_geometry_for(head, window.state.targets)
@@ -203,7 +205,9 @@ def test_landmarks_shifted_by_one_are_named(window, qtbot):
 
 
 @pytest.mark.slow
-@pytest.mark.safety(hazard="registration", control="LPA and RPA touched in swapped order are named by a fourth landmark and Next stays blocked")
+@pytest.mark.safety(hazard="registration",
+                    control=("LPA and RPA touched in swapped order are named by a fourth landmark "
+                             "and Next stays blocked"))
 def test_simulated_swapped_lpa_rpa_touch_order_is_named_by_the_fourth_landmark(window, qtbot):
     """The sample head carries an inion: the technician touches nasion, RPA (asked: LPA), LPA
     (asked: RPA), inion. Three landmarks fit either way; the inion shows the swap."""

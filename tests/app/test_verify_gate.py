@@ -64,7 +64,9 @@ class TrueRegistration:
                                             np.linalg.inv(truth.reference_from_head))
 
 
-@pytest.mark.safety(hazard="registration", control="Verified cannot be pressed without an accepted registration; steps are not completed before their prerequisites")
+@pytest.mark.safety(hazard="registration",
+                    control=("Verified cannot be pressed without an accepted registration; steps are "
+                             "not completed before their prerequisites"))
 def test_verify_is_disabled_without_a_registration_and_steps_keep_their_order(window, qtbot):
     load(window)
     panel = window.registration_panel
@@ -88,7 +90,9 @@ def test_verify_is_disabled_without_a_registration_and_steps_keep_their_order(wi
 
 
 @pytest.mark.slow
-@pytest.mark.safety(hazard="registration", control="no guidance numbers or coil glyph until scalp touches agree with the registration; a swapped-LPA/RPA registration never agrees")
+@pytest.mark.safety(hazard="registration",
+                    control=("no guidance numbers or coil glyph until scalp touches agree with the "
+                             "registration; a swapped-LPA/RPA registration never agrees"))
 def test_a_swapped_fiducials_only_registration_never_reaches_navigation(window, qtbot):
     head = load(window)
     geometry = head_geometry_for(head, window.state.targets)
