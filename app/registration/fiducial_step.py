@@ -319,6 +319,10 @@ class FiducialStep(StepWidget):
                 self.detector.add(t_ns / 1e9, tip)
                 self._last_ns = t_ns
         hold = self.detector.state()
+        if (self.auto.isChecked() and hold.still and self._current is not None
+                and self._current not in self.ctx.touched):
+            self.capture(auto=True)
+            hold = self.detector.state()          # captured or refused: the hold starts over
         if point is None:
             self.live.setText(why)
         elif not hold.armed:
@@ -328,9 +332,6 @@ class FiducialStep(StepWidget):
             self.live.setText(f"Pointer tracked{motion}.")
         self.hold_bar.setValue(int(1000 * hold.held_s / self.detector.window_s)
                                if hold.armed else 0)
-        if (self.auto.isChecked() and hold.still and self._current is not None
-                and self._current not in self.ctx.touched):
-            self.capture(auto=True)
 
     def ready(self) -> tuple[bool, str]:
         ctx = self.ctx
