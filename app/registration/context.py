@@ -79,11 +79,20 @@ class WorkflowContext(QtCore.QObject):
 
     def _build_surface(self, head) -> None:
         """Index the MRI scalp for closest-point queries off the GUI thread (0.2-0.5 s). A plain
-        worker thread, not a QThread: closing the window mid-build must not abort the process."""
+        worker thread, not a QThread: closing the window mid-build must not abort the process.
+
+        The mesh's arrays are copied here, on the GUI thread, and the worker gets plain numpy:
+        touching a VTK object from a worker while the GUI thread renders can deadlock (VTK's
+        garbage collector lock against the Python GIL; seen in a GUI test as a frozen window)."""
         self._surface_future = None
         if head is None or head.scalp is None:
             return
-        self._surface_future = (head, _EXECUTOR.submit(SurfaceIndex, head.scalp))
+        mesh = head.scalp
+        if not isinstance(mesh, tuple):                # a pyvista PolyData
+            if not getattr(mesh, "is_all_triangles", True):
+                mesh = mesh.triangulate()
+            mesh = (np.array(mesh.points, dtype=float), np.array(mesh.regular_faces, dtype=np.int64))
+        self._surface_future = (head, _EXECUTOR.submit(SurfaceIndex, mesh))
 
     def surface(self) -> SurfaceIndex | None:
         """The MRI scalp index of the current head (waits for the background build if needed)."""
