@@ -7,22 +7,26 @@ Threads: a file the user chooses loads through ``MainWindow._run`` (progress bar
 template brain that *follows* an MNI registration is made on a plain background thread instead
 (about 1 s, or a cache read): it starts by itself, so it must never make the user's next action
 fail with "another operation is still running", and a plain thread (not a QThread) lets the
-window close while it runs. Its result comes back through a queued Qt signal.
+window close while it runs. Its result comes back through a queued Qt signal. That thread runs
+numpy only (no VTK off the GUI thread while it renders); the template's one VTK step runs once in a
+child process that fills the disk cache.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.brain_sources import check_brain_in_scalp, describe_brain, load_brain
+from navigation.brain_sources import check_brain_arrays, check_brain_in_scalp, describe_brain, load_brain, scalp_arrays
 from navigation.progress import scaled
 from navigation.surfaces import SurfaceError
-from navigation.template_brain import provenance_of, template_brain_surface, template_transform_of
+from navigation.template_brain import (cached_template_arrays, place_template, provenance_of, template_brain_from_arrays,
+                                       template_cache_path, template_transform_of, write_template_mesh)
 
 from .workers import user_message
 
@@ -137,23 +141,43 @@ class BrainController(QtCore.QObject):
 
     def _start_template(self, head, registration, asked: bool = False) -> None:
         """Make the template brain for ``registration`` on the background thread. ``asked``: the
-        user pressed the button (then it may replace a brain loaded from a file)."""
-        scalp = head.scalp
+        user pressed the button (then it may replace a brain loaded from a file).
+
+        The background thread runs numpy only: VTK filters on a worker thread while the GUI
+        thread renders can deadlock (seen as a frozen window in 1 run of 3). The one VTK step,
+        contouring the template in MNI space, runs once ever in a child process that fills the
+        disk cache; placing that mesh on this head and checking it against the scalp is numpy,
+        and the PolyData is made back on the GUI thread."""
+        scalp = None if head.scalp is None else scalp_arrays(head.scalp)   # copied here, on the GUI thread
+        matrix = registration.mri_from_mni.matrix.copy()
         self.template_running = True
         self.window.display_panel.show_brain("Making the brain surface from the template…")
         self.window.statusBar().showMessage("Making the brain surface from the template…", 10000)
 
         def work() -> None:
             try:
-                brain = template_brain_surface(registration.mri_from_mni)
+                arrays = cached_template_arrays()
+                if arrays is None:
+                    path = template_cache_path()
+                    try:
+                        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+                            child.submit(write_template_mesh, path).result()
+                    except OSError as exc:
+                        raise SurfaceError("the template brain could not be written to the cache folder "
+                                           f"{path.parent} (full or read-only disk?): {exc}") from exc
+                    arrays = cached_template_arrays()
+                if arrays is None:
+                    raise SurfaceError("the template brain written to the cache folder could not be read "
+                                       "back (full or damaged disk?)")
+                placed = place_template(arrays, matrix)
                 try:
-                    check = None if scalp is None else check_brain_in_scalp(brain, scalp)
+                    check = None if scalp is None else check_brain_arrays(placed["points"], placed["faces"], *scalp)
                 except SurfaceError as exc:
                     raise SurfaceError(
                         "The template brain placed by this MNI registration does not fit this head, "
                         "so the registration is probably wrong (run it again or load the patient's "
                         f"own brain surface). {exc}") from exc
-                result, error = (brain, check), ""
+                result, error = (placed, check), ""
             except Exception as exc:  # noqa: BLE001 - every failure reaches the user as text
                 log.exception("template brain failed")
                 result, error = None, user_message(exc)
@@ -175,13 +199,14 @@ class BrainController(QtCore.QObject):
         if not asked and head.brain is not None and template_transform_of(head.brain) is None:
             self._show(head)   # the patient's own brain was loaded meanwhile: it wins
             return
-        brain, _ = result
+        placed, check = result
+        brain = template_brain_from_arrays(placed)
         matrix = template_transform_of(brain)
         mni = self.state.mni
         if mni is None or matrix is None or not np.allclose(matrix, mni.mri_from_mni.matrix, atol=1e-6):
             self._show(head)   # the MNI transform changed meanwhile: its own brain is on its way
             return
-        self._set_brain(head, result)
+        self._set_brain(head, (brain, check))
 
     # ----- files --------------------------------------------------------------------------
     def choose_file(self) -> None:

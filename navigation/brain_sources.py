@@ -37,7 +37,7 @@ from .progress import CancelToken, ProgressCallback, report
 from .surfaces import SurfaceError, extract_surface_from_mask, mesh_volume_ml, orient_outward, volume_arrays
 from .template_brain import provenance_of, set_provenance
 
-__all__ = ["BrainCheck", "load_brain", "check_brain_in_scalp", "brain_mask_from_image", "describe_brain",
+__all__ = ["BrainCheck", "load_brain", "check_brain_in_scalp", "check_brain_arrays", "scalp_arrays", "brain_mask_from_image", "describe_brain",
            "MASK_SUFFIXES", "MIN_INSIDE_FRACTION", "GAP_RANGE_MM", "VOLUME_RANGE_ML"]
 
 MASK_SUFFIXES = (".nii", ".nii.gz", ".mgz", ".mgh", ".hdr", ".img")
@@ -73,39 +73,58 @@ def describe_brain(brain: pv.PolyData | None) -> str:
 
 
 # ----- the check -------------------------------------------------------------------------------
-def _signed_gap(brain_points: np.ndarray, scalp: pv.PolyData) -> np.ndarray:
-    """Distance to the nearest scalp vertex, positive when inside (behind its outward normal)."""
-    scalp_points = np.asarray(scalp.points, float)
+def scalp_arrays(scalp: pv.PolyData) -> tuple[np.ndarray, np.ndarray]:
+    """``(points, outward unit normals)`` of a scalp mesh, copied: take them on the thread that
+    owns VTK, then :func:`check_brain_arrays` can run anywhere."""
     if "Normals" in scalp.point_data:
-        normals = np.asarray(scalp.point_data["Normals"], float)
+        normals = np.array(scalp.point_data["Normals"], float)
     else:
-        normals = np.asarray(orient_outward(scalp.triangulate()).point_data["Normals"], float)
+        normals = np.array(orient_outward(scalp.triangulate()).point_data["Normals"], float)
+    return np.array(scalp.points, float), normals
+
+
+def _signed_gap(brain_points: np.ndarray, scalp_points: np.ndarray, scalp_normals: np.ndarray) -> np.ndarray:
+    """Distance to the nearest scalp vertex, positive when inside (behind its outward normal)."""
     distance, nearest = cKDTree(scalp_points).query(brain_points)
-    outward = np.einsum("ij,ij->i", brain_points - scalp_points[nearest], normals[nearest])
+    outward = np.einsum("ij,ij->i", brain_points - scalp_points[nearest], scalp_normals[nearest])
     return np.where(outward <= 0.0, distance, -distance)
 
 
-def _is_closed(mesh: pv.PolyData) -> bool:
+def _is_closed(faces: np.ndarray) -> bool:
     """Every edge shared by exactly two triangles (numpy only: no VTK on worker threads)."""
-    faces = np.asarray(mesh.regular_faces)
     edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
     keys = edges[:, 0].astype(np.int64) * (int(edges.max()) + 1) + edges[:, 1]
     _, counts = np.unique(keys, return_counts=True)
     return bool(np.all(counts == 2))
 
 
+def _volume_ml(points: np.ndarray, faces: np.ndarray) -> float:
+    """Enclosed volume of a closed triangle mesh (divergence theorem), numpy only."""
+    a, b, c = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
+    return abs(float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum()) / 6.0) / 1000.0
+
+
 def check_brain_in_scalp(brain: pv.PolyData, scalp: pv.PolyData) -> BrainCheck:
     """Measure and judge a brain surface against the scalp; raises :class:`SurfaceError` naming the
     likely cause when it is not plausibly this head's brain."""
-    points = np.asarray(brain.points, float)
+    tri = brain if brain.is_all_triangles else brain.triangulate()
+    return check_brain_arrays(np.asarray(tri.points, float), np.asarray(tri.regular_faces), *scalp_arrays(scalp))
+
+
+def check_brain_arrays(brain_points: np.ndarray, brain_faces: np.ndarray, scalp_points: np.ndarray,
+                       scalp_normals: np.ndarray) -> BrainCheck:
+    """:func:`check_brain_in_scalp` on plain arrays (triangles; scalp outward normals), numpy only."""
+    points = np.asarray(brain_points, float)
+    faces = np.asarray(brain_faces)
+    volume_ml = _volume_ml(points, faces)
+    closed = _is_closed(faces)
     if len(points) > _MAX_CHECK_POINTS:
         points = points[np.random.default_rng(0).choice(len(points), _MAX_CHECK_POINTS, replace=False)]
-    gap = _signed_gap(points, scalp)
+    gap = _signed_gap(points, scalp_points, scalp_normals)
     inside = float(np.mean(gap > 0))
-    scalp_points = np.asarray(scalp.points, float)
     offset = float(np.linalg.norm(points.mean(axis=0) - scalp_points.mean(axis=0)))
     size_ratio = float(np.max(np.ptp(points, axis=0)) / max(np.max(np.ptp(scalp_points, axis=0)), 1e-9))
-    check = BrainCheck(inside, float(np.median(gap)), float(np.min(gap)), mesh_volume_ml(brain), offset)
+    check = BrainCheck(inside, float(np.median(gap)), float(np.min(gap)), volume_ml, offset)
     if inside < MIN_INSIDE_FRACTION:
         if size_ratio > 3.0 or size_ratio < 0.25:
             cause = (f"it is {size_ratio:.2g} times the size of the head: a unit mix-up "
@@ -133,7 +152,7 @@ def check_brain_in_scalp(brain: pv.PolyData, scalp: pv.PolyData) -> BrainCheck:
             f"This brain surface lies {check.median_gap_mm:.0f} mm under the scalp (median; a brain "
             f"is {low:.0f}-{high:.0f} mm deep): it is far too small for this head (wrong units, "
             "or another subject).")
-    if _is_closed(brain) and not VOLUME_RANGE_ML[0] <= check.volume_ml <= VOLUME_RANGE_ML[1]:
+    if closed and not VOLUME_RANGE_ML[0] <= check.volume_ml <= VOLUME_RANGE_ML[1]:
         raise SurfaceError(
             f"This brain surface encloses {check.volume_ml:.0f} mL; a brain is "
             f"{VOLUME_RANGE_ML[0]:.0f}-{VOLUME_RANGE_ML[1]:.0f} mL: wrong units (cm read as mm) or "

@@ -30,7 +30,8 @@ import pyvista as pv
 from .surfaces import SURFACE_CODE_VERSION, volume_arrays
 
 __all__ = ["volume_sha256", "image_identity", "user_cache_dir", "cache_key", "cached_mesh",
-           "cached_json", "save_mesh", "load_mesh"]
+           "cached_json", "save_mesh", "load_mesh", "load_mesh_arrays", "mesh_from_arrays",
+           "mesh_cache_path"]
 
 
 def volume_sha256(volume: Any) -> str:
@@ -113,20 +114,30 @@ def save_mesh(path: Path, mesh: pv.PolyData) -> None:
     _atomic_write(path, lambda handle: np.savez(handle, **arrays))
 
 
-def load_mesh(path: Path) -> pv.PolyData | None:
-    """The mesh saved by :func:`save_mesh`, or None when missing or unreadable."""
+def load_mesh_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays saved by :func:`save_mesh` (``points``, ``faces``, ``point__*``, ``field__*``),
+    checked, or None when missing or unreadable. Numpy only: safe on a worker thread, where VTK
+    must not run while the GUI thread renders (the two can deadlock)."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            points, faces = npz["points"], npz["faces"]
-            extra = {key: npz[key] for key in npz.files if "__" in key}
+            arrays = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
-    if (points.ndim != 2 or points.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3
-            or len(faces) == 0 or faces.min() < 0 or faces.max() >= len(points)
+    points, faces = arrays.get("points"), arrays.get("faces")
+    if (points is None or faces is None or points.ndim != 2 or points.shape[1] != 3 or faces.ndim != 2
+            or faces.shape[1] != 3 or len(faces) == 0 or faces.min() < 0 or faces.max() >= len(points)
             or not np.all(np.isfinite(points))):
         return None
+    return arrays
+
+
+def mesh_from_arrays(arrays: dict[str, np.ndarray]) -> pv.PolyData:
+    """A PolyData from :func:`load_mesh_arrays`-style arrays (point and field data included)."""
+    points, faces = arrays["points"], arrays["faces"]
     mesh = pv.PolyData.from_regular_faces(points, faces)
-    for key, value in extra.items():
+    for key, value in arrays.items():
+        if "__" not in key:
+            continue
         where, name = key.split("__", 1)
         if where == "point" and len(value) == len(points):
             mesh.point_data[name] = value
@@ -137,9 +148,20 @@ def load_mesh(path: Path) -> pv.PolyData | None:
     return mesh
 
 
+def load_mesh(path: Path) -> pv.PolyData | None:
+    """The mesh saved by :func:`save_mesh`, or None when missing or unreadable."""
+    arrays = load_mesh_arrays(path)
+    return None if arrays is None else mesh_from_arrays(arrays)
+
+
+def mesh_cache_path(kind: str, inputs: dict) -> Path:
+    """Where :func:`cached_mesh` keeps the mesh for ``(kind, inputs)``."""
+    return user_cache_dir() / (cache_key(kind, inputs) + ".npz")
+
+
 def cached_mesh(kind: str, inputs: dict, build: Callable[[], pv.PolyData]) -> tuple[pv.PolyData, bool]:
     """``(mesh, was_cached)``: read the cached mesh, or build it and store it."""
-    path = user_cache_dir() / (cache_key(kind, inputs) + ".npz")
+    path = mesh_cache_path(kind, inputs)
     if path.is_file():
         mesh = load_mesh(path)
         if mesh is not None:

@@ -79,6 +79,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.window = window
         self.state = window.state
         self.geometry_cache: HeadGeometry | None = None
+        self.field_geometry: HeadGeometry | None = None   # the geometry self.field was computed on
         self.landmark_overrides: dict[str, np.ndarray] = {}
         self.estimated_landmarks: dict[str, np.ndarray] = {}
         self.field = None                    # (target, EfieldResult, OrientationResult | None)
@@ -368,27 +369,34 @@ class PlanningPanel(QtWidgets.QScrollArea):
                 direction = cortical_normal(geo.brain, target.cortex_point_mm) if along_normal else None
                 orient = orientation_for_target(target, scalp_points, windings,
                                                 didt_A_per_s=field.didt_A_per_s, direction=direction)
-            return target, field, orient
+            return target, field, orient, geo
 
         self._run(job, "Computing the e-field", self._field_ready)
 
     def _field_ready(self, result) -> None:
-        target, field, orient = result
+        target, field, orient, geo = result
         if self.state.targets.active is not target:
             return   # the target changed while computing: the result no longer applies
-        self.field = result
+        if self.geometry_cache is not geo:
+            # the brain surface changed while computing (e.g. the template brain of a new MNI
+            # registration arrived): a map on the old brain would be drawn on the wrong surface
+            self.window.statusBar().showMessage(
+                "The brain surface changed while the e-field was computed: press Compute again.", 15000)
+            return
+        self.field = (target, field, orient)
+        self.field_geometry = geo
         self.efield_box.show_result(target.name, field, target.depth_mm, orient)
         if self.efield_box.show_map.isChecked():
-            self.field_mesh = show_field_map(self.window, self.geometry_cache.brain_polydata, field,
+            self.field_mesh = show_field_map(self.window, geo.brain_polydata, field,
                                              target, self.state.coil_definition)
         self.fieldShown.emit(field)
 
     def _map_visible(self, on: bool) -> None:
         if not on:
             clear_field_map(self.window)
-        elif self.field is not None:
+        elif self.field is not None and self.field_geometry is self.geometry_cache:
             target, field, _ = self.field
-            self.field_mesh = show_field_map(self.window, self.geometry_cache.brain_polydata, field,
+            self.field_mesh = show_field_map(self.window, self.field_geometry.brain_polydata, field,
                                              target, self.state.coil_definition, aim_camera=False)
 
     def apply_best_angle(self) -> None:

@@ -111,11 +111,15 @@ def test_sample_head_mni_registration_targets_by_each_method_and_field(window, q
 
     assert list(user_cache_dir().glob("mni-*.json"))                     # cached in the user cache,
     assert not list(Path(head.volume.source).parent.rglob("mni-*.json"))  # never beside the image
+    # the brain follows the new registration (template placed on this head) before planning
+    qtbot.waitUntil(lambda: not window.brains.template_running, timeout=120_000)
+    from navigation.template_brain import template_transform_of
+
+    np.testing.assert_allclose(template_transform_of(window.state.head.brain), reg.mri_from_mni.matrix)
     # the second time comes from the per-image cache
-    t0 = time.perf_counter()
     panel.mni_box.button.click()
     assert window.wait_for_job(30_000)
-    assert window.state.mni.from_cache and time.perf_counter() - t0 < 3.0
+    assert window.state.mni.from_cache
     np.testing.assert_allclose(window.state.mni.mri_from_mni.matrix, reg.mri_from_mni.matrix)
     # the template's (Colin27, MNI152) nasion and ears land on this head's marked ones
     colin = _targeting_data().colin27("colin27_1020.elc")
