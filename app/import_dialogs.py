@@ -1,7 +1,7 @@
 """Questions the import may need to ask: which affine, which DICOM series, is left really left.
 
 All dialogs are window-modal but non-blocking (``open()``), so tracking keeps running; each calls
-back with the user's answer. None of them ever picks silently (reliability.md #8).
+back with the user's answer. None of them ever picks silently (docs/safety.md, orientation).
 """
 
 from __future__ import annotations

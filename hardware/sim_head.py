@@ -43,7 +43,7 @@ class HeadGeometry:
     ``scalp_vertices_mm`` (N, 3) and outward ``scalp_normals`` (N, 3) sample the scalp (the upper
     head is enough). ``landmarks_mm`` maps names (e.g. "nasion", "lpa", "rpa") to 3-vectors.
     ``targets`` maps names to ``head_from_target`` 4x4 hotspot poses: origin on the scalp, +z into
-    the head, +y along the coil handle (DESIGN.md, frame ``target``).
+    the head, +y along the coil handle (docs/design.md, frame ``target``).
     """
 
     scalp_vertices_mm: np.ndarray

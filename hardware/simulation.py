@@ -3,7 +3,7 @@
 Noise model (per tool, per device frame, independent between frames, deterministic from the seed):
 position error ~ N(0, s^2 I3) with s = ``position_rms_mm`` / sqrt(3), so the 3-D RMS error is
 ``position_rms_mm`` (default 0.2 mm; NDI Polaris Vicra states <= 0.25 mm RMS, Vega 0.12-0.15 mm,
-tracker-protocols.md section 4). Orientation error = a rotation vector ~ N(0, a^2 I3) applied at
+from the vendors' data sheets). Orientation error = a rotation vector ~ N(0, a^2 I3) applied at
 the marker origin in the tracker frame, with 3-D RMS angle ``position_rms_mm / lever_mm`` rad
 (default lever 100 mm, i.e. about 0.11 deg for 0.2 mm: a marker array's angular error is its
 marker-position error over its size). A pointer tip 150 mm from the marker therefore jitters by

@@ -4,7 +4,7 @@ A definition says where the stimulation hotspot sits relative to the coil's trac
 (``coil_from_hotspot``), how the windings are laid out (read by the e-field model), which
 landmarks on the casing the technician can touch, and the casing/handle size for drawing.
 
-Hotspot frame (DESIGN.md): origin at the stimulation point on the coil face, +z into the head
+Hotspot frame (docs/design.md): origin at the stimulation point on the coil face, +z into the head
 along the coil normal, +y along the handle; so +x is the technician's right when standing at the
 handle end looking along it with the coil face-down on the head. The casing occupies negative z
 (outside the head); the winding plane is ``winding_depth_mm`` above the face (z = −depth).

@@ -1,6 +1,6 @@
 """Live coil guidance: where the coil's hotspot is relative to the planned target.
 
-The chain (DESIGN.md):
+The chain (docs/design.md):
 ``mri_from_hotspot = mri_from_reference @ inv(tracker_from_reference) @ tracker_from_coil @ coil_from_hotspot``
 and the error is ``target_from_hotspot = inv(mri_from_target) @ mri_from_hotspot``, decomposed into
 what a clinician can act on: in-plane offset (along the target's own axes and along the patient's

@@ -2,7 +2,7 @@
 
 Pure function of plain inputs (``navigation`` never sees hardware types): for each tool the
 caller passes its ``tracker_from_tool`` (or None) and whether it is live (fresh and trackable).
-Safety rules (reliability.md B3 #4-#6): no MRI-space pose without a live head reference, no pose
+Safety rules (docs/safety.md): no MRI-space pose without a live head reference, no pose
 from a stale tool, and tools measured in different device frames are not combined.
 """
 

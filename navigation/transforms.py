@@ -48,7 +48,7 @@ class TransformError(ValueError):
 
 
 class Frame(str, Enum):
-    """The closed vocabulary of coordinate frames (see DESIGN.md)."""
+    """The closed vocabulary of coordinate frames (see docs/design.md)."""
 
     VOXEL = "voxel"
     MRI = "mri"

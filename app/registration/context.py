@@ -3,7 +3,7 @@ candidate result, the MRI scalp index, and safe reads of paired tracker frames.
 
 Every pointer sample used for registration goes through :meth:`WorkflowContext.paired_tip`:
 the head reference and the pointer must both be fresh, trackable and from the *same* device
-frame (reliability notes B3 #4-#6); otherwise the caller gets ``None`` and a sentence saying why.
+frame (docs/safety.md, stale and unpaired poses); otherwise the caller gets ``None`` and a sentence saying why.
 """
 
 from __future__ import annotations

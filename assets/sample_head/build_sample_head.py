@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from navigation.surfaces import extract_scalp  # noqa: E402
 
-# MNI305 -> MNI152 (FreeSurfer CoordinateSystems; targeting-science.md section 6)
+# MNI305 -> MNI152 (FreeSurfer CoordinateSystems)
 MNI152_FROM_MNI305 = np.array([[0.9975, -0.0073, 0.0176, -0.0429], [0.0146, 1.0009, -0.0024, 1.5496],
                                [-0.0130, -0.0093, 0.9971, 1.1840], [0.0, 0.0, 0.0, 1.0]])
 # By eye on orthographic side renders (mm): just in front of the tragus, at the tragus' height.

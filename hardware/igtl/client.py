@@ -3,7 +3,7 @@
 TRANSFORM (and POSITION) messages whose device name is in ``device_tools`` update that tool
 (``"StylusToTracker" -> "pointer"``, ...). TRANSFORM has no "invalid" flag, so a tool is reported
 MISSING when its pose is older than ``staleness_s`` (default 3 periods, at most 100 ms, as in
-DESIGN.md; SlicerIGT's watchdog uses the same idea). Extra signals, when the sender gives them:
+docs/design.md; SlicerIGT's watchdog uses the same idea). Extra signals, when the sender gives them:
 PLUS (header version 2) metadata ``TransformStatus`` (``OK``, ``MISSING``, ``OUT_OF_VIEW``,
 ``OUT_OF_VOLUME``, ``INVALID``...) and ``TransformValid`` (vtkPlusIgtlMessageCommon), and STATUS
 messages with the tool's device name (code 1 = OK, 4/7/13/16 -> MISSING, 15 -> DISABLED, other ->

@@ -1,7 +1,7 @@
 """OpenIGTLink wire format: 58-byte header, CRC-64, TRANSFORM / POSITION / STATUS bodies.
 
 Follows the OpenIGTLink protocol documents (openigtlink/OpenIGTLink ``Documents/Protocol/header.md``,
-``transform.md``, ``position.md``, ``status.md``; notes/tracker-protocols.md §3). All numbers are
+``transform.md``, ``position.md``, ``status.md``). All numbers are
 big-endian. Header: uint16 version, char[12] type, char[20] device name, uint64 timestamp (upper
 32 bits seconds since 1970, lower 32 bits fraction of a second in 2^-32 units), uint64 body size,
 uint64 CRC-64/ECMA-182 of the body (polynomial 0x42F0E1EBA9EA3693, not reflected, init 0, no final

@@ -3,7 +3,7 @@
 The BX (binary) and TX (text) codecs live in :mod:`.bx` and :mod:`.tx`; both produce and consume
 the same :class:`TrackingFrame`, so the driver and the emulator share one definition. Layouts follow
 NDI's Polaris/Aurora API guide as implemented by PlusToolkit/ndicapi (``ndiBXHelper``,
-``ndiTXHelper``, ``ndiPHSRHelper``); see ``/work/shared/notes/tracker-protocols.md`` §1.5–1.6.
+``ndiTXHelper``, ``ndiPHSRHelper``); docs/hardware-ndi.md has the reply layouts.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Byte codecs for Polhemus data records, shared by the driver and the emulator.
 
-FASTRAK (FASTRAK manual rev. G "System Data Record"; notes/tracker-protocols.md §2.1): a 3-byte
+FASTRAK (FASTRAK manual rev. G "System Data Record"; docs/hardware-polhemus-igtl.md): a 3-byte
 ASCII header ``'0'``, station ``'1'..'4'``, status character (space = no error), then the items of
 the station's output list. ASCII fields are 7 characters (``Sxxx.xx`` position/angles,
 ``Sx.xxxx`` direction cosines/quaternion) or 13 characters in extended precision

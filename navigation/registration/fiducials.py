@@ -2,7 +2,7 @@
 the calibrated pointer, expressed in the head-reference frame.
 
 The fit itself is :func:`.rigid.fit_rigid` (Arun 1987 / Umeyama 1991). Around it sit the checks
-that turn a silent wrong answer into a message (reliability notes B3 §9 and the "swapped
+that turn a silent wrong answer into a message (docs/safety.md and the "swapped
 fiducials" bonus test):
 
 * **unit mix-up** – the two point sets must have the same size; a ratio near 10, 25.4 or 1000

@@ -3,8 +3,8 @@
 Beam W, Borckardt JJ, Reeves ST, George MS. An efficient and accurate new method for locating the
 F3 position for prefrontal TMS applications. Brain Stimul 2009;2(1):50-54. The formula used is
 the authors' web calculator (clinicalresearcher.org/F3/), because the paper's printed equations
-contain typos (re-derived in github.com/zhenlidada/Finding-F3 ``Beam_F3.m``; see
-targeting-science.md section 1c):
+contain typos (re-derived in github.com/zhenlidada/Finding-F3 ``Beam_F3.m``; docs/targeting.md
+lists the differences):
 
     R1 = 0.4 NI, R2 = 0.4 TT
     A = (R2 sin 324deg + R1/2) / R2,   B = R1 sin 298deg / (R1 cos 298deg - R2/2)

@@ -8,7 +8,7 @@ Discretising that sheet into point dipoles follows the coil model of Thielscher 
 (Clin Neurophysiol 115:1697); the dipoles feed the sphere formula of Heller & van Hulsteyn 1992
 (Biophys J 63:129) in ``efield.py``.
 
-Geometry (hotspot frame, DESIGN.md): origin at the stimulation point on the coil face, +z into
+Geometry (hotspot frame, docs/design.md): origin at the stimulation point on the coil face, +z into
 the head along the coil normal, +y along the handle. The two wings are centred at
 x = -separation/2 and x = +separation/2, both at z = -winding_depth (the windings sit that far
 above the face). The N turns of a wing have radii equally spaced from ``inner_radius_mm`` to

@@ -4,7 +4,7 @@ George MS, Wassermann EM, Williams WA, et al. Daily repetitive transcranial magn
 (rTMS) improves mood in depression. NeuroReport 1995;6:1853-1856; Pascual-Leone A, Rubio B,
 Pallardo F, Catala MD. Lancet 1996;348:233-237. Later trials used 5.5 or 6 cm to move the site
 forward. The rule ignores head size, so it lands on premotor cortex rather than DLPFC in a large
-share of patients (Herwig et al. 2001, Biol Psychiatry 50:58; targeting-science.md section 1a).
+share of patients (Herwig et al. 2001, Biol Psychiatry 50:58).
 
 Geometry: "anterior" is the nasion direction of the head (from the fiducials, so an oblique head
 in the scanner does not tilt it), projected onto the scalp's tangent plane at the hotspot; the

@@ -1,7 +1,7 @@
 """Targets as first-class objects: a named, planned coil pose in ``mri`` with its provenance.
 
 A :class:`Target` is what the planning panel lists and the guidance view aims at. Its pose is the
-``target`` frame of DESIGN.md: origin at the coil entry point on the scalp, +z along ``normal``
+``target`` frame of docs/design.md: origin at the coil entry point on the scalp, +z along ``normal``
 (into the head, the coil's +z), +y along ``handle_direction`` (the coil's +y), x = y x z.
 Every target carries where it came from (``source``) and why (``evidence``), because a clinic
 must be able to say which rule or paper put the coil there.

@@ -80,7 +80,7 @@ def test_recovers_known_affine_of_a_head_with_scalp():
 
 
 def test_sample_head_fiducials_land_near_the_template_fiducials():
-    """fsaverage's fiducials (mne, MNI305; targeting-science.md §6) mapped to MNI152 with
+    """fsaverage's fiducials (mne, MNI305; FreeSurfer's CoordinateSystems page) mapped to MNI152 with
     FreeSurfer's linear matrix and through the sample head's mri_from_mni land within 12 mm of the
     fiducials marked on the head. Tolerance: the two sets are defined differently (fsaverage's
     LPA/RPA sit on the tragus, ours on the skin in front of it: ~5 mm), and an affine brings a

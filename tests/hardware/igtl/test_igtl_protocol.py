@@ -12,7 +12,7 @@ from hardware.igtl.protocol import (crc64, igtl_to_timestamp, pack_message, pack
                                     parse_header, timestamp_to_igtl, unpack_body, unpack_position,
                                     unpack_status, unpack_transform)
 
-# notes/tracker-protocols.md §3.2: header v1, device "Tracker", timestamp 0, identity, T = (10.5, -20.25, 300)
+# OpenIGTLink protocol spec worked example: header v1, device "Tracker", timestamp 0, identity, T = (10.5, -20.25, 300)
 WORKED_EXAMPLE = bytes.fromhex(
     "0001" "5452414e53464f524d000000" "547261636b6572" + "00" * 13 + "00" * 8 + "0000000000000030"
     "0169ecc2d6bf80e8"

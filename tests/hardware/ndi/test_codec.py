@@ -1,7 +1,7 @@
 """NDI wire codec: CRC vectors, command framing, BX/TX/PHSR round trips, worked byte examples.
 
-Known values come from /work/shared/notes/tracker-protocols.md §1 (each recomputed there with two
-CRC algorithms) and the standard CRC-16/ARC check value.
+Known values are the worked examples of docs/hardware-ndi.md (each recomputed with two CRC
+algorithms) and the standard CRC-16/ARC check value.
 """
 
 import math

@@ -1,4 +1,4 @@
-"""Every fault of the reliability notes (B3.1-B3.6) injected into the NDI emulator, seen through
+"""Every tracker fault of docs/safety.md injected into the NDI emulator, seen through
 NDITracker over a real pty and TCP: the driver must fail safe, count, and recover."""
 
 import os

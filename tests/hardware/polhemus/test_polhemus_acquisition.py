@@ -29,7 +29,7 @@ def test_unplug_marks_every_tool_disconnected_quickly():
         t0 = time.monotonic()
         while acq.latest("coil").status is not ToolStatus.DISCONNECTED and time.monotonic() - t0 < 2.0:
             time.sleep(0.005)
-        assert time.monotonic() - t0 < 0.25  # reliability.md B3.1: within one period + timeout
+        assert time.monotonic() - t0 < 0.25  # docs/safety.md: within one period + timeout
         assert acq.latest("reference").status is ToolStatus.DISCONNECTED
         assert "unplugged" in acq.state
     finally:

@@ -72,7 +72,7 @@ def colin27(name: str = "colin27_1005.elc") -> dict[str, np.ndarray]:
     return dict(zip(labels, np.array(pos)))
 
 
-# FreeSurfer's linear MNI305 -> MNI152 matrix (targeting-science.md section 6)
+# FreeSurfer's linear MNI305 -> MNI152 matrix (FreeSurfer's CoordinateSystems page)
 MNI152_FROM_MNI305 = np.array([[0.9975, -0.0073, 0.0176, -0.0429],
                                [0.0146, 1.0009, -0.0024, 1.5496],
                                [-0.0130, -0.0093, 0.9971, 1.1840],

@@ -21,7 +21,7 @@ def fsavg():
 
 
 @pytest.mark.parametrize("tt, ni, hc, x, y, xl, yl", [
-    (36, 38, 60, 6.95, 9.79, 6.92, 9.76),   # web calculator / linear (targeting-science.md 1c)
+    (36, 38, 60, 6.95, 9.79, 6.92, 9.76),   # web calculator / linear (docs/targeting.md)
     (35, 35, 57, 6.59, 9.24, 6.58, 9.23),
 ])
 def test_calculator_values(tt, ni, hc, x, y, xl, yl):

@@ -2,7 +2,7 @@
 
 Known truths used: no radial component in a sphere; Faraday's law (the loop integral of E equals
 that of the free-space primary field -dA/dt, because the surface-charge field is a gradient);
-the on-axis values of targeting-science.md section 5; symmetry under coil rotation and L/R
+the on-axis values of docs/efield.md; symmetry under coil rotation and L/R
 mirroring; linearity in dI/dt.
 """
 
@@ -90,7 +90,7 @@ def test_faraday_loop_integral_matches_primary_field(rng):
 
 
 def test_on_axis_values_match_reference_numbers():
-    """targeting-science.md section 5: R = 85 mm, windings 10 mm above the scalp, 9 turns 28-43.5 mm."""
+    """docs/efield.md: R = 85 mm, windings 10 mm above the scalp, 9 turns 28-43.5 mm."""
     notes = CoilWindings(9, 28.0, 43.5, 87.0, 10.0)   # wings touching: 2 x outer radius apart
     depths = np.array([10, 15, 20, 25, 30, 40.0])
     expected = np.array([1.73, 1.34, 1.05, 0.82, 0.64, 0.39])
