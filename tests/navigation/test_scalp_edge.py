@@ -13,7 +13,7 @@ import pytest
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
-from navigation.phantom import Ellipsoid, make_phantom_head
+from navigation.phantom import make_phantom_head
 from navigation.sample_head import sample_head_path
 from navigation.surfaces import extract_scalp, volume_arrays
 
