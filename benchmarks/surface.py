@@ -12,7 +12,7 @@ shared box slow every number):
   marching cubes on the same field;
 * cache: ``head_surfaces`` on a cold cache (miss) and again (hit);
 * MNI: ``register_to_mni`` on the sample head (direct MI + head-to-head path); with ``--dipy``
-  also dipy's AffineRegistration pipeline of targeting-science.md §3.2 (COM, translation, rigid,
+  also dipy's usual AffineRegistration pipeline (COM, translation, rigid,
   affine; MI 32 bins, sampling 0.3, level_iters [100, 30], factors [2, 1]) without the masked
   rounds, for comparison;
 * view: tmsnav's 3-D view (``app.view3d.HeadView3D``) with a 200k- and a 100k-triangle scalp
