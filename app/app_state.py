@@ -13,9 +13,9 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from navigation.errors import NavigationError
-from navigation.session import Session
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.session import Session
+from tmsnav.navigation.transforms import Frame, Transform
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _as_dict(obj: Any) -> dict | None:
 
 
 class AppState(QtCore.QObject):
-    headChanged = QtCore.Signal(object)           # app.loading.LoadedHead | None
+    headChanged = QtCore.Signal(object)           # tmsnav.app.loading.LoadedHead | None
     registrationChanged = QtCore.Signal(object)   # registration result | None
     calibrationChanged = QtCore.Signal(str)       # "pointer" | "coil"
     targetsChanged = QtCore.Signal()              # a target added, removed, renamed, edited, or made active
@@ -45,7 +45,7 @@ class AppState(QtCore.QObject):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        from navigation.targeting.targets import TargetSet
+        from tmsnav.navigation.targeting.targets import TargetSet
 
         self.head = None
         self.session: Session | None = None
@@ -55,12 +55,12 @@ class AppState(QtCore.QObject):
         self.coil_definition = None
         self.coil_calibration = None
         self.coil_from_hotspot: Transform | None = None
-        self.coil_verification = None    # navigation.coils.CoilVerification (coil step) | None
+        self.coil_verification = None    # tmsnav.navigation.coils.CoilVerification (coil step) | None
         self.targets = TargetSet()
         self.mni = None
         self.navigation_block = ""
         self.registration_verified = False
-        self.verification = None         # navigation.registration.ScalpVerification that passed
+        self.verification = None         # tmsnav.navigation.registration.ScalpVerification that passed
         self.unsaved = False
 
     def set_navigation_block(self, reason: str) -> None:
@@ -115,7 +115,7 @@ class AppState(QtCore.QObject):
         self.calibrationChanged.emit("coil")
 
     def set_coil_verification(self, verification) -> None:
-        """The coil step's verification touches (``navigation.coils.CoilVerification`` or None);
+        """The coil step's verification touches (``tmsnav.navigation.coils.CoilVerification`` or None);
         guidance uses the coil only once one passed for the current calibration."""
         self.coil_verification = verification
         if verification is not None:
@@ -141,7 +141,7 @@ class AppState(QtCore.QObject):
 
     def set_registration_verified(self, verification) -> None:
         """Mark the current registration verified by ``verification`` (a passed
-        :class:`navigation.registration.ScalpVerification`); raises ValueError otherwise, so no
+        :class:`tmsnav.navigation.registration.ScalpVerification`); raises ValueError otherwise, so no
         caller can open navigation with an unchecked registration."""
         if self.registration is None:
             raise ValueError("no registration to verify")

@@ -1,6 +1,6 @@
 """The brain surface of the open head: from the template once an MNI transform exists, or from a
 file the user chooses (File > Load brain surface, Display panel). Every brain is checked against
-the scalp before it is shown (``navigation.brain_sources.check_brain_in_scalp``), and where it
+the scalp before it is shown (``tmsnav.navigation.surfaces.brain_sources.check_brain_in_scalp``), and where it
 came from is shown in the Display panel and as a legend in the 3-D view.
 
 Threads: a file the user chooses loads through ``MainWindow._run`` (progress bar, Cancel). The
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.brain_sources import check_brain_arrays, check_brain_in_scalp, describe_brain, load_brain, scalp_arrays
-from navigation.progress import scaled
-from navigation.surfaces import SurfaceError
-from navigation.template_brain import (cached_template_arrays, place_template, provenance_of, template_brain_from_arrays,
+from tmsnav.navigation.surfaces.brain_sources import check_brain_arrays, check_brain_in_scalp, describe_brain, load_brain, scalp_arrays
+from tmsnav.navigation.progress import scaled
+from tmsnav.navigation.surfaces.extract import SurfaceError
+from tmsnav.navigation.surfaces.template_brain import (cached_template_arrays, place_template, provenance_of, template_brain_from_arrays,
                                        template_cache_path, template_transform_of, write_template_mesh)
 
 from .workers import user_message

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from navigation.guidance import GuidanceError, Tolerance
+from tmsnav.navigation.guidance import GuidanceError, Tolerance
 
 __all__ = ["Bullseye"]
 

@@ -1,6 +1,6 @@
 """What ``tmsnav --demo`` prepares on top of the sample head: a plan to navigate to.
 
-The sample head ships its ``mri_from_mni`` (navigation.sample_head), so the demo maps two
+The sample head ships its ``mri_from_mni`` (tmsnav.navigation.sample_head), so the demo maps two
 literature targets (Fox 2012 L-DLPFC, active; left M1 hand knob) onto its scalp, exactly as a
 clinician would from the Planning tab. The simulated technician then works toward the active
 target, and the user walks the registration workflow with it.
@@ -8,15 +8,15 @@ target, and the user walks the registration workflow with it.
 
 from __future__ import annotations
 
-from navigation import sample_head
-from navigation.targeting import literature
-from navigation.targeting.mni_registration import MniRegistration
-from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
+from tmsnav.navigation import sample_head
+from tmsnav.navigation.targeting import literature
+from tmsnav.navigation.targeting.mni_registration import MniRegistration
+from tmsnav.navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
 
 __all__ = ["prepare_demo_plan", "start_demo", "DEMO_TRACKER"]
 
 #: The simulated technician's scripted session, looping: pivot, coil check, fiducials, scalp
-#: sweep, two verification touches, coil to the active target and hold (hardware.scenario_library).
+#: sweep, two verification touches, coil to the active target and hold (tmsnav.hardware.simulation.scenario_library).
 DEMO_TRACKER = "sim:full_session"
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pyvista as pv
 
-from navigation.image_checks import Problem, check_skull_stripped, shell_intensity_ratio
-from navigation.imaging import Volume, load_volume
-from navigation.progress import CancelToken, ProgressCallback, report, scaled
-from navigation.surfaces import head_surfaces, mesh_volume_ml
-from navigation.template_brain import set_provenance
+from tmsnav.navigation.imaging.checks import Problem, check_skull_stripped, shell_intensity_ratio
+from tmsnav.navigation.imaging.volume import Volume, load_volume
+from tmsnav.navigation.progress import CancelToken, ProgressCallback, report, scaled
+from tmsnav.navigation.surfaces.head import head_surfaces
+from tmsnav.navigation.surfaces.extract import mesh_volume_ml
+from tmsnav.navigation.surfaces.template_brain import set_provenance
 
 __all__ = ["LoadedHead", "load_head", "load_sample_head", "SKULL_STRIPPED_BRAIN"]
 
@@ -51,13 +52,13 @@ def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid:
               cancel: CancelToken | None = None) -> LoadedHead:
     """Read the T1, then build (or fetch from cache) its scalp; detect a skull-stripped image
     (then the outer surface is the brain and there is no scalp). ``brain_mesh_path``: a brain file
-    for ``navigation.brain_sources.load_brain``, checked against the scalp."""
+    for ``tmsnav.navigation.surfaces.brain_sources.load_brain``, checked against the scalp."""
     volume = load_volume(path, affine_choice=affine_choice, series_uid=series_uid,
                          progress=scaled(progress, 0.0, 0.4), cancel=cancel)
     surfaces = head_surfaces(volume, progress=scaled(progress, 0.4, 0.9), cancel=cancel)
     scalp, brain = surfaces.scalp, None
     if brain_mesh_path is not None:   # any brain file: read, then checked against the scalp below
-        from navigation.brain_sources import load_brain
+        from tmsnav.navigation.surfaces.brain_sources import load_brain
 
         brain = load_brain(brain_mesh_path, volume, progress=scaled(progress, 0.9, 0.95), cancel=cancel)
     report(progress, 0.96, "Checking for a scalp", cancel)
@@ -70,11 +71,11 @@ def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid:
         brain = set_provenance(scalp, SKULL_STRIPPED_BRAIN) if brain is None else brain
         scalp = None
     if brain is not None and scalp is not None:
-        from navigation.brain_sources import check_brain_in_scalp
+        from tmsnav.navigation.surfaces.brain_sources import check_brain_in_scalp
 
         check_brain_in_scalp(brain, scalp)   # refuses a brain that is not this head's
     if brain is not None:
-        from navigation.template_brain import provenance_of
+        from tmsnav.navigation.surfaces.template_brain import provenance_of
 
         problems.append(_brain_info(brain, provenance_of(brain) or "from the file given"))
     report(progress, 1.0, "done", cancel)
@@ -84,14 +85,15 @@ def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid:
 def load_sample_head(*, progress: ProgressCallback | None = None,
                      cancel: CancelToken | None = None) -> LoadedHead:
     """The bundled sample head with its brain surface and marked fiducials."""
-    from navigation import sample_head
-    from navigation.template_brain import provenance_of
+    from tmsnav.navigation import sample_head
+    from tmsnav.navigation.surfaces.sample_brain import sample_head_brain_surface
+    from tmsnav.navigation.surfaces.template_brain import provenance_of
 
     volume = load_volume(sample_head.sample_head_path(), progress=scaled(progress, 0.0, 0.3),
                          cancel=cancel)
     surfaces = head_surfaces(volume, progress=scaled(progress, 0.3, 0.8), cancel=cancel)
     report(progress, 0.85, "brain surface", cancel)
-    brain = surfaces.brain if surfaces.brain is not None else sample_head.sample_head_brain_surface()
+    brain = surfaces.brain if surfaces.brain is not None else sample_head_brain_surface()
     volume = _with_problems(volume, [_brain_info(brain, provenance_of(brain))])
     report(progress, 1.0, "done", cancel)
     return LoadedHead(volume, surfaces.scalp, brain, sample_head.sample_head_fiducials(), True)

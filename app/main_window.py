@@ -252,8 +252,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.job = None
 
     def _on_job_failed(self, title: str, message: str, job: Job) -> None:
-        from navigation.dicom_series import MultipleSeries
-        from navigation.imaging import OrientationAmbiguous
+        from tmsnav.navigation.imaging.dicom_series import MultipleSeries
+        from tmsnav.navigation.imaging.volume import OrientationAmbiguous
 
         from .import_dialogs import ask_affine_choice, ask_series
 
@@ -310,8 +310,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ----- tracker ------------------------------------------------------------------------
     def connect_tracker_spec(self, spec: str) -> None:
-        """``--tracker`` on the command line: 'sim', 'ndi:/dev/ttyUSB0', ... (hardware.config)."""
-        from hardware.config import TrackerConfig
+        """``--tracker`` on the command line: 'sim', 'ndi:/dev/ttyUSB0', ... (tmsnav.hardware.config)."""
+        from tmsnav.hardware.config import TrackerConfig
 
         try:
             cfg = TrackerConfig.parse(spec)
@@ -327,7 +327,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.connect_tracker(cfg)
 
     def connect_tracker(self, cfg) -> None:
-        from hardware.config import tracker_factory
+        from tmsnav.hardware.config import tracker_factory
 
         from .sim_head import head_geometry_for
 
@@ -342,7 +342,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def record_tracking(self, path: str) -> None:
         """Start (path) or stop ("") recording the tracker stream."""
-        from hardware.errors import TrackerError
+        from tmsnav.hardware.errors import TrackerError
 
         if not path:
             frames = self.tracking.stop_recording()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from navigation.errors import NavigationError
-from navigation.session import Session
-from navigation.session.restore import RestoredSession, restore_session
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.session import Session
+from tmsnav.navigation.session.restore import RestoredSession, restore_session
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class SessionController(QtCore.QObject):
             self.state.targets = restored.targets
             self.state.targets_edited("session reopened")
         if restored.mri_from_mni is not None:
-            from navigation.targeting.mni_registration import MniRegistration
+            from tmsnav.navigation.targeting.mni_registration import MniRegistration
 
             self.state.set_mni(MniRegistration(restored.mri_from_mni, float("nan"), 0.0,
                                                "restored from the session file"))
@@ -171,10 +171,9 @@ def _coil_definition(model_id: str | None):
     """The shipped coil definition with this model id, or None (the generic glyph is drawn)."""
     if not model_id:
         return None
-    from navigation.coils import CoilDefinition
+    from tmsnav.navigation.coils import COIL_ASSETS_DIR, CoilDefinition
 
-    folder = Path(__file__).resolve().parents[1] / "assets" / "coils"
-    for path in folder.glob("*.json"):
+    for path in COIL_ASSETS_DIR.glob("*.json"):
         try:
             definition = CoilDefinition.load(path)
         except NavigationError:

@@ -1,4 +1,4 @@
-"""Build the simulated patient (:class:`hardware.sim_head.HeadGeometry`) from the loaded head.
+"""Build the simulated patient (:class:`tmsnav.hardware.simulation.head.HeadGeometry`) from the loaded head.
 
 Hardware never imports navigation, so the app hands the simulator plain arrays: scalp vertices
 and outward normals (decimated), the marked landmarks, and the planned targets as 4x4 poses.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hardware.sim_head import HeadGeometry
+from tmsnav.hardware.simulation.head import HeadGeometry
 
 __all__ = ["head_geometry_for"]
 

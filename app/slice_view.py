@@ -1,6 +1,6 @@
 """A 2-D slice view (axial, coronal or sagittal) of the display grid, painted with QPainter.
 
-Slices come from :class:`navigation.imaging.DisplayGrid` (the image's voxels re-ordered toward
+Slices come from :class:`tmsnav.navigation.imaging.volume.DisplayGrid` (the image's voxels re-ordered toward
 RAS, never resampled), so a pixel maps back to ``mri`` mm exactly through ``mri_from_display``.
 Orientation letters sit on every edge; the radiological convention flips the display, never the data.
 Mouse: left click/drag moves the cursor, wheel steps slices, right drag changes window/level,
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from navigation.imaging import DisplayGrid
+from tmsnav.navigation.imaging.volume import DisplayGrid
 
 __all__ = ["SliceView", "Marker", "ORIENTATIONS"]
 

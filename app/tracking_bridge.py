@@ -14,10 +14,10 @@ from typing import Any, Callable
 
 from PySide6 import QtCore
 
-from hardware.acquisition import Acquisition
-from hardware.frames import ToolFrame, ToolStatus
-from hardware.tracker import Tracker
-from navigation.live_poses import LivePoses, ToolPose, compute_live_poses
+from tmsnav.hardware.acquisition.core import Acquisition
+from tmsnav.hardware.frames import ToolFrame, ToolStatus
+from tmsnav.hardware.tracker import Tracker
+from tmsnav.navigation.live_poses import LivePoses, ToolPose, compute_live_poses
 
 from .app_state import AppState
 from .switch_interval import FastSwitchInterval
@@ -122,8 +122,8 @@ class TrackingBridge(QtCore.QObject):
     def start_recording(self, path) -> None:
         """Write every device frame to ``path`` (JSON lines, replayable with 'replay:PATH').
         Raises RecordingError / TrackerError with a user message."""
-        from hardware.errors import TrackerError
-        from hardware.recording import TrackingRecorder
+        from tmsnav.hardware.errors import TrackerError
+        from tmsnav.hardware.acquisition.recording import TrackingRecorder
 
         tracker = self.tracker_ref
         if self.acquisition is None or tracker is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore
 
-from navigation.guidance import coil_not_ready_reason
+from tmsnav.navigation.guidance import coil_not_ready_reason
 
 from .slice_view import Marker
 from .tool_glyphs import coil_glyph, pointer_glyph

@@ -1,7 +1,7 @@
 """Run long ``navigation`` work off the GUI thread with progress and cancel.
 
 A :class:`Job` wraps a callable taking ``progress`` and ``cancel`` keyword arguments (the
-``navigation.progress`` protocol) and reports back through Qt signals, which Qt delivers on the
+``tmsnav.navigation.progress`` protocol) and reports back through Qt signals, which Qt delivers on the
 GUI thread. The GUI never blocks: it shows a progress bar and a Cancel button.
 """
 
@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 from PySide6 import QtCore
 
-from navigation.errors import Cancelled
-from navigation.progress import CancelToken
+from tmsnav.navigation.errors import Cancelled
+from tmsnav.navigation.progress import CancelToken
 
 from .logging_setup import current_log_file
 
@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 __all__ = ["Job", "user_message", "error_title", "is_project_error"]
 
 
-_PROJECT = __package__.rpartition(".")[0]            # "" here; "tmsnav" once packaged under one name
-_PROJECT_PACKAGES = tuple(f"{_PROJECT}.{n}" if _PROJECT else n for n in ("app", "navigation", "hardware"))
+_PROJECT_PACKAGES = ("tmsnav.app", "tmsnav.navigation", "tmsnav.hardware")
 
 
 def is_project_error(exc: BaseException) -> bool:
@@ -43,7 +42,7 @@ def user_message(exc: BaseException) -> str:
     """The text a user sees for an exception: ours are already phrased for users.
 
     Only an exception tmsnav did not anticipate gets the generic text, and it names the log
-    file holding the traceback (see :mod:`app.logging_setup`).
+    file holding the traceback (see :mod:`tmsnav.app.logging_setup`).
     """
     if is_project_error(exc):
         return str(exc).strip() or f"{type(exc).__name__} (no details given)."

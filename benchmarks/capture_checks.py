@@ -36,8 +36,8 @@ from scipy.spatial.transform import Rotation
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from navigation.phantom import make_phantom_head  # noqa: E402
-from navigation.registration.capture_checks import check_capture, diagnose_fit  # noqa: E402
+from tmsnav.navigation.phantom import make_phantom_head  # noqa: E402
+from tmsnav.navigation.registration.capture_checks import check_capture, diagnose_fit  # noqa: E402
 
 TRIALS = 500
 ADULT = {"nasion": np.array([0.0, 85.0, -40.0]), "lpa": np.array([-82.0, -20.0, -48.0]),

@@ -31,12 +31,12 @@ from scipy.spatial import ConvexHull
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from navigation.targeting.coil_dipoles import (  # noqa: E402
+from tmsnav.navigation.targeting.coil_dipoles import (  # noqa: E402
     DEFAULT_RINGS, DEFAULT_SECTORS, GENERIC_FIG8_70, figure8_dipoles)
-from navigation.targeting.efield import MU0_OVER_4PI, efield_sphere, simulate  # noqa: E402
-from navigation.targeting.orientation import optimise_orientation  # noqa: E402
-from navigation.targeting.sphere_fit import SphereFit  # noqa: E402
-from navigation.transforms import Frame, Transform  # noqa: E402
+from tmsnav.navigation.targeting.efield import MU0_OVER_4PI, efield_sphere, simulate  # noqa: E402
+from tmsnav.navigation.targeting.orientation import optimise_orientation  # noqa: E402
+from tmsnav.navigation.targeting.sphere_fit import SphereFit  # noqa: E402
+from tmsnav.navigation.transforms import Frame, Transform  # noqa: E402
 
 HEAD_RADIUS_MM = 85.0
 DIDT = 100e6

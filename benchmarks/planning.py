@@ -36,21 +36,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from navigation.imaging import load_volume  # noqa: E402
-from navigation.sample_head import (sample_head_brain_surface, sample_head_fiducials,  # noqa: E402
-                                    sample_head_mri_from_mni, sample_head_path)
-from navigation.surfaces import head_surfaces  # noqa: E402
-from navigation.targeting import literature  # noqa: E402
-from navigation.targeting.beam_f3 import beam_f3_target  # noqa: E402
-from navigation.targeting.coil_dipoles import GENERIC_FIG8_70, figure8_dipoles  # noqa: E402
-from navigation.targeting.efield import didt_from_output  # noqa: E402
-from navigation.targeting.mni_registration import register_to_mni  # noqa: E402
-from navigation.targeting.scalp_geometry import closest_point  # noqa: E402
-from navigation.targeting.planning import (cortical_normal, field_for_target,  # noqa: E402
+from tmsnav.navigation.imaging.volume import load_volume  # noqa: E402
+from tmsnav.navigation.surfaces.sample_brain import sample_head_brain_surface  # noqa: E402
+from tmsnav.navigation.sample_head import sample_head_fiducials, sample_head_mri_from_mni, sample_head_path  # noqa: E402
+from tmsnav.navigation.surfaces.head import head_surfaces  # noqa: E402
+from tmsnav.navigation.targeting import literature  # noqa: E402
+from tmsnav.navigation.targeting.beam_f3 import beam_f3_target  # noqa: E402
+from tmsnav.navigation.targeting.coil_dipoles import GENERIC_FIG8_70, figure8_dipoles  # noqa: E402
+from tmsnav.navigation.targeting.efield import didt_from_output  # noqa: E402
+from tmsnav.navigation.targeting.mni_registration import register_to_mni  # noqa: E402
+from tmsnav.navigation.targeting.scalp_geometry import closest_point  # noqa: E402
+from tmsnav.navigation.targeting.planning import (cortical_normal, field_for_target,  # noqa: E402
                                            landmarks_from, orientation_for_target)
-from navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target  # noqa: E402
-from navigation.targeting.worker_mesh import worker_safe_surface  # noqa: E402
-from navigation.transforms import Frame, Transform  # noqa: E402
+from tmsnav.navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target  # noqa: E402
+from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface  # noqa: E402
+from tmsnav.navigation.transforms import Frame, Transform  # noqa: E402
 
 REPEATS = 7
 OUTPUT_PERCENT = 60.0

@@ -11,13 +11,13 @@ Workloads (all synthetic, seeded, on this machine's CPU):
 * pivot: 2,000 poses pivoting ±30° with 0.25 mm noise; baseline the "two-step" sphere fit
   (Yaniv 2015) implemented here;
 * sample head (optional): ICP of 500 points onto the scalp extracted from the bundled T1
-  (``navigation.surfaces``), random pose, error at a left-frontal point 25 mm deep;
+  (``tmsnav.navigation.surfaces.extract``), random pose, error at a left-frontal point 25 mm deep;
 * phantom: 100 seeded trials of the full workflow (fiducials with 2–3 mm FLE + 0.25 mm tracker
   noise, 300 scalp points with 0.25 mm noise) on the 200k-vertex scalp; error at a DLPFC-like
   target 17 mm under the scalp, after ICP and fiducial-only;
 * conditions (issue 10): 100 simulated sessions per condition — clean, 5 % hair outliers,
   points lifted 1.5 mm, MRI 2 % off in scale, LPA/RPA swapped — on a head the defaults were
-  not tuned on (the image phantom of ``navigation.phantom``, contoured like an MRI), each
+  not tuned on (the image phantom of ``tmsnav.navigation.phantom``, contoured like an MRI), each
   registered with the surface and with fiducials only (10 scalp check touches), through the
   app's own ``register`` and verdict: measured target error p95, how often the error exceeded
   the displayed predicted error (goal <= 5 %), how often the result was refused or warned and
@@ -45,11 +45,11 @@ from scipy.spatial.transform import Rotation
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from navigation.registration import (SurfaceIndex, fit_rigid, pivot_calibrate,  # noqa: E402
+from tmsnav.navigation.registration import (SurfaceIndex, fit_rigid, pivot_calibrate,  # noqa: E402
                                      refine_with_surface, register_fiducials)
-from navigation.registration.trials import (AnalyticHead, run_trial,  # noqa: E402
+from tmsnav.navigation.registration.trials import (AnalyticHead, run_trial,  # noqa: E402
                                             simulate_pivot_poses)
-from navigation.transforms import Transform  # noqa: E402
+from tmsnav.navigation.transforms import Transform  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "registration.json"
 
@@ -193,8 +193,8 @@ def bench_sample_head(out: dict) -> None:
     mesh centroid (under the left frontal scalp).
     """
     try:
-        from navigation.imaging import load_volume
-        from navigation.surfaces import extract_scalp
+        from tmsnav.navigation.imaging.volume import load_volume
+        from tmsnav.navigation.surfaces.extract import extract_scalp
 
         mesh = extract_scalp(load_volume(ROOT / "assets" / "sample_head" / "mean_reg2mean.nii.gz"))
     except Exception as exc:  # noqa: BLE001 - optional section, report and go on
@@ -237,9 +237,9 @@ def bench_sample_head(out: dict) -> None:
 
 def _session_row(head, condition: str, seed: int, check_points: int = 10) -> dict:
     """Register one simulated session both ways (surface, fiducials only) and grade it."""
-    from navigation.registration import register
-    from navigation.registration.trials import simulate_session
-    from navigation.registration.verdict import PASS, assess_registration
+    from tmsnav.navigation.registration import register
+    from tmsnav.navigation.registration.trials import simulate_session
+    from tmsnav.navigation.registration.verdict import PASS, assess_registration
 
     rng = np.random.default_rng(seed)
     session = simulate_session(head, condition, rng)
@@ -281,7 +281,7 @@ def bench_conditions(out: dict, trials: int = 100) -> list[str]:
     error exceeded the displayed predicted error (goal <= 0.05), the fraction refused or
     warned, and how often the warning named the right cause.
     """
-    from navigation.registration.trials import CONDITIONS, phantom_session_head
+    from tmsnav.navigation.registration.trials import CONDITIONS, phantom_session_head
 
     head = phantom_session_head()
     out["conditions_head"] = head.description
@@ -326,11 +326,11 @@ def bench_conditions(out: dict, trials: int = 100) -> list[str]:
 
 
 def bench_app_segmentation(out: dict) -> None:
-    """How far the app's own scalp extraction (``navigation.surfaces.extract_scalp``) puts the
+    """How far the app's own scalp extraction (``tmsnav.navigation.surfaces.extract.extract_scalp``) puts the
     skin from the phantom's analytic scalp: a systematic offset every registration inherits."""
     try:
-        from navigation.surfaces import extract_scalp
-        from navigation.registration.trials import phantom_session_head
+        from tmsnav.navigation.surfaces.extract import extract_scalp
+        from tmsnav.navigation.registration.trials import phantom_session_head
     except Exception as exc:  # noqa: BLE001 - optional section
         print(f"segmentation section skipped: {exc}")
         return

@@ -5,7 +5,7 @@ shared box slow every number):
 
 * volume: the bundled sample head (176x256x256, ~1 mm, oblique) zero-padded to 256^3 (world
   coordinates kept), written as int16 ``.nii.gz``; ``load`` = read it back as a volume
-  (``navigation.imaging.load_volume`` when present, else nibabel + float32);
+  (``tmsnav.navigation.imaging.volume.load_volume`` when present, else nibabel + float32);
 * scalp: ``extract_scalp(volume, max_faces=150_000)`` with VTK's SMP backend STDThread and
   Sequential; baselines in the same run: the naive pipeline (full-resolution Gaussian, flying
   edges, quadric decimation to 150k faces) and the contour step alone with flying edges vs VTK
@@ -15,7 +15,7 @@ shared box slow every number):
   also dipy's usual AffineRegistration pipeline (COM, translation, rigid,
   affine; MI 32 bins, sampling 0.3, level_iters [100, 30], factors [2, 1]) without the masked
   rounds, for comparison;
-* view: tmsnav's 3-D view (``app.view3d.HeadView3D``) with a 200k- and a 100k-triangle scalp
+* view: tmsnav's 3-D view (``tmsnav.app.view3d.HeadView3D``) with a 200k- and a 100k-triangle scalp
   (1024x768, MSAA off) under Xvfb + Mesa llvmpipe, camera azimuth +2 degrees per frame for 4 s,
   frames rendered per second; baseline in the same run: a plain ``pyvistaqt.QtInteractor`` with
   pyvista's defaults on the same 200k mesh. Runs in a child process under ``xvfb-run`` when there
@@ -43,8 +43,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from navigation.sample_head import sample_head_path  # noqa: E402
-from navigation.surfaces import extract_scalp, head_surfaces  # noqa: E402
+from tmsnav.navigation.sample_head import sample_head_path  # noqa: E402
+from tmsnav.navigation.surfaces.extract import extract_scalp  # noqa: E402
+from tmsnav.navigation.surfaces.head import head_surfaces  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "surface.json"
 
@@ -64,7 +65,7 @@ def padded_head(folder: Path) -> Path:
 
 def load(path: Path):
     try:
-        from navigation.imaging import load_volume
+        from tmsnav.navigation.imaging.volume import load_volume
         return load_volume(path)
     except ImportError:
         image = nib.load(str(path))
@@ -85,7 +86,7 @@ def naive_scalp(volume, threshold: float, max_faces: int):
     import pyvista as pv
     from scipy import ndimage as ndi
 
-    from navigation.surfaces import volume_arrays
+    from tmsnav.navigation.surfaces.extract import volume_arrays
 
     data, affine = volume_arrays(volume)
     field = ndi.gaussian_filter(np.asarray(data, np.float32), 1.0)
@@ -103,7 +104,7 @@ def contour_methods(volume) -> dict:
     import pyvista as pv
     from scipy import ndimage as ndi
 
-    from navigation.surfaces import volume_arrays
+    from tmsnav.navigation.surfaces.extract import volume_arrays
 
     data, _ = volume_arrays(volume)
     field = ndi.gaussian_filter(np.asarray(data, np.float32), 1.0)
@@ -128,7 +129,7 @@ def dipy_registration_s(path: Path) -> float:
     from dipy.align.imaffine import AffineRegistration, MutualInformationMetric, transform_centers_of_mass
     from dipy.align.transforms import AffineTransform3D, RigidTransform3D, TranslationTransform3D
 
-    from navigation.targeting.mni_registration import _block_average, load_mni_template
+    from tmsnav.navigation.targeting.mni_registration import _block_average, load_mni_template
 
     t0 = time.perf_counter()
     t1, mni_affine = load_mni_template("t1")
@@ -146,14 +147,14 @@ def dipy_registration_s(path: Path) -> float:
 
 def view_fps(seconds: float = 4.0) -> dict:
     """Rendered frames per second of a rotating head (needs a display): tmsnav's own 3-D view
-    (``app.view3d.HeadView3D``: one headlight, back-face culling, no MSAA, FXAA off under software
+    (``tmsnav.app.view3d.HeadView3D``: one headlight, back-face culling, no MSAA, FXAA off under software
     GL) with a ~200k- and a ~100k-triangle scalp, against the baseline of a plain
     ``pyvistaqt.QtInteractor`` with pyvista's defaults (5-light kit) and the same 200k mesh.
     Frames are counted with the render window's EndEvent; the loop renders once per camera step."""
     from PySide6.QtWidgets import QApplication, QMainWindow
     from pyvistaqt import QtInteractor
 
-    from app.view3d import HeadView3D
+    from tmsnav.app.view3d import HeadView3D
 
     image = nib.load(str(sample_head_path()))
     app = QApplication.instance() or QApplication([])
@@ -233,7 +234,7 @@ def main() -> None:
     if args.fps_only:
         print(json.dumps(view_fps()))
         return
-    from navigation.targeting.mni_registration import register_to_mni
+    from tmsnav.navigation.targeting.mni_registration import register_to_mni
 
     results: dict = {"load_average_1min": os.getloadavg()[0], "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:

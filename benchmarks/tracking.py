@@ -3,7 +3,7 @@
 Workload (2-core machine, no hardware; run ``.venv/bin/python benchmarks/tracking.py``):
 
 1. Parse rate. One BX reply and one TX reply with 4 valid tools (``BX:0801`` / ``TX:0801``),
-   decoded 20,000 times each (best of 5 runs) by the NDI codec (``hardware.ndi.bx.decode_bx``, ``tx.decode_tx``,
+   decoded 20,000 times each (best of 5 runs) by the NDI codec (``tmsnav.hardware.ndi.bx.decode_bx``, ``tx.decode_tx``,
    CRC checked) and by a naive baseline in this file (one ``struct.unpack`` / ``int()`` per field
    and a bit-by-bit CRC loop). Also decode + conversion to 4 ToolFrames (what the driver does).
 2. Latency and CPU. ``NDIEmulator`` (in its own process, 4 tools, 250 Hz, full_session scenario)
@@ -41,13 +41,13 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hardware.acquisition import Acquisition  # noqa: E402
-from hardware.ndi.bx import decode_bx, encode_bx  # noqa: E402
-from hardware.ndi.driver import NDITracker  # noqa: E402
-from hardware.ndi.emulator import NDIEmulator  # noqa: E402
-from hardware.ndi.frame_check import tool_frames  # noqa: E402
-from hardware.ndi.replies import HandleReport, HandleState, TrackingFrame  # noqa: E402
-from hardware.ndi.tx import decode_tx, encode_tx  # noqa: E402
+from tmsnav.hardware.acquisition.core import Acquisition  # noqa: E402
+from tmsnav.hardware.ndi.bx import decode_bx, encode_bx  # noqa: E402
+from tmsnav.hardware.ndi.driver import NDITracker  # noqa: E402
+from tmsnav.hardware.ndi.emulator import NDIEmulator  # noqa: E402
+from tmsnav.hardware.ndi.frame_check import tool_frames  # noqa: E402
+from tmsnav.hardware.ndi.replies import HandleReport, HandleState, TrackingFrame  # noqa: E402
+from tmsnav.hardware.ndi.tx import decode_tx, encode_tx  # noqa: E402
 
 RATE_HZ = 250.0
 TOOLS = ("reference", "pointer", "coil", "coil2")
@@ -160,7 +160,7 @@ def parse_rates() -> dict[str, float]:
 def ingest_cost_us() -> float:
     """Acquisition's own work per device frame (frame-number check, store, history, one
     subscriber), best of 5 runs of 4000 frames of 4 tools; the driver's work is not included."""
-    from hardware.frames import ToolFrame, ToolStatus
+    from tmsnav.hardware.frames import ToolFrame, ToolStatus
 
     acq = Acquisition(lambda: None, name="ingest")
     acq.subscribe(lambda frames: None)
@@ -181,7 +181,7 @@ class _FourTools:
     """The full_session scenario plus a second coil 40 mm beside the first (4 tools)."""
 
     def __init__(self) -> None:
-        from hardware.scenario_library import make_scenario
+        from tmsnav.hardware.simulation.scenario_library import make_scenario
         self.scenario = make_scenario("full_session", loop=True)
         self.offset = np.eye(4)
         self.offset[0, 3] = 40.0

@@ -3,7 +3,7 @@
 ``TrackerConfig.parse("ndi:/dev/ttyUSB0")`` / ``"ndi:socket://10.0.0.5:8765"`` /
 ``"polhemus:/dev/ttyS0?model=liberty"`` / ``"igtl:localhost:18944"`` / ``"sim"`` /
 ``"sim:full_session"`` / ``"replay:/path/rec.jsonl"``; :func:`tracker_factory` turns a config into
-the ``make_tracker`` callable that :class:`~hardware.acquisition.Acquisition` calls for every
+the ``make_tracker`` callable that :class:`~tmsnav.hardware.acquisition.core.Acquisition` calls for every
 (re)connection, so each reconnect gets a fresh driver.
 """
 
@@ -79,9 +79,9 @@ def _number_or_text(value: object) -> object:
 
 def tracker_factory(cfg: TrackerConfig, *, head=None, seed: int = 0) -> Callable[[], Tracker]:
     """A callable building a fresh, unconnected driver for ``cfg``. ``head`` (a
-    :class:`~hardware.sim_head.HeadGeometry`) shapes the simulated patient."""
+    :class:`~tmsnav.hardware.simulation.head.HeadGeometry`) shapes the simulated patient."""
     if cfg.kind == "sim":
-        from .simulation import SimulatedTracker
+        from .simulation.tracker import SimulatedTracker
 
         scenario = cfg.port or "full_session"
         options = dict(cfg.options)
@@ -109,7 +109,7 @@ def tracker_factory(cfg: TrackerConfig, *, head=None, seed: int = 0) -> Callable
             host, port = cfg.port, "18944"
         return lambda: IGTLinkTracker(host, int(port))
     if cfg.kind == "replay":
-        from .recording import ReplayTracker
+        from .acquisition.recording import ReplayTracker
 
         return lambda: ReplayTracker(Path(cfg.port), realtime=True, loop=True)
     raise ValueError(f"unknown tracker kind {cfg.kind!r}")

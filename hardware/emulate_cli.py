@@ -24,15 +24,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from .rigid import invert_rigid, rigid
-from .scenario_library import SCENARIO_NAMES, make_scenario
-from .scenarios import Scenario
+from .simulation.scenario_library import SCENARIO_NAMES, make_scenario
+from .simulation.scenarios import Scenario
 
 __all__ = ["main", "build_parser"]
 
 NDI_MODELS = ("vega", "spectra", "vicra", "aurora")
 POLHEMUS_MODELS = ("fastrak", "liberty", "patriot")
 DEFAULT_NOISE_MM = {"ndi": 0.2, "polhemus": 0.5}
-_LEVER_MM = 100.0  # same angular-noise model as hardware.simulation.NoiseModel
+_LEVER_MM = 100.0  # same angular-noise model as tmsnav.hardware.simulation.tracker.NoiseModel
 
 
 class _Relocated:
@@ -94,7 +94,7 @@ def _make_emulator(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, s
         rate = emulator.device.rate_hz
         text = f"NDI {emulator.device.product} emulator, {rate:g} Hz"
         hint = "NDITracker(PORT" + (f", nominal_rate_hz={rate:g})" if rate != 60 else ")")
-        return emulator, text, "from hardware.ndi.driver import NDITracker; " + hint
+        return emulator, text, "from tmsnav.hardware.ndi.driver import NDITracker; " + hint
     from .polhemus.emulator import PolhemusEmulator
 
     model = args.model or "fastrak"
@@ -115,7 +115,7 @@ def _make_emulator(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, s
            f"{emulator.device.rate_hz:g} Hz, stations " + \
            ", ".join(f"{s}={t}" for s, t in station_tools.items())
     hint = f"PolhemusTracker(PORT, model={model!r}, station_names={station_tools!r})"
-    return emulator, text, "from hardware.polhemus import PolhemusTracker; " + hint
+    return emulator, text, "from tmsnav.hardware.polhemus import PolhemusTracker; " + hint
 
 
 def _serve(emulator: Any, tcp: int | None) -> str:

@@ -12,7 +12,7 @@ can explain (:func:`allowed_step`), is implausible: a parsing glitch such as Plu
 numbering is it adopted as a restarted counter. Unsigned 32-bit wrap-around (4294967295 -> 0)
 is a normal step of 1.
 
-The NDI driver, the Polhemus driver and :class:`hardware.acquisition.Acquisition` all judge
+The NDI driver, the Polhemus driver and :class:`tmsnav.hardware.acquisition.core.Acquisition` all judge
 frame numbers with :class:`FrameNumberCheck`; only the rate they pass differs (see there).
 """
 

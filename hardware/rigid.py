@@ -2,9 +2,9 @@
 conversions.
 
 The rigid basics (``rigid``, ``invert_rigid``, ``is_rigid``) are those of
-:mod:`navigation.transforms`, the one module of ``navigation`` that hardware may import (pure
+:mod:`tmsnav.navigation.transforms`, the one module of ``navigation`` that hardware may import (pure
 numpy/scipy math, no Qt, no VTK): one rigidity test with one tolerance for the whole project
-(``navigation.transforms.RIGID_TOL``, where the value is explained).
+(``tmsnav.navigation.transforms.RIGID_TOL``, where the value is explained).
 
 Poses are raw 4x4 float arrays named ``<to>_from_<from>``; rotations are interpolated on the
 quaternion sphere (scipy ``Slerp``) and motions are timed with the minimum-jerk profile of
@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.transform import Rotation
 
-from navigation.transforms import invert_rigid, is_rigid
-from navigation.transforms import make_rigid as rigid
+from tmsnav.navigation.transforms import invert_rigid, is_rigid
+from tmsnav.navigation.transforms import make_rigid as rigid
 
 __all__ = ["rigid", "invert_rigid", "is_rigid", "frame_from_z_axis", "rotation_about",
            "interpolate_pose", "min_jerk", "translation", "rotation_from_quaternion_wxyz",

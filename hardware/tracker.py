@@ -3,7 +3,7 @@
 Life cycle: ``connect() -> [load_tool_definition()] -> start() -> read_frames()... -> stop() -> close()``.
 ``read_frames`` blocks for at most ``timeout_s`` and returns one device frame: a list with one
 :class:`ToolFrame` per known tool (missing tools included, with ``tracker_from_tool=None``).
-Drivers are not thread-safe; :mod:`hardware.acquisition` owns one on its own thread.
+Drivers are not thread-safe; :mod:`tmsnav.hardware.acquisition.core` owns one on its own thread.
 ``close()`` is idempotent and never raises because the port is already gone (InVesalius #225).
 """
 

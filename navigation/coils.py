@@ -12,7 +12,7 @@ handle end looking along it with the coil face-down on the head. The casing occu
 Calibration: with the calibrated pointer the technician touches the casing landmarks; each tip
 position is expressed in the coil-marker frame (``tip_in_frame(tracker_from_coil, ...)``) and the
 rigid map from the definition's hotspot-frame landmarks to those points is ``coil_from_hotspot``
-(closed-form fit, :mod:`navigation.registration.rigid`).
+(closed-form fit, :mod:`tmsnav.navigation.registration.rigid`).
 
 Verification (:func:`verify_coil_calibration`): whichever way ``coil_from_hotspot`` was obtained
 (the file's nominal mount or a touch calibration) it is checked against the coil in the room
@@ -21,7 +21,7 @@ the coil face) and two more casing landmarks spread across the coil; each touch 
 where the calibration puts that landmark. A wrong coil file, a marker mounted differently from
 the file, or a marker that moved on its clamp shows up as tens of mm and is refused with the
 measured mismatch (tolerance 3 mm per landmark and 5° for the coil's orientation: the coil's
-own "on target" tolerance in :mod:`navigation.guidance`).
+own "on target" tolerance in :mod:`tmsnav.navigation.guidance`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
+
+from tmsnav.assets import asset_path
 
 from .registration.errors import CalibrationError
 from .registration.rigid import fit_rigid
@@ -46,7 +48,8 @@ __all__ = ["CoilDefinition", "CoilDefinitionError", "CoilCalibration", "Windings
            "CoilVerification", "verify_coil_calibration", "verification_landmarks",
            "VERIFY_LANDMARKS", "VERIFY_MAX_DISTANCE_MM", "VERIFY_MAX_ANGLE_RAD"]
 
-COIL_ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "coils"
+#: The shipped coil definitions (package data of ``tmsnav.assets``, found through importlib.resources).
+COIL_ASSETS_DIR = asset_path("coils")
 FORMAT_VERSION = 1
 UNIT_SCALE_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 MAX_HOTSPOT_OFFSET_MM = 500.0

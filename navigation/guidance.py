@@ -68,10 +68,10 @@ def coil_not_ready_reason(coil_from_hotspot: Transform | None, verification) -> 
     """Why guidance may not use the coil calibration now ("" = it may).
 
     A coil calibration is used for navigation only after a verification touch agreed with it
-    (:func:`navigation.coils.verify_coil_calibration`) *for this very calibration*: a nominal
+    (:func:`tmsnav.navigation.coils.verify_coil_calibration`) *for this very calibration*: a nominal
     file mount or a restored session's calibration can be tens of mm off the coil in the room,
     and the guidance numbers would then look precise while the hotspot is beside the target.
-    ``verification`` is a :class:`navigation.coils.CoilVerification` or None.
+    ``verification`` is a :class:`tmsnav.navigation.coils.CoilVerification` or None.
     """
     if coil_from_hotspot is None:
         return "coil not calibrated"

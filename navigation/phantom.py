@@ -22,7 +22,7 @@ import nibabel as nib
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .imaging import Volume
+from .imaging.volume import Volume
 
 __all__ = ["Ellipsoid", "PhantomHead", "make_phantom_head", "INTENSITIES"]
 

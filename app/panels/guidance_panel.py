@@ -1,10 +1,10 @@
 """Chairside guidance: the coil's live error to the active target as a bullseye and numbers.
 
-Numbers come from :func:`navigation.guidance.guidance_error`; degrees only here at the UI edge.
+Numbers come from :func:`tmsnav.navigation.guidance.guidance_error`; degrees only here at the UI edge.
 Every number shows "—" when the coil, the head reference or the registration is not live:
 the last value is never left on screen. A registration that no scalp touch has verified yet
 (Registration tab, step 7) gives no numbers at all: "registration not verified: touch the scalp
-in the Verify step" (:meth:`app.app_state.AppState.navigation_not_ready`).
+in the Verify step" (:meth:`tmsnav.app.app_state.AppState.navigation_not_ready`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
-from navigation.guidance import Tolerance, coil_not_ready_reason, guidance_error
+from tmsnav.navigation.guidance import Tolerance, coil_not_ready_reason, guidance_error
 
 from ..bullseye import Bullseye
 from ..tracking_bridge import TrackingSnapshot

@@ -1,7 +1,7 @@
 """Planning tab: MNI registration, targets added by every method, the target list with its
 evidence and distances, and the e-field at the active target with the handle-angle optimiser.
 
-The panel wires widgets to ``navigation.targeting``: every computation over the scalp, the
+The panel wires widgets to ``tmsnav.navigation.targeting``: every computation over the scalp, the
 registration and the field runs on the worker thread through ``MainWindow._run`` (progress bar,
 Cancel); every change to the targets goes through ``AppState.targets_edited`` so the session
 records it.
@@ -17,12 +17,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from navigation.errors import NavigationError
-from navigation.targeting.mni_registration import cached_register_to_mni
-from navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.mni_registration import cached_register_to_mni
+from tmsnav.navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
                                            find_fiducial, mri_to_mni, orientation_for_target,
                                            with_handle_angle)
-from navigation.targeting.targets import TargetSet
+from tmsnav.navigation.targeting.targets import TargetSet
 
 from ..planning.add_target_box import AddTargetBox
 from ..planning.context import LANDMARK_NAMES, HeadGeometry, PlanContext

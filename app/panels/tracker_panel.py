@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from hardware.config import KINDS, TrackerConfig
+from tmsnav.hardware.config import KINDS, TrackerConfig
 
 from ..tracking_bridge import ROLES, TrackingSnapshot
 
@@ -157,7 +157,7 @@ class TrackerPanel(QtWidgets.QWidget):
         self.baud.setEnabled(kind in ("ndi", "polhemus"))
         self.port.clear()
         if kind == "sim":
-            from hardware.scenario_library import SCENARIO_NAMES
+            from tmsnav.hardware.simulation.scenario_library import SCENARIO_NAMES
 
             self.port_label.setText("Scenario")
             self.port.addItems(list(SCENARIO_NAMES))

@@ -1,1 +1,1 @@
-"""Widgets and wiring of the Planning tab (the algorithms live in ``navigation.targeting``)."""
+"""Widgets and wiring of the Planning tab (the algorithms live in ``tmsnav.navigation.targeting``)."""

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.targeting.planning import find_fiducial, head_axes_from
-from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
-from navigation.targeting.worker_mesh import worker_safe_surface
-from navigation.transforms import Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.planning import find_fiducial, head_axes_from
+from tmsnav.navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
+from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface
+from tmsnav.navigation.transforms import Transform
 
 __all__ = ["HeadGeometry", "PlanContext", "LANDMARK_NAMES"]
 

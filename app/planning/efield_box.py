@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.targeting.efield import DEFAULT_DIDT_AT_100_PERCENT_A_PER_S, EfieldResult
-from navigation.targeting.orientation import OrientationResult
+from tmsnav.navigation.targeting.efield import DEFAULT_DIDT_AT_100_PERCENT_A_PER_S, EfieldResult
+from tmsnav.navigation.targeting.orientation import OrientationResult
 
 from .angle_plot import AnglePlot
 from .method_forms import compact

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-from navigation.targeting.efield import EfieldResult
-from navigation.targeting.targets import Target
+from tmsnav.navigation.targeting.efield import EfieldResult
+from tmsnav.navigation.targeting.targets import Target
 
 from ..tool_glyphs import coil_glyph
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.targeting.planning import find_fiducial
+from tmsnav.navigation.targeting.planning import find_fiducial
 
 from .context import LANDMARK_NAMES
 

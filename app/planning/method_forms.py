@@ -10,15 +10,15 @@ from typing import Callable
 import numpy as np
 from PySide6 import QtWidgets
 
-from navigation.errors import NavigationError
-from navigation.progress import report
-from navigation.targeting import literature
-from navigation.targeting.beam_f3 import BeamMeasurements, beam_f3_target
-from navigation.targeting.five_cm import five_cm_target
-from navigation.targeting.planning import (LandmarkChoice, head_axes_from, landmarks_from,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.progress import report
+from tmsnav.navigation.targeting import literature
+from tmsnav.navigation.targeting.beam_f3 import BeamMeasurements, beam_f3_target
+from tmsnav.navigation.targeting.five_cm import five_cm_target
+from tmsnav.navigation.targeting.planning import (LandmarkChoice, head_axes_from, landmarks_from,
                                            mni_to_mri, point_target, unique_name)
-from navigation.targeting.targets import Target
-from navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target
+from tmsnav.navigation.targeting.targets import Target
+from tmsnav.navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target
 
 from .context import PlanContext
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.targeting.planning import mri_to_mni
+from tmsnav.navigation.targeting.planning import mri_to_mni
 
 __all__ = ["MniBox", "mni_cursor_text", "describe_registration"]
 

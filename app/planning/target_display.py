@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-from navigation.targeting.targets import Target, TargetSet
+from tmsnav.navigation.targeting.targets import Target, TargetSet
 
 from ..slice_view import Marker
 from .target_list import target_colour

@@ -8,7 +8,7 @@ import html
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from navigation.targeting.targets import Target, TargetSet
+from tmsnav.navigation.targeting.targets import Target, TargetSet
 
 __all__ = ["TargetListBox", "target_colour", "PALETTE", "why_html"]
 

@@ -2,12 +2,12 @@
 
 Either the coil file's ``coil_from_hotspot`` is used, or the technician touches the casing
 landmarks with the calibrated pointer; each touch is the tip in the coil-marker frame (paired
-coil + pointer frames) and :func:`navigation.coils.calibrate_coil_from_points` fits the hotspot.
+coil + pointer frames) and :func:`tmsnav.navigation.coils.calibrate_coil_from_points` fits the hotspot.
 
 Either way the calibration is then **verified** before navigation may use it (issue 10, defect
 7): the pointer touches the coil's centre mark, its handle end and a wing edge
-(:func:`navigation.coils.verification_landmarks`), captured when the tip is held still on the
-asked landmark (or with the capture key), and :func:`navigation.coils.verify_coil_calibration`
+(:func:`tmsnav.navigation.coils.verification_landmarks`), captured when the tip is held still on the
+asked landmark (or with the capture key), and :func:`tmsnav.navigation.coils.verify_coil_calibration`
 compares them with the calibration. A mismatch (wrong coil file, a marker mounted unlike the
 file, a marker that moved) is refused with the measured distance, and the Navigate tab shows
 "coil calibration not verified" instead of numbers until a verification passes.
@@ -20,11 +20,11 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.coils import (CoilDefinitionError, calibrate_coil_from_points,
+from tmsnav.navigation.coils import (CoilDefinitionError, calibrate_coil_from_points,
                               list_coil_definitions, verification_landmarks,
                               verify_coil_calibration)
-from navigation.registration import CalibrationError
-from navigation.registration.sampling import HoldStillDetector
+from tmsnav.navigation.registration import CalibrationError
+from tmsnav.navigation.registration.sampling import HoldStillDetector
 
 from .base import MessageLabel, StepWidget, compact_table, fmt_mm
 

@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PySide6 import QtCore
 
-from navigation.errors import NavigationError
-from navigation.registration import (RegistrationError, SurfaceIndex, register_fiducials,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.registration import (RegistrationError, SurfaceIndex, register_fiducials,
                                      tip_in_frame)
-from navigation.registration.fiducials import canonical_name
-from navigation.transforms import Transform
+from tmsnav.navigation.registration.fiducials import canonical_name
+from tmsnav.navigation.transforms import Transform
 
 log = logging.getLogger(__name__)
 

@@ -3,15 +3,15 @@
 MRI side: the head's marked fiducials when it has them, else "Set MRI point from cursor" after
 clicking the landmark on the 3-D head or a slice. Tracker side: the Capture button, the
 footswitch key, or automatically when the tip is held still
-(:class:`navigation.registration.sampling.HoldStillDetector`). A capture is refused, with the
+(:class:`tmsnav.navigation.registration.sampling.HoldStillDetector`). A capture is refused, with the
 reason, unless the head reference and the pointer are fresh and from the same camera frame.
 
 A still tip is captured only if it is plausibly the asked landmark
-(:func:`navigation.registration.capture_checks.check_capture`): not the pivot divot, not a
+(:func:`tmsnav.navigation.registration.capture_checks.check_capture`): not the pivot divot, not a
 landmark already captured, not far from where the captured landmarks put the asked one. The
 hold-still capture also needs the tip to have moved since the step opened and since the last
 capture (a tip resting in the divot when the step opens is never captured). When the full set
-does not fit, :func:`~navigation.registration.capture_checks.diagnose_fit` names the likely
+does not fit, :func:`~tmsnav.navigation.registration.capture_checks.diagnose_fit` names the likely
 cause (swapped, shifted by one, captured twice) under the fit message.
 """
 
@@ -22,10 +22,10 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.registration.capture_checks import FitDiagnosis, check_capture, diagnose_fit
-from navigation.registration.fiducials import canonical_name
-from navigation.registration.sampling import HoldStillDetector
-from navigation.registration.touch_checks import distance_mismatches
+from tmsnav.navigation.registration.capture_checks import FitDiagnosis, check_capture, diagnose_fit
+from tmsnav.navigation.registration.fiducials import canonical_name
+from tmsnav.navigation.registration.sampling import HoldStillDetector
+from tmsnav.navigation.registration.touch_checks import distance_mismatches
 
 from .base import MessageLabel, StepWidget, compact_table, fmt_mm
 from .context import display_name

@@ -13,7 +13,7 @@ from typing import Mapping
 import numpy as np
 import pyvista as pv
 
-from navigation.registration.fiducials import canonical_name
+from tmsnav.navigation.registration.fiducials import canonical_name
 
 from ..slice_view import Marker
 from .context import display_name

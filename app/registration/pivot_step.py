@@ -7,9 +7,9 @@ import time
 import numpy as np
 from PySide6 import QtWidgets
 
-from navigation.registration import CalibrationError, pivot_calibrate
-from navigation.registration.pivot import MIN_CONE_RAD, MIN_SAMPLES, MIN_SPAN_RAD
-from navigation.registration.pivot import rotation_spread as pivot_motion
+from tmsnav.navigation.registration import CalibrationError, pivot_calibrate
+from tmsnav.navigation.registration.pivot import MIN_CONE_RAD, MIN_SAMPLES, MIN_SPAN_RAD
+from tmsnav.navigation.registration.pivot import rotation_spread as pivot_motion
 
 from .base import MessageLabel, StepWidget, fmt_mm
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.registration.verdict import (FAIL, PASS, WARN, Thresholds, Verdict,
+from tmsnav.navigation.registration.verdict import (FAIL, PASS, WARN, Thresholds, Verdict,
                                              assess_registration)
 
 from .base import MessageLabel, StepWidget, compact_table, fmt_mm

@@ -1,7 +1,7 @@
 """Step 5: collect scalp points with the pointer, then run the surface registration (ICP).
 
 Points are kept at a minimum spacing
-(:class:`~navigation.registration.sampling.SpacedPointCollector`)
+(:class:`~tmsnav.navigation.registration.sampling.SpacedPointCollector`)
 and drawn on the head coloured by their distance to the MRI scalp under the fiducial
 registration, so a lifted pointer or a bad fiducial shows at once. A point farther than
 ``MAX_OFF_SCALP_MM`` from the MRI scalp is not kept: the tip was in the air (the fiducial
@@ -16,11 +16,11 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from navigation.registration import RegistrationError, register
-from navigation.registration.sides import MIN_CHECK_POINTS
-from navigation.registration.coverage import head_axes_from_fiducials, scalp_coverage
-from navigation.registration.icp import MIN_SURFACE_POINTS
-from navigation.registration.sampling import SpacedPointCollector
+from tmsnav.navigation.registration import RegistrationError, register
+from tmsnav.navigation.registration.sides import MIN_CHECK_POINTS
+from tmsnav.navigation.registration.coverage import head_axes_from_fiducials, scalp_coverage
+from tmsnav.navigation.registration.icp import MIN_SURFACE_POINTS
+from tmsnav.navigation.registration.sampling import SpacedPointCollector
 
 from ..workers import Job
 from .base import MessageLabel, StepWidget

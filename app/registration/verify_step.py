@@ -2,11 +2,11 @@
 
 The live numbers come from the pose of this tracking update only: when the pointer or the head
 reference is not live they read "—", never the last value. Each time the tip is held still
-(1 s, :class:`navigation.registration.sampling.HoldStillDetector`) the touch is judged by
-:class:`navigation.registration.verification.ScalpVerification`: within ±3 mm of the MRI scalp,
+(1 s, :class:`tmsnav.navigation.registration.sampling.HoldStillDetector`) the touch is judged by
+:class:`tmsnav.navigation.registration.verification.ScalpVerification`: within ±3 mm of the MRI scalp,
 away from the registration landmarks, at two places 30 mm apart. Only then is **Verified**
 enabled, and only a verified registration drives the Navigate tab and the coil glyph
-(:meth:`app.app_state.AppState.navigation_not_ready`). A touch reading more than 3 mm inside
+(:meth:`tmsnav.app.app_state.AppState.navigation_not_ready`). A touch reading more than 3 mm inside
 the head shuts the gate until a new registration is accepted.
 """
 
@@ -17,9 +17,9 @@ import time
 import numpy as np
 from PySide6 import QtWidgets
 
-from navigation.registration import check_pointer
-from navigation.registration.sampling import HoldStillDetector
-from navigation.registration.verification import AGREE_MM, ScalpVerification
+from tmsnav.navigation.registration import check_pointer
+from tmsnav.navigation.registration.sampling import HoldStillDetector
+from tmsnav.navigation.registration.verification import AGREE_MM, ScalpVerification
 
 from .base import MessageLabel, StepWidget, fmt_mm
 from .context import display_name

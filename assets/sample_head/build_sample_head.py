@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +35,9 @@ from scipy.optimize import least_squares, minimize
 from scipy.spatial import cKDTree
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))
 
-from navigation.surfaces import extract_scalp  # noqa: E402
+# tmsnav must be installed (pip install -e . in the checkout): it is imported by its package name.
+from tmsnav.navigation.surfaces.extract import extract_scalp  # noqa: E402
 
 # MNI305 -> MNI152 (FreeSurfer CoordinateSystems)
 MNI152_FROM_MNI305 = np.array([[0.9975, -0.0073, 0.0176, -0.0429], [0.0146, 1.0009, -0.0024, 1.5496],
@@ -146,7 +145,7 @@ def write_overlays(image, mri_from_mni: np.ndarray, fids: dict, mesh, out: Path)
     import pyvista as pv
     from scipy import ndimage as ndi
 
-    from navigation.targeting.mni_registration import load_mni_template
+    from tmsnav.navigation.targeting.mni_registration import load_mni_template
 
     out.mkdir(parents=True, exist_ok=True)
     gm, mni_from_voxel = load_mni_template("gm")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from navigation.transforms import RIGID_TOL, is_rigid, rigid_error
+from tmsnav.navigation.transforms import RIGID_TOL, is_rigid, rigid_error
 
 from ..errors import ConnectionLost, ProtocolError, TrackerConnectionError, TrackerError
 from ..frames import ToolFrame, ToolStatus

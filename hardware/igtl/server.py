@@ -23,7 +23,7 @@ from typing import Iterable
 
 import numpy as np
 
-from navigation.transforms import is_rigid
+from tmsnav.navigation.transforms import is_rigid
 
 from ..frames import ToolFrame
 from .protocol import pack_transform
@@ -268,5 +268,5 @@ class PoseStreamer:
 
 
 def _valid_pose(m: np.ndarray | None) -> bool:
-    """A finite rigid 4x4 (``navigation.transforms.is_rigid``, the project's one tolerance)."""
+    """A finite rigid 4x4 (``tmsnav.navigation.transforms.is_rigid``, the project's one tolerance)."""
     return m is not None and np.shape(m) == (4, 4) and is_rigid(m)

@@ -1,7 +1,7 @@
 """Poses for the emulated NDI device: a built-in head/coil/pointer motion and per-frame noise.
 
 The pose source is pluggable (``poses_at(t_s) -> {name: 4x4 | None}``, e.g. the scenarios of
-:mod:`hardware.simulation`). Noise is Gaussian, seeded per (seed, camera frame, tool) so that
+:mod:`tmsnav.hardware.simulation.tracker`). Noise is Gaussian, seeded per (seed, camera frame, tool) so that
 every poll within one camera frame returns identical numbers, as a real camera would.
 Default noise levels sit near the Polaris Vega's stated 0.12 mm RMS accuracy (notes §4).
 """

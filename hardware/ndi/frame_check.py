@@ -23,7 +23,7 @@ NDI_MAX_COUNTER_RATE_HZ = 500.0
 
 
 class FrameNumberCheck(frame_numbers.FrameNumberCheck):
-    """The shared frame-number rule (:mod:`hardware.frame_numbers`) at the fastest NDI rate,
+    """The shared frame-number rule (:mod:`tmsnav.hardware.frame_numbers`) at the fastest NDI rate,
     as the yes/no the driver needs: is this frame plausible?"""
 
     def accept(self, number: int, host_ns: int) -> bool:

@@ -45,7 +45,7 @@ class PolhemusEmulator:
     """A FASTRAK, Liberty or Patriot on a pty or TCP port.
 
     ``pose_source``: an object with ``poses_at(t_s) -> {tool: 4x4 tracker_from_tool mm | None}``
-    (e.g. a :mod:`hardware.simulation` scenario) or a function of ``t_s``; ``station_tools`` maps
+    (e.g. a :mod:`tmsnav.hardware.simulation.tracker` scenario) or a function of ``t_s``; ``station_tools`` maps
     station -> tool name in it (default 1 reference, 2 pointer, 3 coil). Without a pose source,
     poses come from :meth:`set_station_pose`. A ``None`` pose makes the record flag the station
     out of range (FASTRAK status ``'x'``, Liberty error byte 1) with the last pose.

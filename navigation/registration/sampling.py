@@ -6,7 +6,7 @@ still. "Still" here means: over the last ``window_s`` (1 s) the *low-passed* tip
 ``max_motion_mm`` (0.5 mm) of its mean position. The low-pass (a ``smoothing_s`` boxcar, 0.25 s)
 is needed because tracker noise alone moves a pointer tip by 0.3-0.5 mm RMS from frame to frame
 (marker noise of ~0.2 mm plus the angular noise times a 150 mm lever, see
-``hardware/simulation.py``): a raw max-excursion test would flicker, while a hand that drifts
+``hardware/simulation/tracker.py``): a raw max-excursion test would flicker, while a hand that drifts
 even 1 mm/s is still caught. After a capture the detector stays quiet until the tip has moved
 ``rearm_distance_mm`` away, so one hold gives exactly one capture. A gap in the samples (tool
 lost, stale data) longer than ``max_gap_s`` restarts the hold.

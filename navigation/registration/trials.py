@@ -13,7 +13,7 @@ achieves at a DLPFC-like target when every input error is known:
   up to 200 mm per axis.
 
 :func:`simulate_session` plays whole sessions on a *different* head (the image phantom of
-``navigation.phantom``, contoured like an MRI) under the mistakes people make: hair, points
+``tmsnav.navigation.phantom``, contoured like an MRI) under the mistakes people make: hair, points
 lifted off the skin, an MRI off in scale, LPA and RPA swapped.
 """
 
@@ -168,7 +168,7 @@ SCALE_ERROR = 0.02
 
 @dataclass(frozen=True, eq=False)
 class SessionHead:
-    """A phantom head (``navigation.phantom``) prepared for registration trials: its scalp mesh
+    """A phantom head (``tmsnav.navigation.phantom``) prepared for registration trials: its scalp mesh
     contoured at the image's half-intensity level (within a small fraction of a voxel of the
     analytic scalp, so "clean" is clean), fiducials and a DLPFC-like target."""
 
@@ -201,7 +201,7 @@ def phantom_session_head(voxel_mm: float = 1.5, orientation: str = "LPI", seed: 
     target = point - target_depth_mm * normal
     return SessionHead(ph, mesh, {"nasion": ph.nasion.copy(), "lpa": ph.lpa.copy(),
                                   "rpa": ph.rpa.copy()}, target,
-                       f"phantom head (navigation.phantom): scalp semi-axes "
+                       f"phantom head (tmsnav.navigation.phantom): scalp semi-axes "
                        f"{' x '.join(f'{a:g}' for a in semi_axes_mm)} mm, nose and ears, "
                        f"{voxel_mm:g} mm voxels stored {orientation} rotated "
                        f"{tuple(rotation_deg)} deg; target {target_depth_mm:g} mm under the "

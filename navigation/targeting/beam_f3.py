@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import SurfaceMesh, as_surface, outward_normal, surface_path
-from navigation.targeting.targets import Evidence, Target, target_from_scalp
-from navigation.targeting.ten_twenty import HeadLandmarks, TenTwenty, compute_ten_twenty
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh, as_surface, outward_normal, surface_path
+from tmsnav.navigation.targeting.targets import Evidence, Target, target_from_scalp
+from tmsnav.navigation.targeting.ten_twenty import HeadLandmarks, TenTwenty, compute_ten_twenty
 
 __all__ = ["BeamMeasurements", "BeamF3Distances", "BeamF3Placement", "beam_f3_distances",
            "measure_on_mesh", "place_beam_f3", "beam_f3_target", "BEAM_EVIDENCE"]

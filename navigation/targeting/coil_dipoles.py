@@ -17,7 +17,7 @@ centred on the hotspot, with the moment of the -x wing; its field peaks under th
 under the centre, and the dipole model and the sphere formula hold for it unchanged.
 
 :func:`windings_problem` is the project's one plausibility check of a ``windings`` block (this
-module's :class:`CoilWindings` and ``navigation.coils`` use it), with limits that admit every
+module's :class:`CoilWindings` and ``tmsnav.navigation.coils`` use it), with limits that admit every
 real flat coil and refuse unit and typing mistakes; see there.
 
 Current convention (tested in ``tests/navigation/targeting/test_efield.py``): for a positive
@@ -38,8 +38,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from navigation.errors import NavigationError
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.transforms import Frame, Transform
 
 __all__ = [
     "WINDING_TYPES",

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from navigation.errors import NavigationError
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.transforms import Frame, Transform
 
 from .coil_dipoles import DEFAULT_RINGS, DEFAULT_SECTORS, CoilWindings, figure8_dipoles
 from .sphere_fit import SphereFit, fit_sphere_near

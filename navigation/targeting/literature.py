@@ -28,11 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
                                                  outward_normal)
-from navigation.targeting.targets import Evidence, Target, default_handle_direction
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.targeting.targets import Evidence, Target, default_handle_direction
+from tmsnav.navigation.transforms import Frame, Transform
 
 __all__ = ["LiteratureTarget", "LIBRARY", "SOURCES", "Source", "get", "stimulable",
            "map_to_patient"]

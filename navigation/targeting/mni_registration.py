@@ -353,7 +353,7 @@ def register_to_mni(volume: Any, *, skull: str = "auto", progress: ProgressCallb
 
     ``skull``: "auto" (detect), "head" (T1 with skull and scalp) or "stripped" (brain only).
     """
-    from ..surfaces import SurfaceError, volume_arrays
+    from ..surfaces.extract import SurfaceError, volume_arrays
 
     if skull not in ("auto", "head", "stripped"):
         raise ValueError(f"skull must be auto, head or stripped, got {skull!r}")
@@ -390,7 +390,7 @@ def cached_register_to_mni(volume: Any, *, skull: str = "auto", progress: Progre
     """:func:`register_to_mni` through the user disk cache (see ``surface_cache``), keyed on the
     image bytes AND its chosen ``mri_from_voxel``: the qform and the sform of one file, or a
     left/right mirrored confirmation, are different registrations."""
-    from ..surface_cache import cached_json, image_identity
+    from ..surfaces.cache import cached_json, image_identity
 
     def valid(record: dict) -> bool:
         try:

@@ -7,7 +7,7 @@ from where, how a point becomes a coil pose) and is tested without a window.
 
 Point -> coil pose (:func:`point_target`): the coil entry is the closest scalp point and the coil
 axis is the inward scalp normal there, the SimNIBS convention also used by
-:func:`navigation.targeting.literature.map_to_patient` (for a closest point on a smooth surface
+:func:`tmsnav.navigation.targeting.literature.map_to_patient` (for a closest point on a smooth surface
 the axis passes through the point). A point *on* the scalp (within ``ON_SCALP_MM``) is taken as
 the coil entry itself and its cortex point is found under it (:func:`targets.cortex_below`).
 """
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.transforms import Frame, Transform
 
 from .coil_dipoles import GENERIC_FIG8_70, CoilWindings
 from .efield import DEFAULT_DIDT_AT_100_PERCENT_A_PER_S, EfieldResult, simulate
@@ -186,11 +186,11 @@ def point_target(name: str, point_mm: Any, scalp: "pv.PolyData | SurfaceMesh", *
 
 
 def coil_windings_for(definition: Any = None) -> CoilWindings:
-    """Winding geometry of a loaded :class:`navigation.coils.CoilDefinition` (its ``windings``
+    """Winding geometry of a loaded :class:`tmsnav.navigation.coils.CoilDefinition` (its ``windings``
     block), or of the generic 70 mm figure-8 file ``assets/coils/generic-fig8-70.json`` when no
     coil is chosen (the built-in copy of it if the file is not installed)."""
     if definition is None:
-        from navigation.coils import COIL_ASSETS_DIR
+        from tmsnav.navigation.coils import COIL_ASSETS_DIR
 
         from .coil_dipoles import load_coil_windings
 

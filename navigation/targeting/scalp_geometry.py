@@ -20,7 +20,7 @@ import numpy as np
 import pyvista as pv
 from scipy.spatial import cKDTree
 
-from navigation.errors import NavigationError
+from tmsnav.navigation.errors import NavigationError
 
 __all__ = ["SurfaceMesh", "SurfacePath", "HeadAxes", "as_surface", "plane_section", "arc_through",
            "walk", "surface_path", "closest_point", "outward_normal", "ray_hit", "unit"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
-from navigation.errors import NavigationError
+from tmsnav.navigation.errors import NavigationError
 
 __all__ = ["SphereFit", "SphereFitError", "fit_sphere", "fit_sphere_near",
            "MIN_RADIUS_MM", "MAX_RADIUS_MM", "MIN_POINTS", "DEFAULT_FIT_RADIUS_MM"]

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
                                                  ray_hit, surface_path, unit)
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.transforms import Frame, Transform
 
 __all__ = ["Evidence", "Target", "TargetSet", "default_handle_direction", "target_from_scalp",
            "cortex_below", "KNOWN_SOURCES"]

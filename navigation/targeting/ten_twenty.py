@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import (LANDMARK_MAX_OFF_SURFACE_MM, HeadAxes, SurfaceMesh,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import (LANDMARK_MAX_OFF_SURFACE_MM, HeadAxes, SurfaceMesh,
                                                  SurfacePath, arc_through, as_surface, closest_point,
                                                  outward_normal, plane_section, ray_hit)
-from navigation.targeting.targets import Evidence, Target, target_from_scalp
+from tmsnav.navigation.targeting.targets import Evidence, Target, target_from_scalp
 
 __all__ = ["HeadLandmarks", "ScalpPosition", "TenTwenty", "compute_ten_twenty", "estimate_inion",
            "ten_twenty_target", "TEN_TWENTY_NAMES", "ALIASES", "TEN_TWENTY_EVIDENCE"]

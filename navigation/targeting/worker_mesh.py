@@ -5,8 +5,8 @@ Why: :class:`SurfaceMesh` answers ``closest_point`` through the pyvista mesh
 (``find_closest_cell``: a VTK cell locator, a ``vtkGenericCell`` and mutable wrappers created
 per call). In the planning GUI tests, a worker thread inside that call and the GUI thread
 inside a pyvistaqt render callback deadlocked (one run in three). Every other geometry step of
-``navigation.targeting`` is numpy. This module swaps in a mesh whose ``find_closest_cell`` goes
-through :class:`navigation.registration.surface_index.SurfaceIndex` (numpy + scipy KD-tree,
+``tmsnav.navigation.targeting`` is numpy. This module swaps in a mesh whose ``find_closest_cell`` goes
+through :class:`tmsnav.navigation.registration.surface_index.SurfaceIndex` (numpy + scipy KD-tree,
 Ericson's exact closest point on triangles), so once :func:`worker_safe_surface` has run (on
 the GUI thread: it reads the VTK arrays) the targeting functions touch no VTK object at all.
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.registration.surface_index import SurfaceIndex
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.registration.surface_index import SurfaceIndex
 
 from .scalp_geometry import SurfaceMesh
 
@@ -37,7 +37,7 @@ class IndexedPolyData(pv.PolyData):
     """A triangle ``PolyData`` whose closest-cell query is pure numpy (see the module doc).
 
     The returned cell id indexes the index's (non-degenerate) triangles; callers in
-    ``navigation.targeting`` use only the point."""
+    ``tmsnav.navigation.targeting`` use only the point."""
 
     _surface_index: SurfaceIndex | None = None
     _index_arrays: tuple[np.ndarray, np.ndarray, int] | None = None

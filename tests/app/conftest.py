@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.main_window import MainWindow
+from tmsnav.app.main_window import MainWindow
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore
 
-from app.loading import LoadedHead
-from navigation.errors import NavigationError
-from navigation.phantom import make_phantom_head
-from navigation.surfaces import extract_scalp, extract_surface_from_mask
-from navigation.targeting.targets import Evidence, Target
+from tmsnav.app.loading import LoadedHead
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.extract import extract_scalp, extract_surface_from_mask
+from tmsnav.navigation.targeting.targets import Evidence, Target
 
 DLPFC_DIRECTION = np.array([-0.5, 0.6, 0.62])     # left, anterior, superior
 DLPFC_DEPTH_MM = 17.0
@@ -34,10 +34,10 @@ def dlpfc_target(head) -> Target:
     """A point 17 mm under the left frontal scalp (the accuracy requirement's target), found on
     any head from its fiducials: a ray from the middle of the head toward left-anterior-superior
     (head axes from nasion / LPA / RPA) meets the scalp; the target is 17 mm inward from there."""
-    from navigation.registration import SurfaceIndex
-    from navigation.registration.coverage import (CENTRE_ABOVE_EAR_LINE_MM,
+    from tmsnav.navigation.registration import SurfaceIndex
+    from tmsnav.navigation.registration.coverage import (CENTRE_ABOVE_EAR_LINE_MM,
                                                   head_axes_from_fiducials)
-    from navigation.targeting.scalp_geometry import ray_hit
+    from tmsnav.navigation.targeting.scalp_geometry import ray_hit
 
     axes = head_axes_from_fiducials(head.fiducials_mm)
     up = axes.superior / np.linalg.norm(axes.superior)
@@ -60,7 +60,7 @@ def workflow_head():
     """The bundled sample head (a real head shape, marked fiducials) when it is installed, else
     the phantom: what the whole-workflow test registers."""
     try:
-        from app.loading import load_sample_head
+        from tmsnav.app.loading import load_sample_head
 
         return "sample head", load_sample_head()
     except (ImportError, NavigationError):
@@ -80,7 +80,7 @@ def load(window, with_target: bool = True):
 
 def upper_scalp_points(head, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` scalp-mesh vertices above the ear line (where a sweep goes), mri mm."""
-    from navigation.registration.coverage import head_axes_from_fiducials
+    from tmsnav.navigation.registration.coverage import head_axes_from_fiducials
 
     axes = head_axes_from_fiducials(head.fiducials_mm)
     up = axes.superior / np.linalg.norm(axes.superior)

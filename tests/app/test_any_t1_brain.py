@@ -12,7 +12,7 @@ import pytest
 from scipy import ndimage as ndi
 from scipy.spatial.transform import Rotation
 
-from navigation.sample_head import sample_head_fiducials, sample_head_mri_from_mni, sample_head_path
+from tmsnav.navigation.sample_head import sample_head_fiducials, sample_head_mri_from_mni, sample_head_path
 
 pytestmark = pytest.mark.gui
 
@@ -71,8 +71,8 @@ def test_any_t1_gets_a_template_brain_then_f3_with_depth_and_an_efield(window, q
     assert "approximate, from the template" in panel.brain_status.text()
     assert " mL" in panel.brain_status.text()
     assert window.view3d.brain_legend == "Brain: approximate, from the template (MNI152)"
-    from navigation.surfaces import mesh_volume_ml
-    from navigation.template_brain import provenance_of
+    from tmsnav.navigation.surfaces.extract import mesh_volume_ml
+    from tmsnav.navigation.surfaces.template_brain import provenance_of
 
     assert provenance_of(brain).startswith("approximate, from the template")
     # the template brain sits where the known transform puts the sample's brain (4 % larger)
@@ -118,7 +118,7 @@ def test_any_t1_gets_a_template_brain_then_f3_with_depth_and_an_efield(window, q
 def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp_path, cache, monkeypatch):
     import pyvista as pv
 
-    from navigation.phantom import make_phantom_head
+    from tmsnav.navigation.phantom import make_phantom_head
 
     ph = make_phantom_head(2.0)
     affine = ph.volume.mri_from_voxel.matrix
@@ -148,8 +148,8 @@ def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp
     assert "does not lie inside the scalp" in window.last_error
     assert window.state.head.brain is brain
     # the template route never replaces a patient's own brain
-    from navigation.targeting.mni_registration import MniRegistration
-    from navigation.transforms import Frame, Transform
+    from tmsnav.navigation.targeting.mni_registration import MniRegistration
+    from tmsnav.navigation.transforms import Frame, Transform
 
     window.state.set_mni(MniRegistration(Transform(Frame.MRI, Frame.MNI, np.eye(4)), 0.5, 1.0, "test"))
     assert window.job is None and not window.brains.template_running
@@ -158,7 +158,7 @@ def test_brain_file_from_the_gui_is_checked_against_the_scalp(window, qtbot, tmp
 
 @pytest.mark.safety(hazard="brain", control="a skull-stripped image is reported, has no scalp and blocks navigation")
 def test_skull_stripped_image_is_reported_its_own_brain_and_blocks_navigation(window, qtbot, tmp_path, cache):
-    from navigation.phantom import make_phantom_head
+    from tmsnav.navigation.phantom import make_phantom_head
 
     ph = make_phantom_head(2.0)
     stripped = np.asarray(ph.volume.data) * np.asarray(ph.brain_mask)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
-from app.main import main
-from hardware.config import TrackerConfig
+from tmsnav.app.main import main
+from tmsnav.hardware.config import TrackerConfig
 
 pytestmark = pytest.mark.gui
 

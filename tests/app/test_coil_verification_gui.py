@@ -11,14 +11,14 @@ touching the landmarks then verifies. Runs under Xvfb with QT_QPA_PLATFORM=xcb.
 import numpy as np
 import pytest
 
-from hardware.scenario_library import make_scenario
-from hardware.scenarios import SimulationTruth
-from hardware.sim_coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
-from hardware.simulation import SimulatedTracker
-from navigation.guidance import COIL_NOT_VERIFIED
-from navigation.transforms import Frame, Transform
+from tmsnav.hardware.simulation.scenario_library import make_scenario
+from tmsnav.hardware.simulation.scenarios import SimulationTruth
+from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
+from tmsnav.navigation.guidance import COIL_NOT_VERIFIED
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.app.registration_helpers import click, load, shot
-from app.sim_head import head_geometry_for
+from tmsnav.app.sim_head import head_geometry_for
 
 pytestmark = pytest.mark.gui
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app import logging_setup
-from app.workers import Job, error_title, user_message
+from tmsnav.app import logging_setup
+from tmsnav.app.workers import Job, error_title, user_message
 
 pytestmark = pytest.mark.gui
 
@@ -29,7 +29,7 @@ def log_dir(tmp_path):
 def _project_error_classes() -> list[type[BaseException]]:
     """Every exception class defined anywhere in navigation/ and hardware/."""
     found: dict[str, type[BaseException]] = {}
-    for package_name in ("navigation", "hardware"):
+    for package_name in ("tmsnav.navigation", "tmsnav.hardware"):
         package = importlib.import_module(package_name)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
             module = importlib.import_module(info.name)
@@ -53,7 +53,7 @@ def test_every_project_error_type_shows_its_own_words():
 
 
 def test_transform_error_is_not_unexpected():
-    from navigation.transforms import TransformError
+    from tmsnav.navigation.transforms import TransformError
 
     exc = TransformError("expected mri_from_target, got mri_from_hotspot")
     assert isinstance(exc, ValueError)               # the reason it used to be 'unexpected'
@@ -62,7 +62,7 @@ def test_transform_error_is_not_unexpected():
 
 
 def test_real_device_error_keeps_its_composed_text():
-    from hardware.errors import DeviceError, TrackerConnectionError
+    from tmsnav.hardware.errors import DeviceError, TrackerConnectionError
 
     assert user_message(DeviceError(0x0C, "invalid port handle", "PHSR")) == \
         "device error 0x0C to PHSR: invalid port handle"
@@ -95,7 +95,7 @@ def test_unexpected_error_in_a_job_writes_its_traceback_and_names_the_log(qtbot,
 
 
 def test_unhandled_exception_in_a_slot_is_logged_and_shown(log_dir):
-    from app.main import _install_excepthook
+    from tmsnav.app.main import _install_excepthook
 
     shown: list[tuple[str, str]] = []
 
@@ -110,7 +110,7 @@ def test_unhandled_exception_in_a_slot_is_logged_and_shown(log_dir):
             {}["missing key"]
         except KeyError:
             sys.excepthook(*sys.exc_info())
-        from navigation.transforms import TransformError
+        from tmsnav.navigation.transforms import TransformError
         try:
             raise TransformError("registration is not rigid")
         except TransformError:

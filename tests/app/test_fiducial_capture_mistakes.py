@@ -14,15 +14,15 @@ a fixed wall-clock time with a tight assertion.
 import numpy as np
 import pytest
 
-from app.sim_head import head_geometry_for
-from hardware.rigid import frame_from_z_axis, invert_rigid, rigid
-from hardware.scenarios import Scenario, Segment, SimulationTruth
-from hardware.sim_head import ScalpSurface
-from hardware.sim_motion import MotionContext, hold, move, touch_pose
-from hardware.simulation import SimulatedTracker
-from navigation.registration import PivotCalibration
-from navigation.registration.capture_checks import PREDICTION_LIMIT_MM, prediction_error
-from navigation.transforms import Frame, Transform
+from tmsnav.app.sim_head import head_geometry_for
+from tmsnav.hardware.rigid import frame_from_z_axis, invert_rigid, rigid
+from tmsnav.hardware.simulation.scenarios import Scenario, Segment, SimulationTruth
+from tmsnav.hardware.simulation.head import ScalpSurface
+from tmsnav.hardware.simulation.motion import MotionContext, hold, move, touch_pose
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
+from tmsnav.navigation.registration import PivotCalibration
+from tmsnav.navigation.registration.capture_checks import PREDICTION_LIMIT_MM, prediction_error
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.app.registration_helpers import click, load, shot
 
 pytestmark = pytest.mark.gui
@@ -211,7 +211,7 @@ def test_landmarks_shifted_by_one_are_named(window, qtbot):
 def test_simulated_swapped_lpa_rpa_touch_order_is_named_by_the_fourth_landmark(window, qtbot):
     """The sample head carries an inion: the technician touches nasion, RPA (asked: LPA), LPA
     (asked: RPA), inion. Three landmarks fit either way; the inion shows the swap."""
-    from hardware.scenario_library import make_scenario
+    from tmsnav.hardware.simulation.scenario_library import make_scenario
 
     head = load(window)
     geometry = head_geometry_for(head, window.state.targets)

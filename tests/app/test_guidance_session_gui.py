@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from app.loading import LoadedHead
-from app.main_window import MainWindow
-from hardware.config import TrackerConfig
-from hardware.sim_coil import SIM_COIL_FILE
-from navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
-from navigation.phantom import make_phantom_head
-from navigation.surfaces import extract_scalp
-from navigation.targeting.targets import Evidence, Target
-from navigation.transforms import Frame, Transform
+from tmsnav.app.loading import LoadedHead
+from tmsnav.app.main_window import MainWindow
+from tmsnav.hardware.config import TrackerConfig
+from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
+from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.extract import extract_scalp
+from tmsnav.navigation.targeting.targets import Evidence, Target
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.data_factories.mri_files import small_head, write_nifti
 
 pytestmark = pytest.mark.gui

@@ -6,9 +6,9 @@ import pytest
 import pyvista as pv
 from PySide6 import QtCore, QtGui
 
-from app.loading import LoadedHead
-from navigation.imaging import Volume
-from navigation.transforms import Transform
+from tmsnav.app.loading import LoadedHead
+from tmsnav.navigation.imaging.volume import Volume
+from tmsnav.navigation.transforms import Transform
 
 pytestmark = pytest.mark.gui
 

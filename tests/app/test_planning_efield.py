@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
-from app.loading import LoadedHead
-from app.main_window import MainWindow
-from app.planning.efield_view import COIL_OVERLAY, FIELD_OVERLAY, SCALARS
-from navigation.phantom import make_phantom_head
-from navigation.surfaces import head_surfaces
-from navigation.targeting.planning import with_handle_angle
-from navigation.targeting.targets import Target
+from tmsnav.app.loading import LoadedHead
+from tmsnav.app.main_window import MainWindow
+from tmsnav.app.planning.efield_view import COIL_OVERLAY, FIELD_OVERLAY, SCALARS
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.head import head_surfaces
+from tmsnav.navigation.targeting.planning import with_handle_angle
+from tmsnav.navigation.targeting.targets import Target
 
 pytestmark = pytest.mark.gui
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
-from app.loading import LoadedHead
-from app.main_window import MainWindow
-from navigation.imaging import load_volume
-from navigation.phantom import make_phantom_head
-from navigation.surfaces import head_surfaces
+from tmsnav.app.loading import LoadedHead
+from tmsnav.app.main_window import MainWindow
+from tmsnav.navigation.imaging.volume import load_volume
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.head import head_surfaces
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,8 @@ def test_cancelled_mni_registration_stores_nothing(window, qtbot, tmp_path):
 def sample_head(tmp_path_factory):
     """The bundled mean head (with its marked fiducials and MNI brain surface), its T1 copied so
     the registration cache starts empty (a cold registration)."""
-    from navigation.sample_head import sample_head_brain_surface, sample_head_fiducials
+    from tmsnav.navigation.surfaces.sample_brain import sample_head_brain_surface
+    from tmsnav.navigation.sample_head import sample_head_fiducials
 
     folder = tmp_path_factory.mktemp("sample")
     path = folder / "mean_reg2mean.nii.gz"
@@ -107,13 +108,13 @@ def test_sample_head_mni_registration_targets_by_each_method_and_field(window, q
     assert [f for f, _ in progress] == sorted(f for f, _ in progress) and progress[-1][0] == 1.0
     assert "similarity" in panel.mni_box.status.text() and "computed in" in panel.mni_box.status.text()
     assert "MNI (" in window.cursor_label.text()
-    from navigation.surface_cache import user_cache_dir
+    from tmsnav.navigation.surfaces.cache import user_cache_dir
 
     assert list(user_cache_dir().glob("mni-*.json"))                     # cached in the user cache,
     assert not list(Path(head.volume.source).parent.rglob("mni-*.json"))  # never beside the image
     # the brain follows the new registration (template placed on this head) before planning
     qtbot.waitUntil(lambda: not window.brains.template_running, timeout=120_000)
-    from navigation.template_brain import template_transform_of
+    from tmsnav.navigation.surfaces.template_brain import template_transform_of
 
     np.testing.assert_allclose(template_transform_of(window.state.head.brain), reg.mri_from_mni.matrix)
     # the second time comes from the per-image cache

@@ -6,15 +6,15 @@ import json
 import numpy as np
 import pytest
 
-from app.loading import LoadedHead
-from app.main_window import MainWindow
-from app.planning.target_display import OVERLAY
-from navigation.phantom import make_phantom_head
-from navigation.session import Session
-from navigation.surfaces import head_surfaces
-from navigation.targeting.mni_registration import MniRegistration
-from navigation.targeting.targets import TargetSet
-from navigation.transforms import Frame, Transform
+from tmsnav.app.loading import LoadedHead
+from tmsnav.app.main_window import MainWindow
+from tmsnav.app.planning.target_display import OVERLAY
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.session import Session
+from tmsnav.navigation.surfaces.head import head_surfaces
+from tmsnav.navigation.targeting.mni_registration import MniRegistration
+from tmsnav.navigation.targeting.targets import TargetSet
+from tmsnav.navigation.transforms import Frame, Transform
 
 pytestmark = pytest.mark.gui
 GREY_DEPTH_MM = 14.0   # the phantom's grey matter starts 14 mm below the scalp (phantom.py)

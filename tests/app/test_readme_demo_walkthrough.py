@@ -1,7 +1,7 @@
 """The README's demo walk-through ("What the demo shows"), followed literally, ends green on target.
 
 The app is started the way ``./run.sh demo`` (``tmsnav --demo``) starts it:
-:func:`app.demo.start_demo` opens the sample head, plans Fox 2012 (active) and the left M1 hand
+:func:`tmsnav.app.demo.start_demo` opens the sample head, plans Fox 2012 (active) and the left M1 hand
 knob, and connects the simulated tracker playing ``full_session`` in a loop. Then the README's
 numbered steps, in order, through the GUI's own buttons: Tracker tab green; Registration tab:
 tool check, pivot (Start while the status bar says pivoting), coil (accept the definition file,
@@ -22,8 +22,8 @@ import time
 import numpy as np
 import pytest
 
-from app.bullseye import ON_TARGET
-from app.demo import start_demo
+from tmsnav.app.bullseye import ON_TARGET
+from tmsnav.app.demo import start_demo
 from tests.app.registration_helpers import click, error_at, shot
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]

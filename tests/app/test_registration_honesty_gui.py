@@ -5,7 +5,7 @@ touches and refuses swapped LPA/RPA as a FAIL with the cause."""
 import numpy as np
 import pytest
 
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.app.registration_helpers import click, load, shot, upper_scalp_points
 
 pytestmark = pytest.mark.gui

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from app.sim_head import head_geometry_for
-from hardware.config import TrackerConfig
-from hardware.scenarios import Scenario, Segment, SimulationTruth
-from hardware.sim_coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
-from hardware.simulation import SimulatedTracker
-from navigation.coils import CoilDefinition, COIL_ASSETS_DIR
-from navigation.transforms import Frame, Transform
+from tmsnav.app.sim_head import head_geometry_for
+from tmsnav.hardware.config import TrackerConfig
+from tmsnav.hardware.simulation.scenarios import Scenario, Segment, SimulationTruth
+from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
+from tmsnav.navigation.coils import CoilDefinition, COIL_ASSETS_DIR
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.app.registration_helpers import click, load, upper_scalp_points
 
 pytestmark = pytest.mark.gui
@@ -219,7 +219,7 @@ def test_fiducial_redo_marks_later_steps_and_a_new_pivot_voids_touches(window, q
 
 def nasion_hold_scenario(geometry, hold_s=8.0):
     """The pointer tip rests on the nasion (a long hold: time for button, redo and key)."""
-    from hardware.rigid import frame_from_z_axis, rigid
+    from tmsnav.hardware.rigid import frame_from_z_axis, rigid
 
     truth = SimulationTruth.default(geometry)
     nasion = geometry.landmark("nasion")

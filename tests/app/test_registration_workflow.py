@@ -15,10 +15,10 @@ import time
 import numpy as np
 import pytest
 
-from app.app_state import NOT_VERIFIED
-from app.sim_head import head_geometry_for
-from hardware.simulation import SimulatedTracker
-from navigation.registration.fiducials import DEFAULT_MAX_FRE_RMS_MM
+from tmsnav.app.app_state import NOT_VERIFIED
+from tmsnav.app.sim_head import head_geometry_for
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
+from tmsnav.navigation.registration.fiducials import DEFAULT_MAX_FRE_RMS_MM
 from tests.app.registration_helpers import click, error_at, load, shot, workflow_head
 
 pytestmark = pytest.mark.gui

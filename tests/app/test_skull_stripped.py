@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from app.loading import SKULL_STRIPPED_BRAIN, load_head, load_sample_head
-from navigation import sample_head
-from navigation.brain_sources import check_brain_in_scalp, load_brain
-from navigation.image_checks import check_skull_stripped
-from navigation.phantom import make_phantom_head
-from navigation.template_brain import provenance_of, template_tissue_probability
+from tmsnav.app.loading import SKULL_STRIPPED_BRAIN, load_head, load_sample_head
+from tmsnav.navigation import sample_head
+from tmsnav.navigation.surfaces.brain_sources import check_brain_in_scalp, load_brain
+from tmsnav.navigation.imaging.checks import check_skull_stripped
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.template_brain import provenance_of, template_tissue_probability
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +62,8 @@ def test_heads_with_a_scalp_are_not_called_skull_stripped(tmp_path):
 
 def test_skull_stripped_image_loads_as_the_brain_of_the_t1_with_its_scalp(tmp_path):
     """What a clinic should do with its BET output: open the T1, load the stripped image as brain."""
-    from navigation.imaging import load_volume
-    from navigation.surfaces import head_surfaces
+    from tmsnav.navigation.imaging.volume import load_volume
+    from tmsnav.navigation.surfaces.head import head_surfaces
 
     path = stripped_sample_head(tmp_path / "t1_brain.nii.gz")
     volume = load_volume(sample_head.sample_head_path())
@@ -76,7 +76,7 @@ def test_skull_stripped_image_loads_as_the_brain_of_the_t1_with_its_scalp(tmp_pa
 def test_load_head_with_a_brain_file_checks_it_against_the_scalp(tmp_path):
     """``load_head(brain_mesh_path=...)``: the patient's brain is used when it fits the head and
     refused with its cause when it does not (here: the stripped brain of another, shifted image)."""
-    from navigation.surfaces import SurfaceError
+    from tmsnav.navigation.surfaces.extract import SurfaceError
 
     stripped = stripped_sample_head(tmp_path / "t1_brain.nii.gz")
     t1 = tmp_path / "t1.nii.gz"

@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
-from app.app_state import AppState
-from app.switch_interval import FAST_SWITCH_INTERVAL_S, FastSwitchInterval
-from app.tracking_bridge import TrackingBridge
-from hardware.simulation import SimulatedTracker
+from tmsnav.app.app_state import AppState
+from tmsnav.app.switch_interval import FAST_SWITCH_INTERVAL_S, FastSwitchInterval
+from tmsnav.app.tracking_bridge import TrackingBridge
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
 
 
 @pytest.fixture

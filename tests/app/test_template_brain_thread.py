@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from app.loading import LoadedHead
-from navigation.phantom import make_phantom_head
-from navigation.surfaces import head_surfaces
-from navigation.template_brain import cached_template_arrays, template_transform_of
-from navigation.transforms import Frame, Transform
+from tmsnav.app.loading import LoadedHead
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.head import head_surfaces
+from tmsnav.navigation.surfaces.template_brain import cached_template_arrays, template_transform_of
+from tmsnav.navigation.transforms import Frame, Transform
 
 pytestmark = pytest.mark.gui
 

@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from hardware.config import TrackerConfig
-from navigation.transforms import Transform
+from tmsnav.hardware.config import TrackerConfig
+from tmsnav.navigation.transforms import Transform
 
 pytestmark = pytest.mark.gui
 

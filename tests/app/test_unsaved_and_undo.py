@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from navigation.session import Session
-from navigation.session.atomic import SaveError
+from tmsnav.navigation.session import Session
+from tmsnav.navigation.session.atomic import SaveError
 from tests.app.registration_helpers import load
 
 pytestmark = pytest.mark.gui

@@ -12,15 +12,15 @@ gate opens.
 import numpy as np
 import pytest
 
-from app.app_state import NOT_VERIFIED
-from app.sim_head import head_geometry_for
-from hardware.scenarios import Scenario, Segment, SimulationTruth
-from hardware.sim_head import ScalpSurface
-from hardware.sim_motion import MotionContext, hold, move, touch_pose
-from hardware.simulation import SimulatedTracker
-from navigation.registration import register_fiducials
-from navigation.registration.verification import ScalpVerification, check_pointer
-from navigation.transforms import Frame, Transform
+from tmsnav.app.app_state import NOT_VERIFIED
+from tmsnav.app.sim_head import head_geometry_for
+from tmsnav.hardware.simulation.scenarios import Scenario, Segment, SimulationTruth
+from tmsnav.hardware.simulation.head import ScalpSurface
+from tmsnav.hardware.simulation.motion import MotionContext, hold, move, touch_pose
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
+from tmsnav.navigation.registration import register_fiducials
+from tmsnav.navigation.registration.verification import ScalpVerification, check_pointer
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.app.registration_helpers import click, load, shot
 
 pytestmark = pytest.mark.gui
@@ -147,9 +147,9 @@ def test_a_swapped_fiducials_only_registration_never_reaches_navigation(window, 
 
 def test_a_touch_inside_the_head_shuts_the_gate_and_touches_at_the_landmarks_do_not_count():
     """Pure logic on the phantom head (another head than the GUI tests)."""
-    from navigation.phantom import make_phantom_head
-    from navigation.registration import SurfaceIndex
-    from navigation.surfaces import extract_scalp
+    from tmsnav.navigation.phantom import make_phantom_head
+    from tmsnav.navigation.registration import SurfaceIndex
+    from tmsnav.navigation.surfaces.extract import extract_scalp
 
     ph = make_phantom_head(3.0)
     surface = SurfaceIndex(extract_scalp(ph.volume))

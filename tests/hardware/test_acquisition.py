@@ -10,11 +10,11 @@ import time
 import numpy as np
 import pytest
 
-from hardware.acquisition import Acquisition
-from hardware.errors import ProtocolError, TrackerConnectionError
-from hardware.frames import ToolFrame, ToolStatus
-from hardware.simulation import SimulatedTracker
-from hardware.tracker import ToolInfo, Tracker
+from tmsnav.hardware.acquisition.core import Acquisition
+from tmsnav.hardware.errors import ProtocolError, TrackerConnectionError
+from tmsnav.hardware.frames import ToolFrame, ToolStatus
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
+from tmsnav.hardware.tracker import ToolInfo, Tracker
 
 
 def wait_for(condition, timeout_s: float = 3.0) -> bool:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hardware.config import TrackerConfig, tracker_factory
+from tmsnav.hardware.config import TrackerConfig, tracker_factory
 
 
 def test_parse_specs():

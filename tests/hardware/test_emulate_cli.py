@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardware.emulate_cli import transmitter_from_tracker
-from hardware.frames import ToolStatus
-from hardware.ndi.driver import NDITracker
-from hardware.polhemus import PolhemusTracker
-from hardware.scenario_library import make_scenario
+from tmsnav.hardware.emulate_cli import transmitter_from_tracker
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.ndi.driver import NDITracker
+from tmsnav.hardware.polhemus import PolhemusTracker
+from tmsnav.hardware.simulation.scenario_library import make_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def launch(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "hardware.emulate_cli", *args], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tmsnav.hardware.emulate_cli", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc.printed = []  # type: ignore[attr-defined]
     port = None
@@ -102,15 +102,15 @@ def test_busy_port_and_bad_options_are_one_readable_line():
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         taken = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "hardware.emulate_cli", "ndi", "--tcp",
+        result = subprocess.run([sys.executable, "-m", "tmsnav.hardware.emulate_cli", "ndi", "--tcp",
                                  str(taken)], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip() == (f"tmsnav-emulate: error: TCP port {taken} is already in "
                                      "use; choose another with --tcp PORT")
-    result = subprocess.run([sys.executable, "-m", "hardware.emulate_cli", "polhemus", "--model",
+    result = subprocess.run([sys.executable, "-m", "tmsnav.hardware.emulate_cli", "polhemus", "--model",
                              "vega"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "unknown Polhemus model 'vega'; choose one of fastrak, liberty, patriot" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "hardware.emulate_cli", "ndi", "--rate", "5"],
+    result = subprocess.run([sys.executable, "-m", "tmsnav.hardware.emulate_cli", "ndi", "--rate", "5"],
                             cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "20-400 Hz" in result.stderr

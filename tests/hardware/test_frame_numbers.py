@@ -1,15 +1,15 @@
-"""The one frame-number plausibility rule (hardware.frame_numbers) and its three users."""
+"""The one frame-number plausibility rule (tmsnav.hardware.frame_numbers) and its three users."""
 
 from __future__ import annotations
 
 import pytest
 
-from hardware import frame_numbers
-from hardware.acquisition_state import BatchFrameCheck
-from hardware.frame_numbers import FrameNumberCheck, allowed_step
-from hardware.frames import ToolFrame, ToolStatus
-from hardware.ndi.frame_check import NDI_MAX_COUNTER_RATE_HZ
-from hardware.ndi.frame_check import FrameNumberCheck as NDIFrameNumberCheck
+from tmsnav.hardware import frame_numbers
+from tmsnav.hardware.acquisition.state import BatchFrameCheck
+from tmsnav.hardware.frame_numbers import FrameNumberCheck, allowed_step
+from tmsnav.hardware.frames import ToolFrame, ToolStatus
+from tmsnav.hardware.ndi.frame_check import NDI_MAX_COUNTER_RATE_HZ
+from tmsnav.hardware.ndi.frame_check import FrameNumberCheck as NDIFrameNumberCheck
 
 MS = 1_000_000
 
@@ -17,7 +17,7 @@ MS = 1_000_000
 def test_every_user_judges_frame_numbers_with_the_shared_rule():
     import inspect
 
-    import hardware.polhemus.driver as polhemus
+    import tmsnav.hardware.polhemus.driver as polhemus
 
     assert issubclass(NDIFrameNumberCheck, frame_numbers.FrameNumberCheck)
     assert isinstance(BatchFrameCheck().numbers, frame_numbers.FrameNumberCheck)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hardware.frames import ToolFrame, ToolStatus
+from tmsnav.hardware.frames import ToolFrame, ToolStatus
 
 
 def test_writeable_input_is_copied_and_frozen():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hardware.config import TrackerConfig
+from tmsnav.hardware.config import TrackerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ import importlib, json, math, pkgutil, sys, time
 import numpy as np
 
 BLOCKED = {"termios", "fcntl", "pty", "tty"}
-PROJECT = ("app", "navigation", "hardware")
+PROJECT = ("tmsnav",)
 attempts = []
 
 class RefusePosixOnly:
@@ -49,10 +49,10 @@ for name in BLOCKED:
 sys.meta_path.insert(0, RefusePosixOnly())
 
 imported, failed = [], []
-packages = ["hardware", "navigation"]
+packages = ["tmsnav.hardware", "tmsnav.navigation"]
 try:
     import PySide6.QtWidgets  # noqa: F401
-    packages.append("app")
+    packages.append("tmsnav.app")
 except ImportError:
     pass
 for package_name in packages:
@@ -65,8 +65,8 @@ for package_name in packages:
             failed.append(f"{info.name}: {type(exc).__name__}: {exc}")
 
 # --- NDI driver against its emulator over TCP (a Vega over Ethernet) ---------------------------
-from hardware.ndi.driver import NDITracker
-from hardware.ndi.emulator import NDIEmulator
+from tmsnav.hardware.ndi.driver import NDITracker
+from tmsnav.hardware.ndi.emulator import NDIEmulator
 
 class Still:
     def poses_at(self, t_s):
@@ -90,7 +90,7 @@ finally:
     tracker.close(); emulator.stop()
 
 # --- Polhemus driver against its emulator over TCP, in inch mode -------------------------------
-from hardware.polhemus import PolhemusEmulator, PolhemusTracker
+from tmsnav.hardware.polhemus import PolhemusEmulator, PolhemusTracker
 
 pol = {}
 pem = PolhemusEmulator("liberty", stations=(1, 2))
@@ -128,12 +128,12 @@ def test_no_tmsnav_module_needs_a_posix_only_module(child_result):
     assert child_result["attempts"] == []
     assert child_result["failed"] == []
     imported = set(child_result["imported"])
-    for module in ("hardware.ndi.transport", "hardware.ndi.emulator", "hardware.polhemus.emulator",
-                   "hardware.polhemus.driver", "hardware.igtl.client", "hardware.acquisition",
-                   "navigation.session.store", "navigation.transforms"):
+    for module in ("tmsnav.hardware.ndi.transport", "tmsnav.hardware.ndi.emulator", "tmsnav.hardware.polhemus.emulator",
+                   "tmsnav.hardware.polhemus.driver", "tmsnav.hardware.igtl.client", "tmsnav.hardware.acquisition.core",
+                   "tmsnav.navigation.session.store", "tmsnav.navigation.transforms"):
         assert module in imported
-    if "app" in child_result["packages"]:
-        assert {"app.main", "app.main_window", "app.logging_setup"} <= imported
+    if "tmsnav.app" in child_result["packages"]:
+        assert {"tmsnav.app.main", "tmsnav.app.main_window", "tmsnav.app.logging_setup"} <= imported
 
 
 def test_ndi_driver_tracks_over_tcp_without_posix_modules(child_result):

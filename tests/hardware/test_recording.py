@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from hardware.acquisition import Acquisition
-from hardware.errors import ConnectionLost
-from hardware.frames import ToolStatus
-from hardware.recording import (RecordingError, ReplayTracker, TrackingRecorder, read_recording)
-from hardware.simulation import NoiseModel, SimulatedTracker
+from tmsnav.hardware.acquisition.core import Acquisition
+from tmsnav.hardware.errors import ConnectionLost
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.acquisition.recording import (RecordingError, ReplayTracker, TrackingRecorder, read_recording)
+from tmsnav.hardware.simulation.tracker import NoiseModel, SimulatedTracker
 
 
 def record(path, n_frames: int = 120, scenario: str = "occlusion", rate_hz: float = 10.0):

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from hardware.scenario_library import COIL_CHECK_LANDMARKS, make_scenario
-from hardware.scenarios import DEFAULT_COIL_FROM_HOTSPOT
-from hardware.sim_coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT, SIM_COIL_FILE, load_sim_coil
-from hardware.sim_head import demo_head_geometry
+from tmsnav.hardware.simulation.scenario_library import COIL_CHECK_LANDMARKS, make_scenario
+from tmsnav.hardware.simulation.scenarios import DEFAULT_COIL_FROM_HOTSPOT
+from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT, SIM_COIL_FILE, load_sim_coil
+from tmsnav.hardware.simulation.head import demo_head_geometry
 
 
 def test_the_default_coil_is_read_from_the_shipped_file():
@@ -78,7 +78,7 @@ def test_full_session_options_can_leave_the_checks_out():
     phases = {p for p, _, _ in plain.phases()}
     assert not any(p.startswith(("touching coil", "verify touch")) for p in phases)
     with pytest.raises(ValueError, match="no landmark 'nose'"):
-        from hardware.scenario_library import _coil_touch_pose, _Scene  # noqa: F401
+        from tmsnav.hardware.simulation.scenario_library import _coil_touch_pose, _Scene  # noqa: F401
         scenario = make_scenario("coil_check")
         scene = type("S", (), {"truth": scenario.truth})()
         _coil_touch_pose(scene, "nose")
@@ -87,7 +87,7 @@ def test_full_session_options_can_leave_the_checks_out():
 def test_the_coil_check_works_on_another_head():
     """The coil lies on the table beside any head: the ellipsoid demo head, resized."""
     head = demo_head_geometry()
-    from hardware.sim_head import HeadGeometry
+    from tmsnav.hardware.simulation.head import HeadGeometry
 
     big = HeadGeometry(head.scalp_vertices_mm * 1.15, head.scalp_normals,
                        {k: v * 1.15 for k, v in head.landmarks_mm.items()},

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardware.errors import ConnectionLost
-from hardware.frames import ToolStatus
-from hardware.rigid import invert_rigid, is_rigid
-from hardware.scenario_library import scenario_options
-from hardware.sim_head import (DEMO_HEAD_CENTRE_MM, DEMO_HEAD_SEMI_AXES_MM, HeadGeometry,
+from tmsnav.hardware.errors import ConnectionLost
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.rigid import invert_rigid, is_rigid
+from tmsnav.hardware.simulation.scenario_library import scenario_options
+from tmsnav.hardware.simulation.head import (DEMO_HEAD_CENTRE_MM, DEMO_HEAD_SEMI_AXES_MM, HeadGeometry,
                                ScalpSurface, demo_head_geometry)
-from hardware.simulation import (SCENARIO_NAMES, NoiseModel, NoisyPoseSource, SimulatedTracker,
+from tmsnav.hardware.simulation.tracker import (SCENARIO_NAMES, NoiseModel, NoisyPoseSource, SimulatedTracker,
                                  make_scenario)
 
 

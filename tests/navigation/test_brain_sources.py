@@ -1,4 +1,4 @@
-"""A patient's brain surface from clinic files (navigation/brain_sources.py) on the phantom head,
+"""A patient's brain surface from clinic files (navigation/surfaces/brain_sources.py) on the phantom head,
 whose brain is a known ellipsoid 14 mm under the scalp, and the mistakes people make with them:
 a surface in FreeSurfer's tkr space, another subject, a scalp instead of a brain, a mask from
 another image, one hemisphere twice."""
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from navigation.brain_sources import brain_mask_from_image, check_brain_in_scalp, describe_brain, load_brain
-from navigation.imaging import Volume
-from navigation.phantom import make_phantom_head
-from navigation.surface_io import mri_from_tkr
-from navigation.surfaces import SurfaceError, extract_scalp
-from navigation.template_brain import provenance_of
+from tmsnav.navigation.surfaces.brain_sources import brain_mask_from_image, check_brain_in_scalp, describe_brain, load_brain
+from tmsnav.navigation.imaging.volume import Volume
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.files import mri_from_tkr
+from tmsnav.navigation.surfaces.extract import SurfaceError, extract_scalp
+from tmsnav.navigation.surfaces.template_brain import provenance_of
 
 SHIFT = np.array([30.0, -40.0, 60.0])   # scanner origin far from the image centre (large c_ras)
 

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from hardware.scenario_library import COIL_CHECK_LANDMARKS, make_scenario
-from hardware.scenarios import DEFAULT_COIL_FROM_HOTSPOT, SimulationTruth
-from hardware.sim_coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT, SIM_COIL_FILE
-from hardware.sim_head import demo_head_geometry
-from hardware.simulation import NoisyPoseSource
-from navigation.coils import (VERIFY_LANDMARKS, CalibrationError, CoilDefinition,
+from tmsnav.hardware.simulation.scenario_library import COIL_CHECK_LANDMARKS, make_scenario
+from tmsnav.hardware.simulation.scenarios import DEFAULT_COIL_FROM_HOTSPOT, SimulationTruth
+from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT, SIM_COIL_FILE
+from tmsnav.hardware.simulation.head import demo_head_geometry
+from tmsnav.hardware.simulation.tracker import NoisyPoseSource
+from tmsnav.navigation.coils import (VERIFY_LANDMARKS, CalibrationError, CoilDefinition,
                               list_coil_definitions, verification_landmarks,
                               verify_coil_calibration)
-from navigation.guidance import COIL_NOT_VERIFIED, coil_not_ready_reason
-from navigation.registration import tip_in_frame
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.guidance import COIL_NOT_VERIFIED, coil_not_ready_reason
+from tmsnav.navigation.registration import tip_in_frame
+from tmsnav.navigation.transforms import Frame, Transform
 
 GENERIC = CoilDefinition.load(SIM_COIL_FILE)
 
@@ -162,7 +162,7 @@ def test_the_right_wing_touched_for_the_left_is_refused():
 def test_verification_does_not_depend_on_where_the_camera_and_head_are():
     """Another set-up: the head turned 90° in the camera, the reference elsewhere; the touches
     are in the coil-marker frame, so the same coil verifies and the same wrong mount is refused."""
-    from hardware.rigid import rigid, rotation_about
+    from tmsnav.hardware.rigid import rigid, rotation_about
 
     head = demo_head_geometry()
     turned = SimulationTruth.default(head)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.coils import (COIL_ASSETS_DIR, CalibrationError, CoilCalibration,
+from tmsnav.navigation.coils import (COIL_ASSETS_DIR, CalibrationError, CoilCalibration,
                               CoilDefinition, CoilDefinitionError, calibrate_coil_from_points,
                               list_coil_definitions)
-from navigation.errors import NavigationError
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.transforms import Frame, Transform
 
 GENERIC = COIL_ASSETS_DIR / "generic-fig8-70.json"
 

@@ -10,11 +10,11 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import BasicTextSRStorage, ExplicitVRLittleEndian, JPEGLSLossless, generate_uid
 
-from navigation.dicom_series import MultipleSeries, list_series
-from navigation.errors import Cancelled
-from navigation.image_checks import ImageImportError
-from navigation.imaging import load_volume
-from navigation.progress import CancelToken
+from tmsnav.navigation.imaging.dicom_series import MultipleSeries, list_series
+from tmsnav.navigation.errors import Cancelled
+from tmsnav.navigation.imaging.checks import ImageImportError
+from tmsnav.navigation.imaging.volume import load_volume
+from tmsnav.navigation.progress import CancelToken
 from tests.data_factories.dicom_files import CORONAL, SAGITTAL, write_series
 from tests.data_factories.mri_files import MARKER_RAS, MARKER_VALUE, marker_centroid_voxel
 

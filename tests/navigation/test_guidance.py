@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.guidance import GuidanceError, Tolerance, guidance_error, mri_from_hotspot
-from navigation.transforms import Transform, TransformError
+from tmsnav.navigation.guidance import GuidanceError, Tolerance, guidance_error, mri_from_hotspot
+from tmsnav.navigation.transforms import Transform, TransformError
 
 
 def target_pose(origin, normal, handle):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from navigation.imaging import DisplayGrid, Volume, load_volume
-from navigation.image_checks import ImageImportError
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.imaging.volume import DisplayGrid, Volume, load_volume
+from tmsnav.navigation.imaging.checks import ImageImportError
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.data_factories.mri_files import (
     MARKER_RAS, MARKER_VALUE, marker_centroid_voxel, oblique_affine, ras_affine, sample_on_grid,
     write_nifti,

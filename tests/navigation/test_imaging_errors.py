@@ -9,10 +9,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from navigation.errors import Cancelled, NavigationError
-from navigation.image_checks import ImageImportError, OrientationAmbiguous
-from navigation.imaging import load_volume
-from navigation.progress import CancelToken
+from tmsnav.navigation.errors import Cancelled, NavigationError
+from tmsnav.navigation.imaging.checks import ImageImportError, OrientationAmbiguous
+from tmsnav.navigation.imaging.volume import load_volume
+from tmsnav.navigation.progress import CancelToken
 from tests.data_factories.mri_files import patch_header, small_head, write_nifti
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.live_poses import ToolPose, compute_live_poses
-from navigation.transforms import Transform
+from tmsnav.navigation.live_poses import ToolPose, compute_live_poses
+from tmsnav.navigation.transforms import Transform
 
 rng = np.random.default_rng(7)
 

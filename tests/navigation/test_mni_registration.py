@@ -9,11 +9,11 @@ import pytest
 from scipy import ndimage as ndi
 from scipy.spatial.transform import Rotation
 
-from navigation.errors import Cancelled
-from navigation.progress import CancelToken
-from navigation.sample_head import sample_head_fiducials, sample_head_mri_from_mni, sample_head_path
-from navigation.targeting import mni_registration as reg
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.errors import Cancelled
+from tmsnav.navigation.progress import CancelToken
+from tmsnav.navigation.sample_head import sample_head_fiducials, sample_head_mri_from_mni, sample_head_path
+from tmsnav.navigation.targeting import mni_registration as reg
+from tmsnav.navigation.transforms import Frame, Transform
 
 DLPFC_MNI = np.array([-38.0, 44.0, 26.0])  # Fox 2012 group target
 M1_MNI = np.array([-37.0, -21.0, 58.0])    # Mayka 2006 hand knob
@@ -159,7 +159,7 @@ def test_cached_registration_hit_miss_and_corrupt_file(tmp_path, monkeypatch):
 def test_cached_registration_is_keyed_on_the_chosen_orientation(tmp_path, monkeypatch):
     """Issue 10 defect 3: the same file bytes with another mri_from_voxel (its qform instead of its
     sform, or a left/right mirrored confirmation) must not reuse the other orientation's MNI fit."""
-    from navigation.imaging import Volume
+    from tmsnav.navigation.imaging.volume import Volume
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     seen = []

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from navigation.imaging import load_volume
-from navigation.phantom import INTENSITIES, Ellipsoid, make_phantom_head
+from tmsnav.navigation.imaging.volume import load_volume
+from tmsnav.navigation.phantom import INTENSITIES, Ellipsoid, make_phantom_head
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from navigation import sample_head
-from navigation.transforms import Frame
+from tmsnav.navigation import sample_head
+from tmsnav.navigation.surfaces import sample_brain
+from tmsnav.navigation.transforms import Frame
 
 
 def test_sample_head_file_is_the_vendored_mean_head():
@@ -41,10 +42,10 @@ def test_brain_surface_sits_inside_the_scalp(tmp_path, monkeypatch):
     ~3 mm, left temporal, where this head's scalp is thin), and the median scalp-to-brain depth is
     the usual 8-25 mm."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    from navigation.surfaces import extract_scalp
+    from tmsnav.navigation.surfaces.extract import extract_scalp
 
-    sample_head._brain_surface.cache_clear()
-    brain = sample_head.sample_head_brain_surface(max_faces=60_000)
+    sample_brain._brain_surface.cache_clear()
+    brain = sample_brain.sample_head_brain_surface(max_faces=60_000)
     assert 20_000 < brain.n_cells <= 60_000 and brain.n_open_edges == 0
     scalp = extract_scalp(nib.load(str(sample_head.sample_head_path())), max_faces=60_000)
     inside = brain.select_interior_points(scalp, check_surface=False)
@@ -54,15 +55,15 @@ def test_brain_surface_sits_inside_the_scalp(tmp_path, monkeypatch):
     assert 8.0 < -np.median(distance) < 25.0
     fids = sample_head.sample_head_fiducials()
     assert brain.bounds.x_min < fids["lpa"][0] + 30 and brain.bounds.x_max > fids["rpa"][0] - 30
-    copy = sample_head.sample_head_brain_surface(max_faces=60_000)
+    copy = sample_brain.sample_head_brain_surface(max_faces=60_000)
     copy.points[:] = 0.0  # callers get copies: the cached mesh is untouched
-    assert not np.allclose(sample_head.sample_head_brain_surface(max_faces=60_000).points, 0.0)
+    assert not np.allclose(sample_brain.sample_head_brain_surface(max_faces=60_000).points, 0.0)
 
 
 # ----- defect: the template was contoured at probability 0.5/255 (issue 10, defect 1) ----------
 def test_template_tissue_maps_are_probabilities_from_0_to_1():
     """nilearn stores GM/WM as 0..255; load_mni_template must hand out probabilities."""
-    from navigation.targeting.mni_registration import load_mni_template
+    from tmsnav.navigation.targeting.mni_registration import load_mni_template
 
     for kind in ("gm", "wm"):
         data, _ = load_mni_template(kind)
@@ -72,9 +73,9 @@ def test_template_tissue_maps_are_probabilities_from_0_to_1():
 @pytest.fixture
 def fresh_sample_brain(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    sample_head._brain_surface.cache_clear()
-    yield sample_head.sample_head_brain_surface()
-    sample_head._brain_surface.cache_clear()
+    sample_brain._brain_surface.cache_clear()
+    yield sample_brain.sample_head_brain_surface()
+    sample_brain._brain_surface.cache_clear()
 
 
 @pytest.mark.safety(hazard="brain", control=(
@@ -82,8 +83,8 @@ def fresh_sample_brain(tmp_path, monkeypatch):
     "approximate"))
 def test_sample_brain_volume_is_adult_and_labelled_approximate(fresh_sample_brain):
     """GM+WM of an adult is ~1000-1600 mL; at probability 0.002 the sample brain was 1812 mL."""
-    from navigation.surfaces import mesh_volume_ml
-    from navigation.template_brain import provenance_of
+    from tmsnav.navigation.surfaces.extract import mesh_volume_ml
+    from tmsnav.navigation.surfaces.template_brain import provenance_of
 
     volume = mesh_volume_ml(fresh_sample_brain)
     assert 1000.0 < volume < 1600.0, volume
@@ -100,11 +101,11 @@ def test_f3_cortex_point_lies_in_template_grey_matter_at_the_depth_of_the_image(
     0.5/255 contour the point lay in CSF (probability 0.0) and was 4.5 mm too shallow."""
     from scipy import ndimage as ndi
 
-    from navigation.imaging import load_volume
-    from navigation.surfaces import head_surfaces
-    from navigation.targeting.beam_f3 import beam_f3_target
-    from navigation.targeting.ten_twenty import HeadLandmarks
-    from navigation.template_brain import template_tissue_probability
+    from tmsnav.navigation.imaging.volume import load_volume
+    from tmsnav.navigation.surfaces.head import head_surfaces
+    from tmsnav.navigation.targeting.beam_f3 import beam_f3_target
+    from tmsnav.navigation.targeting.ten_twenty import HeadLandmarks
+    from tmsnav.navigation.surfaces.template_brain import template_tissue_probability
 
     volume = load_volume(sample_head.sample_head_path())
     scalp = head_surfaces(volume).scalp

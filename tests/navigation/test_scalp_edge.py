@@ -1,4 +1,4 @@
-"""The extracted scalp lies ON the skin, not outside it (navigation/surfaces.py, issue 10).
+"""The extracted scalp lies ON the skin, not outside it (navigation/surfaces/extract.py, issue 10).
 
 A scalp contoured at the air/tissue histogram valley (a level close to the air intensity) on a
 smoothed image sits ~1-1.6 mm outside the true skin: every surface registration inherits that as
@@ -13,9 +13,9 @@ import pytest
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
-from navigation.phantom import make_phantom_head
-from navigation.sample_head import sample_head_path
-from navigation.surfaces import extract_scalp, volume_arrays
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.sample_head import sample_head_path
+from tmsnav.navigation.surfaces.extract import extract_scalp, volume_arrays
 
 
 def _phantom_offsets(ph, mesh) -> np.ndarray:
@@ -126,9 +126,9 @@ def test_correct_touches_on_the_skin_do_not_look_offset_from_the_extracted_scalp
     """Exact skin points of the phantom (a perfect digitisation) against the app's own scalp:
     the surface-offset model must find no offset (it warns at 0.8 mm, and the old scalp 1.6 mm
     outside the skin made every correct registration look lifted/pressed)."""
-    from navigation.registration.bias import analyse_surface_bias
-    from navigation.registration.surface_index import SurfaceIndex
-    from navigation.transforms import Transform
+    from tmsnav.navigation.registration.bias import analyse_surface_bias
+    from tmsnav.navigation.registration.surface_index import SurfaceIndex
+    from tmsnav.navigation.transforms import Transform
 
     ph = make_phantom_head(1.5, "LPI", seed=7, semi_axes_mm=(72.0, 98.0, 88.0),
                            rotation_deg=(8.0, -5.0, 12.0))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from navigation.session import SaveError, Session, SessionError, read_events
-from navigation.session import atomic as atomic_mod
-from navigation.session import event_log as event_log_mod
+from tmsnav.navigation.session import SaveError, Session, SessionError, read_events
+from tmsnav.navigation.session import atomic as atomic_mod
+from tmsnav.navigation.session import event_log as event_log_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,8 +80,8 @@ def test_crash_between_write_and_rename_keeps_old_file(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
-        from navigation.session import Session
-        from navigation.session import atomic
+        from tmsnav.navigation.session import Session
+        from tmsnav.navigation.session import atomic
         s = Session.open({str(folder)!r})
         s.record.notes = "never saved"
         atomic.os.replace = lambda *a: os._exit(3)   # power cut right before the rename
@@ -98,7 +98,7 @@ def test_event_log_survives_kill_and_torn_line(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
-        from navigation.session import EventLog
+        from tmsnav.navigation.session import EventLog
         log = EventLog({str(path)!r})
         for i in range(200):
             log.append("pulse", n=i, error_mm=0.5)

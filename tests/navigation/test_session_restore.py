@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from navigation.registration import register
-from navigation.registration.pivot import PivotCalibration
-from navigation.session import Session
-from navigation.session.restore import restore_session
-from navigation.targeting.targets import Evidence, Target, TargetSet
-from navigation.transforms import Transform
+from tmsnav.navigation.registration import register
+from tmsnav.navigation.registration.pivot import PivotCalibration
+from tmsnav.navigation.session import Session
+from tmsnav.navigation.session.restore import restore_session
+from tmsnav.navigation.targeting.targets import Evidence, Target, TargetSet
+from tmsnav.navigation.transforms import Transform
 
 MRI_FIDS = {"nasion": [0.0, 95.0, -10.0], "lpa": [-75.0, 0.0, -30.0], "rpa": [75.0, 0.0, -30.0]}
 

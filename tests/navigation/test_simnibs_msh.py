@@ -1,5 +1,5 @@
 """SimNIBS head meshes (gmsh MSH 2.2, ASCII and binary) written by hand from the published format
-description, read back by navigation/simnibs_msh.py: the grey-matter surface (tag 1002) only."""
+description, read back by navigation/surfaces/simnibs_msh.py: the grey-matter surface (tag 1002) only."""
 
 import struct
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from navigation.simnibs_msh import MshError, read_msh_surface
+from tmsnav.navigation.surfaces.simnibs_msh import MshError, read_msh_surface
 
 
 def _spheres():

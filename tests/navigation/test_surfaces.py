@@ -1,14 +1,14 @@
-"""Scalp and mask surfaces on synthetic volumes with known geometry (navigation/surfaces.py)."""
+"""Scalp and mask surfaces on synthetic volumes with known geometry (navigation/surfaces/extract.py)."""
 
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.errors import Cancelled
-from navigation.progress import CancelToken
-from navigation.surfaces import (SurfaceError, extract_scalp, extract_surface_from_mask,
+from tmsnav.navigation.errors import Cancelled
+from tmsnav.navigation.progress import CancelToken
+from tmsnav.navigation.surfaces.extract import (SurfaceError, extract_scalp, extract_surface_from_mask,
                                  head_threshold, volume_arrays)
-from navigation.transforms import Transform
+from tmsnav.navigation.transforms import Transform
 
 
 def oblique_affine(voxel_mm=(1.0, 1.0, 1.0), angles_deg=(8.0, -5.0, 12.0), flip_x=False,
@@ -160,7 +160,7 @@ def test_scalp_cancel_raises_cancelled():
 
 
 def test_scalp_from_imaging_volume_object():
-    imaging = pytest.importorskip("navigation.imaging")
+    imaging = pytest.importorskip("tmsnav.navigation.imaging.volume")
     data, affine, centre, radii = synthetic_head(seed=1)
     volume = imaging.Volume.from_array(data, affine)
     mesh = extract_scalp(volume, max_faces=20_000)

@@ -1,4 +1,4 @@
-"""head_surfaces() and its disk cache (navigation/surface_cache.py): hit, miss, corruption, only
+"""head_surfaces() and its disk cache (navigation/surfaces/cache.py): hit, miss, corruption, only
 the user cache directory (never beside the image), keys that change with the image, its chosen
 orientation (qform/sform, left/right confirmation) and the parameters."""
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from navigation import surface_cache
-from navigation.surfaces import head_surfaces
+from tmsnav.navigation.surfaces import cache as surface_cache
+from tmsnav.navigation.surfaces.head import head_surfaces
 
 
 def blob_head(seed=0, shape=(70, 80, 70)):
@@ -125,7 +125,7 @@ def test_flip_lr_confirmation_gets_a_mirrored_scalp_not_the_cached_one(tmp_path,
     """Issue 10 defect 3: after an L/R confirmation flip (same bytes, mirrored affine) the scalp
     must be the mirror image of the first one, not the first one read back from the cache."""
     from tests.data_factories.mri_files import small_head
-    from navigation.imaging import Volume
+    from tmsnav.navigation.imaging.volume import Volume
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     data, affine = small_head()
@@ -150,7 +150,7 @@ def test_qform_and_sform_of_one_file_get_their_own_scalps(tmp_path, monkeypatch)
     """Issue 10 defect 3: one NIfTI whose qform and sform differ (the user picks one on import):
     each choice gets its own scalp, placed by its own affine."""
     from tests.data_factories.mri_files import small_head, write_nifti
-    from navigation.imaging import load_volume
+    from tmsnav.navigation.imaging.volume import load_volume
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     data, affine = small_head()

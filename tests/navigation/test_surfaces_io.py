@@ -1,4 +1,4 @@
-"""Surface files (navigation/surface_io.py): every format, FreeSurfer tkr -> scanner RAS, units,
+"""Surface files (navigation/surfaces/files.py): every format, FreeSurfer tkr -> scanner RAS, units,
 and every kind of bad file."""
 
 import gzip
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from navigation.surface_io import load_surface_file, mri_from_tkr
-from navigation.surfaces import SurfaceError
+from tmsnav.navigation.surfaces.files import load_surface_file, mri_from_tkr
+from tmsnav.navigation.surfaces.extract import SurfaceError
 
 
 def sphere_mesh(radius=70.0, centre=(0.0, 0.0, 0.0)):

@@ -5,12 +5,12 @@ renders can deadlock). These tests pin that the numpy placement equals what VTK 
 import numpy as np
 import pytest
 
-from navigation.brain_sources import check_brain_arrays, check_brain_in_scalp, scalp_arrays
-from navigation.phantom import make_phantom_head
-from navigation.surfaces import head_surfaces
-from navigation.template_brain import (place_template, template_brain_from_arrays, template_mesh_in_mni,
+from tmsnav.navigation.surfaces.brain_sources import check_brain_arrays, check_brain_in_scalp, scalp_arrays
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.surfaces.head import head_surfaces
+from tmsnav.navigation.surfaces.template_brain import (place_template, template_brain_from_arrays, template_mesh_in_mni,
                                        template_transform_of, vertex_normals, write_template_mesh)
-from navigation.surface_cache import load_mesh_arrays
+from tmsnav.navigation.surfaces.cache import load_mesh_arrays
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_child_written_mesh_reads_back_as_the_same_arrays(tmp_path, mni_arrays):
 def test_array_check_equals_the_mesh_check():
     phantom = make_phantom_head(voxel_mm=2.0)
     surfaces = head_surfaces(phantom.volume, max_faces=20_000)
-    from navigation.surfaces import extract_surface_from_mask
+    from tmsnav.navigation.surfaces.extract import extract_surface_from_mask
 
     brain_mask = phantom.brain.signed_distance(
         phantom.volume.voxel_to_mri(np.indices(phantom.volume.shape).reshape(3, -1).T)) < 0

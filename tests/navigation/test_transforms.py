@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.transforms import Frame, Transform, TransformError, invert_rigid, rotation_angle_rad
+from tmsnav.navigation.transforms import Frame, Transform, TransformError, invert_rigid, rotation_angle_rad
 
 
 def random_rigid(rng, to_frame, from_frame):
@@ -108,15 +108,15 @@ def test_matrix_is_read_only():
 
 
 def test_one_rigidity_test_with_one_tolerance_for_navigation_and_hardware():
-    """hardware uses navigation.transforms.is_rigid; no other copy with its own tolerance."""
+    """hardware uses tmsnav.navigation.transforms.is_rigid; no other copy with its own tolerance."""
     import re
     from pathlib import Path
 
-    import hardware.rigid
-    from navigation import transforms
+    from tmsnav.hardware import rigid as hardware_rigid
+    from tmsnav.navigation import transforms
 
-    assert hardware.rigid.is_rigid is transforms.is_rigid
-    hardware_dir = Path(hardware.rigid.__file__).parent
+    assert hardware_rigid.is_rigid is transforms.is_rigid
+    hardware_dir = Path(hardware_rigid.__file__).parent
     copies = [str(p) for p in hardware_dir.rglob("*.py")
               if re.search(r"def _?is_rigid\b|\.T @ \w+, np\.eye\(3\)", p.read_text(encoding="utf-8"))]
     assert copies == []
@@ -128,7 +128,7 @@ def test_is_rigid_tolerance_is_exactly_rigid_tol():
     diagonal while the documented tolerance was 1e-6.)"""
     from scipy.spatial.transform import Rotation
 
-    from navigation.transforms import RIGID_TOL, is_rigid, rigid_error
+    from tmsnav.navigation.transforms import RIGID_TOL, is_rigid, rigid_error
 
     rotations = Rotation.random(2000, random_state=3).as_matrix()
     for r in rotations:

@@ -9,10 +9,10 @@ import numpy as np
 import pyigtl
 import pytest
 
-from hardware.errors import ConnectionLost, TrackerConnectionError
-from hardware.frames import ToolStatus
-from hardware.igtl import IGTLinkTracker
-from hardware.igtl.protocol import pack_message, pack_status, pack_transform
+from tmsnav.hardware.errors import ConnectionLost, TrackerConnectionError
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.igtl import IGTLinkTracker
+from tmsnav.hardware.igtl.protocol import pack_message, pack_status, pack_transform
 from tests.hardware.igtl.igtl_helpers import pose, wait_until
 
 
@@ -121,7 +121,7 @@ def test_non_rigid_transform_is_invalid(pyigtl_server, client):
 
 
 def test_slightly_scaled_transform_is_invalid_and_an_oblique_float32_one_is_not(pyigtl_server, client, caplog):
-    """The client uses the project's one rigidity tolerance (navigation.transforms.RIGID_TOL):
+    """The client uses the project's one rigidity tolerance (tmsnav.navigation.transforms.RIGID_TOL):
     a 0.02 % scale (its own 1e-3 tolerance used to pass it) is INVALID with a log line saying
     why, while an oblique rotation rounded to float32 on the wire is a valid pose."""
     from scipy.spatial.transform import Rotation
@@ -136,7 +136,7 @@ def test_slightly_scaled_transform_is_invalid_and_an_oblique_float32_one_is_not(
     np.testing.assert_allclose(frames["coil"].tracker_from_tool, oblique, atol=1e-3)
     scaled = oblique.copy()
     scaled[:3, :3] *= 1.0002
-    with caplog.at_level("WARNING", logger="hardware.igtl.client"):
+    with caplog.at_level("WARNING", logger="tmsnav.hardware.igtl.client"):
         send(server, "CoilToTracker", scaled, t=1001.0)
         assert wait_until(lambda: {f.tool: f for f in tr.read_frames(0.1)}["coil"].status
                           is ToolStatus.INVALID)

@@ -7,8 +7,8 @@ import numpy as np
 import pyigtl
 import pytest
 
-from hardware.errors import ProtocolError
-from hardware.igtl.protocol import (crc64, igtl_to_timestamp, pack_message, pack_status, pack_transform,
+from tmsnav.hardware.errors import ProtocolError
+from tmsnav.hardware.igtl.protocol import (crc64, igtl_to_timestamp, pack_message, pack_status, pack_transform,
                                     parse_header, timestamp_to_igtl, unpack_body, unpack_position,
                                     unpack_status, unpack_transform)
 

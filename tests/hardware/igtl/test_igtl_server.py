@@ -4,8 +4,8 @@ import numpy as np
 import pyigtl
 import pytest
 
-from hardware.frames import ToolFrame, ToolStatus
-from hardware.igtl import IGTLinkTracker, PoseStreamer
+from tmsnav.hardware.frames import ToolFrame, ToolStatus
+from tmsnav.hardware.igtl import IGTLinkTracker, PoseStreamer
 from tests.hardware.igtl.igtl_helpers import pose, wait_until
 
 
@@ -79,7 +79,7 @@ def test_our_client_reads_our_streamer_and_the_streamer_notices_it_leave(streame
 
 
 def test_closing_the_streamer_is_connection_lost_for_clients():
-    from hardware.errors import ConnectionLost
+    from tmsnav.hardware.errors import ConnectionLost
 
     s = PoseStreamer(port=0)
     tr = IGTLinkTracker("127.0.0.1", s.start())

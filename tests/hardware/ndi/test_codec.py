@@ -9,16 +9,16 @@ import math
 import numpy as np
 import pytest
 
-from hardware.errors import ProtocolError
-from hardware.ndi.bx import decode_bx, encode_bx
-from hardware.ndi.commands import (CommandError, CrcMismatch, comm_parameters, describe_error,
+from tmsnav.hardware.errors import ProtocolError
+from tmsnav.hardware.ndi.bx import decode_bx, encode_bx
+from tmsnav.hardware.ndi.commands import (CommandError, CrcMismatch, comm_parameters, describe_error,
                                    encode_command, error_code_of, frame_ascii_reply,
                                    parse_ascii_reply, parse_command)
-from hardware.ndi.crc import crc16_arc, crc16_hex
-from hardware.ndi.replies import (HandleReport, HandleState, StrayMarker, TrackingFrame,
+from tmsnav.hardware.ndi.crc import crc16_arc, crc16_hex
+from tmsnav.hardware.ndi.replies import (HandleReport, HandleState, StrayMarker, TrackingFrame,
                                   decode_phsr, encode_phsr, matrix_to_quaternion, pose_matrix,
                                   quaternion_to_matrix)
-from hardware.ndi.tx import decode_tx, encode_tx, format_transform
+from tmsnav.hardware.ndi.tx import decode_tx, encode_tx, format_transform
 
 NOTES_CRC_TABLE = {
     "RESET": "BE6F", "OKAY": "A896", "INIT:": "E3A5", "VER:0": "65EE", "TSTART:": "5423",
@@ -242,7 +242,7 @@ def test_matrix_quaternion_round_trip(seed):
 
 
 def test_fast_crc_agrees_with_the_table_on_random_data_and_continuation():
-    from hardware.ndi.crc import crc16_arc, crc16_arc_table
+    from tmsnav.hardware.ndi.crc import crc16_arc, crc16_arc_table
 
     rng = np.random.default_rng(11)
     for n in (0, 1, 7, 64, 179, 1000):

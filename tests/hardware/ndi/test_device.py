@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from hardware.ndi.bx import decode_bx
-from hardware.ndi.commands import encode_command, parse_ascii_reply
-from hardware.ndi.crc import crc16_hex
-from hardware.ndi.device import EmulatedDevice
-from hardware.ndi.replies import HandleState, decode_phsr
-from hardware.ndi.rom import build_tool_definition, upload_chunks
-from hardware.ndi.tx import decode_tx
+from tmsnav.hardware.ndi.bx import decode_bx
+from tmsnav.hardware.ndi.commands import encode_command, parse_ascii_reply
+from tmsnav.hardware.ndi.crc import crc16_hex
+from tmsnav.hardware.ndi.device import EmulatedDevice
+from tmsnav.hardware.ndi.replies import HandleState, decode_phsr
+from tmsnav.hardware.ndi.rom import build_tool_definition, upload_chunks
+from tmsnav.hardware.ndi.tx import decode_tx
 
 SQUARE_MM = np.array([[0, 0, 0], [50, 0, 0], [0, 70, 0], [40, 90, 0]], dtype=float)
 

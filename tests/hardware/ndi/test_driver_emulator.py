@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardware.errors import ToolDefinitionError, TrackerError
-from hardware.frames import ToolStatus
-from hardware.ndi.bx import decode_bx
-from hardware.ndi.crc import crc16_hex
-from hardware.ndi.device_pose import DefaultMotion
-from hardware.ndi.driver import NDITracker
-from hardware.ndi.emulator import NDIEmulator
-from hardware.ndi.rom import build_tool_definition, check_tool_definition
+from tmsnav.hardware.errors import ToolDefinitionError, TrackerError
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.ndi.bx import decode_bx
+from tmsnav.hardware.ndi.crc import crc16_hex
+from tmsnav.hardware.ndi.device_pose import DefaultMotion
+from tmsnav.hardware.ndi.driver import NDITracker
+from tmsnav.hardware.ndi.emulator import NDIEmulator
+from tmsnav.hardware.ndi.rom import build_tool_definition, check_tool_definition
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets" / "tools" / "ndi"
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import serial
 
-from hardware.errors import ConnectionLost, DeviceError, TrackerConnectionError
-from hardware.frames import ToolStatus
-from hardware.ndi.commands import encode_command
-from hardware.ndi.driver import NDITracker
-from hardware.ndi.emulator import NDIEmulator
+from tmsnav.hardware.errors import ConnectionLost, DeviceError, TrackerConnectionError
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.ndi.commands import encode_command
+from tmsnav.hardware.ndi.driver import NDITracker
+from tmsnav.hardware.ndi.emulator import NDIEmulator
 
 
 class StillTools:

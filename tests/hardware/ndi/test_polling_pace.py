@@ -3,7 +3,7 @@ runs faster than configured, and few wasted polls for repeated frames."""
 
 import time
 
-from hardware.ndi import NDIEmulator, NDITracker
+from tmsnav.hardware.ndi import NDIEmulator, NDITracker
 
 
 def track_for(seconds, emulator_rate, nominal_rate):

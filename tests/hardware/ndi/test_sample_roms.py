@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardware.ndi.rom import check_tool_definition
+from tmsnav.hardware.ndi.rom import check_tool_definition
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets" / "tools" / "ndi"
 

@@ -1,13 +1,13 @@
-"""The Polhemus driver inside hardware.acquisition: live poses, then DISCONNECTED on unplug."""
+"""The Polhemus driver inside tmsnav.hardware.acquisition.core: live poses, then DISCONNECTED on unplug."""
 
 import functools
 import time
 
 import numpy as np
 
-from hardware.acquisition import Acquisition
-from hardware.frames import ToolStatus
-from hardware.polhemus import PolhemusEmulator, PolhemusTracker
+from tmsnav.hardware.acquisition.core import Acquisition
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.polhemus import PolhemusEmulator, PolhemusTracker
 
 
 def test_unplug_marks_every_tool_disconnected_quickly():

@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from hardware.errors import ConnectionLost, TrackerConnectionError, TrackerError
-from hardware.frames import ToolStatus
-from hardware.polhemus import PolhemusEmulator, PolhemusTracker
-from hardware.polhemus.orientation import rotation_from_euler_deg
+from tmsnav.hardware.errors import ConnectionLost, TrackerConnectionError, TrackerError
+from tmsnav.hardware.frames import ToolStatus
+from tmsnav.hardware.polhemus import PolhemusEmulator, PolhemusTracker
+from tmsnav.hardware.polhemus.orientation import rotation_from_euler_deg
 
 EX, EY, EZ = np.eye(3)
 
@@ -286,11 +286,11 @@ def test_liberty_frame_count_and_dropped_frames(emulators, trackers):
 
 def test_liberty_frame_count_glitch_is_an_anomaly_not_billions_of_dropped_frames(emulators, trackers):
     """A garbled frame count (PlusLib #244 style) is judged by the shared frame-number rule
-    (hardware.frame_numbers): one anomaly, and the stream goes on without a dropped-frame storm
+    (tmsnav.hardware.frame_numbers): one anomaly, and the stream goes on without a dropped-frame storm
     (the driver's own formula used to add 4 billion dropped frames, then count the next real
     frame as an anomaly)."""
-    from hardware.polhemus.liberty import encode_liberty_record
-    from hardware.polhemus.records import SensorSample
+    from tmsnav.hardware.polhemus.liberty import encode_liberty_record
+    from tmsnav.hardware.polhemus.records import SensorSample
 
     em = emulators("liberty", stations=(2,))
     tr = trackers(em.serve_pty(), model="liberty", station_names={2: "coil"})

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import serial
 
-from hardware.polhemus import PolhemusDevice, PolhemusEmulator
-from hardware.polhemus.records import RecordFormat
+from tmsnav.hardware.polhemus import PolhemusDevice, PolhemusEmulator
+from tmsnav.hardware.polhemus.records import RecordFormat
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_a_failing_pose_source_flags_stations_instead_of_killing_the_emulator(ca
 
 
 def test_unplug_then_plug_in_again_on_a_new_pty():
-    from hardware.polhemus import PolhemusTracker
+    from tmsnav.hardware.polhemus import PolhemusTracker
 
     em = PolhemusEmulator("fastrak")
     try:

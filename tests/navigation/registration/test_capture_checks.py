@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.phantom import make_phantom_head
-from navigation.registration.capture_checks import (DUPLICATE_MM, PREDICTION_LIMIT_MM,
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.registration.capture_checks import (DUPLICATE_MM, PREDICTION_LIMIT_MM,
                                                     check_capture, diagnose_fit,
                                                     prediction_error)
 

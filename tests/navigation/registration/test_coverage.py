@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration.coverage import (REQUIRED_REGIONS, head_axes_from_fiducials,
+from tmsnav.navigation.registration.coverage import (REQUIRED_REGIONS, head_axes_from_fiducials,
                                               scalp_coverage)
 
 CENTRE = np.array([0.0, -10.0, 15.0])

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import (RegistrationError, check_scalp_side, fit_rigid,
+from tmsnav.navigation.registration import (RegistrationError, check_scalp_side, fit_rigid,
                                      register_fiducials)
-from navigation.transforms import Frame
+from tmsnav.navigation.transforms import Frame
 
 NAS, LPA, RPA = (1.5, 85.0, -35.0), (-80.6, -29.1, -41.3), (84.4, -28.5, -41.3)
 INION, CZ = (0.0, -110.0, -20.0), (0.0, -20.0, 100.0)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import (IcpOptions, RegistrationError, SurfaceIndex,
+from tmsnav.navigation.registration import (IcpOptions, RegistrationError, SurfaceIndex,
                                      refine_with_surface)
-from navigation.registration.trials import AnalyticHead
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.registration.trials import AnalyticHead
+from tmsnav.navigation.transforms import Frame, Transform
 
 HEAD = AnalyticHead()
 

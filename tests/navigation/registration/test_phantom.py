@@ -10,8 +10,8 @@ error is measured too; it must come out clearly worse (that is why the scalp swe
 import numpy as np
 import pytest
 
-from navigation.registration import SurfaceIndex
-from navigation.registration.trials import AnalyticHead, run_trial
+from tmsnav.navigation.registration import SurfaceIndex
+from tmsnav.navigation.registration.trials import AnalyticHead, run_trial
 
 
 @pytest.mark.slow

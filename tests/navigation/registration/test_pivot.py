@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import (CalibrationError, pivot_calibrate, rotation_spread,
+from tmsnav.navigation.registration import (CalibrationError, pivot_calibrate, rotation_spread,
                                      tip_in_frame)
-from navigation.registration.pivot import MIN_SAMPLES
-from navigation.registration.trials import simulate_pivot_poses
-from navigation.transforms import Frame
+from tmsnav.navigation.registration.pivot import MIN_SAMPLES
+from tmsnav.navigation.registration.trials import simulate_pivot_poses
+from tmsnav.navigation.transforms import Frame
 
 TIP = np.array([1.2, -3.4, 152.7])           # pointer frame, mm (a ~15 cm pointer)
 PIVOT = np.array([35.0, -120.0, -1450.0])    # tracker frame, mm (1.45 m from the camera)

@@ -17,11 +17,11 @@ import json
 import numpy as np
 import pytest
 
-from navigation.registration import RegistrationResult, SurfaceIndex, register
-from navigation.registration.icp import refine_with_surface
-from navigation.registration.fiducials import register_fiducials
-from navigation.registration.trials import phantom_session_head, simulate_session
-from navigation.registration.verdict import FAIL, PASS, WARN, assess_registration
+from tmsnav.navigation.registration import RegistrationResult, SurfaceIndex, register
+from tmsnav.navigation.registration.icp import refine_with_surface
+from tmsnav.navigation.registration.fiducials import register_fiducials
+from tmsnav.navigation.registration.trials import phantom_session_head, simulate_session
+from tmsnav.navigation.registration.verdict import FAIL, PASS, WARN, assess_registration
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_fiducials_only_in_the_right_order_is_usable(head, scalp):
 
 def test_each_side_test_alone_catches_the_swap(head, scalp):
     """The plane test needs no surface; the both-assignments test needs no plane."""
-    from navigation.registration.sides import check_sides
+    from tmsnav.navigation.registration.sides import check_sides
 
     session = simulate_session(head, "swapped_lpa_rpa", np.random.default_rng(40))
     fid = register_fiducials(session.mri_fiducials, session.touched)
@@ -212,7 +212,7 @@ def test_without_the_offset_analysis_the_bound_is_still_a_bound_and_says_so(head
 def test_touches_on_the_face_are_not_passed_off_as_a_left_right_check(head, scalp):
     """Face touches with the right order look like upper-head touches with swapped ears to the
     plane test: refused, and the message names both possibilities."""
-    from navigation.registration.trials import _random_pose
+    from tmsnav.navigation.registration.trials import _random_pose
 
     ph = head.phantom
     rng = np.random.default_rng(7)

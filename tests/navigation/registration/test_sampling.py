@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from navigation.registration.sampling import HoldStillDetector, SpacedPointCollector
+from tmsnav.navigation.registration.sampling import HoldStillDetector, SpacedPointCollector
 
 RATE_HZ = 30.0
 TIP_NOISE_MM = 0.45      # 3-D RMS of a pointer tip in the reference frame (simulated tracker)

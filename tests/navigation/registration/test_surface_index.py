@@ -5,8 +5,8 @@ import pytest
 import pyvista as pv
 import vtk
 
-from navigation.registration import SurfaceIndex
-from navigation.registration.surface_index import closest_point_on_triangles
+from tmsnav.navigation.registration import SurfaceIndex
+from tmsnav.navigation.registration.surface_index import closest_point_on_triangles
 
 
 def _irregular_head():

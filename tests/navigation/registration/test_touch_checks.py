@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from navigation.registration.touch_checks import distance_mismatches
+from tmsnav.navigation.registration.touch_checks import distance_mismatches
 
 MRI = {"nasion": np.array([0.0, 84.0, 5.0]), "lpa": np.array([-80.0, -18.0, 5.0]),
        "rpa": np.array([80.0, -18.0, 5.0])}

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import (IcpOptions, SurfaceIndex, fit_rigid, fle_from_fre,
+from tmsnav.navigation.registration import (IcpOptions, SurfaceIndex, fit_rigid, fle_from_fre,
                                      predicted_tre, predicted_tre_from_covariance,
                                      refine_with_surface)
-from navigation.registration.trials import AnalyticHead
-from navigation.transforms import Transform
+from tmsnav.navigation.registration.trials import AnalyticHead
+from tmsnav.navigation.transforms import Transform
 
 CONFIGS = {
     "nas-lpa-rpa": [(0, 85, -35), (-80, -29, -41), (84, -28, -41)],

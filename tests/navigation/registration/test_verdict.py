@@ -5,9 +5,9 @@ import pytest
 import pyvista as pv
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import SurfaceIndex, register
-from navigation.registration.verdict import FAIL, PASS, WARN, Thresholds, assess_registration
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.registration import SurfaceIndex, register
+from tmsnav.navigation.registration.verdict import FAIL, PASS, WARN, Thresholds, assess_registration
+from tmsnav.navigation.transforms import Frame, Transform
 
 SEMI = np.array([75.0, 95.0, 85.0])
 MRI_FIDUCIALS = {"nasion": [0.0, 93.5, -10.0], "lpa": [-74.5, -8.0, -12.0],

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.registration import (RegistrationResult, SurfaceIndex,
+from tmsnav.navigation.registration import (RegistrationResult, SurfaceIndex,
                                      check_pointer, register, tip_in_mri)
-from navigation.registration.trials import AnalyticHead
-from navigation.transforms import Transform
+from tmsnav.navigation.registration.trials import AnalyticHead
+from tmsnav.navigation.transforms import Transform
 
 HEAD = AnalyticHead()
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)

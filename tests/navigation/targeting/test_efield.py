@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.errors import NavigationError
-from navigation.targeting.coil_dipoles import GENERIC_FIG8_70, CoilWindings, figure8_dipoles
-from navigation.targeting.efield import efield_sphere, field_under_centre
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.coil_dipoles import GENERIC_FIG8_70, CoilWindings, figure8_dipoles
+from tmsnav.navigation.targeting.efield import efield_sphere, field_under_centre
+from tmsnav.navigation.transforms import Frame, Transform
 
 MU0_OVER_4PI = 1e-7
 

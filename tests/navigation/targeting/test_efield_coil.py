@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from navigation.errors import NavigationError
-from navigation.targeting.coil_dipoles import (
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.coil_dipoles import (
     GENERIC_FIG8_70, CoilWindings, figure8_dipoles, load_coil_windings, turn_radii_mm, winding_dipoles,
     windings_problem)
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.transforms import Frame, Transform
 
 EXAMPLE = {
     "format_version": 1, "name": "Generic 70 mm figure-8", "model_id": "generic-fig8-70", "units": "mm",
@@ -116,7 +116,7 @@ def test_shipped_coil_files_have_usable_windings():
 
 
 def test_one_windings_validator_with_the_documented_limits():
-    """CoilWindings refuses exactly what windings_problem refuses (the check navigation.coils is
+    """CoilWindings refuses exactly what windings_problem refuses (the check tmsnav.navigation.coils is
     to call too): 50 turns per wing at most (was 100 here, 50 there), circular coils allowed."""
     ok = dict(kind="figure8", turns_per_wing=9, inner_radius_mm=28.0, outer_radius_mm=43.5,
               wing_centre_separation_mm=88.0, winding_depth_mm=6.0)
@@ -140,7 +140,7 @@ def test_a_circular_coil_is_one_wing_whose_field_circles_its_axis(tmp_path):
     """MagVenture MMC-140-like round coil: loaded from a file, one wing at the hotspot, and the
     sphere model gives the physics of a round coil: no field on the axis, an azimuthal field
     that peaks under the windings."""
-    from navigation.targeting.efield import efield_sphere
+    from tmsnav.navigation.targeting.efield import efield_sphere
 
     path = tmp_path / "round.json"
     path.write_text(json.dumps({**EXAMPLE, "model_id": "round-140", "windings": {
@@ -166,10 +166,10 @@ def test_a_circular_coil_is_one_wing_whose_field_circles_its_axis(tmp_path):
 
 
 def test_a_round_coil_accepted_by_the_coil_loader_can_be_planned():
-    """navigation.coils accepted circular coils but the e-field windings refused them, so the
+    """tmsnav.navigation.coils accepted circular coils but the e-field windings refused them, so the
     planning step failed for a coil the Coil step had loaded."""
-    from navigation.coils import COIL_ASSETS_DIR, CoilDefinition
-    from navigation.targeting.planning import coil_windings_for
+    from tmsnav.navigation.coils import COIL_ASSETS_DIR, CoilDefinition
+    from tmsnav.navigation.targeting.planning import coil_windings_for
 
     raw = json.loads((COIL_ASSETS_DIR / "generic-fig8-70.json").read_text())
     raw["windings"].update(type="circular", wing_centre_separation_mm=0.0)

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
-from navigation.errors import NavigationError
-from navigation.targeting.coil_dipoles import GENERIC_FIG8_70, CoilWindings
-from navigation.targeting.efield import (
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.coil_dipoles import GENERIC_FIG8_70, CoilWindings
+from tmsnav.navigation.targeting.efield import (
     DEFAULT_DIDT_AT_100_PERCENT_A_PER_S, didt_from_output, field_under_centre, intensity_for_target,
     simulate, stokes_adjusted_intensity)
-from navigation.targeting.sphere_fit import SphereFit
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.targeting.sphere_fit import SphereFit
+from tmsnav.navigation.transforms import Frame, Transform
 
 
 def fibonacci_sphere(n: int, radius: float, centre=(0.0, 0.0, 0.0)) -> np.ndarray:

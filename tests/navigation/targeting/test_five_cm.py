@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from navigation.errors import NavigationError
-from navigation.targeting.five_cm import five_cm_point, five_cm_target
-from navigation.targeting.literature import get, map_to_patient
-from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
-from navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty
-from navigation.transforms import Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.five_cm import five_cm_point, five_cm_target
+from tmsnav.navigation.targeting.literature import get, map_to_patient
+from tmsnav.navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
+from tmsnav.navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty
+from tmsnav.navigation.transforms import Transform
 from tests.navigation.targeting import targeting_data
 
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from navigation.errors import NavigationError
-from navigation.targeting.literature import LIBRARY, get, map_to_patient, stimulable
-from navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
-from navigation.transforms import Transform
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.literature import LIBRARY, get, map_to_patient, stimulable
+from tmsnav.navigation.targeting.scalp_geometry import HeadAxes, SurfaceMesh
+from tmsnav.navigation.transforms import Transform
 from tests.navigation.targeting import targeting_data
 
 

@@ -9,7 +9,7 @@ patient-safety bug (all the DLPFC sites are on the left, x < 0).
 
 import pytest
 
-from navigation.targeting.literature import LIBRARY, SOURCES, get
+from tmsnav.navigation.targeting.literature import LIBRARY, SOURCES, get
 
 #: key -> (MNI152 mm, the sources that state it, primary first)
 PINNED = {
@@ -72,7 +72,7 @@ def test_dlpfc_sites_are_left_and_the_seed_is_not_stimulable():
 
 
 def test_unknown_source_keys_are_refused():
-    from navigation.targeting.literature import LiteratureTarget
+    from tmsnav.navigation.targeting.literature import LiteratureTarget
 
     with pytest.raises(ValueError, match="known sources"):
         LiteratureTarget("x", "x", (0, 0, 0), ("nobody2020",), "why")

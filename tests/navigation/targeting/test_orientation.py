@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from navigation.errors import NavigationError
-from navigation.targeting.coil_dipoles import GENERIC_FIG8_70
-from navigation.targeting.efield import simulate
-from navigation.targeting.orientation import (
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.coil_dipoles import GENERIC_FIG8_70
+from tmsnav.navigation.targeting.efield import simulate
+from tmsnav.navigation.targeting.orientation import (
     handle_angle_rad, optimise_orientation, rotated_about_normal)
-from navigation.targeting.sphere_fit import SphereFit
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.targeting.sphere_fit import SphereFit
+from tmsnav.navigation.transforms import Frame, Transform
 
 
 def planned_pose(centre, out_dir, handle, radius=85.0, frame=Frame.TARGET) -> Transform:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.special import ellipe
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, arc_through, closest_point,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, arc_through, closest_point,
                                                  outward_normal, plane_section, ray_hit, surface_path,
                                                  walk)
 from tests.navigation.targeting import targeting_data

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from navigation.errors import NavigationError
-from navigation.targeting.sphere_fit import SphereFit, SphereFitError, fit_sphere, fit_sphere_near
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.sphere_fit import SphereFit, SphereFitError, fit_sphere, fit_sphere_near
 
 
 def cap_points(rng, centre, radius, apex_dir, half_angle_deg, n, noise_mm):

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import HeadAxes
-from navigation.targeting.targets import (Evidence, Target, TargetSet, cortex_below,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import HeadAxes
+from tmsnav.navigation.targeting.targets import (Evidence, Target, TargetSet, cortex_below,
                                           default_handle_direction, target_from_scalp)
-from navigation.transforms import Frame
+from tmsnav.navigation.transforms import Frame
 from tests.navigation.targeting import targeting_data
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import SurfaceMesh, arc_through, closest_point
-from navigation.targeting.ten_twenty import (TEN_TWENTY_NAMES, HeadLandmarks, compute_ten_twenty,
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh, arc_through, closest_point
+from tmsnav.navigation.targeting.ten_twenty import (TEN_TWENTY_NAMES, HeadLandmarks, compute_ten_twenty,
                                              estimate_inion, ten_twenty_target)
 from tests.navigation.targeting import targeting_data
 

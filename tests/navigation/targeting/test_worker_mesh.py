@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from navigation.errors import NavigationError
-from navigation.targeting.scalp_geometry import SurfaceMesh, closest_point
-from navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty, ten_twenty_target
-from navigation.targeting.worker_mesh import IndexedPolyData, worker_safe_surface
+from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh, closest_point
+from tmsnav.navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty, ten_twenty_target
+from tmsnav.navigation.targeting.worker_mesh import IndexedPolyData, worker_safe_surface
 from tests.navigation.targeting import targeting_data
 
 

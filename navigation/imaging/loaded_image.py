@@ -1,7 +1,7 @@
 """The result of reading one image file or DICOM series, before it becomes a Volume.
 
-Its own module so that the format readers (:mod:`navigation.image_readers`) and the DICOM
-series reader (:mod:`navigation.dicom_series`) share it without importing each other.
+Its own module so that the format readers (:mod:`tmsnav.navigation.imaging.readers`) and the DICOM
+series reader (:mod:`tmsnav.navigation.imaging.dicom_series`) share it without importing each other.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .image_checks import Problem
+from .checks import Problem
 
 __all__ = ["LoadedImage"]
 

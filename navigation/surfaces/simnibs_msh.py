@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NavigationError
+from ..errors import NavigationError
 
 __all__ = ["MshError", "GM_SURFACE_TAG", "read_msh_triangles", "read_msh_surface"]
 

@@ -29,9 +29,9 @@ from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
-from .errors import ConnectionLost, ProtocolError, TrackerError
-from .frames import ToolFrame, ToolStatus
-from .tracker import ToolInfo, Tracker
+from ..errors import ConnectionLost, ProtocolError, TrackerError
+from ..frames import ToolFrame, ToolStatus
+from ..tracker import ToolInfo, Tracker
 
 __all__ = ["RECORDING_FORMAT", "RECORDING_VERSION", "RecordingError", "RecordingHeader",
            "TrackingRecorder", "ReplayTracker", "read_recording"]

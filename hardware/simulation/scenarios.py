@@ -3,11 +3,11 @@
 A :class:`Scenario` is a list of :class:`Segment`\\ s (phase label + duration + how each tool
 moves) over a hidden :class:`SimulationTruth` (where the head sits in the camera, the true
 registration, the tool geometry). ``poses_at(t_s)`` gives the noise-free ``tracker_from_tool``
-of every tool (``None`` = not visible); :mod:`hardware.simulation` adds noise and dropouts and
+of every tool (``None`` = not visible); :mod:`tmsnav.hardware.simulation.tracker` adds noise and dropouts and
 the device emulators (NDI, Polhemus) play the same scenarios through their ``pose_source``.
 After its last segment a scenario keeps running that segment (a hold keeps swaying) unless it
 loops. Build one with :func:`make_scenario`; the scenario builders live in
-:mod:`hardware.scenario_library`.
+:mod:`tmsnav.hardware.simulation.scenario_library`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .rigid import frame_from_z_axis, invert_rigid, is_rigid, rigid, translation
-from .sim_coil import load_sim_coil
-from .sim_head import HeadGeometry
-from .sim_motion import PoseFn
+from ..rigid import frame_from_z_axis, invert_rigid, is_rigid, rigid, translation
+from .coil import load_sim_coil
+from .head import HeadGeometry
+from .motion import PoseFn
 
 __all__ = ["TOOL_REFERENCE", "TOOL_POINTER", "TOOL_COIL", "SIM_TOOLS", "Segment",
            "SimulationTruth", "Scenario", "DEFAULT_POINTER_FROM_TIP", "DEFAULT_COIL_FROM_HOTSPOT"]

@@ -27,7 +27,7 @@ from typing import Iterable, Literal
 import numpy as np
 from nibabel.orientations import aff2axcodes
 
-from .errors import NavigationError
+from ..errors import NavigationError
 
 __all__ = [
     "Problem", "ImportReport", "ImageImportError", "OrientationAmbiguous",

@@ -2,7 +2,7 @@
 
 A :class:`Volume` keeps the voxels exactly as stored (file order, stored dtype) plus the exact
 ``mri_from_voxel`` affine chosen on import (oblique kept, never "cleaned"), the sha256 of the
-file bytes and an :class:`~navigation.image_checks.ImportReport` of everything found on import.
+file bytes and an :class:`~tmsnav.navigation.imaging.checks.ImportReport` of everything found on import.
 Slices for drawing come from :class:`DisplayGrid`: the same voxels re-ordered by flips and axis
 permutations only (nibabel ``io_orientation``), so world coordinates stay exact.
 
@@ -21,12 +21,12 @@ import numpy as np
 from nibabel.orientations import io_orientation
 from scipy import ndimage
 
-from .image_checks import (
+from .checks import (
     ImageImportError, ImportReport, OrientationAmbiguous, Problem, axcodes, check_affine,
     check_data, check_extent, check_voxel_sizes, corners_mm,
 )
-from .progress import CancelToken, ProgressCallback, report
-from .transforms import Frame, Transform
+from ..progress import CancelToken, ProgressCallback, report
+from ..transforms import Frame, Transform
 
 __all__ = [
     "Volume", "DisplayGrid", "load_volume", "ImageImportError", "OrientationAmbiguous",
@@ -288,7 +288,7 @@ def load_volume(path: str | Path, *, require_3d: bool = True, affine_choice: str
     ``affine_choice`` ("sform", "qform" or "base") was not given. ``series_uid`` picks one
     series from a DICOM folder holding several.
     """
-    from . import image_readers  # local import: keeps this module small and import-light
+    from . import readers as image_readers  # local import: keeps this module small and import-light
 
     p = Path(path).expanduser()
     report(progress, 0.0, f"Opening {p.name}", cancel)

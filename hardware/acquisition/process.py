@@ -1,4 +1,4 @@
-"""Process isolation for :class:`hardware.acquisition.Acquisition` (``isolation="process"``).
+"""Process isolation for :class:`tmsnav.hardware.acquisition.core.Acquisition` (``isolation="process"``).
 
 Why: a GUI thread busy with pure-Python work holds the GIL for up to the interpreter's switch
 interval (5 ms) at a time, and a polling driver needs several GIL hand-overs per device frame,
@@ -13,7 +13,7 @@ tool DISCONNECTED and starts a new child with back-off.
 The child runs an ordinary thread-isolated Acquisition (same reconnect, frame-number and
 DISCONNECTED logic) and forwards its frames, state changes, nominal rate and counters.
 
-This module does not import :mod:`hardware.acquisition` (no import cycle): the parent hands the
+This module does not import :mod:`tmsnav.hardware.acquisition.core` (no import cycle): the parent hands the
 bridge a :class:`BridgeHost` (the few things the bridge may do to it, all public) and a picklable
 factory of the child's Acquisition.
 """
@@ -38,7 +38,7 @@ class BridgeHost(Protocol):
     """The parent Acquisition as the bridge thread sees it.
 
     Everything the bridge changes in the parent goes through these methods, so the parent keeps
-    its own locking and bookkeeping (``hardware.acquisition`` implements it with a small adapter).
+    its own locking and bookkeeping (``tmsnav.hardware.acquisition.core`` implements it with a small adapter).
     """
 
     name: str

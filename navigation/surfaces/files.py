@@ -34,7 +34,7 @@ import nibabel as nib
 import numpy as np
 import pyvista as pv
 
-from .surfaces import SurfaceError, volume_arrays
+from .extract import SurfaceError, volume_arrays
 
 __all__ = ["load_surface_file", "mri_from_tkr", "FREESURFER_MAGIC", "PYVISTA_SUFFIXES"]
 

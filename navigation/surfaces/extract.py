@@ -27,27 +27,26 @@ How a scalp is made (:func:`extract_scalp`):
    normals are computed.
 
 Volumes are duck-typed: anything with ``.data`` (i, j, k array) and ``.mri_from_voxel``
-(a :class:`~navigation.transforms.Transform` mri<-voxel or a 4x4 array), a nibabel image, or a
-``(data, mri_from_voxel)`` tuple. :func:`head_surfaces` adds a disk cache (``surface_cache``).
+(a :class:`~tmsnav.navigation.transforms.Transform` mri<-voxel or a 4x4 array), a nibabel image, or a
+``(data, mri_from_voxel)`` tuple. :func:`~tmsnav.navigation.surfaces.head.head_surfaces` (``head.py``) adds the disk cache
+(``cache.py``); it lives apart so this module and the cache do not import each other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pyvista as pv
 from scipy import ndimage as ndi
 
-from .errors import NavigationError
-from .progress import CancelToken, ProgressCallback, report, scaled
-from .transforms import Frame, Transform
+from ..errors import NavigationError
+from ..progress import CancelToken, ProgressCallback, report
+from ..transforms import Frame, Transform
 
 __all__ = [
-    "SurfaceError", "HeadSurfaces", "volume_arrays", "head_threshold", "head_mask",
-    "extract_scalp", "extract_surface_from_mask", "head_surfaces", "SURFACE_CODE_VERSION",
+    "SurfaceError", "volume_arrays", "head_threshold", "head_mask",
+    "extract_scalp", "extract_surface_from_mask", "SURFACE_CODE_VERSION",
     "mesh_volume_ml", "orient_outward", "skin_edge_levels",
 ]
 
@@ -62,15 +61,6 @@ SINC_ITERATIONS = 40
 
 class SurfaceError(NavigationError):
     """A surface could not be made or read; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class HeadSurfaces:
-    """Scalp (always) and brain (when a brain mask or mesh was given), both in mri mm."""
-
-    scalp: pv.PolyData
-    brain: pv.PolyData | None = None
-    from_cache: bool = False
 
 
 # ----- volume duck typing ---------------------------------------------------------------------
@@ -406,40 +396,3 @@ def extract_surface_from_mask(mask: np.ndarray, mri_from_voxel: Any, *, smooth: 
     mesh = _count_and_mesh(build, 0.5, steps, matrix, max_faces, smooth, cancel)
     report(progress, 1.0, "Surface ready", cancel)
     return mesh
-
-
-def head_surfaces(volume: Any, *, brain_mask: Any = None, brain_mesh_path: str | Path | None = None,
-                  max_faces: int = 150_000, progress: ProgressCallback | None = None,
-                  cancel: CancelToken | None = None) -> HeadSurfaces:
-    """Scalp (+ brain) for a volume, through the disk cache (see ``surface_cache``).
-
-    ``brain_mask``: a mask array on the volume's grid, or a volume-like object with its own
-    affine. ``brain_mesh_path``: a surface file (see :func:`surface_io.load_surface_file`).
-    """
-    from .surface_cache import cached_mesh, image_identity, volume_sha256
-    from .surface_io import load_surface_file
-
-    identity = image_identity(volume)
-    hits = []
-    scalp, hit = cached_mesh(
-        "scalp", {"image": identity, "max_faces": max_faces},
-        lambda: extract_scalp(volume, max_faces=max_faces, progress=scaled(progress, 0.0, 0.8),
-                              cancel=cancel))
-    hits.append(hit)
-    brain = None
-    if brain_mesh_path is not None:
-        brain = load_surface_file(brain_mesh_path, volume=volume)
-    elif brain_mask is not None:
-        if isinstance(brain_mask, np.ndarray):
-            mask, _ = volume_arrays((brain_mask, volume_arrays(volume)[1]))
-            matrix = volume_arrays(volume)[1]
-        else:
-            mask, matrix = volume_arrays(brain_mask)
-        key = {"image": identity, "mask": volume_sha256((mask, matrix)), "max_faces": max_faces}
-        brain, hit = cached_mesh(
-            "brain", key,
-            lambda: extract_surface_from_mask(mask, matrix, progress=scaled(progress, 0.8, 1.0),
-                                              cancel=cancel))
-        hits.append(hit)
-    report(progress, 1.0, "Surfaces ready", cancel)
-    return HeadSurfaces(scalp=scalp, brain=brain, from_cache=all(hits))

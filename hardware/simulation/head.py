@@ -16,7 +16,7 @@ from typing import Mapping
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .rigid import frame_from_z_axis, is_rigid, rigid
+from ..rigid import frame_from_z_axis, is_rigid, rigid
 
 __all__ = ["HeadGeometry", "ScalpSurface", "demo_head_geometry", "DEMO_HEAD_SEMI_AXES_MM",
            "DEMO_HEAD_CENTRE_MM"]

@@ -22,13 +22,13 @@ from collections import deque
 from functools import partial
 from typing import Any, Callable, Iterable
 
-from .acquisition_process import BridgeHost, check_process_isolation, run_bridge
-from .acquisition_state import (AcquisitionStats, BatchFrameCheck, call_quietly, describe_error,
+from .process import BridgeHost, check_process_isolation, run_bridge
+from .state import (AcquisitionStats, BatchFrameCheck, call_quietly, describe_error,
                                 disconnected_frames, measured_rate_hz, measured_together,
                                 staleness_limit_ns)
-from .errors import ConnectionLost, TrackerConnectionError, TrackerError
-from .frames import ToolFrame, ToolStatus
-from .tracker import Tracker
+from ..errors import ConnectionLost, TrackerConnectionError, TrackerError
+from ..frames import ToolFrame, ToolStatus
+from ..tracker import Tracker
 
 __all__ = ["Acquisition", "AcquisitionStats"]
 
@@ -47,7 +47,7 @@ class Acquisition:
     ``staleness_periods`` / ``max_staleness_s`` set the liveness limit; ``clock_ns`` can be
     injected in tests (it must be the same clock the tracker stamps ``host_time_ns`` with).
     ``isolation="process"`` runs the driver in a child process (see
-    :mod:`hardware.acquisition_process`; ``make_tracker`` must then be picklable, e.g.
+    :mod:`tmsnav.hardware.acquisition.process`; ``make_tracker`` must then be picklable, e.g.
     ``functools.partial(NDITracker, "/dev/ttyUSB0")``), so a busy GUI thread cannot starve it.
     """
 
@@ -402,7 +402,7 @@ class Acquisition:
 
 
 class _ProcessBridgeHost(BridgeHost):
-    """What :func:`hardware.acquisition_process.run_bridge` may do to its parent Acquisition.
+    """What :func:`tmsnav.hardware.acquisition.process.run_bridge` may do to its parent Acquisition.
 
     An adapter rather than public methods on Acquisition, so application code cannot inject
     frames or states; the bridge module never touches Acquisition's private members itself.

@@ -15,8 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from .rigid import frame_from_z_axis, interpolate_pose, min_jerk, rigid, rotation_about
-from .sim_head import ScalpSurface
+from ..rigid import frame_from_z_axis, interpolate_pose, min_jerk, rigid, rotation_about
+from .head import ScalpSurface
 
 __all__ = ["PoseFn", "MotionContext", "touch_pose", "hold", "move", "move_duration", "slide",
            "slide_duration", "pivot",

@@ -1,6 +1,6 @@
-"""Bookkeeping for :mod:`hardware.acquisition`: counters, staleness limit, frame-number checks.
+"""Bookkeeping for :mod:`tmsnav.hardware.acquisition.core`: counters, staleness limit, frame-number checks.
 
-Frame numbers are judged by :class:`hardware.frame_numbers.FrameNumberCheck` (the rule shared
+Frame numbers are judged by :class:`tmsnav.hardware.frame_numbers.FrameNumberCheck` (the rule shared
 with the drivers: dropped, duplicate, implausible); :class:`BatchFrameCheck` adds what only a
 whole ``read_frames`` batch can show: its tools must carry one device frame number.
 """
@@ -12,9 +12,9 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from .errors import TrackerError
-from .frame_numbers import FrameNumberCheck, FrameVerdict
-from .frames import ToolFrame, ToolStatus
+from ..errors import TrackerError
+from ..frame_numbers import FrameNumberCheck, FrameVerdict
+from ..frames import ToolFrame, ToolStatus
 
 __all__ = ["AcquisitionStats", "BatchFrameCheck", "FrameVerdict", "staleness_limit_ns",
            "disconnected_frames", "measured_together", "describe_error", "call_quietly", "measured_rate_hz"]

@@ -30,10 +30,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .rigid import frame_from_z_axis, interpolate_pose, invert_rigid, min_jerk, rigid
+from ..rigid import frame_from_z_axis, interpolate_pose, invert_rigid, min_jerk, rigid
 from .scenarios import TOOL_COIL, TOOL_POINTER, TOOL_REFERENCE, Scenario, Segment, SimulationTruth
-from .sim_head import HeadGeometry, ScalpSurface, demo_head_geometry
-from .sim_motion import (MotionContext, PoseFn, coil_sway, head_turn, hold, move, move_duration,
+from .head import HeadGeometry, ScalpSurface, demo_head_geometry
+from .motion import (MotionContext, PoseFn, coil_sway, head_turn, hold, move, move_duration,
                          pivot, slide, slide_duration, touch_pose)
 
 __all__ = ["SCENARIO_NAMES", "make_scenario"]
@@ -169,7 +169,7 @@ def _coil_part(scene: _Scene, target: str | None, approach_s: float, place_s: fl
 
 #: What the technician touches on the coil to verify its calibration: the centre mark (the
 #: hotspot, on the coil face), then two points spread across the casing so that a turned or
-#: tilted marker shows too (the app's navigation.coils.VERIFY_LANDMARKS, same names).
+#: tilted marker shows too (the app's tmsnav.navigation.coils.VERIFY_LANDMARKS, same names).
 COIL_CHECK_LANDMARKS = ("centre", "handle_end", "left_wing_edge")
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pyvista as pv
 
-from .progress import CancelToken, ProgressCallback, report
-from .transforms import Frame, Transform
+from ..progress import CancelToken, ProgressCallback, report
+from ..transforms import Frame, Transform
 
 __all__ = ["TEMPLATE_PROVENANCE", "TEMPLATE_LEVEL", "template_brain_surface", "template_tissue_probability",
            "template_mesh_in_mni", "write_template_mesh", "template_cache_path", "cached_template_arrays", "place_template",
@@ -69,7 +69,7 @@ def _check_mri_from_mni(mri_from_mni: Transform | np.ndarray) -> np.ndarray:
 
 def template_tissue_probability() -> tuple[np.ndarray, np.ndarray]:
     """``(grey + white matter probability in 0..1, mni_from_voxel)`` of the 1 mm template."""
-    from .targeting.mni_registration import load_mni_template
+    from ..targeting.mni_registration import load_mni_template
 
     grey, mni_from_voxel = load_mni_template("gm")
     white, _ = load_mni_template("wm")
@@ -81,7 +81,7 @@ def _mni_mesh_inputs(max_faces: int) -> dict:
 
 
 def _build_mni_mesh(max_faces: int, cancel: CancelToken | None = None) -> pv.PolyData:
-    from .surfaces import extract_surface_from_mask
+    from .extract import extract_surface_from_mask
 
     tissue, mni_from_voxel = template_tissue_probability()
     return extract_surface_from_mask(tissue, mni_from_voxel, max_faces=max_faces, cancel=cancel)
@@ -91,7 +91,7 @@ def template_mesh_in_mni(max_faces: int = 150_000, *, cancel: CancelToken | None
     """The template GM+WM surface in MNI152 mm, through the disk cache (one mesh for every
     patient: only its placement differs). Uses VTK: call it on the GUI thread, a job thread that
     owns the renderer's attention, or a child process (:func:`write_template_mesh`)."""
-    from .surface_cache import cached_mesh
+    from .cache import cached_mesh
 
     mesh, _ = cached_mesh("brain-template-mni", _mni_mesh_inputs(max_faces),
                           lambda: _build_mni_mesh(max_faces, cancel))
@@ -100,7 +100,7 @@ def template_mesh_in_mni(max_faces: int = 150_000, *, cancel: CancelToken | None
 
 def template_cache_path(max_faces: int = 150_000) -> Path:
     """Where the disk cache keeps the MNI-space template mesh."""
-    from .surface_cache import mesh_cache_path
+    from .cache import mesh_cache_path
 
     return mesh_cache_path("brain-template-mni", _mni_mesh_inputs(max_faces))
 
@@ -109,7 +109,7 @@ def write_template_mesh(path: str | Path, max_faces: int = 150_000) -> None:
     """Build the MNI-space template mesh and save it at ``path`` (entry point for a child process,
     so that no VTK filter runs on a GUI process's worker thread; the parent names the path so that
     both agree on the cache entry whatever code the child imports)."""
-    from .surface_cache import save_mesh
+    from .cache import save_mesh
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ def write_template_mesh(path: str | Path, max_faces: int = 150_000) -> None:
 def cached_template_arrays(max_faces: int = 150_000) -> dict[str, np.ndarray] | None:
     """The MNI-space template mesh as arrays from the disk cache, or None when not built yet.
     Numpy only (safe on a worker thread)."""
-    from .surface_cache import load_mesh_arrays
+    from .cache import load_mesh_arrays
 
     path = template_cache_path(max_faces)
     return load_mesh_arrays(path) if path.is_file() else None
@@ -158,7 +158,7 @@ def place_template(arrays: dict[str, np.ndarray], mri_from_mni: Transform | np.n
 def template_brain_from_arrays(placed: dict[str, np.ndarray], provenance: str = TEMPLATE_PROVENANCE
                                ) -> pv.PolyData:
     """The PolyData of :func:`place_template`'s arrays, with its provenance (VTK: GUI thread)."""
-    from .surface_cache import mesh_from_arrays
+    from .cache import mesh_from_arrays
 
     return set_provenance(mesh_from_arrays(placed), provenance)
 

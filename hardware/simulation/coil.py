@@ -9,7 +9,7 @@ from the file's made the Navigate tab read 70 mm off while the coil sat on targe
 
 Hardware never imports ``navigation``, so this is a small reader of the documented format
 (``assets/coils/README.md``, version 1): ``units`` (mm, cm or m), ``coil_from_hotspot`` (4x4,
-rigid) and ``landmarks_hotspot_mm``. The app's full validator is ``navigation.coils``.
+rigid) and ``landmarks_hotspot_mm``. The app's full validator is ``tmsnav.navigation.coils``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from typing import Mapping
 
 import numpy as np
 
-from .rigid import is_rigid, rigid, rotation_about
+from tmsnav.assets import asset_path
+
+from ..rigid import is_rigid, rigid, rotation_about
 
 __all__ = ["SimCoil", "load_sim_coil", "SIM_COIL_FILE", "HANDLE_MOUNTED_COIL_FROM_HOTSPOT"]
 
 #: The definition the demo's Coil step selects by default (first by name) and the simulator uses.
-SIM_COIL_FILE = Path(__file__).resolve().parents[1] / "assets" / "coils" / "generic-fig8-70.json"
+SIM_COIL_FILE = asset_path("coils", "generic-fig8-70.json")
 _UNIT_SCALE = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 
 #: A marker clamped on the handle, 80 mm behind (-y) and 45 mm above (-z) the stimulation point,

@@ -1,4 +1,4 @@
-"""File-format readers behind :func:`navigation.imaging.load_volume`.
+"""File-format readers behind :func:`tmsnav.navigation.imaging.volume.load_volume`.
 
 Each reader turns one file (or file pair) into a :class:`LoadedImage`: raw voxels, the chosen
 ``mri_from_voxel`` (mm) and every problem found. The whole file is read into memory first, so
@@ -6,8 +6,8 @@ that the sha256 is of exactly the bytes used, a truncated gzip is detected by ``
 half-way through nibabel, and header fields can be checked against the real byte count.
 
 The qform/sform policy is deliberately *not* nibabel's ``get_best_affine`` (which silently prefers
-the sform): when both are set and disagree (:func:`~navigation.image_checks.compare_affines`) the
-user must choose (:class:`~navigation.image_checks.OrientationAmbiguous`). Header field offsets
+the sform): when both are set and disagree (:func:`~tmsnav.navigation.imaging.checks.compare_affines`) the
+user must choose (:class:`~tmsnav.navigation.imaging.checks.OrientationAmbiguous`). Header field offsets
 follow the NIfTI-1 and NIfTI-2 specifications (nifti.nimh.nih.gov, ``nifti1.h``/``nifti2.h``).
 """
 
@@ -23,13 +23,13 @@ import nibabel as nib
 import numpy as np
 from nibabel.fileholders import FileHolder
 
-from . import dicom_series
-from .image_checks import (
+from . import dicom_series as dicom_series
+from .checks import (
     ImageImportError, OrientationAmbiguous, Problem, axcodes, check_affine, check_voxel_sizes,
     compare_affines,
 )
 from .loaded_image import LoadedImage
-from .progress import CancelToken, ProgressCallback, report
+from ..progress import CancelToken, ProgressCallback, report
 
 __all__ = ["LoadedImage", "read_any", "describe_content", "gunzip"]
 

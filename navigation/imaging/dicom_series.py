@@ -24,9 +24,9 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from .image_checks import ImageImportError, Problem
+from .checks import ImageImportError, Problem
 from .loaded_image import LoadedImage
-from .progress import CancelToken, ProgressCallback, report
+from ..progress import CancelToken, ProgressCallback, report
 
 __all__ = ["SeriesInfo", "MultipleSeries", "list_series", "read_series", "RAS_FROM_LPS"]
 

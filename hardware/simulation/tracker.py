@@ -22,12 +22,12 @@ from typing import Any, Callable
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .errors import ConnectionLost, TrackerError
-from .frames import ToolFrame, ToolStatus
+from ..errors import ConnectionLost, TrackerError
+from ..frames import ToolFrame, ToolStatus
 from .scenario_library import SCENARIO_NAMES, make_scenario
 from .scenarios import Scenario, SimulationTruth
-from .sim_head import HeadGeometry
-from .tracker import ToolInfo, Tracker
+from .head import HeadGeometry
+from ..tracker import ToolInfo, Tracker
 
 __all__ = ["NoiseModel", "SimSample", "NoisyPoseSource", "SimulatedTracker", "SCENARIO_NAMES",
            "make_scenario"]
@@ -171,7 +171,7 @@ class SimulatedTracker(Tracker):
 
     @property
     def truth(self) -> SimulationTruth:
-        """The hidden :class:`~hardware.scenarios.SimulationTruth` (for tests and the demo)."""
+        """The hidden :class:`~tmsnav.hardware.simulation.scenarios.SimulationTruth` (for tests and the demo)."""
         return self.scenario.truth
 
     @property

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import pyvista as pv
 
-from .surfaces import SURFACE_CODE_VERSION, volume_arrays
+from .extract import SURFACE_CODE_VERSION, volume_arrays
 
 __all__ = ["volume_sha256", "image_identity", "user_cache_dir", "cache_key", "cached_mesh",
            "cached_json", "save_mesh", "load_mesh", "load_mesh_arrays", "mesh_from_arrays",

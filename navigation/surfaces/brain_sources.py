@@ -33,8 +33,8 @@ import pyvista as pv
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
-from .progress import CancelToken, ProgressCallback, report
-from .surfaces import SurfaceError, extract_surface_from_mask, mesh_volume_ml, orient_outward, volume_arrays
+from ..progress import CancelToken, ProgressCallback, report
+from .extract import SurfaceError, extract_surface_from_mask, mesh_volume_ml, orient_outward, volume_arrays
 from .template_brain import provenance_of, set_provenance
 
 __all__ = ["BrainCheck", "load_brain", "check_brain_in_scalp", "check_brain_arrays", "scalp_arrays", "brain_mask_from_image", "describe_brain",
@@ -250,8 +250,8 @@ def load_brain(paths: str | Path | Sequence[str | Path], volume: Any, *, labels:
     ``volume``: the T1 it belongs to (FreeSurfer alignment, mask overlap). Raises
     :class:`SurfaceError` with the reason for anything unusable."""
     from .simnibs_msh import MshError, read_msh_surface
-    from .surface_cache import cached_mesh, image_identity
-    from .surface_io import load_surface_file
+    from .cache import cached_mesh, image_identity
+    from .files import load_surface_file
 
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     if not paths:
