@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from tmsnav.navigation.surfaces.brain_sources import check_brain_arrays, check_brain_in_scalp, describe_brain, load_brain, scalp_arrays
+from tmsnav.navigation.surfaces.brain_sources import (check_brain_arrays, check_brain_in_scalp, describe_brain,
+                                                      load_brain, scalp_arrays)
 from tmsnav.navigation.progress import scaled
 from tmsnav.navigation.surfaces.extract import SurfaceError
-from tmsnav.navigation.surfaces.template_brain import (cached_template_arrays, place_template, provenance_of, template_brain_from_arrays,
-                                       template_cache_path, template_transform_of, write_template_mesh)
+from tmsnav.navigation.surfaces.template_brain import (cached_template_arrays, place_template, provenance_of,
+                                                       template_brain_from_arrays, template_cache_path,
+                                                       template_transform_of, write_template_mesh)
 
 from .workers import user_message
 

@@ -47,7 +47,7 @@ from tmsnav.navigation.targeting.efield import didt_from_output  # noqa: E402
 from tmsnav.navigation.targeting.mni_registration import register_to_mni  # noqa: E402
 from tmsnav.navigation.targeting.scalp_geometry import closest_point  # noqa: E402
 from tmsnav.navigation.targeting.planning import (cortical_normal, field_for_target,  # noqa: E402
-                                           landmarks_from, orientation_for_target)
+                                                  landmarks_from, orientation_for_target)
 from tmsnav.navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target  # noqa: E402
 from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface  # noqa: E402
 from tmsnav.navigation.transforms import Frame, Transform  # noqa: E402

@@ -46,9 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tmsnav.navigation.registration import (SurfaceIndex, fit_rigid, pivot_calibrate,  # noqa: E402
-                                     refine_with_surface, register_fiducials)
+                                            refine_with_surface, register_fiducials)
 from tmsnav.navigation.registration.trials import (AnalyticHead, run_trial,  # noqa: E402
-                                            simulate_pivot_poses)
+                                                   simulate_pivot_poses)
 from tmsnav.navigation.transforms import Transform  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "registration.json"

@@ -20,8 +20,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.mni_registration import cached_register_to_mni
 from tmsnav.navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
-                                           find_fiducial, mri_to_mni, orientation_for_target,
-                                           with_handle_angle)
+                                                  find_fiducial, mri_to_mni, orientation_for_target,
+                                                  with_handle_angle)
 from tmsnav.navigation.targeting.targets import TargetSet
 
 from ..planning.add_target_box import AddTargetBox

@@ -63,7 +63,8 @@ class AnglePlot(QtWidgets.QWidget):
         p.setFont(font)
         decimals = int(np.clip(np.ceil(-np.log10(max(hi - lo, 1e-9))) + 1, 0, 3))
         p.drawText(QtCore.QRectF(0, top - 4, left - 3, 12), QtCore.Qt.AlignmentFlag.AlignRight, f"{hi:.{decimals}f}")
-        p.drawText(QtCore.QRectF(0, top + h - 8, left - 3, 12), QtCore.Qt.AlignmentFlag.AlignRight, f"{lo:.{decimals}f}")
+        p.drawText(QtCore.QRectF(0, top + h - 8, left - 3, 12), QtCore.Qt.AlignmentFlag.AlignRight,
+                   f"{lo:.{decimals}f}")
         p.drawText(QtCore.QRectF(0, top + h / 2 - 6, left - 3, 12), QtCore.Qt.AlignmentFlag.AlignRight, "V/m")
         for a in (-180, -90, 0, 90, 180):
             pt = xy(float(a), lo)

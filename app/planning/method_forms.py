@@ -16,7 +16,7 @@ from tmsnav.navigation.targeting import literature
 from tmsnav.navigation.targeting.beam_f3 import BeamMeasurements, beam_f3_target
 from tmsnav.navigation.targeting.five_cm import five_cm_target
 from tmsnav.navigation.targeting.planning import (LandmarkChoice, head_axes_from, landmarks_from,
-                                           mni_to_mri, point_target, unique_name)
+                                                  mni_to_mri, point_target, unique_name)
 from tmsnav.navigation.targeting.targets import Target
 from tmsnav.navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target
 

@@ -21,8 +21,8 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from tmsnav.navigation.coils import (CoilDefinitionError, calibrate_coil_from_points,
-                              list_coil_definitions, verification_landmarks,
-                              verify_coil_calibration)
+                                     list_coil_definitions, verification_landmarks,
+                                     verify_coil_calibration)
 from tmsnav.navigation.registration import CalibrationError
 from tmsnav.navigation.registration.sampling import HoldStillDetector
 

@@ -17,7 +17,7 @@ from PySide6 import QtCore
 
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.registration import (RegistrationError, SurfaceIndex, register_fiducials,
-                                     tip_in_frame)
+                                            tip_in_frame)
 from tmsnav.navigation.registration.fiducials import canonical_name
 from tmsnav.navigation.transforms import Transform
 

@@ -13,7 +13,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from tmsnav.navigation.registration.verdict import (FAIL, PASS, WARN, Thresholds, Verdict,
-                                             assess_registration)
+                                                    assess_registration)
 
 from .base import MessageLabel, StepWidget, compact_table, fmt_mm
 from .context import display_name

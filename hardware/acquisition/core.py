@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable
 
 from .process import BridgeHost, check_process_isolation, run_bridge
 from .state import (AcquisitionStats, BatchFrameCheck, call_quietly, describe_error,
-                                disconnected_frames, measured_rate_hz, measured_together,
-                                staleness_limit_ns)
+                    disconnected_frames, measured_rate_hz, measured_together,
+                    staleness_limit_ns)
 from ..errors import ConnectionLost, TrackerConnectionError, TrackerError
 from ..frames import ToolFrame, ToolStatus
 from ..tracker import Tracker

@@ -34,7 +34,7 @@ from ..rigid import frame_from_z_axis, interpolate_pose, invert_rigid, min_jerk,
 from .scenarios import TOOL_COIL, TOOL_POINTER, TOOL_REFERENCE, Scenario, Segment, SimulationTruth
 from .head import HeadGeometry, ScalpSurface, demo_head_geometry
 from .motion import (MotionContext, PoseFn, coil_sway, head_turn, hold, move, move_duration,
-                         pivot, slide, slide_duration, touch_pose)
+                     pivot, slide, slide_duration, touch_pose)
 
 __all__ = ["SCENARIO_NAMES", "make_scenario"]
 

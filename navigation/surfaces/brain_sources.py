@@ -37,7 +37,8 @@ from ..progress import CancelToken, ProgressCallback, report
 from .extract import SurfaceError, extract_surface_from_mask, mesh_volume_ml, orient_outward, volume_arrays
 from .template_brain import provenance_of, set_provenance
 
-__all__ = ["BrainCheck", "load_brain", "check_brain_in_scalp", "check_brain_arrays", "scalp_arrays", "brain_mask_from_image", "describe_brain",
+__all__ = ["BrainCheck", "load_brain", "check_brain_in_scalp", "check_brain_arrays", "scalp_arrays",
+           "brain_mask_from_image", "describe_brain",
            "MASK_SUFFIXES", "MIN_INSIDE_FRACTION", "GAP_RANGE_MM", "VOLUME_RANGE_ML"]
 
 MASK_SUFFIXES = (".nii", ".nii.gz", ".mgz", ".mgh", ".hdr", ".img")

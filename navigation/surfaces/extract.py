@@ -27,9 +27,10 @@ How a scalp is made (:func:`extract_scalp`):
    normals are computed.
 
 Volumes are duck-typed: anything with ``.data`` (i, j, k array) and ``.mri_from_voxel``
-(a :class:`~tmsnav.navigation.transforms.Transform` mri<-voxel or a 4x4 array), a nibabel image, or a
-``(data, mri_from_voxel)`` tuple. :func:`~tmsnav.navigation.surfaces.head.head_surfaces` (``head.py``) adds the disk cache
-(``cache.py``); it lives apart so this module and the cache do not import each other.
+(a :class:`~tmsnav.navigation.transforms.Transform` mri<-voxel or a 4x4 array), a nibabel image,
+or a ``(data, mri_from_voxel)`` tuple. :func:`~tmsnav.navigation.surfaces.head.head_surfaces`
+(``head.py``) adds the disk cache (``cache.py``); it lives apart so that this module and the
+cache do not import each other.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from ..progress import CancelToken, ProgressCallback, report
 from ..transforms import Frame, Transform
 
 __all__ = ["TEMPLATE_PROVENANCE", "TEMPLATE_LEVEL", "template_brain_surface", "template_tissue_probability",
-           "template_mesh_in_mni", "write_template_mesh", "template_cache_path", "cached_template_arrays", "place_template",
+           "template_mesh_in_mni", "write_template_mesh", "template_cache_path", "cached_template_arrays",
+           "place_template",
            "template_brain_from_arrays", "vertex_normals",
            "set_provenance", "provenance_of", "template_transform_of"]
 

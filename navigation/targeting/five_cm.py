@@ -19,8 +19,8 @@ import pyvista as pv
 
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.scalp_geometry import (LANDMARK_MAX_OFF_SURFACE_MM, HeadAxes, SurfaceMesh,
-                                                 SurfacePath, as_surface, closest_point,
-                                                 outward_normal, walk)
+                                                        SurfacePath, as_surface, closest_point,
+                                                        outward_normal, walk)
 from tmsnav.navigation.targeting.targets import Evidence, Target, target_from_scalp
 
 __all__ = ["five_cm_point", "five_cm_target", "FIVE_CM_EVIDENCE"]

@@ -30,7 +30,7 @@ import pyvista as pv
 
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
-                                                 outward_normal)
+                                                        outward_normal)
 from tmsnav.navigation.targeting.targets import Evidence, Target, default_handle_direction
 from tmsnav.navigation.transforms import Frame, Transform
 

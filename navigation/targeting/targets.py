@@ -27,7 +27,7 @@ import pyvista as pv
 
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
-                                                 ray_hit, surface_path, unit)
+                                                        ray_hit, surface_path, unit)
 from tmsnav.navigation.transforms import Frame, Transform
 
 __all__ = ["Evidence", "Target", "TargetSet", "default_handle_direction", "target_from_scalp",

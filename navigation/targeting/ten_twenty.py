@@ -29,8 +29,8 @@ import pyvista as pv
 
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.scalp_geometry import (LANDMARK_MAX_OFF_SURFACE_MM, HeadAxes, SurfaceMesh,
-                                                 SurfacePath, arc_through, as_surface, closest_point,
-                                                 outward_normal, plane_section, ray_hit)
+                                                        SurfacePath, arc_through, as_surface, closest_point,
+                                                        outward_normal, plane_section, ray_hit)
 from tmsnav.navigation.targeting.targets import Evidence, Target, target_from_scalp
 
 __all__ = ["HeadLandmarks", "ScalpPosition", "TenTwenty", "compute_ten_twenty", "estimate_inion",

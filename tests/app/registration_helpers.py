@@ -36,7 +36,7 @@ def dlpfc_target(head) -> Target:
     (head axes from nasion / LPA / RPA) meets the scalp; the target is 17 mm inward from there."""
     from tmsnav.navigation.registration import SurfaceIndex
     from tmsnav.navigation.registration.coverage import (CENTRE_ABOVE_EAR_LINE_MM,
-                                                  head_axes_from_fiducials)
+                                                         head_axes_from_fiducials)
     from tmsnav.navigation.targeting.scalp_geometry import ray_hit
 
     axes = head_axes_from_fiducials(head.fiducials_mm)

@@ -60,7 +60,8 @@ def test_the_file_coil_is_verified_by_holding_the_tip_on_three_points(window, qt
     qtbot.waitUntil(lambda: guidance.values["in_plane"].text().endswith("mm"), timeout=5000)
 
 
-@pytest.mark.safety(hazard="coil", control="Coil step refuses a mismatched coil with the distance, Next stays off, Navigate shows 'coil calibration not verified' and no numbers")
+@pytest.mark.safety(hazard="coil", control=("Coil step refuses a mismatched coil with the distance, Next stays off, "
+                                            "Navigate shows 'coil calibration not verified' and no numbers"))
 def test_a_coil_unlike_its_file_is_refused_and_navigation_shows_not_verified(window, qtbot):
     panel, coil, truth = start_coil_check(window, qtbot, HANDLE_MOUNTED_COIL_FROM_HOTSPOT,
                                           calibrate=1)

@@ -90,7 +90,8 @@ def widget_rgb(widget) -> np.ndarray:
     return np.stack([(arr >> 16) & 255, (arr >> 8) & 255, arr & 255], axis=-1).astype(np.uint8)
 
 
-@pytest.mark.safety(hazard="left-right", control="the left marker is drawn on the screen's left in neurological and right in radiological display")
+@pytest.mark.safety(hazard="left-right", control=("the left marker is drawn on the screen's left in neurological and "
+                                                  "right in radiological display"))
 @pytest.mark.parametrize("las", [False, True])
 def test_left_marker_is_drawn_on_the_left_in_neurological_and_right_in_radiological(window, qtbot, las):
     window._on_head_loaded(synthetic_head(las=las))

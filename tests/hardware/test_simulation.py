@@ -10,9 +10,9 @@ from tmsnav.hardware.frames import ToolStatus
 from tmsnav.hardware.rigid import invert_rigid, is_rigid
 from tmsnav.hardware.simulation.scenario_library import scenario_options
 from tmsnav.hardware.simulation.head import (DEMO_HEAD_CENTRE_MM, DEMO_HEAD_SEMI_AXES_MM, HeadGeometry,
-                               ScalpSurface, demo_head_geometry)
+                                             ScalpSurface, demo_head_geometry)
 from tmsnav.hardware.simulation.tracker import (SCENARIO_NAMES, NoiseModel, NoisyPoseSource, SimulatedTracker,
-                                 make_scenario)
+                                                make_scenario)
 
 
 def ellipsoid_distance_mm(p: np.ndarray) -> float:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from tmsnav.navigation.surfaces.brain_sources import brain_mask_from_image, check_brain_in_scalp, describe_brain, load_brain
+from tmsnav.navigation.surfaces.brain_sources import (brain_mask_from_image, check_brain_in_scalp, describe_brain,
+                                                      load_brain)
 from tmsnav.navigation.imaging.volume import Volume
 from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.surfaces.files import mri_from_tkr

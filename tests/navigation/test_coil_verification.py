@@ -16,8 +16,8 @@ from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT, SI
 from tmsnav.hardware.simulation.head import demo_head_geometry
 from tmsnav.hardware.simulation.tracker import NoisyPoseSource
 from tmsnav.navigation.coils import (VERIFY_LANDMARKS, CalibrationError, CoilDefinition,
-                              list_coil_definitions, verification_landmarks,
-                              verify_coil_calibration)
+                                     list_coil_definitions, verification_landmarks,
+                                     verify_coil_calibration)
 from tmsnav.navigation.guidance import COIL_NOT_VERIFIED, coil_not_ready_reason
 from tmsnav.navigation.registration import tip_in_frame
 from tmsnav.navigation.transforms import Frame, Transform
@@ -67,7 +67,8 @@ def test_the_file_is_verified_on_the_coil_it_describes(seed):
     assert result.applies_to(GENERIC.coil_from_hotspot)
 
 
-@pytest.mark.safety(hazard="coil", control="a coil whose marker is mounted unlike its file is refused with the measured hotspot mismatch (81 mm)")
+@pytest.mark.safety(hazard="coil", control=("a coil whose marker is mounted unlike its file is refused with the "
+                                            "measured hotspot mismatch (81 mm)"))
 def test_a_marker_mounted_unlike_the_file_is_refused_with_the_mismatch():
     """The old demo: the coil file accepted as is, the marker really 80 mm back and 20° tilted."""
     touched, truth = coil_touches(HANDLE_MOUNTED_COIL_FROM_HOTSPOT)
@@ -81,7 +82,8 @@ def test_a_marker_mounted_unlike_the_file_is_refused_with_the_mismatch():
     assert "wrong coil file or the marker moved" in result.message
 
 
-@pytest.mark.safety(hazard="coil", control="the wrong coil model's file is refused, naming the landmark that does not fit")
+@pytest.mark.safety(hazard="coil", control=("the wrong coil model's file is refused, naming the landmark that does "
+                                            "not fit"))
 def test_the_wrong_coil_model_is_refused_naming_the_landmark():
     """MagVenture-like file chosen for the generic coil: the centre is only 2 mm off, the
     handle end 14 mm: refused, naming the handle end."""
@@ -93,7 +95,8 @@ def test_the_wrong_coil_model_is_refused_naming_the_landmark():
     assert "handle end" in result.message and "turned or tilted" in result.message
 
 
-@pytest.mark.safety(hazard="coil", control="a marker turned 10 degrees about the hotspot is refused although the centre mark agrees")
+@pytest.mark.safety(hazard="coil", control=("a marker turned 10 degrees about the hotspot is refused although the "
+                                            "centre mark agrees"))
 def test_a_coil_turned_about_its_hotspot_is_refused():
     """The centre mark alone cannot see a marker turned about the coil normal: the two other
     landmarks do. 10° about the hotspot's z axis (the clamp slipped)."""
@@ -133,7 +136,8 @@ def test_verification_inputs_are_checked():
     assert verification_landmarks(GENERIC) == ["centre", "handle_end", "left_wing_edge"]
 
 
-@pytest.mark.safety(hazard="coil", control="guidance refuses a coil calibration that is unverified, refused, or verified for another calibration")
+@pytest.mark.safety(hazard="coil", control=("guidance refuses a coil calibration that is unverified, refused, or "
+                                            "verified for another calibration"))
 def test_guidance_refuses_an_unverified_or_other_calibration():
     touched, _ = coil_touches()
     cal = GENERIC.coil_from_hotspot

@@ -8,8 +8,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.coils import (COIL_ASSETS_DIR, CalibrationError, CoilCalibration,
-                              CoilDefinition, CoilDefinitionError, calibrate_coil_from_points,
-                              list_coil_definitions)
+                                     CoilDefinition, CoilDefinitionError, calibrate_coil_from_points,
+                                     list_coil_definitions)
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.transforms import Frame, Transform
 

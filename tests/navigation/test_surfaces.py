@@ -7,7 +7,7 @@ from scipy.spatial.transform import Rotation
 from tmsnav.navigation.errors import Cancelled
 from tmsnav.navigation.progress import CancelToken
 from tmsnav.navigation.surfaces.extract import (SurfaceError, extract_scalp, extract_surface_from_mask,
-                                 head_threshold, volume_arrays)
+                                                head_threshold, volume_arrays)
 from tmsnav.navigation.transforms import Transform
 
 

@@ -9,7 +9,7 @@ from tmsnav.navigation.surfaces.brain_sources import check_brain_arrays, check_b
 from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.surfaces.head import head_surfaces
 from tmsnav.navigation.surfaces.template_brain import (place_template, template_brain_from_arrays, template_mesh_in_mni,
-                                       template_transform_of, vertex_normals, write_template_mesh)
+                                                       template_transform_of, vertex_normals, write_template_mesh)
 from tmsnav.navigation.surfaces.cache import load_mesh_arrays
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from tmsnav.hardware.errors import ProtocolError
 from tmsnav.hardware.igtl.protocol import (crc64, igtl_to_timestamp, pack_message, pack_status, pack_transform,
-                                    parse_header, timestamp_to_igtl, unpack_body, unpack_position,
-                                    unpack_status, unpack_transform)
+                                           parse_header, timestamp_to_igtl, unpack_body, unpack_position,
+                                           unpack_status, unpack_transform)
 
 # OpenIGTLink protocol spec worked example: header v1, device "Tracker", timestamp 0, identity, T = (10.5, -20.25, 300)
 WORKED_EXAMPLE = bytes.fromhex(

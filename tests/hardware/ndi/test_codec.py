@@ -12,12 +12,12 @@ import pytest
 from tmsnav.hardware.errors import ProtocolError
 from tmsnav.hardware.ndi.bx import decode_bx, encode_bx
 from tmsnav.hardware.ndi.commands import (CommandError, CrcMismatch, comm_parameters, describe_error,
-                                   encode_command, error_code_of, frame_ascii_reply,
-                                   parse_ascii_reply, parse_command)
+                                          encode_command, error_code_of, frame_ascii_reply,
+                                          parse_ascii_reply, parse_command)
 from tmsnav.hardware.ndi.crc import crc16_arc, crc16_hex
 from tmsnav.hardware.ndi.replies import (HandleReport, HandleState, StrayMarker, TrackingFrame,
-                                  decode_phsr, encode_phsr, matrix_to_quaternion, pose_matrix,
-                                  quaternion_to_matrix)
+                                         decode_phsr, encode_phsr, matrix_to_quaternion, pose_matrix,
+                                         quaternion_to_matrix)
 from tmsnav.hardware.ndi.tx import decode_tx, encode_tx, format_transform
 
 NOTES_CRC_TABLE = {

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from tmsnav.hardware.polhemus.orientation import (euler_deg_from_rotation, quaternion_from_rotation,
-                                           rotation_from_euler_deg, rotation_from_quaternion)
+                                                  rotation_from_euler_deg, rotation_from_quaternion)
 from tmsnav.hardware.polhemus.reader import RecordReader
 from tmsnav.hardware.polhemus.liberty import decode_liberty_record, encode_liberty_header, encode_liberty_record
 from tmsnav.hardware.polhemus.records import (PACKED16_SCALE, RecordError, RecordFormat, SensorSample,
-                                       decode_fastrak_record, decode_packed16, encode_fastrak_record,
-                                       encode_packed16, parse_output_list, rotation_of)
+                                              decode_fastrak_record, decode_packed16, encode_fastrak_record,
+                                              encode_packed16, parse_output_list, rotation_of)
 
 EX, EY, EZ = np.eye(3)
 

@@ -12,8 +12,8 @@ from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.registration.capture_checks import (DUPLICATE_MM, PREDICTION_LIMIT_MM,
-                                                    check_capture, diagnose_fit,
-                                                    prediction_error)
+                                                           check_capture, diagnose_fit,
+                                                           prediction_error)
 
 ADULT = {"nasion": np.array([0.0, 85.0, -40.0]), "lpa": np.array([-82.0, -20.0, -48.0]),
          "rpa": np.array([83.0, -19.0, -47.0]), "inion": np.array([0.0, -112.0, -25.0]),

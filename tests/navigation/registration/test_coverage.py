@@ -6,7 +6,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.registration.coverage import (REQUIRED_REGIONS, head_axes_from_fiducials,
-                                              scalp_coverage)
+                                                     scalp_coverage)
 
 CENTRE = np.array([0.0, -10.0, 15.0])
 SEMI = np.array([75.0, 95.0, 85.0])

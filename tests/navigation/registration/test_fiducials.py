@@ -6,7 +6,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.registration import (RegistrationError, check_scalp_side, fit_rigid,
-                                     register_fiducials)
+                                            register_fiducials)
 from tmsnav.navigation.transforms import Frame
 
 NAS, LPA, RPA = (1.5, 85.0, -35.0), (-80.6, -29.1, -41.3), (84.4, -28.5, -41.3)

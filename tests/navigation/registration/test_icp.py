@@ -6,7 +6,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.registration import (IcpOptions, RegistrationError, SurfaceIndex,
-                                     refine_with_surface)
+                                            refine_with_surface)
 from tmsnav.navigation.registration.trials import AnalyticHead
 from tmsnav.navigation.transforms import Frame, Transform
 

@@ -5,7 +5,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.registration import (CalibrationError, pivot_calibrate, rotation_spread,
-                                     tip_in_frame)
+                                            tip_in_frame)
 from tmsnav.navigation.registration.pivot import MIN_SAMPLES
 from tmsnav.navigation.registration.trials import simulate_pivot_poses
 from tmsnav.navigation.transforms import Frame

@@ -5,8 +5,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.registration import (IcpOptions, SurfaceIndex, fit_rigid, fle_from_fre,
-                                     predicted_tre, predicted_tre_from_covariance,
-                                     refine_with_surface)
+                                            predicted_tre, predicted_tre_from_covariance,
+                                            refine_with_surface)
 from tmsnav.navigation.registration.trials import AnalyticHead
 from tmsnav.navigation.transforms import Transform
 

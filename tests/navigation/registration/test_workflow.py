@@ -8,7 +8,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.registration import (RegistrationResult, SurfaceIndex,
-                                     check_pointer, register, tip_in_mri)
+                                            check_pointer, register, tip_in_mri)
 from tmsnav.navigation.registration.trials import AnalyticHead
 from tmsnav.navigation.transforms import Transform
 

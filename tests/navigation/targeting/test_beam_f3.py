@@ -5,7 +5,7 @@ import pytest
 
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.beam_f3 import (BeamMeasurements, beam_f3_distances, beam_f3_target,
-                                          place_beam_f3)
+                                                 place_beam_f3)
 from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh
 from tmsnav.navigation.targeting.ten_twenty import HeadLandmarks, compute_ten_twenty
 from tests.navigation.targeting import targeting_data

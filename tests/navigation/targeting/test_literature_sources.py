@@ -62,7 +62,8 @@ def test_fox_group_target_cites_the_primary_paper_alone():
     assert "[alternate]" in alt.evidence.why
 
 
-@pytest.mark.safety(hazard="left-right", control="every literature DLPFC coordinate is in the left hemisphere (x < 0) and the deep sgACC seed cannot be targeted")
+@pytest.mark.safety(hazard="left-right", control=("every literature DLPFC coordinate is in the left hemisphere (x < "
+                                                  "0) and the deep sgACC seed cannot be targeted"))
 def test_dlpfc_sites_are_left_and_the_seed_is_not_stimulable():
     for key in ("fox2012", "fox2012_alt", "weigand2018", "ba9", "ba46", "avg_5cm", "avg_f3"):
         assert get(key).mni_mm[0] < 0, key               # left hemisphere: x < 0 in RAS

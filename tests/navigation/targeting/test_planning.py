@@ -11,10 +11,10 @@ from tmsnav.navigation.coils import CoilDefinition
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.coil_dipoles import GENERIC_FIG8_70
 from tmsnav.navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
-                                           find_fiducial,
-                                           head_axes_from, landmarks_from, mni_to_mri, mri_to_mni,
-                                           orientation_for_target, point_target, unique_name,
-                                           with_handle_angle)
+                                                  find_fiducial,
+                                                  head_axes_from, landmarks_from, mni_to_mri, mri_to_mni,
+                                                  orientation_for_target, point_target, unique_name,
+                                                  with_handle_angle)
 from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh
 from tmsnav.navigation.transforms import Frame, Transform
 

@@ -6,8 +6,8 @@ from scipy.special import ellipe
 
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, arc_through, closest_point,
-                                                 outward_normal, plane_section, ray_hit, surface_path,
-                                                 walk)
+                                                        outward_normal, plane_section, ray_hit, surface_path,
+                                                        walk)
 from tests.navigation.targeting import targeting_data
 
 

@@ -8,7 +8,7 @@ import pytest
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.scalp_geometry import HeadAxes
 from tmsnav.navigation.targeting.targets import (Evidence, Target, TargetSet, cortex_below,
-                                          default_handle_direction, target_from_scalp)
+                                                 default_handle_direction, target_from_scalp)
 from tmsnav.navigation.transforms import Frame
 from tests.navigation.targeting import targeting_data
 

@@ -7,7 +7,7 @@ from scipy.spatial import ConvexHull
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh, arc_through, closest_point
 from tmsnav.navigation.targeting.ten_twenty import (TEN_TWENTY_NAMES, HeadLandmarks, compute_ten_twenty,
-                                             estimate_inion, ten_twenty_target)
+                                                    estimate_inion, ten_twenty_target)
 from tests.navigation.targeting import targeting_data
 
 
