@@ -254,16 +254,16 @@ def load_brain(paths: str | Path | Sequence[str | Path], volume: Any, *, labels:
     from .cache import cached_mesh, image_identity
     from .files import load_surface_file
 
-    paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    if not paths:
+    chosen = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if not chosen:
         raise SurfaceError("no brain surface file chosen")
-    for p in paths:
+    for p in chosen:
         if not p.is_file():
             raise SurfaceError(f"file not found: {p.name}")
     report(progress, 0.0, "Reading the brain surface", cancel)
-    names = " + ".join(p.name for p in paths)
-    if len(paths) == 1 and _is_mask(paths[0]):
-        path = paths[0]
+    names = " + ".join(p.name for p in chosen)
+    if len(chosen) == 1 and _is_mask(chosen[0]):
+        path = chosen[0]
         mask, affine, how = brain_mask_from_image(path, labels)
         _mask_overlaps(mask, affine, volume, path.name)
         report(progress, 0.3, "Contouring the brain mask", cancel)
@@ -271,28 +271,28 @@ def load_brain(paths: str | Path | Sequence[str | Path], volume: Any, *, labels:
         mesh, _ = cached_mesh("brain-mask", key, lambda: extract_surface_from_mask(
             mask, affine, max_faces=max_faces, cancel=cancel))
         provenance = f"from {path.name} ({how}), contoured on its own grid"
-    elif len(paths) == 1 and paths[0].suffix.lower() == ".msh":
+    elif len(chosen) == 1 and chosen[0].suffix.lower() == ".msh":
         try:
-            points, faces = read_msh_surface(paths[0])
+            points, faces = read_msh_surface(chosen[0])
         except MshError as exc:
             raise SurfaceError(str(exc)) from exc
         mesh = _merge([pv.PolyData.from_regular_faces(points, faces)])
-        provenance = f"from the SimNIBS head mesh {paths[0].name} (grey-matter surface, tag 1002)"
+        provenance = f"from the SimNIBS head mesh {chosen[0].name} (grey-matter surface, tag 1002)"
     else:
-        if any(_is_mask(p) or p.suffix.lower() == ".msh" for p in paths):
+        if any(_is_mask(p) or p.suffix.lower() == ".msh" for p in chosen):
             raise SurfaceError("choose one mask/segmentation or SimNIBS mesh, or surface files only")
-        hemis = [p.name.split(".")[0].lower() for p in paths]
-        if len(paths) == 2 and hemis[0] == hemis[1] and hemis[0] in ("lh", "rh"):
+        hemis = [p.name.split(".")[0].lower() for p in chosen]
+        if len(chosen) == 2 and hemis[0] == hemis[1] and hemis[0] in ("lh", "rh"):
             raise SurfaceError(f"both files are {hemis[0]} surfaces: choose lh.pial AND rh.pial")
         meshes = []
-        for i, p in enumerate(paths):
+        for i, p in enumerate(chosen):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            report(progress, 0.1 + 0.6 * i / len(paths), f"Reading {p.name}", cancel)
+            report(progress, 0.1 + 0.6 * i / len(chosen), f"Reading {p.name}", cancel)
             meshes.append(load_surface_file(p, volume=volume))
         mesh = _merge(meshes)
         provenance = f"from {names}"
-        if len(paths) == 1 and hemis[0] in ("lh", "rh"):
+        if len(chosen) == 1 and hemis[0] in ("lh", "rh"):
             provenance += " (ONE hemisphere only)"
     report(progress, 1.0, "Brain surface read", cancel)
     return set_provenance(mesh, provenance)
