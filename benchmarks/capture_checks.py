@@ -93,14 +93,14 @@ def main() -> dict:
     heads = {"adult (5 landmarks)": ADULT,
              "phantom (3 landmarks)": {"nasion": np.array(ph.nasion), "lpa": np.array(ph.lpa),
                                        "rpa": np.array(ph.rpa)}}
-    results = {"trials": TRIALS, "rows": []}
+    results: dict = {"trials": TRIALS}
     print(f"{'head':24s} {'FLE':>5s} {'false refusals':>15s} {'false causes':>13s} "
           f"{'swap named':>11s} {'shift named':>12s} {'pause refused':>14s}")
     for label, mri in heads.items():
         for fle in (2.0, 4.0):
             c = run_head(mri, fle, rng)
-            row = {"head": label, "fle_mm": fle, **c}
-            results["rows"].append(row)
+            key = f"{'adult' if label.startswith('adult') else 'phantom'}_fle_{fle:.0f}mm"
+            results.update({f"{name}_{key}": value for name, value in c.items()})
             print(f"{label:24s} {fle:4.0f}  {c['false_refusals']:6d}/{c['touches']:<8d} "
                   f"{c['false_causes']:6d}/{TRIALS:<6d} {c['swap_named']:4d}/{TRIALS:<6d} "
                   f"{c['shift_named']:5d}/{TRIALS:<6d} {c['pause_refused']:6d}/{TRIALS}")

@@ -31,7 +31,7 @@ from .scalp_geometry import (LANDMARK_MAX_OFF_SURFACE_MM, HeadAxes, SurfaceMesh,
                              closest_point, outward_normal)
 from .targets import (MAX_CORTEX_DEPTH_MM, Evidence, Target, default_handle_direction,
                       target_from_scalp)
-from .ten_twenty import HeadLandmarks, estimate_inion
+from .ten_twenty import HeadLandmarks, as_point, estimate_inion
 
 __all__ = ["LandmarkChoice", "ON_SCALP_MM", "MANUAL_EVIDENCE", "FIDUCIAL_ALIASES", "find_fiducial",
            "head_axes_from", "landmarks_from", "point_target", "mni_to_mri", "mri_to_mni",
@@ -47,16 +47,6 @@ FIDUCIAL_ALIASES = {"nasion": ("nasion", "nas", "nz", "n"), "inion": ("inion", "
                     "rpa": ("rpa", "ar", "right_ear", "right preauricular")}
 
 
-def _point(value: Any, what: str) -> np.ndarray:
-    try:
-        p = np.array(value, dtype=float).reshape(3)
-    except (TypeError, ValueError):
-        raise NavigationError(f"{what} must be three coordinates in mm, got {value!r}") from None
-    if not np.all(np.isfinite(p)):
-        raise NavigationError(f"{what} has NaN or infinite coordinates")
-    return p
-
-
 def find_fiducial(fiducials_mm: Mapping[str, Any] | None, name: str) -> np.ndarray | None:
     """The fiducial ``name`` ("nasion", "inion", "lpa", "rpa") under any usual label, or None."""
     if not fiducials_mm:
@@ -64,7 +54,7 @@ def find_fiducial(fiducials_mm: Mapping[str, Any] | None, name: str) -> np.ndarr
     lowered = {str(k).strip().lower(): v for k, v in fiducials_mm.items()}
     for alias in FIDUCIAL_ALIASES[name]:
         if alias in lowered and lowered[alias] is not None:
-            return _point(lowered[alias], name.upper())
+            return as_point(lowered[alias], name.upper())
     return None
 
 
@@ -82,7 +72,7 @@ def _collect(fiducials_mm: Mapping[str, Any] | None, overrides: Mapping[str, Any
     points, origin = {}, {}
     for name in names:
         if overrides and overrides.get(name) is not None:
-            points[name], origin[name] = _point(overrides[name], name.upper()), "cursor"
+            points[name], origin[name] = as_point(overrides[name], name.upper()), "cursor"
             continue
         p = find_fiducial(fiducials_mm, name)
         if p is not None:
@@ -126,13 +116,13 @@ def landmarks_from(fiducials_mm: Mapping[str, Any] | None, scalp: "pv.PolyData |
 
 def mni_to_mri(mri_from_mni: Transform, mni_mm: Any) -> np.ndarray:
     _check_mni(mri_from_mni)
-    return mri_from_mni.apply(_point(mni_mm, "MNI coordinate"))
+    return mri_from_mni.apply(as_point(mni_mm, "MNI coordinate"))
 
 
 def mri_to_mni(mri_from_mni: Transform, mri_mm: Any) -> np.ndarray:
     """Patient mri mm -> MNI152 mm (inverse of the 12-parameter affine)."""
     _check_mni(mri_from_mni)
-    return mri_from_mni.inverse().apply(_point(mri_mm, "mri coordinate"))
+    return mri_from_mni.inverse().apply(as_point(mri_mm, "mri coordinate"))
 
 
 def _check_mni(mri_from_mni: Any) -> None:
@@ -151,14 +141,14 @@ def point_target(name: str, point_mm: Any, scalp: "pv.PolyData | SurfaceMesh", *
     scalp point along the inward normal. Points outside the head or deeper than TMS reaches
     are refused with the distance."""
     surf = as_surface(scalp)
-    p = _point(point_mm, f"{name} position")
+    p = as_point(point_mm, f"{name} position")
     entry = closest_point(surf, p)
     n_out = outward_normal(surf, entry)
     offset = p - entry
     distance = float(np.linalg.norm(offset))
     axes = head_axes or HeadAxes.ras()
     extra = [] if head_axes is not None else ["handle from image axes (no fiducials)"]
-    mni = None if mni_point_mm is None else _point(mni_point_mm, "MNI coordinate")
+    mni = None if mni_point_mm is None else as_point(mni_point_mm, "MNI coordinate")
     if distance <= ON_SCALP_MM:
         t = target_from_scalp(name, entry, n_out, source=source, evidence=evidence, head_axes=axes,
                               brain_mesh=brain, notes="; ".join([n for n in [notes, *extra] if n]))
@@ -266,5 +256,5 @@ def cortical_normal(brain: "pv.PolyData | SurfaceMesh", point_mm: Any, radius_mm
     direction of the cortical columns there (the "cortical column cosine" model, Fox et al.
     2004, Hum Brain Mapp 22:1), used as the orientation objective's direction."""
     surf = as_surface(brain)
-    p = closest_point(surf, _point(point_mm, "cortex point"))
+    p = closest_point(surf, as_point(point_mm, "cortex point"))
     return outward_normal(surf, p, radius_mm=radius_mm)

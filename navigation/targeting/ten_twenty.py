@@ -33,7 +33,7 @@ from tmsnav.navigation.targeting.scalp_geometry import (LANDMARK_MAX_OFF_SURFACE
                                                         outward_normal, plane_section, ray_hit)
 from tmsnav.navigation.targeting.targets import Evidence, Target, target_from_scalp
 
-__all__ = ["HeadLandmarks", "ScalpPosition", "TenTwenty", "compute_ten_twenty", "estimate_inion",
+__all__ = ["HeadLandmarks", "ScalpPosition", "TenTwenty", "compute_ten_twenty", "estimate_inion", "as_point",
            "ten_twenty_target", "TEN_TWENTY_NAMES", "ALIASES", "TEN_TWENTY_EVIDENCE"]
 
 TEN_TWENTY_NAMES = ("Fp1", "Fpz", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4",
@@ -58,7 +58,8 @@ TEN_TWENTY_EVIDENCE = Evidence(
     doi="10.1016/S1388-2457(01)00460-6")
 
 
-def _point(value, what: str) -> np.ndarray:
+def as_point(value: object, what: str) -> np.ndarray:
+    """One mm point from any 3-sequence, refused with ``what`` named when malformed or not finite."""
     try:
         p = np.array(value, dtype=float).reshape(3)
     except (TypeError, ValueError):
@@ -79,7 +80,7 @@ class HeadLandmarks:
 
     def __post_init__(self) -> None:
         for name in ("nasion", "inion", "lpa", "rpa"):
-            object.__setattr__(self, name, _point(getattr(self, name), name.upper()))
+            object.__setattr__(self, name, as_point(getattr(self, name), name.upper()))
         if np.linalg.norm(self.rpa - self.lpa) < 50 or np.linalg.norm(self.nasion - self.inion) < 50:
             raise NavigationError("landmarks are implausibly close together (< 50 mm): are they in mm?")
         # Patient-safety checks: in scanner RAS, a head cannot be turned more than 90 deg, so the
