@@ -425,21 +425,9 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.grab().save(str(path), "PNG")
 
     def about_text(self) -> str:
-        """Version, licence and where the log file is (IT and bug reports ask for it)."""
-        from importlib.metadata import PackageNotFoundError, version
+        from .about import about_text
 
-        from .logging_setup import current_log_file
-
-        try:
-            ver = version("tmsnav")
-        except PackageNotFoundError:
-            ver = "(not installed)"
-        log_file = current_log_file()
-        where = str(log_file) if log_file is not None else "none (logging to the terminal only)"
-        return (f"tmsnav {ver}: open-source neuronavigation for personalized TMS.\n"
-                "Research software: not a certified medical device.\n"
-                "Licence: BSD-3-Clause.\n\n"
-                f"Log file: {where}")
+        return about_text()
 
     def show_about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About tmsnav", self.about_text())
