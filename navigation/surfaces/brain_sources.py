@@ -34,7 +34,8 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
 from ..progress import CancelToken, ProgressCallback, report
-from .extract import SurfaceError, extract_surface_from_mask, mesh_volume_ml, orient_outward, volume_arrays
+from .extract import (SurfaceError, extract_surface_from_mask, mesh_volume_ml, orient_outward, signed_volume_mm3,
+                      volume_arrays)
 from .template_brain import provenance_of, set_provenance
 
 __all__ = ["BrainCheck", "load_brain", "check_brain_in_scalp", "check_brain_arrays", "scalp_arrays",
@@ -99,12 +100,6 @@ def _is_closed(faces: np.ndarray) -> bool:
     return bool(np.all(counts == 2))
 
 
-def _volume_ml(points: np.ndarray, faces: np.ndarray) -> float:
-    """Enclosed volume of a closed triangle mesh (divergence theorem), numpy only."""
-    a, b, c = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
-    return abs(float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum()) / 6.0) / 1000.0
-
-
 def check_brain_in_scalp(brain: pv.PolyData, scalp: pv.PolyData) -> BrainCheck:
     """Measure and judge a brain surface against the scalp; raises :class:`SurfaceError` naming the
     likely cause when it is not plausibly this head's brain."""
@@ -117,7 +112,7 @@ def check_brain_arrays(brain_points: np.ndarray, brain_faces: np.ndarray, scalp_
     """:func:`check_brain_in_scalp` on plain arrays (triangles; scalp outward normals), numpy only."""
     points = np.asarray(brain_points, float)
     faces = np.asarray(brain_faces)
-    volume_ml = _volume_ml(points, faces)
+    volume_ml = abs(signed_volume_mm3(points, faces)) / 1000.0
     closed = _is_closed(faces)
     if len(points) > _MAX_CHECK_POINTS:
         points = points[np.random.default_rng(0).choice(len(points), _MAX_CHECK_POINTS, replace=False)]

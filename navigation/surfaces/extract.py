@@ -48,7 +48,7 @@ from ..transforms import Frame, Transform
 __all__ = [
     "SurfaceError", "volume_arrays", "head_threshold", "head_mask",
     "extract_scalp", "extract_surface_from_mask", "SURFACE_CODE_VERSION",
-    "mesh_volume_ml", "orient_outward", "skin_edge_levels",
+    "mesh_volume_ml", "signed_volume_mm3", "orient_outward", "skin_edge_levels",
 ]
 
 SURFACE_CODE_VERSION = "3"  # bump when a change alters the meshes: invalidates every cache
@@ -271,11 +271,18 @@ def _drop_small_pieces(mesh: pv.PolyData, keep_fraction: float = 0.05) -> pv.Pol
     return kept.triangulate()
 
 
-def _signed_volume(mesh: pv.PolyData) -> float:
-    faces = mesh.regular_faces
-    p = mesh.points
-    a, b, c = p[faces[:, 0]], p[faces[:, 1]], p[faces[:, 2]]
+def signed_volume_mm3(points: np.ndarray, faces: np.ndarray) -> float:
+    """Signed enclosed volume of a closed triangle mesh (divergence theorem: sum of signed
+    tetrahedra to the origin); positive when the triangles are wound outward. Numpy only, so it
+    can run on a worker thread."""
+    p = np.asarray(points, float)
+    f = np.asarray(faces)
+    a, b, c = p[f[:, 0]], p[f[:, 1]], p[f[:, 2]]
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def _signed_volume(mesh: pv.PolyData) -> float:
+    return signed_volume_mm3(mesh.points, mesh.regular_faces)
 
 
 def mesh_volume_ml(mesh: pv.PolyData) -> float:
