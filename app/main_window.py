@@ -139,12 +139,17 @@ class MainWindow(QtWidgets.QMainWindow):
         e = self.menuBar().addMenu("&Edit")
         self.edit_menu = e
         stack = self.planning_panel.undo_stack
-        self.undo_action = stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QtGui.QKeySequence.StandardKey.Undo)
-        self.redo_action = stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcut(QtGui.QKeySequence.StandardKey.Redo)
-        e.addAction(self.undo_action)
-        e.addAction(self.redo_action)
+        # Actions built here, not by QUndoStack.createUndoAction: the wrapper PySide6 returns for
+        # that C++-created action can be a stale one of another type (seen once in CI as a
+        # QSurface with no setShortcut); an action constructed from Python always has its own.
+        self.undo_action = self._action(e, "&Undo", stack.undo, QtGui.QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(e, "&Redo", stack.redo, QtGui.QKeySequence.StandardKey.Redo)
+        self.undo_action.setEnabled(stack.canUndo())
+        self.redo_action.setEnabled(stack.canRedo())
+        stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"&Undo {t}".strip()))
+        stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"&Redo {t}".strip()))
         v = self.menuBar().addMenu("&View")
         for name, key in (("front", "Ctrl+1"), ("left", "Ctrl+2"), ("right", "Ctrl+3"), ("top", "Ctrl+4")):
             self._action(v, f"View from {name}", lambda _=False, n=name: self.view3d.view_from(n), key)
