@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import nibabel as nib
 import numpy as np
 import pyvista as pv
+from nibabel.spatialimages import SpatialImage
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
@@ -169,10 +170,12 @@ def brain_mask_from_image(path: str | Path, labels: Sequence[int] | None = None
     path = Path(path)
     try:
         image = nib.load(str(path))
+        if not isinstance(image, SpatialImage):  # a surface (GIfTI) or CIFTI file has no voxels
+            raise TypeError(f"it is a {type(image).__name__}, not a voxel image")
         data = np.asanyarray(image.dataobj)
     except Exception as exc:  # nibabel raises many types for damaged files
         raise SurfaceError(f"could not read {path.name} as a mask or segmentation image: {exc}") from exc
-    data, affine = volume_arrays((data, np.asarray(image.affine, float)))
+    data, affine = volume_arrays((data, np.asarray(image.affine, dtype=np.float64)))
     data = np.nan_to_num(np.asarray(data))
     values = np.unique(data[::2, ::2, ::2]) if data.size > 8_000_000 else np.unique(data)
     integral = np.all(np.mod(values, 1) == 0)

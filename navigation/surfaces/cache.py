@@ -105,13 +105,15 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
 
 def save_mesh(path: Path, mesh: pv.PolyData) -> None:
     """Triangle mesh + point/field arrays to ``.npz`` (atomically)."""
-    arrays = {"points": np.asarray(mesh.points, dtype=np.float64),
-              "faces": np.asarray(mesh.regular_faces, dtype=np.int32)}
+    arrays: dict[str, np.ndarray] = {"points": np.asarray(mesh.points, dtype=np.float64),
+                                     "faces": np.asarray(mesh.regular_faces, dtype=np.int32)}
     for name in mesh.point_data.keys():
         arrays[f"point__{name}"] = np.asarray(mesh.point_data[name])
     for name in mesh.field_data.keys():
         arrays[f"field__{name}"] = np.asarray(mesh.field_data[name])
-    _atomic_write(path, lambda handle: np.savez(handle, **arrays))
+    # mypy cannot see that no key is "allow_pickle" (every key has a prefix or is points/faces), and
+    # passing allow_pickle=False explicitly would store it as an array on numpy 1.26 (no such parameter).
+    _atomic_write(path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
 
 
 def load_mesh_arrays(path: Path) -> dict[str, np.ndarray] | None:

@@ -123,7 +123,7 @@ def _read_pyvista(path: Path) -> tuple[np.ndarray, np.ndarray]:
         warnings.simplefilter("ignore")  # VTK's reader errors are caught and reported below
         mesh = pv.read(str(path))
     if catcher.events and (mesh is None or getattr(mesh, "n_points", 0) == 0):
-        raise SurfaceError(f"could not read {path.name}: {catcher.events[0].description.strip()}")
+        raise SurfaceError(f"could not read {path.name}: {catcher.events[0].alert.strip()}")
     if isinstance(mesh, pv.MultiBlock):
         mesh = mesh.combine()
     if mesh is None or mesh.n_points == 0:
@@ -195,6 +195,6 @@ def load_surface_file(path: str | Path, *, volume: Any = None,
     if not np.all(np.isfinite(coords)):
         raise SurfaceError(f"{path.name} is damaged: vertices contain NaN or infinite values")
     coords = _check_units(path, coords, scale_to_mm)
-    mesh = pv.PolyData.from_regular_faces(coords, faces.astype(np.int64))
+    mesh = pv.PolyData.from_regular_faces(coords, faces.astype(int))
     return mesh.compute_normals(cell_normals=False, point_normals=True, split_vertices=False,
                                 consistent_normals=False)

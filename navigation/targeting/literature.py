@@ -194,5 +194,5 @@ def map_to_patient(entry: LiteratureTarget, mri_from_mni: Transform,
         notes.append(f"mapped point is {off:.1f} mm from the brain surface")
     return Target(name=name or entry.name, scalp_point_mm=entry_point, normal=z,
                   handle_direction=default_handle_direction(z, axes, side), source="literature-mni",
-                  evidence=entry.evidence, cortex_point_mm=cortex, mni_point_mm=entry.mni_mm,
+                  evidence=entry.evidence, cortex_point_mm=cortex, mni_point_mm=np.asarray(entry.mni_mm, dtype=float),
                   notes="; ".join(notes))

@@ -36,6 +36,7 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
+from nibabel.spatialimages import SpatialImage
 from scipy import ndimage as ndi
 from scipy.optimize import minimize
 from scipy.spatial.transform import Rotation
@@ -107,6 +108,15 @@ def mni_template_path(kind: str = "t1") -> Path:
     return path
 
 
+def _load_spatial(path: Path) -> SpatialImage:
+    """``nib.load`` typed as the voxel image it must be: ``nib.load`` is declared to return any
+    file-based image (GIfTI, CIFTI, ...), which have no ``affine`` or ``dataobj``."""
+    image = nib.load(str(path))
+    if not isinstance(image, SpatialImage):
+        raise MniRegistrationError(f"{path.name} is a {type(image).__name__}, not a voxel image")
+    return image
+
+
 def load_mni_template(kind: str = "t1") -> tuple[np.ndarray, np.ndarray]:
     """``(data float32, mni_from_voxel 4x4)`` of a 1 mm ICBM152 2009a sym image.
 
@@ -114,7 +124,7 @@ def load_mni_template(kind: str = "t1") -> tuple[np.ndarray, np.ndarray]:
     (uint8-like), and contouring them at "0.5" on that scale meant probability 0.002, a brain
     ~25 % too large. Dividing here means no caller can repeat that. "t1" keeps its intensities.
     """
-    image = nib.load(str(mni_template_path(kind)))
+    image = _load_spatial(mni_template_path(kind))
     data = np.asarray(image.dataobj, dtype=np.float32)
     if kind in ("gm", "wm"):
         top = float(data.max())
@@ -182,7 +192,9 @@ class _Problem:
             w = _bspline3(u)
             cell = a * NBINS + j
             joint += np.bincount(cell, weights=w, minlength=NBINS * NBINS)
-            weights.append(w), derivs.append(_bspline3_deriv(u)), cells.append(cell)
+            weights.append(w)
+            derivs.append(_bspline3_deriv(u))
+            cells.append(cell)
         n = len(m)
         p = joint.reshape(NBINS, NBINS) / n
         ps, pm = p.sum(axis=1), p.sum(axis=0)
@@ -240,20 +252,25 @@ def _fit(problem: _Problem, free: int, max_iter: int) -> tuple[np.ndarray, float
 
 @dataclass
 class _Image:
-    """An image on a ~2 mm grid: data, world_from_voxel, and (for a fixed image) its brain mask
-    and the region where MI samples are drawn."""
+    """An image on a ~2 mm grid: data and world_from_voxel (the moving image of a fit)."""
 
     data: np.ndarray
     world_from_voxel: np.ndarray
-    brain: np.ndarray | None = None
-    region: np.ndarray | None = None
 
     @property
     def voxel_mm(self) -> np.ndarray:
         return np.linalg.norm(self.world_from_voxel[:3, :3], axis=0)
 
 
-def _run_stages(fixed: _Image, moving: _Image, moving_from_fixed: np.ndarray, stages: tuple,
+@dataclass
+class _Fixed(_Image):
+    """A fixed image of a fit: also its brain mask and the region where MI samples are drawn."""
+
+    brain: np.ndarray
+    region: np.ndarray
+
+
+def _run_stages(fixed: _Fixed, moving: _Image, moving_from_fixed: np.ndarray, stages: tuple,
                 seed: int, progress: ProgressCallback | None, span: tuple[float, float],
                 cancel: CancelToken | None) -> tuple[np.ndarray, float]:
     """Improve ``moving_from_fixed`` (4x4 world mm) stage by stage; returns it and the final MI."""
@@ -279,7 +296,7 @@ def _run_stages(fixed: _Image, moving: _Image, moving_from_fixed: np.ndarray, st
     return moving_from_fixed, mi
 
 
-def _initial_translation(fixed: _Image, moving: _Image) -> np.ndarray:
+def _initial_translation(fixed: _Fixed, moving: _Image) -> np.ndarray:
     """Best MI translation on a 12 mm grid around the patient's intensity centroid."""
     centroid = np.array(ndi.center_of_mass(np.clip(moving.data, 0, None)))
     head_centre = moving.world_from_voxel[:3, :3] @ centroid + moving.world_from_voxel[:3, 3]
@@ -313,7 +330,7 @@ def _mask_on(mask: np.ndarray, world_from_mask: np.ndarray, target: _Image,
                                 output_shape=target.data.shape, order=1) > 0.5
 
 
-def _has_scalp(template: _Image, moving: _Image, mri_from_mni: np.ndarray) -> bool:
+def _has_scalp(template: _Fixed, moving: _Image, mri_from_mni: np.ndarray) -> bool:
     """True when there is tissue 4-14 mm outside the fitted template brain (a head with skull and
     scalp), False for a skull-stripped image."""
     brain = _mask_on(template.brain, template.world_from_voxel, moving, mri_from_mni)
@@ -324,26 +341,26 @@ def _has_scalp(template: _Image, moving: _Image, mri_from_mni: np.ndarray) -> bo
     return bool(shell.any() and inside > 0 and moving.data[shell].mean() > 0.25 * inside)
 
 
-def _template_image() -> _Image:
+def _template_image() -> _Fixed:
     data, mni_from_voxel = load_mni_template("t1")
     static, mni_from_static = _block_average(data, mni_from_voxel, np.array([2, 2, 2]))
     brain = static > 1e-3 * static.max()
-    return _Image(static, mni_from_static, brain, ndi.binary_dilation(brain, iterations=3))
+    return _Fixed(static, mni_from_static, brain, ndi.binary_dilation(brain, iterations=3))
 
 
-def _sample_head_image(template: _Image) -> tuple[_Image, np.ndarray]:
+def _sample_head_image(template: _Fixed) -> tuple[_Fixed, np.ndarray]:
     """The bundled head (with skull) as an intermediate template, and its stored mri_from_mni."""
     from ..sample_head import sample_head_mri_from_mni, sample_head_path
 
-    image = nib.load(str(sample_head_path()))
+    image = _load_spatial(sample_head_path())
     voxel_mm = np.linalg.norm(image.affine[:3, :3], axis=0)
     factors = np.maximum(np.round(2.0 / voxel_mm), 1).astype(int)
     data, world_from_voxel = _block_average(np.asarray(image.dataobj, np.float32), image.affine, factors)
-    head = _Image(data, world_from_voxel)
+    grid = _Image(data, world_from_voxel)
     mri_from_mni = sample_head_mri_from_mni().matrix
-    head.brain = _mask_on(template.brain, template.world_from_voxel, head, mri_from_mni)
-    head.region = ndi.binary_dilation(head.brain, iterations=int(round(20 / float(np.mean(head.voxel_mm)))))
-    return head, mri_from_mni
+    brain = _mask_on(template.brain, template.world_from_voxel, grid, mri_from_mni)
+    region = ndi.binary_dilation(brain, iterations=int(round(20 / float(np.mean(grid.voxel_mm)))))
+    return _Fixed(data, world_from_voxel, brain, region), mri_from_mni
 
 
 # ----- pipeline ------------------------------------------------------------------------------
