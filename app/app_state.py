@@ -172,7 +172,7 @@ class AppState(QtCore.QObject):
         if self.session is not None and registration is not None:
             self.session.record.mni = {"mri_from_mni": registration.mri_from_mni.to_dict(),
                                        "method": getattr(registration, "method", "")}
-            self._save()
+            self._save(self.session)
         self.mniChanged.emit(registration)
 
     def targets_edited(self, reason: str) -> None:
@@ -214,12 +214,12 @@ class AppState(QtCore.QObject):
         except NavigationError as exc:
             self.problem.emit(str(exc))
             return
-        self._save()
+        self._save(self.session)
 
-    def _save(self) -> None:
+    def _save(self, session: Session) -> None:
         try:
-            self.session.save()
-            pending = self.session.events.last_error
+            session.save()
+            pending = session.events.last_error
             self.problem.emit(pending or "")
             self._set_unsaved(False)
         except NavigationError as exc:
@@ -231,5 +231,5 @@ class AppState(QtCore.QObject):
         """Write the session now (File > Save, or Save when closing); True when it is on disk."""
         if self.session is None:
             return False
-        self._save()
+        self._save(self.session)
         return not self.unsaved

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
@@ -220,7 +221,7 @@ class BrainController(QtCore.QObject):
         if paths:
             self.load_files(paths)
 
-    def load_files(self, paths: list[str | Path]) -> None:
+    def load_files(self, paths: Sequence[str | Path]) -> None:
         """Read, check against the scalp and show a brain surface (worker thread)."""
         head = self.state.head
         if head is None:

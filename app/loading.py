@@ -56,20 +56,21 @@ def load_head(path: str | Path, *, affine_choice: str | None = None, series_uid:
     volume = load_volume(path, affine_choice=affine_choice, series_uid=series_uid,
                          progress=scaled(progress, 0.0, 0.4), cancel=cancel)
     surfaces = head_surfaces(volume, progress=scaled(progress, 0.4, 0.9), cancel=cancel)
-    scalp, brain = surfaces.scalp, None
+    outer = surfaces.scalp            # the scalp, or the brain itself for a skull-stripped image
+    brain: pv.PolyData | None = None
     if brain_mesh_path is not None:   # any brain file: read, then checked against the scalp below
         from tmsnav.navigation.surfaces.brain_sources import load_brain
 
         brain = load_brain(brain_mesh_path, volume, progress=scaled(progress, 0.9, 0.95), cancel=cancel)
     report(progress, 0.96, "Checking for a scalp", cancel)
-    enclosed = mesh_volume_ml(scalp)
-    ratio = shell_intensity_ratio(volume.value_at, scalp.points, -scalp.point_data["Normals"]) \
+    enclosed = mesh_volume_ml(outer)
+    ratio = shell_intensity_ratio(volume.value_at, outer.points, -outer.point_data["Normals"]) \
         if enclosed < 2500.0 else float("nan")
     problems = check_skull_stripped(enclosed, ratio)
     stripped = bool(problems)
-    if stripped:
-        brain = set_provenance(scalp, SKULL_STRIPPED_BRAIN) if brain is None else brain
-        scalp = None
+    scalp: pv.PolyData | None = None if stripped else outer
+    if stripped and brain is None:
+        brain = set_provenance(outer, SKULL_STRIPPED_BRAIN)
     if brain is not None and scalp is not None:
         from tmsnav.navigation.surfaces.brain_sources import check_brain_in_scalp
 

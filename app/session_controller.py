@@ -35,15 +35,20 @@ class SessionController(QtCore.QObject):
         self.window = window
         self.state = window.state
         self._pending: RestoredSession | None = None
-        first = menu.actions()[0] if menu.actions() else None
+        actions = []
         for text, slot, key in (("&New session…", self.choose_new, "Ctrl+N"),
                                 ("Open se&ssion…", self.choose_open, "Ctrl+Shift+E"),
                                 ("Save session", self.save, QtGui.QKeySequence.StandardKey.Save)):
             act = QtGui.QAction(text, window)
             act.setShortcut(QtGui.QKeySequence(key))
             act.triggered.connect(slot)
-            menu.insertAction(first, act)
-        menu.insertSeparator(first)
+            actions.append(act)
+        if menu.actions():                      # session actions first, above the file actions
+            first = menu.actions()[0]
+            menu.insertActions(first, actions)
+            menu.insertSeparator(first)
+        else:
+            menu.addActions(actions)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
         self.timer.timeout.connect(self.autosave)
@@ -100,7 +105,7 @@ class SessionController(QtCore.QObject):
         self.window.setWindowTitle(f"tmsnav — {session.record.patient_id}")
         notes = list(restored.warnings)
         if restored.registration is not None:
-            notes.append(f"The registration of {restored.registration_timestamp[:16]} is kept in the "
+            notes.append(f"The registration of {restored.registration.timestamp[:16]} is kept in the "
                          "session file but not applied: register the patient again for this sitting.")
         if notes:
             self.window.show_problem(" ".join(notes))

@@ -110,7 +110,8 @@ class RegistrationPanel(QtWidgets.QWidget):
         self._space_shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._space_shortcut.activated.connect(self.capture)
         saved = QtCore.QSettings("tmsnav", "tmsnav").value(SETTINGS_KEY, DEFAULT_CAPTURE_KEY)
-        self.set_capture_key(saved, save=False)
+        # QSettings gives back whatever the file holds; a damaged or foreign value is not a key
+        self.set_capture_key(saved if isinstance(saved, str) else DEFAULT_CAPTURE_KEY, save=False)
         window.tracking.updated.connect(self._on_snapshot)
         window.state.headChanged.connect(self._head_changed)
         self.go_to("tools")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from .landmarks_box import LandmarksBox
-from .method_forms import BeamForm, FiveCmForm, LiteratureForm, ManualForm, TenTwentyForm, compact
+from .method_forms import BeamForm, FiveCmForm, LiteratureForm, ManualForm, MethodForm, TenTwentyForm, compact
 
 __all__ = ["AddTargetBox", "METHODS"]
 
@@ -19,8 +19,9 @@ class AddTargetBox(QtWidgets.QGroupBox):
         super().__init__("Add a target", parent)
         self.setObjectName("add_target_box")
         layout = QtWidgets.QVBoxLayout(self)
-        self.forms = {"literature": LiteratureForm(), "ten_twenty": TenTwentyForm(),
-                      "beam": BeamForm(), "five_cm": FiveCmForm(), "manual": ManualForm()}
+        self.manual_form = ManualForm()       # typed: the cursor readout is the manual form's alone
+        self.forms: dict[str, MethodForm] = {"literature": LiteratureForm(), "ten_twenty": TenTwentyForm(),
+                                             "beam": BeamForm(), "five_cm": FiveCmForm(), "manual": self.manual_form}
         self.method = compact(QtWidgets.QComboBox())
         self.method.setObjectName("target_method")
         self.stack = QtWidgets.QStackedWidget()
@@ -52,7 +53,7 @@ class AddTargetBox(QtWidgets.QGroupBox):
         return self.method.currentData()
 
     @property
-    def current_form(self):
+    def current_form(self) -> MethodForm:
         return self.forms[self.current_method]
 
     def _method_changed(self) -> None:

@@ -22,8 +22,8 @@ from tmsnav.navigation.targeting.ten_twenty import compute_ten_twenty, ten_twent
 
 from .context import PlanContext
 
-__all__ = ["compact", "PlanResult", "LiteratureForm", "TenTwentyForm", "BeamForm", "FiveCmForm", "ManualForm",
-           "TEN_TWENTY_CHOICES"]
+__all__ = ["compact", "PlanResult", "MethodForm", "LiteratureForm", "TenTwentyForm", "BeamForm", "FiveCmForm",
+           "ManualForm", "TEN_TWENTY_CHOICES"]
 
 TEN_TWENTY_CHOICES = ("F3", "F4", "FC3", "FC4", "C3", "C4", "Fz", "Cz", "AF3", "AF4", "F1", "F2",
                       "F5", "F6", "FC1", "FC2", "FC5", "FC6", "Fp1", "Fp2", "F7", "F8", "T7", "T8",
@@ -72,7 +72,18 @@ def _form(widget: QtWidgets.QWidget) -> QtWidgets.QFormLayout:
     return form
 
 
-class LiteratureForm(QtWidgets.QWidget):
+class MethodForm(QtWidgets.QWidget):
+    """What every form offers the "Add a target" box: its title in the method list and
+    :meth:`build`. A plain base class, not an ABC: ABCMeta and Qt's metaclass do not mix."""
+
+    title = ""
+
+    def build(self, ctx: PlanContext, name: str) -> Job:
+        """Check the inputs (raise :class:`NavigationError`) and return the worker job."""
+        raise NotImplementedError(f"{type(self).__name__} must define build()")
+
+
+class LiteratureForm(MethodForm):
     title = "Published MNI coordinate"
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -113,10 +124,11 @@ class LiteratureForm(QtWidgets.QWidget):
             raise NavigationError("Published targets are MNI coordinates: register the image to "
                                   "MNI first (MNI registration, at the top of this tab).")
         axes = ctx.head_axes_or_none()
+        mri_from_mni = ctx.mri_from_mni       # the checked transform, whatever ctx holds later
 
         def job(progress=None, cancel=None) -> PlanResult:
             report(progress, 0.2, "mapping the MNI coordinate", cancel)
-            t = literature.map_to_patient(entry, ctx.mri_from_mni, ctx.geometry.scalp,
+            t = literature.map_to_patient(entry, mri_from_mni, ctx.geometry.scalp,
                                           ctx.geometry.brain, head_axes=axes)
             return PlanResult(_named(t, ctx, name), _axes_message(axes))
         return job
@@ -137,7 +149,7 @@ class _LandmarkJob:
         return choice, compute_ten_twenty(ctx.geometry.scalp, choice.landmarks)
 
 
-class TenTwentyForm(QtWidgets.QWidget):
+class TenTwentyForm(MethodForm):
     title = "10-20 / 10-10 position"
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -162,7 +174,7 @@ class TenTwentyForm(QtWidgets.QWidget):
         return job
 
 
-class BeamForm(QtWidgets.QWidget):
+class BeamForm(MethodForm):
     title = "Beam F3 (tape measurements)"
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -214,7 +226,7 @@ class BeamForm(QtWidgets.QWidget):
         return job
 
 
-class FiveCmForm(QtWidgets.QWidget):
+class FiveCmForm(MethodForm):
     title = "5-cm rule (from the motor hotspot)"
     HOTSPOTS = (("m1_hand_left", "Left M1 hand knob (MNI, needs registration)"),
                 ("m1_hand_right", "Right M1 hand knob (MNI, needs registration)"),
@@ -240,18 +252,19 @@ class FiveCmForm(QtWidgets.QWidget):
         axes = head_axes_from(ctx.geometry.fiducials, ctx.landmark_overrides)
         key, distance_mm = self.hotspot.currentData(), 10.0 * float(self.distance.currentData())
         entry = None if key == "cursor" else literature.get(key)
-        if entry is not None and ctx.mri_from_mni is None:
+        mri_from_mni = ctx.mri_from_mni
+        if entry is not None and mri_from_mni is None:
             raise NavigationError("The M1 hand knob is an MNI coordinate: register the image to MNI "
                                   "first, or put the cursor on the hotspot and choose 'Cursor'.")
         cursor = ctx.cursor_mm.copy()
 
         def job(progress=None, cancel=None) -> PlanResult:
             report(progress, 0.2, "motor hotspot on the scalp", cancel)
-            if entry is None:
+            if entry is None or mri_from_mni is None:
                 hotspot = point_target("hotspot", cursor, ctx.geometry.scalp, head_axes=axes)
                 where = f"cursor ({cursor[0]:+.1f}, {cursor[1]:+.1f}, {cursor[2]:+.1f})"
             else:
-                hotspot = literature.map_to_patient(entry, ctx.mri_from_mni, ctx.geometry.scalp,
+                hotspot = literature.map_to_patient(entry, mri_from_mni, ctx.geometry.scalp,
                                                     head_axes=axes)
                 where = entry.name
             report(progress, 0.5, "walking anterior along the scalp", cancel)
@@ -261,7 +274,7 @@ class FiveCmForm(QtWidgets.QWidget):
         return job
 
 
-class ManualForm(QtWidgets.QWidget):
+class ManualForm(MethodForm):
     title = "Manual (cursor or coordinate)"
     SOURCES = (("cursor", "Cursor position"), ("mri", "Typed patient mri coordinate (mm)"),
                ("mni", "Typed MNI coordinate (mm)"))

@@ -100,7 +100,7 @@ class StepWidget(QtWidgets.QWidget):
         """The footswitch / capture key was pressed; True when the step used it."""
         return False
 
-    def add_buttons(self, *buttons: QtWidgets.QAbstractButton) -> QtWidgets.QHBoxLayout:
+    def add_buttons(self, *buttons: QtWidgets.QWidget) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
         for b in buttons:
             row.addWidget(b)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from PySide6 import QtCore
 
 from tmsnav.navigation.errors import NavigationError
-from tmsnav.navigation.registration import (RegistrationError, SurfaceIndex, register_fiducials,
-                                            tip_in_frame)
+from tmsnav.navigation.registration import (FiducialRegistration, RegistrationError, SurfaceIndex,
+                                            register_fiducials, tip_in_frame)
 from tmsnav.navigation.registration.fiducials import canonical_name
 from tmsnav.navigation.transforms import Transform
 
@@ -49,13 +49,13 @@ class WorkflowContext(QtCore.QObject):
         self.landmark_names: list[str] = list(STANDARD_LANDMARKS)
         self.mri_fiducials: dict[str, np.ndarray] = {}
         self.touched: dict[str, np.ndarray] = {}          # head-reference frame, mm
-        self.fiducial_fit = None                          # FiducialRegistration | None
+        self.fiducial_fit: FiducialRegistration | None = None
         self.fiducial_error = ""
         self.scalp_points = np.zeros((0, 3))              # head-reference frame, mm
         self.candidate = None                             # RegistrationResult to review
         self.fiducial_only = None                         # the same fiducials without ICP
         self._surface: SurfaceIndex | None = None
-        self._surface_future = None
+        self._surface_future: tuple[object, Future[SurfaceIndex]] | None = None   # (head, index build)
         self._divot_reference: np.ndarray | None = None   # pivot divot, head-reference frame
         self.state.headChanged.connect(self.reset_for_head)
         self.state.calibrationChanged.connect(self._calibration_changed)

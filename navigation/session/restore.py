@@ -8,10 +8,16 @@ head reference marker is re-attached each day and the technician must re-registe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import NavigationError
 from ..transforms import Transform
 from .store import SessionRecord
+
+if TYPE_CHECKING:  # imported when parsing (restore_session), so the session package loads without them
+    from ..registration import RegistrationResult
+    from ..registration.pivot import PivotCalibration
+    from ..targeting.targets import TargetSet
 
 __all__ = ["RestoredSession", "restore_session"]
 
@@ -20,12 +26,12 @@ __all__ = ["RestoredSession", "restore_session"]
 class RestoredSession:
     image_path: str | None
     image_sha256: str | None
-    registration: object | None = None          # RegistrationResult
+    registration: RegistrationResult | None = None
     registration_timestamp: str | None = None
-    pointer_calibration: object | None = None   # PivotCalibration
+    pointer_calibration: PivotCalibration | None = None
     coil_model_id: str | None = None
     coil_from_hotspot: Transform | None = None
-    targets: object | None = None               # TargetSet
+    targets: TargetSet | None = None
     mri_from_mni: Transform | None = None
     warnings: list[str] = field(default_factory=list)
 
