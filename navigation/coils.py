@@ -37,6 +37,7 @@ from tmsnav.assets import asset_path
 
 from .registration.errors import CalibrationError
 from .registration.rigid import fit_rigid
+from .targeting.coil_dipoles import windings_problem
 from .transforms import Frame, Transform, is_rigid, make_rigid
 
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ MAX_LANDMARK_DISTANCE_MM = 400.0
 CALIBRATION_MAX_RMS_MM = 1.5
 CALIBRATION_MAX_POINT_MM = 3.0
 MIN_OFF_FACE_MM = 5.0
-WINDING_TYPES = ("figure8", "circular")
 #: Touched to verify a coil calibration, in this order when the definition has them: the centre
 #: mark (the hotspot) first, then two landmarks far from it and from each other (orientation).
 VERIFY_LANDMARKS = ("centre", "handle_end", "left_wing_edge")
@@ -119,29 +119,21 @@ def _bounded(value: float, lo: float, hi: float, what: str, where: str) -> float
 
 
 def _windings(d: Mapping, scale: float, where: str) -> Windings:
+    """Read the block in the file's units and judge it in mm with
+    :func:`~tmsnav.navigation.targeting.coil_dipoles.windings_problem`, the one validator the
+    e-field model's loader uses too: a coil the app lists is a coil the e-field accepts."""
     if not isinstance(d, Mapping):
         raise CoilDefinitionError(f"{where}: 'windings' must be an object")
     kind = str(d.get("type", ""))
-    if kind not in WINDING_TYPES:
-        raise CoilDefinitionError(f"{where}: windings type {kind!r} is not one of {WINDING_TYPES}")
     turns = _number(d, "turns_per_wing", where)
-    if turns != int(turns) or not 1 <= turns <= 50:
-        raise CoilDefinitionError(f"{where}: turns_per_wing must be a whole number 1–50")
-    inner = _bounded(_number(d, "inner_radius_mm", where, scale), 0.0, 150.0, "inner radius",
-                     where)
-    outer = _bounded(_number(d, "outer_radius_mm", where, scale), 10.0, 150.0, "outer radius",
-                     where)
-    if inner >= outer:
-        raise CoilDefinitionError(f"{where}: inner radius {inner:g} mm must be below the outer "
-                                  f"radius {outer:g} mm")
+    inner = _number(d, "inner_radius_mm", where, scale)
+    outer = _number(d, "outer_radius_mm", where, scale)
     sep = _number(d, "wing_centre_separation_mm", where, scale) if (
         kind == "figure8" or "wing_centre_separation_mm" in d) else 0.0
-    if kind == "figure8":
-        _bounded(sep, 1.5 * outer, 3.0 * outer, "wing centre separation", where)
-    elif sep != 0.0:
-        raise CoilDefinitionError(f"{where}: a circular coil has wing_centre_separation_mm 0")
-    depth = _bounded(_number(d, "winding_depth_mm", where, scale), 0.0, 30.0, "winding depth",
-                     where)
+    depth = _number(d, "winding_depth_mm", where, scale)
+    problem = windings_problem(kind, turns, inner, outer, sep, depth)
+    if problem:
+        raise CoilDefinitionError(f"{where}: {problem}")
     return Windings(kind, int(turns), inner, outer, sep, depth)
 
 

@@ -165,18 +165,16 @@ class CoilWindings:
         if not isinstance(block, Mapping):
             raise CoilDefinitionError("coil definition has no 'windings' block; the e-field needs it")
         kind = str(block.get("type", ""))
-        if kind not in WINDING_TYPES:
-            raise CoilDefinitionError(f"coil windings: windings type {kind!r} is not one of {WINDING_TYPES}")
         turns = _number(block, "turns_per_wing")
-        if turns != int(turns):
-            raise CoilDefinitionError(f"coil windings: turns_per_wing must be a whole number, got {turns:g}")
+        inner, outer = _number(block, "inner_radius_mm"), _number(block, "outer_radius_mm")
         separation = _number(block, "wing_centre_separation_mm") if (
             kind == "figure8" or "wing_centre_separation_mm" in block) else 0.0
-        return cls(turns_per_wing=int(turns),
-                   inner_radius_mm=_number(block, "inner_radius_mm"),
-                   outer_radius_mm=_number(block, "outer_radius_mm"),
-                   wing_centre_separation_mm=separation,
-                   winding_depth_mm=_number(block, "winding_depth_mm"),
+        depth = _number(block, "winding_depth_mm")
+        problem = windings_problem(kind, turns, inner, outer, separation, depth)   # before int(turns)
+        if problem:
+            raise CoilDefinitionError(f"coil windings: {problem}")
+        return cls(turns_per_wing=int(turns), inner_radius_mm=inner, outer_radius_mm=outer,
+                   wing_centre_separation_mm=separation, winding_depth_mm=depth,
                    name=str(definition.get("model_id") or definition.get("name")
                             or ("figure-8" if kind == "figure8" else kind)),
                    type=kind)
