@@ -27,17 +27,17 @@ Run: ``.venv/bin/python benchmarks/capture_checks.py`` -> table +
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.registration.capture_checks import check_capture, diagnose_fit
 
-from tmsnav.navigation.phantom import make_phantom_head  # noqa: E402
-from tmsnav.navigation.registration.capture_checks import check_capture, diagnose_fit  # noqa: E402
+# Where results are written: the checkout this script is in. The code under test is the installed
+# tmsnav (pip install -e .), never the checkout put on sys.path.
+ROOT = Path(__file__).resolve().parents[1]
 
 TRIALS = 500
 ADULT = {"nasion": np.array([0.0, 85.0, -40.0]), "lpa": np.array([-82.0, -20.0, -48.0]),

@@ -21,22 +21,22 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial import ConvexHull
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tmsnav.navigation.targeting.coil_dipoles import (  # noqa: E402
+from tmsnav.navigation.targeting.coil_dipoles import (
     DEFAULT_RINGS, DEFAULT_SECTORS, GENERIC_FIG8_70, figure8_dipoles)
-from tmsnav.navigation.targeting.efield import MU0_OVER_4PI, efield_sphere, simulate  # noqa: E402
-from tmsnav.navigation.targeting.orientation import optimise_orientation  # noqa: E402
-from tmsnav.navigation.targeting.sphere_fit import SphereFit  # noqa: E402
-from tmsnav.navigation.transforms import Frame, Transform  # noqa: E402
+from tmsnav.navigation.targeting.efield import MU0_OVER_4PI, efield_sphere, simulate
+from tmsnav.navigation.targeting.orientation import optimise_orientation
+from tmsnav.navigation.targeting.sphere_fit import SphereFit
+from tmsnav.navigation.transforms import Frame, Transform
+
+# Where results are written: the checkout this script is in. The code under test is the installed
+# tmsnav (pip install -e .), never the checkout put on sys.path.
+ROOT = Path(__file__).resolve().parents[1]
 
 HEAD_RADIUS_MM = 85.0
 DIDT = 100e6

@@ -27,30 +27,30 @@ import importlib.util
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tmsnav.navigation.imaging.volume import load_volume  # noqa: E402
-from tmsnav.navigation.surfaces.sample_brain import sample_head_brain_surface  # noqa: E402
-from tmsnav.navigation.sample_head import sample_head_fiducials, sample_head_mri_from_mni, sample_head_path  # noqa: E402
-from tmsnav.navigation.surfaces.head import head_surfaces  # noqa: E402
-from tmsnav.navigation.targeting import literature  # noqa: E402
-from tmsnav.navigation.targeting.beam_f3 import beam_f3_target  # noqa: E402
-from tmsnav.navigation.targeting.coil_dipoles import GENERIC_FIG8_70, figure8_dipoles  # noqa: E402
-from tmsnav.navigation.targeting.efield import didt_from_output  # noqa: E402
-from tmsnav.navigation.targeting.mni_registration import register_to_mni  # noqa: E402
-from tmsnav.navigation.targeting.scalp_geometry import closest_point  # noqa: E402
-from tmsnav.navigation.targeting.planning import (cortical_normal, field_for_target,  # noqa: E402
+from tmsnav.navigation.imaging.volume import load_volume
+from tmsnav.navigation.surfaces.sample_brain import sample_head_brain_surface
+from tmsnav.navigation.sample_head import sample_head_fiducials, sample_head_mri_from_mni, sample_head_path
+from tmsnav.navigation.surfaces.head import head_surfaces
+from tmsnav.navigation.targeting import literature
+from tmsnav.navigation.targeting.beam_f3 import beam_f3_target
+from tmsnav.navigation.targeting.coil_dipoles import GENERIC_FIG8_70, figure8_dipoles
+from tmsnav.navigation.targeting.efield import didt_from_output
+from tmsnav.navigation.targeting.mni_registration import register_to_mni
+from tmsnav.navigation.targeting.scalp_geometry import closest_point
+from tmsnav.navigation.targeting.planning import (cortical_normal, field_for_target,
                                                   landmarks_from, orientation_for_target)
-from tmsnav.navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target  # noqa: E402
-from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface  # noqa: E402
-from tmsnav.navigation.transforms import Frame, Transform  # noqa: E402
+from tmsnav.navigation.targeting.ten_twenty import compute_ten_twenty, ten_twenty_target
+from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface
+from tmsnav.navigation.transforms import Frame, Transform
+
+# Where results are written: the checkout this script is in. The code under test is the installed
+# tmsnav (pip install -e .), never the checkout put on sys.path.
+ROOT = Path(__file__).resolve().parents[1]
 
 REPEATS = 7
 OUTPUT_PERCENT = 60.0

@@ -35,21 +35,21 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tmsnav.navigation.registration import (SurfaceIndex, fit_rigid, pivot_calibrate,  # noqa: E402
+from tmsnav.navigation.registration import (SurfaceIndex, fit_rigid, pivot_calibrate,
                                             refine_with_surface, register_fiducials)
-from tmsnav.navigation.registration.trials import (AnalyticHead, run_trial,  # noqa: E402
+from tmsnav.navigation.registration.trials import (AnalyticHead, run_trial,
                                                    simulate_pivot_poses)
-from tmsnav.navigation.transforms import Transform  # noqa: E402
+from tmsnav.navigation.transforms import Transform
+
+# Where results are written: the checkout this script is in. The code under test is the installed
+# tmsnav (pip install -e .), never the checkout put on sys.path.
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "benchmarks" / "results" / "registration.json"
 
@@ -194,9 +194,10 @@ def bench_sample_head(out: dict) -> None:
     """
     try:
         from tmsnav.navigation.imaging.volume import load_volume
+        from tmsnav.navigation.sample_head import sample_head_path
         from tmsnav.navigation.surfaces.extract import extract_scalp
 
-        mesh = extract_scalp(load_volume(ROOT / "assets" / "sample_head" / "mean_reg2mean.nii.gz"))
+        mesh = extract_scalp(load_volume(sample_head_path()))
     except Exception as exc:  # noqa: BLE001 - optional section, report and go on
         print(f"sample head section skipped: {exc}")
         out["sample_head_skipped"] = 1

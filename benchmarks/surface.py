@@ -40,12 +40,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tmsnav.navigation.sample_head import sample_head_path
+from tmsnav.navigation.surfaces.extract import extract_scalp
+from tmsnav.navigation.surfaces.head import head_surfaces
 
-from tmsnav.navigation.sample_head import sample_head_path  # noqa: E402
-from tmsnav.navigation.surfaces.extract import extract_scalp  # noqa: E402
-from tmsnav.navigation.surfaces.head import head_surfaces  # noqa: E402
+# Where results are written: the checkout this script is in. The code under test is the installed
+# tmsnav (pip install -e .), never the checkout put on sys.path.
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "benchmarks" / "results" / "surface.json"
 
