@@ -11,6 +11,7 @@ from .scenarios import (TOOL_REFERENCE, TOOL_POINTER, TOOL_COIL, SIM_TOOLS, Segm
                         DEFAULT_POINTER_FROM_TIP, DEFAULT_COIL_FROM_HOTSPOT)
 from .scenario_library import SCENARIO_NAMES, make_scenario
 from .tracker import NoiseModel, SimSample, NoisyPoseSource, SimulatedTracker
+from .clock import ScenarioClock
 
 __all__ = [
     "PoseFn", "MotionContext", "touch_pose", "hold", "move", "move_duration", "slide", "slide_duration", "pivot",
@@ -18,5 +19,5 @@ __all__ = [
     "DEMO_HEAD_CENTRE_MM", "SimCoil", "load_sim_coil", "SIM_COIL_FILE", "HANDLE_MOUNTED_COIL_FROM_HOTSPOT",
     "TOOL_REFERENCE", "TOOL_POINTER", "TOOL_COIL", "SIM_TOOLS", "Segment", "SimulationTruth", "Scenario",
     "DEFAULT_POINTER_FROM_TIP", "DEFAULT_COIL_FROM_HOTSPOT", "SCENARIO_NAMES", "make_scenario", "NoiseModel",
-    "SimSample", "NoisyPoseSource", "SimulatedTracker"
+    "SimSample", "NoisyPoseSource", "SimulatedTracker", "ScenarioClock"
 ]

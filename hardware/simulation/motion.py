@@ -122,22 +122,34 @@ def slide(a_mm: np.ndarray, b_mm: np.ndarray, duration_s: float, ctx: MotionCont
     return f
 
 
-def pivot(tracker_from_divot: np.ndarray, duration_s: float, cone_deg: float = 30.0) -> PoseFn:
+def pivot(tracker_from_divot: np.ndarray, duration_s: float, cone_deg: float = 30.0,
+          slip_mm: float = 0.0, slip_at: float = 0.15) -> PoseFn:
     """``tracker_from_tip`` for a pointer pivoting in a divot: the tip stays at the divot while the
     shaft sweeps a cone of half-angle 0.4-1.0 x ``cone_deg`` twice around, with some roll: enough
     rotation for a well-conditioned least-squares pivot calibration (tests recover the tip offset
-    to 0.5 mm from 60 Hz noisy frames)."""
+    to 0.5 mm from 60 Hz noisy frames).
+
+    ``slip_mm``: the mistake of a tip that slips out of the divot: from ``slip_at`` x the duration
+    on, the tip slides ``slip_mm`` across the divot plate (divot x axis) within a tenth of the
+    duration, then keeps pivoting about the new spot. ``cone_deg=0`` (and no roll) is a tip left
+    still in the divot."""
     base = tracker_from_divot
+    if slip_mm < 0 or not 0.0 <= slip_at <= 0.9:
+        raise ValueError(f"slip_mm must be >= 0 and slip_at in [0, 0.9], got {slip_mm}, {slip_at}")
+    roll_amp = 0.4 if cone_deg > 0 else 0.0
 
     def f(u: float, _t: float) -> np.ndarray:
         s = u / duration_s
         theta = np.radians(cone_deg) * (0.7 + 0.3 * np.sin(2 * np.pi * 3.0 * s))
         phi = 2 * np.pi * 2.0 * s
-        roll = 0.4 * np.sin(2 * np.pi * 1.5 * s)
+        roll = roll_amp * np.sin(2 * np.pi * 1.5 * s)
         r = (rotation_about([0, 0, 1], phi) @ rotation_about([0, 1, 0], theta)
              @ rotation_about([0, 0, 1], roll - phi))
         out = base.copy()
         out[:3, :3] = base[:3, :3] @ r
+        if slip_mm > 0:
+            out[:3, 3] += base[:3, 0] * slip_mm * min_jerk(float(np.clip((s - slip_at) / 0.1,
+                                                                        0.0, 1.0)))
         return out
 
     return f

@@ -4,7 +4,8 @@
 name                    what happens (phase labels in quotes)
 ======================  =====================================================================
 ``idle``                every tool lies still in view ("idle")
-``pivot``               pointer tip in a divot, shaft sweeps a +/-30 deg cone ("pivoting")
+``pivot``               pointer tip in a divot, shaft sweeps a +/-30 deg cone ("pivoting");
+                        ``slip_mm``: the tip slips out of the divot; ``cone_deg=0``: left still
 ``fiducials``           tip touches nasion, LPA, RPA in turn ("touching nasion", ...), holding
                         ``hold_s`` at each with a localisation error up to ``error_mm``
 ``scalp_sweep``         tip slides over the upper scalp touching ``n_points`` ("sweep point k/N")
@@ -72,13 +73,13 @@ def _move(phase: str, a: np.ndarray, b: np.ndarray, min_s: float, scene: "_Scene
 
 # --- building blocks: each returns (segments, pointer pose at the end, info) ---------------------
 
-def _pivot_part(scene: _Scene, duration_s: float, cone_deg: float):
+def _pivot_part(scene: _Scene, duration_s: float, cone_deg: float, slip_mm: float = 0.0):
     truth = scene.truth
     tracker_from_head = truth.tracker_from_head
     divot = tracker_from_head[:3, :3] @ (truth.head.centroid_mm + [150.0, 110.0, -90.0]) \
         + tracker_from_head[:3, 3]
     tracker_from_divot = rigid(frame_from_z_axis(-divot, y_hint=np.array([0, 1.0, 0])), divot)
-    fn = pivot(tracker_from_divot, duration_s, cone_deg)
+    fn = pivot(tracker_from_divot, duration_s, cone_deg, slip_mm)
     segments = [Segment("placing tip in divot", 1.0, tracker_from_tip=_static(fn(0.0, 0.0))),
                 Segment("pivoting", duration_s, tracker_from_tip=fn)]
     end = scene.head0_from_tracker @ fn(duration_s, 0.0)
@@ -243,8 +244,11 @@ def _idle(scene: _Scene):
     return [Segment("idle", 10.0)], {}
 
 
-def _pivot(scene: _Scene, duration_s: float = 10.0, cone_deg: float = 30.0):
-    segments, _, info = _pivot_part(scene, duration_s, cone_deg)
+def _pivot(scene: _Scene, duration_s: float = 10.0, cone_deg: float = 30.0,
+           slip_mm: float = 0.0):
+    """``slip_mm`` > 0: the tip slips that far out of the divot 15 % into the pivoting (1.5 s
+    by default); ``cone_deg=0``: the tip is left still in the divot."""
+    segments, _, info = _pivot_part(scene, duration_s, cone_deg, slip_mm)
     return segments, info
 
 
@@ -316,7 +320,7 @@ def _full_session(scene: _Scene, pivot_s: float = 14.0, error_mm: float = 2.0,
     mark, handle end and left wing edge, holding 1.6 s on each (verifying the coil calibration;
     a hold-still capture needs about 1.2 s, so little of the last hold is left when the user
     moves on to the fiducials).
-    The default pivot lasts 14 s so that the Pivot step's 10 s recording fits in it.
+    The pivot lasts 14 s; the Pivot step records until the rotation suffices, about 4 s of it.
     ``verify_touches`` (1 = yes): after the sweep the pointer waits 6 s lifted (the user stops
     the sweep, registers and accepts), then holds still 2 s at two scalp points far apart."""
     info: dict[str, Any] = {}

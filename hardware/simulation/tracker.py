@@ -106,9 +106,11 @@ class NoisyPoseSource:
             self._blocks[block] = draws
         return draws[index % _BLOCK]
 
-    def sample_frame(self, index: int) -> dict[str, SimSample]:
-        """Noisy samples of every tool in device frame ``index``."""
-        truth = self.scenario.poses_at(self.frame_time_s(index))
+    def sample_frame(self, index: int, t_s: float | None = None) -> dict[str, SimSample]:
+        """Noisy samples of every tool in device frame ``index``: the scenario at the frame's
+        own time, or at scenario time ``t_s`` (a :class:`~.clock.ScenarioClock`'s) with the
+        frame's noise and dropouts."""
+        truth = self.scenario.poses_at(self.frame_time_s(index) if t_s is None else t_s)
         draws = self._draws(index)
         sigma_p = self.noise.position_rms_mm / math.sqrt(3.0)
         sigma_a = self.noise.angular_rms_rad / math.sqrt(3.0)
@@ -139,6 +141,11 @@ class SimulatedTracker(Tracker):
     when the caller is late (the frame-number gap shows the drop). ``realtime=False``: frames come
     back-to-back as fast as they are read (tests). Frame numbers start at ``first_frame_number``
     and step by one per device frame. ``phase`` is the scenario phase of the last frame.
+
+    ``scenario_clock`` (e.g. a :class:`~tmsnav.hardware.simulation.clock.ScenarioClock`): the
+    tools are where the scenario has them at *that* clock's time, while the frames keep their
+    device rate, numbers and noise; a test pauses the technician in a hold or skips to a phase
+    instead of following it in real time.
     """
 
     kind = "Simulated tracker"
@@ -147,7 +154,8 @@ class SimulatedTracker(Tracker):
                  rate_hz: float = 60.0, noise: NoiseModel | None = None, seed: int = 0,
                  realtime: bool = True, clock_ns: Callable[[], int] = time.monotonic_ns,
                  sleep: Callable[[float], None] = time.sleep, first_frame_number: int = 0,
-                 loop: bool = False, **scenario_options: Any) -> None:
+                 loop: bool = False, scenario_clock: Callable[[], float] | None = None,
+                 **scenario_options: Any) -> None:
         if isinstance(scenario, str):
             scenario = make_scenario(scenario, head=head, seed=seed, loop=loop, **scenario_options)
         elif scenario_options or head is not None:
@@ -163,6 +171,8 @@ class SimulatedTracker(Tracker):
         self._t0_ns = 0
         self._next = 0
         self._last_index: int | None = None
+        self._last_t_s = 0.0
+        self.scenario_clock = scenario_clock
         self.forced_missing: set[str] = set()
 
     @property
@@ -177,7 +187,7 @@ class SimulatedTracker(Tracker):
     @property
     def elapsed_s(self) -> float:
         """Scenario time of the last frame read (0 before the first)."""
-        return 0.0 if self._last_index is None else self.source.frame_time_s(self._last_index)
+        return 0.0 if self._last_index is None else self._last_t_s
 
     @property
     def phase(self) -> str:
@@ -226,8 +236,10 @@ class SimulatedTracker(Tracker):
                 now = self._clock_ns()  # a starved thread can wake long after the due time
             # late: a polled camera answers with its current frame, never an old one
             index = max(index, int((now - self._t0_ns) // period_ns))
-        samples = self.source.sample_frame(index)
-        self._last_index, self._next = index, index + 1
+        clock = self.scenario_clock
+        t_s = self.source.frame_time_s(index) if clock is None else float(clock())
+        samples = self.source.sample_frame(index, t_s)
+        self._last_index, self._last_t_s, self._next = index, t_s, index + 1
         host_ns = self._clock_ns()
         frames = []
         for tool, s in samples.items():

@@ -15,7 +15,7 @@ half-angle α about all horizontal axes (a cone), ``1 − σ_max = sin²(α/2)``
 fewer than ``MIN_SAMPLES`` samples, a span below ``MIN_SPAN_RAD`` (30°), a cone angle below
 ``MIN_CONE_RAD`` (8°: "you rocked the pointer in one plane only"), an RMS residual above
 ``MAX_RMS_MM`` (1 mm: the tip slipped in the divot or the pose data is bad) or a tip farther than
-500 mm from the marker (unit mix-up).
+500 mm or nearer than 20 mm from the marker (unit mix-up: cm or m instead of mm).
 """
 
 from __future__ import annotations
@@ -29,16 +29,29 @@ from scipy.spatial.transform import Rotation
 from ..transforms import Frame, Transform, invert_rigid
 from .errors import CalibrationError
 
-__all__ = ["PivotCalibration", "pivot_calibrate", "rotation_spread", "tip_in_frame", "MIN_SAMPLES",
-           "MIN_SPAN_RAD",
-           "MIN_CONE_RAD", "MAX_RMS_MM", "MAX_TIP_OFFSET_MM"]
+__all__ = ["PivotCalibration", "pivot_calibrate", "rotation_spread", "rotation_coverage",
+           "RotationCoverage", "tip_in_frame", "PivotMotionError", "PivotSlipError", "MIN_SAMPLES",
+           "MIN_SPAN_RAD", "MIN_CONE_RAD", "MAX_RMS_MM", "MAX_TIP_OFFSET_MM", "MIN_TIP_OFFSET_MM"]
 
 MIN_SAMPLES = 30
 MIN_SPAN_RAD = np.deg2rad(30.0)
 MIN_CONE_RAD = np.deg2rad(8.0)
 MAX_RMS_MM = 1.0
 MAX_TIP_OFFSET_MM = 500.0
+#: Nearer than this the "tip" is the marker itself: poses in metres (0.15 for a 150 mm pointer).
+MIN_TIP_OFFSET_MM = 20.0
 _SPAN_SUBSAMPLE = 256
+_COVERAGE_SUBSAMPLE = 2048
+
+
+class PivotMotionError(CalibrationError):
+    """Not enough to solve yet: too few samples, or too little / one-plane rotation. A live
+    recording keeps going on this error; a finished one reports it."""
+
+
+class PivotSlipError(CalibrationError):
+    """The samples do not share one tip point: the tip slid in (or out of) the divot, or the
+    tracker lost the marker. More recording cannot fix it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +98,7 @@ def _poses(tracker_from_pointer: Iterable) -> np.ndarray:
     finite = np.all(np.isfinite(m), axis=(1, 2))
     m = m[finite]          # a dropped frame (NaN pose) is skipped, not fatal
     if len(m) < MIN_SAMPLES:
-        raise CalibrationError(
+        raise PivotMotionError(
             f"Only {len(m)} valid pivot samples; record at least {MIN_SAMPLES} (a few seconds "
             "of pivoting with the pointer visible).")
     rot = m[:, :3, :3]
@@ -110,6 +123,45 @@ def rotation_spread(rotations: np.ndarray) -> tuple[float, float]:
     return span, cone
 
 
+@dataclass(frozen=True)
+class RotationCoverage:
+    """How far the pointer has been tilted about its two main axes of rotation (radians).
+
+    ``first_rad`` >= ``second_rad``: the 2nd-98th percentile ranges of the orientations' rotation
+    vectors (relative to their mean orientation) along their two principal directions. Rotation
+    about a single axis leaves the tip component along that axis unobservable (module
+    docstring), so the second range is the one that says "keep going": rocking in one plane gives
+    (40°, 0°), a ±20° circle (40°, 40°)."""
+
+    first_rad: float
+    second_rad: float
+    n_samples: int
+
+    def fraction(self, target_rad: float) -> float:
+        """0-1: the second (smaller) range over its target, for a progress bar."""
+        return float(min(1.0, self.second_rad / target_rad)) if target_rad > 0 else 1.0
+
+
+def rotation_coverage(rotations: np.ndarray) -> RotationCoverage:
+    """:class:`RotationCoverage` of (N, 3, 3) rotations; a few ms for 10,000 samples (at most
+    2,048 evenly spaced ones are used), cheap enough for every GUI tick while recording."""
+    rotations = np.asarray(rotations, dtype=float)
+    n = len(rotations)
+    if n < 3:
+        return RotationCoverage(0.0, 0.0, n)
+    sub = rotations[::max(1, n // _COVERAGE_SUBSAMPLE)]
+    u, _, vt = np.linalg.svd(sub.mean(axis=0))
+    if np.linalg.det(u @ vt) < 0:
+        u[:, -1] = -u[:, -1]
+    mean = u @ vt                                          # chordal mean orientation
+    w = Rotation.from_matrix(np.einsum("ji,njk->nik", mean, sub)).as_rotvec()
+    centred = w - w.mean(axis=0)
+    axes = np.linalg.svd(centred, full_matrices=False)[2][:2]
+    lo, hi = np.percentile(centred @ axes.T, [2.0, 98.0], axis=0)
+    first, second = sorted((float(x) for x in hi - lo), reverse=True)
+    return RotationCoverage(first, second, n)
+
+
 _motion = rotation_spread   # earlier private name, still imported by the GUI
 
 
@@ -126,12 +178,12 @@ def pivot_calibrate(tracker_from_pointer: Iterable, *, max_rms_mm: float = MAX_R
     n = len(m)
     span, cone = rotation_spread(rot)
     if span < min_span_rad:
-        raise CalibrationError(
+        raise PivotMotionError(
             f"The pointer was rotated only {np.rad2deg(span):.0f}° while pivoting; tilt it at "
             f"least {np.rad2deg(min_span_rad):.0f}° (±{np.rad2deg(min_span_rad) / 2:.0f}° each "
             "way) in a cone around the divot.")
     if cone < min_cone_rad:
-        raise CalibrationError(
+        raise PivotMotionError(
             f"The pointer was rocked in one plane only (spread {np.rad2deg(cone):.0f}° in the "
             f"other direction, need {np.rad2deg(min_cone_rad):.0f}°): tilt it in a circle "
             "(cone), not just back and forth or around its own axis.")
@@ -144,16 +196,21 @@ def pivot_calibrate(tracker_from_pointer: Iterable, *, max_rms_mm: float = MAX_R
     tip, pivot = sol[:3], sol[3:]
     residuals = np.linalg.norm(rot @ tip + pos - pivot, axis=1)
     rms = float(np.sqrt(np.mean(residuals**2)))
+    if np.linalg.norm(tip) < MIN_TIP_OFFSET_MM:
+        raise CalibrationError(
+            f"The computed tip is {np.linalg.norm(tip):.2f} mm from the marker; a pointer tip is "
+            f"at least {MIN_TIP_OFFSET_MM:.0f} mm from its markers: are the tracker poses in "
+            "metres instead of mm?")
     if np.linalg.norm(tip) > MAX_TIP_OFFSET_MM:
         raise CalibrationError(
             f"The computed tip is {np.linalg.norm(tip):.0f} mm from the marker (limit "
             f"{MAX_TIP_OFFSET_MM:.0f} mm): check the tracker units and that the tip stayed in "
             "the divot.")
     if rms > max_rms_mm:
-        raise CalibrationError(
-            f"Pivot residual {rms:.2f} mm RMS is above {max_rms_mm:.1f} mm: the tip moved in the "
-            "divot, or the tracker lost the marker. Keep the tip pressed in the divot and "
-            "record again.")
+        raise PivotSlipError(
+            f"Pivot residual {rms:.2f} mm RMS (up to {residuals.max():.1f} mm) is above "
+            f"{max_rms_mm:.1f} mm: the tip moved in the divot, or the tracker lost the marker. "
+            "Keep the tip pressed in the divot and record again.")
     return PivotCalibration(tip_offset_mm=tip, pivot_tracker_mm=pivot, rms_mm=rms,
                             max_residual_mm=float(residuals.max()), rotation_span_rad=span,
                             cone_angle_rad=cone, n_samples=n)
