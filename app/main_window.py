@@ -342,8 +342,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except (ValueError, OSError) as exc:
             self.show_error("Cannot connect the tracker", str(exc))
             return
-        self.tracking.start(factory, cfg.describe())
-        self.statusBar().showMessage(f"Connecting to {cfg.describe()}…", 5000)
+        self.tracking.start(factory, cfg.describe())  # the status bar follows its state
 
     def record_tracking(self, path: str) -> None:
         """Start (path) or stop ("") recording the tracker stream."""

@@ -21,6 +21,7 @@ from tmsnav.navigation.live_poses import LivePoses, ToolPose, compute_live_poses
 
 from .app_state import AppState
 from .switch_interval import FastSwitchInterval
+from .tracking_advice import device_technology
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ class TrackingSnapshot:
     stats_text: str = ""
     frames: dict[str, ToolFrame] = field(default_factory=dict)
     phase: str = ""                        # what the simulated technician is doing (demo only)
+    device: str = ""                       # the device in use as its driver names it ("Polhemus Liberty")
+    model: str = ""                        # the model in use when the driver has one ("liberty")
+    technology: str = ""                   # "optical", "electromagnetic" or "" (app/tracking_advice.py)
+    error: str = ""                        # why there is no tracking now; "" while tracking
+    link_warning: str = ""                 # the link cannot carry the device's rate, with the remedy
+    ever_tracked: bool = False             # this connection tracked once: a stop now is a loss
 
     def role_live(self, role: str) -> bool:
         view = self.tools.get(self.roles.get(role, role))
@@ -77,8 +84,12 @@ class TrackingBridge(QtCore.QObject):
     connectionChanged = QtCore.Signal(bool)
 
     def __init__(self, state: AppState, parent: QtCore.QObject | None = None,
-                 ui_rate_hz: float = 30.0) -> None:
+                 ui_rate_hz: float = 30.0,
+                 clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
         super().__init__(parent)
+        #: The GUI's "now" for freshness; the acquisition stamps frames with time.monotonic_ns, so
+        #: only tests replace it (to stand for a GUI thread that was blocked, without sleeping).
+        self.clock_ns = clock_ns
         self.state = state
         self.acquisition: Acquisition | None = None
         self.description = ""
@@ -91,6 +102,10 @@ class TrackingBridge(QtCore.QObject):
         self.tracker_ref: Tracker | None = None   # the current driver object (demo truth, diagnostics)
         self._recording: tuple[Any, Callable[[], None]] | None = None  # (TrackingRecorder, unsubscribe)
         self.switch_interval = FastSwitchInterval()  # short GIL slices while a fast tracker runs
+        self._ever_tracked = False
+        self._lost_since_ns: int | None = None   # when tracking stopped (for the log on recovery)
+        self._last_error = ""
+        self._errors_when_tracking = 0           # the acquisition's error count when it last tracked
 
     @property
     def connected(self) -> bool:
@@ -113,6 +128,8 @@ class TrackingBridge(QtCore.QObject):
             return tracker
 
         self.description = description
+        self._ever_tracked, self._lost_since_ns, self._last_error = False, None, ""
+        self._errors_when_tracking = 0
         self.acquisition = Acquisition(make, name=description, reconnect=True)
         self.acquisition.start()
         self._timer.start()
@@ -162,15 +179,17 @@ class TrackingBridge(QtCore.QObject):
         self.connectionChanged.emit(False)
         self.last = None
         self.updated.emit(TrackingSnapshot(False, "disconnected", {}, None, dict(self.roles),
-                                           time.monotonic_ns()))
+                                           self.clock_ns()))
 
     def tick(self) -> TrackingSnapshot | None:
         acq = self.acquisition
         if acq is None:
             return None
-        now = time.monotonic_ns()
+        now = self.clock_ns()
         frames = acq.latest_all()
         stats = acq.stats
+        state = acq.state
+        error = self._follow_state(state, stats, now)
         tools: dict[str, ToolView] = {}
         poses: dict[str, ToolPose] = {}
         for name, frame in frames.items():
@@ -186,19 +205,47 @@ class TrackingBridge(QtCore.QObject):
                                   coil_from_hotspot=s.coil_from_hotspot,
                                   reference=self.roles["reference"], pointer=self.roles["pointer"],
                                   coil=self.roles["coil"])
-        phase = str(getattr(self.tracker_ref, "phase", "") or "")
-        snap = TrackingSnapshot(True, acq.state, tools, live, dict(self.roles), now,
-                                _stats_text(stats), frames, phase)
+        tracker = self.tracker_ref
+        phase = str(getattr(tracker, "phase", "") or "")
+        snap = TrackingSnapshot(True, state, tools, live, dict(self.roles), now,
+                                _stats_text(stats), frames, phase,
+                                device=str(getattr(tracker, "kind", "") or ""),
+                                model=str(getattr(tracker, "model", "") or ""),
+                                technology=device_technology(tracker), error=error,
+                                link_warning=str(getattr(stats, "link_warning", "") or ""),
+                                ever_tracked=self._ever_tracked)
         self.last = snap
         self.updated.emit(snap)
         return snap
 
 
+    def _follow_state(self, state: str, stats, now_ns: int) -> str:
+        """Note losses and recoveries; return the error to show now ("" while tracking).
+
+        The acquisition keeps its last error after a recovery; showing it next to a running
+        stream made users chase a fixed fault, so the screens get an error only while tracking
+        is down, and only one recorded since tracking last ran (the error counter tells a new
+        error from the old text). Each loss and recovery is logged: the history stays in the log.
+        """
+        if state == "tracking":
+            if self._lost_since_ns is not None:
+                log.info("%s: tracking restored after %.1f s without tracking (last error: %s)",
+                         self.description, (now_ns - self._lost_since_ns) / 1e9,
+                         self._last_error or "none")
+            self._ever_tracked, self._lost_since_ns, self._last_error = True, None, ""
+            self._errors_when_tracking = stats.errors
+            return ""
+        if self._ever_tracked and self._lost_since_ns is None:
+            self._lost_since_ns = now_ns
+        if state.startswith("disconnected: "):
+            self._last_error = state.removeprefix("disconnected: ")
+        elif stats.errors > self._errors_when_tracking and stats.last_error:
+            self._last_error = stats.last_error
+        return self._last_error
+
+
 def _stats_text(stats) -> str:
-    parts = []
-    for label, value in (("frames", stats.frames_received), ("dropped", stats.dropped),
-                         ("invalid", stats.invalid), ("reconnects", stats.reconnects)):
-        parts.append(f"{label} {value}")
-    if stats.last_error:
-        parts.append(f"last error: {stats.last_error}")
-    return ", ".join(parts)
+    """Counters since connecting (the current error is shown on its own, see _follow_state)."""
+    return ", ".join(f"{label} {value}" for label, value in (
+        ("frames", stats.frames_received), ("dropped", stats.dropped),
+        ("invalid", stats.invalid), ("reconnects", stats.reconnects)))

@@ -3,19 +3,29 @@
 The status light per tool is grey before the first frame of that tool (so a wrong ROM is not
 mistaken for "not yet seen", InVesalius #662), green when tracked, amber when stale or partly out
 of volume, red when missing/out of volume. Stale data is never shown as tracked.
+
+Above the tools: the tracker's state in large coloured words (the same words as the window banner
+and the status bar, app/tracking_status.py), the device and model actually in use (read from the
+driver, not from this form), the current error only while tracking is down, and the link warning
+with its remedy when the serial link cannot carry the device's rate.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tmsnav.hardware.config import KINDS, TrackerConfig
 
+from ..tracking_advice import technology_label
 from ..tracking_bridge import ROLES, TrackingSnapshot
+from ..tracking_status import tracking_alert
 
 __all__ = ["TrackerPanel"]
+
+log = logging.getLogger(__name__)
 
 LIGHT_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
 NDI_BAUDS = ["115200", "230400", "921600", "57600", "38400", "19200", "9600"]
@@ -28,6 +38,32 @@ def _serial_ports() -> list[str]:
     except ImportError:  # pragma: no cover - pyserial is a dependency
         return []
     return [p.device for p in sorted(list_ports.comports(), key=lambda p: p.device)]
+
+
+def _emulator_ports() -> list[str]:
+    """Pseudo-terminals of running ``tmsnav-emulate`` processes (a pty is not listed by the
+    serial-port scan). Empty when the hardware package cannot tell (older version) or fails:
+    the port list must open whatever happens."""
+    try:
+        from tmsnav.hardware.emulator_ports import running_emulator_ports
+    except ImportError:
+        return []
+    try:
+        return [str(p) for p in running_emulator_ports()]
+    except Exception:  # noqa: BLE001 - a stale or unreadable port file must not break the tab
+        log.warning("could not list running tmsnav-emulate ports", exc_info=True)
+        return []
+
+
+def _big_label(name: str, points: int) -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel("")
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    font = label.font()
+    font.setPointSize(max(font.pointSize(), 9) + points)
+    font.setBold(True)
+    label.setFont(font)
+    return label
 
 
 class TrackerPanel(QtWidgets.QWidget):
@@ -104,10 +140,23 @@ class TrackerPanel(QtWidgets.QWidget):
         buttons.addWidget(self.disconnect_button)
         layout.addLayout(buttons)
 
-        self.state_label = QtWidgets.QLabel("not connected")
-        self.state_label.setObjectName("tracker_state")
-        self.state_label.setWordWrap(True)
+        self.state_label = _big_label("tracker_state", 7)
         layout.addWidget(self.state_label)
+        self.device_label = QtWidgets.QLabel("")
+        self.device_label.setObjectName("tracker_device")
+        self.device_label.setWordWrap(True)
+        layout.addWidget(self.device_label)
+        self.error_label = QtWidgets.QLabel("")
+        self.error_label.setObjectName("tracker_error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setStyleSheet("color: white; background: #b00020; padding: 4px;")
+        layout.addWidget(self.error_label)
+        self.link_label = QtWidgets.QLabel("")
+        self.link_label.setObjectName("tracker_link_warning")
+        self.link_label.setWordWrap(True)
+        self.link_label.setStyleSheet("color: #4e342e; background: #ffe0b2; padding: 4px;")
+        layout.addWidget(self.link_label)
 
         self.tools = QtWidgets.QTableWidget(0, 4)
         self.tools.setObjectName("tool_table")
@@ -145,6 +194,7 @@ class TrackerPanel(QtWidgets.QWidget):
         layout.addStretch(1)
         self._known_tools: list[str] = []
         self._kind_changed()
+        self._show_state(None)
 
     # ----- configuration ------------------------------------------------------------------
     def _kind_changed(self) -> None:
@@ -174,11 +224,17 @@ class TrackerPanel(QtWidgets.QWidget):
                 self.port.setToolTip("Serial/USB port, or socket://HOST:8765 for a Polaris Vega")
 
     def _fill_ports(self) -> None:
+        """Serial/USB ports, then the pty of each running ``tmsnav-emulate`` (marked as such)."""
         current = self.port.currentText()
         if self.kind.currentData() not in ("ndi", "polhemus"):
             return
         self.port.clear()
         self.port.addItems(_serial_ports())
+        for path in _emulator_ports():
+            if self.port.findText(path) < 0:
+                self.port.addItem(path)
+                self.port.setItemData(self.port.count() - 1, "a running tmsnav-emulate",
+                                      QtCore.Qt.ItemDataRole.ToolTipRole)
         if current:
             self.port.setCurrentText(current)
 
@@ -206,9 +262,24 @@ class TrackerPanel(QtWidgets.QWidget):
                              reply_format=self.reply_format.currentText(), rom_files=roms)
 
     def set_config(self, cfg: TrackerConfig) -> None:
+        """Show ``cfg`` (e.g. from ``--tracker``) in the form: every field it sets, so the tab
+        never shows a model or baud rate other than the one used to connect."""
         self.kind.setCurrentIndex(max(0, self.kind.findData(cfg.kind)))
         if cfg.port:
             self.port.setCurrentText(cfg.port)
+        if self.baud.findText(str(cfg.baud)) < 0:
+            self.baud.addItem(str(cfg.baud))
+        self.baud.setCurrentText(str(cfg.baud))
+        if self.model.findText(cfg.model) >= 0:
+            self.model.setCurrentText(cfg.model)
+        if self.reply_format.findText(cfg.reply_format) >= 0:
+            self.reply_format.setCurrentText(cfg.reply_format)
+        self.roms.setRowCount(0)
+        for name, path in cfg.rom_files.items():
+            row = self.roms.rowCount()
+            self.roms.insertRow(row)
+            self.roms.setItem(row, 0, QtWidgets.QTableWidgetItem(name))
+            self.roms.setItem(row, 1, QtWidgets.QTableWidgetItem(str(path)))
 
     def _request_connect(self) -> None:
         try:
@@ -236,11 +307,37 @@ class TrackerPanel(QtWidgets.QWidget):
         self.rolesChanged.emit(self.roles())
 
     # ----- live display -------------------------------------------------------------------
+    def _show_state(self, snap: TrackingSnapshot | None) -> None:
+        """The large coloured state, the device in use, the current error and the link warning."""
+        alert = tracking_alert(snap)
+        text = f"● {alert.state}"
+        if self.state_label.text() != text:
+            self.state_label.setText(text)
+            self.state_label.setStyleSheet(f"color: {alert.color};")
+        device = ""
+        if snap is not None and snap.connected and snap.device:
+            device = f"Device in use: {snap.device}"
+            if snap.model and snap.model.lower() not in snap.device.lower():
+                device += f" (model {snap.model})"
+            if technology_label(snap.technology):
+                device += f", {technology_label(snap.technology)}"
+        self.device_label.setText(device)
+        self.device_label.setVisible(bool(device))
+        error = f"Error: {alert.error}" if alert.error else ""
+        self.error_label.setText(error)
+        self.error_label.setVisible(bool(error))
+        link = "" if snap is None or not snap.connected else snap.link_warning
+        self.link_label.setText(f"Link too slow: {link}" if link else "")
+        self.link_label.setVisible(bool(link))
+
     def show_snapshot(self, snap: TrackingSnapshot) -> None:
         self.connect_button.setEnabled(not snap.connected)
         self.disconnect_button.setEnabled(snap.connected)
-        self.kind.setEnabled(not snap.connected)
-        self.state_label.setText(snap.state if snap.connected else "not connected")
+        for widget in (self.kind, self.port, self.baud, self.model, self.reply_format, self.rom_box):
+            widget.setEnabled(not snap.connected and self._editable(widget))
+        if snap.connected and snap.model and self.model.findText(snap.model) >= 0:
+            self.model.setCurrentText(snap.model)    # the model in use, whatever the form said
+        self._show_state(snap)
         self.stats_label.setText(snap.stats_text)
         names = sorted(snap.tools)
         if names != self._known_tools:
@@ -266,9 +363,21 @@ class TrackerPanel(QtWidgets.QWidget):
                                         QtWidgets.QTableWidgetItem(rms))):
                 self.tools.setItem(row, col, item)
 
+    def _editable(self, widget: QtWidgets.QWidget) -> bool:
+        """Whether a settings widget applies to the chosen device kind (see _kind_changed)."""
+        kind = self.kind.currentData()
+        if widget is self.model:
+            return kind == "polhemus"
+        if widget is self.reply_format:
+            return kind == "ndi"
+        if widget is self.baud:
+            return kind in ("ndi", "polhemus")
+        return True
+
     def light_of(self, tool: str) -> str | None:
         """The light colour shown for ``tool`` (tests)."""
         for row in range(self.tools.rowCount()):
-            if self.tools.item(row, 0).text().split(" (")[0] == tool:
-                return self.tools.item(row, 1).data(QtCore.Qt.ItemDataRole.UserRole)
+            name, status = self.tools.item(row, 0), self.tools.item(row, 1)
+            if name is not None and status is not None and name.text().split(" (")[0] == tool:
+                return status.data(QtCore.Qt.ItemDataRole.UserRole)
         return None

@@ -1,10 +1,16 @@
-"""Step 1: are the head reference, the pointer and the coil all seen by the tracker?"""
+"""Step 1: are the head reference, the pointer and the coil all seen by the tracker?
+
+The advice for a tool that is not tracked fits the device (app/tracking_advice.py): line of
+sight and the camera's volume for an optical camera, distance from the field source, metal
+nearby and the sensor cable for an electromagnetic tracker such as a Polhemus.
+"""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..tracking_bridge import TrackingSnapshot
+from .. import tracking_advice
+from ..tracking_bridge import ToolView, TrackingSnapshot
 from .base import MessageLabel, StepWidget, compact_table
 from .context import ROLE_LABELS
 
@@ -14,24 +20,10 @@ ROLES = ("reference", "pointer", "coil")
 LIGHT_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
 
 
-def tool_problem(role: str, view) -> str:
-    """What is wrong with one tool, in words, or "" when it is tracked (green)."""
-    label = ROLE_LABELS[role]
-    if view is None:
-        return (f"The {label} has not been seen yet: check that its tool definition is loaded "
-                "and that it faces the camera.")
-    if view.light == "green":
-        return ""
-    if view.text == "stale":
-        return f"The {label} data is stale: the tracker stopped sending it."
-    if view.text == "disconnected":
-        return "The tracker is disconnected."
-    if view.text == "no data yet":
-        return f"No data from the {label} yet."
-    if "out of volume" in view.text:
-        return f"The {label} is {view.text}: move it toward the middle of the camera's view."
-    return (f"The {label} is not visible ({view.text}): turn its markers toward the camera and "
-            "clear the line of sight.")
+def tool_problem(role: str, view: ToolView | None, technology: str = tracking_advice.UNKNOWN) -> str:
+    """What is wrong with one tool, in words fitting the device's ``technology``, or "" when it
+    is tracked (green)."""
+    return tracking_advice.tool_problem(ROLE_LABELS[role], view, technology)
 
 
 class ToolCheckStep(StepWidget):
@@ -93,7 +85,7 @@ class ToolCheckStep(StepWidget):
                                         QtWidgets.QTableWidgetItem(rms))):
                 self.table.setItem(row, col, item)
             if snap is not None and snap.connected:
-                problem = tool_problem(role, view)
+                problem = tool_problem(role, view, snap.technology)
                 if problem:
                     problems.append(problem)
         if snap is None or not snap.connected:
