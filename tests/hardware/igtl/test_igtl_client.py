@@ -13,13 +13,7 @@ from tmsnav.hardware.errors import ConnectionLost, TrackerConnectionError
 from tmsnav.hardware.frames import ToolStatus
 from tmsnav.hardware.igtl import IGTLinkTracker
 from tmsnav.hardware.igtl.protocol import pack_message, pack_status, pack_transform
-from tests.hardware.igtl.igtl_helpers import pose, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.hardware.igtl.igtl_helpers import free_port, pose, started, wait_until
 
 
 @pytest.fixture
@@ -46,10 +40,36 @@ def client():
         tr.close()
 
 
-def connected(server, tracker):
-    tracker.connect()
-    tracker.start()
-    assert wait_until(server.is_connected)
+@pytest.fixture
+def connect(pyigtl_server, client):
+    """``connect(**tracker_options)`` -> (pyigtl's server, our tracker streaming from it)."""
+    server, port = pyigtl_server
+
+    def make(**kw):
+        tr = started(client(port, **kw))
+        assert wait_until(server.is_connected)
+        return server, tr
+    return make
+
+
+@pytest.fixture
+def raw_peer(client):
+    """A hand-made server for byte streams pyigtl cannot make: ``raw_peer(**tracker_options)`` ->
+    (our tracker streaming from it, the server's end of the socket)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    accepted = []
+
+    def make(**kw):
+        tr = started(client(listener.getsockname()[1], **kw))
+        conn, _ = listener.accept()
+        accepted.append(conn)
+        return tr, conn
+    yield make
+    for conn in accepted:
+        conn.close()
+    listener.close()
 
 
 def send(server, name, matrix, t=1000.0, **meta):
@@ -60,10 +80,8 @@ def send(server, name, matrix, t=1000.0, **meta):
     server.send_message(msg, wait=True)
 
 
-def test_transforms_become_tool_frames(pyigtl_server, client):
-    server, port = pyigtl_server
-    tr = client(port, nominal_rate_hz=20.0)
-    connected(server, tr)
+def test_transforms_become_tool_frames(connect):
+    server, tr = connect(nominal_rate_hz=20.0)
     assert [t.name for t in tr.tools()] == ["reference", "pointer", "coil"]
     send(server, "ReferenceToTracker", pose(1, 2, 3))
     send(server, "StylusToTracker", pose(-50.5, 20.25, 300, 30))
@@ -76,10 +94,8 @@ def test_transforms_become_tool_frames(pyigtl_server, client):
     assert len({f.frame_number for f in frames.values()}) == 1
 
 
-def test_tool_goes_missing_when_its_transform_is_not_refreshed(pyigtl_server, client):
-    server, port = pyigtl_server
-    tr = client(port, staleness_s=0.15)
-    connected(server, tr)
+def test_tool_goes_missing_when_its_transform_is_not_refreshed(connect):
+    server, tr = connect(staleness_s=0.15)
     send(server, "ReferenceToTracker", pose(1, 2, 3), t=1.0)
     send(server, "CoilToTracker", pose(4, 5, 6), t=1.0)
     assert wait_until(lambda: {f.tool: f.status for f in tr.read_frames(0.5)}.get("coil") is ToolStatus.OK)
@@ -91,10 +107,8 @@ def test_tool_goes_missing_when_its_transform_is_not_refreshed(pyigtl_server, cl
     assert frames["pointer"].status is ToolStatus.MISSING
 
 
-def test_plus_status_metadata_and_unmapped_devices(pyigtl_server, client):
-    server, port = pyigtl_server
-    tr = client(port, device_tools={"CoilToTracker": "coil", "NeedleToTracker": "needle"})
-    connected(server, tr)
+def test_plus_status_metadata_and_unmapped_devices(connect):
+    server, tr = connect(device_tools={"CoilToTracker": "coil", "NeedleToTracker": "needle"})
     send(server, "ProbeToTracker", pose(0, 0, 0), t=5.0)
     send(server, "CoilToTracker", pose(1, 1, 1), t=5.0, TransformStatus="OUT_OF_VOLUME", TransformValid="false")
     send(server, "NeedleToTracker", pose(2, 2, 2), t=5.0, TransformStatus="OK", TransformValid="true")
@@ -108,10 +122,8 @@ def test_plus_status_metadata_and_unmapped_devices(pyigtl_server, client):
     assert frames["coil"].status is ToolStatus.OUT_OF_VOLUME and frames["coil"].tracker_from_tool is None
 
 
-def test_non_rigid_transform_is_invalid(pyigtl_server, client):
-    server, port = pyigtl_server
-    tr = client(port)
-    connected(server, tr)
+def test_non_rigid_transform_is_invalid(connect):
+    server, tr = connect()
     scaled = pose(1, 2, 3)
     scaled[:3, :3] *= 1.1
     send(server, "CoilToTracker", scaled)
@@ -120,14 +132,12 @@ def test_non_rigid_transform_is_invalid(pyigtl_server, client):
     assert tr.stats.non_rigid == 1
 
 
-def test_slightly_scaled_transform_is_invalid_and_an_oblique_float32_one_is_not(pyigtl_server, client, caplog):
+def test_slightly_scaled_transform_is_invalid_and_an_oblique_float32_one_is_not(connect, caplog):
     """The client uses the project's one rigidity tolerance (tmsnav.navigation.transforms.RIGID_TOL):
     a 0.02 % scale (its own 1e-3 tolerance used to pass it) is INVALID with a log line saying
     why, while an oblique rotation rounded to float32 on the wire is a valid pose."""
     from scipy.spatial.transform import Rotation
-    server, port = pyigtl_server
-    tr = client(port)
-    connected(server, tr)
+    server, tr = connect()
     oblique = pose(10, -20, -1500)
     oblique[:3, :3] = Rotation.from_euler("xyz", [0.3, -1.1, 2.6]).as_matrix()
     send(server, "CoilToTracker", oblique)
@@ -144,14 +154,12 @@ def test_slightly_scaled_transform_is_invalid_and_an_oblique_float32_one_is_not(
     assert "not a rigid transform" in caplog.text and "CoilToTracker" in caplog.text
 
 
-def test_server_gone_raises_connection_lost(pyigtl_server, client):
-    server, port = pyigtl_server
-    tr = client(port)
-    connected(server, tr)
+def test_server_gone_raises_connection_lost(connect):
+    server, tr = connect()
     send(server, "CoilToTracker", pose(1, 2, 3))
     assert tr.read_frames(2.0)
     server.stop()
-    with pytest.raises(ConnectionLost, match=f"127.0.0.1:{port}"):
+    with pytest.raises(ConnectionLost, match=f"127.0.0.1:{tr.port}"):
         for _ in range(50):
             tr.read_frames(0.1)
     tr.close()
@@ -163,17 +171,10 @@ def test_no_server_is_a_connection_error_naming_host_and_port(client):
         client(port, connect_timeout_s=0.5).connect()
 
 
-def test_raw_stream_status_position_crc_and_batching(client):
+def test_raw_stream_status_position_crc_and_batching(raw_peer):
     """A hand-made server: STATUS, POSITION, a corrupted TRANSFORM, and two timestamps in one burst."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    port = listener.getsockname()[1]
-    tr = client(port, nominal_rate_hz=10.0)
-    tr.connect()
-    tr.start()
-    conn, _ = listener.accept()
-    try:
+    tr, conn = raw_peer(nominal_rate_hz=10.0)
+    with conn:
         bad = bytearray(pack_transform("ReferenceToTracker", pose(9, 9, 9), 7.0))
         bad[-1] ^= 0xFF
         position = pack_message("POSITION", "StylusToTracker",
@@ -193,20 +194,15 @@ def test_raw_stream_status_position_crc_and_batching(client):
         second = {f.tool: f for f in tr.read_frames(1.0)}
         np.testing.assert_allclose(second["coil"].position_mm, [6, 6, 6])
         assert second["coil"].frame_number == first["coil"].frame_number + 1
-    finally:
-        conn.close()
-        listener.close()
-    with pytest.raises(ConnectionLost):
+    with pytest.raises(ConnectionLost):             # the server closed its end
         tr.read_frames(1.0)
 
 
-def test_read_times_out_with_an_empty_list(pyigtl_server, client):
-    server, port = pyigtl_server
-    tr = client(port)
-    connected(server, tr)
+def test_read_times_out_with_an_empty_list(connect):
+    _, tr = connect()
     t0 = time.monotonic()
     assert tr.read_frames(0.1) == []
-    assert 0.09 <= time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 >= 0.09   # it waited (no upper bound: a loaded machine may be slow)
     assert tr.stats.timeouts == 1
 
 
@@ -219,15 +215,9 @@ def test_client_starts_no_threads():
     assert threading.active_count() == before
 
 
-def test_large_unused_messages_are_skipped_without_buffering(client):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    tr = client(listener.getsockname()[1])
-    tr.connect()
-    tr.start()
-    conn, _ = listener.accept()
-    try:
+def test_large_unused_messages_are_skipped_without_buffering(raw_peer):
+    tr, conn = raw_peer()
+    with conn:
         image = pack_message("IMAGE", "Video", bytes(100_000), 1.0)
         conn.sendall(image[:5000])
         time.sleep(0.02)
@@ -237,6 +227,3 @@ def test_large_unused_messages_are_skipped_without_buffering(client):
         frames = {f.tool: f for f in tr.read_frames(1.0)}
         np.testing.assert_allclose(frames["coil"].position_mm, [3, 2, 1])
         assert tr.stats.ignored_messages == 1
-    finally:
-        conn.close()
-        listener.close()

@@ -6,7 +6,7 @@ import pytest
 
 from tmsnav.hardware.frames import ToolFrame, ToolStatus
 from tmsnav.hardware.igtl import IGTLinkTracker, PoseStreamer
-from tests.hardware.igtl.igtl_helpers import pose, wait_until
+from tests.hardware.igtl.igtl_helpers import pose, started, wait_until
 
 
 @pytest.fixture
@@ -61,9 +61,7 @@ def test_send_frames_skips_untrackable_tools(streamer, viewer):
 
 
 def test_our_client_reads_our_streamer_and_the_streamer_notices_it_leave(streamer):
-    tr = IGTLinkTracker("127.0.0.1", streamer.port, device_tools={"CoilToMRI": "coil"})
-    tr.connect()
-    tr.start()
+    tr = started(IGTLinkTracker("127.0.0.1", streamer.port, device_tools={"CoilToMRI": "coil"}))
     try:
         assert wait_until(lambda: streamer.client_count == 1)
         for k in range(5):
@@ -82,13 +80,13 @@ def test_closing_the_streamer_is_connection_lost_for_clients():
     from tmsnav.hardware.errors import ConnectionLost
 
     s = PoseStreamer(port=0)
-    tr = IGTLinkTracker("127.0.0.1", s.start())
-    tr.connect()
-    tr.start()
-    s.close()
-    with pytest.raises(ConnectionLost):
-        tr.read_frames(1.0)
-    tr.close()
+    tr = started(IGTLinkTracker("127.0.0.1", s.start()))
+    try:
+        s.close()
+        with pytest.raises(ConnectionLost):
+            tr.read_frames(1.0)
+    finally:
+        tr.close()
 
 
 def test_close_is_idempotent_and_port_is_reusable():
