@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("tmsnav")
     window = MainWindow()
     window.confirm_unsaved_close = not args.screenshot   # ask before losing unsaved work
+    if not args.screenshot:
+        window.chairside.restore_saved()     # the user's layout and bullseye orientation
     _install_excepthook(lambda: window)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .app_state import AppState
+from .chairside_tabs import ScrollingTabs
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
 from .panels.planning_panel import PlanningPanel, mni_cursor_text
@@ -49,10 +50,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.confirm_unsaved_close = False
         self._close_confirmed = False
         self._unsaved_box: QtWidgets.QMessageBox | None = None
+        self._dialog: QtWidgets.QDialog | None = None     # an import question being asked
 
         self.view3d = HeadView3D()
         self.slices = {name: SliceView(name) for name in ("axial", "coronal", "sagittal")}
-        grid = QtWidgets.QGridLayout()
+        grid = self.view_grid = QtWidgets.QGridLayout()
         grid.setSpacing(2)
         grid.addWidget(self.view3d, 0, 0)
         grid.addWidget(self.slices["axial"], 0, 1)
@@ -65,7 +67,7 @@ class MainWindow(QtWidgets.QMainWindow):
         central.setLayout(grid)
         self.setCentralWidget(central)
 
-        self.panels = QtWidgets.QTabWidget()
+        self.panels = ScrollingTabs()      # each tab scrolls: nothing cut on a 768-pixel screen
         self.panels.setObjectName("panels")
         self.display_panel = DisplayPanel()
         self.panels.addTab(self.display_panel, "Display")
@@ -81,8 +83,6 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(self.panels)
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.panels.setMinimumWidth(330)
-        self.panels.setMaximumWidth(560)
         self._dock = dock
 
         self._build_status_bar()
@@ -97,6 +97,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from .brain_loading import BrainController
 
         self.brains = BrainController(self)
+        from .chairside_layout import ChairsideLayout
+
+        self.chairside = ChairsideLayout(self)   # View > Large chairside layout, side panel fit
 
     # ----- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -150,7 +153,7 @@ class MainWindow(QtWidgets.QMainWindow):
         stack.canRedoChanged.connect(self.redo_action.setEnabled)
         stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"&Undo {t}".strip()))
         stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"&Redo {t}".strip()))
-        v = self.menuBar().addMenu("&View")
+        v = self.view_menu = self.menuBar().addMenu("&View")
         for name, key in (("front", "Ctrl+1"), ("left", "Ctrl+2"), ("right", "Ctrl+3"), ("top", "Ctrl+4")):
             self._action(v, f"View from {name}", lambda _=False, n=name: self.view3d.view_from(n), key)
         h = self.menuBar().addMenu("&Help")
@@ -174,7 +177,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dp.scalpOpacityChanged.connect(self.view3d.set_scalp_opacity)
         dp.brainVisibleChanged.connect(self.view3d.set_brain_visible)
         dp.windowChanged.connect(self._set_window)
-        dp.radiologicalChanged.connect(lambda on: [v.set_radiological(on) for v in self.slices.values()])
+        dp.radiologicalChanged.connect(self._set_radiological)
         dp.viewPresetRequested.connect(self.view3d.view_from)
         self.state.problem.connect(self.show_problem)
         self.state.navigationBlockChanged.connect(self.view3d.set_banner)
@@ -262,8 +265,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         from .import_dialogs import ask_affine_choice, ask_series
 
-        if job.context and job.context[0] == "image":
-            path = job.context[1]
+        context = job.context if isinstance(job.context, tuple) else None
+        if context and context[0] == "image":
+            path = context[1]
             if isinstance(job.exception, OrientationAmbiguous):
                 self._dialog = ask_affine_choice(self, job.exception,
                                                  lambda choice: self.open_image(path, affine_choice=choice))
@@ -273,7 +277,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                           lambda uid: self.open_image(path, series_uid=uid))
                 return
         self.show_error(title.replace("Opening", "Cannot open"), message)
-        if job.context and job.context[0] in ("image", "sample"):
+        if context and context[0] in ("image", "sample"):
             self.loadFailed.emit(message)  # only loading jobs: --screenshot exits non-zero on them
 
     def _on_head_loaded(self, head: LoadedHead) -> None:
@@ -393,6 +397,10 @@ class MainWindow(QtWidgets.QMainWindow):
         for view in self.slices.values():
             view.set_markers(merged)
 
+    def _set_radiological(self, on: bool) -> None:
+        for view in self.slices.values():
+            view.set_radiological(on)
+
     def _set_window(self, level: float, width: float) -> None:
         for view in self.slices.values():
             view.set_window(level, width)
@@ -453,35 +461,14 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def ask_unsaved_before_close(self) -> QtWidgets.QMessageBox:
-        """Save / Discard / Cancel for work not in a saved session (targets, plan, calibrations,
-        registration). Window-modal but not blocking: tracking keeps running while it is open."""
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Warning, "Unsaved changes",
-            "The targets, plan, calibrations or registration are not saved in a session file. "
-            "Save them before closing?",
-            QtWidgets.QMessageBox.StandardButton.Save | QtWidgets.QMessageBox.StandardButton.Discard
-            | QtWidgets.QMessageBox.StandardButton.Cancel, self)
-        box.setObjectName("unsaved_box")
-        box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Save)
-        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
-        box.finished.connect(lambda _r, b=box: self._unsaved_answer(b.standardButton(b.clickedButton())))
-        box.open()
-        self._unsaved_box = box
-        return box
+        """Save / Discard / Cancel, non-blocking (:mod:`tmsnav.app.unsaved_close`)."""
+        from .unsaved_close import ask_unsaved_before_close
 
-    def _unsaved_answer(self, button) -> None:
-        buttons = QtWidgets.QMessageBox.StandardButton
-        if button == buttons.Save:
-            if not self.sessions.save_or_create():
-                return                      # no folder chosen, or the disk refused: stay open
-        elif button != buttons.Discard:
-            return                          # Cancel (or Esc): keep working
-        self._close_confirmed = True
-        QtCore.QTimer.singleShot(0, self.close)
+        return ask_unsaved_before_close(self)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
-        self.resizeDocks([self._dock], [450], QtCore.Qt.Orientation.Horizontal)
+        self.chairside.fit_side_panel()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         if self.confirm_unsaved_close and self.state.unsaved and not self._close_confirmed:

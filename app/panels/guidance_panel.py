@@ -5,30 +5,48 @@ Every number shows "—" when the coil, the head reference or the registration i
 the last value is never left on screen. A registration that no scalp touch has verified yet
 (Registration tab, step 7) gives no numbers at all: "registration not verified: touch the scalp
 in the Verify step" (:meth:`tmsnav.app.app_state.AppState.navigation_not_ready`).
+
+The bullseye is drawn with the patient's anterior up by default (it then agrees with the
+"Anterior (+)" and "Right (+)" numbers); "Handle up" turns it with the planned handle
+(:mod:`tmsnav.app.bullseye`). Every update is also sent as :attr:`GuidancePanel.guidanceChanged`
+so the large chairside layout (:mod:`tmsnav.app.chairside_view`) shows the very same numbers.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
-from tmsnav.navigation.guidance import Tolerance, coil_not_ready_reason, guidance_error
+from tmsnav.navigation.guidance import (GuidanceError, Tolerance, anatomical_axes,
+                                        coil_not_ready_reason, guidance_error)
+from tmsnav.navigation.transforms import TransformError
 
-from ..bullseye import Bullseye
+from ..bullseye import ANTERIOR_UP, HANDLE_UP, Bullseye
 from ..tracking_bridge import TrackingSnapshot
+
+if TYPE_CHECKING:
+    from ..main_window import MainWindow
 
 __all__ = ["GuidancePanel"]
 
 DASH = "—"
+ORIENTATIONS = ((ANTERIOR_UP, "Anterior up (anatomical)"), (HANDLE_UP, "Handle up (coil view)"))
 
 
 class GuidancePanel(QtWidgets.QWidget):
-    def __init__(self, window, parent: QtWidgets.QWidget | None = None) -> None:
+    #: (GuidanceError or None, reason it is None): every snapshot, for the chairside view.
+    guidanceChanged = QtCore.Signal(object, str)
+    orientationChanged = QtCore.Signal(str)
+    toleranceChanged = QtCore.Signal(object)     # Tolerance
+
+    def __init__(self, window: MainWindow, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("guidance_panel")
-        self.window = window
+        self.main_window = window
         self.state = window.state
-        self.last_error = None
+        self.last_error: GuidanceError | None = None
         layout = QtWidgets.QVBoxLayout(self)
         self.target_label = QtWidgets.QLabel("No active target (add one in Planning)")
         self.target_label.setObjectName("guidance_target")
@@ -65,6 +83,24 @@ class GuidancePanel(QtWidgets.QWidget):
         tol.addWidget(self.tol_deg)
         layout.addLayout(tol)
 
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Bullseye"))
+        self.orientation = QtWidgets.QComboBox()
+        self.orientation.setObjectName("bullseye_orientation")
+        for key, text in ORIENTATIONS:
+            self.orientation.addItem(text, key)
+        self.orientation.setToolTip("Anterior up: the drawing agrees with the anterior/right numbers. "
+                                    "Handle up: the drawing turns with the planned coil handle. "
+                                    "Both are seen from outside the head.")
+        self.orientation.currentIndexChanged.connect(self._orientation_changed)
+        row.addWidget(self.orientation, 1)
+        layout.addLayout(row)
+        self.large_button = QtWidgets.QPushButton("Large chairside layout (Ctrl+L)")
+        self.large_button.setObjectName("large_layout_button")
+        self.large_button.setToolTip("Numbers readable from 2 m and a large bullseye; Ctrl+L again "
+                                     "returns to this layout")
+        layout.addWidget(self.large_button)
+
         self.mark_button = QtWidgets.QPushButton("Log coil position")
         self.mark_button.setObjectName("log_position")
         self.mark_button.setToolTip("Write the current coil pose and its error to the session log")
@@ -81,13 +117,34 @@ class GuidancePanel(QtWidgets.QWidget):
         deg = np.deg2rad(self.tol_deg.value())
         self.bullseye.tolerance = Tolerance(self.tol_mm.value(), max(5.0, self.tol_mm.value()), deg, 2 * deg)
         self.bullseye.update()
+        self.toleranceChanged.emit(self.bullseye.tolerance)
+
+    def bullseye_orientation(self) -> str:
+        return str(self.orientation.currentData())
+
+    def set_bullseye_orientation(self, orientation: str) -> None:
+        """``"anatomical"`` (anterior up, the default) or ``"handle"``; ValueError otherwise."""
+        index = self.orientation.findData(orientation)
+        if index < 0:
+            raise ValueError(f"unknown bullseye orientation {orientation!r}")
+        self.orientation.setCurrentIndex(index)
+
+    def _orientation_changed(self) -> None:
+        self.bullseye.set_orientation(self.bullseye_orientation())
+        self.orientationChanged.emit(self.bullseye_orientation())
 
     def _targets_changed(self) -> None:
         target = self.state.targets.active
+        anterior = right = None
         if target is None:
             self.target_label.setText("No active target (add one in Planning)")
         else:
             self.target_label.setText(f"Target: <b>{target.name}</b> ({target.source})")
+            try:
+                anterior, right = anatomical_axes(target.mri_from_target)
+            except TransformError:       # a normal along both axes: no anatomical letters
+                pass
+        self.bullseye.set_anatomical_axes(anterior, right)
 
     def _why_not(self, snap: TrackingSnapshot | None) -> str:
         if self.state.targets.active is None:
@@ -108,15 +165,17 @@ class GuidancePanel(QtWidgets.QWidget):
 
     def show_snapshot(self, snap: TrackingSnapshot) -> None:
         reason = self._why_not(snap)
-        if reason:
+        target = self.state.targets.active
+        live = snap.live
+        if reason or target is None or live is None or live.mri_from_hotspot is None:
             self.last_error = None
             self.bullseye.show_error(None, reason)
             for label in self.values.values():
                 label.setText(DASH)
             self.mark_button.setEnabled(False)
+            self.guidanceChanged.emit(None, reason)
             return
-        target = self.state.targets.active
-        err = guidance_error(target.mri_from_target, snap.live.mri_from_hotspot)
+        err = guidance_error(target.mri_from_target, live.mri_from_hotspot)
         self.last_error = err
         self.bullseye.show_error(err)
         self.values["in_plane"].setText(f"{err.in_plane_mm:.1f} mm")
@@ -128,17 +187,20 @@ class GuidancePanel(QtWidgets.QWidget):
         colour = self.bullseye.colour().name()
         self.values["in_plane"].setStyleSheet(f"font-size: 15px; font-weight: bold; color: {colour}")
         self.mark_button.setEnabled(True)
+        self.guidanceChanged.emit(err, "")
 
     def log_position(self) -> None:
-        snap = self.window.tracking.last
-        if self.last_error is None or snap is None or snap.live.mri_from_hotspot is None:
+        snap = self.main_window.tracking.last
+        live = snap.live if snap is not None else None
+        target = self.state.targets.active
+        if self.last_error is None or live is None or live.mri_from_hotspot is None or target is None:
             self.status.setText("Nothing logged: the coil is not tracked live.")
             return
         session = self.state.session
         if session is None:
             self.status.setText("Open or create a session to keep a treatment log.")
             return
-        session.events.append("coil_position", target=self.state.targets.active.name,
-                               mri_from_hotspot=snap.live.mri_from_hotspot.matrix,
+        session.events.append("coil_position", target=target.name,
+                               mri_from_hotspot=live.mri_from_hotspot.matrix,
                                error=self.last_error.to_dict())
         self.status.setText(session.events.last_error or "Logged.")
