@@ -6,6 +6,7 @@ from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.guidance import GuidanceError, Tolerance, guidance_error, mri_from_hotspot
 from tmsnav.navigation.transforms import Transform, TransformError
+from tests.data_factories.poses import random_rigid
 
 
 def target_pose(origin, normal, handle):
@@ -69,8 +70,7 @@ def test_live_chain_composes_and_rejects_swapped_arguments():
     rng = np.random.default_rng(0)
 
     def rand(to, frm):
-        return Transform.from_rotation(Rotation.random(random_state=int(rng.integers(1e6))),
-                                       rng.normal(0, 100, 3), to_frame=to, from_frame=frm)
+        return random_rigid(rng, to, frm, spread_mm=100.0)
 
     mri_from_reference = rand("mri", "reference")
     tracker_from_reference = rand("tracker", "reference")

@@ -2,17 +2,16 @@
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 
 from tmsnav.navigation.live_poses import ToolPose, compute_live_poses
 from tmsnav.navigation.transforms import Transform
+from tests.data_factories.poses import random_rigid
 
 rng = np.random.default_rng(7)
 
 
 def rigid(to, frm):
-    return Transform.from_rotation(Rotation.random(random_state=int(rng.integers(1e6))),
-                                   rng.normal(0, 80, 3), to_frame=to, from_frame=frm)
+    return random_rigid(rng, to, frm, spread_mm=80.0)
 
 
 MRI_FROM_REF = rigid("mri", "reference")
