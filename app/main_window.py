@@ -172,6 +172,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for view in self.slices.values():
             view.cursorPicked.connect(self.set_cursor)
             view.windowChanged.connect(self._window_from_slice)
+            view.planeModeChanged.connect(lambda mode: [v.set_plane_mode(mode) for v in self.slices.values()])
         self.view3d.cursorPicked.connect(self.set_cursor)
         dp = self.display_panel
         dp.scalpOpacityChanged.connect(self.view3d.set_scalp_opacity)
