@@ -3,8 +3,9 @@
 Installed, this folder is the package ``tmsnav.assets``; code finds the files through
 ``importlib.resources.files("tmsnav.assets")``, never through paths relative to its own source
 file, so a wheel install (site-packages) and the checkout (editable install) work the same way.
-Every subfolder must be listed in ``[tool.setuptools.package-data]`` of ``pyproject.toml`` to be
-in the wheel (``tests/test_packaging.py`` checks the built wheel).
+Every subfolder with files must be listed as a package in ``[tool.setuptools] packages`` and get
+its patterns in ``[tool.setuptools.package-data]`` of ``pyproject.toml`` to be in the wheel
+(``tests/test_packaging.py`` checks the rules, ``.ci/wheel_smoke`` the built wheel).
 """
 
 from __future__ import annotations

@@ -37,10 +37,19 @@ def _source_packages() -> set[str]:
 def test_every_code_folder_is_an_installed_package_under_tmsnav():
     listed = set(SETUPTOOLS["packages"])
     assert _source_packages() - listed == set(), "add these to [tool.setuptools] packages"
-    assert listed - _source_packages() - {"tmsnav.assets"} == set(), "listed but not in the tree"
+    assert listed - _source_packages() - _asset_packages() == set(), "listed but not in the tree"
     assert SETUPTOOLS["package-dir"] == {"tmsnav.app": "app", "tmsnav.navigation": "navigation",
                                          "tmsnav.hardware": "hardware", "tmsnav.assets": "assets"}
     assert all(name.startswith("tmsnav.") for name in listed)
+
+
+def test_every_code_folder_has_an_init():
+    """A code folder without ``__init__.py`` is an implicit namespace package: it imports, but
+    mypy, pytest's importlib mode and setuptools' discovery each treat it differently (app/panels
+    was one)."""
+    missing = sorted(name for name in _source_packages()
+                     if not (ROOT / Path(*name.split(".")[1:]) / "__init__.py").is_file())
+    assert missing == []
 
 
 def test_console_scripts_point_into_tmsnav():
@@ -48,20 +57,41 @@ def test_console_scripts_point_into_tmsnav():
                                                "tmsnav-emulate": "tmsnav.hardware.emulate_cli:main"}
 
 
-def _shipped(relative: str, patterns: list[str]) -> bool:
-    # setuptools package-data globs: "*" does not cross "/"
-    return any(fnmatch.fnmatch(relative, p) and relative.count("/") == p.count("/") for p in patterns)
+def _tracked_assets() -> list[str]:
+    tracked = subprocess.run(["git", "ls-files", "assets"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked, "git ls-files found no assets"
+    return [f.removeprefix("assets/") for f in tracked]
+
+
+def _asset_packages() -> set[str]:
+    """The package of every folder of assets/ that holds a tracked file."""
+    return {".".join(("tmsnav", "assets", *Path(f).parent.parts)) for f in _tracked_assets()}
+
+
+def _shipped(relative: str) -> bool:
+    """Whether the file ``relative`` to assets/ lands in the wheel: its folder is a listed package
+    and one of that package's package-data globs matches its name ("*" does not cross "/")."""
+    folder, name = Path(relative).parent, Path(relative).name
+    package = ".".join(("tmsnav", "assets", *folder.parts))
+    if package not in SETUPTOOLS["packages"]:
+        return False
+    return name.endswith(".py") or any(fnmatch.fnmatch(name, p) and "/" not in p
+                                       for p in SETUPTOOLS["package-data"].get(package, []))
+
+
+def test_every_asset_folder_is_a_listed_package():
+    """setuptools warns "Package would be ignored" for an importable data folder missing from
+    ``packages`` (every folder is importable as a namespace package)."""
+    assert _asset_packages() - set(SETUPTOOLS["packages"]) == set(), "add these to [tool.setuptools] packages"
+    assert set(SETUPTOOLS["package-data"]) == _asset_packages(), "one package-data entry per asset folder"
 
 
 def test_every_tracked_asset_file_is_package_data():
-    tracked = subprocess.run(["git", "ls-files", "assets"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
-    patterns = SETUPTOOLS["package-data"]["tmsnav.assets"]
-    data = [f.removeprefix("assets/") for f in tracked if not f.endswith(".py")]
-    assert data, "git ls-files found no assets"
-    assert [f for f in data if not _shipped(f, patterns)] == []
+    assert [f for f in _tracked_assets() if not _shipped(f)] == []
     # the surface cache the app writes beside the sample head never ships
-    assert not _shipped("sample_head/mean_reg2mean.nii.gz.tmsnav-cache/scalp-x.npz", patterns)
+    assert not _shipped("sample_head/mean_reg2mean.nii.gz.tmsnav-cache/scalp-x.npz")
+    assert not _shipped("sample_head/notes.txt")
 
 
 def test_no_module_finds_files_relative_to_its_own_source():
@@ -96,3 +126,4 @@ def test_only_tmsnav_is_importable_not_the_bare_folder_names(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
