@@ -5,9 +5,10 @@ when the tool leaves the camera's measurement volume (NDI Polaris Vega user guid
 volume" and "line of sight"). An electromagnetic tracker (Polhemus FASTRAK/Liberty/Patriot, NDI
 Aurora) sees through people and plastic but loses a sensor that is too far from the field source,
 is distorted by metal and electrical equipment nearby, and depends on the sensor cable being
-plugged into the right station (Polhemus Liberty user manual, "Operational considerations:
-metallic objects, range"). Telling a Polhemus user to "face the camera" sends them looking for a
-camera that does not exist, so every sentence here is chosen by the device's technology.
+plugged into the right station (the Polhemus FASTRAK and Liberty user manuals warn about metal
+near the source and sensors and about the source's range). Telling a Polhemus user to "face the
+camera" sends them looking for a camera that does not exist, so every sentence here is chosen by
+the device's technology.
 
 Pure functions: no Qt, so the wording is tested without a window.
 """

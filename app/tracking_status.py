@@ -11,6 +11,7 @@ Pure: no Qt, tested on hand-made snapshots.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -63,8 +64,8 @@ class TrackingAlert:
 def _retry(state: str) -> str:
     """'reconnecting in 2.3 s' -> 'next try in 2.3 s'; 'connecting' -> 'trying again now'."""
     match = re.match(r"reconnecting in ([0-9.]+) s", state)
-    if match:
-        return f"next try in {float(match.group(1)):.0f} s"
+    if match:  # whole seconds, rounded up: "in 0 s" would read as "now" and then not happen
+        return f"next try in {max(1, math.ceil(float(match.group(1))))} s"
     return "trying again now" if state.startswith("connecting") else "reconnecting"
 
 

@@ -358,8 +358,10 @@ class TrackerPanel(QtWidgets.QWidget):
             status.setForeground(QtGui.QBrush(QtGui.QColor(LIGHT_COLORS[view.light])))
             status.setData(QtCore.Qt.ItemDataRole.UserRole, view.light)
             rms = "—" if view.quality_rms_mm is None or view.light != "green" else f"{view.quality_rms_mm:.2f}"
+            # no rate beside a disconnected or stale tool: the last second's count is history
+            rate = "—" if view.light == "grey" or view.text == "stale" else f"{view.rate_hz:.0f}"
             for col, item in enumerate((QtWidgets.QTableWidgetItem(label), status,
-                                        QtWidgets.QTableWidgetItem(f"{view.rate_hz:.0f}"),
+                                        QtWidgets.QTableWidgetItem(rate),
                                         QtWidgets.QTableWidgetItem(rms))):
                 self.tools.setItem(row, col, item)
 

@@ -8,12 +8,16 @@ cable does; replugged, the next reconnection tracks again.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
 from tmsnav.hardware.errors import TrackerConnectionError
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
+
+from tests.app.registration_helpers import shot
 
 pytestmark = pytest.mark.gui
 
@@ -70,12 +74,16 @@ def visible_texts(window: QtWidgets.QWidget) -> list[str]:
     return [w.text() for w in window.findChildren(QtWidgets.QLabel) if w.isVisible()]
 
 
-@pytest.mark.parametrize("size", [(1400, 900), (1024, 768)])
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 768)])
 @pytest.mark.safety(hazard="lost-tracker",
                     control="tracking loss reads the same exact, unclipped words in every tab; "
                             "on recovery the old error is gone")
 def test_unplug_shows_exact_unclipped_banner_in_every_tab_and_replug_clears_it(window, qtbot, size):
     window.resize(*size)
+    pictures = os.environ.get("TMSNAV_SCREENSHOT_DIR") and size == (1366, 768)
+    if pictures:                      # docs/images: the same run, with the sample head shown
+        window.open_sample_head()
+        assert window.wait_for_job()
     port = UnpluggablePort()
     window.tracking.start(port, "Simulated tracker on /dev/ttyUSB0")
     display, panel = window.tracking_display, window.tracker_panel
@@ -96,10 +104,16 @@ def test_unplug_shows_exact_unclipped_banner_in_every_tab_and_replug_clears_it(w
         assert display.banner.headline.text() == "TRACKING LOST"
         assert display.banner.detail.text() == LOST_DETAIL
     assert window.view3d.banner == "TRACKING LOST\nreconnecting"
+    if pictures:
+        window.panels.setCurrentWidget(window.guidance_panel)
+        shot(window, "tracking-lost")
+        window.panels.setCurrentWidget(panel)
+        shot(window, "tracking-lost-tracker-tab")
     assert display.status_label.text().startswith(f"Tracker LOST ({NO_PORT}): reconnecting")
     assert panel.state_label.text().startswith("● LOST: reconnecting")
     assert panel.error_label.text() == f"Error: {NO_PORT}"
     assert all(panel.light_of(tool) == "grey" for tool in ("reference", "pointer", "coil"))
+    assert {panel.tools.item(row, 2).text() for row in range(3)} == {"—"}   # no stale rate
 
     port.replug()
     qtbot.waitUntil(lambda: window.tracking.last.state == "tracking"
@@ -113,6 +127,10 @@ def test_unplug_shows_exact_unclipped_banner_in_every_tab_and_replug_clears_it(w
         window.panels.setCurrentIndex(index)
         QtWidgets.QApplication.processEvents()
         assert not any("no such port" in text for text in visible_texts(window))
+    if pictures:
+        window.panels.setCurrentWidget(panel)
+        qtbot.waitUntil(lambda: panel.tools.rowCount() == 3, timeout=2000)
+        shot(window, "tracking-restored")
     window.tracking.stop()
 
 

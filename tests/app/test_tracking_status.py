@@ -55,6 +55,13 @@ def test_loss_after_tracking_is_lost_with_the_current_error_and_the_retry():
     assert alert.error == "cannot open /dev/ttyUSB0: no such port"
 
 
+@pytest.mark.parametrize("state, retry", [("reconnecting in 0.4 s", "next try in 1 s"),
+                                          ("reconnecting in 7.9 s", "next try in 8 s"),
+                                          ("connecting", "trying again now")])
+def test_the_retry_countdown_never_says_zero(state, retry):
+    assert tracking_alert(snap(state, error="unplugged")).state == f"LOST: reconnecting, {retry}"
+
+
 def test_a_first_connection_that_fails_is_not_connected_not_lost():
     alert = tracking_alert(snap("disconnected: cannot open COM7", ever=False, device="",
                                 error="cannot open COM7"), "NDI Polaris / Aurora / Vega on COM7")
