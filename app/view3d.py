@@ -8,6 +8,7 @@ MSAA is off under software GL (llvmpipe) because it costs ~4x frame rate; FXAA s
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pyvista as pv
@@ -31,7 +32,9 @@ class HeadView3D(QtWidgets.QWidget):
         samples = int(os.environ.get("TMSNAV_MULTI_SAMPLES", "0"))
         # One headlight: software GL (llvmpipe) shades every light per pixel, and pyvista's default
         # 5-light kit halves the frame rate for no clinical gain (benchmarks/surface.py).
-        self.plotter = QtInteractor(self, multi_samples=samples, auto_update=False, lighting="none")
+        # Any: pyvista's positional-argument decorator hides its methods' signatures from mypy
+        # (it reads every call as missing ``self``), so the plotter is used untyped.
+        self.plotter: Any = QtInteractor(self, multi_samples=samples, auto_update=False, lighting="none")
         self.plotter.add_light(pv.Light(light_type="headlight"))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -46,7 +49,7 @@ class HeadView3D(QtWidgets.QWidget):
                                      viewport=(0, 0, 0.16, 0.16))
         axes.SetShaftTypeToLine()
         axes.SetConeResolution(8)
-        self._actors: dict[str, object] = {}
+        self._actors: dict[str, Any] = {}  # VTK actors by overlay name
         self._scalp_opacity = 1.0
         self._brain_visible = True
         self._banner_text = ""
@@ -91,12 +94,12 @@ class HeadView3D(QtWidgets.QWidget):
         self._update_brain_visibility()
         if reset_camera:
             self.view_from("front_left")
-        self.render()
+        self.request_render()
 
     def set_brain_visible(self, on: bool) -> None:
         self._brain_visible = bool(on)
         self._update_brain_visibility()
-        self.render()
+        self.request_render()
 
     def _update_brain_visibility(self) -> None:
         """The brain is drawn only when the user wants it and the scalp lets it show through:
@@ -116,7 +119,7 @@ class HeadView3D(QtWidgets.QWidget):
             actor.SetVisibility(self._scalp_opacity > 0.01)
             actor.SetPickable(self._scalp_opacity > 0.3)
         self._update_brain_visibility()
-        self.render()
+        self.request_render()
 
     @property
     def scalp_opacity(self) -> float:
@@ -130,7 +133,7 @@ class HeadView3D(QtWidgets.QWidget):
         matrix = np.eye(4)
         matrix[:3, 3] = self._cursor
         self._actors["cursor"].user_matrix = matrix
-        self.render()
+        self.request_render()
 
     def _build_cursor(self, size_mm: float = 12.0) -> None:
         """A 3-axis cross with a dot, built once at the origin and moved by its user matrix."""
@@ -143,17 +146,28 @@ class HeadView3D(QtWidgets.QWidget):
             glyph, color="#00ff00", line_width=3, name="cursor", pickable=False, render=False)
 
     @property
-    def cursor(self) -> np.ndarray:
+    def cursor_mm(self) -> np.ndarray:
+        """The 3-D cursor in mri mm (not ``cursor``: that is QWidget's mouse cursor)."""
         return self._cursor.copy()
 
     # ----- overlays (tools, targets, field maps) ------------------------------------------
-    def set_overlay(self, name: str, mesh: pv.DataSet | None, **kwargs) -> None:
-        """Add or replace a named overlay; ``mesh=None`` removes it. kwargs go to add_mesh."""
+    def set_overlay(self, name: str, mesh: pv.DataSet | None, render: bool = True, **kwargs: Any) -> None:
+        """Add or replace a named overlay; ``mesh=None`` removes it. kwargs go to add_mesh;
+        ``render=False`` lets a caller batch one render for several changes."""
         self._remove(name)
         if mesh is not None and mesh.n_points:
             kwargs.setdefault("pickable", False)
             self._actors[name] = self.plotter.add_mesh(mesh, name=name, render=False, **kwargs)
-        self.render()
+        if render:
+            self.request_render()
+
+    def set_overlay_actor(self, name: str, actor: vtk.vtkProp | None) -> None:
+        """Add or replace a named overlay that is a ready VTK prop (e.g. a label actor its owner
+        updates in place); None removes it. No render: the owner renders after its update."""
+        self._remove(name)
+        if actor is not None:
+            self.plotter.add_actor(actor, name=name, reset_camera=False, pickable=False, render=False)
+            self._actors[name] = actor
 
     def set_overlay_matrix(self, name: str, matrix: np.ndarray | None, render: bool = True) -> bool:
         """Move an overlay by a 4x4 (mri_from_object) without rebuilding it; None hides it.
@@ -170,7 +184,7 @@ class HeadView3D(QtWidgets.QWidget):
             actor.SetVisibility(True)
             actor.user_matrix = matrix
         if changed and render:
-            self.render()
+            self.request_render()
         return changed
 
     def set_brain_legend(self, text: str) -> None:
@@ -181,7 +195,7 @@ class HeadView3D(QtWidgets.QWidget):
         if text:
             self.plotter.add_text(text, position="lower_right", font_size=9, color=BRAIN_COLOR,
                                   name="brain_legend")
-        self.render()
+        self.request_render()
 
     @property
     def brain_legend(self) -> str:
@@ -196,7 +210,7 @@ class HeadView3D(QtWidgets.QWidget):
         if text:
             self.plotter.add_text(text, position="upper_edge", font_size=14, color=color,
                                   name="banner", shadow=True)
-        self.render()
+        self.request_render()
 
     @property
     def banner(self) -> str:
@@ -222,12 +236,13 @@ class HeadView3D(QtWidgets.QWidget):
         up = (0, 1, 0) if where == "top" else (0, 0, 1)
         self.plotter.camera_position = [tuple(centre + 600 * d), tuple(centre), up]
         self.plotter.reset_camera()
-        self.render()
+        self.request_render()
 
-    def render(self) -> None:
-        """Schedule one repaint. pyvistaqt's paintGL always renders, so calling the plotter's
-        render() directly renders twice (once now, once in the repaint it triggers); a Qt update
-        is coalesced and renders once (measured: GUI ticks 8 -> ~20 per second under llvmpipe)."""
+    def request_render(self) -> None:
+        """Schedule one repaint (not named ``render``: that is QWidget's paint-into-a-device).
+        pyvistaqt's paintGL always renders, so calling the plotter's render() directly renders
+        twice (once now, once in the repaint it triggers); a Qt update is coalesced and renders
+        once (measured: GUI ticks 8 -> ~20 per second under llvmpipe)."""
         self.plotter.interactor.update()
 
     def render_now(self) -> None:

@@ -24,7 +24,7 @@ largest gap between ticks of a 5 ms heartbeat timer).
 Run: ``./run.sh bench gui_latency`` or ``.venv/bin/python benchmarks/gui_latency.py`` (re-runs
 itself under ``xvfb-run`` without a display). It merges its keys into
 ``benchmarks/results/gui_latency.json`` (other benchmarks add theirs to the same file).
-``--profile ACTION`` writes a cProfile of that action to ``benchmarks/results/`` instead.
+``--profile ACTION`` prints a cProfile of that action (kept in the temp folder) instead.
 Goal: ``click_to_render_p95_ms_*`` < 100 ms for selection, slice click, toggle and tab switch.
 """
 
@@ -38,6 +38,7 @@ import pstats
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -240,7 +241,7 @@ def profile(action: str, repeats: int = 5) -> Path:
         done = act(i)
         recorder.settle(time.perf_counter(), done)
     prof.disable()
-    out = RESULTS.parent / f"gui_latency_{action}.prof"
+    out = Path(tempfile.gettempdir()) / f"gui_latency_{action}.prof"
     prof.dump_stats(str(out))
     pstats.Stats(str(out)).sort_stats("cumulative").print_stats(40)
     window.close()

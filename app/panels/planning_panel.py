@@ -32,41 +32,9 @@ from ..planning.method_forms import PlanResult
 from ..planning.mni_box import MniBox, mni_cursor_text
 from ..planning.target_display import TargetDrawer
 from ..planning.target_list import TargetListBox
+from ..planning.target_undo import TargetEdit, snapshot
 
 __all__ = ["PlanningPanel", "mni_cursor_text", "TargetEdit"]
-
-
-def _snapshot(targets: TargetSet) -> tuple[list, str | None]:
-    active = targets.active
-    return list(targets), None if active is None else active.name
-
-
-class TargetEdit(QtGui.QUndoCommand):
-    """One undoable change of the target list: the lists before and after, and the reason the
-    session log records ("deleted F3", "handle angle of F3 turned +35.0 deg ...")."""
-
-    def __init__(self, state, before: tuple[list, str | None], reason: str) -> None:
-        super().__init__(reason)
-        self.state = state
-        self.before = before
-        self.after = _snapshot(state.targets)
-        self.reason = reason
-        self._applied = True              # pushed after the change was made
-
-    def _apply(self, snap: tuple[list, str | None], why: str) -> None:
-        targets, active = snap
-        self.state.targets = TargetSet(list(targets), active)
-        self.state.targets_edited(why)
-
-    def undo(self) -> None:
-        self._apply(self.before, f"undo: {self.reason}")
-        self._applied = False
-
-    def redo(self) -> None:
-        if self._applied:                 # QUndoStack.push calls redo(): already done
-            return
-        self._apply(self.after, f"redo: {self.reason}")
-        self._applied = True
 
 
 class PlanningPanel(QtWidgets.QScrollArea):
@@ -237,7 +205,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         if head is not None and head is not self.state.head:
             return   # another image was opened meanwhile: the target belongs to the old one
         t = result.target
-        before = _snapshot(self.state.targets)
+        before = snapshot(self.state.targets)
         try:
             self.state.targets.add(t)
         except NavigationError as exc:
@@ -267,12 +235,15 @@ class PlanningPanel(QtWidgets.QScrollArea):
     # ----- the list -----------------------------------------------------------------------
     def _targets_changed(self) -> None:
         targets = self.state.targets
+        active = targets.active
         self.list_box.show_targets(targets)
         self.drawer.draw_targets(targets)
-        if self.field is not None and targets.active is not self.field[0]:
+        if self.field is not None and active is not self.field[0]:
             self.field = None
             clear_field_map(self.window)
-            self.efield_box.clear("the target changed: compute the field again")
+            self.efield_box.clear("" if active is None else
+                                  f"The active target is now {active.name}: press Compute for its field.")
+        self.efield_box.show_active(None if active is None else active.name, computed=self.field is not None)
 
     def go_to_target(self, name: str) -> None:
         if name in self.state.targets:
@@ -280,11 +251,18 @@ class PlanningPanel(QtWidgets.QScrollArea):
             self.window.set_cursor(t.cortex_point_mm if t.cortex_point_mm is not None else t.scalp_point_mm)
 
     def activate_target(self, name: str) -> None:
-        self.state.targets.select(name)
-        self.state.targets_edited(f"active target: {name}")
+        """Make ``name`` the active target (selecting its row does this): guidance, the "why"
+        box and the e-field follow it, the cursor goes to it and the session records it."""
+        if name not in self.state.targets:
+            return
+        active = self.state.targets.active
+        if active is None or active.name != name:
+            self.state.targets.select(name)
+            self.state.targets_edited(f"active target: {name}")
+        self.go_to_target(name)
 
     def rename_target(self, old: str, new: str) -> bool:
-        before = _snapshot(self.state.targets)
+        before = snapshot(self.state.targets)
         try:
             self.state.targets.rename(old, new)
         except NavigationError as exc:
@@ -297,7 +275,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
     def _undoable(self, reason: str, change) -> None:
         """Apply ``change()`` to ``state.targets`` and push it on the undo stack."""
-        before = _snapshot(self.state.targets)
+        before = snapshot(self.state.targets)
         change()
         self.state.targets_edited(reason)
         self.undo_stack.push(TargetEdit(self.state, before, reason))

@@ -120,6 +120,15 @@ class EfieldBox(QtWidgets.QGroupBox):
     def set_coil(self, text: str) -> None:
         self.coil.setText(text)
 
+    def show_active(self, name: str | None, computed: bool) -> None:
+        """Name the active target on the Compute button and, before its field is computed, in
+        the Target row: the box always says which target its numbers are (or will be) for.
+        (Compute stays clickable without a target: the click says to add one.)"""
+        self.compute.setText("Compute field at the active target" if name is None
+                             else f"Compute field at {name}")
+        if not computed:
+            self.values["target"].setText(DASH if name is None else f"{name} (not computed yet)")
+
     def clear(self, reason: str = "") -> None:
         for key, label in self.values.items():
             label.setText(reason if key == "note" else DASH)

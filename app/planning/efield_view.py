@@ -52,7 +52,7 @@ def show_field_map(window, brain: pv.PolyData, field: EfieldResult, target: Targ
         up = target.handle_direction
         view.plotter.camera_position = [tuple(target.scalp_point_mm - 380.0 * target.normal),
                                         tuple(focus), tuple(-up)]
-    view.render()
+    view.request_render()
     return mesh
 
 
@@ -67,4 +67,4 @@ def clear_field_map(window) -> None:
         view.plotter.remove_scalar_bar(BAR_TITLE, render=False)
     if had_map:
         view.set_brain_visible(window.display_panel.brain.isChecked())
-    view.render()
+    view.request_render()

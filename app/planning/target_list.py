@@ -1,5 +1,10 @@
-"""The target list: every target with its colour, method and depth; the active one marked;
-"why this target" with its citation; the distances between targets."""
+"""The target list: every target with its colour, method and depth; "why this target" with its
+citation; the distances between targets.
+
+The selected row IS the active target (the one guidance aims at and the e-field is computed
+for): clicking or arrowing to a row makes it active, and the list always selects the active
+one. An earlier list let the selected row differ from the active target, so the "why" box
+described one target while the e-field and guidance used another (issue 12)."""
 
 from __future__ import annotations
 
@@ -55,8 +60,8 @@ def _item(text: str, bold: bool = False) -> QtWidgets.QTableWidgetItem:
 
 
 class TargetListBox(QtWidgets.QGroupBox):
-    targetClicked = QtCore.Signal(str)     # move the cursor there, show why
-    activateRequested = QtCore.Signal(str)
+    targetClicked = QtCore.Signal(str)     # move the cursor there
+    activateRequested = QtCore.Signal(str)  # the user selected another row: make it active
     renameRequested = QtCore.Signal(str)
     deleteRequested = QtCore.Signal(str)
     measureRequested = QtCore.Signal()     # along-the-scalp distances (a job)
@@ -75,13 +80,14 @@ class TargetListBox(QtWidgets.QGroupBox):
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setMaximumHeight(150)
+        self.table.setToolTip("Click a target to make it the active one: guidance, the 'why' box "
+                              "and the e-field all follow the selected row")
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.cellClicked.connect(lambda row, _c: self._clicked(row))
         layout.addWidget(self.table)
         buttons = QtWidgets.QHBoxLayout()
         self.buttons = {}
-        for key, text, signal in (("activate", "Set active", self.activateRequested),
-                                  ("rename", "Rename…", self.renameRequested),
+        for key, text, signal in (("rename", "Rename…", self.renameRequested),
                                   ("delete", "Delete", self.deleteRequested)):
             b = QtWidgets.QPushButton(text)
             b.setObjectName(f"target_{key}")
@@ -98,8 +104,17 @@ class TargetListBox(QtWidgets.QGroupBox):
         self.distances.setObjectName("distance_table")
         self.distances.setHorizontalHeaderLabels(["From", "To", "Scalp", "Cortex", "Arc"])
         self.distances.verticalHeader().hide()
-        self.distances.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.distances.setMaximumHeight(110)
+        # Names take the room they need (wrapped over two lines when long); the numbers fit
+        # their text. Stretching all five equally cut "L-DLPFC Fox 2012 group target" to "L-DL…".
+        dh = self.distances.horizontalHeader()
+        for col in (0, 1):
+            dh.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for col in (2, 3, 4):
+            dh.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.distances.setWordWrap(True)
+        self.distances.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
+        self.distances.verticalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.distances.setMaximumHeight(180)
         self.distances.setToolTip("Straight-line distances (mm) between coil points on the scalp and "
                                   "between cortex points; 'Arc' is along the scalp, what a tape measures")
         layout.addWidget(self.distances)
@@ -113,7 +128,7 @@ class TargetListBox(QtWidgets.QGroupBox):
 
     # ----- showing ------------------------------------------------------------------------
     def show_targets(self, targets: TargetSet) -> None:
-        keep = self.selected_name()
+        """Show ``targets``; the active target's row is the selected one."""
         self._targets = targets
         self._names = targets.names
         active = targets.active.name if targets.active is not None else None
@@ -128,11 +143,12 @@ class TargetListBox(QtWidgets.QGroupBox):
                                              bold=t.name == active))
             self.table.setItem(row, 2, _item(SOURCE_LABELS.get(t.source, t.source)))
             self.table.setItem(row, 3, _item("—" if t.depth_mm is None else f"{t.depth_mm:.1f} mm"))
-        self.table.blockSignals(False)
-        row = self._names.index(keep) if keep in self._names else (
-            self._names.index(active) if active in self._names else -1)
+        row = self._names.index(active) if active in self._names else -1
         if row >= 0:
             self.table.selectRow(row)
+        else:
+            self.table.clearSelection()
+        self.table.blockSignals(False)
         self._show_why()
         self.show_distances()
 
@@ -160,11 +176,16 @@ class TargetListBox(QtWidgets.QGroupBox):
         return self._names[rows[0].row()] if rows and rows[0].row() < len(self._names) else None
 
     def select(self, name: str) -> None:
+        """Select ``name``'s row as a user would: it becomes the active target."""
         if name in self._names:
             self.table.selectRow(self._names.index(name))
             self._clicked(self._names.index(name))
 
     def _selection_changed(self) -> None:
+        name = self.selected_name()
+        active = self._targets.active if self._targets is not None else None
+        if name is not None and (active is None or active.name != name):
+            self.activateRequested.emit(name)
         self._show_why()
 
     def _clicked(self, row: int) -> None:

@@ -59,7 +59,7 @@ def test_slice_click_moves_3d_cursor_to_the_clicked_mm(window, qtbot):
     # clicked point within half a pixel (~1 mm) of the intended mm coordinate, same slice height
     np.testing.assert_allclose(window.cursor_mri[:2], target[:2], atol=1.5)
     assert window.cursor_mri[2] == pytest.approx(target[2], abs=1.0)
-    np.testing.assert_allclose(window.view3d.cursor, window.cursor_mri)
+    np.testing.assert_allclose(window.view3d.cursor_mm, window.cursor_mri)
     for name in ("coronal", "sagittal"):
         view = window.slices[name]
         d = head.volume.display_grid().mri_to_display(window.cursor_mri)

@@ -171,10 +171,9 @@ def test_list_click_rename_activate_delete_and_landmark_from_cursor(window, qtbo
     a = add(window, "ten_twenty", p=lambda f: f.position.setCurrentText("C3"))
     b = add(window, "ten_twenty", p=lambda f: f.position.setCurrentText("Fz"))
     panel, box = window.planning_panel, window.planning_panel.list_box
-    box.table.selectRow(0)
+    box.table.selectRow(0)                                   # selecting a row makes it active
     box._clicked(0)                                          # a click on the row
     np.testing.assert_allclose(window.cursor_mri, a.cortex_point_mm)
-    box.buttons["activate"].click()
     assert window.state.targets.active.name == a.name
     assert box.table.item(0, 1).text().endswith("(active)")
     assert panel.rename_target(a.name, "M1 guess")

@@ -1,0 +1,151 @@
+"""One obvious active target (issue 12): the selected row IS the active target, so the "why"
+box, the e-field, guidance and the 3-D mark all describe the same one; its 3-D label is never
+the one left out; selecting a row rebuilds no glyph. On the phantom head (exact geometry)."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+from PySide6.QtTest import QTest
+
+from tmsnav.app.loading import LoadedHead
+from tmsnav.app.main_window import MainWindow
+from tmsnav.app.planning.target_display import ACTIVE_LABEL, ACTIVE_OVERLAY, LABELS, OVERLAY
+from tmsnav.app.planning.target_labels import ACTIVE_PREFIX
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.session import Session
+from tmsnav.navigation.surfaces.head import head_surfaces
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    ph = make_phantom_head(voxel_mm=2.0)
+    surfaces = head_surfaces(ph.volume, brain_mask=ph.brain_mask, max_faces=60_000)
+    return ph, surfaces.scalp, surfaces.brain
+
+
+@pytest.fixture
+def window(qtbot, phantom, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    ph, scalp, brain = phantom
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1366, 768)
+    w.show()
+    qtbot.waitExposed(w)
+    w._on_head_loaded(LoadedHead(ph.volume, scalp, brain, {"nasion": ph.nasion, "lpa": ph.lpa, "rpa": ph.rpa}))
+    w.panels.setCurrentWidget(w.planning_panel)
+    yield w
+    w.close()
+
+
+def cortex_point(ph, direction, depth_mm=18.0):
+    scalp, normal = ph.scalp_point(np.asarray(direction, float))
+    return np.asarray(scalp).reshape(3) - depth_mm * np.asarray(normal).reshape(3)
+
+
+def add_manual(window, point, name):
+    panel = window.planning_panel
+    window.set_cursor(point)
+    panel.add_box.choose("manual")
+    panel.add_box.name.setText(name)
+    panel.add_box.add_button.click()
+    assert window.wait_for_job(30_000)
+    return window.state.targets[name]
+
+
+def click_row(table, row):
+    rect = table.visualRect(table.model().index(row, 1))
+    QTest.mouseClick(table.viewport(), QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                     rect.center())
+
+
+def test_clicking_a_row_makes_it_the_active_target_everywhere(window, qtbot, phantom, tmp_path):
+    ph, _, _ = phantom
+    window.state.set_session(Session.create(tmp_path / "S1", "S1"))
+    a = add_manual(window, cortex_point(ph, [-0.45, 0.55, 0.7]), "left frontal")
+    b = add_manual(window, cortex_point(ph, [0.45, 0.55, 0.7]), "right frontal")
+    panel, box = window.planning_panel, window.planning_panel.list_box
+    assert window.state.targets.active is b and box.selected_name() == b.name  # added: active, selected
+    # the e-field of b, then the user clicks a's row
+    with qtbot.waitSignal(panel.fieldShown, timeout=30_000):
+        panel.efield_box.compute.click()
+    assert window.wait_for_job(30_000)
+    assert panel.efield_box.values["target"].text().startswith(b.name)
+    click_row(box.table, 0)
+    targets = window.state.targets
+    assert targets.active.name == a.name and box.selected_name() == a.name
+    assert box.why.text().startswith(f"<b>{a.name}</b>")
+    assert panel.field is None                                   # b's field no longer shown for a
+    assert panel.efield_box.values["target"].text() == f"{a.name} (not computed yet)"
+    assert a.name in panel.efield_box.values["note"].text()
+    assert panel.efield_box.compute.text() == f"Compute field at {a.name}"
+    assert a.name in window.guidance_panel.target_label.text()
+    np.testing.assert_allclose(window.cursor_mri, a.cortex_point_mm)
+    np.testing.assert_allclose(window.view3d._actors[ACTIVE_OVERLAY].user_matrix, a.mri_from_target.matrix)
+    assert window.planning_panel.drawer.labels.texts == [ACTIVE_PREFIX + a.name, b.name]
+    reopened = Session.open(tmp_path / "S1")
+    assert reopened.record.targets["active"] == a.name
+    # the keyboard moves the selection, and the active target with it
+    box.table.setFocus()
+    QTest.keyClick(box.table, QtCore.Qt.Key.Key_Down)
+    assert window.state.targets.active.name == b.name and box.selected_name() == b.name
+
+
+def test_selecting_a_row_rebuilds_no_glyph_and_keeps_the_actors(window, phantom):
+    """0.6 s per click came from rebuilding every glyph and re-adding the actors; now the
+    active mark is moved and the labels are updated in place."""
+    ph, _, _ = phantom
+    for i, x in enumerate((-0.5, -0.25, 0.0, 0.25, 0.5)):
+        add_manual(window, cortex_point(ph, [x, 0.5, 0.7]), f"T{i}")
+    view, drawer = window.view3d, window.planning_panel.drawer
+    glyphs, marker, labels = view._actors[OVERLAY], view._actors[ACTIVE_OVERLAY], view._actors[LABELS]
+    active_label = view._actors[ACTIVE_LABEL]
+    builds = drawer.glyph_builds
+    box = window.planning_panel.list_box
+    for row in (0, 3, 1):
+        click_row(box.table, row)
+        assert window.state.targets.active.name == f"T{row}"
+    assert drawer.glyph_builds == builds
+    assert view._actors[OVERLAY] is glyphs and view._actors[ACTIVE_OVERLAY] is marker
+    assert view._actors[LABELS] is labels and view._actors[ACTIVE_LABEL] is active_label
+    # renaming changes one target: one glyph is built, the others come from the cache
+    window.planning_panel.rename_target("T1", "T1 renamed")
+    assert drawer.glyph_builds == builds + 1
+
+
+def active_label_pixels(window, point) -> int:
+    """Yellow (active label text) pixels in a box around ``point``'s place in the 3-D view,
+    with every actor but the labels hidden (the yellow ring too)."""
+    view = window.view3d
+    hidden = [a for name, a in view._actors.items() if name not in (LABELS, ACTIVE_LABEL) and a.GetVisibility()]
+    for actor in hidden:
+        actor.SetVisibility(False)
+    try:
+        view.render_now()
+        image = np.asarray(view.plotter.screenshot(return_img=True)).astype(int)
+    finally:
+        for actor in hidden:
+            actor.SetVisibility(True)
+    x, y = view.world_to_display(point)
+    scale = image.shape[1] / view.plotter.render_window.GetSize()[0]
+    cx, cy = int(x * scale), int(image.shape[0] - y * scale)
+    patch = image[max(cy - 15, 0):cy + 15, max(cx - 60, 0):cx + 60, :3]
+    yellow = (patch[..., 0] > 180) & (patch[..., 1] > 160) & (patch[..., 2] < 120)
+    return int(yellow.sum())
+
+
+def test_the_active_label_is_never_the_one_left_out(window, phantom):
+    """Five targets 6 mm apart: their labels crowd, so VTK leaves some out. The active one is
+    drawn (yellow, "ACTIVE: ...") whichever target it is; the old labels left it out."""
+    ph, _, _ = phantom
+    for i in range(5):
+        add_manual(window, cortex_point(ph, [-0.5 + 0.05 * i, 0.55, 0.65]), f"Target number {i}")
+    window.view3d.view_from("front_left")
+    box = window.planning_panel.list_box
+    for row in (2, 4, 0):
+        click_row(box.table, row)
+        t = window.state.targets.active
+        assert t.name == f"Target number {row}"
+        assert active_label_pixels(window, t.scalp_point_mm - 44.0 * t.normal) > 20
