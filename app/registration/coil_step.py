@@ -5,40 +5,25 @@ landmarks with the calibrated pointer; each touch is the tip in the coil-marker 
 coil + pointer frames) and :func:`tmsnav.navigation.coils.calibrate_coil_from_points` fits the hotspot.
 
 Either way the calibration is then **verified** before navigation may use it (issue 10, defect
-7): the pointer touches the coil's centre mark, its handle end and a wing edge
-(:func:`tmsnav.navigation.coils.verification_landmarks`), captured when the tip is held still on the
-asked landmark (or with the capture key), and :func:`tmsnav.navigation.coils.verify_coil_calibration`
-compares them with the calibration. A mismatch (wrong coil file, a marker mounted unlike the
-file, a marker that moved) is refused with the measured distance, and the Navigate tab shows
-"coil calibration not verified" instead of numbers until a verification passes.
+7): :class:`.coil_verify.CoilVerifyBox` asks for three touches on the coil and refuses a
+mismatch with the measured distance.
 """
 
 from __future__ import annotations
 
-import time
+from typing import Mapping, Sequence, cast
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from tmsnav.navigation.coils import (CoilDefinitionError, calibrate_coil_from_points,
-                                     list_coil_definitions, verification_landmarks,
-                                     verify_coil_calibration)
+from tmsnav.navigation.coils import (CoilCalibration, CoilDefinition, CoilDefinitionError,
+                                     calibrate_coil_from_points, list_coil_definitions)
 from tmsnav.navigation.registration import CalibrationError
-from tmsnav.navigation.registration.sampling import HoldStillDetector
 
 from .base import MessageLabel, StepWidget, compact_table, fmt_mm
+from .coil_verify import AUTO_CAPTURE_MAX_MM, CoilVerifyBox, label as _label
 
 __all__ = ["CoilStep", "AUTO_CAPTURE_MAX_MM"]
-
-#: A still tip is taken as the asked verification landmark only when it is nearer to where the
-#: calibration puts that landmark than to the coil's other landmarks, and within this
-#: distance of it (the coil's size): a pointer resting on the table or in the divot is ignored,
-#: while a calibration tens of mm off is still captured, and refused with its mismatch.
-AUTO_CAPTURE_MAX_MM = 150.0
-
-
-def _label(name: str) -> str:
-    return name.replace("_", " ")
 
 
 class CoilStep(StepWidget):
@@ -47,7 +32,7 @@ class CoilStep(StepWidget):
 
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(ctx, parent)
-        self.definitions = []
+        self.definitions: list[CoilDefinition] = []
         form = QtWidgets.QFormLayout()
         self.model = QtWidgets.QComboBox()
         self.model.setObjectName("coil_model")
@@ -92,68 +77,38 @@ class CoilStep(StepWidget):
         self.accept_button.setObjectName("coil_accept")
         self.accept_button.clicked.connect(self.accept)
         self.add_buttons(self.accept_button)
-        self._build_verify_box()
+        self.verifier = CoilVerifyBox(ctx, self._calibrating)
+        self.verifier.outputChanged.connect(self.outputChanged)
+        self.verifier.readyChanged.connect(self.readyChanged)
+        self.layout_.addWidget(self.verifier)
         self.layout_.addStretch(1)
         self.touched: dict[str, np.ndarray] = {}
-        self.calibration = None
+        self.calibration: CoilCalibration | None = None
         self.uses_pointer = False          # the accepted calibration came from touches
-        self.verify_touched: dict[str, np.ndarray] = {}
-        self.verify_result = None          # the last CoilVerification (passed or refused)
         self._pending_calibration = False  # landmarks touched since the last Accept coil
-        self.detector = HoldStillDetector()
-        self._last_ns = 0
         self._load_definitions()
 
-    def _build_verify_box(self) -> None:
-        box = QtWidgets.QGroupBox("Verify before use")
-        box.setObjectName("coil_verify_box")
-        lay = QtWidgets.QVBoxLayout(box)
-        self.verify_instruction = QtWidgets.QLabel("Accept a coil first.")
-        self.verify_instruction.setObjectName("coil_verify_instruction")
-        self.verify_instruction.setWordWrap(True)
-        self.verify_instruction.setStyleSheet("font-weight: bold; color: #ad1457;")
-        lay.addWidget(self.verify_instruction)
-        self.verify_table = QtWidgets.QTableWidget(0, 2)
-        self.verify_table.setObjectName("coil_verify_table")
-        self.verify_table.setHorizontalHeaderLabels(["Touch", "Mismatch"])
-        compact_table(self.verify_table)
-        self.verify_table.horizontalHeader().setSectionResizeMode(
-            QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.verify_table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        rows = self.verify_table.verticalHeader().defaultSectionSize()
-        self.verify_table.setFixedHeight(self.verify_table.horizontalHeader().sizeHint().height()
-                                         + 3 * rows + 2 * self.verify_table.frameWidth() + 2)
-        lay.addWidget(self.verify_table)
-        self.hold_bar = QtWidgets.QProgressBar()
-        self.hold_bar.setObjectName("coil_verify_hold")
-        self.hold_bar.setRange(0, 1000)
-        self.hold_bar.setFormat("holding still %p%")
-        self.hold_bar.setMaximumHeight(14)
-        lay.addWidget(self.hold_bar)
-        self.verify_live = QtWidgets.QLabel("")
-        self.verify_live.setObjectName("coil_verify_live")
-        self.verify_live.setWordWrap(True)
-        self.verify_live.setStyleSheet("color: grey")
-        lay.addWidget(self.verify_live)
-        self.verify_message = MessageLabel("coil_verify_message")
-        lay.addWidget(self.verify_message)
-        row = QtWidgets.QHBoxLayout()
-        self.verify_capture = QtWidgets.QPushButton("Capture verification touch")
-        self.verify_capture.setObjectName("coil_verify_capture")
-        self.verify_capture.clicked.connect(lambda: self.capture_verification())
-        self.verify_again = QtWidgets.QPushButton("Verify again")
-        self.verify_again.setObjectName("coil_verify_again")
-        self.verify_again.clicked.connect(self.restart_verification)
-        row.addWidget(self.verify_capture)
-        row.addWidget(self.verify_again)
-        lay.addLayout(row)
-        self.verify_box = box
-        self.layout_.addWidget(box)
+    # the verification box's parts, under the names the tests and docs use
+    @property
+    def verify_instruction(self) -> QtWidgets.QLabel:
+        return self.verifier.instruction
+
+    @property
+    def verify_message(self) -> MessageLabel:
+        return self.verifier.message
+
+    @property
+    def verified(self) -> bool:
+        return self.verifier.verified
+
+    def capture_verification(self, point: np.ndarray | None = None) -> bool:
+        return self.verifier.capture(point)
+
+    def restart_verification(self) -> None:
+        self.verifier.restart()
 
     def enter(self) -> None:
         s = self.ctx.state
-        self.detector.reset()
-        self._last_ns = time.monotonic_ns()
         if s.coil_from_hotspot is not None and s.coil_definition is not None:
             how = "touched landmarks" if s.coil_calibration is not None else "its file"
             if self.verified:
@@ -164,11 +119,10 @@ class CoilStep(StepWidget):
                 self.message.show_message(f"A coil is set: {s.coil_definition.name} (hotspot "
                                           f"from {how}). Verify it below before navigating.",
                                           "warn")
-        self._refresh_verify()
+        self.verifier.enter()
 
     def leave(self) -> None:
-        self.detector.reset()
-        self.hold_bar.setValue(0)
+        self.verifier.leave()
 
     # ----- model --------------------------------------------------------------------------
     def _load_definitions(self) -> None:
@@ -239,8 +193,8 @@ class CoilStep(StepWidget):
     def capture(self) -> bool:
         """The footswitch: a verification touch once a coil is accepted and not yet verified
         (unless a calibration by touching is under way), else a calibration landmark."""
-        if self._verifying() and not self._calibrating():
-            return self.capture_verification()
+        if self.verifier.verifying() and not self._calibrating():
+            return self.verifier.capture()
         return self.capture_calibration()
 
     def _calibrating(self) -> bool:
@@ -278,14 +232,16 @@ class CoilStep(StepWidget):
         self.calibration = None
         if len(self.touched) >= 3:
             try:
-                self.calibration = calibrate_coil_from_points(self.touched, self.definition)
+                self.calibration = calibrate_coil_from_points(
+                    cast(Mapping[str, Sequence[float]], self.touched), self.definition)
             except CalibrationError as exc:
                 self.message.show_message(f"Not calibrated yet: {exc}", "warn")
         self._refresh()
 
     def _refresh(self) -> None:
         d = self.definition
-        errors = {} if self.calibration is None else self.calibration.per_point_errors_mm
+        errors: Mapping[str, float] = ({} if self.calibration is None
+                                       else self.calibration.per_point_errors_mm)
         for row, name in enumerate(d.landmarks_hotspot_mm if d is not None else ()):
             self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(
                 "✓" if name in self.touched else ""))
@@ -328,166 +284,18 @@ class CoilStep(StepWidget):
             self.uses_pointer = False
             text = f"Using {d.name} with the hotspot from its file. Now verify it on the coil."
         self.message.show_message(text, "ok")
-        self.restart_verification()
+        self.verifier.restart()
         self.outputChanged.emit(self.verified)
         self.readyChanged.emit()
 
-    # ----- verification -------------------------------------------------------------------
-    @property
-    def verified(self) -> bool:
-        s = self.ctx.state
-        v = s.coil_verification
-        return v is not None and v.passed and v.applies_to(s.coil_from_hotspot)
-
-    def _verifying(self) -> bool:
-        s = self.ctx.state
-        return s.coil_from_hotspot is not None and s.coil_definition is not None \
-            and not self.verified
-
-    def _verify_names(self) -> list[str]:
-        d = self.ctx.state.coil_definition
-        return verification_landmarks(d) if d is not None else []
-
-    def _asked(self) -> str | None:
-        return next((n for n in self._verify_names() if n not in self.verify_touched), None)
-
-    def _predicted(self, name: str) -> np.ndarray:
-        s = self.ctx.state
-        return s.coil_from_hotspot.apply(s.coil_definition.landmarks_hotspot_mm[name])
-
-    def restart_verification(self) -> None:
-        """Forget the verification touches (a new coil, a refused check, or the user's wish)."""
-        self.verify_touched = {}
-        self.verify_result = None
-        self.detector.reset()
-        self.verify_message.show_message("")
-        if self.ctx.state.coil_verification is not None:
-            self.ctx.state.set_coil_verification(None)
-            self.outputChanged.emit(False)
-            self.readyChanged.emit()
-        self._refresh_verify()
-
-    def capture_verification(self, point: np.ndarray | None = None) -> bool:
-        """Store the tip (latest paired sample, or ``point`` from a hold) as the asked landmark;
-        with all of them touched, verify and accept or refuse the calibration."""
-        name = self._asked()
-        if name is None:
-            return False
-        if point is None:
-            point, why = self.ctx.paired_tip("coil")
-            if point is None:
-                self.verify_message.show_message(f"Capture refused: {why}", "error")
-                return True
-        self.verify_touched[name] = np.asarray(point, float)
-        self.detector.mark_captured(point)
-        if self._asked() is None:
-            self._finish_verification()
-        else:
-            self.verify_message.show_message(
-                f"{_label(name).capitalize()}: {fmt_mm(self._mismatch(name))} from the "
-                "calibration.", "info")
-        self._refresh_verify()
-        return True
-
-    def _mismatch(self, name: str) -> float:
-        return float(np.linalg.norm(self.verify_touched[name] - self._predicted(name)))
-
-    def _finish_verification(self) -> None:
-        s = self.ctx.state
-        try:
-            result = verify_coil_calibration(s.coil_from_hotspot, self.verify_touched,
-                                             s.coil_definition)
-        except CalibrationError as exc:
-            self.verify_message.show_message(f"Cannot verify: {exc}", "error")
-            self.verify_touched = {}
-            return
-        self.verify_result = result
-        if result.passed:
-            s.set_coil_verification(result)
-            self.verify_message.show_message(result.message, "ok")
-            self.outputChanged.emit(True)
-        else:
-            s.set_coil_verification(None)
-            self.verify_message.show_message(f"Coil refused: {result.message}", "error")
-            self.outputChanged.emit(False)
-        self._refresh_verify(result.mismatch_mm)
-        self.verify_touched = {}           # the next round starts again at the centre mark
-        self.readyChanged.emit()
-
-    def _refresh_verify(self, shown: dict[str, float] | None = None) -> None:
-        names = self._verify_names()
-        last = self.verify_result
-        if shown is None and not self.verify_touched and last is not None \
-                and last.applies_to(self.ctx.state.coil_from_hotspot):
-            shown = last.mismatch_mm                   # the last check's numbers stay readable
-        self.verify_table.setRowCount(len(names))
-        for row, name in enumerate(names):
-            value = None
-            if shown is not None:
-                value = shown.get(name)
-            elif name in self.verify_touched:
-                value = self._mismatch(name)
-            self.verify_table.setItem(row, 0, QtWidgets.QTableWidgetItem(_label(name)))
-            self.verify_table.setItem(row, 1, QtWidgets.QTableWidgetItem(
-                "" if value is None else fmt_mm(value)))
-        asked = self._asked()
-        self.verify_instruction.setStyleSheet(
-            f"font-weight: bold; color: {'#1b5e20' if self.verified else '#ad1457'};")
-        if self.ctx.state.coil_from_hotspot is None:
-            self.verify_instruction.setText("Accept a coil first.")
-        elif self.verified:
-            self.verify_instruction.setText("Coil verified. Press Next.")
-        elif asked is not None:
-            where = " (the hotspot, on the coil face)" if asked == "centre" else ""
-            self.verify_instruction.setText(
-                f"Touch the coil's {_label(asked).upper()}{where} with the pointer tip and hold "
-                "still (or press the capture key).")
-        self.verify_again.setEnabled(self.ctx.state.coil_from_hotspot is not None)
-        self.verify_capture.setEnabled(self._verifying())
-
     def on_snapshot(self, snap) -> None:
-        if not self._verifying() or self._calibrating():
-            self.hold_bar.setValue(0)
-            self.verify_live.setText("")
-            return
-        asked = self._asked()
-        point, why = self.ctx.paired_tip("coil")
-        if point is None:
-            self.detector.reset()
-            self.verify_live.setText(why)
-            self.hold_bar.setValue(0)
-            return
-        for t_ns, tip in self.ctx.paired_history("coil", self._last_ns):
-            self.detector.add(t_ns / 1e9, tip)
-            self._last_ns = t_ns
-        hold = self.detector.state()
-        self.hold_bar.setValue(int(1000 * hold.held_s / self.detector.window_s)
-                               if hold.armed else 0)
-        if asked is None:
-            return
-        # every casing landmark competes (the top centre is 20 mm from the centre mark)
-        distances = {n: float(np.linalg.norm(point - self._predicted(n)))
-                     for n in self.ctx.state.coil_definition.landmarks_hotspot_mm
-                     if n == asked or n not in self.verify_touched}
-        nearest = min(distances, key=distances.__getitem__)
-        self.verify_live.setText(f"Tip {distances[asked]:.0f} mm from where the calibration puts "
-                                 f"the {_label(asked)}.")
-        if not hold.still:
-            return
-        if nearest != asked:
-            self.verify_live.setText(f"Waiting for the {_label(asked)}: the tip is nearer the "
-                                     f"{_label(nearest)}.")
-            return
-        if distances[asked] > AUTO_CAPTURE_MAX_MM:
-            return
-        held = self.detector.held_point()
-        self.capture_verification(held if held is not None else point)
+        self.verifier.on_snapshot(snap)
 
     def ready(self) -> tuple[bool, str]:
         if self.ctx.state.coil_from_hotspot is None:
             return False, "Choose the coil and press Accept coil."
         if not self.verified:
-            names = ", ".join(_label(n) for n in self._verify_names())
+            names = ", ".join(_label(n) for n in self.verifier.names())
             return False, f"Verify the coil: touch its {names} with the pointer tip."
         return True, ""
 

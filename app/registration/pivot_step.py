@@ -1,4 +1,10 @@
-"""Step 2: pointer pivot calibration (tip offset), or keep the calibration that exists."""
+"""Step 2: pointer pivot calibration (tip offset), or keep the calibration that exists.
+
+The recording runs until the pointer has been tilted enough (about two axes) and the fit holds,
+not for a fixed time (:class:`tmsnav.navigation.registration.pivot_recording.PivotRecorder`,
+issue 12): the bar shows the rotation coverage, a slipped tip is refused at once and a pointer
+that is not pivoted is given up after "Give up after" with the cause.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,9 @@ import time
 import numpy as np
 from PySide6 import QtWidgets
 
-from tmsnav.navigation.registration import CalibrationError, pivot_calibrate
-from tmsnav.navigation.registration.pivot import MIN_CONE_RAD, MIN_SAMPLES, MIN_SPAN_RAD
-from tmsnav.navigation.registration.pivot import rotation_spread as pivot_motion
+from tmsnav.navigation.registration.pivot import PivotCalibration
+from tmsnav.navigation.registration.pivot_recording import (DEFAULT_MAX_TIME_S, PivotOutcome,
+                                                            PivotProgress, PivotRecorder)
 
 from .base import MessageLabel, StepWidget, fmt_mm
 
@@ -26,19 +32,21 @@ class PivotStep(StepWidget):
         super().__init__(ctx, parent)
         intro = QtWidgets.QLabel(
             "Put the pointer tip in the calibration divot, press Start, and keep the tip in the "
-            "divot while tilting the pointer in a slow circle (a cone of about ±20°) until the "
-            "bar is full.")
+            "divot while tilting the pointer in a slow circle (a cone of about ±20°). The "
+            "recording stops by itself once the pointer has been tilted enough.")
         intro.setWordWrap(True)
         self.layout_.addWidget(intro)
         self.existing = MessageLabel("pivot_existing")
         self.layout_.addWidget(self.existing)
         form = QtWidgets.QFormLayout()
-        self.duration = QtWidgets.QDoubleSpinBox()
-        self.duration.setObjectName("pivot_duration")
-        self.duration.setRange(2.0, 60.0)
-        self.duration.setValue(10.0)
-        self.duration.setSuffix(" s")
-        form.addRow("Recording time", self.duration)
+        self.max_time = QtWidgets.QDoubleSpinBox()
+        self.max_time.setObjectName("pivot_max_time")
+        self.max_time.setRange(2.0, 120.0)
+        self.max_time.setValue(DEFAULT_MAX_TIME_S)
+        self.max_time.setSuffix(" s")
+        self.max_time.setToolTip("Stop and say why if the pointer has not been tilted enough by "
+                                 "then.")
+        form.addRow("Give up after", self.max_time)
         self.layout_.addLayout(form)
         self.start_button = QtWidgets.QPushButton("Start")
         self.start_button.setObjectName("pivot_start")
@@ -48,6 +56,7 @@ class PivotStep(StepWidget):
         self.progress.setObjectName("pivot_progress")
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
+        self.progress.setFormat("rotation coverage %p%")
         self.layout_.addWidget(self.progress)
         self.live = QtWidgets.QLabel("")
         self.live.setObjectName("pivot_live")
@@ -64,11 +73,9 @@ class PivotStep(StepWidget):
         self.add_buttons(self.accept_button, self.redo_button)
         self.layout_.addStretch(1)
         self.collecting = False
-        self.pending = None                     # PivotCalibration waiting for Accept
-        self._poses: list[np.ndarray] = []
+        self.pending: PivotCalibration | None = None     # waiting for Accept
+        self.recorder: PivotRecorder | None = None
         self._last_ns = 0
-        self._end_ns = 0
-        self._t0 = 0.0
         self._update_buttons()
 
     # ----- flow ---------------------------------------------------------------------------
@@ -103,10 +110,8 @@ class PivotStep(StepWidget):
                                      "tab.", "error")
             return
         self.pending = None
-        self._poses = []
         self._last_ns = time.monotonic_ns()
-        self._end_ns = self._last_ns + int(self.duration.value() * 1e9)
-        self._t0 = time.monotonic()
+        self.recorder = PivotRecorder(self._last_ns / 1e9, max_time_s=self.max_time.value())
         self.collecting = True
         self.progress.setValue(0)
         self.result.show_message("")
@@ -120,52 +125,55 @@ class PivotStep(StepWidget):
         self._update_buttons()
 
     def on_snapshot(self, snap) -> None:
-        if not self.collecting:
+        rec = self.recorder
+        if not self.collecting or rec is None:
             return
         acq = self.ctx.tracking.acquisition
         if acq is None:
             self.cancel("The tracker was disconnected during the recording.")
             return
         for frame in acq.history(self.ctx.tool("pointer"), HISTORY_S):
-            # exactly the recording window, even when the GUI thread was late to look
-            if self._last_ns < frame.host_time_ns <= self._end_ns:
+            if frame.host_time_ns > self._last_ns:     # each frame once, even when the GUI is late
                 self._last_ns = frame.host_time_ns
-                if frame.is_trackable:
-                    self._poses.append(np.asarray(frame.tracker_from_tool))
-        elapsed = time.monotonic() - self._t0
-        self.progress.setValue(int(1000 * min(1.0, elapsed / self.duration.value())))
-        self._show_live(snap)
-        if elapsed >= self.duration.value():
-            self._finish()
+                rec.add(frame.host_time_ns / 1e9,
+                        np.asarray(frame.tracker_from_tool) if frame.is_trackable else None)
+        progress = rec.update(time.monotonic())
+        self.progress.setValue(int(1000 * progress.fraction))
+        self._show_live(snap, progress)
+        if progress.outcome.finished:
+            self._finish(progress)
 
-    def _show_live(self, snap) -> None:
-        n = len(self._poses)
-        parts = [f"{n} samples (need {MIN_SAMPLES})"]
-        if n >= 3:
-            span, cone = pivot_motion(np.array(self._poses)[:, :3, :3])
-            parts.append(f"rotation span {np.degrees(span):.0f}° (need "
-                         f"{np.degrees(MIN_SPAN_RAD):.0f}°)")
-            parts.append(f"cone {np.degrees(cone):.0f}° (need {np.degrees(MIN_CONE_RAD):.0f}°)")
+    def _show_live(self, snap, progress: PivotProgress) -> None:
+        rec = self.recorder
+        cov = progress.coverage
+        target = np.degrees(rec.target_tilt_rad) if rec is not None else 30.0
+        need = rec.target_samples if rec is not None else 0
+        parts = [f"tilted {np.degrees(cov.first_rad):.0f}° × {np.degrees(cov.second_rad):.0f}° "
+                 f"(need {target:.0f}° × {target:.0f}°)",
+                 f"{cov.n_samples} samples (need {need})",
+                 f"{progress.elapsed_s:.0f} of {self.max_time.value():.0f} s"]
         if snap is not None and not snap.role_live("pointer"):
             parts.append("pointer NOT TRACKED")
         self.live.setText(" · ".join(parts))
 
-    def _finish(self) -> None:
+    def _finish(self, progress: PivotProgress) -> None:
         self.collecting = False
-        try:
-            cal = pivot_calibrate(self._poses)
-        except CalibrationError as exc:
+        cal = progress.calibration
+        if progress.outcome is not PivotOutcome.DONE or cal is None:
             self.pending = None
-            self.result.show_message(f"Calibration refused: {exc}", "error")
+            self.result.show_message(f"Calibration refused: {progress.message}", "error")
         else:
             self.pending = cal
             tip = cal.tip_offset_mm
+            note = f"\n{progress.message}" if progress.message else ""
             self.result.show_message(
                 f"Tip offset ({tip[0]:+.1f}, {tip[1]:+.1f}, {tip[2]:+.1f}) mm, "
                 f"{np.linalg.norm(tip):.1f} mm from the marker.\n"
                 f"Residual {fmt_mm(cal.rms_mm, 2)} RMS (max {fmt_mm(cal.max_residual_mm, 2)}), "
-                f"{cal.n_samples} samples, span {np.degrees(cal.rotation_span_rad):.0f}°, "
-                f"cone {np.degrees(cal.cone_angle_rad):.0f}°.\nPress Accept to use it.", "ok")
+                f"{cal.n_samples} samples in {progress.elapsed_s:.1f} s, span "
+                f"{np.degrees(cal.rotation_span_rad):.0f}°, cone "
+                f"{np.degrees(cal.cone_angle_rad):.0f}°.{note}\nPress Accept to use it.",
+                "ok" if not progress.message else "warn")
         self._update_buttons()
 
     def accept(self) -> None:
@@ -192,7 +200,7 @@ class PivotStep(StepWidget):
         self.start_button.setText("Cancel" if self.collecting else "Start")
         self.accept_button.setEnabled(self.pending is not None and not self.collecting)
         self.redo_button.setEnabled(not self.collecting)
-        self.duration.setEnabled(not self.collecting)
+        self.max_time.setEnabled(not self.collecting)
 
     def capture(self) -> bool:
         """Footswitch: start (or cancel) a recording."""

@@ -68,7 +68,6 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     # 2. pivot -----------------------------------------------------------------------------
     pivot = panel.step("pivot")
     assert panel.current is pivot and not panel.next_button.isEnabled()
-    pivot.duration.setValue(PIVOT_S - 1.0)
     wait_phase(qtbot, window, "pivoting", 5000)
     click(qtbot, pivot.start_button)
     qtbot.waitUntil(lambda: not pivot.collecting, timeout=6000)
