@@ -77,8 +77,13 @@ class SlicePlanes:
 
     @property
     def spacing_mm(self) -> np.ndarray:
-        """Pixel size along display axes 0 (R), 1 (A), 2 (S)."""
-        return np.linalg.norm(self.mri_from_display.matrix[:3, :3], axis=0)
+        """Pixel size along display axes 0 (R), 1 (A), 2 (S) (read-only; asked many times a paint)."""
+        cached = self.__dict__.get("_spacing")
+        if cached is None:
+            cached = np.linalg.norm(self.mri_from_display.matrix[:3, :3], axis=0)
+            cached.setflags(write=False)
+            self.__dict__["_spacing"] = cached
+        return cached
 
     @property
     def exact_axes(self) -> bool:
