@@ -55,7 +55,18 @@ class TrackingDisplay(QtCore.QObject):
             self._glyph_keys["coil"] = ckey
 
     def _open_tracker_tab(self) -> None:
-        self.window.panels.setCurrentWidget(self.window.tracker_panel)
+        """The banner's button: the Tracker tab, bringing back a side panel that was put away."""
+        window = self.window
+        chairside = getattr(window, "chairside", None)
+        if chairside is not None and getattr(chairside, "large", False):
+            chairside.set_large(False)
+        dock = getattr(window, "_dock", None)
+        if dock is not None and not dock.isVisible():
+            if chairside is not None:
+                chairside.set_side_panel_visible(True)
+            else:
+                dock.show()
+        window.panels.setCurrentWidget(window.tracker_panel)
 
     def _show_alert(self, alert: TrackingAlert) -> None:
         """The window banner and the status bar (the 3-D lines are set with the glyphs)."""

@@ -8,6 +8,7 @@ cable does; replugged, the next reconnection tracks again.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -78,7 +79,9 @@ def visible_texts(window: QtWidgets.QWidget) -> list[str]:
 @pytest.mark.safety(hazard="lost-tracker",
                     control="tracking loss reads the same exact, unclipped words in every tab; "
                             "on recovery the old error is gone")
-def test_unplug_shows_exact_unclipped_banner_in_every_tab_and_replug_clears_it(window, qtbot, size):
+def test_unplug_shows_exact_unclipped_banner_in_every_tab_and_replug_clears_it(window, qtbot, size,
+                                                                               caplog):
+    caplog.set_level(logging.INFO, logger="tmsnav.app.tracking_bridge")
     window.resize(*size)
     pictures = os.environ.get("TMSNAV_SCREENSHOT_DIR") and size == (1366, 768)
     if pictures:                      # docs/images: the same run, with the sample head shown
@@ -127,6 +130,9 @@ def test_unplug_shows_exact_unclipped_banner_in_every_tab_and_replug_clears_it(w
         window.panels.setCurrentIndex(index)
         QtWidgets.QApplication.processEvents()
         assert not any("no such port" in text for text in visible_texts(window))
+    # the screens forget the old error; the log keeps the history
+    assert any("tracking restored after" in r.getMessage() and NO_PORT in r.getMessage()
+               for r in caplog.records)
     if pictures:
         window.panels.setCurrentWidget(panel)
         qtbot.waitUntil(lambda: panel.tools.rowCount() == 3, timeout=2000)
@@ -154,3 +160,14 @@ def test_3d_banner_lines_fit_the_narrowest_3d_view(window, qtbot, text):
     columns, width = red_text_columns(window)
     assert columns.size > 0, "no banner drawn"
     assert columns.min() > 2 and columns.max() < width - 3, (columns.min(), columns.max(), width)
+
+
+def test_banner_button_opens_the_tracker_tab_even_with_the_side_panel_put_away(window, qtbot):
+    display = window.tracking_display
+    window.panels.setCurrentWidget(window.display_panel)
+    window._dock.hide()
+    display.banner.show_alert("TRACKING LOST", "the words do not matter here")
+    qtbot.waitUntil(display.banner.button.isVisible, timeout=2000)
+    qtbot.mouseClick(display.banner.button, QtCore.Qt.MouseButton.LeftButton)
+    assert window._dock.isVisible()
+    assert window.panels.currentWidget() is window.tracker_panel
