@@ -1,9 +1,11 @@
 """Shared pieces of the registration GUI tests: the phantom and sample heads with a DLPFC-like
-target, clicking, screenshots (saved when TMSNAV_SCREENSHOT_DIR is set)."""
+target, clicking, screenshots (saved when TMSNAV_SCREENSHOT_DIR is set), and holding the
+simulated technician in a phase with a scenario clock until the app has seen it."""
 
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -106,3 +108,27 @@ def error_at(mri_from_reference, reference_from_head: np.ndarray, point_mri) -> 
     p = np.asarray(point_mri, float)
     p_ref = reference_from_head[:3, :3] @ p + reference_from_head[:3, 3]
     return float(np.linalg.norm(mri_from_reference.apply(p_ref) - p))
+
+
+def wait_new_frames(qtbot, window, timeout_ms: int = 10_000) -> None:
+    """Wait until the app holds a frame of every tool read after now (e.g. after the scenario
+    clock moved): what the GUI shows from then on is the new scene, however late the threads."""
+    since = time.monotonic_ns()
+
+    def fresh() -> bool:
+        acq = window.tracking.acquisition
+        frames = acq.latest_all() if acq is not None else {}
+        return bool(frames) and all(f.host_time_ns > since for f in frames.values())
+
+    qtbot.waitUntil(fresh, timeout=timeout_ms)
+
+
+def hold_in_phase(qtbot, window, clock, scenario, phase: str, occurrence: int = 0,
+                  where: float = 0.5) -> None:
+    """Pause the simulated technician ``where`` (0-1) of the way into ``phase`` and return once
+    the app has frames from there: the hold lasts as long as the test needs, on any machine."""
+    start, end = scenario.window(phase, occurrence)
+    clock.pause()
+    clock.jump_to(scenario, phase, where * (end - start), occurrence)
+    wait_new_frames(qtbot, window)
+    assert window.tracking.tracker_ref.phase == phase

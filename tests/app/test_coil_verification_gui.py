@@ -5,19 +5,23 @@ The simulated technician touches the parked coil's centre mark, handle end and l
 and holding the tip still on each point verifies it; with a marker mounted unlike the file (the
 old demo's simulator), the same walk is refused with the measured mismatch, Next stays off and
 the Navigate tab shows "coil calibration not verified" instead of numbers; calibrating by
-touching the landmarks then verifies. Runs under Xvfb with QT_QPA_PLATFORM=xcb.
+touching the landmarks then verifies. The technician is held on each point by a scenario clock
+until the app has captured it (no race with a scripted hand, no waiting for a loop to come
+round), so the tests take seconds and pass on a loaded machine. Runs under Xvfb with
+QT_QPA_PLATFORM=xcb.
 """
 
 import numpy as np
 import pytest
 
-from tmsnav.hardware.simulation.scenario_library import make_scenario
+from tmsnav.hardware.simulation.clock import ScenarioClock
+from tmsnav.hardware.simulation.scenario_library import COIL_CHECK_LANDMARKS, make_scenario
 from tmsnav.hardware.simulation.scenarios import SimulationTruth
 from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.guidance import COIL_NOT_VERIFIED
 from tmsnav.navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, load, shot
+from tests.app.registration_helpers import click, hold_in_phase, load, shot
 from tmsnav.app.sim_head import head_geometry_for
 
 pytestmark = pytest.mark.gui
@@ -29,9 +33,10 @@ def start_coil_check(window, qtbot, coil_from_hotspot=None, calibrate=0):
     head = load(window)
     truth = SimulationTruth.default(head_geometry_for(head, window.state.targets),
                                     coil_from_hotspot=coil_from_hotspot)
-    scenario = make_scenario("coil_check", truth=truth, loop=True, calibrate=calibrate)
-    window.tracking.start(lambda: SimulatedTracker(scenario), "coil check")
-    qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=5000)
+    scenario = make_scenario("coil_check", truth=truth, calibrate=calibrate)
+    clock = ScenarioClock()
+    window.tracking.start(lambda: SimulatedTracker(scenario, scenario_clock=clock), "coil check")
+    qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=10_000)
     window.state.set_pointer_calibration(None, TIP_OFFSET)
     # registered with the simulator's truth, so that only the coil gate can block navigation
     mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
@@ -39,17 +44,36 @@ def start_coil_check(window, qtbot, coil_from_hotspot=None, calibrate=0):
     window.state.registration_verified = True    # scalp touches agreed (the registration gate)
     panel = window.registration_panel
     panel.go_to("coil")
-    return panel, panel.step("coil"), truth
+    return panel, panel.step("coil"), truth, HeldTechnician(qtbot, window, clock, scenario)
+
+
+class HeldTechnician:
+    """The simulated technician, held on each coil landmark until the app has taken it."""
+
+    def __init__(self, qtbot, window, clock, scenario):
+        self.qtbot, self.window, self.clock, self.scenario = qtbot, window, clock, scenario
+
+    def hold_on(self, name: str) -> None:
+        hold_in_phase(self.qtbot, self.window, self.clock, self.scenario,
+                      f"touching coil {name.replace('_', ' ')}")
+
+    def verify_walk(self, coil) -> None:
+        """Centre, handle end, wing edge: each held until the hold-still capture took it."""
+        for name in COIL_CHECK_LANDMARKS:
+            self.hold_on(name)
+            self.qtbot.waitUntil(lambda n=name: coil.verifier.asked() != n or coil.verified,
+                                 timeout=30_000)
 
 
 def test_the_file_coil_is_verified_by_holding_the_tip_on_three_points(window, qtbot):
-    panel, coil, _ = start_coil_check(window, qtbot)
+    panel, coil, _, hands = start_coil_check(window, qtbot)
     coil.select_model("generic-fig8-70")
     click(qtbot, coil.accept_button)
     assert not panel.next_button.isEnabled()
     assert "Verify the coil" in panel.nav_reason.text()
     assert "CENTRE" in coil.verify_instruction.text()
-    qtbot.waitUntil(lambda: coil.verified, timeout=40_000)
+    hands.verify_walk(coil)
+    assert coil.verified, coil.verify_message.text()
     v = window.state.coil_verification
     assert v.passed and v.hotspot_mismatch_mm < 1.5 and max(v.mismatch_mm.values()) < 2.0
     assert coil.verify_message.level == "ok" and "Coil verified" in coil.verify_message.text()
@@ -63,11 +87,12 @@ def test_the_file_coil_is_verified_by_holding_the_tip_on_three_points(window, qt
 @pytest.mark.safety(hazard="coil", control=("Coil step refuses a mismatched coil with the distance, Next stays off, "
                                             "Navigate shows 'coil calibration not verified' and no numbers"))
 def test_a_coil_unlike_its_file_is_refused_and_navigation_shows_not_verified(window, qtbot):
-    panel, coil, truth = start_coil_check(window, qtbot, HANDLE_MOUNTED_COIL_FROM_HOTSPOT,
-                                          calibrate=1)
+    panel, coil, truth, hands = start_coil_check(window, qtbot, HANDLE_MOUNTED_COIL_FROM_HOTSPOT,
+                                                 calibrate=1)
     coil.select_model("generic-fig8-70")
     click(qtbot, coil.accept_button)
-    qtbot.waitUntil(lambda: coil.verify_message.level == "error", timeout=40_000)
+    hands.verify_walk(coil)
+    assert coil.verify_message.level == "error", coil.verify_message.text()
     text = coil.verify_message.text()
     offset = np.linalg.norm(truth.coil_from_hotspot[:3, 3]
                             - window.state.coil_definition.coil_from_hotspot.translation)
@@ -84,21 +109,19 @@ def test_a_coil_unlike_its_file_is_refused_and_navigation_shows_not_verified(win
 
     # the remedy the message names: calibrate by touching the landmarks, then verify
     coil.use_touch.setChecked(True)
-    tracker = window.tracking.tracker_ref
     names = list(window.state.coil_definition.landmarks_hotspot_mm)
     for name in names:
-        phase = f"touching coil {name.replace('_', ' ')}"
-        qtbot.waitUntil(lambda p=phase: tracker.phase == p, timeout=40_000)
-        qtbot.wait(300)
+        hands.hold_on(name)                   # held there until the button is pressed
         coil.select(name)
         click(qtbot, coil.capture_button)
-        assert tracker.phase == phase, "GUI too slow"
+        assert name in coil.touched, coil.message.text()
         assert window.state.coil_verification is None
     assert coil.calibration is not None, coil.message.text()
     assert coil.calibration.residual_rms_mm < 1.0
     click(qtbot, coil.accept_button)
     assert not coil.verified                      # a new calibration needs its own check
-    qtbot.waitUntil(lambda: coil.verified, timeout=70_000)
+    hands.verify_walk(coil)
+    assert coil.verified, coil.verify_message.text()
     v = window.state.coil_verification
     assert v.hotspot_mismatch_mm < 1.5 and max(v.mismatch_mm.values()) < 2.0
     got = window.state.coil_from_hotspot.matrix

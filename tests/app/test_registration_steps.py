@@ -2,20 +2,19 @@
 explanations, swapped LPA/RPA touches caught by the surface check, coil calibration by touching
 its landmarks, the footswitch key, and "needs redo" after an upstream change."""
 
-import time
-
 import numpy as np
 import pytest
 from PySide6 import QtCore
 
 from tmsnav.app.sim_head import head_geometry_for
 from tmsnav.hardware.config import TrackerConfig
+from tmsnav.hardware.simulation.clock import ScenarioClock
 from tmsnav.hardware.simulation.scenarios import Scenario, Segment, SimulationTruth
 from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.coils import CoilDefinition, COIL_ASSETS_DIR
 from tmsnav.navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, load, upper_scalp_points
+from tests.app.registration_helpers import click, hold_in_phase, load, upper_scalp_points
 
 pytestmark = pytest.mark.gui
 
@@ -54,7 +53,7 @@ def test_capture_is_refused_while_the_reference_is_occluded_or_stale(window, qtb
     assert set(panel.ctx.touched) == {"nasion"} and fid.current == "lpa"
 
     window.tracking.acquisition.stop()               # the stream freezes behind the GUI
-    time.sleep(0.3)
+    qtbot.waitUntil(lambda: not window.tracking.last.role_live("pointer"), timeout=5000)
     click(qtbot, fid.capture_button)
     assert "stale" in fid.capture_message.text() and set(panel.ctx.touched) == {"nasion"}
 
@@ -130,7 +129,8 @@ def test_coil_calibration_by_touching_landmarks_finds_the_true_hotspot(window, q
     names = ["top_centre", "centre", "right_wing_edge", "handle_end"]   # not in file order
     scenario, truth = coil_touch_scenario(head_geometry_for(head, window.state.targets),
                                           definition, names)
-    window.tracking.start(lambda: SimulatedTracker(scenario), "coil touch")
+    clock = ScenarioClock()
+    window.tracking.start(lambda: SimulatedTracker(scenario, scenario_clock=clock), "coil touch")
     window.state.set_pointer_calibration(None, TIP_OFFSET)
     panel.go_to("coil")
     coil = panel.step("coil")
@@ -138,13 +138,10 @@ def test_coil_calibration_by_touching_landmarks_finds_the_true_hotspot(window, q
     coil.use_touch.setChecked(True)
     assert not coil.accept_button.isEnabled() and "centre" in coil.message.text()
     for name in names:
-        qtbot.waitUntil(lambda n=name: window.tracking.tracker_ref.phase == f"touching {n}",
-                        timeout=5000)
-        qtbot.wait(150)
+        hold_in_phase(qtbot, window, clock, scenario, f"touching {name}")   # held until taken
         coil.select(name)
         click(qtbot, coil.capture_button)
         assert name in coil.touched, coil.message.text()
-        assert window.tracking.tracker_ref.phase == f"touching {name}", "GUI too slow"
     assert coil.calibration is not None, coil.message.text()
     assert coil.accept_button.isEnabled()
     assert coil.calibration.residual_rms_mm < 0.6
@@ -268,5 +265,7 @@ def test_fiducial_capture_by_button_redo_and_footswitch_key(window, qtbot):
     assert set(ctx.touched) == {"nasion"}
     # with auto-capture on, holding still does not capture the nasion again as the LPA
     fid.auto.setChecked(True)
-    qtbot.wait(1400)                   # longer than a hold needs (1 s + 0.25 s low-pass)
+    # until the detector holds a full still window (what a capture needs), from the GUI's ticks
+    qtbot.waitUntil(lambda: fid.detector.state().held_s >= fid.detector.window_s - 1e-6,
+                    timeout=20_000)
     assert set(ctx.touched) == {"nasion"} and "move the pointer" in fid.live.text()
