@@ -173,36 +173,40 @@ class Bullseye(QtWidgets.QWidget):
         p.setBrush(QtGui.QBrush(colour))
         p.drawEllipse(dot, 7 * scale, 7 * scale)
 
-    def _paint_direction_letters(self, p: QtGui.QPainter) -> None:
-        """A/P/R/L at the patient's projected directions and "handle" at the planned handle's."""
-        centre, side, _ = self._frame()
+    def letter_directions(self) -> dict[str, np.ndarray]:
+        """Screen directions (unit (right, up)) of the "handle" mark and the A/P/R/L letters: the
+        planned handle and the patient's directions projected on the scalp, seen from outside."""
         right, up = screen_axes(self.up_xy())
+        xy = {"handle": np.array([0.0, 1.0])}
+        if self.anterior_xy is not None and self.right_xy is not None:
+            a, b = self.anterior_xy, self.right_xy
+            xy.update({"A": a, "P": -a, "R": b, "L": -b})
+        out = {}
+        for text, v in xy.items():
+            d = np.array([float(v @ right), float(v @ up)])
+            out[text] = d / max(float(np.linalg.norm(d)), 1e-9)
+        return out
+
+    def _paint_direction_letters(self, p: QtGui.QPainter) -> None:
+        """A/P/R/L outside the outer ring; "handle" small, inside it (:meth:`letter_directions`)."""
+        centre, side, _ = self._frame()
         font = self._letter_font()
-        p.setFont(font)
         metrics = QtGui.QFontMetricsF(font)
         small = QtGui.QFont(self.font())
         small.setPixelSize(max(11, int(font.pixelSize() * 0.55)))
         small_metrics = QtGui.QFontMetricsF(small)
-        labels: list[tuple[str, np.ndarray, str]] = [("handle", np.array([0.0, 1.0]), "#90a4ae")]
-        if self.anterior_xy is not None and self.right_xy is not None:
-            a, b = self.anterior_xy, self.right_xy
-            labels += [("A", a, "#ffffff"), ("P", -a, "#ffffff"), ("R", b, "#ffffff"),
-                       ("L", -b, "#ffffff")]
         radius = side / 2 + 0.75 * font.pixelSize()
-        for text, xy, colour in labels:
-            d = np.array([float(xy @ right), float(xy @ up)])
-            d /= max(np.linalg.norm(d), 1e-9)
-            w = metrics.horizontalAdvance(text)
-            h = metrics.capHeight()
-            if text == "handle":     # small, inside the outer ring next to its end
+        for text, d in self.letter_directions().items():
+            if text == "handle":
                 p.setFont(small)
-                w = small_metrics.horizontalAdvance(text)
-                h = small_metrics.capHeight()
+                p.setPen(QtGui.QColor("#90a4ae"))
+                w, h = small_metrics.horizontalAdvance(text), small_metrics.capHeight()
                 pos = QtCore.QPointF(centre.x() + d[0] * (side / 2 - 0.6 * w - 4) - w / 2,
                                      centre.y() - d[1] * (side / 2 - h - 4) + h / 2)
             else:
                 p.setFont(font)
+                p.setPen(QtGui.QColor("#ffffff"))
+                w, h = metrics.horizontalAdvance(text), metrics.capHeight()
                 pos = QtCore.QPointF(centre.x() + d[0] * radius - w / 2,
                                      centre.y() - d[1] * radius + h / 2)
-            p.setPen(QtGui.QColor(colour))
             p.drawText(pos, text)

@@ -9,7 +9,7 @@ Ctrl+L again, or "Normal layout", brings everything back as it was.
 *Side panel*: collapsible (View > Workflow panel, Ctrl+Shift+P), its tabs scroll vertically
 (:mod:`tmsnav.app.chairside_tabs`), and its width is capped at :data:`SIDE_PANEL_MAX_FRACTION` of
 the window so the views keep at least 55 % of a 1366- or 1024-pixel-wide screen; it opens at
-30 % of the width (at least :data:`SIDE_PANEL_MIN_PX`, at most 450 px).
+a third of the width (at least :data:`SIDE_PANEL_MIN_PX`, at most 450 px).
 
 Both choices, and the bullseye orientation, are remembered in the user's settings, but only for
 windows that asked for it with :meth:`ChairsideLayout.restore_saved` (the ``tmsnav`` command):
@@ -34,7 +34,7 @@ KEY_LARGE = "view/chairside_large"
 KEY_ORIENTATION = "view/bullseye_orientation"
 KEY_SIDE_PANEL = "view/side_panel_visible"
 SIDE_PANEL_MAX_FRACTION = 0.40
-SIDE_PANEL_MIN_PX = 340
+SIDE_PANEL_MIN_PX = 400        # the narrowest the tabs are laid out for (tests/app/test_chairside_fit.py)
 LARGE_CHAIRSIDE_FRACTION = 0.58
 
 
@@ -129,9 +129,9 @@ class ChairsideLayout(QtCore.QObject):
         return max(SIDE_PANEL_MIN_PX, int(SIDE_PANEL_MAX_FRACTION * self.window.width()))
 
     def fit_side_panel(self) -> None:
-        """Open the side panel at 30 % of the window width (340-450 px), within its cap."""
+        """Open the side panel at a third of the window width (400-450 px), within its cap."""
         self._cap_side_panel()
-        width = int(min(450, max(SIDE_PANEL_MIN_PX, 0.30 * self.window.width())))
+        width = int(min(450, max(SIDE_PANEL_MIN_PX, self.window.width() / 3)))
         self.window.resizeDocks([self.window._dock], [width], QtCore.Qt.Orientation.Horizontal)
 
     def _cap_side_panel(self) -> None:

@@ -34,6 +34,11 @@ class ScrollingTabs(QtWidgets.QTabWidget):
         area.setWidgetResizable(True)
         area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The page takes the panel's width even below its layout's minimum (5 buttons of Qt's
+        # 80-px minimum, say): Qt then squeezes the rows, as it did in the dock before; what
+        # matters, that no text is cut, is what the fit test checks. (Without this the page
+        # would stay at its minimum width and its right edge would be cut off by the viewport.)
+        page.setMinimumWidth(1)
         area.setWidget(page)
         return super().addTab(area, label)
 

@@ -113,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cursor_label = QtWidgets.QLabel("no image")
         self.cursor_label.setObjectName("cursor_label")
         self.cursor_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.cursor_label.setWordWrap(True)    # two lines on a narrow screen, never cut
         bar.addWidget(self.cursor_label, 1)
         self.phase_label = QtWidgets.QLabel("")
         self.phase_label.setObjectName("sim_phase")

@@ -1,0 +1,84 @@
+"""Small screens: at 1366x768 and 1024x768 every tab of the side panel fits, no visible text is
+cut, and the views keep at least 55 % of the width (issue 12: "the side panel eats the view")."""
+
+import pytest
+from PySide6 import QtWidgets
+
+from tests.app.chairside_fit_helpers import cut_texts
+
+pytestmark = pytest.mark.gui
+
+SIZES = [(1366, 768), (1024, 768)]
+
+
+@pytest.fixture
+def sample_head_loaded(window, qtbot):
+    """The sample head with the demo's two targets: the panels as a user sees them."""
+    from tmsnav.app.demo import prepare_demo_plan
+
+    with qtbot.waitSignal(window.headLoaded, timeout=120_000):
+        window.open_sample_head()
+    prepare_demo_plan(window.state)
+    window.wait_for_job()
+    # a tracker streaming: tool lights, the simulated technician's phase and the tracker state
+    # take their room in the Tracker tab and the status bar
+    window.connect_tracker_spec("sim:coil_approach?hold_s=600")
+    qtbot.waitUntil(lambda: window.tracking.last is not None and window.tracking.last.connected,
+                    timeout=20_000)
+    yield
+    window.tracking.stop()
+
+
+def settle(window, qtbot, w, h):
+    window.resize(w, h)
+    qtbot.waitUntil(lambda: window.width() == w and window.height() == h, timeout=3000)
+    window.chairside.fit_side_panel()
+    QtWidgets.QApplication.processEvents()
+    qtbot.wait(30)   # one more layout pass after the dock width settles (not a speed assertion)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_tab_fits_and_no_visible_text_is_cut(window, qtbot, size, sample_head_loaded):
+    settle(window, qtbot, *size)
+    tabs = window.panels
+    problems = {}
+    for i in range(tabs.count()):
+        tabs.setCurrentIndex(i)
+        QtWidgets.QApplication.processEvents()
+        area = tabs.scroll_area(i)
+        page = tabs.page(i)
+        cut = cut_texts(window)
+        page_w = QtWidgets.QWidget.width(page)       # DisplayPanel.width is a spin box
+        if page_w > area.viewport().width():           # no horizontal scroll bar: would be cut
+            cut.append(f"page is {page_w} px wide in a {area.viewport().width()} px panel")
+        if cut:
+            problems[tabs.tabText(i)] = cut
+    assert not problems, "\n".join(f"{k}: {v}" for k, vs in problems.items() for v in vs)
+    assert window.centralWidget().width() >= 0.55 * window.width()
+
+
+def test_the_checker_sees_a_cut_label_button_and_wrapped_text(qtbot):
+    """The fit test can fail: a label narrower than its text, a squeezed button, a wrapped label
+    shorter than its lines are all reported; the same widgets with room are not."""
+    box = QtWidgets.QWidget()
+    qtbot.addWidget(box)
+    layout = QtWidgets.QVBoxLayout(box)
+    label = QtWidgets.QLabel("Distance on scalp: 12.5 mm")
+    button = QtWidgets.QPushButton("Large chairside layout (Ctrl+L)")
+    wrapped = QtWidgets.QLabel("a long reason that has to wrap over several lines " * 3)
+    wrapped.setWordWrap(True)
+    for w in (label, button, wrapped):
+        layout.addWidget(w)
+    box.resize(600, 300)
+    box.show()
+    qtbot.waitExposed(box)
+    assert cut_texts(box) == []
+    label.setFixedWidth(60)
+    button.setFixedWidth(80)
+    wrapped.setFixedSize(200, 20)
+    QtWidgets.QApplication.processEvents()
+    cut = cut_texts(box)
+    assert len(cut) == 3, cut
+    assert any("QLabel" in c and "px wide" in c for c in cut)
+    assert any("QPushButton" in c for c in cut)
+    assert any("wrapped text" in c for c in cut)
