@@ -50,6 +50,25 @@ def test_liberty_from_the_command_line_shows_liberty_and_electromagnetic_advice(
     window.tracking.stop()
 
 
+def test_wrong_polhemus_model_is_not_connected_with_the_cause_in_every_place(window, qtbot, liberty):
+    """A mistake people make: the form's model is not the unit on the cable. It must read as a
+    connection failure with the driver's cause, never as a lost or a working tracker."""
+    window.connect_tracker_spec(f"polhemus:{liberty}?model=patriot")
+    display, panel = window.tracking_display, window.tracker_panel
+    qtbot.waitUntil(lambda: display.banner.isVisible(), timeout=10000)
+    assert display.banner.headline.text() == "TRACKER NOT CONNECTED"
+    detail = display.banner.detail.text()
+    assert detail.startswith("Cannot connect to Polhemus Patriot: ")      # the model chosen
+    assert "found a Polhemus Liberty" in detail and liberty in detail     # the driver's cause
+    window.panels.setCurrentWidget(panel)
+    assert panel.state_label.text().startswith("● NOT CONNECTED")
+    assert panel.error_label.isVisible() and "found a Polhemus Liberty" in panel.error_label.text()
+    assert display.status_label.text().startswith("Tracker not connected (")
+    assert window.view3d.banner == "NO TRACKING\ntracker not\nconnected"
+    window.tracking.stop()
+    assert not display.banner.isVisible() and not panel.error_label.isVisible()
+
+
 def test_command_line_settings_all_reach_the_form(window):
     panel = window.tracker_panel
     panel.set_config(TrackerConfig.parse("polhemus:/dev/pts/9?model=patriot&baud=57600"))
