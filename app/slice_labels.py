@@ -68,10 +68,11 @@ def _candidates(ax: float, ay: float, w: float, h: float, r: float) -> list[Box]
 
 def place_labels(anchors: list[tuple[float, float]], sizes: list[tuple[float, float]],
                  bounds: Box, *, obstacles: list[tuple[float, float]] | None = None,
-                 dot_radius: float = 6.0, gap: float = 2.0, max_rings: int = 12) -> list[Placement]:
+                 blocked: list[Box] | None = None, dot_radius: float = 6.0, gap: float = 2.0,
+                 max_rings: int = 12) -> list[Placement]:
     """One box per label (same order as ``anchors``): no two boxes intersect (``gap`` pixels
-    apart), no box covers another anchor's dot or an ``obstacles`` dot (unlabelled markers), and
-    boxes stay inside ``bounds`` when there is room.
+    apart), no box covers another anchor's dot or an ``obstacles`` dot (unlabelled markers) or a
+    ``blocked`` area (edge letters, buttons), and boxes stay inside ``bounds`` when there is room.
 
     Labels are placed top to bottom (then left to right), so the result does not depend on the
     order targets were added in.
@@ -81,13 +82,14 @@ def place_labels(anchors: list[tuple[float, float]], sizes: list[tuple[float, fl
     dots = [Box(x - dot_radius, y - dot_radius, 2 * dot_radius, 2 * dot_radius)
             for x, y in [*anchors, *(obstacles or [])]]
     placed: list[Box] = []
+    reserved = list(blocked or [])
     result: dict[int, Placement] = {}
     order = sorted(range(len(anchors)), key=lambda i: (anchors[i][1], anchors[i][0]))
 
     def free(box: Box, me: int, need_inside: bool = True) -> bool:
         if need_inside and not box.inside(bounds):
             return False
-        if any(box.intersects(p, gap) for p in placed):
+        if any(box.intersects(p, gap) for p in placed) or any(box.intersects(b) for b in reserved):
             return False
         return not any(box.intersects(d) for j, d in enumerate(dots) if j != me)
 

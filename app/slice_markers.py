@@ -65,7 +65,7 @@ def paint_markers(p: QtGui.QPainter, view: "SliceView",
     anchors = [(pt.x(), pt.y()) for m, pt in labelled]
     others = [(pt.x(), pt.y()) for m, pt, _ in shown if not m.label]
     placements = place_labels(anchors, sizes, Box(0.0, 0.0, float(view.width()), float(view.height())),
-                              obstacles=others)
+                              obstacles=others, blocked=view.reserved_boxes())
     rects: list[tuple[str, QtCore.QRectF]] = []
     for (m, pt), place in zip(labelled, placements):
         b = place.box

@@ -24,6 +24,7 @@ from tmsnav.navigation.imaging.display_resample import (
 )
 from tmsnav.navigation.imaging.volume import DisplayGrid
 
+from .slice_labels import Box
 from .slice_markers import Marker, paint_markers
 
 __all__ = ["SliceView", "Marker", "ORIENTATIONS"]
@@ -200,6 +201,17 @@ class SliceView(QtWidgets.QWidget):
         h, v = self.h_axis, self.v_axis
         left, right = (_POS[h], _NEG[h]) if self._flip_h() else (_NEG[h], _POS[h])
         return {"left": left, "right": right, "top": _POS[v], "bottom": _NEG[v]}
+
+    def reserved_boxes(self) -> list[Box]:
+        """Areas marker labels must not cover: the edge letters, the slice number, the mode button."""
+        w, h = float(self.width()), float(self.height())
+        boxes = [Box(0, h / 2 - 11, 22, 22), Box(w - 20, h / 2 - 11, 20, 22),   # left, right letters
+                 Box(w / 2 - 11, 0, 22, 22), Box(w / 2 - 11, h - 22, 22, 22),   # top, bottom letters
+                 Box(0, h - 20, max(0.0, w / 2 - 14), 20)]                      # "axial 12/256"
+        if self.mode_button.isVisible():
+            g = self.mode_button.geometry()
+            boxes.append(Box(g.x(), g.y(), g.width() + 2, g.height() + 2))
+        return boxes
 
     def _layout(self) -> tuple[float, float, float, float, float]:
         """(x0, y0, pixels per mm, image width px, image height px)."""

@@ -88,3 +88,11 @@ def test_a_full_view_still_never_overlaps():
 def test_mismatched_sizes_are_refused():
     with pytest.raises(ValueError):
         place_labels([(1.0, 1.0)], [], VIEW)
+
+
+def test_labels_keep_off_blocked_areas_such_as_the_edge_letters():
+    letter_r = Box(400.0, 199.0, 20.0, 22.0)              # the "R" on the right edge
+    anchors = [(385.0, 215.0)]                           # a target near it: right-side places hit R
+    placements = place_labels(anchors, [(60.0, 15.0)], VIEW, blocked=[letter_r])
+    assert not placements[0].box.intersects(letter_r)
+    assert placements[0].box.inside(VIEW)

@@ -163,6 +163,15 @@ def test_sample_head_fiducials_on_their_labelled_sides(qtbot):
         for name, letter in (("lpa", "L"), ("rpa", "R")):
             x = view.mri_to_widget(fid[name]).x()
             assert letters["right" if x > view.width() / 2 else "left"] == letter, (name, mode, radiological)
+        # a click on the landmark's pixel gives its RAS point (in-plane exact, depth: the plane shown)
+        view.set_cursor(fid["lpa"])
+        with qtbot.waitSignal(view.cursorPicked, timeout=5000) as picked:
+            view.click_at(view.mri_to_widget(fid["lpa"]))
+        view.set_cursor((fid["lpa"] + fid["rpa"]) / 2.0)
+        got = np.asarray(picked.args[0])
+        # (stored planes: snapping to the tilted plane moves the point by < 0.1 mm in-plane)
+        np.testing.assert_allclose(got[[0, 2]], fid["lpa"][[0, 2]], atol=1e-6 if mode == "scanner" else 0.1)
+        assert abs(got[1] - fid["lpa"][1]) <= view.planes.spacing_mm.max()
 
 
 @pytest.mark.parametrize("mode", ["scanner", "stored"])
@@ -215,6 +224,8 @@ def test_labels_of_two_targets_5_mm_apart_do_not_overlap(qtbot):
         for p in (pa, pb):
             assert not rect.intersects(QtCore.QRectF(p.x() - 5, p.y() - 5, 10, 10)), "a label hides a dot"
         assert QtCore.QRectF(view.rect()).contains(rect)
+        for b in view.reserved_boxes():   # edge letters, slice number, mode button
+            assert not rect.intersects(QtCore.QRectF(b.x, b.y, b.w, b.h))
 
 
 def test_stored_planes_are_views_of_the_voxels_not_copies():
