@@ -171,3 +171,23 @@ def test_banner_button_opens_the_tracker_tab_even_with_the_side_panel_put_away(w
     qtbot.mouseClick(display.banner.button, QtCore.Qt.MouseButton.LeftButton)
     assert window._dock.isVisible()
     assert window.panels.currentWidget() is window.tracker_panel
+
+
+def test_banner_stays_in_sight_in_the_large_chairside_layout(window, qtbot):
+    """The large layout hides the side panel and the slices; the banner is above them all."""
+    window.resize(1366, 768)
+    port = UnpluggablePort()
+    window.tracking.start(port, "Simulated tracker on /dev/ttyUSB0")
+    display = window.tracking_display
+    qtbot.waitUntil(lambda: display.status_label.text() == "Tracker: tracking (Simulated tracker)",
+                    timeout=10000)
+    window.chairside.set_large(True)
+    port.unplug()
+    qtbot.waitUntil(lambda: display.banner.detail.text() == LOST_DETAIL, timeout=10000)
+    qtbot.waitUntil(display.banner.isVisible, timeout=2000)
+    for label in (display.banner.headline, display.banner.detail):
+        assert label.isVisible() and inside(label, window) and text_fits(label)
+    qtbot.mouseClick(display.banner.button, QtCore.Qt.MouseButton.LeftButton)
+    assert not window.chairside.large and window._dock.isVisible()
+    assert window.panels.currentWidget() is window.tracker_panel
+    window.tracking.stop()
