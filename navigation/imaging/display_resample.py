@@ -63,27 +63,23 @@ def obliquity_deg(mri_from_voxel: np.ndarray) -> float:
 class SlicePlanes:
     """Display axes 0, 1, 2 point Right, Anterior, Superior; ``plane(axis, i)`` is the 2-D slice
     at index ``i`` along ``axis``, indexed by the two other axes in increasing order
-    (axial ``[R, A]``, coronal ``[R, S]``, sagittal ``[A, S]``)."""
+    (axial ``[R, A]``, coronal ``[R, S]``, sagittal ``[A, S]``).
 
-    mode: PlaneMode
-    mri_from_display: Transform
-    #: Tilt of the stored planes against the scanner planes (0 for an axis-aligned image).
-    obliquity_deg: float
-    _shape: tuple[int, int, int]
+    Holds the voxels, not the :class:`~.volume.DisplayGrid`: the per-grid cache keys these
+    weakly by the grid, and a value referring to its key would keep it alive forever."""
 
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return self._shape
-
-    @property
-    def spacing_mm(self) -> np.ndarray:
-        """Pixel size along display axes 0 (R), 1 (A), 2 (S) (read-only; asked many times a paint)."""
-        cached = self.__dict__.get("_spacing")
-        if cached is None:
-            cached = np.linalg.norm(self.mri_from_display.matrix[:3, :3], axis=0)
-            cached.setflags(write=False)
-            self.__dict__["_spacing"] = cached
-        return cached
+    def __init__(self, data: np.ndarray, mri_from_display: Transform, shape: tuple[int, int, int],
+                 mode: PlaneMode, obliquity: float) -> None:
+        self._data = data
+        self.mri_from_display = mri_from_display
+        self.display_from_mri = mri_from_display.inverse()
+        self.shape = shape
+        self.mode: PlaneMode = mode
+        #: Tilt of the stored planes against the scanner planes (0 for an axis-aligned image).
+        self.obliquity_deg = obliquity
+        #: Pixel size along display axes 0 (R), 1 (A), 2 (S) (asked many times per paint).
+        self.spacing_mm = np.linalg.norm(mri_from_display.matrix[:3, :3], axis=0)
+        self.spacing_mm.setflags(write=False)
 
     @property
     def exact_axes(self) -> bool:
@@ -98,60 +94,44 @@ class SlicePlanes:
         return self.mri_from_display.apply(ijk)
 
     def mri_to_display(self, xyz) -> np.ndarray:
-        return self._display_from_mri.apply(xyz)
-
-    @property
-    def _display_from_mri(self) -> Transform:
-        cached = self.__dict__.get("_dfm")
-        if cached is None:
-            cached = self.mri_from_display.inverse()
-            self.__dict__["_dfm"] = cached
-        return cached
+        return self.display_from_mri.apply(xyz)
 
 
 class StoredPlanes(SlicePlanes):
     """The stored voxels, re-ordered toward RAS (exact values; no interpolation)."""
 
     def __init__(self, grid: DisplayGrid, mode: PlaneMode = "stored") -> None:
-        # Keep the voxels, not the grid: the per-grid cache holds these weakly keyed by the grid.
-        self._data = grid.data
-        self.mode = mode
-        self.mri_from_display = grid.mri_from_display
-        self.obliquity_deg = obliquity_deg(grid.mri_from_display.matrix)
-        self._shape = grid.shape
+        super().__init__(grid.data, grid.mri_from_display, grid.shape, mode,
+                         obliquity_deg(grid.mri_from_display.matrix))
 
     def plane(self, axis: int, index: int) -> np.ndarray:
         # Basic indexing is a view; np.take on the re-ordered (strided) grid copied the whole
         # volume first (88 ms per plane on the 176x256x256 sample head, issue 12).
         sl: list[slice | int] = [slice(None)] * 3
-        sl[axis] = int(np.clip(index, 0, self._shape[axis] - 1))
+        sl[axis] = int(np.clip(index, 0, self.shape[axis] - 1))
         return self._data[tuple(sl)]
 
 
 class ScannerPlanes(SlicePlanes):
     """Planes along the scanner axes, interpolated from the stored voxels when first drawn."""
 
-    mode: PlaneMode = "scanner"
-
     def __init__(self, grid: DisplayGrid, *, max_pixels: int = MAX_PLANE_PIXELS) -> None:
-        self._data = grid.data      # not the grid itself (weakly keyed cache, see StoredPlanes)
-        self.obliquity_deg = obliquity_deg(grid.mri_from_display.matrix)
         lo, hi = _field_of_view_mm(grid)
         extent = hi - lo
-        step = float(grid.spacing_mm.min())
-        step = max(step, float(extent.max()) / max_pixels)
-        shape = np.maximum(np.ceil(extent / step - 1e-6).astype(int), 1)
-        self._shape = (int(shape[0]), int(shape[1]), int(shape[2]))
+        step = max(float(grid.spacing_mm.min()), float(extent.max()) / max_pixels)
+        n = np.maximum(np.ceil(extent / step - 1e-6).astype(int), 1)
         matrix = np.diag([step, step, step, 1.0])
         matrix[:3, 3] = lo + step / 2.0                     # pixel centres inside the box
-        self.mri_from_display = Transform(Frame.MRI, Frame.DISPLAY, matrix)
+        super().__init__(grid.data, Transform(Frame.MRI, Frame.DISPLAY, matrix),
+                         (int(n[0]), int(n[1]), int(n[2])), "scanner",
+                         obliquity_deg(grid.mri_from_display.matrix))
         # stored display-grid index <- scanner display index (raw: kernel edge, one frame name)
         self._grid_from_scanner = grid.mri_from_display.inverse().matrix @ matrix
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def plane(self, axis: int, index: int) -> np.ndarray:
-        index = int(np.clip(index, 0, self._shape[axis] - 1))
+        index = int(np.clip(index, 0, self.shape[axis] - 1))
         key = (axis, index)
         with self._lock:
             hit = self._cache.get(key)
@@ -169,8 +149,8 @@ class ScannerPlanes(SlicePlanes):
         h, v = [a for a in range(3) if a != axis]
         m = self._grid_from_scanner
         base = m[:3, 3] + m[:3, axis] * index
-        u = np.arange(self._shape[h], dtype=float)
-        w = np.arange(self._shape[v], dtype=float)
+        u = np.arange(self.shape[h], dtype=float)
+        w = np.arange(self.shape[v], dtype=float)
         coords = (base[:, None, None] + m[:3, h, None, None] * u[None, :, None]
                   + m[:3, v, None, None] * w[None, None, :])
         out = ndimage.map_coordinates(self._data, coords, order=1, mode="constant",
