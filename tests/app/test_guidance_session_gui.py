@@ -63,10 +63,19 @@ def test_guidance_reads_small_error_when_coil_holds_on_target_and_dashes_when_lo
     err = panel.last_error
     assert err.in_plane_mm < 3.0 and abs(err.depth_mm) < 3.0 and np.rad2deg(err.tilt_rad) < 5
     assert panel.values["in_plane"].text().endswith("mm")
+    # the large chairside view shows the very same numbers (without the unit) at every update
+    big = window.chairside.view
+    window.chairside.set_large(True)
+    qtbot.waitUntil(lambda: big.values["right"].text() != "—", timeout=3000)
+    for key in ("in_plane", "anterior", "right"):
+        assert panel.values[key].text() == big.values[key].text() + " mm"
+    assert big.bullseye.error is panel.last_error
     window.tracking.tracker_ref.forced_missing.add("coil")
     qtbot.waitUntil(lambda: panel.values["in_plane"].text() == "—", timeout=3000)
     assert panel.last_error is None and panel.bullseye.error is None
     assert "coil" in panel.bullseye.message
+    assert all(big.values[k].text() == "—" for k in ("in_plane", "tilt", "anterior", "right"))
+    assert big.bullseye.error is None and big.bullseye.message == panel.bullseye.message
 
 
 def test_session_create_reopen_restores_targets_not_registration(window, qtbot, tmp_path):
