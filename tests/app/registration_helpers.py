@@ -96,6 +96,25 @@ def click(qtbot, button) -> None:
     qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
 
 
+def press_until_taken(qtbot, button, taken, message, attempts: int = 20, action=None) -> None:
+    """Press a capture ``button`` (or run ``action()``, e.g. the footswitch key) until
+    ``taken()``. A press refused only because the newest frame was a few ms past its staleness
+    limit (on a loaded machine the GUI thread can keep the acquisition thread waiting) is
+    pressed again, after new frames came, as a technician would; any other refusal fails the
+    test with its message."""
+    window = button.window()
+    for _ in range(attempts):
+        wait_new_frames(qtbot, window)
+        if action is None:
+            click(qtbot, button)
+        else:
+            action()
+        if taken():
+            return
+        assert "stale" in message.text(), message.text()
+    raise AssertionError(f"never taken after {attempts} presses: {message.text()}")
+
+
 def shot(window, name: str) -> None:
     folder = os.environ.get("TMSNAV_SCREENSHOT_DIR")
     if folder:
@@ -132,3 +151,44 @@ def hold_in_phase(qtbot, window, clock, scenario, phase: str, occurrence: int = 
     clock.jump_to(scenario, phase, where * (end - start), occurrence)
     wait_new_frames(qtbot, window)
     assert window.tracking.tracker_ref.phase == phase
+
+
+class Technician:
+    """The simulated technician on a :class:`ScenarioClock`: held in a phase until the app has
+    done what the test waits for, or played through the phases that are movement."""
+
+    def __init__(self, qtbot, window, clock, scenario=None):
+        self.qtbot, self.window, self.clock = qtbot, window, clock
+        self._scenario = scenario
+
+    @property
+    def scenario(self):
+        if self._scenario is not None:
+            return self._scenario
+        self.qtbot.waitUntil(lambda: self.window.tracking.tracker_ref is not None, timeout=30_000)
+        return self.window.tracking.tracker_ref.scenario
+
+    def hold(self, phase: str, occurrence: int = 0, where: float = 0.5) -> None:
+        hold_in_phase(self.qtbot, self.window, self.clock, self.scenario, phase, occurrence,
+                      where)
+
+    def hold_until(self, phase: str, condition, timeout_ms: int = 30_000) -> None:
+        """Hold in ``phase`` until ``condition()`` (e.g. the hold-still capture took it)."""
+        self.hold(phase)
+        self.qtbot.waitUntil(condition, timeout=timeout_ms)
+
+    def play(self, first_phase: str, until_phase: str | None = None, speed: float = 1.0,
+             offset_s: float = 0.0) -> None:
+        """Jump to ``first_phase`` (+ ``offset_s``) and play at ``speed``; hold at the start of
+        ``until_phase`` (if given) should the app be slower than the script."""
+        until = None if until_phase is None else self.scenario.window(until_phase)[0] + 0.05
+        self.clock.pause()
+        self.clock.jump_to(self.scenario, first_phase, offset_s)
+        self.clock.play(speed, until_s=until)
+        wait_new_frames(self.qtbot, self.window)
+
+    def verify_coil(self, coil, landmarks=("centre", "handle_end", "left_wing_edge")) -> None:
+        """Touch the coil's verification landmarks, each held until the capture took it."""
+        for name in landmarks:
+            self.hold_until(f"touching coil {name.replace('_', ' ')}",
+                            lambda n=name: coil.verifier.asked() != n or coil.verified)

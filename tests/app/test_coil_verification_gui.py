@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from tmsnav.hardware.simulation.clock import ScenarioClock
-from tmsnav.hardware.simulation.scenario_library import COIL_CHECK_LANDMARKS, make_scenario
+from tmsnav.hardware.simulation.scenario_library import make_scenario
 from tmsnav.hardware.simulation.scenarios import SimulationTruth
 from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.guidance import COIL_NOT_VERIFIED
 from tmsnav.navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, hold_in_phase, load, shot
+from tests.app.registration_helpers import Technician, click, load, press_until_taken, shot
 from tmsnav.app.sim_head import head_geometry_for
 
 pytestmark = pytest.mark.gui
@@ -44,25 +44,7 @@ def start_coil_check(window, qtbot, coil_from_hotspot=None, calibrate=0):
     window.state.registration_verified = True    # scalp touches agreed (the registration gate)
     panel = window.registration_panel
     panel.go_to("coil")
-    return panel, panel.step("coil"), truth, HeldTechnician(qtbot, window, clock, scenario)
-
-
-class HeldTechnician:
-    """The simulated technician, held on each coil landmark until the app has taken it."""
-
-    def __init__(self, qtbot, window, clock, scenario):
-        self.qtbot, self.window, self.clock, self.scenario = qtbot, window, clock, scenario
-
-    def hold_on(self, name: str) -> None:
-        hold_in_phase(self.qtbot, self.window, self.clock, self.scenario,
-                      f"touching coil {name.replace('_', ' ')}")
-
-    def verify_walk(self, coil) -> None:
-        """Centre, handle end, wing edge: each held until the hold-still capture took it."""
-        for name in COIL_CHECK_LANDMARKS:
-            self.hold_on(name)
-            self.qtbot.waitUntil(lambda n=name: coil.verifier.asked() != n or coil.verified,
-                                 timeout=30_000)
+    return panel, panel.step("coil"), truth, Technician(qtbot, window, clock, scenario)
 
 
 def test_the_file_coil_is_verified_by_holding_the_tip_on_three_points(window, qtbot):
@@ -72,7 +54,7 @@ def test_the_file_coil_is_verified_by_holding_the_tip_on_three_points(window, qt
     assert not panel.next_button.isEnabled()
     assert "Verify the coil" in panel.nav_reason.text()
     assert "CENTRE" in coil.verify_instruction.text()
-    hands.verify_walk(coil)
+    hands.verify_coil(coil)
     assert coil.verified, coil.verify_message.text()
     v = window.state.coil_verification
     assert v.passed and v.hotspot_mismatch_mm < 1.5 and max(v.mismatch_mm.values()) < 2.0
@@ -91,7 +73,7 @@ def test_a_coil_unlike_its_file_is_refused_and_navigation_shows_not_verified(win
                                                  calibrate=1)
     coil.select_model("generic-fig8-70")
     click(qtbot, coil.accept_button)
-    hands.verify_walk(coil)
+    hands.verify_coil(coil)
     assert coil.verify_message.level == "error", coil.verify_message.text()
     text = coil.verify_message.text()
     offset = np.linalg.norm(truth.coil_from_hotspot[:3, 3]
@@ -111,16 +93,16 @@ def test_a_coil_unlike_its_file_is_refused_and_navigation_shows_not_verified(win
     coil.use_touch.setChecked(True)
     names = list(window.state.coil_definition.landmarks_hotspot_mm)
     for name in names:
-        hands.hold_on(name)                   # held there until the button is pressed
+        hands.hold(f"touching coil {name.replace('_', ' ')}")   # until the button is pressed
         coil.select(name)
-        click(qtbot, coil.capture_button)
-        assert name in coil.touched, coil.message.text()
+        press_until_taken(qtbot, coil.capture_button, lambda n=name: n in coil.touched,
+                          coil.message)
         assert window.state.coil_verification is None
     assert coil.calibration is not None, coil.message.text()
     assert coil.calibration.residual_rms_mm < 1.0
     click(qtbot, coil.accept_button)
     assert not coil.verified                      # a new calibration needs its own check
-    hands.verify_walk(coil)
+    hands.verify_coil(coil)
     assert coil.verified, coil.verify_message.text()
     v = window.state.coil_verification
     assert v.hotspot_mismatch_mm < 1.5 and max(v.mismatch_mm.values()) < 2.0

@@ -14,7 +14,8 @@ from tmsnav.hardware.simulation.coil import HANDLE_MOUNTED_COIL_FROM_HOTSPOT
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.coils import CoilDefinition, COIL_ASSETS_DIR
 from tmsnav.navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, hold_in_phase, load, upper_scalp_points
+from tests.app.registration_helpers import (click, hold_in_phase, load, press_until_taken,
+                                           upper_scalp_points)
 
 pytestmark = pytest.mark.gui
 
@@ -49,7 +50,8 @@ def test_capture_is_refused_while_the_reference_is_occluded_or_stale(window, qtb
 
     window.tracking.tracker_ref.forced_missing.clear()
     qtbot.waitUntil(lambda: window.tracking.last.role_live("reference"), timeout=3000)
-    click(qtbot, fid.capture_button)
+    press_until_taken(qtbot, fid.capture_button, lambda: "nasion" in panel.ctx.touched,
+                      fid.capture_message)
     assert set(panel.ctx.touched) == {"nasion"} and fid.current == "lpa"
 
     window.tracking.acquisition.stop()               # the stream freezes behind the GUI
@@ -140,8 +142,8 @@ def test_coil_calibration_by_touching_landmarks_finds_the_true_hotspot(window, q
     for name in names:
         hold_in_phase(qtbot, window, clock, scenario, f"touching {name}")   # held until taken
         coil.select(name)
-        click(qtbot, coil.capture_button)
-        assert name in coil.touched, coil.message.text()
+        press_until_taken(qtbot, coil.capture_button, lambda n=name: n in coil.touched,
+                          coil.message)
     assert coil.calibration is not None, coil.message.text()
     assert coil.accept_button.isEnabled()
     assert coil.calibration.residual_rms_mm < 0.6
@@ -241,14 +243,16 @@ def test_fiducial_capture_by_button_redo_and_footswitch_key(window, qtbot):
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
     qtbot.waitUntil(lambda: "Pointer tracked" in fid.live.text(), timeout=5000)
     assert fid.current == "nasion" and "Touch the NASION" in fid.instruction.text()
-    click(qtbot, fid.capture_button)                                  # 1. the button
+    press_until_taken(qtbot, fid.capture_button, lambda: "nasion" in ctx.touched,
+                      fid.capture_message)                            # 1. the button
     first = ctx.touched["nasion"].copy()
     assert fid.current == "lpa" and "Nasion captured" in fid.capture_message.text()
     fid.select("nasion")
     click(qtbot, fid.redo_button)                                     # 2. redo
     assert "nasion" not in ctx.touched and fid.current == "nasion"
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_F12)                     # 3. the footswitch
-    assert "nasion" in ctx.touched, fid.capture_message.text()
+    press_until_taken(qtbot, fid.capture_button, lambda: "nasion" in ctx.touched,
+                      fid.capture_message,                            # 3. the footswitch
+                      action=lambda: qtbot.keyClick(window, QtCore.Qt.Key.Key_F12))
     assert window.tracking.tracker_ref.phase == "touching nasion"
     # both captures are the nasion in the reference frame (tracker noise ~0.4 mm)
     reference_from_head = truth.reference_from_head
@@ -258,7 +262,8 @@ def test_fiducial_capture_by_button_redo_and_footswitch_key(window, qtbot):
         assert np.linalg.norm(point - true_ref) < 1.5
     # the key pressed again before moving: "LPA" would land on the nasion: refused, and said
     assert fid.current == "lpa"
-    click(qtbot, fid.capture_button)
+    press_until_taken(qtbot, fid.capture_button,
+                      lambda: "the Nasion again" in fid.capture_message.text(), fid.capture_message)
     text = fid.capture_message.text()
     assert fid.capture_message.level == "error" and "the Nasion again" in text
     assert "Move to the LPA" in text

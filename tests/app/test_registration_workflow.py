@@ -6,7 +6,9 @@ phantom if the sample head is not installed): the stored
 target 17 mm under the left frontal scalp. On the way: hands-free (hold-still) fiducial
 captures, a mirrored (L/R-swapped) MRI landmark set that the math refuses with its own message,
 and verification reading "—" once the pointer is hidden. Captures by button, redo and the
-footswitch key are in test_registration_steps.py (they need a longer hold than full_session's).
+footswitch key are in test_registration_steps.py. The simulated technician runs on a scenario
+clock: held on each landmark until the app has captured it, played through the pivot and the
+sweep, so the run does not race the script on a loaded machine.
 Runs under Xvfb with QT_QPA_PLATFORM=xcb.
 """
 
@@ -17,23 +19,16 @@ import pytest
 
 from tmsnav.app.app_state import NOT_VERIFIED
 from tmsnav.app.sim_head import head_geometry_for
+from tmsnav.hardware.simulation.clock import ScenarioClock
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.registration.fiducials import DEFAULT_MAX_FRE_RMS_MM
-from tests.app.registration_helpers import click, error_at, load, shot, workflow_head
+from tests.app.registration_helpers import (Technician, click, error_at, load, shot,
+                                           wait_new_frames, workflow_head)
 
 pytestmark = pytest.mark.gui
 
 PIVOT_S = 4.0
 SWEEP_POINTS = 12
-
-
-def phase(window) -> str:
-    tracker = window.tracking.tracker_ref
-    return "" if tracker is None else tracker.phase
-
-
-def wait_phase(qtbot, window, prefix: str, timeout_ms: int = 20000) -> None:
-    qtbot.waitUntil(lambda: phase(window).startswith(prefix), timeout=timeout_ms)
 
 
 def select_and_set_mri(qtbot, window, fid, name: str, point) -> None:
@@ -56,21 +51,24 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     select_and_set_mri(qtbot, window, fid, "rpa", marked["lpa"])
 
     geometry = head_geometry_for(head, window.state.targets)
+    clock = ScenarioClock()
     window.tracking.start(lambda: SimulatedTracker(
-        "full_session", head=geometry, pivot_s=PIVOT_S, n_points=SWEEP_POINTS), "sim")
+        "full_session", head=geometry, pivot_s=PIVOT_S, n_points=SWEEP_POINTS,
+        scenario_clock=clock), "sim")
+    hands = Technician(qtbot, window, clock)
 
     # 1. tool check ------------------------------------------------------------------------
     assert panel.current.key == "tools"
-    qtbot.waitUntil(panel.next_button.isEnabled, timeout=5000)
+    qtbot.waitUntil(panel.next_button.isEnabled, timeout=20_000)
     shot(window, "1-tool-check")
     click(qtbot, panel.next_button)
 
     # 2. pivot -----------------------------------------------------------------------------
     pivot = panel.step("pivot")
     assert panel.current is pivot and not panel.next_button.isEnabled()
-    wait_phase(qtbot, window, "pivoting", 5000)
+    hands.play("pivoting", until_phase="moving to coil centre")
     click(qtbot, pivot.start_button)
-    qtbot.waitUntil(lambda: not pivot.collecting, timeout=6000)
+    qtbot.waitUntil(lambda: not pivot.collecting, timeout=60_000)
     assert pivot.accept_button.isEnabled(), pivot.result.text() + pivot.live.text()
     shot(window, "2-pivot")
     click(qtbot, pivot.accept_button)
@@ -86,12 +84,14 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     click(qtbot, coil.accept_button)
     assert window.state.coil_definition.model_id == "generic-fig8-70"
     # verified by the simulated technician's touches on the coil (centre, handle end, wing)
-    qtbot.waitUntil(lambda: coil.verified, timeout=20000)
+    hands.verify_coil(coil)
+    assert coil.verified, coil.verify_message.text()
     click(qtbot, panel.next_button)
 
     # 4. fiducials: captured hands-free (hold still 1 s); button and key: test_registration_steps
     assert panel.current is fid and fid.current == "nasion" and fid.auto.isChecked()
-    qtbot.waitUntil(lambda: {"nasion", "lpa", "rpa"} <= set(panel.ctx.touched), timeout=15000)
+    for name in ("nasion", "lpa", "rpa"):
+        hands.hold_until(f"touching {name}", lambda n=name: n in panel.ctx.touched)
     shot(window, "4-fiducials-mirrored")
     # the swapped MRI landmarks are refused with the math's own words, and Next stays off
     assert "LPA" in fid.fit_message.text() and "not left of RPA" in fid.fit_message.text()
@@ -108,17 +108,17 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
     # 5. scalp points ----------------------------------------------------------------------
     scalp = panel.step("scalp")
     assert panel.current is scalp
-    qtbot.waitUntil(lambda: phase(window).startswith(("sweep point", "sliding to point")),
-                    timeout=8000)                                 # the tip is on the skin
+    hands.play(f"sweep point 1/{SWEEP_POINTS}", until_phase="lifting pointer")  # on the skin
     click(qtbot, scalp.start_button)
-    wait_phase(qtbot, window, "lifting pointer", 20000)       # the sweep is over
+    qtbot.waitUntil(lambda: not hands.clock.running, timeout=120_000)    # the sweep is over
+    wait_new_frames(qtbot, window)
     click(qtbot, scalp.start_button)                              # Stop
     n_points = len(panel.ctx.scalp_points)
     assert n_points >= 60, scalp.count.text()
     assert f"{n_points} points" in scalp.count.text()
     shot(window, "5-scalp-points")
     click(qtbot, scalp.register_button)
-    qtbot.waitUntil(lambda: panel.current.key == "result", timeout=15000)
+    qtbot.waitUntil(lambda: panel.current.key == "result", timeout=60_000)
 
     # 6. result ----------------------------------------------------------------------------
     result_step = panel.step("result")
@@ -155,10 +155,10 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
 
     # 7. verify: a live number, then "—" as soon as the pointer is hidden ------------------
     verify = panel.step("verify")
-    qtbot.waitUntil(lambda: verify.scalp.text().endswith("mm"), timeout=3000)
+    qtbot.waitUntil(lambda: verify.scalp.text().endswith("mm"), timeout=10_000)
     shot(window, "7-verify")
     window.tracking.tracker_ref.forced_missing.add("pointer")
-    qtbot.waitUntil(lambda: verify.scalp.text() == "—", timeout=3000)
+    qtbot.waitUntil(lambda: verify.scalp.text() == "—", timeout=10_000)
     assert verify.landmark.text() == "—" and "pointer not tracked" in verify.reason.text()
     assert all(panel.status[k] == "done" for k in ("tools", "pivot", "coil", "fiducials",
                                                    "scalp", "result"))
