@@ -40,7 +40,8 @@ class TrackingAlert:
 
     ``headline`` and ``detail`` fill the window banner (shown when ``banner`` is true);
     ``view_text`` is a few short lines for the 3-D view (it must fit a narrow view unclipped);
-    ``status`` is the status-bar line; ``state`` the large word(s) of the Tracker tab; ``error``
+    ``status`` is the status-bar line (short: the cause is in the banner, a long one would be cut
+    at 1024 pixels); ``state`` the large word(s) of the Tracker tab; ``error``
     the current error (empty while tracking).
     """
 
@@ -88,14 +89,14 @@ def tracking_alert(snap: TrackingSnapshot | None, description: str = "") -> Trac
                 f"{where} stopped sending poses: {error}. Every position is hidden until tracking "
                 f"returns; reconnecting automatically.",
                 "TRACKING LOST\nreconnecting",
-                f"Tracker LOST ({error}): reconnecting, {retry}",
+                f"Tracker LOST: reconnecting, {retry}",
                 f"LOST: reconnecting, {retry}", error)
         return TrackingAlert(
             NOT_CONNECTED, "TRACKER NOT CONNECTED",
             f"Cannot connect to {where}: {error}. Check the cable, the power and the port or "
             f"model in the Tracker tab; retrying automatically.",
             "NO TRACKING\ntracker not\nconnected",
-            f"Tracker not connected ({error}): {retry}",
+            f"Tracker not connected: {retry}",
             f"NOT CONNECTED: {retry}", error)
     reference = snap.roles.get("reference", "reference")
     if not snap.role_live("reference"):
@@ -106,6 +107,6 @@ def tracking_alert(snap: TrackingSnapshot | None, description: str = "") -> Trac
             REFERENCE, "HEAD REFERENCE NOT TRACKED",
             f"{advice} Positions in the head are hidden until it is tracked again.",
             "HEAD REFERENCE\nNOT TRACKED",
-            f"Tracker: tracking, head reference NOT tracked ({where})",
+            "Tracker: tracking, head reference NOT tracked",
             "TRACKING: head reference not tracked")
     return TrackingAlert(TRACKING, "", "", "", f"Tracker: tracking ({where})", "TRACKING")

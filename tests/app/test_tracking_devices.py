@@ -63,7 +63,7 @@ def test_wrong_polhemus_model_is_not_connected_with_the_cause_in_every_place(win
     window.panels.setCurrentWidget(panel)
     assert panel.state_label.text().startswith("● NOT CONNECTED")
     assert panel.error_label.isVisible() and "found a Polhemus Liberty" in panel.error_label.text()
-    assert display.status_label.text().startswith("Tracker not connected (")
+    assert display.status_label.text().startswith("Tracker not connected: ")
     assert window.view3d.banner == "NO TRACKING\ntracker not\nconnected"
     window.tracking.stop()
     assert not display.banner.isVisible() and not panel.error_label.isVisible()
