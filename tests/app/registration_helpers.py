@@ -178,10 +178,11 @@ class Technician:
         self.qtbot.waitUntil(condition, timeout=timeout_ms)
 
     def play(self, first_phase: str, until_phase: str | None = None, speed: float = 1.0,
-             offset_s: float = 0.0) -> None:
+             offset_s: float = 0.0, until_s: float | None = None) -> None:
         """Jump to ``first_phase`` (+ ``offset_s``) and play at ``speed``; hold at the start of
-        ``until_phase`` (if given) should the app be slower than the script."""
-        until = None if until_phase is None else self.scenario.window(until_phase)[0] + 0.05
+        ``until_phase`` (or at scenario time ``until_s``) should the app be slower than the
+        script."""
+        until = until_s if until_phase is None else self.scenario.window(until_phase)[0] + 0.05
         self.clock.pause()
         self.clock.jump_to(self.scenario, first_phase, offset_s)
         self.clock.play(speed, until_s=until)

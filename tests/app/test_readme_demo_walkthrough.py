@@ -10,11 +10,13 @@ then the verification touches), fiducials (captured when the tip holds still), s
 touches agree); Navigate tab: once the simulated coil holds on the target, the bullseye is green
 and the distance is within the tolerance.
 
-Everything waits for conditions, never for time: a step the simulated technician has already
-passed comes round again in the next loop (about 107 s), so the timeouts allow for a loop.
+Everything waits for conditions, never for time. The simulated technician runs on a scenario
+clock the test holds: on each landmark until the app has captured it, played through the pivot,
+the sweep and the coil's approach. So the walk-through takes under a minute instead of one to
+three loops of the session, and a loaded machine cannot make the app miss a movement.
 Issue 10, defect 7: before the fix the simulated coil's marker was mounted unlike the coil file
 the walk-through accepts, and the Navigate tab read about 70 mm and 20° off with the coil on
-target. Runs under Xvfb with QT_QPA_PLATFORM=xcb; slow (one to three loops of the session).
+target. Runs under Xvfb with QT_QPA_PLATFORM=xcb.
 """
 
 import time
@@ -24,12 +26,13 @@ import pytest
 
 from tmsnav.app.bullseye import ON_TARGET
 from tmsnav.app.demo import start_demo
-from tests.app.registration_helpers import click, error_at, shot
+from tmsnav.hardware.simulation import tracker as sim_tracker
+from tmsnav.hardware.simulation.clock import ScenarioClock
+from tests.app.registration_helpers import Technician, click, error_at, shot
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
-LOOP_S = 120.0           # one full_session loop (107 s) and some spare
-LOOP_MS = int(LOOP_S * 1000)
+TIMEOUT_MS = 60_000       # generous: every wait is for a condition the held technician allows
 
 
 def tracker(window):
@@ -41,22 +44,27 @@ def phase(window) -> str:
     return "" if t is None else t.phase
 
 
-def seconds_into_phase(window) -> float:
-    """How long the simulated technician has been in the current phase (scenario clock)."""
-    t = tracker(window)
-    scenario = t.scenario
-    now = t.elapsed_s % scenario.duration_s if scenario.loop else t.elapsed_s
-    for name, start, end in scenario.phases():
-        if start <= now < end:
-            return now - start
-    return 0.0
+@pytest.fixture
+def hands(window, qtbot, monkeypatch):
+    """The demo's simulated tracker (built by ``tmsnav --demo``'s own code path) with its
+    scenario on a clock this test controls."""
+    clock = ScenarioClock()
+    plain = sim_tracker.SimulatedTracker
+
+    class ClockedTracker(plain):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, scenario_clock=clock, **kwargs)
+
+    monkeypatch.setattr(sim_tracker, "SimulatedTracker", ClockedTracker)
+    return Technician(qtbot, window, clock)
 
 
-def test_readme_demo_walkthrough_ends_green_on_target(window, qtbot):
+def test_readme_demo_walkthrough_ends_green_on_target(window, qtbot, hands):
     t0 = time.monotonic()
     start_demo(window)                                 # what `./run.sh demo` runs
     qtbot.waitUntil(lambda: window.state.head is not None and len(window.state.targets) == 2
                     and tracker(window) is not None, timeout=120_000)
+    assert isinstance(tracker(window), sim_tracker.SimulatedTracker)   # the clocked one
     target = window.state.targets.active
     assert "Fox 2012" in target.name
 
@@ -77,10 +85,10 @@ def test_readme_demo_walkthrough_ends_green_on_target(window, qtbot):
     # pivot calibration: Start while the simulated technician pivots (enough pivot left for it)
     pivot = panel.step("pivot")
     assert panel.current is pivot
-    qtbot.waitUntil(lambda: phase(window) == "placing tip in divot" or (
-        phase(window) == "pivoting" and seconds_into_phase(window) < 2.0), timeout=LOOP_MS)
+    hands.play("pivoting", until_phase="moving to coil centre")
+    assert phase(window) == "pivoting"                      # what the status bar says
     click(qtbot, pivot.start_button)
-    qtbot.waitUntil(lambda: not pivot.collecting, timeout=30_000)
+    qtbot.waitUntil(lambda: not pivot.collecting, timeout=TIMEOUT_MS)
     assert pivot.accept_button.isEnabled(), pivot.result.text()
     click(qtbot, pivot.accept_button)
     click(qtbot, panel.next_button)
@@ -90,7 +98,8 @@ def test_readme_demo_walkthrough_ends_green_on_target(window, qtbot):
     assert coil.definition.model_id == "generic-fig8-70"     # the default choice
     click(qtbot, coil.accept_button)
     assert not panel.next_button.isEnabled()                  # not before it is verified
-    qtbot.waitUntil(lambda: coil.verified, timeout=LOOP_MS)
+    hands.verify_coil(coil)                                   # each point held until taken
+    assert coil.verified, coil.verify_message.text()
     v = window.state.coil_verification
     assert v.passed and v.hotspot_mismatch_mm < 2.0, v.message
     shot(window, "readme-2-coil-verified")
@@ -98,23 +107,24 @@ def test_readme_demo_walkthrough_ends_green_on_target(window, qtbot):
     # fiducials: captured automatically when the tip holds still
     fid = panel.step("fiducials")
     assert panel.current is fid and fid.auto.isChecked()
-    qtbot.waitUntil(lambda: ctx.fit_ok, timeout=LOOP_MS)
+    for name in ("nasion", "lpa", "rpa"):
+        hands.hold_until(f"touching {name}", lambda n=name: n in ctx.touched)
+    assert ctx.fit_ok, fid.fit_message.text()
     shot(window, "readme-3-fiducials")
     click(qtbot, panel.next_button)
     # scalp points: Start, wait for ~150 points, Stop, Register
     scalp = panel.step("scalp")
     assert panel.current is scalp
-    qtbot.waitUntil(lambda: phase(window).startswith(("sweep point", "sliding to point")),
-                    timeout=LOOP_MS)
+    hands.play("sweep point 1/20", until_phase="lifting pointer")   # the tip on the skin
     click(qtbot, scalp.start_button)
-    qtbot.waitUntil(lambda: len(ctx.scalp_points) >= 150
-                    or phase(window) in ("lifting pointer", "waiting for the registration"),
-                    timeout=60_000)
+    qtbot.waitUntil(lambda: len(ctx.scalp_points) >= 150 or not hands.clock.running,
+                    timeout=120_000)
     click(qtbot, scalp.start_button)                           # Stop
     n_points = len(ctx.scalp_points)
     assert n_points >= 100, scalp.count.text()
     click(qtbot, scalp.register_button)
-    qtbot.waitUntil(lambda: panel.current.key == "result", timeout=60_000)
+    hands.hold("waiting for the registration")        # lifted while the app registers
+    qtbot.waitUntil(lambda: panel.current.key == "result", timeout=TIMEOUT_MS)
     # result: Accept
     result_step = panel.step("result")
     click(qtbot, result_step.accept_button)
@@ -123,16 +133,20 @@ def test_readme_demo_walkthrough_ends_green_on_target(window, qtbot):
     # verify: touch the scalp; Verified becomes available once two touches agree
     verify = panel.step("verify")
     assert panel.current is verify
-    qtbot.waitUntil(verify.done_button.isEnabled, timeout=LOOP_MS)
+    for i in (1, 2):
+        hands.hold_until(f"verify touch {i}/2", lambda i=i: len(verify.verification.touches) >= i)
+    assert verify.done_button.isEnabled(), verify.status.text()
     click(qtbot, verify.done_button)
     assert window.state.registration_verified
 
     # 3. Navigate tab: the coil comes to the target and the bullseye turns green --------------
     window.panels.setCurrentWidget(window.guidance_panel)
     guidance = window.guidance_panel
+    hold_end = hands.scenario.window("holding on target")[1] - 0.5
+    hands.play("coil approaching", until_s=hold_end)  # approach, place, then hold and sway
     qtbot.waitUntil(lambda: phase(window) == "holding on target"
                     and guidance.last_error is not None
-                    and guidance.bullseye.colour() == ON_TARGET, timeout=LOOP_MS)
+                    and guidance.bullseye.colour() == ON_TARGET, timeout=TIMEOUT_MS)
     err = guidance.last_error
     tol_mm = guidance.tol_mm.value()
     assert err.in_plane_mm <= tol_mm and np.rad2deg(err.tilt_rad) <= guidance.tol_deg.value()
