@@ -110,11 +110,14 @@ def test_axis_aligned_image_has_no_mode_button(qtbot):
 @pytest.mark.safety(hazard="left-right",
                     control="on oblique and oblique + flipped images, in scanner and stored planes and in both "
                             "conventions, a marker at patient right (+x) is drawn on the side labelled R and the "
-                            "image's left-hemisphere marker on the side labelled L (axial and coronal)")
+                            "image's left-hemisphere marker on the side labelled L (axial and coronal; also a "
+                            "flipped, not oblique, image)")
 @pytest.mark.parametrize("orientation", ["axial", "coronal"])
-@pytest.mark.parametrize("flip_x", [False, True])
-def test_patient_right_is_drawn_on_the_side_labelled_r(qtbot, orientation, flip_x):
-    view = _view(qtbot, orientation, _oblique(flip_x, deg=(10.0, -5.0, 20.0)))
+@pytest.mark.parametrize("storage", ["oblique", "oblique+flipped", "flipped"])
+def test_patient_right_is_drawn_on_the_side_labelled_r(qtbot, orientation, storage):
+    volume = (_volume(ras_affine(shape=SHAPE), flip_x=True) if storage == "flipped"
+              else _oblique(storage == "oblique+flipped", deg=(10.0, -5.0, 20.0)))
+    view = _view(qtbot, orientation, volume)
     view.set_cursor(MARKER_RAS)   # the slice through the left marker
     for mode, radiological in itertools.product(("scanner", "stored"), (False, True)):
         view.set_plane_mode(mode)
