@@ -14,7 +14,7 @@ numbers until a verification passes. Split from coil_step.py (one job per module
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Mapping, Sequence, cast
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
@@ -173,7 +173,8 @@ class CoilVerifyBox(QtWidgets.QGroupBox):
     def _finish(self) -> None:
         s = self.ctx.state
         try:
-            result = verify_coil_calibration(s.coil_from_hotspot, self.touched, s.coil_definition)
+            touched = cast(Mapping[str, Sequence[float]], self.touched)   # arrays are accepted
+            result = verify_coil_calibration(s.coil_from_hotspot, touched, s.coil_definition)
         except CalibrationError as exc:
             self.message.show_message(f"Cannot verify: {exc}", "error")
             self.touched = {}

@@ -304,7 +304,7 @@ def _coil_check(scene: _Scene, hold_s: float = 2.0, move_s: float = 1.5, calibra
     """``calibrate`` (1 = yes): first touch every casing landmark of the coil (a calibration by
     touching), then the three verification points."""
     start = scene.truth.tracker_from_pointer_parked @ scene.truth.pointer_from_tip
-    names = COIL_CHECK_LANDMARKS
+    names: tuple[str, ...] = COIL_CHECK_LANDMARKS
     if calibrate:
         names = tuple(scene.truth.coil_landmarks_hotspot_mm) + names
     segments, end, info = _coil_check_part(scene, start, names, hold_s, move_s)

@@ -135,16 +135,15 @@ class PivotRecorder:
             self._solved_at = len(poses)
             try:
                 fit = pivot_calibrate(poses, max_rms_mm=np.inf)
-            except PivotMotionError:
-                fit = None                                 # not enough rotation yet: go on
-            except CalibrationError as exc:
-                outcome, message = PivotOutcome.REFUSED, str(exc)
-            else:
                 travel = tip_travel_mm(poses, fit.tip_offset_mm)
                 if fit.rms_mm > self.max_rms_mm or travel > self.max_travel_mm:
                     outcome, message = PivotOutcome.SLIPPED, self._slip_message(fit, travel)
                 else:
                     self._last_fit = fit
+            except PivotMotionError:
+                pass                                       # not enough rotation yet: go on
+            except CalibrationError as exc:
+                outcome, message = PivotOutcome.REFUSED, str(exc)
         if outcome is PivotOutcome.RECORDING:
             if self._last_fit is not None and fraction >= 1.0:
                 outcome, cal = PivotOutcome.DONE, self._last_fit
