@@ -16,6 +16,8 @@ import vtk
 from pyvistaqt import QtInteractor
 from PySide6 import QtCore, QtWidgets
 
+from .view3d_lod import SurfaceLod
+
 __all__ = ["HeadView3D"]
 
 SCALP_COLOR = "#e8c4a8"
@@ -61,6 +63,12 @@ class HeadView3D(QtWidgets.QWidget):
         iren = self.plotter.iren
         iren.add_observer("LeftButtonPressEvent", self._on_press)
         iren.add_observer("LeftButtonReleaseEvent", self._on_release)
+        # light proxies of the large surfaces while the camera moves (view3d_lod.py)
+        self.lod = SurfaceLod(self.plotter)
+        style = iren.interactor.GetInteractorStyle()
+        if style is not None:
+            style.AddObserver("StartInteractionEvent", lambda *_: self.begin_interaction())
+            style.AddObserver("EndInteractionEvent", lambda *_: self.end_interaction())
 
     # ----- surfaces -----------------------------------------------------------------------
     def _adapt_to_gl(self) -> None:
@@ -80,6 +88,7 @@ class HeadView3D(QtWidgets.QWidget):
         self._adapt_to_gl()
         for name in ("scalp", "brain"):
             self._remove(name)
+            self.lod.remove(name)
         # Both surfaces are closed with outward faces, so back faces are never visible from
         # outside: culling them halves the fragments to shade (20 -> 38 FPS at 200k triangles
         # under llvmpipe, benchmarks/surface.py). A translucent scalp then shows its near side only.
@@ -87,10 +96,12 @@ class HeadView3D(QtWidgets.QWidget):
             self._actors["brain"] = self.plotter.add_mesh(
                 brain, color=BRAIN_COLOR, smooth_shading=True, specular=0.2, name="brain",
                 pickable=True, render=False, culling="back")
+            self.lod.add("brain", self._actors["brain"], brain)
         if scalp is not None and scalp.n_points:
             self._actors["scalp"] = self.plotter.add_mesh(
                 scalp, color=SCALP_COLOR, smooth_shading=True, specular=0.1, name="scalp",
                 opacity=self._scalp_opacity, pickable=True, render=False, culling="back")
+            self.lod.add("scalp", self._actors["scalp"], scalp)
         self._update_brain_visibility()
         if reset_camera:
             self.view_from("front_left")
@@ -103,11 +114,33 @@ class HeadView3D(QtWidgets.QWidget):
 
     def _update_brain_visibility(self) -> None:
         """The brain is drawn only when the user wants it and the scalp lets it show through:
-        an opaque scalp hides it anyway, and skipping it halves the triangles to draw."""
+        an opaque scalp hides it anyway, and skipping it halves the triangles to draw. (Also
+        shows each surface's full or light version, see :meth:`begin_interaction`.)"""
+        scalp = self._actors.get("scalp")
+        if scalp is not None:
+            self.lod.show("scalp", scalp, self._scalp_opacity > 0.01)
         brain = self._actors.get("brain")
         if brain is not None:
-            hidden_by_scalp = "scalp" in self._actors and self._scalp_opacity >= 0.99
-            brain.SetVisibility(self._brain_visible and not hidden_by_scalp)
+            hidden_by_scalp = scalp is not None and self._scalp_opacity >= 0.99
+            self.lod.show("brain", brain, self._brain_visible and not hidden_by_scalp)
+
+    def begin_interaction(self) -> None:
+        """The camera starts moving (mouse drag or wheel): draw the light surface proxies."""
+        if not self.lod.interacting:
+            self.lod.interacting = True
+            self._update_brain_visibility()
+
+    def end_interaction(self) -> None:
+        """The camera stopped: the full surfaces again, rendered once."""
+        if self.lod.interacting:
+            self.lod.interacting = False
+            self._update_brain_visibility()
+            self.request_render()
+
+    def triangles_drawn(self) -> int:
+        """Surface triangles the next render draws (scalp + brain, proxies while interacting)."""
+        return sum(self.lod.triangles_drawn(name, self._actors[name])
+                   for name in ("scalp", "brain") if name in self._actors)
 
     def set_scalp_opacity(self, opacity: float) -> None:
         """0 = scalp hidden (brain visible), 1 = opaque scalp. The scalp stops being pickable
@@ -116,7 +149,6 @@ class HeadView3D(QtWidgets.QWidget):
         actor = self._actors.get("scalp")
         if actor is not None:
             actor.GetProperty().SetOpacity(self._scalp_opacity)
-            actor.SetVisibility(self._scalp_opacity > 0.01)
             actor.SetPickable(self._scalp_opacity > 0.3)
         self._update_brain_visibility()
         self.request_render()

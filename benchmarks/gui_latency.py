@@ -19,7 +19,9 @@ Latency = click posted -> the last repaint it caused has finished: the time of t
 (the render window's ``EndEvent``) or widget paint (``Paint`` events of the main window's widgets)
 that follows the click before the event loop has been quiet for ``QUIET_S``. For add_target also
 the time until the new target is drawn and the longest freeze of the event loop meanwhile (the
-largest gap between ticks of a 5 ms heartbeat timer).
+largest gap between ticks of a 5 ms heartbeat timer). ``click_to_render_cpu_p50_ms_*`` is the
+process CPU time (all threads, llvmpipe's included) from the click to that last render: the
+work a click costs, which a busy machine inflates less than the wall-clock latency.
 
 Run: ``./run.sh bench gui_latency`` or ``.venv/bin/python benchmarks/gui_latency.py`` (re-runs
 itself under ``xvfb-run`` without a display). It merges its keys into
@@ -66,6 +68,7 @@ class Recorder:
         from PySide6 import QtCore, QtWidgets
 
         self.renders: list[float] = []
+        self.cpu: list[float] = []       # process CPU time (all threads, llvmpipe's too) at each render
         self.beats: list[float] = []
         window.view3d.plotter.render_window.AddObserver("EndEvent", self._rendered)
         recorder = self
@@ -86,6 +89,7 @@ class Recorder:
 
     def _rendered(self, *_: object) -> None:
         self.renders.append(time.perf_counter())
+        self.cpu.append(time.process_time())
 
     def settle(self, t0: float, done: Callable[[], bool] = lambda: True, start: int | None = None,
                timeout_s: float = 120.0) -> float:
@@ -99,13 +103,18 @@ class Recorder:
             paints = self.paints
             app.processEvents()
             if self.paints != paints:          # a widget painted in this pass: it ends now
-                self.renders.append(time.perf_counter())
+                self._rendered()
             last = self.renders[-1] if len(self.renders) > start else t0
             if done() and time.perf_counter() - max(last, t0) > QUIET_S:
                 break
             time.sleep(0.002)
         later = self.renders[start:]
         return (max(later) - t0) if later else 0.0
+
+    def cpu_since(self, cpu0: float, start: int) -> float:
+        """Process CPU seconds from ``cpu0`` to the last render after index ``start``: the work a
+        click costs, which other processes on the machine do not inflate as they do wall time."""
+        return (self.cpu[-1] - cpu0) if len(self.cpu) > start else 0.0
 
     def max_freeze_since(self, t0: float) -> float:
         beats = [t0] + [b for b in self.beats if b >= t0]
@@ -204,15 +213,16 @@ def measure(repeats: int = REPEATS) -> dict:
     results: dict = {"load_average_1min": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count(),
                      "n_targets": len(window.state.targets), "window_px": "1366x768"}
     for name, act in actions(window).items():
-        latencies, freezes, first = [], [], []
+        latencies, freezes, first, cpu = [], [], [], []
         n = max(3, repeats // 3) if name == "add_target" else repeats
         act(-1)                                    # warm-up (first paint of a tab, caches)
         recorder.settle(time.perf_counter(), lambda: window.job is None)
         for i in range(n):
             start = len(recorder.renders)
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             done = act(i)
             latencies.append(recorder.settle(t0, done, start) * 1e3)
+            cpu.append(recorder.cpu_since(cpu0, start) * 1e3)
             after = [t for t in recorder.renders[start:] if t >= t0]
             first.append((min(after) - t0) * 1e3 if after else 0.0)
             freezes.append(recorder.max_freeze_since(t0) * 1e3)
@@ -220,6 +230,7 @@ def measure(repeats: int = REPEATS) -> dict:
         results[f"click_to_render_p50_ms_{key}"] = float(np.percentile(latencies, 50))
         results[f"click_to_render_p95_ms_{key}"] = float(np.percentile(latencies, 95))
         results[f"click_to_first_render_p95_ms_{key}"] = float(np.percentile(first, 95))
+        results[f"click_to_render_cpu_p50_ms_{key}"] = float(np.percentile(cpu, 50))
         results[f"max_freeze_ms_{key}"] = float(np.max(freezes))
         if key in BASELINE_MS:
             results[f"click_to_render_ms_{key}_baseline"] = BASELINE_MS[key]
@@ -282,12 +293,14 @@ def main() -> int:
         return 0
     results = measure(args.repeats)
     merge(results)
-    print(f"{'action':<22}{'p50 ms':>9}{'p95 ms':>9}{'first ms':>10}{'freeze ms':>11}{'baseline':>10}  goal")
+    print(f"{'action':<22}{'p50 ms':>9}{'p95 ms':>9}{'cpu ms':>9}{'first ms':>10}{'freeze ms':>11}"
+          f"{'baseline':>10}  goal")
     for name in ("target_selection", "slice_click", "radiological_toggle", "tab_switch", "add_target"):
         p95 = results[f"click_to_render_p95_ms_{name}"]
         base = results.get(f"click_to_render_ms_{name}_baseline")
         goal = "" if name == "add_target" else ("ok" if p95 < GOAL_MS else f"> {GOAL_MS:.0f}")
         print(f"{name:<22}{results[f'click_to_render_p50_ms_{name}']:9.0f}{p95:9.0f}"
+              f"{results[f'click_to_render_cpu_p50_ms_{name}']:9.0f}"
               f"{results[f'click_to_first_render_p95_ms_{name}']:10.0f}{results[f'max_freeze_ms_{name}']:11.0f}"
               f"{'' if base is None else f'{base:.0f}':>10}  {goal}")
     print(f"load average {results['load_average_1min']}, {results['cpu_count']} CPUs -> {RESULTS}")

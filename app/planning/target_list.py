@@ -111,10 +111,12 @@ class TargetListBox(QtWidgets.QGroupBox):
             dh.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.Stretch)
         for col in (2, 3, 4):
             dh.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        # Rows get their wrapped height once per fill (resizeRowsToContents); a ResizeToContents
+        # vertical header re-measured every row on every setItem: 0.6 s per target click.
         self.distances.setWordWrap(True)
         self.distances.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
-        self.distances.verticalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.distances.setMaximumHeight(180)
+        dh.sectionResized.connect(lambda *_: self.distances.resizeRowsToContents())
         self.distances.setToolTip("Straight-line distances (mm) between coil points on the scalp and "
                                   "between cortex points; 'Arc' is along the scalp, what a tape measures")
         layout.addWidget(self.distances)
@@ -125,6 +127,7 @@ class TargetListBox(QtWidgets.QGroupBox):
         self._names: list[str] = []
         self._targets: TargetSet | None = None
         self._arcs: dict[tuple[str, str], float] = {}
+        self._distance_cells: list[tuple[str, ...]] = []
 
     # ----- showing ------------------------------------------------------------------------
     def show_targets(self, targets: TargetSet) -> None:
@@ -157,14 +160,22 @@ class TargetListBox(QtWidgets.QGroupBox):
         if arcs is not None:
             self._arcs = dict(arcs)
         rows = self._targets.distance_table() if self._targets is not None else []
-        self.distances.setRowCount(len(rows))
-        for i, r in enumerate(rows):
+        table = []
+        for r in rows:
             arc = self._arcs.get((r["a"], r["b"]))
-            cells = (r["a"], r["b"], f"{r['scalp_mm']:.1f} mm",
-                     "—" if r["cortex_mm"] is None else f"{r['cortex_mm']:.1f} mm",
-                     "—" if arc is None else f"{arc:.1f} mm")
+            table.append((r["a"], r["b"], f"{r['scalp_mm']:.1f} mm",
+                          "—" if r["cortex_mm"] is None else f"{r['cortex_mm']:.1f} mm",
+                          "—" if arc is None else f"{arc:.1f} mm"))
+        if table == self._distance_cells:
+            return                       # e.g. only the active target changed
+        self._distance_cells = table
+        self.distances.setUpdatesEnabled(False)
+        self.distances.setRowCount(len(table))
+        for i, cells in enumerate(table):
             for col, text in enumerate(cells):
                 self.distances.setItem(i, col, _item(text))
+        self.distances.resizeRowsToContents()
+        self.distances.setUpdatesEnabled(True)
 
     def distance_rows(self) -> list[tuple[str, ...]]:
         return [tuple(self.distances.item(r, c).text() for c in range(5))

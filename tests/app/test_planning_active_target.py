@@ -149,3 +149,26 @@ def test_the_active_label_is_never_the_one_left_out(window, phantom):
         t = window.state.targets.active
         assert t.name == f"Target number {row}"
         assert active_label_pixels(window, t.scalp_point_mm - 44.0 * t.normal) > 20
+
+
+def test_long_names_in_the_distance_table_are_not_cut(window, qtbot, phantom):
+    """Five equal columns cut "L-DLPFC Fox 2012 group target" to "L-DL…"; names now wrap
+    in the columns that stretch and every line of them fits its row."""
+    ph, _, _ = phantom
+    long_a, long_b = "L-DLPFC Fox 2012 group target", "Left M1 hand knob (Mayka 2006)"
+    add_manual(window, cortex_point(ph, [-0.45, 0.55, 0.7]), long_a)
+    add_manual(window, cortex_point(ph, [-0.6, -0.1, 0.8]), long_b)
+    table = window.planning_panel.list_box.distances
+    qtbot.waitUntil(lambda: table.isVisible() and table.columnWidth(0) > 0)
+    window.planning_panel.list_box.show_distances()
+    QtCore.QCoreApplication.processEvents()
+    assert table.textElideMode() == QtCore.Qt.TextElideMode.ElideNone and table.wordWrap()
+    fm = table.fontMetrics()
+    for col, name in ((0, long_a), (1, long_b)):
+        assert table.item(0, col).text() == name
+        width = table.columnWidth(col) - 8                        # cell margins
+        needed = fm.boundingRect(QtCore.QRect(0, 0, width, 10_000),
+                                 int(QtCore.Qt.TextFlag.TextWordWrap), name)
+        assert needed.width() <= width and needed.height() <= table.rowHeight(0), (col, name)
+    # the numbers keep their own width: never narrower than their text
+    assert table.columnWidth(2) >= fm.horizontalAdvance(table.item(0, 2).text())
