@@ -148,13 +148,20 @@ class ScannerPlanes(SlicePlanes):
     def _resample(self, axis: int, index: int) -> np.ndarray:
         h, v = [a for a in range(3) if a != axis]
         m = self._grid_from_scanner
+        # Walk the output along the display axis that moves least in memory (a sagittal plane of
+        # an x-fastest NIfTI: along A, not S), so neighbouring points share cache lines
+        # (sample head sagittal plane: 13 -> 9.5 ms).
+        step_bytes = np.abs(m[:3, :3]).T @ np.abs(np.asarray(self._data.strides, float))
+        slow, fast = (h, v) if step_bytes[v] <= step_bytes[h] else (v, h)
         base = m[:3, 3] + m[:3, axis] * index
-        u = np.arange(self.shape[h], dtype=float)
-        w = np.arange(self.shape[v], dtype=float)
-        coords = (base[:, None, None] + m[:3, h, None, None] * u[None, :, None]
-                  + m[:3, v, None, None] * w[None, None, :])
+        a = np.arange(self.shape[slow], dtype=float)
+        b = np.arange(self.shape[fast], dtype=float)
+        coords = (base[:, None, None] + m[:3, slow, None, None] * a[None, :, None]
+                  + m[:3, fast, None, None] * b[None, None, :])
         out = ndimage.map_coordinates(self._data, coords, order=1, mode="constant",
                                       cval=np.nan, output=np.float32, prefilter=False)
+        if slow != h:
+            out = out.T          # always indexed [h, v]
         out.setflags(write=False)
         return out
 
