@@ -27,6 +27,7 @@ class ScrollingTabs(QtWidgets.QTabWidget):
         bar.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
         bar.setStyleSheet("QTabBar::tab { padding: 4px 7px; }")
 
+    # the icon overloads are never used here: the override takes the (page, label) form only
     def addTab(self, page: QtWidgets.QWidget, label: str) -> int:  # type: ignore[override]  # noqa: N802
         """Add ``page`` inside its own vertical scroll area (the overloads with an icon are not used)."""
         area = QtWidgets.QScrollArea()
@@ -50,19 +51,20 @@ class ScrollingTabs(QtWidgets.QTabWidget):
         area = super().widget(index)
         return area if isinstance(area, QtWidgets.QScrollArea) else None
 
-    def widget(self, index: int) -> QtWidgets.QWidget | None:  # type: ignore[override]
+    def widget(self, index: int) -> QtWidgets.QWidget | None:
         return self.page(index)
 
-    def indexOf(self, page: QtWidgets.QWidget) -> int:  # type: ignore[override]  # noqa: N802
+    def indexOf(self, page: QtWidgets.QWidget) -> int:  # noqa: N802
         for i in range(self.count()):
             if self.page(i) is page or super().widget(i) is page:
                 return i
         return -1
 
-    def currentWidget(self) -> QtWidgets.QWidget | None:  # type: ignore[override]  # noqa: N802
-        return self.page(self.currentIndex())
+    def currentWidget(self) -> QtWidgets.QWidget:  # noqa: N802
+        page = self.page(self.currentIndex())
+        return page if page is not None else super().currentWidget()
 
-    def setCurrentWidget(self, page: QtWidgets.QWidget) -> None:  # type: ignore[override]  # noqa: N802
+    def setCurrentWidget(self, page: QtWidgets.QWidget) -> None:  # noqa: N802
         index = self.indexOf(page)
         if index < 0:
             raise ValueError(f"{page.objectName() or page!r} is not a page of the side panel")

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .app_state import AppState
 from .chairside_tabs import ScrollingTabs
+from .cursor_readout import CursorReadout
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
 from .panels.planning_panel import PlanningPanel, mni_cursor_text
@@ -110,10 +111,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.problem_label.setWordWrap(True)
         self.problem_label.hide()
         bar.addWidget(self.problem_label, 2)
-        self.cursor_label = QtWidgets.QLabel("no image")
+        self.cursor_label = CursorReadout("no image")    # drops whole parts when narrow, never cut
         self.cursor_label.setObjectName("cursor_label")
         self.cursor_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.cursor_label.setWordWrap(True)    # two lines on a narrow screen, never cut
         bar.addWidget(self.cursor_label, 1)
         self.phase_label = QtWidgets.QLabel("")
         self.phase_label.setObjectName("sim_phase")
@@ -173,7 +173,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for view in self.slices.values():
             view.cursorPicked.connect(self.set_cursor)
             view.windowChanged.connect(self._window_from_slice)
-            view.planeModeChanged.connect(lambda mode: [v.set_plane_mode(mode) for v in self.slices.values()])
+            view.planeModeChanged.connect(self._set_plane_mode)
         self.view3d.cursorPicked.connect(self.set_cursor)
         dp = self.display_panel
         dp.scalpOpacityChanged.connect(self.view3d.set_scalp_opacity)
@@ -384,10 +384,10 @@ class MainWindow(QtWidgets.QMainWindow):
         ijk = self.head.volume.mri_to_voxel(self.cursor_mri)
         value = self.head.volume.value_at(self.cursor_mri, order=0)
         value_text = "outside" if not np.isfinite(value) else f"{value:g}"
-        self.cursor_label.setText(
-            f"mri RAS ({x:+.1f}, {y:+.1f}, {z:+.1f}) mm   voxel ({ijk[0]:.0f}, {ijk[1]:.0f}, {ijk[2]:.0f})"
-            f"   value {value_text}")
-        self.cursor_label.setText(self.cursor_label.text() + mni_cursor_text(self.state.mni, self.cursor_mri))
+        self.cursor_label.set_parts(
+            [f"mri RAS ({x:+.1f}, {y:+.1f}, {z:+.1f}) mm", f"voxel ({ijk[0]:.0f}, {ijk[1]:.0f}, {ijk[2]:.0f})",
+             f"value {value_text}", mni_cursor_text(self.state.mni, self.cursor_mri).strip()],
+            drop_order=[1, 2])
 
     def set_markers(self, layer: str, markers: list[Marker]) -> None:
         """Named marker layers (fiducials, targets, pointer tip) drawn on every slice."""
@@ -398,6 +398,10 @@ class MainWindow(QtWidgets.QMainWindow):
         merged = [m for ms in self._marker_layers.values() for m in ms]
         for view in self.slices.values():
             view.set_markers(merged)
+
+    def _set_plane_mode(self, mode: str) -> None:
+        for view in self.slices.values():
+            view.set_plane_mode(mode)
 
     def _set_radiological(self, on: bool) -> None:
         for view in self.slices.values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["cut_texts", "describe"]
+__all__ = ["cut_texts", "describe", "settled_cut_texts"]
 
 
 def _plain(label: QtWidgets.QLabel) -> tuple[str, bool]:
@@ -113,3 +113,14 @@ def cut_texts(root: QtWidgets.QWidget) -> list[str]:
         if why:
             problems.append(f"{describe(w)}: {why}")
     return problems
+
+
+def settled_cut_texts(root: QtWidgets.QWidget, qtbot, timeout_ms: int = 3000) -> list[str]:
+    """:func:`cut_texts` once the layout has caught up: a label given new text (a tracker
+    update) is laid out on a later pass of the event loop, so wait for the condition, then
+    return what is still cut (empty when nothing is)."""
+    try:
+        qtbot.waitUntil(lambda: not cut_texts(root), timeout=timeout_ms)
+    except Exception:   # pytest-qt's TimeoutError: the caller reports what stays cut
+        pass
+    return cut_texts(root)

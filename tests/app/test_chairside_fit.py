@@ -4,7 +4,7 @@ cut, and the views keep at least 55 % of the width (issue 12: "the side panel ea
 import pytest
 from PySide6 import QtWidgets
 
-from tests.app.chairside_fit_helpers import cut_texts
+from tests.app.chairside_fit_helpers import cut_texts, settled_cut_texts
 
 pytestmark = pytest.mark.gui
 
@@ -47,7 +47,7 @@ def test_every_tab_fits_and_no_visible_text_is_cut(window, qtbot, size, sample_h
         QtWidgets.QApplication.processEvents()
         area = tabs.scroll_area(i)
         page = tabs.page(i)
-        cut = cut_texts(window)
+        cut = settled_cut_texts(window, qtbot)
         page_w = QtWidgets.QWidget.width(page)       # DisplayPanel.width is a spin box
         if page_w > area.viewport().width():           # no horizontal scroll bar: would be cut
             cut.append(f"page is {page_w} px wide in a {area.viewport().width()} px panel")
@@ -82,3 +82,22 @@ def test_the_checker_sees_a_cut_label_button_and_wrapped_text(qtbot):
     assert any("QLabel" in c and "px wide" in c for c in cut)
     assert any("QPushButton" in c for c in cut)
     assert any("wrapped text" in c for c in cut)
+
+
+def test_cursor_readout_drops_voxel_then_value_never_cuts_a_coordinate(qtbot):
+    from tmsnav.app.cursor_readout import CursorReadout
+
+    label = CursorReadout("no image")
+    qtbot.addWidget(label)
+    parts = ["mri RAS (-40.0, +10.0, +20.0) mm", "voxel (64, 119, 119)", "value 316",
+             "MNI (-38.0, +44.0, +26.0) mm"]
+    label.set_parts(parts, drop_order=[1, 2])
+    label.show()
+    full = label.sizeHint().width()
+    for width, shown in ((full + 10, [0, 1, 2, 3]), (full - 60, [0, 2, 3]), (full - 160, [0, 3])):
+        label.resize(width, label.sizeHint().height())
+        QtWidgets.QApplication.processEvents()
+        assert label.text() == "   ".join(parts[i] for i in shown), width
+        assert cut_texts(label) == []
+    assert label.toolTip() == "   ".join(parts)
+    assert label.minimumSizeHint().width() < full - 160

@@ -12,7 +12,7 @@ from tmsnav.app.bullseye import ANTERIOR_UP, HANDLE_UP
 from tmsnav.app.chairside_view import MIN_DIGIT_PX, format_value
 from tmsnav.app.main_window import MainWindow
 from tmsnav.navigation.guidance import GuidanceError
-from tests.app.chairside_fit_helpers import cut_texts
+from tests.app.chairside_fit_helpers import cut_texts, settled_cut_texts
 
 pytestmark = pytest.mark.gui
 
@@ -27,6 +27,10 @@ def resize(window, qtbot, w, h):
     window.resize(w, h)
     qtbot.waitUntil(lambda: window.width() == w and window.height() == h, timeout=3000)
     QtWidgets.QApplication.processEvents()
+
+
+def assert_nothing_cut(window, qtbot) -> None:
+    assert settled_cut_texts(window, qtbot) == []
 
 
 def glyph_rows(label: QtWidgets.QLabel) -> int:
@@ -142,3 +146,59 @@ def test_layout_and_bullseye_orientation_remembered_only_for_the_tmsnav_window(q
     again.chairside.set_large(False)
     again.close()
     assert new_window(restore=True).chairside.large is False
+
+
+def test_sample_head_on_target_normal_and_large_layout_at_1366x768(window, qtbot, tmp_path):
+    """The demo's plan on the bundled sample head, the simulated coil brought to the Fox 2012
+    target: both layouts read the same numbers, nothing is cut, the large bullseye has anterior
+    up and the patient's right on the right. The registration and coil calibration are the
+    simulator's truth here (the Registration tab's own tests measure them). With
+    TMSNAV_SCREENSHOT_DIR set the two screenshots are kept (docs/images/chairside-*.png)."""
+    import os
+    from pathlib import Path
+
+    from tmsnav.app.demo import prepare_demo_plan
+    from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
+    from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
+    from tmsnav.navigation.transforms import Frame, Transform
+
+    resize(window, qtbot, 1366, 768)
+    window.chairside.fit_side_panel()
+    with qtbot.waitSignal(window.headLoaded, timeout=120_000):
+        window.open_sample_head()
+    window.wait_for_job()
+    prepare_demo_plan(window.state)
+    window.connect_tracker_spec("sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=600")
+    qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=10_000)
+    truth = window.tracking.tracker_ref.truth
+    coil = CoilDefinition.load(SIM_COIL_FILE)
+    window.state.set_coil(coil, coil.coil_from_hotspot)
+    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
+        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
+    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
+    mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
+    window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
+    window.state.registration_verified = True
+    panel = window.guidance_panel
+    window.panels.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.last_error is not None and panel.last_error.on_target(
+        panel.bullseye.tolerance), timeout=60_000)
+    out = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    assert "Fox 2012" in panel.target_label.text()
+    assert_nothing_cut(window, qtbot)
+    assert window.centralWidget().width() >= 0.55 * window.width()
+    window.save_screenshot(out / "chairside-normal.png")
+
+    window.chairside.set_large(True)
+    big = window.chairside.view
+    qtbot.waitUntil(lambda: big.width() > 0.5 * window.width() and big.values["right"].text() != "—",
+                    timeout=5000)
+    assert big.bullseye.orientation == ANTERIOR_UP
+    letters = big.bullseye.letter_directions()
+    np.testing.assert_allclose(letters["A"], [0.0, 1.0], atol=1e-9)
+    assert letters["R"][0] > 0.3, "the patient's right must be on the screen's right"
+    assert big.digit_height_px() >= MIN_DIGIT_PX
+    assert_nothing_cut(window, qtbot)
+    window.save_screenshot(out / "chairside-large.png")
+    window.tracking.stop()
