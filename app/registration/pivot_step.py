@@ -43,6 +43,7 @@ class PivotStep(StepWidget):
         self.max_time.setObjectName("pivot_max_time")
         self.max_time.setRange(2.0, 120.0)
         self.max_time.setValue(DEFAULT_MAX_TIME_S)
+        self.max_time.setDecimals(0)
         self.max_time.setSuffix(" s")
         self.max_time.setToolTip("Stop and say why if the pointer has not been tilted enough by "
                                  "then.")

@@ -1,10 +1,11 @@
 """Record a pivot until the rotation suffices, not for a fixed time (issue 12).
 
 Driven by the simulated tracker's frames in scenario time (no wall clock): the simulated
-technician pivots for 14 s in ``full_session``; a recording started 1 s or 5 s late still ends
-in the divot with the right tip, where the old fixed 10 s window ran into the next movement
-(tens of mm of residual). A tip left still times out saying so; a slipping tip fails at once
-with how far it moved, even a slip the RMS residual alone lets through.
+technician pivots for 10 s in ``full_session`` (the old default recording time) and then
+carries the pointer away; a recording started 1 s or 5 s late still ends in the divot with the
+right tip, where the old fixed 10 s window ran into the carry (tens of mm of residual). A tip
+left still times out saying so; a slipping tip fails at once with how far it moved, even a slip
+the RMS residual alone lets through.
 """
 
 import re
@@ -53,7 +54,7 @@ def tip_error(progress, tracker) -> float:
 
 @pytest.mark.parametrize("late_s", [1.0, 5.0])
 def test_late_start_still_calibrates_where_a_fixed_10s_window_failed(late_s):
-    tracker = SimulatedTracker("full_session", realtime=False)
+    tracker = SimulatedTracker("full_session", realtime=False, pivot_s=10.0)
     pivot_start, pivot_end = tracker.scenario.window("pivoting")
     start = pivot_start + late_s
     rec, progress = record(tracker, start)
@@ -65,9 +66,8 @@ def test_late_start_still_calibrates_where_a_fixed_10s_window_failed(late_s):
     src = tracker.source
     window = [src.sample_frame(k)["pointer"].tracker_from_tool
               for k in range(src.frame_index(start), src.frame_index(start + 10.0))]
-    if start + 10.0 > pivot_end:
-        with pytest.raises(CalibrationError, match="residual"):
-            pivot_calibrate(window)
+    with pytest.raises(CalibrationError, match="residual"):
+        pivot_calibrate(window)
 
 
 @pytest.mark.parametrize("rate_hz,noise_mm", [(20.0, 0.3), (60.0, 0.25), (240.0, 0.2)])
@@ -140,6 +140,8 @@ def test_a_carried_pointer_and_an_unseen_one_are_named():
     assert "tracked in only 0 of 240 frames" in progress.message
 
 
+@pytest.mark.safety(hazard="registration",
+                    control="a pivot recording whose tip slipped is refused at once, saying how far it moved")
 @pytest.mark.parametrize("slip_mm", [3.0, 10.0])
 def test_a_slipping_tip_fails_at_once_with_that_cause(slip_mm):
     tracker = SimulatedTracker("pivot", realtime=False, slip_mm=slip_mm)
@@ -150,6 +152,8 @@ def test_a_slipping_tip_fails_at_once_with_that_cause(slip_mm):
     assert "The tip moved at least" in progress.message and "divot" in progress.message
 
 
+@pytest.mark.safety(hazard="registration",
+                    control="a late 2 mm pivot slip that the RMS residual accepts is refused by the tip travel")
 def test_a_late_slip_the_rms_lets_through_is_caught_by_the_tip_travel():
     poses = simulate_pivot_poses(TIP, PIVOT, 400, np.deg2rad(25), 0.15,
                                  np.random.default_rng(11))
@@ -164,6 +168,7 @@ def test_a_late_slip_the_rms_lets_through_is_caught_by_the_tip_travel():
     assert 1.7 <= moved <= 2.3
 
 
+@pytest.mark.safety(hazard="units", control="pointer poses in metres are refused by the pivot calibration")
 def test_poses_in_metres_are_refused_as_a_unit_mix_up():
     poses = simulate_pivot_poses(TIP, PIVOT, 300, np.deg2rad(25), 0.1, np.random.default_rng(12))
     poses[:, :3, 3] /= 1000.0
