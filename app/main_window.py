@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .app_state import AppState
 from .chairside_tabs import ScrollingTabs
 from .cursor_readout import CursorReadout
+from .job_progress import ProgressText
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
 from .panels.planning_panel import PlanningPanel, mni_cursor_text
@@ -121,8 +122,9 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addPermanentWidget(self.phase_label)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(260)
-        self.progress_label = QtWidgets.QLabel("")
+        self.progress.setFormat("%p%")
+        self.progress.setMaximumWidth(120)
+        self.progress_label = ProgressText()    # "title: step" on one line (the bar shows %)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_job)
         for w in (self.progress_label, self.progress, self.cancel_button):
@@ -231,7 +233,7 @@ class MainWindow(QtWidgets.QMainWindow):
         job.signals.cancelled.connect(lambda: self.statusBar().showMessage(f"{title}: cancelled", 5000))
         job.signals.finished.connect(self._on_job_finished)
         self.job = job
-        self.progress_label.setText(title)
+        self.progress_label.set_title(title)
         self.progress.setValue(0)
         for w in (self.progress_label, self.progress, self.cancel_button):
             w.show()
@@ -252,7 +254,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(f"{message} %p%")
+        self.progress_label.set_step(message)
 
     def _on_job_finished(self) -> None:
         for w in (self.progress_label, self.progress, self.cancel_button):
