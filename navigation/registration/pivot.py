@@ -90,7 +90,10 @@ class PivotCalibration:
 
 def _poses(tracker_from_pointer: Iterable) -> np.ndarray:
     try:
-        m = np.array([np.asarray(p, dtype=float) for p in tracker_from_pointer], dtype=float)
+        if isinstance(tracker_from_pointer, np.ndarray):       # no per-row copy (live use)
+            m = np.asarray(tracker_from_pointer, dtype=float)
+        else:
+            m = np.array([np.asarray(p, dtype=float) for p in tracker_from_pointer], dtype=float)
     except (TypeError, ValueError):
         raise CalibrationError("Pivot samples must be 4x4 pointer poses in mm.") from None
     if m.ndim != 3 or m.shape[1:] != (4, 4):

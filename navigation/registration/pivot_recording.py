@@ -95,16 +95,23 @@ class PivotRecorder:
         self.target_samples = max(int(target_samples), MIN_SAMPLES)
         self.max_rms_mm = float(max_rms_mm)
         self.max_travel_mm = float(max_travel_mm)
-        self._poses: list[np.ndarray] = []
+        self._buffer = np.zeros((256, 4, 4))      # grows by doubling: no list-to-array per look
+        self._n = 0
+        self._coverage = RotationCoverage(0.0, 0.0, 0)
         self._frames_offered = 0
-        self._solved_at = -1                      # sample count of the last fit attempt
+        self._solved_at = 0                       # sample count of the last fit attempt
         self._last_fit: PivotCalibration | None = None
         self.progress = PivotProgress(PivotOutcome.RECORDING, RotationCoverage(0.0, 0.0, 0), 0.0,
                                       0.0, "")
 
     @property
     def n_samples(self) -> int:
-        return len(self._poses)
+        return self._n
+
+    @property
+    def poses(self) -> np.ndarray:
+        """The recorded ``tracker_from_pointer`` poses, (N, 4, 4), in time order (a view)."""
+        return self._buffer[:self._n]
 
     @property
     def finished(self) -> bool:
@@ -119,20 +126,31 @@ class PivotRecorder:
             return
         pose = np.asarray(tracker_from_pointer, dtype=float)
         if pose.shape == (4, 4) and np.all(np.isfinite(pose)):
-            self._poses.append(pose)
+            if self._n == len(self._buffer):
+                self._buffer = np.concatenate([self._buffer, np.zeros_like(self._buffer)])
+            self._buffer[self._n] = pose
+            self._n += 1
 
     def update(self, now_s: float) -> PivotProgress:
         """Re-assess the recording at ``now_s``; returns (and keeps) the new progress."""
         if self.finished:
             return self.progress
         elapsed = max(0.0, now_s - self.start_s)
-        poses = np.array(self._poses) if self._poses else np.zeros((0, 4, 4))
-        coverage = rotation_coverage(poses[:, :3, :3])
+        poses = self.poses
+        n = len(poses)
+        if n - self._coverage.n_samples >= max(1, self._coverage.n_samples // 50):
+            self._coverage = rotation_coverage(poses[:, :3, :3])   # every 2 % more samples
+        coverage = self._coverage
         fraction = min(coverage.fraction(self.target_tilt_rad),
                        len(poses) / self.target_samples)
         outcome, message, cal = PivotOutcome.RECORDING, "", None
-        if len(poses) >= MIN_SAMPLES and len(poses) != self._solved_at:
-            self._solved_at = len(poses)
+        # refit once 10 % more samples came (a few dozen fits over a long recording, so a look
+        # costs about a millisecond on the GUI thread even at 240 Hz after 30 s), and with every
+        # sample before the recording may end: the result always uses, and checks, all of them
+        final = fraction >= 1.0 or elapsed >= self.max_time_s
+        grown = n >= self._solved_at + max(1, self._solved_at // 10)
+        if n >= MIN_SAMPLES and n != self._solved_at and (grown or final):
+            self._solved_at = n
             try:
                 fit = pivot_calibrate(poses, max_rms_mm=np.inf)
                 travel = tip_travel_mm(poses, fit.tip_offset_mm)
@@ -145,7 +163,8 @@ class PivotRecorder:
             except CalibrationError as exc:
                 outcome, message = PivotOutcome.REFUSED, str(exc)
         if outcome is PivotOutcome.RECORDING:
-            if self._last_fit is not None and fraction >= 1.0:
+            if self._last_fit is not None and fraction >= 1.0 \
+                    and self._last_fit.n_samples == n:
                 outcome, cal = PivotOutcome.DONE, self._last_fit
             elif elapsed >= self.max_time_s:
                 if self._last_fit is not None:       # the minimum is met, the target was not

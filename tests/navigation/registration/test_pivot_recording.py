@@ -89,7 +89,7 @@ def test_other_set_ups_rates_and_noise(rate_hz, noise_mm, seed):
     rec, progress = record(tracker, start)
     assert progress.outcome is PivotOutcome.DONE, progress.message
     assert tip_error(progress, tracker) < 0.5
-    poses = np.array(rec._poses)
+    poses = rec.poses
     assert tip_travel_mm(poses, progress.calibration.tip_offset_mm) < 0.4 * MAX_TIP_TRAVEL_MM
 
 
