@@ -62,6 +62,7 @@ def test_late_start_still_calibrates_where_a_fixed_10s_window_failed(late_s):
     assert tip_error(progress, tracker) < 0.5
     assert start + progress.elapsed_s < pivot_end            # stopped while still pivoting
     assert progress.coverage.second_rad >= np.deg2rad(30) and rec.n_samples >= 100
+    assert progress.calibration.n_samples == rec.n_samples    # every recorded sample, checked
     # the old fixed-time recording from the same late start: 10 s runs past the pivoting
     src = tracker.source
     window = [src.sample_frame(k)["pointer"].tracker_from_tool
