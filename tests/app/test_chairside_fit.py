@@ -29,6 +29,22 @@ def sample_head_loaded(window, qtbot):
     window.tracking.stop()
 
 
+def views_of(page):
+    """Every view of a tab page a user can bring up: each Registration step, each way of adding
+    a target in Planning, or the page as it is."""
+    from tmsnav.app.panels.registration_panel import RegistrationPanel
+    from tmsnav.app.planning.add_target_box import AddTargetBox
+
+    if isinstance(page, RegistrationPanel):
+        return [(f"step {s.key}", lambda k=s.key: page.go_to(k)) for s in page.steps]
+    boxes = page.findChildren(AddTargetBox)
+    if boxes:
+        box = boxes[0]
+        return [(f"add by {box.method.itemText(j)}", lambda j=j: box.method.setCurrentIndex(j))
+                for j in range(box.method.count())]
+    return [("", lambda: None)]
+
+
 def settle(window, qtbot, w, h):
     window.resize(w, h)
     qtbot.waitUntil(lambda: window.width() == w and window.height() == h, timeout=3000)
@@ -42,17 +58,23 @@ def test_every_tab_fits_and_no_visible_text_is_cut(window, qtbot, size, sample_h
     settle(window, qtbot, *size)
     tabs = window.panels
     problems = {}
+    seen = []
     for i in range(tabs.count()):
         tabs.setCurrentIndex(i)
-        QtWidgets.QApplication.processEvents()
         area = tabs.scroll_area(i)
         page = tabs.page(i)
-        cut = settled_cut_texts(window, qtbot)
-        page_w = QtWidgets.QWidget.width(page)       # DisplayPanel.width is a spin box
-        if page_w > area.viewport().width():           # no horizontal scroll bar: would be cut
-            cut.append(f"page is {page_w} px wide in a {area.viewport().width()} px panel")
-        if cut:
-            problems[tabs.tabText(i)] = cut
+        for view, show in views_of(page):
+            show()
+            seen.append(f"{tabs.tabText(i)} {view}")
+            QtWidgets.QApplication.processEvents()
+            cut = settled_cut_texts(window, qtbot)
+            page_w = QtWidgets.QWidget.width(page)       # DisplayPanel.width is a spin box
+            if page_w > area.viewport().width():           # no horizontal scroll bar: would be cut
+                cut.append(f"page is {page_w} px wide in a {area.viewport().width()} px panel")
+            if cut:
+                problems[f"{tabs.tabText(i)} {view}".strip()] = cut
+    assert sum(v.startswith("Registration step") for v in seen) >= 7, seen
+    assert sum(v.startswith("Planning add by") for v in seen) >= 3, seen
     assert not problems, "\n".join(f"{k}: {v}" for k, vs in problems.items() for v in vs)
     assert window.centralWidget().width() >= 0.55 * window.width()
 
