@@ -50,6 +50,8 @@ class SliceView(QtWidgets.QWidget):
         self.setMinimumSize(160, 160)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
+        # paintEvent fills every pixel: Qt need not repaint the window behind the view first
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._grid: DisplayGrid | None = None
         self._planes: SlicePlanes | None = None
         self._mode: PlaneMode = "scanner"

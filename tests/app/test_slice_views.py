@@ -361,3 +361,36 @@ def test_oblique_phantom_in_the_window_scanner_and_stored_planes(window, qtbot, 
         for name, view in window.slices.items():
             assert _pixels_match_the_phantom(view, ph) > 0.98, f"{name} in {mode} planes"
         window.save_screenshot(out / f"slices-oblique-{mode}-planes.png")
+
+
+def test_repainting_a_slice_does_not_repaint_the_window_behind_it(qtbot):
+    """A slice view paints every pixel itself, so a cursor move must not make Qt paint the parent's
+    background under it first (it did: the whole central area was repainted on every click)."""
+    from PySide6 import QtWidgets
+
+    parent = QtWidgets.QWidget()
+    qtbot.addWidget(parent)
+    layout = QtWidgets.QVBoxLayout(parent)
+    view = SliceView("axial")
+    layout.addWidget(view)
+    parent.resize(400, 400)
+    parent.show()
+    qtbot.waitExposed(parent)
+    view.set_grid(_oblique().display_grid(), 500.0, 1000.0)
+    painted: list[str] = []
+
+    class Spy(QtCore.QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+            if event.type() == QtCore.QEvent.Type.Paint:
+                painted.append(obj.objectName() or type(obj).__name__)
+            return False
+
+    spy = Spy()
+    parent.installEventFilter(spy)
+    view.installEventFilter(spy)
+    parent.repaint()                          # whatever was pending is painted now
+    QtWidgets.QApplication.processEvents()
+    painted.clear()
+    view.set_cursor(MARKER_RAS)
+    qtbot.waitUntil(lambda: "slice_axial" in painted, timeout=5000)
+    assert "QWidget" not in painted
