@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .emulator_ports import EmulatorPort, register_emulator, unregister_emulator
 from .rigid import invert_rigid, rigid
 from .simulation.scenario_library import SCENARIO_NAMES, make_scenario
 from .simulation.scenarios import Scenario
@@ -76,8 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _make_emulator(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, str, str]:
-    """The emulator, a one-line description and the Python line that connects a driver."""
+def _make_emulator(args: argparse.Namespace,
+                   scenario: Scenario) -> tuple[Any, str, str, dict[int, str] | None]:
+    """The emulator, a one-line description, the Python line that connects a driver and the
+    Polhemus station -> tool map (None for NDI)."""
     noise = DEFAULT_NOISE_MM[args.device] if args.noise is None else args.noise
     if not 0.0 <= noise <= 10.0:
         raise ValueError(f"--noise must be between 0 and 10 mm, got {noise}")
@@ -94,7 +98,7 @@ def _make_emulator(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, s
         rate = emulator.device.rate_hz
         text = f"NDI {emulator.device.product} emulator, {rate:g} Hz"
         hint = "NDITracker(PORT" + (f", nominal_rate_hz={rate:g})" if rate != 60 else ")")
-        return emulator, text, "from tmsnav.hardware.ndi.driver import NDITracker; " + hint
+        return emulator, text, "from tmsnav.hardware.ndi.driver import NDITracker; " + hint, None
     from .polhemus.emulator import PolhemusEmulator
 
     model = args.model or "fastrak"
@@ -115,7 +119,22 @@ def _make_emulator(args: argparse.Namespace, scenario: Scenario) -> tuple[Any, s
            f"{emulator.device.rate_hz:g} Hz, stations " + \
            ", ".join(f"{s}={t}" for s, t in station_tools.items())
     hint = f"PolhemusTracker(PORT, model={model!r}, station_names={station_tools!r})"
-    return emulator, text, "from tmsnav.hardware.polhemus import PolhemusTracker; " + hint
+    return emulator, text, "from tmsnav.hardware.polhemus import PolhemusTracker; " + hint, station_tools
+
+
+def app_spec(args: argparse.Namespace, port: str, station_tools: dict[int, str] | None) -> str:
+    """The ``--tracker`` spec that connects tmsnav to this emulator with every tool named as the
+    app's roles: the Polhemus model, and the station names when they differ from the driver's
+    default order (1 reference, 2 pointer, 3 coil), e.g. a Patriot whose station 2 is the coil."""
+    if args.device != "polhemus":
+        return f"{args.device}:{port}"
+    from .polhemus.driver import DEFAULT_STATION_NAMES
+
+    query = [f"model={args.model or 'fastrak'}"]
+    tools = station_tools or {}
+    if any(DEFAULT_STATION_NAMES.get(s) != name for s, name in tools.items()):
+        query.append("tools=" + ",".join(tools[s] for s in sorted(tools)))
+    return f"polhemus:{port}?" + "&".join(query)
 
 
 def _serve(emulator: Any, tcp: int | None) -> str:
@@ -140,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.rate is not None and not args.rate > 0:
             raise ValueError(f"--rate must be positive, got {args.rate}")
         scenario = make_scenario(args.scenario, seed=args.seed, loop=True)
-        emulator, description, hint = _make_emulator(args, scenario)
+        emulator, description, hint, station_tools = _make_emulator(args, scenario)
         port = _serve(emulator, args.tcp)
     except (ValueError, OSError, RuntimeError, ImportError) as exc:
         if emulator is not None:
@@ -157,8 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"looping); noise {noise:g} mm RMS; seed {args.seed}", flush=True)
         print(f"device: {port}", flush=True)
         print(f"connect: {hint.replace('PORT', repr(port))}", flush=True)
-        spec = f"{args.device}:{port}" + (f"?model={args.model}" if args.device == "polhemus"
-                                          and args.model else "")
+        spec = app_spec(args, port, station_tools)
+        try:
+            print(f"listed for the Tracker tab's port list in "
+                  f"{register_emulator(EmulatorPort(os.getpid(), port, args.device, spec))}", flush=True)
+        except OSError as exc:  # a read-only runtime folder must not stop the emulator
+            print(f"not listed for the Tracker tab ({exc.strerror or exc}); type the port", flush=True)
         print(f"app: tmsnav --demo --tracker '{spec}'   (or Tracker tab: {args.device}, port {port})",
               flush=True)
         print("press Ctrl-C to stop", flush=True)
@@ -169,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"phase: {now}", flush=True)
             phase = now
     finally:
+        unregister_emulator()
         emulator.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -33,6 +33,12 @@ class Tracker(ABC):
 
     #: Human-readable device kind, e.g. "NDI Polaris (BX)", "Polhemus FASTRAK".
     kind: str = "tracker"
+    #: The model actually driven, lower case ("liberty", "vega", ...); "" when the driver cannot
+    #: tell. Shown in the Tracker tab, so it must be the one in use, never a form default.
+    device_model: str = ""
+    #: Set at connect when the link cannot carry every frame (see :mod:`.link_budget`): one
+    #: sentence with the cause and the remedy, for the GUI; "" when the link is fine.
+    link_warning: str = ""
 
     @property
     @abstractmethod

@@ -301,6 +301,8 @@ class Acquisition:
         maxlen = int(self.buffer_seconds * rate * 1.5) + 16
         with self._lock:
             self._rate_hz = rate if rate > 0 else 60.0
+            self._stats.device_model = str(getattr(tracker, "device_model", "") or "")
+            self._stats.link_warning = str(getattr(tracker, "link_warning", "") or "")
             for tool in tools:
                 old = self._history.get(tool, ())
                 self._history[tool] = deque(old, maxlen=maxlen)

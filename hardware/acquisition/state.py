@@ -51,6 +51,9 @@ class AcquisitionStats:
     frames never seen (frame-number gaps); ``duplicates``: the same device frame read again;
     ``invalid``: frames rejected (bad frame number, read errors such as CRC failures);
     ``errors``: every error seen; ``reconnects``: connection attempts after the first.
+    ``device_model``: the model the driver reports (``Tracker.device_model``) and
+    ``link_warning``: why the link cannot carry every frame and what to do
+    (``Tracker.link_warning``), both of the current connection, "" when unknown or fine.
     """
 
     frames_received: int = 0
@@ -61,6 +64,8 @@ class AcquisitionStats:
     callback_errors: int = 0
     reconnects: int = 0
     last_error: str = ""
+    device_model: str = ""
+    link_warning: str = ""
     rate_hz: dict[str, float] = field(default_factory=dict)
 
     def copy(self, **changes: object) -> "AcquisitionStats":

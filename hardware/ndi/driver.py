@@ -21,17 +21,27 @@ from pathlib import Path
 from ..errors import ConnectionLost, DeviceError, ProtocolError, TrackerError
 from ..frames import ToolFrame, ToolStatus
 from ..tracker import ToolInfo, Tracker
-from .bx import decode_bx
+from ..link_budget import link_warning
+from .bx import decode_bx, encode_bx
 from .channel import CommandChannel, NDIStats, NoReply
 from . import setup_steps as steps
 from .commands import BAUD_CODES, CrcMismatch, describe_error, encode_command, error_code_of
 from .frame_check import FrameNumberCheck, tool_frames
-from .replies import TrackingFrame
+from .replies import HandleReport, HandleState, TrackingFrame
 from .rom import read_tool_definition
 from .transport import SerialLink, connection_error
-from .tx import decode_tx_payload
+from .tx import decode_tx_payload, encode_tx
 
-__all__ = ["NDITracker"]
+__all__ = ["NDITracker", "model_of"]
+
+#: Product lines named in the first line of ``VER:0`` ("Polaris Vega Control Firmware").
+_MODELS = ("vega", "spectra", "vicra", "aurora", "polaris")
+
+
+def model_of(version_text: str) -> str:
+    """The model a ``VER:0`` reply names, lower case ("vega"); "" if it names none we know."""
+    first = version_text.split("\n", 1)[0].lower()
+    return next((m for m in _MODELS if m in first), "")
 
 _REPLY_OPTIONS = 0x0801
 
@@ -135,6 +145,8 @@ class NDITracker(Tracker):
             for name, (path, data) in self._roms.items():
                 self._rom_handles[steps.upload_rom(channel, name, data, path)] = (name, path)
             self._enable_and_name_tools()
+            self.device_model = model_of(self.firmware_version)
+            self.link_warning = self._link_warning()
         except (ConnectionLost, NoReply, ProtocolError) as exc:
             self._abandon()
             raise connection_error(f"set-up of the NDI device on {self.port} failed: {exc}",
@@ -160,6 +172,20 @@ class NDITracker(Tracker):
             used.add(name)
             tools.append((handle, name, description))
         self._tools = tools
+
+    def _link_warning(self) -> str:
+        """The link-budget sentence for the enabled tools at the nominal rate (serial only: a
+        socket or a pseudo-terminal has no baud limit). Each device frame costs at least one
+        BX/TX reply with every tool (NDI API guide: BX reply layout)."""
+        link = self._link
+        if link is None or link.is_socket or link.is_pty or not self._tools:
+            return ""
+        reports = tuple(HandleReport(h, HandleState.VALID, (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0, 0, 0)
+                        for h, _, _ in self._tools)
+        sample = TrackingFrame(reports)
+        size = len(encode_bx(sample) if self.reply_format == "BX" else encode_tx(sample))
+        return link_warning(f"NDI {self.device_model or 'tracker'}", size, self._nominal_rate_hz,
+                            self.baud, f"{len(self._tools)} tools x {self.reply_format} replies of {size} bytes")
 
     def load_tool_definition(self, path: Path | str, name: str | None = None) -> ToolInfo:
         """Upload a passive-tool .rom after connect (not while tracking); returns its ToolInfo."""

@@ -33,18 +33,23 @@ import serial
 from ..errors import ConnectionLost, TrackerConnectionError, TrackerError
 from ..frame_numbers import FrameNumberCheck
 from ..frames import ToolFrame, ToolStatus
+from ..link_budget import link_warning
 from ..tracker import ToolInfo, Tracker
 from .configure import SerialLink, configure_fastrak, configure_liberty
 from .orientation import MM_PER_CM, MM_PER_INCH
 from .reader import RecordReader
 from .records import DEFAULT_RATE_HZ, MAX_STATIONS, PolhemusRecord, RecordError, RecordFormat, rotation_of
 
-__all__ = ["PolhemusTracker", "PolhemusStats", "default_output_list"]
+__all__ = ["PolhemusTracker", "PolhemusStats", "default_output_list", "DEFAULT_STATION_NAMES"]
 
 log = logging.getLogger(__name__)
 
 _OUT_OF_RANGE_CODES = frozenset("xyu")
 _KIND = {"fastrak": "Polhemus FASTRAK", "liberty": "Polhemus Liberty", "patriot": "Polhemus Patriot"}
+#: Tool names of stations without a ``station_names`` entry: the app's roles in the documented
+#: order (docs/hardware-polhemus-igtl.md), so receivers plugged in as 1 head reference, 2 pointer,
+#: 3 coil are tracked without naming them; further stations are ``station<N>``.
+DEFAULT_STATION_NAMES = {1: "reference", 2: "pointer", 3: "coil"}
 
 
 def default_output_list(model: str, orientation: str = "quaternion") -> tuple[int, ...]:
@@ -78,7 +83,8 @@ class PolhemusTracker(Tracker):
 
     ``port`` is a device path (``/dev/ttyUSB0``, ``COM3``) or any pyserial URL
     (``socket://127.0.0.1:5000``). ``stations=None`` uses every station the unit reports.
-    ``station_names`` maps station -> tool name (default ``station<N>``).
+    ``station_names`` maps station -> tool name; stations it does not name get
+    :data:`DEFAULT_STATION_NAMES` (1 reference, 2 pointer, 3 coil), then ``station<N>``.
     """
 
     def __init__(self, port: str, *, model: str = "fastrak", baud: int = 115200,
@@ -114,6 +120,8 @@ class PolhemusTracker(Tracker):
         self.record_format = fmt
         self.command_gap_s = float(command_gap_s)
         self.kind = _KIND[model]
+        self.device_model = model
+        self.link_warning = ""
         self.stations: list[int] = []
         self._link: SerialLink | None = None
         self._reader: RecordReader | None = None
@@ -172,12 +180,9 @@ class PolhemusTracker(Tracker):
             raise
         formats = {s: self.record_format for s in self.stations}
         self._reader = RecordReader(self.model, formats, self.units)
-        needed_baud = self.line_load_bits_per_s()
-        if needed_baud > self.baud and not self.port.startswith("socket://"):
-            log.warning("%s on %s: %d stations x %d-byte records at %.0f Hz need %.0f bit/s; %d baud cannot "
-                        "carry them, expect dropped frames (use fewer items/stations or a faster link)",
-                        self.kind, self.port, len(self.stations), self.record_format.length,
-                        DEFAULT_RATE_HZ[self.model], needed_baud, self.baud)
+        self.link_warning = self._link_warning()
+        if self.link_warning:
+            log.warning("%s on %s: %s", self.kind, self.port, self.link_warning)
         log.info("%s on %s: stations %s, %s, %s, list %s", self.kind, self.port, self.stations,
                  "binary" if self.binary else "ASCII", self.units, self.record_format.items)
 
@@ -185,7 +190,24 @@ class PolhemusTracker(Tracker):
         return [ToolInfo(self._name(s), f"station {s}", f"{self.kind} station {s}") for s in self.stations]
 
     def _name(self, station: int) -> str:
-        return self.station_names.get(station, f"station{station}")
+        if station in self.station_names:
+            return self.station_names[station]
+        default = DEFAULT_STATION_NAMES.get(station)
+        if default is None or default in self.station_names.values():
+            return f"station{station}"   # never two stations with one name
+        return default
+
+    def _link_warning(self) -> str:
+        """The link-budget sentence for this set-up ("" when the baud rate carries it)."""
+        if self.port.startswith("socket://"):
+            return ""
+        n = len(self.stations or [1])
+        length = self.record_format.length
+        if self.model == "fastrak":  # one station record per 1/120 s slot, shared by the stations
+            return link_warning(self.kind, length, DEFAULT_RATE_HZ["fastrak"], self.baud,
+                                f"one {length}-byte record per 1/120 s slot")
+        return link_warning(self.kind, n * length, DEFAULT_RATE_HZ[self.model], self.baud,
+                            f"{n} station{'s' if n != 1 else ''} x {length}-byte records")
 
     def start(self) -> None:
         link = self._require_link()

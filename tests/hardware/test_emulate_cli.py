@@ -114,3 +114,55 @@ def test_busy_port_and_bad_options_are_one_readable_line():
     result = subprocess.run([sys.executable, "-m", "tmsnav.hardware.emulate_cli", "ndi", "--rate", "5"],
                             cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "20-400 Hz" in result.stderr
+
+
+def _printed_spec(proc) -> str:
+    line = next(line for line in proc.printed if line.startswith("app: "))
+    return line.split("--tracker '", 1)[1].split("'", 1)[0]
+
+
+@pytest.mark.parametrize("model, scenario, roles", [
+    ("liberty", "idle", ["reference", "pointer", "coil"]),
+    ("patriot", "coil_approach", ["reference", "coil"]),   # a Patriot has two receivers
+])
+def test_the_printed_app_spec_gives_the_app_roles_and_the_model_in_use(model, scenario, roles):
+    """Issue 12: with the emulator's own command line the stations came up as station1-3 and no
+    default role (reference, pointer, coil) matched; the model shown was 'fastrak'."""
+    from tmsnav.hardware.config import TrackerConfig, tracker_factory
+
+    proc, port = launch("polhemus", "--model", model, "--scenario", scenario, "--quiet")
+    try:
+        spec = _printed_spec(proc)
+        tracker = tracker_factory(TrackerConfig.parse(spec))()
+        frames = read_some(tracker, n=10)
+    finally:
+        interrupt(proc)
+    assert list(frames) == roles and tracker.device_model == model
+    assert all(frames[r].status is ToolStatus.OK for r in roles)
+
+
+def test_a_running_emulator_is_listed_for_the_port_list_and_gone_when_it_stops(tmp_path, monkeypatch):
+    from tmsnav.hardware.emulator_ports import running_emulator_ports, running_emulators
+
+    monkeypatch.setenv("TMSNAV_RUNTIME_DIR", str(tmp_path))
+    proc, port = launch("ndi", "--quiet")
+    try:
+        assert running_emulator_ports() == [port]
+        assert running_emulators()[0].spec == f"ndi:{port}" and running_emulators()[0].pid == proc.pid
+    finally:
+        interrupt(proc)
+    assert running_emulator_ports() == [] and not list(tmp_path.iterdir())
+
+
+def test_a_killed_emulator_is_not_offered(tmp_path, monkeypatch):
+    """SIGKILL leaves the file behind: the dead pid is ignored and its file removed."""
+    from tmsnav.hardware.emulator_ports import running_emulator_ports
+
+    monkeypatch.setenv("TMSNAV_RUNTIME_DIR", str(tmp_path))
+    proc, port = launch("polhemus", "--quiet")
+    assert running_emulator_ports() == [port]
+    proc.kill()
+    proc.communicate(timeout=10)
+    assert len(list(tmp_path.iterdir())) == 1          # left behind by the killed process
+    assert running_emulator_ports() == []
+    assert not list(tmp_path.iterdir())
