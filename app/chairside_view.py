@@ -92,6 +92,9 @@ class ChairsideView(QtWidgets.QWidget):
         grid.setRowStretch(1, 1)
         self._grid = grid
         self._value_colour = "#ffffff"
+        self._latest: tuple[GuidanceError | None, str] = (None, "no target")
+        for label in (self.target_label, self.small_label, *self.captions.values()):
+            label.setStyleSheet("color: #e0e0e0" if label in self.captions.values() else "color: #ffffff")
         self._show_small(DASH, DASH)
         self._apply_fonts()
 
@@ -115,7 +118,17 @@ class ChairsideView(QtWidgets.QWidget):
         self.bullseye.update()
 
     def show_error(self, err: GuidanceError | None, reason: str = "") -> None:
-        """The same error (or its absence and why) as the Navigate tab shows."""
+        """The same error (or its absence and why) as the Navigate tab shows. While the view is
+        hidden only the latest is kept (no relayout per tracker frame); showing applies it."""
+        self._latest = (err, reason)
+        if self.isVisible():
+            self._show(err, reason)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._show(*self._latest)
+
+    def _show(self, err: GuidanceError | None, reason: str) -> None:
         self.bullseye.show_error(err, reason)
         if err is None:
             for key, _ in NUMBERS:
@@ -176,13 +189,14 @@ class ChairsideView(QtWidgets.QWidget):
         return font
 
     def _apply_colours(self) -> None:
-        for key, _ in NUMBERS:
-            colour = self._value_colour if key == "in_plane" else "#ffffff"
-            self.values[key].setStyleSheet(f"color: {colour}")
-            self.captions[key].setStyleSheet("color: #e0e0e0")
-        for label in (self.target_label, self.small_label):
-            label.setStyleSheet("color: #ffffff")
-        self.state_label.setStyleSheet(f"color: {self._value_colour}")
+        """Text colours by palette (a style sheet per tracker frame would re-polish each time)."""
+        for label, colour in ((self.values["in_plane"], self._value_colour),
+                              (self.values["tilt"], "#ffffff"), (self.values["anterior"], "#ffffff"),
+                              (self.values["right"], "#ffffff"), (self.state_label, self._value_colour)):
+            pal = label.palette()
+            if pal.color(QtGui.QPalette.ColorRole.WindowText).name() != colour:
+                pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colour))
+                label.setPalette(pal)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)

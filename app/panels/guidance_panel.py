@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["GuidancePanel"]
 
 DASH = "—"
+VALUE_STYLE = "font-size: 18px; font-weight: bold"   # read from the chair: the large layout (Ctrl+L)
 ORIENTATIONS = ((ANTERIOR_UP, "Anterior up (anatomical)"), (HANDLE_UP, "Handle up (coil view)"))
 
 
@@ -62,7 +63,7 @@ class GuidancePanel(QtWidgets.QWidget):
                            ("tilt", "Tilt"), ("twist", "Handle twist")):
             value = QtWidgets.QLabel(DASH)
             value.setObjectName(f"guidance_{key}")
-            value.setStyleSheet("font-size: 15px; font-weight: bold")
+            value.setStyleSheet(VALUE_STYLE)
             grid.addRow(label, value)
             self.values[key] = value
         layout.addLayout(grid)
@@ -172,6 +173,8 @@ class GuidancePanel(QtWidgets.QWidget):
             self.bullseye.show_error(None, reason)
             for label in self.values.values():
                 label.setText(DASH)
+            if self.values["in_plane"].styleSheet() != VALUE_STYLE:   # no green dash after a loss
+                self.values["in_plane"].setStyleSheet(VALUE_STYLE)
             self.mark_button.setEnabled(False)
             self.guidanceChanged.emit(None, reason)
             return
@@ -184,8 +187,9 @@ class GuidancePanel(QtWidgets.QWidget):
         self.values["depth"].setText(f"{err.depth_mm:+.1f} mm")
         self.values["tilt"].setText(f"{np.rad2deg(err.tilt_rad):.1f}°")
         self.values["twist"].setText(f"{np.rad2deg(err.twist_rad):+.1f}°")
-        colour = self.bullseye.colour().name()
-        self.values["in_plane"].setStyleSheet(f"font-size: 15px; font-weight: bold; color: {colour}")
+        style = f"{VALUE_STYLE}; color: {self.bullseye.colour().name()}"
+        if self.values["in_plane"].styleSheet() != style:   # re-polish only when the state changes
+            self.values["in_plane"].setStyleSheet(style)
         self.mark_button.setEnabled(True)
         self.guidanceChanged.emit(err, "")
 

@@ -183,12 +183,14 @@ def test_sample_head_on_target_normal_and_large_layout_at_1366x768(window, qtbot
     window.panels.setCurrentWidget(panel)
     qtbot.waitUntil(lambda: panel.last_error is not None and panel.last_error.on_target(
         panel.bullseye.tolerance), timeout=60_000)
+    qtbot.waitUntil(lambda: "holding" in window.phase_label.text(), timeout=30_000)  # phase settled
     out = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
     assert "Fox 2012" in panel.target_label.text()
     assert_nothing_cut(window, qtbot)
     assert window.centralWidget().width() >= 0.55 * window.width()
     window.save_screenshot(out / "chairside-normal.png")
+    normal_side = min(panel.bullseye.width(), panel.bullseye.height())
 
     window.chairside.set_large(True)
     big = window.chairside.view
@@ -199,6 +201,7 @@ def test_sample_head_on_target_normal_and_large_layout_at_1366x768(window, qtbot
     np.testing.assert_allclose(letters["A"], [0.0, 1.0], atol=1e-9)
     assert letters["R"][0] > 0.3, "the patient's right must be on the screen's right"
     assert big.digit_height_px() >= MIN_DIGIT_PX
+    assert min(big.bullseye.width(), big.bullseye.height()) > 1.2 * normal_side, "the bullseye is large"
     assert_nothing_cut(window, qtbot)
     window.save_screenshot(out / "chairside-large.png")
     window.tracking.stop()

@@ -74,6 +74,7 @@ def test_guidance_reads_small_error_when_coil_holds_on_target_and_dashes_when_lo
     qtbot.waitUntil(lambda: panel.values["in_plane"].text() == "—", timeout=3000)
     assert panel.last_error is None and panel.bullseye.error is None
     assert "coil" in panel.bullseye.message
+    assert "color" not in panel.values["in_plane"].styleSheet()    # a dash is never green
     assert all(big.values[k].text() == "—" for k in ("in_plane", "tilt", "anterior", "right"))
     assert big.bullseye.error is None and big.bullseye.message == panel.bullseye.message
 
