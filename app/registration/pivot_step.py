@@ -21,7 +21,7 @@ from .base import MessageLabel, StepWidget, fmt_mm
 
 __all__ = ["PivotStep"]
 
-HISTORY_S = 2.0       # how far back each tick looks for pointer frames it has not seen yet
+HISTORY_S = 4.0       # how far back each tick looks for pointer frames it has not seen yet
 
 
 class PivotStep(StepWidget):
@@ -133,12 +133,14 @@ class PivotStep(StepWidget):
         if acq is None:
             self.cancel("The tracker was disconnected during the recording.")
             return
-        for frame in acq.history(self.ctx.tool("pointer"), HISTORY_S):
-            if frame.host_time_ns > self._last_ns:     # each frame once, even when the GUI is late
-                self._last_ns = frame.host_time_ns
-                rec.add(frame.host_time_ns / 1e9,
-                        np.asarray(frame.tracker_from_tool) if frame.is_trackable else None)
-        progress = rec.update(time.monotonic())
+        new = [f for f in acq.history(self.ctx.tool("pointer"), HISTORY_S)
+               if f.host_time_ns > self._last_ns]    # each frame once, even when the GUI is late
+        if new:
+            self._last_ns = new[-1].host_time_ns
+        # looked at in the frames' own time: a late GUI still stops at the right frame
+        progress = rec.feed(((f.host_time_ns / 1e9,
+                              np.asarray(f.tracker_from_tool) if f.is_trackable else None)
+                             for f in new), time.monotonic())
         self.progress.setValue(int(1000 * progress.fraction))
         self._show_live(snap, progress)
         if progress.outcome.finished:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Iterable
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from .pivot import (MAX_RMS_MM, MIN_SAMPLES, PivotCalibration, PivotMotionError,
                     RotationCoverage, pivot_calibrate, rotation_coverage)
 
 __all__ = ["PivotRecorder", "PivotProgress", "PivotOutcome", "tip_travel_mm", "TARGET_TILT_RAD",
-           "TARGET_SAMPLES", "DEFAULT_MAX_TIME_S", "MAX_TIP_TRAVEL_MM"]
+           "TARGET_SAMPLES", "DEFAULT_MAX_TIME_S", "MAX_TIP_TRAVEL_MM", "LOOK_S"]
 
 #: Tilt range asked for about each of two axes: a ±15° rock each way, or a ±20° circle.
 TARGET_TILT_RAD = float(np.deg2rad(30.0))
@@ -41,6 +42,8 @@ TARGET_SAMPLES = 100
 #: tip pressed into a divot stays within a few tenths of a mm; 1.5 mm means it slid.
 MAX_TIP_TRAVEL_MM = 1.5
 _BLOCK = 10
+#: How often :meth:`PivotRecorder.feed` looks at the recording, in sample time (s).
+LOOK_S = 0.1
 #: Give up after this long without enough rotation (seconds).
 DEFAULT_MAX_TIME_S = 30.0
 #: A marker that travels this far while turning less than the target was carried, not pivoted.
@@ -130,6 +133,26 @@ class PivotRecorder:
                 self._buffer = np.concatenate([self._buffer, np.zeros_like(self._buffer)])
             self._buffer[self._n] = pose
             self._n += 1
+
+    def feed(self, samples: Iterable[tuple[float, np.ndarray | None]],
+             now_s: float | None = None) -> PivotProgress:
+        """Add time-ordered ``(t_s, pose)`` samples, looking every ``LOOK_S`` of *sample* time,
+        then once more at ``now_s``. A caller that comes late with seconds of frames (a busy GUI
+        thread) still stops at the frame where the rotation sufficed, not seconds later when
+        the pointer may have left the divot; the frames after the end are not used."""
+        last_look = None
+        for t_s, pose in samples:
+            if self.finished:
+                break
+            self.add(t_s, pose)
+            if last_look is None:
+                last_look = t_s
+            elif t_s - last_look >= LOOK_S:
+                self.update(t_s)
+                last_look = t_s
+        if now_s is not None and not self.finished:
+            self.update(now_s)
+        return self.progress
 
     def update(self, now_s: float) -> PivotProgress:
         """Re-assess the recording at ``now_s``; returns (and keeps) the new progress."""

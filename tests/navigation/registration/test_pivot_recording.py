@@ -71,6 +71,24 @@ def test_late_start_still_calibrates_where_a_fixed_10s_window_failed(late_s):
         pivot_calibrate(window)
 
 
+def test_a_look_seconds_late_still_stops_at_the_right_frame():
+    """A GUI thread busy for 12 s hands over every frame at once, the carry after the pivoting
+    included: the recorder looks at them in their own time and stops where the rotation
+    sufficed, so the carry is never part of the fit."""
+    tracker = SimulatedTracker("full_session", realtime=False, pivot_s=10.0)
+    pivot_start, pivot_end = tracker.scenario.window("pivoting")
+    start = pivot_start + 5.0
+    src = tracker.source
+    frames = [(src.frame_time_s(k), src.sample_frame(k)["pointer"].tracker_from_tool)
+              for k in range(src.frame_index(start), src.frame_index(start + 12.0))]
+    rec = PivotRecorder(start)
+    progress = rec.feed(frames, now_s=start + 12.0)
+    assert progress.outcome is PivotOutcome.DONE, progress.message
+    assert tip_error(progress, tracker) < 0.5
+    last_used = start + (rec.n_samples - 1) / src.rate_hz
+    assert last_used < pivot_end and progress.calibration.n_samples == rec.n_samples
+
+
 @pytest.mark.parametrize("rate_hz,noise_mm", [(20.0, 0.3), (60.0, 0.25), (240.0, 0.2)])
 @pytest.mark.parametrize("seed", [0, 3])
 def test_other_set_ups_rates_and_noise(rate_hz, noise_mm, seed):
