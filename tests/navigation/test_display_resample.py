@@ -207,3 +207,23 @@ def test_sample_head_scanner_planes_are_resampled_and_agree_with_the_volume():
     expected = vol.value_at(mm, order=1)
     ok = ~np.isnan(expected)
     np.testing.assert_allclose(plane[ok], expected[ok], rtol=1e-4, atol=0.05)
+
+
+def test_planes_of_a_closed_image_are_released():
+    """The cache is keyed weakly by the image's grid: opening image after image must not keep
+    every earlier volume (and its resampled planes) alive."""
+    import gc
+    import weakref
+
+    from tmsnav.navigation.imaging import display_resample
+
+    vol = _oblique()
+    grid = vol.display_grid()
+    planes = slice_planes(grid, "scanner")
+    planes.plane(2, 10)
+    data_ref = weakref.ref(vol)
+    n = len(display_resample._scanner_cache)
+    del vol, grid, planes
+    gc.collect()
+    assert data_ref() is None
+    assert len(display_resample._scanner_cache) == n - 1
