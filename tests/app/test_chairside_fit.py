@@ -49,8 +49,8 @@ def settle(window, qtbot, w, h):
     window.resize(w, h)
     qtbot.waitUntil(lambda: window.width() == w and window.height() == h, timeout=3000)
     window.chairside.fit_side_panel()
-    QtWidgets.QApplication.processEvents()
-    qtbot.wait(30)   # one more layout pass after the dock width settles (not a speed assertion)
+    cap = window.chairside.side_panel_max_px()
+    qtbot.waitUntil(lambda: window._dock.width() <= cap + 2, timeout=3000)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
