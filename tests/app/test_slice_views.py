@@ -394,3 +394,27 @@ def test_repainting_a_slice_does_not_repaint_the_window_behind_it(qtbot):
     view.set_cursor(MARKER_RAS)
     qtbot.waitUntil(lambda: "slice_axial" in painted, timeout=5000)
     assert "QWidget" not in painted
+
+
+@pytest.mark.parametrize("orientation", ["axial", "coronal", "sagittal"])
+def test_every_edge_letter_names_the_direction_drawn_toward_it(qtbot, orientation):
+    """Not only L/R: a point 50 mm toward R, L, A, P, S or I from the cursor is drawn toward the
+    edge carrying that letter, in both plane modes and both conventions, on an oblique LAS phantom."""
+    from tmsnav.navigation.phantom import make_phantom_head
+
+    ph = make_phantom_head(4.0, orientation="LAS", rotation_deg=(10.0, -5.0, 20.0))
+    view = _view(qtbot, orientation, ph.volume)
+    centre = ph.scalp_centre_mm
+    view.set_cursor(centre)
+    directions = {"R": (1, 0, 0), "L": (-1, 0, 0), "A": (0, 1, 0), "P": (0, -1, 0),
+                  "S": (0, 0, 1), "I": (0, 0, -1)}
+    for mode, radiological in itertools.product(("scanner", "stored"), (False, True)):
+        view.set_plane_mode(mode)
+        view.set_radiological(radiological)
+        letters = view.edge_letters()
+        c = view.mri_to_widget(centre)
+        for edge, letter in letters.items():
+            p = view.mri_to_widget(centre + 50.0 * np.asarray(directions[letter], float))
+            dx, dy = p.x() - c.x(), p.y() - c.y()
+            toward = {"left": -dx, "right": dx, "top": -dy, "bottom": dy}[edge]
+            assert toward > 40.0, f"{orientation} {mode} radiological={radiological}: {letter} not toward {edge}"
