@@ -1,7 +1,7 @@
 """``tmsnav-emulate``: a tracker emulator playing a clinical scenario, to try tmsnav without hardware.
 
     tmsnav-emulate ndi|polhemus [--tcp PORT] [--rate HZ] [--scenario NAME] [--model MODEL]
-                   [--noise MM] [--seed N] [--quiet]
+                   [--noise MM] [--seed N] [--rom-motion PART=TOOL] [--quiet]
 
 Starts the byte-exact NDI or Polhemus emulator on a pseudo-terminal (or a TCP port) playing the
 named scenario (looping) on the demo ellipsoid head, prints the device path and how to connect
@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, metavar="MM",
                    help="3-D RMS position noise in mm (default 0.2 ndi, 0.5 polhemus)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--rom-motion", action="append", default=[], metavar="PART=TOOL",
+                   help="ndi: a tool definition (.rom) the host uploads with part number PART "
+                        "moves as TOOL (reference, pointer or coil); repeatable. Default: by the "
+                        "ROM's tool type (1 reference, 2 pointer, others coil); printed on upload")
     p.add_argument("--quiet", action="store_true", help="do not print scenario phases")
     return p
 
@@ -94,11 +98,14 @@ def _make_emulator(args: argparse.Namespace,
         if model not in NDI_MODELS:
             raise ValueError(f"unknown NDI model {model!r}; choose one of {', '.join(NDI_MODELS)}")
         emulator = NDIEmulator(scenario, model=model, rate_hz=args.rate, noise_mm=per_axis,
-                               noise_rad=per_axis / _LEVER_MM, rms_mm=0.6 * noise, seed=args.seed)
+                               noise_rad=per_axis / _LEVER_MM, rms_mm=0.6 * noise, seed=args.seed,
+                               rom_motion=_rom_motion(args.rom_motion))
         rate = emulator.device.rate_hz
         text = f"NDI {emulator.device.product} emulator, {rate:g} Hz"
         hint = "NDITracker(PORT" + (f", nominal_rate_hz={rate:g})" if rate != 60 else ")")
         return emulator, text, "from tmsnav.hardware.ndi.driver import NDITracker; " + hint, None
+    if args.rom_motion:
+        raise ValueError("--rom-motion is for the NDI emulator (Polhemus has no tool definitions)")
     from .polhemus.emulator import PolhemusEmulator
 
     model = args.model or "fastrak"
@@ -120,6 +127,17 @@ def _make_emulator(args: argparse.Namespace,
            ", ".join(f"{s}={t}" for s, t in station_tools.items())
     hint = f"PolhemusTracker(PORT, model={model!r}, station_names={station_tools!r})"
     return emulator, text, "from tmsnav.hardware.polhemus import PolhemusTracker; " + hint, station_tools
+
+
+def _rom_motion(items: list[str]) -> dict[str, str]:
+    """``["8700449=coil", ...]`` -> ``{"8700449": "coil"}``; a malformed item is a ValueError."""
+    motion = {}
+    for item in items:
+        part, sep, tool = item.partition("=")
+        if not sep or not part.strip() or not tool.strip():
+            raise ValueError(f"--rom-motion takes PART=TOOL, e.g. 8700449=coil; got {item!r}")
+        motion[part.strip()] = tool.strip()
+    return motion
 
 
 def app_spec(args: argparse.Namespace, port: str, station_tools: dict[int, str] | None) -> str:
@@ -186,7 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
               flush=True)
         print("press Ctrl-C to stop", flush=True)
         phase = None
+        notes = getattr(getattr(emulator, "device", None), "motion_notes", [])
+        printed = 0
         while not stop.wait(0.1):
+            for note in notes[printed:]:   # a host uploaded a tool definition: say how it moves
+                print(f"tool: {note}", flush=True)
+            printed = len(notes)
             now = scenario.phase_at(time.monotonic() - started)
             if now != phase and not args.quiet:
                 print(f"phase: {now}", flush=True)

@@ -40,6 +40,7 @@ MODELS = {
 TOOL_CONDITIONS = ("ok", "missing", "out_of_volume", "partially_in_volume", "disabled")
 DEFAULT_TOOLS = ("reference", "pointer", "coil")
 _MAIN_TYPES = {"reference": 1, "pointer": 2}
+_MOTION_BY_TYPE = {1: "reference", 2: "pointer"}   # NDI tool main types; others move as the coil
 _BEFORE_INIT = {"INIT", "COMM", "VER", "BEEP"}
 _TRACKING_ONLY = {"BX", "TX", "TSTOP"}
 _TRACKING_ALLOWED = _TRACKING_ONLY | {"VER", "BEEP", "COMM", "PHINF"}
@@ -65,6 +66,7 @@ class EmulatedPort:
     initialized: bool = False
     enabled: bool = False
     written: set[int] = field(default_factory=set)
+    motion: str = ""            # which tool of the pose source this port shows ("" = its own name)
 
     def status_bits(self) -> int:
         bits = PortStatus.TOOL_IN_PORT
@@ -82,7 +84,8 @@ class EmulatedDevice:
                  rate_hz: float | None = None, tools: Sequence[str] = DEFAULT_TOOLS,
                  noise_mm: float = 0.05, noise_rad: float = 3e-4, rms_mm: float = 0.12,
                  seed: int = 0, start_frame: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 rom_motion: dict[str, str] | None = None) -> None:
         if model not in MODELS:
             raise ValueError(f"unknown NDI model {model!r}; choose one of {', '.join(MODELS)}")
         self.product, self.freeze_tag, default_rate = MODELS[model]
@@ -101,6 +104,14 @@ class EmulatedDevice:
         self.frame_number_overrides: list[int] = []
         self.system_status = 0
         self.commands: list[str] = []
+        self.rom_motion = dict(rom_motion or {})
+        unknown = sorted(set(self.rom_motion.values()) - set(pose_source.poses_at(0.0)))
+        if unknown:
+            raise ValueError(f"rom_motion names {', '.join(unknown)}, which the pose source does not "
+                             f"move; choose from {', '.join(pose_source.poses_at(0.0))}")
+        #: one sentence per uploaded tool definition: which motion it got and why (printed by
+        #: tmsnav-emulate, so a user knows what the tool will do)
+        self.motion_notes: list[str] = []
         self._reset_state()
 
     # ----------------------------------------------------------------- state and clock
@@ -191,6 +202,25 @@ class EmulatedDevice:
         except ValueError:
             raise CommandError(0x07) from None
 
+    def _motion_for(self, part_number: str, main_type: int) -> tuple[str, str]:
+        """Which tool of the pose source an uploaded tool follows, and why.
+
+        Order: the ``rom_motion`` option (part number -> tool), a pose-source tool of the same
+        name (tmsnav's own ROMs), else by NDI tool type (byte 15: 1 reference -> the head
+        reference, 2 pointer -> the pointer, anything else -> the coil). Without this a real
+        ROM (part number 8700339, ...) matched no tool and was reported MISSING forever.
+        """
+        known = list(self.sampler.source.poses_at(0.0))
+        chosen = self.rom_motion.get(part_number)
+        if chosen is not None:
+            return chosen, "emulator option"
+        if part_number in known:
+            return part_number, "same name"
+        by_type = _MOTION_BY_TYPE.get(main_type, "coil")
+        if by_type in known:
+            return by_type, f"tool type {main_type}"
+        return known[0], f"tool type {main_type}; the scenario has no {by_type}"
+
     # ----------------------------------------------------------------- commands
     def _cmd_init(self, params: str) -> bytes:
         self.initialized = True
@@ -276,6 +306,11 @@ class EmulatedDevice:
                 raise CommandError(rejected.code) from None
             port.tool = port.part_number = definition.part_number
             port.main_type = definition.main_type
+            port.motion, why = self._motion_for(definition.part_number, definition.main_type)
+            self.motion_notes.append(
+                f"tool definition {definition.part_number or '(no part number)'} "
+                f"({definition.manufacturer or 'no manufacturer'}, tool type {definition.main_type}) "
+                f"on port {port.handle:02X} moves as '{port.motion}' ({why})")
         port.initialized = True
         return OKAY_REPLY
 
@@ -360,7 +395,7 @@ class EmulatedDevice:
                 reports.append(HandleReport(handle, HandleState.DISABLED))
                 continue
             status = port.status_bits()
-            sample = samples.get(port.tool)
+            sample = samples.get(port.motion or port.tool)
             if condition == "out_of_volume":
                 status |= PortStatus.OUT_OF_VOLUME
             elif condition == "partially_in_volume":

@@ -44,10 +44,11 @@ class NDIEmulator:
                  rate_hz: float | None = None, tools: Sequence[str] = DEFAULT_TOOLS,
                  noise_mm: float = 0.05, noise_rad: float = 3e-4, rms_mm: float = 0.12,
                  seed: int = 0, start_frame: int = 0, simulate_wire_time: bool = False,
-                 simulate_baud: bool = True) -> None:
+                 simulate_baud: bool = True, rom_motion: dict[str, str] | None = None) -> None:
         self.device = EmulatedDevice(pose_source or DefaultMotion(), model=model, rate_hz=rate_hz,
                                      tools=tools, noise_mm=noise_mm, noise_rad=noise_rad,
-                                     rms_mm=rms_mm, seed=seed, start_frame=start_frame)
+                                     rms_mm=rms_mm, seed=seed, start_frame=start_frame,
+                                     rom_motion=rom_motion)
         self.simulate_wire_time = simulate_wire_time
         self.simulate_baud = simulate_baud
         self._rng = np.random.default_rng(seed + 7919)
