@@ -7,8 +7,9 @@ One scripted run over the workflow head: the tip rests in the pivot divot when t
 (refused: the LPA again), pauses halfway over the head to the RPA (refused: far from where the
 nasion and the LPA put the RPA), touches the RPA (captured), and finally the LPA is redone
 without losing the others.
-The simulator runs in real time; the test waits for its phases (``qtbot.waitUntil``), never for
-a fixed wall-clock time with a tight assertion.
+The simulated technician runs on a scenario clock: held in each phase until the app has judged
+the hold (captured or refused), so the test neither races the script on a loaded machine nor
+waits out the script's own hold times.
 """
 
 import numpy as np
@@ -19,11 +20,12 @@ from tmsnav.hardware.rigid import frame_from_z_axis, invert_rigid, rigid
 from tmsnav.hardware.simulation.scenarios import Scenario, Segment, SimulationTruth
 from tmsnav.hardware.simulation.head import ScalpSurface
 from tmsnav.hardware.simulation.motion import MotionContext, hold, move, touch_pose
+from tmsnav.hardware.simulation.clock import ScenarioClock
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.registration import PivotCalibration
 from tmsnav.navigation.registration.capture_checks import PREDICTION_LIMIT_MM, prediction_error
 from tmsnav.navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, load, shot
+from tests.app.registration_helpers import Technician, click, load, shot
 
 pytestmark = pytest.mark.gui
 
@@ -83,14 +85,16 @@ def in_reference(truth, point_head):
     return m[:3, :3] @ np.asarray(point_head, float) + m[:3, 3]
 
 
-def wait_phase(window, qtbot, phase, timeout=20000):
-    qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None
-                    and window.tracking.tracker_ref.phase == phase, timeout=timeout)
+def judged_hold(qtbot, hands, fid, phase: str, timeout: int = 30_000) -> None:
+    """Hold the technician in ``phase`` until the step has judged the hold: the detector arms
+    on the new spot, then a capture or a refusal disarms it (both mark the spot)."""
+    hands.hold(phase)
+    qtbot.waitUntil(lambda: fid.detector.armed, timeout=timeout)
+    qtbot.waitUntil(lambda: not fid.detector.armed, timeout=timeout)
 
 
-def wait_phase_over(window, qtbot, phase, timeout=20000):
-    wait_phase(window, qtbot, phase, timeout)
-    qtbot.waitUntil(lambda: window.tracking.tracker_ref.phase != phase, timeout=timeout)
+def full_still_window(fid) -> bool:
+    return fid.detector.state().held_s >= fid.detector.window_s - 1e-6
 
 
 @pytest.mark.slow
@@ -111,49 +115,54 @@ def test_scripted_fiducial_mistakes_are_not_captured_and_one_landmark_is_redone(
     ctx = panel.ctx
     fid = panel.step("fiducials")
     panel.go_to("fiducials")                      # the step is open before the tip moves
-    window.tracking.start(lambda: SimulatedTracker(scenario), "fiducial mistakes")
+    clock = ScenarioClock(1.0)                    # the tip rests in the divot
+    hands = Technician(qtbot, window, clock, scenario)
+    window.tracking.start(lambda: SimulatedTracker(scenario, scenario_clock=clock),
+                          "fiducial mistakes")
     qtbot.waitUntil(lambda: window.tracking.last is not None
-                    and window.tracking.last.role_live("reference"), timeout=5000)
+                    and window.tracking.last.role_live("reference"), timeout=10_000)
     calibration = PivotCalibration(TIP, scenario.info["divot_tracker"], 0.2, 0.4, 1.0, 0.5, 600)
     window.state.set_pointer_calibration(calibration, TIP)
     assert fid.auto.isChecked()
 
-    # 1. resting in the divot when the step opens: never captured
-    wait_phase_over(window, qtbot, "resting in divot")
-    assert ctx.touched == {}
+    # 1. resting in the divot when the step opens: never captured, however long it rests
+    hands.hold("resting in divot")
+    qtbot.waitUntil(lambda: full_still_window(fid), timeout=30_000)
+    assert ctx.touched == {} and "move the pointer" in fid.live.text()
     # 2. lifted and put back in the divot: a hold, refused because it is the divot
-    wait_phase(window, qtbot, "back in divot")
-    qtbot.waitUntil(lambda: "pivot divot" in fid.capture_message.text(), timeout=10000)
+    hands.hold("lifting out of divot", where=0.99)            # 30 mm up: the hold re-arms
+    qtbot.waitUntil(lambda: fid.detector.armed, timeout=30_000)
+    hands.hold("back in divot")
+    qtbot.waitUntil(lambda: "pivot divot" in fid.capture_message.text(), timeout=30_000)
     assert ctx.touched == {} and fid.current == "nasion"
     assert "Lift the pointer and touch the NASION" in fid.capture_message.text()
     # 3. the nasion, 4. the LPA
-    qtbot.waitUntil(lambda: "nasion" in ctx.touched, timeout=15000)
+    hands.hold_until("touching nasion", lambda: "nasion" in ctx.touched)
     assert fid.current == "lpa"
-    qtbot.waitUntil(lambda: "lpa" in ctx.touched, timeout=15000)
+    hands.hold_until("touching lpa", lambda: "lpa" in ctx.touched)
     assert fid.current == "rpa"
     # 5. lifted off the LPA and held there again while the RPA is asked: refused
-    wait_phase(window, qtbot, "holding on lpa again")
-    qtbot.waitUntil(lambda: "LPA again" in fid.capture_message.text(), timeout=10000)
+    hands.hold("lifting off lpa", where=0.99)                 # 20 mm up: the hold re-arms
+    qtbot.waitUntil(lambda: fid.detector.armed, timeout=30_000)
+    hands.hold_until("holding on lpa again", lambda: "LPA again" in fid.capture_message.text())
     assert set(ctx.touched) == {"nasion", "lpa"}
     # 6. a pause halfway over the head to the RPA: refused with the distance
-    wait_phase(window, qtbot, "pausing halfway")
-    qtbot.waitUntil(lambda: "from where Nasion and LPA put the RPA" in fid.capture_message.text(),
-                    timeout=10000)
+    hands.hold_until("pausing halfway",
+                     lambda: "from where Nasion and LPA put the RPA" in fid.capture_message.text())
     shot(window, "fiducials-halfway-refused")
     assert set(ctx.touched) == {"nasion", "lpa"}
     # 7. the RPA: the set fits
-    qtbot.waitUntil(lambda: "rpa" in ctx.touched, timeout=15000)
+    hands.hold_until("touching rpa", lambda: "rpa" in ctx.touched)
     assert ctx.fit_ok and panel.next_button.isEnabled()
     for name in ("nasion", "lpa", "rpa"):
         true = in_reference(truth, geometry.landmark(name))
         assert np.linalg.norm(ctx.touched[name] - true) < 2.5, name
     kept = {n: ctx.touched[n].copy() for n in ("nasion", "rpa")}
-    # 8. redo the LPA only: select it, Redo touch, hold on it
-    wait_phase(window, qtbot, "moving to lpa for the redo")
+    # 8. redo the LPA only: select it, Redo touch (the tip still on the RPA), hold on the LPA
     fid.select("lpa")
     click(qtbot, fid.redo_button)
     assert set(ctx.touched) == {"nasion", "rpa"} and fid.current == "lpa"
-    qtbot.waitUntil(lambda: "lpa" in ctx.touched, timeout=15000)
+    hands.hold_until("redoing lpa", lambda: "lpa" in ctx.touched)
     assert ctx.fit_ok
     for name, point in kept.items():
         assert np.array_equal(ctx.touched[name], point)
@@ -223,10 +232,14 @@ def test_simulated_swapped_lpa_rpa_touch_order_is_named_by_the_fourth_landmark(w
     ctx = panel.ctx
     fid = panel.step("fiducials")
     panel.go_to("fiducials")
-    window.tracking.start(lambda: SimulatedTracker(scenario), "swapped touches")
+    clock = ScenarioClock()
+    hands = Technician(qtbot, window, clock, scenario)
+    window.tracking.start(lambda: SimulatedTracker(scenario, scenario_clock=clock),
+                          "swapped touches")
     window.state.set_pointer_calibration(None, TIP)
     assert ctx.landmark_names == ["nasion", "lpa", "rpa", "inion"]
-    wait_phase_over(window, qtbot, "touching inion", timeout=40000)
+    for touched in ("nasion", "rpa", "lpa", "inion"):   # each hold judged before moving on
+        judged_hold(qtbot, hands, fid, f"touching {touched}")
     text = fid.capture_message.text() + " " + fid.fit_message.text()
     assert "LPA and RPA look swapped" in text, text
     assert not panel.next_button.isEnabled()
