@@ -281,24 +281,39 @@ class NDIEmulator:
         self._thread = threading.Thread(target=target, name="ndi-emulator", daemon=True)
         self._thread.start()
 
+    def _pump(self, source: int | socket.socket, read: Callable[[], bytes | None], *,
+              pty: bool) -> None:
+        """The one serve loop of both transports: feed what arrives on ``source`` to the device
+        until stopped or unplugged; returns when the peer closes (``read`` gives b""); ``read``
+        gives None when there is nothing to read now (a pty with no host on the slave)."""
+        buffer = bytearray()
+        while not self._stop.is_set() and not self._unplug.is_set():
+            ready, _, _ = select.select([source], [], [], 0.02)
+            if not ready:
+                continue
+            data = read()
+            if data is None:
+                time.sleep(0.01)
+                continue
+            if not data:
+                return
+            self._feed(data, buffer, pty=pty)
+
     def _pty_loop(self) -> None:
         master = self._master_fd
         assert master is not None, "serve_pty() opens the pty before starting this loop"
         self._sink = lambda view: os.write(master, view)
-        buffer = bytearray()
+
+        def read() -> bytes | None:
+            try:
+                return os.read(master, 4096) or None
+            except OSError as exc:
+                if exc.errno != errno.EIO:
+                    raise
+                return None          # no host has the slave open right now
+
         try:
-            while not self._stop.is_set() and not self._unplug.is_set():
-                ready, _, _ = select.select([master], [], [], 0.02)
-                if not ready:
-                    continue
-                try:
-                    data = os.read(master, 4096)
-                except OSError as exc:
-                    if exc.errno != errno.EIO:
-                        raise
-                    time.sleep(0.01)     # no host has the slave open right now
-                    continue
-                self._feed(data, buffer, pty=True)
+            self._pump(master, read, pty=True)
         except OSError:
             pass
         finally:
@@ -326,16 +341,8 @@ class NDIEmulator:
     def _serve_connection(self, conn: socket.socket) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sink = conn.send
-        buffer = bytearray()
         try:
-            while not self._stop.is_set() and not self._unplug.is_set():
-                ready, _, _ = select.select([conn], [], [], 0.02)
-                if not ready:
-                    continue
-                data = conn.recv(4096)
-                if not data:
-                    return
-                self._feed(data, buffer, pty=False)
+            self._pump(conn, lambda: conn.recv(4096), pty=False)
         except OSError:
             return
         finally:
