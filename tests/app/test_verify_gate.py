@@ -2,7 +2,8 @@
 agrees with it, and the Verify button / the steps cannot be completed out of order.
 
 The simulated technician holds the pointer tip on real scalp points (top of the head, left
-side, right forehead) in a loop. Under a fiducials-only registration with LPA and RPA touched in
+side, right forehead), held on each by a scenario clock until the Verify step has judged the
+touch. Under a fiducials-only registration with LPA and RPA touched in
 swapped order (it fits the three fiducials to < 1 mm, so every number of the result looks good),
 those touches read tens of millimetres off the MRI scalp: Verified stays disabled and the
 Navigate tab and the coil glyph say why. Under the true registration two of them agree and the
@@ -17,11 +18,12 @@ from tmsnav.app.sim_head import head_geometry_for
 from tmsnav.hardware.simulation.scenarios import Scenario, Segment, SimulationTruth
 from tmsnav.hardware.simulation.head import ScalpSurface
 from tmsnav.hardware.simulation.motion import MotionContext, hold, move, touch_pose
+from tmsnav.hardware.simulation.clock import ScenarioClock
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.registration import register_fiducials
 from tmsnav.navigation.registration.verification import ScalpVerification, check_pointer
 from tmsnav.navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import click, load, shot
+from tests.app.registration_helpers import Technician, click, load, shot
 
 pytestmark = pytest.mark.gui
 
@@ -97,7 +99,10 @@ def test_a_swapped_fiducials_only_registration_never_reaches_navigation(window, 
     head = load(window)
     geometry = head_geometry_for(head, window.state.targets)
     scenario, truth = scalp_touch_scenario(geometry)
-    window.tracking.start(lambda: SimulatedTracker(scenario), "scalp touches")
+    clock = ScenarioClock()
+    hands = Technician(qtbot, window, clock, scenario)
+    window.tracking.start(lambda: SimulatedTracker(scenario, scenario_clock=clock),
+                          "scalp touches")
     window.state.set_pointer_calibration(None, TIP)
     panel = window.registration_panel
     verify = panel.step("verify")
@@ -106,8 +111,8 @@ def test_a_swapped_fiducials_only_registration_never_reaches_navigation(window, 
     window.state.set_registration(swapped_fiducial_registration(head, truth))
     panel.go_to("verify")
     # every scalp place is touched once: each reads tens of mm off, none agrees
-    qtbot.waitUntil(lambda: len(verify.verification.touches) >= len(SCALP_DIRECTIONS),
-                    timeout=30000)
+    for i in range(1, len(SCALP_DIRECTIONS) + 1):
+        hands.hold_until(f"touching scalp {i}", lambda i=i: len(verify.verification.touches) >= i)
     readings = [t.scalp_distance_mm for t in verify.verification.touches]
     assert min(abs(d) for d in readings) > 10.0, readings
     assert not verify.verification.agreeing and not verify.done_button.isEnabled()
@@ -130,7 +135,11 @@ def test_a_swapped_fiducials_only_registration_never_reaches_navigation(window, 
     # the true registration: two places agree, Verified opens navigation
     window.state.set_registration(TrueRegistration(truth))
     assert verify.verification.touches == [] and not verify.done_button.isEnabled()
-    qtbot.waitUntil(verify.done_button.isEnabled, timeout=30000)
+    for i in range(1, len(SCALP_DIRECTIONS) + 1):
+        if verify.done_button.isEnabled():
+            break
+        hands.hold_until(f"touching scalp {i}", lambda i=i: len(verify.verification.touches) >= i)
+    assert verify.done_button.isEnabled(), verify.status.text()
     agreeing = verify.verification.agreeing
     assert len(agreeing) >= 2 and all(abs(t.scalp_distance_mm) <= 3.0 for t in agreeing)
     assert guidance._why_not(window.tracking.last) == NOT_VERIFIED   # not before the click
