@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 
@@ -20,16 +21,50 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("tmsnav")
 
 
+#: Every --tracker form, one example each (tests parse each with TrackerConfig.parse).
+TRACKER_SPEC_EXAMPLES = (
+    ("sim", "simulated tracker playing the full technician session (the demo)"),
+    ("sim:SCENARIO", "a scripted scenario: {scenarios}"),
+    ("sim:pivot?duration_s=3&rate=40", "scenario options and the frame rate (Hz)"),
+    ("ndi:/dev/ttyUSB0", "NDI Polaris/Aurora on a serial or USB port (COM3 on Windows)"),
+    ("ndi:/dev/ttyUSB0?baud=921600&format=tx", "NDI with baud rate and TX (text) replies"),
+    ("ndi:socket://192.168.1.20:8765", "NDI Polaris Vega over Ethernet"),
+    ("polhemus:/dev/ttyS0?model=liberty", "Polhemus fastrak (default) | liberty | patriot; "
+     "stations 1, 2, 3 = reference, pointer, coil"),
+    ("polhemus:/dev/ttyS0?model=patriot&tools=reference,coil", "Polhemus stations named in order"),
+    ("igtl:localhost:18944", "OpenIGTLink server (PLUS, 3D Slicer); port 18944 if omitted"),
+    ("replay:recording.jsonl", "replay a recording made in the Tracker tab, looping"),
+)
+
+
+def _tracker_help() -> str:
+    from tmsnav.hardware.simulation.scenario_library import SCENARIO_NAMES
+
+    lines = ["tracker specs (--tracker SPEC):"]
+    for spec, text in TRACKER_SPEC_EXAMPLES:
+        lines.append(f"  {spec}")
+        lines += textwrap.wrap(text.format(scenarios=", ".join(SCENARIO_NAMES)), 76,
+                               initial_indent="      ", subsequent_indent="      ")
+    lines += ["", "no tracker at hand? 'tmsnav-emulate ndi' (or 'tmsnav-emulate polhemus --model liberty')",
+              "runs a byte-exact device emulator on a pseudo-terminal and prints the --tracker spec",
+              "that connects to it; the Tracker tab's port list offers running emulators",
+              "(tmsnav-emulate --help)."]
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tmsnav", description="Neuronavigation for personalized TMS.")
+    p = argparse.ArgumentParser(prog="tmsnav", description="Neuronavigation for personalized TMS.",
+                                epilog=_tracker_help(),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("image", nargs="?", help="T1 MRI: .nii, .nii.gz, .mgz, or a DICOM series folder")
     p.add_argument("--demo", action="store_true",
                    help="open the bundled sample head with the simulated tracker")
     p.add_argument("--screenshot", metavar="PNG",
                    help="render the window to PNG once loading is done, then exit")
     p.add_argument("--tracker", metavar="SPEC", default=None,
-                   help="connect a tracker at start: 'sim', 'ndi:PORT_OR_URL', 'polhemus:PORT', "
-                        "'igtl:HOST:PORT' (default: 'sim' with --demo, none otherwise)")
+                   help="connect a tracker at start: sim[:SCENARIO], ndi:PORT_OR_URL, "
+                        "polhemus:PORT?model=MODEL, igtl:HOST:PORT, replay:FILE (all forms "
+                        "below; default: 'sim' with --demo, none otherwise)")
     p.add_argument("--size", metavar="WxH", default="1500x950", help="window size (default 1500x950)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument("--log-dir", metavar="DIR", default=None,
