@@ -99,7 +99,8 @@ class ChairsideLayout(QtCore.QObject):
             w, grid = self.window, self.window.view_grid
             self.large = on
             if on:
-                self._dock_was_visible = w._dock.isVisible()
+                # isHidden, not isVisible: restore_saved runs before the window is shown
+                self._dock_was_visible = not w._dock.isHidden()
                 w._dock.hide()
             for view in w.slices.values():
                 view.setVisible(not on)
@@ -114,8 +115,8 @@ class ChairsideLayout(QtCore.QObject):
             self.largeChanged.emit(on)
         if self.large_action.isChecked() != on:
             self.large_action.setChecked(on)
-        if self.panel_action.isChecked() != self.window._dock.isVisible():
-            self.panel_action.setChecked(self.window._dock.isVisible())
+        if self.panel_action.isChecked() == self.window._dock.isHidden():
+            self.panel_action.setChecked(not self.window._dock.isHidden())
 
     # ----- side panel ---------------------------------------------------------------------
     def set_side_panel_visible(self, visible: bool) -> None:

@@ -143,7 +143,8 @@ def test_layout_and_bullseye_orientation_remembered_only_for_the_tmsnav_window(q
     assert again.chairside.large and again.chairside.view.isVisible()
     assert again.guidance_panel.bullseye_orientation() == HANDLE_UP
     assert again.guidance_panel.bullseye.orientation == HANDLE_UP
-    again.chairside.set_large(False)
+    again.chairside.set_large(False)        # restored large before the window was shown
+    assert again._dock.isVisible() and again.chairside.panel_action.isChecked()
     again.close()
     assert new_window(restore=True).chairside.large is False
 
