@@ -6,9 +6,9 @@ letter is 5 arcmin). At 2 m, 20 arcmin is 2000 mm x tan(20/60 deg) = 11.6 mm. A 
 laptop panel has 0.253 mm pixels (a 14" one 0.227 mm), so 11.6 mm is 46 pixels (51 on the 14"):
 the digits here are at least 48 pixels high at 1366x768 (12.1 mm, 21 arcmin on the 15.6" panel,
 18.7 on the 14" one, above the 16-arcmin minimum); as laid out they are 70 pixels (30 arcmin), and
-they follow the window's size (tests/app/test_chairside_layout.py measures the rendered pixels). White and bright state colours on black give
-a contrast ratio >= 7:1 (WCAG AAA) under room light; the on-target state is also written as text,
-never shown by colour alone.
+they follow the window's size (tests/app/test_chairside_layout.py measures the rendered pixels).
+White and bright state colours on black give a contrast ratio >= 7:1 (WCAG AAA) under room light;
+the on-target state is also written as text, never shown by colour alone.
 
 The numbers are those of the Navigate tab (:class:`tmsnav.app.panels.guidance_panel.GuidancePanel`
 sends every update through ``guidanceChanged``); "—" whenever the panel shows no live value, with
