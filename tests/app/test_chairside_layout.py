@@ -206,3 +206,19 @@ def test_sample_head_on_target_normal_and_large_layout_at_1366x768(window, qtbot
     assert_nothing_cut(window, qtbot)
     window.save_screenshot(out / "chairside-large.png")
     window.tracking.stop()
+
+
+def test_chairside_colours_have_at_least_7_to_1_contrast_on_black():
+    """WCAG 2 contrast ratio (L1 + 0.05) / (L2 + 0.05) of every text/state colour of the large
+    view against its black background: >= 7:1 (level AAA), as docs/navigate.md says."""
+    from tmsnav.app.bullseye import BRIGHT
+
+    def luminance(hex_colour: str) -> float:
+        c = QtGui.QColor(hex_colour)
+        channels = [v / 255.0 for v in (c.red(), c.green(), c.blue())]
+        lin = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    for colour in [*(c.name() for c in BRIGHT.values()), "#ffffff", "#e0e0e0"]:
+        ratio = (luminance(colour) + 0.05) / (luminance("#000000") + 0.05)
+        assert ratio >= 7.0, f"{colour}: {ratio:.1f}:1"
