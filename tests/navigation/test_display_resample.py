@@ -217,13 +217,14 @@ def test_planes_of_a_closed_image_are_released():
 
     from tmsnav.navigation.imaging import display_resample
 
+    gc.collect()
     vol = _oblique()
     grid = vol.display_grid()
     planes = slice_planes(grid, "scanner")
     planes.plane(2, 10)
-    data_ref = weakref.ref(vol)
+    volume_ref, grid_ref = weakref.ref(vol), weakref.ref(grid)
     n = len(display_resample._scanner_cache)
     del vol, grid, planes
     gc.collect()
-    assert data_ref() is None
+    assert volume_ref() is None and grid_ref() is None
     assert len(display_resample._scanner_cache) == n - 1
