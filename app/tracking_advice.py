@@ -39,8 +39,9 @@ def device_technology(tracker: Any) -> str:
     """``OPTICAL``, ``ELECTROMAGNETIC`` or ``UNKNOWN`` for a connected driver object.
 
     A driver may say so itself (a ``technology`` attribute); otherwise it is read from the driver's
-    ``kind`` (every Polhemus is electromagnetic) and, for NDI, from the ``VER`` reply kept as
-    ``firmware_version`` (an Aurora answers "AURORA", a Polaris or Vega does not). A replay keeps
+    ``kind`` (every Polhemus is electromagnetic) and, for NDI, from the model the driver read from
+    the ``VER`` reply (``device_model`` "aurora", or ``firmware_version`` naming AURORA; a Polaris
+    or Vega does not). A replay keeps
     the recorded device's kind in its own ("Replay of Polhemus Liberty"). OpenIGTLink passes poses
     from an unknown device: ``UNKNOWN``, and the advice then names both kinds of cause.
     """
@@ -51,8 +52,9 @@ def device_technology(tracker: Any) -> str:
         return declared
     kind = str(getattr(tracker, "kind", "") or "").lower()
     version = str(getattr(tracker, "firmware_version", "") or "").lower()
+    model = str(getattr(tracker, "device_model", "") or "").lower()
     if "polhemus" in kind or "fastrak" in kind or "liberty" in kind or "patriot" in kind \
-            or "aurora" in kind or "aurora" in version:
+            or "aurora" in kind or "aurora" in version or model == "aurora":
         return ELECTROMAGNETIC
     if "ndi" in kind or "polaris" in kind or "vega" in kind or "simulated" in kind:
         return OPTICAL  # the simulated tracker behaves like a camera (line of sight, volume)

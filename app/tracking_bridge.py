@@ -210,7 +210,7 @@ class TrackingBridge(QtCore.QObject):
         snap = TrackingSnapshot(True, state, tools, live, dict(self.roles), now,
                                 _stats_text(stats), frames, phase,
                                 device=str(getattr(tracker, "kind", "") or ""),
-                                model=str(getattr(tracker, "model", "") or ""),
+                                model=_device_model(stats, tracker),
                                 technology=device_technology(tracker), error=error,
                                 link_warning=str(getattr(stats, "link_warning", "") or ""),
                                 ever_tracked=self._ever_tracked)
@@ -242,6 +242,13 @@ class TrackingBridge(QtCore.QObject):
         elif stats.errors > self._errors_when_tracking and stats.last_error:
             self._last_error = stats.last_error
         return self._last_error
+
+
+def _device_model(stats, tracker) -> str:
+    """The model the connected device reports (``AcquisitionStats.device_model``: "liberty",
+    "vega"), else the one the driver was set up for; "" when neither is known."""
+    return str(getattr(stats, "device_model", "") or getattr(tracker, "device_model", "")
+               or getattr(tracker, "model", "") or "")
 
 
 def _stats_text(stats) -> str:

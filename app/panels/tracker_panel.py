@@ -40,16 +40,14 @@ def _serial_ports() -> list[str]:
     return [p.device for p in sorted(list_ports.comports(), key=lambda p: p.device)]
 
 
-def _emulator_ports() -> list[str]:
-    """Pseudo-terminals of running ``tmsnav-emulate`` processes (a pty is not listed by the
-    serial-port scan). Empty when the hardware package cannot tell (older version) or fails:
-    the port list must open whatever happens."""
+def _emulators(kind: str) -> list[tuple[str, str]]:
+    """(port, spec) of each running ``tmsnav-emulate`` of this device ``kind`` ("ndi",
+    "polhemus"): a pseudo-terminal is not listed by the serial-port scan
+    (tmsnav.hardware.emulator_ports). Empty when that fails: the port list must open whatever
+    happens (an unreadable runtime folder, a half-written file)."""
     try:
-        from tmsnav.hardware.emulator_ports import running_emulator_ports
-    except ImportError:
-        return []
-    try:
-        return [str(p) for p in running_emulator_ports()]
+        from tmsnav.hardware.emulator_ports import running_emulators
+        return [(e.port, e.spec) for e in running_emulators() if e.device == kind]
     except Exception:  # noqa: BLE001 - a stale or unreadable port file must not break the tab
         log.warning("could not list running tmsnav-emulate ports", exc_info=True)
         return []
@@ -91,6 +89,7 @@ class TrackerPanel(QtWidgets.QWidget):
         self.port.setObjectName("tracker_port")
         self.port.setEditable(True)
         self.port.setMinimumContentsLength(18)
+        self.port.activated.connect(self._port_chosen)
         refresh = QtWidgets.QPushButton("↻")
         refresh.setToolTip("Look for serial/USB ports again")
         refresh.setFixedWidth(32)
@@ -224,19 +223,38 @@ class TrackerPanel(QtWidgets.QWidget):
                 self.port.setToolTip("Serial/USB port, or socket://HOST:8765 for a Polaris Vega")
 
     def _fill_ports(self) -> None:
-        """Serial/USB ports, then the pty of each running ``tmsnav-emulate`` (marked as such)."""
+        """Serial/USB ports, then the port of each running ``tmsnav-emulate`` of this kind (its
+        tooltip says so; its spec rides along so choosing it also sets the model it emulates)."""
         current = self.port.currentText()
-        if self.kind.currentData() not in ("ndi", "polhemus"):
+        kind = self.kind.currentData()
+        if kind not in ("ndi", "polhemus"):
             return
+        self.port.blockSignals(True)
         self.port.clear()
         self.port.addItems(_serial_ports())
-        for path in _emulator_ports():
+        for path, spec in _emulators(kind):
             if self.port.findText(path) < 0:
-                self.port.addItem(path)
-                self.port.setItemData(self.port.count() - 1, "a running tmsnav-emulate",
+                self.port.addItem(path, spec)
+                self.port.setItemData(self.port.count() - 1, f"a running tmsnav-emulate: {spec}",
                                       QtCore.Qt.ItemDataRole.ToolTipRole)
         if current:
             self.port.setCurrentText(current)
+        self.port.blockSignals(False)
+
+    def _port_chosen(self, index: int) -> None:
+        """An emulator's port: take the model, baud rate and format its spec names, so the form
+        cannot pair its pty with another model (the Patriot-for-a-Liberty mistake)."""
+        spec = self.port.itemData(index) if index >= 0 else None
+        if not spec:
+            return
+        try:
+            cfg = TrackerConfig.parse(str(spec))
+        except ValueError:
+            return
+        if self.model.findText(cfg.model) >= 0:
+            self.model.setCurrentText(cfg.model)
+        if self.reply_format.findText(cfg.reply_format) >= 0:
+            self.reply_format.setCurrentText(cfg.reply_format)
 
     def _add_rom(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Tool definition", "",

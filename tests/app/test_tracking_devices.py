@@ -4,14 +4,15 @@ and the pty of a running tmsnav-emulate in the port list."""
 
 from __future__ import annotations
 
-import sys
-import types
+import os
 
 import numpy as np
 import pytest
+from PySide6 import QtCore
 
 from tmsnav.hardware.config import TrackerConfig
 from tmsnav.hardware.polhemus import PolhemusEmulator
+from tmsnav.hardware.simulation.tracker import SimulatedTracker
 
 pytestmark = pytest.mark.gui
 
@@ -23,6 +24,7 @@ def liberty():
         pose = np.eye(4)
         pose[:3, 3] = [100.0 * station, 0.0, 50.0]
         em.set_station_pose(station, pose)
+    em.set_station_status(3, 1)     # the coil's sensor out of range (Liberty error byte 1)
     path = em.serve_pty()
     yield path
     em.stop()
@@ -43,7 +45,7 @@ def test_liberty_from_the_command_line_shows_liberty_and_electromagnetic_advice(
     tools.enter()
     text = tools.message.text()
     assert text and "camera" not in text and "line of sight" not in text
-    assert "sensor" in text
+    assert "bring its sensor closer to the field source" in text
     banner = window.tracking_display.banner
     if banner.isVisible():               # the head reference may be unmapped or out of range
         assert "camera" not in banner.detail.text()
@@ -81,59 +83,69 @@ def test_command_line_settings_all_reach_the_form(window):
     assert again.rom_files == {"pointer": "/roms/8700340.rom"}
 
 
-class WithLinkWarning:
-    """The running acquisition, its stats carrying a link warning (as the hardware layer sets
-    ``AcquisitionStats.link_warning`` when the baud rate cannot carry the device's rate)."""
+class SlowLinkTracker(SimulatedTracker):
+    """A simulated device whose driver found, at connect, that the link cannot carry its rate
+    (as the NDI and Polhemus drivers set ``Tracker.link_warning`` from the baud rate)."""
 
-    def __init__(self, acquisition, text: str) -> None:
-        self._acquisition, self._text = acquisition, text
-
-    def __getattr__(self, name):
-        return getattr(self._acquisition, name)
-
-    @property
-    def stats(self):
-        stats = self._acquisition.stats
-        stats.link_warning = self._text
-        return stats
+    link_warning = ("Polhemus Liberty at 240 Hz needs 338400 baud (3 stations x 47-byte records); "
+                    "the link is 115200 baud, so only about 34 % of frames (82 Hz) get through: "
+                    "lower the rate to 81 Hz or less, send fewer tools, or connect by USB or at "
+                    "460800 baud")
 
 
 def test_link_warning_is_in_the_tracker_tab_with_its_remedy(window, qtbot):
-    warning = ("Liberty at 240 Hz needs 230400 baud; the link runs at 115200: lower the rate to "
-               "120 Hz or connect by USB")
-    window.connect_tracker(TrackerConfig.parse("sim:idle"))
-    qtbot.waitUntil(lambda: window.tracking.last is not None
-                    and window.tracking.last.state == "tracking", timeout=10000)
+    """It reached only the terminal before (issue 12)."""
+    window.tracking.start(lambda: SlowLinkTracker("idle"), "Polhemus on /dev/ttyS0")
     panel = window.tracker_panel
-    assert not panel.link_label.isVisible()
-    window.tracking.acquisition = WithLinkWarning(window.tracking.acquisition, warning)
     window.panels.setCurrentWidget(panel)
-    qtbot.waitUntil(panel.link_label.isVisible, timeout=3000)
-    assert panel.link_label.text() == f"Link too slow: {warning}"
+    qtbot.waitUntil(panel.link_label.isVisible, timeout=10000)
+    assert panel.link_label.text() == f"Link too slow: {SlowLinkTracker.link_warning}"
+    assert "lower the rate to 81 Hz" in panel.link_label.text()
     window.tracking.stop()
     assert not panel.link_label.isVisible()
 
 
-def fake_emulator_ports(monkeypatch, function) -> None:
-    module = types.ModuleType("tmsnav.hardware.emulator_ports")
-    module.running_emulator_ports = function  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tmsnav.hardware.emulator_ports", module)
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """A private folder for tmsnav-emulate's port files (never the user's own)."""
+    monkeypatch.setenv("TMSNAV_RUNTIME_DIR", str(tmp_path))
+    return tmp_path
 
 
-def test_port_list_offers_the_pty_of_a_running_emulator(window, monkeypatch):
-    fake_emulator_ports(monkeypatch, lambda: ["/dev/pts/77"])
+def test_port_list_offers_a_running_emulator_and_connects_with_its_model(window, qtbot, registry,
+                                                                        liberty):
+    from tmsnav.hardware.emulator_ports import EmulatorPort, register_emulator
+
+    register_emulator(EmulatorPort(os.getpid(), liberty, "polhemus",
+                                   f"polhemus:{liberty}?model=liberty"))
+    register_emulator(EmulatorPort(os.getpid() + 1_000_000, "/dev/pts/999", "polhemus",
+                                   "polhemus:/dev/pts/999"))            # a dead emulator
+    register_emulator(EmulatorPort(os.getppid(), "socket://127.0.0.1:8765", "ndi",
+                                   "ndi:socket://127.0.0.1:8765"))      # another kind
     panel = window.tracker_panel
+    window.panels.setCurrentWidget(panel)
     panel.kind.setCurrentIndex(panel.kind.findData("polhemus"))
-    index = panel.port.findText("/dev/pts/77")
-    assert index >= 0
-    assert "tmsnav-emulate" in panel.port.itemData(index, 3)     # 3: Qt.ToolTipRole
+    ports = [panel.port.itemText(i) for i in range(panel.port.count())]
+    assert liberty in ports and "/dev/pts/999" not in ports and "socket://127.0.0.1:8765" not in ports
+    index = panel.port.findText(liberty)
+    assert "tmsnav-emulate" in panel.port.itemData(index, QtCore.Qt.ItemDataRole.ToolTipRole)
+    assert panel.model.currentText() == "fastrak"
+    panel.port.setCurrentIndex(index)
+    panel.port.activated.emit(index)                                    # the user picks it
+    assert panel.model.currentText() == "liberty"                       # the emulator's model
+    qtbot.mouseClick(panel.connect_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.device_label.text().startswith("Device in use: Polhemus Liberty"),
+                    timeout=15000)
+    window.tracking.stop()
 
 
 def test_a_broken_emulator_list_does_not_break_the_port_list(window, monkeypatch):
-    def broken() -> list[str]:
+    from tmsnav.hardware import emulator_ports
+
+    def broken() -> list:
         raise OSError("permission denied: the runtime folder")
 
-    fake_emulator_ports(monkeypatch, broken)
+    monkeypatch.setattr(emulator_ports, "running_emulators", broken)
     panel = window.tracker_panel
     panel.kind.setCurrentIndex(panel.kind.findData("ndi"))
     panel.port.setCurrentText("/dev/ttyUSB0")

@@ -102,6 +102,8 @@ def test_3d_lines_are_short_enough_for_a_narrow_view():
     (SimpleNamespace(kind="Polhemus FASTRAK"), ELECTROMAGNETIC),
     (SimpleNamespace(kind="NDI Combined API", firmware_version="AURORA Rev 008"), ELECTROMAGNETIC),
     (SimpleNamespace(kind="NDI Combined API", firmware_version="POLARIS Vega 007"), OPTICAL),
+    (SimpleNamespace(kind="NDI Combined API", device_model="aurora"), ELECTROMAGNETIC),
+    (SimpleNamespace(kind="NDI Combined API", device_model="vega"), OPTICAL),
     (SimpleNamespace(kind="Replay of Polhemus Patriot"), ELECTROMAGNETIC),
     (SimpleNamespace(kind="Simulated tracker"), OPTICAL),
     (SimpleNamespace(kind="OpenIGTLink"), UNKNOWN),
