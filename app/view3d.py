@@ -8,7 +8,7 @@ MSAA is off under software GL (llvmpipe) because it costs ~4x frame rate; FXAA s
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyvista as pv
@@ -36,7 +36,8 @@ class HeadView3D(QtWidgets.QWidget):
         # 5-light kit halves the frame rate for no clinical gain (benchmarks/surface.py).
         # Any: pyvista's positional-argument decorator hides its methods' signatures from mypy
         # (it reads every call as missing ``self``), so the plotter is used untyped.
-        self.plotter: Any = QtInteractor(self, multi_samples=samples, auto_update=False, lighting="none")
+        self.plotter: Any = cast(Any, QtInteractor(self, multi_samples=samples, auto_update=False,
+                                                   lighting="none"))
         self.plotter.add_light(pv.Light(light_type="headlight"))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -54,16 +54,17 @@ class DisplayPanel(QtWidgets.QWidget):
         buttons.addWidget(self.template_brain)
         form.addRow(buttons)
 
-        self.level = QtWidgets.QDoubleSpinBox()
-        self.width = QtWidgets.QDoubleSpinBox()
-        for box in (self.level, self.width):
+        # window_level / window_width, not level / width: QWidget.width() is a method
+        self.window_level = QtWidgets.QDoubleSpinBox()
+        self.window_width = QtWidgets.QDoubleSpinBox()
+        for box in (self.window_level, self.window_width):
             box.setRange(-1e6, 1e6)
             box.setDecimals(1)
             box.setKeyboardTracking(False)
             box.valueChanged.connect(self._emit_window)
-        self.width.setMinimum(0.1)
-        form.addRow("Window level", self.level)
-        form.addRow("Window width", self.width)
+        self.window_width.setMinimum(0.1)
+        form.addRow("Window level", self.window_level)
+        form.addRow("Window width", self.window_width)
         hint = QtWidgets.QLabel("Right-drag on a slice to change window/level.")
         hint.setStyleSheet("color: grey")
         form.addRow(hint)
@@ -89,10 +90,10 @@ class DisplayPanel(QtWidgets.QWidget):
     def set_window(self, level: float, width: float) -> None:
         """Show a window set elsewhere (e.g. by dragging) without echoing it back."""
         self._quiet = True
-        self.level.setValue(level)
-        self.width.setValue(width)
+        self.window_level.setValue(level)
+        self.window_width.setValue(width)
         self._quiet = False
 
     def _emit_window(self) -> None:
         if not self._quiet:
-            self.windowChanged.emit(self.level.value(), self.width.value())
+            self.windowChanged.emit(self.window_level.value(), self.window_width.value())

@@ -14,7 +14,10 @@ or redo is written to the session like any other edit.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+import pyvista as pv
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from tmsnav.navigation.errors import NavigationError
@@ -22,17 +25,22 @@ from tmsnav.navigation.targeting.mni_registration import cached_register_to_mni
 from tmsnav.navigation.targeting.planning import (coil_windings_for, cortical_normal, field_for_target,
                                                   find_fiducial, mri_to_mni, orientation_for_target,
                                                   with_handle_angle)
-from tmsnav.navigation.targeting.targets import TargetSet
+from tmsnav.navigation.targeting.efield import EfieldResult
+from tmsnav.navigation.targeting.orientation import OrientationResult
+from tmsnav.navigation.targeting.targets import Target, TargetSet
 
 from ..planning.add_target_box import AddTargetBox
 from ..planning.context import LANDMARK_NAMES, HeadGeometry, PlanContext
 from ..planning.efield_box import EfieldBox
 from ..planning.efield_view import clear_field_map, show_field_map
-from ..planning.method_forms import PlanResult
+from ..planning.method_forms import ManualForm, PlanResult
 from ..planning.mni_box import MniBox, mni_cursor_text
 from ..planning.target_display import TargetDrawer
 from ..planning.target_list import TargetListBox
 from ..planning.target_undo import TargetEdit, snapshot
+
+if TYPE_CHECKING:
+    from ..main_window import MainWindow
 
 __all__ = ["PlanningPanel", "mni_cursor_text", "TargetEdit"]
 
@@ -41,17 +49,18 @@ class PlanningPanel(QtWidgets.QScrollArea):
     targetAdded = QtCore.Signal(object)     # Target
     fieldShown = QtCore.Signal(object)      # EfieldResult
 
-    def __init__(self, window, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, window: MainWindow, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("planning_panel")
-        self.window = window
+        # "main", not "window": QWidget.window() is a method every widget has
+        self.main = window
         self.state = window.state
         self.geometry_cache: HeadGeometry | None = None
         self.field_geometry: HeadGeometry | None = None   # the geometry self.field was computed on
         self.landmark_overrides: dict[str, np.ndarray] = {}
         self.estimated_landmarks: dict[str, np.ndarray] = {}
-        self.field = None                    # (target, EfieldResult, OrientationResult | None)
-        self.field_mesh = None
+        self.field: tuple[Target, EfieldResult, OrientationResult | None] | None = None
+        self.field_mesh: pv.PolyData | None = None   # the drawn map (point data: |E|)
         self.last_messages: list[str] = []
         self.drawer = TargetDrawer(window)
         self.undo_stack = QtGui.QUndoStack(self)
@@ -71,6 +80,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body.installEventFilter(self)
         self.viewport().installEventFilter(self)   # a scroll bar appearing narrows the viewport
+        self.add_box.forms["manual"].installEventFilter(self)   # shown: refresh its cursor text
 
         self.mni_box.registerRequested.connect(self.register_mni)
         self.add_box.addRequested.connect(self.add_target)
@@ -94,6 +104,8 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
     # ----- layout: word-wrapped labels need their height for the panel's width --------------
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+        if obj is self.add_box.forms["manual"] and event.type() == QtCore.QEvent.Type.Show:
+            self._cursor_changed()
         if (obj is self.widget() and event.type() == QtCore.QEvent.Type.LayoutRequest) or \
                 (obj is self.viewport() and event.type() == QtCore.QEvent.Type.Resize):
             QtCore.QTimer.singleShot(0, self._fit_height)
@@ -104,7 +116,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         labels would be squeezed. Give the body the height its layout needs at this width."""
         body = self.widget()
         layout = body.layout() if body is not None else None
-        if layout is None:
+        if body is None or layout is None:
             return
         width = self.viewport().width()
         needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
@@ -116,20 +128,20 @@ class PlanningPanel(QtWidgets.QScrollArea):
         if self.geometry_cache is None:
             self.geometry_cache = HeadGeometry(self.state.head)   # raises "load an MRI first"
         mni = self.state.mni.mri_from_mni if self.state.mni is not None else None
-        return PlanContext(self.geometry_cache, np.array(self.window.cursor_mri, float), mni,
+        return PlanContext(self.geometry_cache, np.array(self.main.cursor_mri, float), mni,
                            dict(self.landmark_overrides), tuple(self.state.targets.names))
 
     def _fail(self, title: str, exc: Exception) -> None:
-        self.window.show_error(title, str(exc))
+        self.main.show_error(title, str(exc))
 
     def _run(self, fn, title: str, on_success) -> None:
-        self.window._run(fn, title, on_success)
+        self.main._run(fn, title, on_success)
 
     # ----- MNI ----------------------------------------------------------------------------
     def register_mni(self) -> None:
         head = self.state.head
         if head is None:
-            self.window.show_error("MNI registration", "Load an MRI first (File > Open).")
+            self.main.show_error("MNI registration", "Load an MRI first (File > Open).")
             return
         volume = head.volume
 
@@ -143,13 +155,19 @@ class PlanningPanel(QtWidgets.QScrollArea):
     def _mni_changed(self, reg) -> None:
         self.mni_box.show_registration(reg)
         if self.state.head is not None:
-            self.window.set_cursor(self.window.cursor_mri)   # refresh the status-bar MNI text
-        self._cursor_changed(self.window.cursor_mri)
+            self.main.set_cursor(self.main.cursor_mri)   # refresh the status-bar MNI text
+        self._cursor_changed(self.main.cursor_mri)
 
-    def _cursor_changed(self, mri_mm) -> None:
+    def _cursor_changed(self, mri_mm: Any = None) -> None:
+        """The manual form's cursor readout; only while that form is on screen (each change of
+        a label re-lays out the whole panel, ~10 ms under software rendering, on every click
+        in a view). The form's Show event brings it up to date."""
+        form = self.add_box.forms["manual"]
+        if not isinstance(form, ManualForm) or not form.isVisible():
+            return
+        mri = np.asarray(self.main.cursor_mri if mri_mm is None else mri_mm, float)
         reg = self.state.mni
-        mni = None if reg is None else mri_to_mni(reg.mri_from_mni, mri_mm)
-        self.add_box.forms["manual"].show_cursor(np.asarray(mri_mm, float), mni)
+        form.show_cursor(mri, None if reg is None else mri_to_mni(reg.mri_from_mni, mri))
 
     # ----- head ---------------------------------------------------------------------------
     def _head_changed(self, head) -> None:
@@ -158,7 +176,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.landmark_overrides.clear()
         self.estimated_landmarks.clear()
         self.field = None
-        clear_field_map(self.window)
+        clear_field_map(self.main)
         self.efield_box.clear()
         self.mni_box.show_registration(self.state.mni)
         self._show_landmarks()
@@ -166,7 +184,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
     def _show_landmarks(self) -> None:
         head = self.state.head
-        fiducials = dict(head.fiducials_mm or {}) if head is not None else {}
+        fiducials: dict[str, np.ndarray] = dict(head.fiducials_mm or {}) if head is not None else {}
         self.add_box.landmarks.show_landmarks(fiducials, self.landmark_overrides, self.estimated_landmarks)
         points = {}
         for name in LANDMARK_NAMES:   # the one each method will use: cursor, image, estimate
@@ -179,9 +197,9 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
     def set_landmark_from_cursor(self, name: str) -> None:
         if self.state.head is None:
-            self.window.show_error("Landmarks", "Load an MRI first (File > Open).")
+            self.main.show_error("Landmarks", "Load an MRI first (File > Open).")
             return
-        self.landmark_overrides[name] = np.array(self.window.cursor_mri, float)
+        self.landmark_overrides[name] = np.array(self.main.cursor_mri, float)
         self.estimated_landmarks.pop(name, None)
         self._show_landmarks()
 
@@ -223,10 +241,10 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.list_box.select(t.name)
         self.last_messages = list(result.messages)
         text = f"Added {t.name}" + (": " + "; ".join(result.messages) if result.messages else "")
-        self.window.statusBar().showMessage(text, 15000)
+        self.main.statusBar().showMessage(text, 15000)
         if any("WARNING" in m for m in result.messages):
             box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Check this target",
-                                        text, QtWidgets.QMessageBox.StandardButton.Ok, self.window)
+                                        text, QtWidgets.QMessageBox.StandardButton.Ok, self.main)
             box.setObjectName("planning_warning")
             box.open()
             self._warning_box = box
@@ -240,7 +258,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.drawer.draw_targets(targets)
         if self.field is not None and active is not self.field[0]:
             self.field = None
-            clear_field_map(self.window)
+            clear_field_map(self.main)
             self.efield_box.clear("" if active is None else
                                   f"The active target is now {active.name}: press Compute for its field.")
         self.efield_box.show_active(None if active is None else active.name, computed=self.field is not None)
@@ -248,7 +266,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
     def go_to_target(self, name: str) -> None:
         if name in self.state.targets:
             t = self.state.targets[name]
-            self.window.set_cursor(t.cortex_point_mm if t.cortex_point_mm is not None else t.scalp_point_mm)
+            self.main.set_cursor(t.cortex_point_mm if t.cortex_point_mm is not None else t.scalp_point_mm)
 
     def activate_target(self, name: str) -> None:
         """Make ``name`` the active target (selecting its row does this): guidance, the "why"
@@ -351,37 +369,38 @@ class PlanningPanel(QtWidgets.QScrollArea):
 
         self._run(job, "Computing the e-field", self._field_ready)
 
-    def _field_ready(self, result) -> None:
+    def _field_ready(self, result: tuple[Target, EfieldResult, OrientationResult | None, HeadGeometry]) -> None:
         target, field, orient, geo = result
         if self.state.targets.active is not target:
             return   # the target changed while computing: the result no longer applies
         if self.geometry_cache is not geo:
             # the brain surface changed while computing (e.g. the template brain of a new MNI
             # registration arrived): a map on the old brain would be drawn on the wrong surface
-            self.window.statusBar().showMessage(
+            self.main.statusBar().showMessage(
                 "The brain surface changed while the e-field was computed: press Compute again.", 15000)
             return
         self.field = (target, field, orient)
         self.field_geometry = geo
         self.efield_box.show_result(target.name, field, target.depth_mm, orient)
-        if self.efield_box.show_map.isChecked():
-            self.field_mesh = show_field_map(self.window, geo.brain_polydata, field,
+        if self.efield_box.show_map.isChecked() and geo.brain_polydata is not None:
+            self.field_mesh = show_field_map(self.main, geo.brain_polydata, field,
                                              target, self.state.coil_definition)
         self.fieldShown.emit(field)
 
     def _map_visible(self, on: bool) -> None:
         if not on:
-            clear_field_map(self.window)
-        elif self.field is not None and self.field_geometry is self.geometry_cache:
+            clear_field_map(self.main)
+        elif self.field is not None and self.field_geometry is not None \
+                and self.field_geometry is self.geometry_cache and self.field_geometry.brain_polydata is not None:
             target, field, _ = self.field
-            self.field_mesh = show_field_map(self.window, self.field_geometry.brain_polydata, field,
+            self.field_mesh = show_field_map(self.main, self.field_geometry.brain_polydata, field,
                                              target, self.state.coil_definition, aim_camera=False)
 
     def apply_best_angle(self) -> None:
-        if self.field is None or self.field[2] is None:
+        if self.field is None:
             return
         target, _, orient = self.field
-        if target.name not in self.state.targets:
+        if orient is None or target.name not in self.state.targets:
             return
         turned = with_handle_angle(target, orient.best_angle_rad)
         self._undoable(f"handle angle of {target.name} turned "

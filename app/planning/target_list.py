@@ -131,21 +131,29 @@ class TargetListBox(QtWidgets.QGroupBox):
 
     # ----- showing ------------------------------------------------------------------------
     def show_targets(self, targets: TargetSet) -> None:
-        """Show ``targets``; the active target's row is the selected one."""
+        """Show ``targets``; the active target's row is the selected one. Cells whose text did
+        not change are left alone (a click that only changes the active target rewrites two
+        rows, not the table)."""
         self._targets = targets
         self._names = targets.names
         active = targets.active.name if targets.active is not None else None
         self.table.blockSignals(True)
         self.table.setRowCount(len(self._names))
         for row, t in enumerate(targets):
-            swatch = _item("●" if t.name == active else "○", bold=True)
-            swatch.setForeground(QtGui.QBrush(QtGui.QColor(target_colour(row))))
-            swatch.setToolTip("active target (guidance aims here)" if t.name == active else "")
-            self.table.setItem(row, 0, swatch)
-            self.table.setItem(row, 1, _item(t.name + ("  (active)" if t.name == active else ""),
-                                             bold=t.name == active))
-            self.table.setItem(row, 2, _item(SOURCE_LABELS.get(t.source, t.source)))
-            self.table.setItem(row, 3, _item("—" if t.depth_mm is None else f"{t.depth_mm:.1f} mm"))
+            is_active = t.name == active
+            cells = ("●" if is_active else "○", t.name + ("  (active)" if is_active else ""),
+                     SOURCE_LABELS.get(t.source, t.source),
+                     "—" if t.depth_mm is None else f"{t.depth_mm:.1f} mm")
+            colour = target_colour(row)
+            for col, text in enumerate(cells):
+                old = self.table.item(row, col)
+                if old is not None and old.text() == text and (col != 0 or old.foreground().color().name() == colour):
+                    continue
+                item = _item(text, bold=col < 2 and (col == 0 or is_active))
+                if col == 0:
+                    item.setForeground(QtGui.QBrush(QtGui.QColor(colour)))
+                    item.setToolTip("active target (guidance aims here)" if is_active else "")
+                self.table.setItem(row, col, item)
         row = self._names.index(active) if active in self._names else -1
         if row >= 0:
             self.table.selectRow(row)
@@ -160,7 +168,7 @@ class TargetListBox(QtWidgets.QGroupBox):
         if arcs is not None:
             self._arcs = dict(arcs)
         rows = self._targets.distance_table() if self._targets is not None else []
-        table = []
+        table: list[tuple[str, ...]] = []
         for r in rows:
             arc = self._arcs.get((r["a"], r["b"]))
             table.append((r["a"], r["b"], f"{r['scalp_mm']:.1f} mm",
@@ -178,8 +186,8 @@ class TargetListBox(QtWidgets.QGroupBox):
         self.distances.setUpdatesEnabled(True)
 
     def distance_rows(self) -> list[tuple[str, ...]]:
-        return [tuple(self.distances.item(r, c).text() for c in range(5))
-                for r in range(self.distances.rowCount())]
+        """The distance table as shown: one tuple of cell texts per row."""
+        return list(self._distance_cells)
 
     # ----- selection ----------------------------------------------------------------------
     def selected_name(self) -> str | None:
@@ -209,4 +217,7 @@ class TargetListBox(QtWidgets.QGroupBox):
         for b in self.buttons.values():
             b.setEnabled(has)
         self.measure.setEnabled(self._targets is not None and len(self._targets) > 1)
-        self.why.setText(why_html(self._targets[name]) if has else "Add a target to see why it is there.")
+        text = why_html(self._targets[name]) if has and self._targets is not None and name is not None \
+            else "Add a target to see why it is there."
+        if text != self.why.text():      # an unchanged text would still re-lay out the panel
+            self.why.setText(text)
