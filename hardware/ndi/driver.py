@@ -27,6 +27,7 @@ from .channel import CommandChannel, NDIStats, NoReply
 from . import setup_steps as steps
 from .commands import BAUD_CODES, CrcMismatch, describe_error, encode_command, error_code_of
 from .frame_check import FrameNumberCheck, tool_frames
+from .poll_phase import FramePhase
 from .replies import HandleReport, HandleState, TrackingFrame
 from .rom import read_tool_definition
 from .transport import SerialLink, connection_error
@@ -87,9 +88,7 @@ class NDITracker(Tracker):
         self.timeout_s, self.reset_timeout_s = timeout_s, reset_timeout_s
         self.interbyte_timeout_s = interbyte_timeout_s
         self._nominal_rate_hz = float(nominal_rate_hz)
-        self._last_new_s = 0.0  # time.monotonic() of the last new device frame
-        self._last_new_number: int | None = None
-        self._measured_period_s = 1.0 / self._nominal_rate_hz  # follows the device's real rate
+        self._phase = FramePhase(1.0 / self._nominal_rate_hz)   # when the next frame is due
         self.stats = NDIStats()
         self.firmware_version = ""
         self.freeze_tag: str | None = None
@@ -228,6 +227,7 @@ class NDITracker(Tracker):
         self._command_or_lost("TSTART")
         self._tracking = True
         self._frame_check = FrameNumberCheck()
+        self._phase = FramePhase(1.0 / self._nominal_rate_hz)
 
     def stop(self) -> None:
         if self._tracking and self.is_connected:
@@ -254,15 +254,14 @@ class NDITracker(Tracker):
         command = encode_command(self.reply_format, f"{_REPLY_OPTIONS:04X}")
         binary = self.reply_format == "BX"
         deadline = time.monotonic() + timeout_s
-        # The next camera frame cannot come before ~one period after the last new one: wait
-        # instead of polling for repeats (~4 polls per camera frame became ~1.5 at 60 Hz, while
-        # ~98 % of frames are still read at 250 Hz).
-        period_s = min(1.0 / self._nominal_rate_hz, self._measured_period_s)
-        early_s = self._last_new_s + 0.7 * period_s - time.monotonic()
-        if early_s > 0:
-            time.sleep(min(early_s, timeout_s))
+        # Wait for the next camera frame instead of polling for repeats; the schedule follows the
+        # camera's frame starts, not the arrival of the last reply (see .poll_phase).
+        due = self._phase.next_poll_s()
+        if due is not None and due > time.monotonic():
+            time.sleep(min(due - time.monotonic(), timeout_s))
         answered = False
         while True:
+            sent = time.monotonic()
             try:
                 parsed = self._poll(command, binary, deadline)
             except NoReply:
@@ -277,19 +276,17 @@ class NDITracker(Tracker):
                 frame, host_ns = parsed
                 number = frame.frame_number
                 if number is None or not self._frame_check.is_repeat(number):
-                    self._note_new_frame(number)
+                    self._phase.new_frame(number, sent, host_ns / 1e9)
                     return self._emit(frame, host_ns)
                 self.stats.repeated_frames += 1
-            remaining = deadline - time.monotonic()
+                self._phase.repeat(sent)
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 self.stats.timeouts += 1
                 self.stats.frozen_timeouts += int(answered)
                 return []
-            # A repeat: the next camera frame is due one period after the last new one; aim just
-            # past it (at least a tenth of a period, so a late camera is polled often enough).
-            period_s = min(1.0 / self._nominal_rate_hz, self._measured_period_s)
-            due_s = self._last_new_s + 1.05 * period_s - time.monotonic()
-            time.sleep(min(remaining, max(0.1 * period_s, due_s)))
+            time.sleep(min(remaining, max(0.0, self._phase.repoll_s(now) - now)))
 
     def _poll(self, command: bytes, binary: bool,
               deadline: float) -> tuple[TrackingFrame, int] | None:
@@ -314,17 +311,6 @@ class NDITracker(Tracker):
             return None
         self.system_status = frame.system_status
         return frame, host_ns
-
-    def _note_new_frame(self, number: int | None) -> None:
-        """Learn the device's frame period from frame numbers (a 250 Hz Vega XT configured as
-        60 Hz must not be polled at 60 Hz): exponential average of seconds per frame number."""
-        now = time.monotonic()
-        if number is not None and self._last_new_number is not None:
-            steps = (number - self._last_new_number) % (1 << 32)
-            if 0 < steps < 1000:
-                period = (now - self._last_new_s) / steps
-                self._measured_period_s += 0.1 * (period - self._measured_period_s)
-        self._last_new_s, self._last_new_number = now, number
 
     def _emit(self, frame: TrackingFrame, host_ns: int) -> list[ToolFrame]:
         number = frame.frame_number
