@@ -12,7 +12,8 @@ from PySide6 import QtCore
 
 from tmsnav.hardware.config import TrackerConfig
 from tmsnav.hardware.polhemus import PolhemusEmulator
-from tmsnav.hardware.simulation.tracker import SimulatedTracker
+
+from tests.app.registration_helpers import shot
 
 pytestmark = pytest.mark.gui
 
@@ -31,8 +32,10 @@ def liberty():
 
 
 def test_liberty_from_the_command_line_shows_liberty_and_electromagnetic_advice(window, qtbot, liberty):
-    """Connected as a Liberty, the tab said "fastrak" (the form's default) and the tool check
-    told the user to face a camera a Polhemus does not have."""
+    """Connected as a Liberty, the tab said "fastrak" (the form's default), the tool check told
+    the user to face a camera a Polhemus does not have, and the warning that 115200 baud cannot
+    carry 240 Hz reached only the terminal."""
+    window.resize(1366, 768)
     window.connect_tracker_spec(f"polhemus:{liberty}?model=liberty")
     panel = window.tracker_panel
     qtbot.waitUntil(lambda: window.tracking.last is not None
@@ -41,6 +44,12 @@ def test_liberty_from_the_command_line_shows_liberty_and_electromagnetic_advice(
     assert panel.model.currentText() == "liberty"
     assert panel.device_label.text() == "Device in use: Polhemus Liberty, electromagnetic"
     assert panel.state_label.text().startswith("● TRACKING")
+    window.panels.setCurrentWidget(panel)
+    assert panel.link_label.isVisible()
+    assert panel.link_label.text().startswith("Link too slow: Polhemus Liberty at 240 Hz needs ")
+    assert "lower the rate to" in panel.link_label.text()          # the remedy
+    qtbot.waitUntil(lambda: panel.tools.rowCount() == 3, timeout=3000)
+    shot(window, "tracker-liberty")
     tools = window.registration_panel.step("tools")
     tools.enter()
     text = tools.message.text()
@@ -50,6 +59,7 @@ def test_liberty_from_the_command_line_shows_liberty_and_electromagnetic_advice(
     if banner.isVisible():               # the head reference may be unmapped or out of range
         assert "camera" not in banner.detail.text()
     window.tracking.stop()
+    assert not panel.link_label.isVisible() and not panel.device_label.isVisible()
 
 
 def test_wrong_polhemus_model_is_not_connected_with_the_cause_in_every_place(window, qtbot, liberty):
@@ -81,28 +91,6 @@ def test_command_line_settings_all_reach_the_form(window):
     again = panel.config()
     assert (again.kind, again.port, again.baud, again.reply_format) == ("ndi", "/dev/ttyUSB3", 921600, "TX")
     assert again.rom_files == {"pointer": "/roms/8700340.rom"}
-
-
-class SlowLinkTracker(SimulatedTracker):
-    """A simulated device whose driver found, at connect, that the link cannot carry its rate
-    (as the NDI and Polhemus drivers set ``Tracker.link_warning`` from the baud rate)."""
-
-    link_warning = ("Polhemus Liberty at 240 Hz needs 338400 baud (3 stations x 47-byte records); "
-                    "the link is 115200 baud, so only about 34 % of frames (82 Hz) get through: "
-                    "lower the rate to 81 Hz or less, send fewer tools, or connect by USB or at "
-                    "460800 baud")
-
-
-def test_link_warning_is_in_the_tracker_tab_with_its_remedy(window, qtbot):
-    """It reached only the terminal before (issue 12)."""
-    window.tracking.start(lambda: SlowLinkTracker("idle"), "Polhemus on /dev/ttyS0")
-    panel = window.tracker_panel
-    window.panels.setCurrentWidget(panel)
-    qtbot.waitUntil(panel.link_label.isVisible, timeout=10000)
-    assert panel.link_label.text() == f"Link too slow: {SlowLinkTracker.link_warning}"
-    assert "lower the rate to 81 Hz" in panel.link_label.text()
-    window.tracking.stop()
-    assert not panel.link_label.isVisible()
 
 
 @pytest.fixture
