@@ -91,24 +91,32 @@ class Recorder:
         self.renders.append(time.perf_counter())
         self.cpu.append(time.process_time())
 
-    def settle(self, t0: float, done: Callable[[], bool] = lambda: True, start: int | None = None,
+    def begin(self) -> tuple[int, int]:
+        """Call just before a click: where its renders and paints start counting."""
+        return len(self.renders), self.paints
+
+    def settle(self, t0: float, done: Callable[[], bool] = lambda: True, start: tuple[int, int] | None = None,
                timeout_s: float = 120.0) -> float:
         """Process events until ``done()`` and no render for QUIET_S; the last render's time - t0.
-        ``start``: index in ``renders`` from which renders count (taken before the click)."""
+        ``start``: :meth:`begin` taken before the click (a paint inside the click counts as
+        ending when the click returned)."""
         from PySide6 import QtWidgets
 
         app = QtWidgets.QApplication.instance()
-        start = len(self.renders) if start is None else start
+        index, paints0 = self.begin() if start is None else start
+        if self.paints != paints0:
+            self._rendered()
+        start_index = index
         while time.perf_counter() - t0 < timeout_s:
             paints = self.paints
             app.processEvents()
             if self.paints != paints:          # a widget painted in this pass: it ends now
                 self._rendered()
-            last = self.renders[-1] if len(self.renders) > start else t0
+            last = self.renders[-1] if len(self.renders) > start_index else t0
             if done() and time.perf_counter() - max(last, t0) > QUIET_S:
                 break
             time.sleep(0.002)
-        later = self.renders[start:]
+        later = self.renders[start_index:]
         return (max(later) - t0) if later else 0.0
 
     def cpu_since(self, cpu0: float, start: int) -> float:
@@ -218,12 +226,12 @@ def measure(repeats: int = REPEATS) -> dict:
         act(-1)                                    # warm-up (first paint of a tab, caches)
         recorder.settle(time.perf_counter(), lambda: window.job is None)
         for i in range(n):
-            start = len(recorder.renders)
+            start = recorder.begin()
             t0, cpu0 = time.perf_counter(), time.process_time()
             done = act(i)
             latencies.append(recorder.settle(t0, done, start) * 1e3)
-            cpu.append(recorder.cpu_since(cpu0, start) * 1e3)
-            after = [t for t in recorder.renders[start:] if t >= t0]
+            cpu.append(recorder.cpu_since(cpu0, start[0]) * 1e3)
+            after = [t for t in recorder.renders[start[0]:] if t >= t0]
             first.append((min(after) - t0) * 1e3 if after else 0.0)
             freezes.append(recorder.max_freeze_since(t0) * 1e3)
         key = name

@@ -76,6 +76,7 @@ class TargetDrawer:
         self._glyphs: dict[int, tuple[Target, str, pv.PolyData]] = {}
         self._drawn_key: tuple = ()
         self._landmarks_drawn = False
+        self._landmarks_key: tuple = ()
         self.glyph_builds = 0            # how many glyphs were built (tests: caching works)
 
     def _glyph(self, t: Target, colour: str) -> pv.PolyData:
@@ -126,9 +127,14 @@ class TargetDrawer:
         return self.labels.actors[0] if self.labels.texts else None
 
     def draw_landmarks(self, points: dict[str, np.ndarray]) -> None:
-        """Small white balls and slice markers at the landmarks used for 10-20 / Beam / 5-cm."""
+        """Small white balls and slice markers at the landmarks used for 10-20 / Beam / 5-cm
+        (rebuilt only when a landmark moved: every added target asks again)."""
         names = {"nasion": "NAS", "inion": "IN", "lpa": "LPA", "rpa": "RPA"}
         present = [(names[k], np.asarray(p, float)) for k, p in points.items() if p is not None]
+        key = tuple((label, tuple(np.round(p, 6))) for label, p in present)
+        if key == self._landmarks_key:
+            return
+        self._landmarks_key = key
         self.window.set_markers("landmarks", [Marker(tuple(p), "#ffffff", label) for label, p in present])
         if not present and not self._landmarks_drawn:
             return

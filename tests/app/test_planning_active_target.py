@@ -172,3 +172,17 @@ def test_long_names_in_the_distance_table_are_not_cut(window, qtbot, phantom):
         assert needed.width() <= width and needed.height() <= table.rowHeight(0), (col, name)
     # the numbers keep their own width: never narrower than their text
     assert table.columnWidth(2) >= fm.horizontalAdvance(table.item(0, 2).text())
+
+
+def test_the_manual_form_shows_the_cursor_moved_while_another_method_was_chosen(window, phantom):
+    """The manual form's cursor text is refreshed only while it is on screen (speed); choosing
+    it must still show where the cursor is now, never a stale position."""
+    ph, _, _ = phantom
+    panel = window.planning_panel
+    panel.add_box.choose("ten_twenty")
+    point = cortex_point(ph, [0.3, -0.2, 0.9])
+    window.set_cursor(point)                                  # the manual form is hidden now
+    panel.add_box.choose("manual")
+    QtCore.QCoreApplication.processEvents()
+    text = panel.add_box.forms["manual"].cursor_info.text()
+    assert "({:+.1f}, {:+.1f}, {:+.1f})".format(*point) in text
