@@ -302,9 +302,11 @@ class TrackerPanel(QtWidgets.QWidget):
     def _request_connect(self) -> None:
         try:
             cfg = self.config()
-        except ValueError as exc:
-            self.state_label.setText(str(exc))
+        except ValueError as exc:       # shown where errors are, not in the state's large letters
+            self.error_label.setText(f"Error: {exc}")
+            self.error_label.setVisible(True)
             return
+        self.error_label.setVisible(False)
         self.connectRequested.emit(cfg)
 
     def _record_clicked(self, checked: bool) -> None:

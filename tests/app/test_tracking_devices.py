@@ -139,3 +139,14 @@ def test_a_broken_emulator_list_does_not_break_the_port_list(window, monkeypatch
     panel.port.setCurrentText("/dev/ttyUSB0")
     panel._fill_ports()
     assert panel.port.currentText() == "/dev/ttyUSB0"
+
+
+def test_connect_without_a_port_says_so_where_errors_are(window, qtbot):
+    panel = window.tracker_panel
+    window.panels.setCurrentWidget(panel)
+    panel.kind.setCurrentIndex(panel.kind.findData("polhemus"))
+    panel.port.setCurrentText("")
+    qtbot.mouseClick(panel.connect_button, QtCore.Qt.MouseButton.LeftButton)
+    assert panel.error_label.isVisible()
+    assert panel.error_label.text() == "Error: Choose a port, URL or file first."
+    assert panel.state_label.text() == "● NOT CONNECTED" and not window.tracking.connected
