@@ -97,7 +97,7 @@ def cut_texts(root: QtWidgets.QWidget) -> list[str]:
     """Every visible text under ``root`` (itself included) that does not fit, with why."""
     problems = []
     for w in [root, *root.findChildren(QtWidgets.QWidget)]:
-        # QWidget.width(w), not w.width(): a panel may name a child "width" (DisplayPanel does)
+        # QWidget.width(w), not w.width(): a panel may name a child "width" (DisplayPanel once did)
         if not w.isVisible() or QtWidgets.QWidget.width(w) <= 0 or QtWidgets.QWidget.height(w) <= 0:
             continue
         if isinstance(w, QtWidgets.QLabel):

@@ -68,7 +68,7 @@ def test_every_tab_fits_and_no_visible_text_is_cut(window, qtbot, size, sample_h
             seen.append(f"{tabs.tabText(i)} {view}")
             QtWidgets.QApplication.processEvents()
             cut = settled_cut_texts(window, qtbot)
-            page_w = QtWidgets.QWidget.width(page)       # DisplayPanel.width is a spin box
+            page_w = QtWidgets.QWidget.width(page)       # a panel may shadow width() with a child
             if page_w > area.viewport().width():           # no horizontal scroll bar: would be cut
                 cut.append(f"page is {page_w} px wide in a {area.viewport().width()} px panel")
             if cut:
