@@ -59,6 +59,7 @@ class TrackingSnapshot:
     error: str = ""                        # why there is no tracking now; "" while tracking
     link_warning: str = ""                 # the link cannot carry the device's rate, with the remedy
     ever_tracked: bool = False             # this connection tracked once: a stop now is a loss
+    receiving: bool = False                # a fresh frame of some tool, not only disconnect marks
 
     def role_live(self, role: str) -> bool:
         view = self.tools.get(self.roles.get(role, role))
@@ -189,16 +190,18 @@ class TrackingBridge(QtCore.QObject):
         frames = acq.latest_all()
         stats = acq.stats
         state = acq.state
-        error = self._follow_state(state, stats, now)
         tools: dict[str, ToolView] = {}
         poses: dict[str, ToolPose] = {}
+        receiving = False
         for name, frame in frames.items():
             fresh = acq.is_fresh(frame, now)
+            receiving = receiving or (fresh and frame.status is not ToolStatus.DISCONNECTED)
             rate = float(stats.rate_hz.get(name, 0.0))
             light, text = describe_tool(frame, fresh, rate)
             tools[name] = ToolView(name, light, text, rate, frame.quality_rms_mm, frame)
             poses[name] = ToolPose(frame.tracker_from_tool, fresh and frame.is_trackable,
                                    frame.frame_number)
+        error = self._follow_state(state == "tracking" and receiving, state, stats, now)
         s = self.state
         live = compute_live_poses(poses, mri_from_reference=s.mri_from_reference,
                                   pointer_from_tip=s.pointer_from_tip,
@@ -213,21 +216,24 @@ class TrackingBridge(QtCore.QObject):
                                 model=_device_model(stats, tracker),
                                 technology=device_technology(tracker), error=error,
                                 link_warning=str(getattr(stats, "link_warning", "") or ""),
-                                ever_tracked=self._ever_tracked)
+                                ever_tracked=self._ever_tracked, receiving=receiving)
         self.last = snap
         self.updated.emit(snap)
         return snap
 
 
-    def _follow_state(self, state: str, stats, now_ns: int) -> str:
+    def _follow_state(self, tracking: bool, state: str, stats, now_ns: int) -> str:
         """Note losses and recoveries; return the error to show now ("" while tracking).
+
+        ``tracking``: the device is connected and fresh frames arrive (the acquisition's
+        "tracking" state alone comes before the first frame and stays through a silent stream).
 
         The acquisition keeps its last error after a recovery; showing it next to a running
         stream made users chase a fixed fault, so the screens get an error only while tracking
         is down, and only one recorded since tracking last ran (the error counter tells a new
         error from the old text). Each loss and recovery is logged: the history stays in the log.
         """
-        if state == "tracking":
+        if tracking:
             if self._lost_since_ns is not None:
                 log.info("%s: tracking restored after %.1f s without tracking (last error: %s)",
                          self.description, (now_ns - self._lost_since_ns) / 1e9,

@@ -76,6 +76,17 @@ def tracking_alert(snap: TrackingSnapshot | None, description: str = "") -> Trac
     if snap is None or not snap.connected:
         return TrackingAlert(OFF, "", "", "", "Tracker: not connected", "NOT CONNECTED")
     where = snap.device or description or "the tracker"
+    if snap.state == "tracking" and not snap.receiving:
+        # connected, but no fresh frame: the first has not come yet, or the stream went silent
+        if not snap.ever_tracked:
+            return TrackingAlert(CONNECTING, "", "", "", f"Tracker: connecting to {where}…",
+                                 "CONNECTING…")
+        return TrackingAlert(
+            LOST, "TRACKING LOST",
+            f"{where} is connected but sends no poses: check its power and cable, or "
+            "Disconnect and Connect again. Every position is hidden until poses arrive.",
+            "TRACKING LOST\nno frames", "Tracker LOST: no frames arriving",
+            "LOST: no frames arriving", snap.error)
     if snap.state != "tracking":
         if not snap.error and not snap.ever_tracked:
             return TrackingAlert(CONNECTING, "", "", "", f"Tracker: connecting to {where}…",

@@ -192,3 +192,38 @@ def test_banner_stays_in_sight_in_the_large_chairside_layout(window, qtbot):
     assert not window.chairside.large and window._dock.isVisible()
     assert window.panels.currentWidget() is window.tracker_panel
     window.tracking.stop()
+
+
+class FreezingTracker(SimulatedTracker):
+    """A device that stays connected but stops sending (a hung camera, a stalled stream)."""
+
+    frozen = False
+
+    def read_frames(self, timeout_s: float = 0.5):
+        if FreezingTracker.frozen:
+            self._sleep(min(timeout_s, 0.02))
+            return []
+        return super().read_frames(timeout_s)
+
+
+def test_a_silent_stream_is_tracking_lost_not_tracking(window, qtbot):
+    """The acquisition stays in its "tracking" state while nothing arrives: the screens must not."""
+    FreezingTracker.frozen = False
+    window.tracking.start(lambda: FreezingTracker("idle"), "Simulated tracker")
+    display = window.tracking_display
+    qtbot.waitUntil(lambda: display.status_label.text() == "Tracker: tracking (Simulated tracker)",
+                    timeout=10000)
+    FreezingTracker.frozen = True
+    try:
+        qtbot.waitUntil(lambda: display.banner.isVisible(), timeout=5000)
+        assert window.tracking.last.state == "tracking"
+        assert display.banner.headline.text() == "TRACKING LOST"
+        assert display.banner.detail.text().startswith(
+            "Simulated tracker is connected but sends no poses")
+        assert display.status_label.text() == "Tracker LOST: no frames arriving"
+        assert window.view3d.banner == "TRACKING LOST\nno frames"
+    finally:
+        FreezingTracker.frozen = False
+    qtbot.waitUntil(lambda: not display.banner.isVisible(), timeout=10000)
+    assert display.status_label.text() == "Tracker: tracking (Simulated tracker)"
+    window.tracking.stop()

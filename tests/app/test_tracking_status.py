@@ -24,10 +24,11 @@ MISSING = ToolView("reference", "red", "missing", 60.0, None, None)
 
 def snap(state: str = "tracking", *, tools=None, error: str = "", ever: bool = True,
          device: str = "Polhemus Liberty", technology: str = ELECTROMAGNETIC,
-         roles=None) -> TrackingSnapshot:
+         roles=None, receiving: bool | None = None) -> TrackingSnapshot:
     return TrackingSnapshot(True, state, {"reference": GREEN} if tools is None else tools, None,
                             roles or {"reference": "reference"}, 0, device=device,
-                            technology=technology, error=error, ever_tracked=ever)
+                            technology=technology, error=error, ever_tracked=ever,
+                            receiving=state == "tracking" if receiving is None else receiving)
 
 
 def test_each_state_has_one_description():
@@ -40,6 +41,18 @@ def test_each_state_has_one_description():
     ok = tracking_alert(snap())
     assert (ok.level, ok.status, ok.banner, ok.error) == (
         TRACKING, "Tracker: tracking (Polhemus Liberty)", False, "")
+
+
+def test_connected_without_frames_is_connecting_first_and_lost_after_tracking():
+    """The acquisition says "tracking" before the first frame and through a silent stream: the
+    status bar said "Connecting to ..." long after, or "tracking" with nothing arriving."""
+    first = tracking_alert(snap("tracking", ever=False, receiving=False), "NDI on COM3")
+    assert first.level == CONNECTING and first.status == "Tracker: connecting to Polhemus Liberty…"
+    silent = tracking_alert(snap("tracking", receiving=False))
+    assert silent.level == LOST and silent.banner and silent.headline == "TRACKING LOST"
+    assert silent.detail.startswith("Polhemus Liberty is connected but sends no poses.")
+    assert silent.status == "Tracker LOST: no frames arriving"
+    assert silent.view_text == "TRACKING LOST\nno frames"
 
 
 def test_loss_after_tracking_is_lost_with_the_current_error_and_the_retry():
@@ -91,7 +104,8 @@ def test_3d_lines_are_short_enough_for_a_narrow_view():
     """The 3-D banner is cut at both ends when a line is wider than the view (issue 12)."""
     alerts = [tracking_alert(snap("reconnecting in 3.0 s", error="x" * 80)),
               tracking_alert(snap("reconnecting in 3.0 s", error="x", ever=False)),
-              tracking_alert(snap(tools={"reference": MISSING}))]
+              tracking_alert(snap(tools={"reference": MISSING})),
+              tracking_alert(snap(receiving=False))]
     for alert in alerts:
         assert alert.view_text and max(len(line) for line in alert.view_text.split("\n")) <= 16
 
