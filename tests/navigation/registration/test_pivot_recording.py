@@ -141,6 +141,25 @@ def test_rocking_in_one_plane_times_out_naming_it():
     assert np.degrees(progress.coverage.second_rad) < 1
 
 
+def test_an_ellipse_short_of_the_target_is_kept_at_the_limit_with_a_note():
+    """±20° one way, ±11° the other: below the 30° × 30° asked for, above the calibration's own
+    minimum (30° span, 8° cone). At the time limit the fit is kept, saying what was short."""
+    t = np.arange(600) / 60.0
+    w = np.column_stack([np.deg2rad(20) * np.cos(2 * np.pi * 0.3 * t),
+                         np.deg2rad(11) * np.sin(2 * np.pi * 0.3 * t), 0 * t])
+    rot = Rotation.from_rotvec(w).as_matrix()
+    poses = np.tile(np.eye(4), (len(t), 1, 1))
+    poses[:, :3, :3] = rot
+    poses[:, :3, 3] = PIVOT - rot @ TIP
+    rec = PivotRecorder(0.0, max_time_s=8.0)
+    progress = rec.feed(zip(t, poses), now_s=10.0)
+    assert progress.outcome is PivotOutcome.DONE
+    assert progress.elapsed_s == pytest.approx(8.0, abs=0.1)     # the limit, in frame time
+    assert "Less rotation than asked for (tilted 40° about one axis and 22° about another" \
+        in progress.message
+    assert np.linalg.norm(progress.calibration.tip_offset_mm - TIP) < 1e-6
+
+
 def test_a_carried_pointer_and_an_unseen_one_are_named():
     rec = PivotRecorder(0.0, max_time_s=3.0)
     for i in range(240):                        # slides 0.25 mm a frame, never turns
