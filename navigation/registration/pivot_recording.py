@@ -231,8 +231,9 @@ class PivotRecorder:
         return (f"The tip moved at least {travel_mm:.1f} mm during the recording (fit residual "
                 f"{fit.rms_mm:.2f} mm RMS, up to {fit.max_residual_mm:.1f} mm; allowed "
                 f"{self.max_travel_mm:.1f} mm and {self.max_rms_mm:.1f} mm RMS): it slid in or "
-                "out of the divot, or the marker was partly hidden. Press the tip into the "
-                "divot, keep it there, and record again.")
+                "out of the divot, the recording started before the tip was in the divot, or "
+                "the marker was partly hidden. Press the tip into the divot, then press Start, "
+                "keep the tip there, and record again.")
 
 
 def tip_travel_mm(tracker_from_pointer: np.ndarray, tip_offset_mm: np.ndarray) -> float:

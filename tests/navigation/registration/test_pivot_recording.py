@@ -190,6 +190,19 @@ def test_a_slipping_tip_fails_at_once_with_that_cause(slip_mm):
     assert "The tip moved at least" in progress.message and "divot" in progress.message
 
 
+def test_start_pressed_before_the_tip_reached_the_divot_is_refused_naming_it():
+    """The common slip: Start pressed while the tip is still on its way into the divot (the
+    last 25 mm, 0.5 s), then pivoting there."""
+    poses = simulate_pivot_poses(TIP, PIVOT, 400, np.deg2rad(25), 0.1, np.random.default_rng(14))
+    approach = np.linspace(25.0, 0.0, 30, endpoint=False)
+    poses[:30, :3, 3] += np.outer(approach, [0.0, 0.6, 0.8])     # tip 25 -> 0 mm from the divot
+    rec = PivotRecorder(0.0)
+    progress = rec.feed(((i / 60.0, p) for i, p in enumerate(poses)), now_s=400 / 60.0)
+    assert progress.outcome is PivotOutcome.SLIPPED, progress.message
+    assert "started before the tip was in the divot" in progress.message
+    assert progress.elapsed_s < 2.0                            # said at once
+
+
 @pytest.mark.safety(hazard="registration",
                     control="a late 2 mm pivot slip that the RMS residual accepts is refused by the tip travel")
 def test_a_late_slip_the_rms_lets_through_is_caught_by_the_tip_travel():
