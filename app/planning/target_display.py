@@ -115,6 +115,7 @@ class TargetDrawer:
         if not self._labels_added:
             view.set_overlay_actor(LABELS, self.labels.actors[0])
             view.set_overlay_actor(ACTIVE_LABEL, self.labels.actors[1])   # added last: on top
+            self.labels.attach(view.plotter.renderer)
             self._labels_added = True
         self.labels.set_labels(np.array([t.scalp_point_mm - 44.0 * t.normal for t, _ in items]).reshape(-1, 3),
                                [t.name for t, _ in items],

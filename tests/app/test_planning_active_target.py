@@ -115,9 +115,9 @@ def test_selecting_a_row_rebuilds_no_glyph_and_keeps_the_actors(window, phantom)
     assert drawer.glyph_builds == builds + 1
 
 
-def active_label_pixels(window, point) -> int:
-    """Yellow (active label text) pixels in a box around ``point``'s place in the 3-D view,
-    with every actor but the labels hidden (the yellow ring too)."""
+def active_label_box(window):
+    """The active label's pixel box (x0, x1, y0, y1) and its yellow text pixels, rendered with
+    every actor but the labels hidden (the yellow ring too)."""
     view = window.view3d
     hidden = [a for name, a in view._actors.items() if name not in (LABELS, ACTIVE_LABEL) and a.GetVisibility()]
     for actor in hidden:
@@ -128,27 +128,38 @@ def active_label_pixels(window, point) -> int:
     finally:
         for actor in hidden:
             actor.SetVisibility(True)
-    x, y = view.world_to_display(point)
-    scale = image.shape[1] / view.plotter.render_window.GetSize()[0]
-    cx, cy = int(x * scale), int(image.shape[0] - y * scale)
-    patch = image[max(cy - 15, 0):cy + 15, max(cx - 60, 0):cx + 60, :3]
+    renderer = view.plotter.renderer
+    size = [0.0] * 4
+    actor = view._actors[ACTIVE_LABEL]
+    actor.GetBoundingBox(renderer, size)                  # relative to the actor's position
+    px, py = actor.GetPosition()
+    bbox = [px + size[0], px + size[1], py + size[2], py + size[3]]
+    scale = image.shape[1] / renderer.GetSize()[0]
+    x0, x1 = int(bbox[0] * scale), int(bbox[1] * scale)
+    y0, y1 = image.shape[0] - int(bbox[3] * scale), image.shape[0] - int(bbox[2] * scale)
+    patch = image[max(y0, 0):y1, max(x0, 0):x1, :3]
     yellow = (patch[..., 0] > 180) & (patch[..., 1] > 160) & (patch[..., 2] < 120)
-    return int(yellow.sum())
+    return bbox, int(yellow.sum())
 
 
-def test_the_active_label_is_never_the_one_left_out(window, phantom):
-    """Five targets 6 mm apart: their labels crowd, so VTK leaves some out. The active one is
-    drawn (yellow, "ACTIVE: ...") whichever target it is; the old labels left it out."""
+def test_the_active_label_is_drawn_whole_and_never_the_one_left_out(window, phantom):
+    """Five targets 6 mm apart with long names: their labels crowd, so VTK leaves some out, and
+    a label beside a target near the view's edge runs past it. The active one is drawn (yellow,
+    "ACTIVE: ...") whole inside the view, whichever target it is; the old labels left it out."""
     ph, _, _ = phantom
     for i in range(5):
-        add_manual(window, cortex_point(ph, [-0.5 + 0.05 * i, 0.55, 0.65]), f"Target number {i}")
+        add_manual(window, cortex_point(ph, [-0.5 + 0.05 * i, 0.55, 0.65]),
+                   f"Target number {i}, dorsolateral prefrontal, long name")
     window.view3d.view_from("front_left")
     box = window.planning_panel.list_box
+    w, h = window.view3d.plotter.renderer.GetSize()
     for row in (2, 4, 0):
         click_row(box.table, row)
         t = window.state.targets.active
-        assert t.name == f"Target number {row}"
-        assert active_label_pixels(window, t.scalp_point_mm - 44.0 * t.normal) > 20
+        assert t.name.startswith(f"Target number {row},")
+        bbox, yellow = active_label_box(window)
+        assert yellow > 50
+        assert 0 <= bbox[0] and bbox[1] <= w and 0 <= bbox[2] and bbox[3] <= h, (bbox, w, h)
 
 
 def test_long_names_in_the_distance_table_are_not_cut(window, qtbot, phantom):
