@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from PySide6 import QtCore
@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 __all__ = ["TrackingBridge", "TrackingSnapshot", "ToolView", "ROLES"]
 
 ROLES = ("reference", "pointer", "coil")
+
+#: How long without any fresh frame before a connected device counts as silent (TRACKING LOST),
+#: and the head reference not live before the window says so. Each pose is hidden at once by its
+#: own staleness limit; this only keeps one late frame (a loaded machine, a serial link near its
+#: limit) from flashing a window-wide alarm several times a second.
+SILENCE_NS = 250_000_000
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ class TrackingSnapshot:
     error: str = ""                        # why there is no tracking now; "" while tracking
     link_warning: str = ""                 # the link cannot carry the device's rate, with the remedy
     ever_tracked: bool = False             # this connection tracked once: a stop now is a loss
-    receiving: bool = False                # a fresh frame of some tool, not only disconnect marks
+    receiving: bool = False                # fresh frames arrive (none for SILENCE_NS: silent)
+    reference_lost: bool = False           # the head reference not live for SILENCE_NS or more
 
     def role_live(self, role: str) -> bool:
         view = self.tools.get(self.roles.get(role, role))
@@ -107,6 +114,8 @@ class TrackingBridge(QtCore.QObject):
         self._lost_since_ns: int | None = None   # when tracking stopped (for the log on recovery)
         self._last_error = ""
         self._errors_when_tracking = 0           # the acquisition's error count when it last tracked
+        self._last_fresh_ns: int | None = None   # when a fresh frame was last seen
+        self._reference_down_ns: int | None = None  # since when the head reference is not live
 
     @property
     def connected(self) -> bool:
@@ -130,7 +139,7 @@ class TrackingBridge(QtCore.QObject):
 
         self.description = description
         self._ever_tracked, self._lost_since_ns, self._last_error = False, None, ""
-        self._errors_when_tracking = 0
+        self._errors_when_tracking, self._last_fresh_ns, self._reference_down_ns = 0, None, None
         self.acquisition = Acquisition(make, name=description, reconnect=True)
         self.acquisition.start()
         self._timer.start()
@@ -192,15 +201,16 @@ class TrackingBridge(QtCore.QObject):
         state = acq.state
         tools: dict[str, ToolView] = {}
         poses: dict[str, ToolPose] = {}
-        receiving = False
         for name, frame in frames.items():
             fresh = acq.is_fresh(frame, now)
-            receiving = receiving or (fresh and frame.status is not ToolStatus.DISCONNECTED)
+            if fresh and frame.status is not ToolStatus.DISCONNECTED:
+                self._last_fresh_ns = now
             rate = float(stats.rate_hz.get(name, 0.0))
             light, text = describe_tool(frame, fresh, rate)
             tools[name] = ToolView(name, light, text, rate, frame.quality_rms_mm, frame)
             poses[name] = ToolPose(frame.tracker_from_tool, fresh and frame.is_trackable,
                                    frame.frame_number)
+        receiving = self._last_fresh_ns is not None and now - self._last_fresh_ns <= SILENCE_NS
         error = self._follow_state(state == "tracking" and receiving, state, stats, now)
         s = self.state
         live = compute_live_poses(poses, mri_from_reference=s.mri_from_reference,
@@ -217,6 +227,12 @@ class TrackingBridge(QtCore.QObject):
                                 technology=device_technology(tracker), error=error,
                                 link_warning=str(getattr(stats, "link_warning", "") or ""),
                                 ever_tracked=self._ever_tracked, receiving=receiving)
+        if snap.role_live("reference"):
+            self._reference_down_ns = None
+        elif self._reference_down_ns is None:
+            self._reference_down_ns = now
+        if now - (now if self._reference_down_ns is None else self._reference_down_ns) >= SILENCE_NS:
+            snap = replace(snap, reference_lost=True)
         self.last = snap
         self.updated.emit(snap)
         return snap

@@ -26,7 +26,7 @@ OFF = "off"                  # no tracker chosen
 CONNECTING = "connecting"    # first attempt, nothing has gone wrong yet
 NOT_CONNECTED = "not_connected"  # the first connection fails (wrong port, cable, power)
 LOST = "lost"                # it tracked, then the device went away: reconnecting
-REFERENCE = "reference"      # the device tracks, but the head reference is not live
+REFERENCE = "reference"      # the device tracks, but the head reference is not live (for 0.25 s)
 TRACKING = "tracking"
 
 #: Colours of the levels (text on white in the Tracker tab, the banner's background).
@@ -110,7 +110,7 @@ def tracking_alert(snap: TrackingSnapshot | None, description: str = "") -> Trac
             f"Tracker not connected: {retry}",
             f"NOT CONNECTED: {retry}", error)
     reference = snap.roles.get("reference", "reference")
-    if not snap.role_live("reference"):
+    if snap.reference_lost:
         view = snap.tools.get(reference)
         label = "head reference" if reference == "reference" else f"head reference ({reference})"
         advice = tool_problem(label, view, snap.technology)

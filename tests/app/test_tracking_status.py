@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from tmsnav.app.tracking_advice import (ELECTROMAGNETIC, OPTICAL, UNKNOWN, device_technology,
@@ -25,10 +26,13 @@ MISSING = ToolView("reference", "red", "missing", 60.0, None, None)
 def snap(state: str = "tracking", *, tools=None, error: str = "", ever: bool = True,
          device: str = "Polhemus Liberty", technology: str = ELECTROMAGNETIC,
          roles=None, receiving: bool | None = None) -> TrackingSnapshot:
-    return TrackingSnapshot(True, state, {"reference": GREEN} if tools is None else tools, None,
+    tools = {"reference": GREEN} if tools is None else tools
+    lost = tools.get("reference") is not GREEN   # as the bridge says after 0.25 s not live
+    return TrackingSnapshot(True, state, tools, None,
                             roles or {"reference": "reference"}, 0, device=device,
                             technology=technology, error=error, ever_tracked=ever,
-                            receiving=state == "tracking" if receiving is None else receiving)
+                            receiving=state == "tracking" if receiving is None else receiving,
+                            reference_lost=lost)
 
 
 def test_each_state_has_one_description():
@@ -50,7 +54,7 @@ def test_connected_without_frames_is_connecting_first_and_lost_after_tracking():
     assert first.level == CONNECTING and first.status == "Tracker: connecting to Polhemus Liberty…"
     silent = tracking_alert(snap("tracking", receiving=False))
     assert silent.level == LOST and silent.banner and silent.headline == "TRACKING LOST"
-    assert silent.detail.startswith("Polhemus Liberty is connected but sends no poses.")
+    assert silent.detail.startswith("Polhemus Liberty is connected but sends no poses: ")
     assert silent.status == "Tracker LOST: no frames arriving"
     assert silent.view_text == "TRACKING LOST\nno frames"
 
@@ -166,12 +170,18 @@ class FakeAcquisition:
         self.stats.errors += 1
         self.stats.last_error = text
 
+    missing = False
+
     def latest_all(self):
         status = ToolStatus.OK if self.state == "tracking" else ToolStatus.DISCONNECTED
-        return {"reference": ToolFrame("reference", None, status)}
+        if self.missing:
+            status = ToolStatus.MISSING
+        return {"reference": ToolFrame("reference", np.eye(4), status)}
+
+    fresh = True
 
     def is_fresh(self, frame, now_ns) -> bool:
-        return True
+        return self.fresh
 
 
 def test_bridge_clears_the_old_error_on_recovery_and_shows_a_repeat_of_it(qtbot):
@@ -193,3 +203,34 @@ def test_bridge_clears_the_old_error_on_recovery_and_shows_a_repeat_of_it(qtbot)
     assert bridge.tick().error == "cannot open /dev/ttyUSB0: no such port"
     acq.state = "disconnected: device closed"
     assert bridge.tick().error == "device closed"
+
+
+def test_one_late_frame_is_not_silence_but_a_quarter_second_is(qtbot):
+    """A single late frame (loaded machine, link near its limit) must not flash TRACKING LOST;
+    the poses are hidden by their own staleness check meanwhile."""
+    from tmsnav.app.app_state import AppState
+
+    now = [0]
+    bridge = TrackingBridge(AppState(), clock_ns=lambda: now[0])
+    acq = FakeAcquisition()
+    acq.state = "tracking"
+    bridge.acquisition = acq  # type: ignore[assignment]
+    assert bridge.tick().receiving
+    acq.fresh = False
+    now[0] = 100_000_000
+    late = bridge.tick()
+    assert late.tools["reference"].text == "stale" and not late.role_live("reference")
+    assert late.receiving and not late.reference_lost and tracking_alert(late).level == TRACKING
+    now[0] = 300_000_000
+    silent = bridge.tick()
+    assert not silent.receiving and tracking_alert(silent).level == LOST
+    acq.fresh = True                      # frames again, the reference live
+    now[0] = 400_000_000
+    assert bridge.tick().role_live("reference")
+    acq.missing = True                    # then hidden (MISSING in fresh frames)
+    now[0] = 450_000_000
+    first = bridge.tick()
+    assert first.receiving and not first.role_live("reference") and not first.reference_lost
+    now[0] = 750_000_000
+    held = bridge.tick()
+    assert held.reference_lost and tracking_alert(held).level == REFERENCE
