@@ -18,17 +18,20 @@ scripted windows (tests, ``--screenshot``) neither read nor change the user's ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .bullseye import ANTERIOR_UP, HANDLE_UP
 from .chairside_view import ChairsideView
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .app_state import AppState
+    from .panels.guidance_panel import GuidancePanel
 
-__all__ = ["ChairsideLayout", "settings", "SIDE_PANEL_MAX_FRACTION", "LARGE_CHAIRSIDE_FRACTION"]
+__all__ = ["ChairsideLayout", "WindowParts", "settings", "SIDE_PANEL_MAX_FRACTION", "LARGE_CHAIRSIDE_FRACTION"]
 
 KEY_LARGE = "view/chairside_large"
 KEY_ORIENTATION = "view/bullseye_orientation"
@@ -47,31 +50,47 @@ def _as_bool(value: object) -> bool:
     return value is True or str(value).lower() in ("true", "1", "yes")
 
 
+@dataclass(frozen=True)
+class WindowParts:
+    """The parts of the main window the layout rearranges, passed in rather than the window
+    itself so this module does not import the window that builds it (no import cycle)."""
+
+    window: QtWidgets.QMainWindow
+    view_grid: QtWidgets.QGridLayout
+    slices: Mapping[str, QtWidgets.QWidget]
+    guidance_panel: GuidancePanel
+    state: AppState
+    view_menu: QtWidgets.QMenu
+    dock: QtWidgets.QDockWidget
+    panels: QtWidgets.QTabWidget
+
+
 class ChairsideLayout(QtCore.QObject):
     largeChanged = QtCore.Signal(bool)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, parts: WindowParts) -> None:
+        super().__init__(parts.window)
+        self.parts = parts
+        self.window = window = parts.window
         self.large = False
         self.remember = False
         self._dock_was_visible = True
         self.view = ChairsideView()
         self.view.hide()
-        window.view_grid.addWidget(self.view, 0, 2, 2, 1)
-        window.view_grid.setColumnStretch(2, 0)
-        panel = window.guidance_panel
+        parts.view_grid.addWidget(self.view, 0, 2, 2, 1)
+        parts.view_grid.setColumnStretch(2, 0)
+        panel = parts.guidance_panel
         panel.guidanceChanged.connect(self.view.show_error)
         panel.toleranceChanged.connect(self.view.set_tolerance)
         panel.orientationChanged.connect(self._orientation_changed)
         panel.large_button.clicked.connect(self.toggle)
         self.view.exitRequested.connect(lambda: self.set_large(False))
-        window.state.targetsChanged.connect(self._targets_changed)
+        parts.state.targetsChanged.connect(self._targets_changed)
         self.view.set_tolerance(panel.bullseye.tolerance)
         self.view.bullseye.set_orientation(panel.bullseye_orientation())
         self._targets_changed()
 
-        menu = window.view_menu
+        menu = parts.view_menu
         menu.addSeparator()
         # Actions constructed from Python (never QDockWidget.toggleViewAction: see the Edit menu).
         self.large_action = QtGui.QAction("&Large chairside layout", window)
@@ -96,12 +115,12 @@ class ChairsideLayout(QtCore.QObject):
     def set_large(self, on: bool) -> None:
         on = bool(on)
         if on != self.large:
-            w, grid = self.window, self.window.view_grid
+            w, grid = self.parts, self.parts.view_grid
             self.large = on
             if on:
                 # isHidden, not isVisible: restore_saved runs before the window is shown
-                self._dock_was_visible = not w._dock.isHidden()
-                w._dock.hide()
+                self._dock_was_visible = not w.dock.isHidden()
+                w.dock.hide()
             for view in w.slices.values():
                 view.setVisible(not on)
             self.view.setVisible(on)
@@ -110,17 +129,17 @@ class ChairsideLayout(QtCore.QObject):
                 grid.setColumnStretch(col, stretch)
             grid.setRowStretch(1, 0 if on else 1)
             if not on:
-                w._dock.setVisible(self._dock_was_visible)
+                w.dock.setVisible(self._dock_was_visible)
             self._save(KEY_LARGE, on)
             self.largeChanged.emit(on)
         if self.large_action.isChecked() != on:
             self.large_action.setChecked(on)
-        if self.panel_action.isChecked() == self.window._dock.isHidden():
-            self.panel_action.setChecked(not self.window._dock.isHidden())
+        if self.panel_action.isChecked() == self.parts.dock.isHidden():
+            self.panel_action.setChecked(not self.parts.dock.isHidden())
 
     # ----- side panel ---------------------------------------------------------------------
     def set_side_panel_visible(self, visible: bool) -> None:
-        self.window._dock.setVisible(bool(visible))
+        self.parts.dock.setVisible(bool(visible))
         if not self.large:
             self._save(KEY_SIDE_PANEL, bool(visible))
         if self.panel_action.isChecked() != bool(visible):
@@ -133,10 +152,10 @@ class ChairsideLayout(QtCore.QObject):
         """Open the side panel at a third of the window width (400-450 px), within its cap."""
         self._cap_side_panel()
         width = int(min(450, max(SIDE_PANEL_MIN_PX, self.window.width() / 3)))
-        self.window.resizeDocks([self.window._dock], [width], QtCore.Qt.Orientation.Horizontal)
+        self.window.resizeDocks([self.parts.dock], [width], QtCore.Qt.Orientation.Horizontal)
 
     def _cap_side_panel(self) -> None:
-        panels = self.window.panels
+        panels = self.parts.panels
         panels.setMinimumWidth(SIDE_PANEL_MIN_PX - 10)
         panels.setMaximumWidth(self.side_panel_max_px() - 10)   # the dock's frame takes ~10 px
 
@@ -152,7 +171,7 @@ class ChairsideLayout(QtCore.QObject):
         s = settings()
         orientation = str(s.value(KEY_ORIENTATION, ANTERIOR_UP))
         if orientation in (ANTERIOR_UP, HANDLE_UP):
-            self.window.guidance_panel.set_bullseye_orientation(orientation)
+            self.parts.guidance_panel.set_bullseye_orientation(orientation)
         self.set_side_panel_visible(_as_bool(s.value(KEY_SIDE_PANEL, True)))
         self.set_large(_as_bool(s.value(KEY_LARGE, False)))
 
@@ -165,7 +184,7 @@ class ChairsideLayout(QtCore.QObject):
         self._save(KEY_ORIENTATION, orientation)
 
     def _targets_changed(self) -> None:
-        target = self.window.state.targets.active
+        target = self.parts.state.targets.active
         self.view.set_target(target.name if target is not None else None)
-        source = self.window.guidance_panel.bullseye
+        source = self.parts.guidance_panel.bullseye
         self.view.bullseye.set_anatomical_axes(source.anterior_xy, source.right_xy)

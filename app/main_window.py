@@ -99,9 +99,11 @@ class MainWindow(QtWidgets.QMainWindow):
         from .brain_loading import BrainController
 
         self.brains = BrainController(self)
-        from .chairside_layout import ChairsideLayout
+        from .chairside_layout import ChairsideLayout, WindowParts
 
-        self.chairside = ChairsideLayout(self)   # View > Large chairside layout, side panel fit
+        self.chairside = ChairsideLayout(WindowParts(   # View > Large chairside layout, side panel fit
+            self, self.view_grid, self.slices, self.guidance_panel, self.state, self.view_menu,
+            self._dock, self.panels))
 
     # ----- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -472,7 +474,13 @@ class MainWindow(QtWidgets.QMainWindow):
         """Save / Discard / Cancel, non-blocking (:mod:`tmsnav.app.unsaved_close`)."""
         from .unsaved_close import ask_unsaved_before_close
 
-        return ask_unsaved_before_close(self)
+        self._unsaved_box = ask_unsaved_before_close(self, self.sessions.save_or_create,
+                                                     self._close_after_confirmation)
+        return self._unsaved_box
+
+    def _close_after_confirmation(self) -> None:
+        self._close_confirmed = True
+        QtCore.QTimer.singleShot(0, self.close)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)

@@ -10,14 +10,12 @@ it reads over bright tissue.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+import numpy as np
 from PySide6 import QtCore, QtGui
 
 from .slice_labels import Box, place_labels
-
-if TYPE_CHECKING:
-    from .slice_view import SliceView
 
 __all__ = ["Marker", "paint_markers", "ON_SLICE_MM", "NEAR_SLICE_MM"]
 
@@ -36,7 +34,18 @@ class Marker:
     live: bool = True          # False: drawn hollow and grey (e.g. stale tracker data)
 
 
-def paint_markers(p: QtGui.QPainter, view: "SliceView",
+class MarkerCanvas(Protocol):
+    """What painting markers needs from a slice view (:class:`tmsnav.app.slice_view.SliceView`);
+    a protocol, so this module does not import the view that imports it."""
+
+    def marker_offsets_mm(self, marker: Marker) -> tuple[np.ndarray, float]: ...
+    def display_to_widget(self, d: np.ndarray) -> QtCore.QPointF: ...
+    def reserved_boxes(self) -> list[Box]: ...
+    def width(self) -> int: ...
+    def height(self) -> int: ...
+
+
+def paint_markers(p: QtGui.QPainter, view: MarkerCanvas,
                   markers: list[Marker]) -> list[tuple[str, QtCore.QRectF]]:
     """Draw ``markers`` on ``view``; returns the (label, rectangle) of every label drawn."""
     shown: list[tuple[Marker, QtCore.QPointF, float]] = []

@@ -14,7 +14,7 @@ so the large chairside layout (:mod:`tmsnav.app.chairside_view`) shows the very 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
@@ -27,7 +27,18 @@ from ..bullseye import ANTERIOR_UP, HANDLE_UP, Bullseye
 from ..tracking_bridge import TrackingSnapshot
 
 if TYPE_CHECKING:
-    from ..main_window import MainWindow
+    from ..app_state import AppState
+    from ..tracking_bridge import TrackingBridge
+
+
+class GuidanceWindow(Protocol):
+    """What the panel needs from the main window (a protocol: importing the window that builds
+    this panel would make an import cycle)."""
+
+    @property
+    def state(self) -> AppState: ...
+    @property
+    def tracking(self) -> TrackingBridge: ...
 
 __all__ = ["GuidancePanel"]
 
@@ -42,7 +53,7 @@ class GuidancePanel(QtWidgets.QWidget):
     orientationChanged = QtCore.Signal(str)
     toleranceChanged = QtCore.Signal(object)     # Tolerance
 
-    def __init__(self, window: MainWindow, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, window: GuidanceWindow, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("guidance_panel")
         self.main_window = window
