@@ -108,7 +108,11 @@ class TargetListBox(QtWidgets.QGroupBox):
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setMaximumHeight(150)
+        self.table.setMaximumHeight(170)
+        # long names wrap (rows sized to them) instead of ending in "..."
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         self.table.setToolTip("Click a target to make it the active one: guidance, the 'why' box "
                               "and the e-field all follow the selected row")
         self.table.itemSelectionChanged.connect(self._selection_changed)
@@ -166,6 +170,7 @@ class TargetListBox(QtWidgets.QGroupBox):
         active = targets.active.name if targets.active is not None else None
         self.table.blockSignals(True)
         self.table.setRowCount(len(self._names))
+        changed = False
         for row, t in enumerate(targets):
             is_active = t.name == active
             cells = ("●" if is_active else "○", t.name + ("  (active)" if is_active else ""),
@@ -181,6 +186,9 @@ class TargetListBox(QtWidgets.QGroupBox):
                     item.setForeground(QtGui.QBrush(QtGui.QColor(colour)))
                     item.setToolTip("active target (guidance aims here)" if is_active else "")
                 self.table.setItem(row, col, item)
+                changed = True
+        if changed:
+            self.table.resizeRowsToContents()
         row = self._names.index(active) if active in self._names else -1
         if row >= 0:
             self.table.selectRow(row)

@@ -4,7 +4,7 @@ the one left out; selecting a row rebuilds no glyph. On the phantom head (exact 
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 from PySide6.QtTest import QTest
 
 from tmsnav.app.loading import LoadedHead
@@ -197,3 +197,18 @@ def test_the_manual_form_shows_the_cursor_moved_while_another_method_was_chosen(
     QtCore.QCoreApplication.processEvents()
     text = panel.add_box.forms["manual"].cursor_info.text()
     assert "({:+.1f}, {:+.1f}, {:+.1f})".format(*point) in text
+
+
+def test_long_names_in_the_target_table_wrap_instead_of_being_cut(window, qtbot, phantom):
+    ph, _, _ = phantom
+    name = "L-DLPFC Fox 2012 group target, sgACC anticorrelation"
+    add_manual(window, cortex_point(ph, [-0.45, 0.55, 0.7]), name)
+    table = window.planning_panel.list_box.table
+    qtbot.waitUntil(lambda: table.isVisible() and table.columnWidth(1) > 0)
+    QtCore.QCoreApplication.processEvents()
+    text = table.item(0, 1).text()
+    assert text == name + "  (active)" and table.textElideMode() == QtCore.Qt.TextElideMode.ElideNone
+    width = table.columnWidth(1) - 8
+    fm = QtGui.QFontMetrics(table.item(0, 1).font())                  # bold: the active row
+    needed = fm.boundingRect(QtCore.QRect(0, 0, width, 10_000), int(QtCore.Qt.TextFlag.TextWordWrap), text)
+    assert needed.width() <= width and needed.height() <= table.rowHeight(0)
