@@ -264,9 +264,14 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.efield_box.show_active(None if active is None else active.name, computed=self.field is not None)
 
     def go_to_target(self, name: str) -> None:
+        """Move the cursor to the target (cortex point, else entry), unless it is there: a click
+        on a row selects it on press and comes back here on release, and every cursor move
+        repaints all four views."""
         if name in self.state.targets:
             t = self.state.targets[name]
-            self.main.set_cursor(t.cortex_point_mm if t.cortex_point_mm is not None else t.scalp_point_mm)
+            point = t.cortex_point_mm if t.cortex_point_mm is not None else t.scalp_point_mm
+            if not np.allclose(self.main.cursor_mri, point, atol=1e-6):
+                self.main.set_cursor(point)
 
     def activate_target(self, name: str) -> None:
         """Make ``name`` the active target (selecting its row does this): guidance, the "why"

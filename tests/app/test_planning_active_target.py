@@ -212,3 +212,24 @@ def test_long_names_in_the_target_table_wrap_instead_of_being_cut(window, qtbot,
     fm = QtGui.QFontMetrics(table.item(0, 1).font())                  # bold: the active row
     needed = fm.boundingRect(QtCore.QRect(0, 0, width, 10_000), int(QtCore.Qt.TextFlag.TextWordWrap), text)
     assert needed.width() <= width and needed.height() <= table.rowHeight(0)
+
+
+def test_the_release_of_a_row_click_repaints_no_view_again(window, qtbot, phantom):
+    """A click selects the row on press (the target becomes active, the cursor goes there,
+    the views repaint); the release must not move the cursor to the same place again, which
+    repainted all four views a second time under software rendering."""
+    ph, _, _ = phantom
+    a = add_manual(window, cortex_point(ph, [-0.45, 0.55, 0.7]), "left frontal")
+    add_manual(window, cortex_point(ph, [0.45, 0.55, 0.7]), "right frontal")
+    cursor_moves = []
+    window.cursorChanged.connect(lambda p: cursor_moves.append(np.array(p)))
+    table = window.planning_panel.list_box.table
+    pos = table.visualRect(table.model().index(0, 1)).center()
+    QTest.mousePress(table.viewport(), QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, pos)
+    qtbot.waitUntil(lambda: window.state.targets.active.name == a.name and len(cursor_moves) == 1)
+    QTest.mouseRelease(table.viewport(), QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                       pos)
+    for _ in range(10):
+        QtCore.QCoreApplication.processEvents()
+    assert len(cursor_moves) == 1
+    np.testing.assert_allclose(cursor_moves[0], a.cortex_point_mm)
