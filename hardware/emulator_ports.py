@@ -38,9 +38,13 @@ def runtime_dir() -> Path:
     override = os.environ.get("TMSNAV_RUNTIME_DIR")
     if override:
         return Path(override)
+    import warnings
+
     import platformdirs
 
-    return Path(platformdirs.user_runtime_dir("tmsnav", appauthor=False))
+    with warnings.catch_warnings():   # no XDG_RUNTIME_DIR (containers, cron): its /tmp fallback is fine
+        warnings.simplefilter("ignore")
+        return Path(platformdirs.user_runtime_dir("tmsnav", appauthor=False))
 
 
 def register_emulator(entry: EmulatorPort) -> Path:
