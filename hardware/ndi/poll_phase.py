@@ -12,9 +12,10 @@ returns frame ``n`` was evaluated after ``s``, so frame ``n + 1`` starts after `
 received at ``r`` carrying frame ``n`` means frame ``n`` started before ``r``. The estimate is
 the prediction from the device clock (last start + frames x period), clamped into those bounds,
 so late replies do not move it. It starts at the earliest consistent time and is raised by
-repeated frames (a poll that came too early), so it settles just before the true frame start. The next poll goes ``MARGIN`` of a period
-after the predicted start, leaving ~0.9 of a period for the host to be late before a frame is
-missed (the old rule left 0.3-0.7). Pure arithmetic on times passed in: testable without clocks.
+repeated frames (a poll that came too early), so it settles just before the true frame start.
+The next poll goes ``MARGIN`` of a period after the predicted start, leaving ~0.9 of a period for
+the host to be late before a frame is missed (the old rule left 0.3-0.7). Pure arithmetic on
+times passed in: testable without clocks.
 """
 
 from __future__ import annotations
