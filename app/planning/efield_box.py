@@ -87,6 +87,10 @@ class EfieldBox(QtWidgets.QGroupBox):
                 results.addWidget(value, row, 1)
             self.values[key] = value
         results.setColumnStretch(1, 1)
+        # two lines reserved for the target's name: a name that wraps differently from the
+        # previous one would otherwise change the box's height, and each click on another
+        # target re-laid out and repainted the whole Planning panel
+        self.values["target"].setMinimumHeight(2 * self.values["target"].fontMetrics().lineSpacing())
         self.values["at_target"].setStyleSheet("font-weight: bold")
         layout.addLayout(results)
 

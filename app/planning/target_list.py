@@ -173,7 +173,9 @@ class TargetListBox(QtWidgets.QGroupBox):
         changed = False
         for row, t in enumerate(targets):
             is_active = t.name == active
-            cells = ("●" if is_active else "○", t.name + ("  (active)" if is_active else ""),
+            # "active" in the narrow first column, not after the name: a suffix made the active
+            # row one line taller, and each click re-laid out and repainted the whole panel twice
+            cells = ("● active" if is_active else "○", t.name,
                      SOURCE_LABELS.get(t.source, t.source),
                      "—" if t.depth_mm is None else f"{t.depth_mm:.1f} mm")
             colour = target_colour(row)

@@ -207,7 +207,8 @@ def test_long_names_in_the_target_table_wrap_instead_of_being_cut(window, qtbot,
     qtbot.waitUntil(lambda: table.isVisible() and table.columnWidth(1) > 0)
     QtCore.QCoreApplication.processEvents()
     text = table.item(0, 1).text()
-    assert text == name + "  (active)" and table.textElideMode() == QtCore.Qt.TextElideMode.ElideNone
+    assert text == name and table.textElideMode() == QtCore.Qt.TextElideMode.ElideNone
+    assert table.item(0, 0).text() == "● active"
     width = table.columnWidth(1) - 8
     fm = QtGui.QFontMetrics(table.item(0, 1).font())                  # bold: the active row
     needed = fm.boundingRect(QtCore.QRect(0, 0, width, 10_000), int(QtCore.Qt.TextFlag.TextWordWrap), text)

@@ -175,7 +175,7 @@ def test_list_click_rename_activate_delete_and_landmark_from_cursor(window, qtbo
     box._clicked(0)                                          # a click on the row
     np.testing.assert_allclose(window.cursor_mri, a.cortex_point_mm)
     assert window.state.targets.active.name == a.name
-    assert box.table.item(0, 1).text().endswith("(active)")
+    assert box.table.item(0, 0).text() == "● active" and box.table.item(1, 0).text() == "○"
     assert panel.rename_target(a.name, "M1 guess")
     assert "M1 guess" in window.state.targets and a.name not in window.state.targets
     assert not panel.rename_target("M1 guess", b.name)         # duplicate name: refused, said so
