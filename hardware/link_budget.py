@@ -29,10 +29,10 @@ def link_warning(device: str, bytes_per_frame: float, rate_hz: float, baud: int,
                  what: str = "") -> str:
     """``""`` when ``baud`` carries the stream, else one sentence with the cause and the remedy.
 
-    ``what`` says what makes up a frame (e.g. ``"3 stations x 47-byte records"``).
-    Example: "Polhemus Liberty at 240 Hz needs 338400 baud (3 stations x 47-byte records); the link
-    is 115200 baud, so only about 34 % of frames (82 Hz) get through: lower the rate to 81 Hz or
-    less, send fewer stations, or connect by USB or at 460800 baud".
+    ``what`` says what makes up a frame (e.g. ``"3 stations x 46-byte records"``).
+    Example: "Polhemus Liberty at 240 Hz needs 331200 baud (3 stations x 46-byte records); the link
+    is 115200 baud, so only about 35 % of frames (83 Hz) get through: lower the rate to 83 Hz or
+    less, send fewer tools, or connect by USB or at 460800 baud".
     """
     if baud <= 0 or rate_hz <= 0 or bytes_per_frame <= 0:
         return ""
