@@ -173,8 +173,9 @@ class TargetListBox(QtWidgets.QGroupBox):
         changed = False
         for row, t in enumerate(targets):
             is_active = t.name == active
-            # "active" in the narrow first column, not after the name: a suffix made the active
-            # row one line taller, and each click re-laid out and repainted the whole panel twice
+            # "active" in the narrow first column, not after the name (nor a bold name): a
+            # suffix made the active row taller, and each click re-laid out and repainted the
+            # whole panel twice; names keep one font so their rows keep their height
             cells = ("● active" if is_active else "○", t.name,
                      SOURCE_LABELS.get(t.source, t.source),
                      "—" if t.depth_mm is None else f"{t.depth_mm:.1f} mm")
@@ -183,7 +184,7 @@ class TargetListBox(QtWidgets.QGroupBox):
                 old = self.table.item(row, col)
                 if old is not None and old.text() == text and (col != 0 or old.foreground().color().name() == colour):
                     continue
-                item = _item(text, bold=col < 2 and (col == 0 or is_active))
+                item = _item(text, bold=col == 0)
                 if col == 0:
                     item.setForeground(QtGui.QBrush(QtGui.QColor(colour)))
                     item.setToolTip("active target (guidance aims here)" if is_active else "")

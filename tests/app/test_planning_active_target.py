@@ -210,7 +210,7 @@ def test_long_names_in_the_target_table_wrap_instead_of_being_cut(window, qtbot,
     assert text == name and table.textElideMode() == QtCore.Qt.TextElideMode.ElideNone
     assert table.item(0, 0).text() == "● active"
     width = table.columnWidth(1) - 8
-    fm = QtGui.QFontMetrics(table.item(0, 1).font())                  # bold: the active row
+    fm = QtGui.QFontMetrics(table.item(0, 1).font())
     needed = fm.boundingRect(QtCore.QRect(0, 0, width, 10_000), int(QtCore.Qt.TextFlag.TextWordWrap), text)
     assert needed.width() <= width and needed.height() <= table.rowHeight(0)
 
@@ -234,3 +234,18 @@ def test_the_release_of_a_row_click_repaints_no_view_again(window, qtbot, phanto
         QtCore.QCoreApplication.processEvents()
     assert len(cursor_moves) == 1
     np.testing.assert_allclose(cursor_moves[0], a.cortex_point_mm)
+
+
+def test_only_the_active_row_is_marked_after_several_clicks(window, phantom):
+    """Cells are updated only where their text changed; the marks of the previously active
+    rows must still go (a bold name once stayed bold on every row that had been active)."""
+    ph, _, _ = phantom
+    for i, x in enumerate((-0.5, 0.0, 0.5)):
+        add_manual(window, cortex_point(ph, [x, 0.5, 0.7]), f"T{i}")
+    table = window.planning_panel.list_box.table
+    for row in (0, 2, 1):
+        click_row(table, row)
+    marks = [table.item(r, 0).text() for r in range(3)]
+    assert marks == ["○", "● active", "○"]                                 # the last clicked: T1
+    assert len({table.item(r, 1).font().bold() for r in range(3)}) == 1     # one font for all names
+    assert len({table.rowHeight(r) for r in range(3)}) == 1
