@@ -127,3 +127,13 @@ def test_only_tmsnav_is_importable_not_the_bare_folder_names(tmp_path):
                          check=True).stdout
     assert out.strip() == "[]"
 
+
+def test_benchmarks_import_the_installed_tmsnav_not_the_checkout():
+    """A benchmark that puts the checkout on ``sys.path`` makes ``navigation``, ``app`` ... importable
+    under their bare folder names beside ``tmsnav.*`` (two copies of one module, two Frame enums),
+    and times the checkout instead of what is installed."""
+    changes_path = re.compile(r"sys\.path\.(insert|append|extend)|sys\.path\s*\[[^]]*\]\s*=|sys\.path\s*[+]?=")
+    offenders = [f"{path.name}:{number}" for path in sorted((ROOT / "benchmarks").glob("*.py"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if changes_path.search(line.split("#", 1)[0])]
+    assert offenders == []
