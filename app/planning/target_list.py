@@ -104,7 +104,12 @@ class TargetListBox(QtWidgets.QGroupBox):
         self.table.setHorizontalHeaderLabels(["", "Name", "Method", "Depth"])
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        # the mark column has a fixed width ("● active" fits): measuring it again on every
+        # click (ResizeToContents) cost one more layout and repaint pass of the panel
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Fixed)
+        bold = QtGui.QFont(self.table.font())
+        bold.setBold(True)
+        header.resizeSection(0, QtGui.QFontMetrics(bold).horizontalAdvance("● active") + 14)
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
@@ -189,7 +194,7 @@ class TargetListBox(QtWidgets.QGroupBox):
                     item.setForeground(QtGui.QBrush(QtGui.QColor(colour)))
                     item.setToolTip("active target (guidance aims here)" if is_active else "")
                 self.table.setItem(row, col, item)
-                changed = True
+                changed = changed or col == 1        # only names decide the row heights
         if changed:
             self.table.resizeRowsToContents()
         row = self._names.index(active) if active in self._names else -1
