@@ -37,7 +37,7 @@ from tmsnav.assets import asset_path
 
 from .registration.errors import CalibrationError
 from .registration.rigid import fit_rigid
-from .targeting.coil_dipoles import windings_problem
+from .targeting.coil_dipoles import read_number, read_windings
 from .transforms import Frame, Transform, is_rigid, make_rigid
 
 if TYPE_CHECKING:
@@ -99,15 +99,7 @@ class BoxSize:
 
 
 def _number(d: Mapping, key: str, where: str, scale: float = 1.0) -> float:
-    if key not in d:
-        raise CoilDefinitionError(f"{where}: missing '{key}'")
-    try:
-        value = float(d[key])
-    except (TypeError, ValueError):
-        raise CoilDefinitionError(f"{where}: '{key}' must be a number, got {d[key]!r}") from None
-    if not np.isfinite(value):
-        raise CoilDefinitionError(f"{where}: '{key}' is not finite")
-    return value * scale
+    return read_number(d, key, where, scale, CoilDefinitionError)
 
 
 def _bounded(value: float, lo: float, hi: float, what: str, where: str) -> float:
@@ -118,23 +110,11 @@ def _bounded(value: float, lo: float, hi: float, what: str, where: str) -> float
     return value
 
 
-def _windings(d: Mapping, scale: float, where: str) -> Windings:
-    """Read the block in the file's units and judge it in mm with
-    :func:`~tmsnav.navigation.targeting.coil_dipoles.windings_problem`, the one validator the
-    e-field model's loader uses too: a coil the app lists is a coil the e-field accepts."""
-    if not isinstance(d, Mapping):
-        raise CoilDefinitionError(f"{where}: 'windings' must be an object")
-    kind = str(d.get("type", ""))
-    turns = _number(d, "turns_per_wing", where)
-    inner = _number(d, "inner_radius_mm", where, scale)
-    outer = _number(d, "outer_radius_mm", where, scale)
-    sep = _number(d, "wing_centre_separation_mm", where, scale) if (
-        kind == "figure8" or "wing_centre_separation_mm" in d) else 0.0
-    depth = _number(d, "winding_depth_mm", where, scale)
-    problem = windings_problem(kind, turns, inner, outer, sep, depth)
-    if problem:
-        raise CoilDefinitionError(f"{where}: {problem}")
-    return Windings(kind, int(turns), inner, outer, sep, depth)
+def _windings(d: object, scale: float, where: str) -> Windings:
+    """Read in the file's units, judged in mm by the e-field model's own reader
+    (:func:`~tmsnav.navigation.targeting.coil_dipoles.read_windings`): a coil the app lists is a
+    coil the e-field accepts."""
+    return Windings(**read_windings(d, where, scale, CoilDefinitionError))
 
 
 def _box(d: object, scale: float, where: str, minimum: float) -> BoxSize:

@@ -44,6 +44,8 @@ from tmsnav.navigation.transforms import Frame, Transform
 __all__ = [
     "WINDING_TYPES",
     "windings_problem",
+    "read_windings",
+    "read_number",
     "CoilWindings",
     "CoilDipoles",
     "GENERIC_FIG8_70",
@@ -120,16 +122,41 @@ def windings_problem(kind: str, turns_per_wing: float, inner_radius_mm: float,
     return None
 
 
-def _number(block: Mapping[str, Any], key: str) -> float:
+def read_number(block: Mapping[str, Any], key: str, where: str, scale: float = 1.0,
+                error: type[NavigationError] = CoilDefinitionError) -> float:
+    """``block[key]`` as a finite number times ``scale`` (a file's unit to mm), or ``error`` naming
+    ``where`` and the key. Shared with ``tmsnav.navigation.coils``, which passes its own error."""
     if key not in block:
-        raise CoilDefinitionError(f"coil windings: missing '{key}'")
+        raise error(f"{where}: missing '{key}'")
     try:
         value = float(block[key])
     except (TypeError, ValueError):
-        raise CoilDefinitionError(f"coil windings: '{key}' must be a number, got {block[key]!r}") from None
+        raise error(f"{where}: '{key}' must be a number, got {block[key]!r}") from None
     if not np.isfinite(value):
-        raise CoilDefinitionError(f"coil windings: '{key}' must be finite, got {value}")
-    return value
+        raise error(f"{where}: '{key}' must be finite, got {value}")
+    return value * scale
+
+
+def read_windings(block: object, where: str = "coil windings", scale_to_mm: float = 1.0,
+                  error: type[NavigationError] = CoilDefinitionError) -> dict[str, Any]:
+    """A ``windings`` block read (lengths times ``scale_to_mm``) and judged by
+    :func:`windings_problem`: the keyword arguments of :class:`CoilWindings` (and of
+    ``tmsnav.navigation.coils.Windings``) but ``name``. The one reader of the block, so the coil
+    list and the e-field accept the same coils and refuse the others with the same words."""
+    if not isinstance(block, Mapping):
+        raise error(f"{where}: 'windings' must be an object")
+    kind = str(block.get("type", ""))
+    turns = read_number(block, "turns_per_wing", where, error=error)
+    inner = read_number(block, "inner_radius_mm", where, scale_to_mm, error)
+    outer = read_number(block, "outer_radius_mm", where, scale_to_mm, error)
+    separation = read_number(block, "wing_centre_separation_mm", where, scale_to_mm, error) if (
+        kind == "figure8" or "wing_centre_separation_mm" in block) else 0.0
+    depth = read_number(block, "winding_depth_mm", where, scale_to_mm, error)
+    problem = windings_problem(kind, turns, inner, outer, separation, depth)   # before int(turns)
+    if problem:
+        raise error(f"{where}: {problem}")
+    return {"type": kind, "turns_per_wing": int(turns), "inner_radius_mm": inner, "outer_radius_mm": outer,
+            "wing_centre_separation_mm": separation, "winding_depth_mm": depth}
 
 
 @dataclass(frozen=True)
@@ -164,20 +191,10 @@ class CoilWindings:
         block = definition.get("windings")
         if not isinstance(block, Mapping):
             raise CoilDefinitionError("coil definition has no 'windings' block; the e-field needs it")
-        kind = str(block.get("type", ""))
-        turns = _number(block, "turns_per_wing")
-        inner, outer = _number(block, "inner_radius_mm"), _number(block, "outer_radius_mm")
-        separation = _number(block, "wing_centre_separation_mm") if (
-            kind == "figure8" or "wing_centre_separation_mm" in block) else 0.0
-        depth = _number(block, "winding_depth_mm")
-        problem = windings_problem(kind, turns, inner, outer, separation, depth)   # before int(turns)
-        if problem:
-            raise CoilDefinitionError(f"coil windings: {problem}")
-        return cls(turns_per_wing=int(turns), inner_radius_mm=inner, outer_radius_mm=outer,
-                   wing_centre_separation_mm=separation, winding_depth_mm=depth,
-                   name=str(definition.get("model_id") or definition.get("name")
-                            or ("figure-8" if kind == "figure8" else kind)),
-                   type=kind)
+        values = read_windings(block)
+        kind = values["type"]
+        return cls(**values, name=str(definition.get("model_id") or definition.get("name")
+                                      or ("figure-8" if kind == "figure8" else kind)))
 
 
 def load_coil_windings(path: str | Path) -> CoilWindings:
