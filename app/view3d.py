@@ -227,7 +227,7 @@ class HeadView3D(QtWidgets.QWidget):
         self.plotter.remove_actor("brain_legend", render=False)
         if text:
             self.plotter.add_text(text, position="lower_right", font_size=9, color=BRAIN_COLOR,
-                                  name="brain_legend")
+                                  name="brain_legend", render=False)   # pyvista renders now by default
         self.request_render()
 
     @property
@@ -242,7 +242,7 @@ class HeadView3D(QtWidgets.QWidget):
         self.plotter.remove_actor("banner", render=False)
         if text:
             self.plotter.add_text(text, position="upper_edge", font_size=14, color=color,
-                                  name="banner", shadow=True)
+                                  name="banner", shadow=True, render=False)
         self.request_render()
 
     @property

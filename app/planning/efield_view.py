@@ -38,7 +38,10 @@ def show_field_map(window, brain: pv.PolyData, field: EfieldResult, target: Targ
                      nan_color=NEUTRAL, nan_opacity=1.0, smooth_shading=True,
                      scalar_bar_args={"title": BAR_TITLE, "vertical": True, "position_x": 0.80,
                                       "position_y": 0.25, "height": 0.5, "width": 0.08,
-                                      "fmt": "%.0f", "color": "white"})
+                                      "fmt": "%.0f", "color": "white",
+                                      # pyvista renders synchronously when it adds the bar
+                                      # (~170 ms of frozen window); the view renders once below
+                                      "render": False})
     casing = coil_definition.drawing_mesh() if hasattr(coil_definition, "drawing_mesh") else None
     view.set_overlay(COIL_OVERLAY, coil_glyph(casing), color="#7e57c2", opacity=0.25,
                      line_width=3)
