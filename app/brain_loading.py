@@ -235,4 +235,4 @@ class BrainController(QtCore.QObject):
             check = None if scalp is None else check_brain_in_scalp(brain, scalp)
             return brain, check
 
-        self.window._run(job, "Loading the brain surface", lambda r: self._set_brain(head, r))
+        self.window.jobs.run(job, "Loading the brain surface", lambda r: self._set_brain(head, r))

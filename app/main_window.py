@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .app_state import AppState
 from .chairside_tabs import ScrollingTabs
 from .cursor_readout import CursorReadout
-from .job_progress import ProgressText
+from .job_runner import JobRunner
 from .loading import LoadedHead, load_head, load_sample_head
 from .panels.display_panel import DisplayPanel
 from .panels.planning_panel import PlanningPanel, mni_cursor_text
@@ -43,7 +43,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state = AppState(self)
         self.head: LoadedHead | None = None
         self.cursor_mri = np.zeros(3)
-        self.job: Job | None = None
         self.last_error: str | None = None
         self._error_box: QtWidgets.QMessageBox | None = None
         self._marker_layers: dict[str, list[Marker]] = {}
@@ -122,16 +121,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.phase_label.setObjectName("sim_phase")
         self.phase_label.setStyleSheet("color: #1565c0")
         bar.addPermanentWidget(self.phase_label)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setFormat("%p%")
-        self.progress.setMaximumWidth(120)
-        self.progress_label = ProgressText()    # "title: step" on one line (the bar shows %)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_job)
-        for w in (self.progress_label, self.progress, self.cancel_button):
-            w.hide()
-            bar.addPermanentWidget(w)
+        self.jobs = JobRunner(bar, self)        # long work off the GUI thread, progress + Cancel
+        self.jobs.failed.connect(self._on_job_failed)
+        self.jobs.refused.connect(self.show_error)
+        self.progress = self.jobs.progress
+        self.progress_label = self.jobs.progress_label
+        self.cancel_button = self.jobs.cancel_button
 
     def _build_menus(self) -> None:
         m = self.menuBar().addMenu("&File")
@@ -214,56 +209,26 @@ class MainWindow(QtWidgets.QMainWindow):
 
         add_identifying_path(path)       # a DICOM folder is often named after the patient
         name = Path(path).name
-        self._run(lambda progress, cancel: load_head(path, affine_choice=affine_choice,
+        self.jobs.run(lambda progress, cancel: load_head(path, affine_choice=affine_choice,
                                                      series_uid=series_uid, progress=progress,
                                                      cancel=cancel),
                   f"Opening {name}", self._on_head_loaded, context=("image", path))
 
     def open_sample_head(self) -> None:
-        self._run(load_sample_head, "Opening the sample head", self._on_head_loaded,
+        self.jobs.run(load_sample_head, "Opening the sample head", self._on_head_loaded,
                   context=("sample", None))
 
-    def _run(self, fn, title: str, on_success, context=None) -> None:
-        if self.job is not None and self.job.isRunning():
-            self.show_error("Busy", "Another operation is still running; wait or cancel it first.")
-            return
-        job = Job(fn, name=title, parent=self)
-        job.context = context
-        job.signals.progress.connect(self._on_progress)
-        job.signals.succeeded.connect(on_success)
-        job.signals.failed.connect(lambda msg: self._on_job_failed(title, msg, job))
-        job.signals.cancelled.connect(lambda: self.statusBar().showMessage(f"{title}: cancelled", 5000))
-        job.signals.finished.connect(self._on_job_finished)
-        self.job = job
-        self.progress_label.set_title(title)
-        self.progress.setValue(0)
-        for w in (self.progress_label, self.progress, self.cancel_button):
-            w.show()
-        job.start()
+    @property
+    def job(self) -> Job | None:
+        """The running background job (:class:`tmsnav.app.job_runner.JobRunner`), if any."""
+        return self.jobs.job
 
     def cancel_job(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        self.jobs.cancel()
 
     def wait_for_job(self, timeout_ms: int = 120_000) -> bool:
         """Block (processing events) until the running job ends; for CLI and tests."""
-        timer = QtCore.QElapsedTimer()
-        timer.start()
-        while self.job is not None and timer.elapsed() < timeout_ms:
-            QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            QtCore.QThread.msleep(5)
-        return self.job is None
-
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress_label.set_step(message)
-
-    def _on_job_finished(self) -> None:
-        for w in (self.progress_label, self.progress, self.cancel_button):
-            w.hide()
-        if self.job is not None:
-            self.job.wait()
-        self.job = None
+        return self.jobs.wait(timeout_ms)
 
     def _on_job_failed(self, title: str, message: str, job: Job) -> None:
         from tmsnav.navigation.imaging.dicom_series import MultipleSeries
@@ -492,8 +457,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.ask_unsaved_before_close()
             return
         self.tracking.stop()
-        if self.job is not None:
-            self.job.cancel()
-            self.job.wait(5000)
+        self.jobs.stop(5000)
         self.view3d.close_plotter()
         super().closeEvent(event)

@@ -2,9 +2,9 @@
 evidence and distances, and the e-field at the active target with the handle-angle optimiser.
 
 The panel wires widgets to ``tmsnav.navigation.targeting``: every computation over the scalp, the
-registration and the field runs on the worker thread through ``MainWindow._run`` (progress bar,
-Cancel); every change to the targets goes through ``AppState.targets_edited`` so the session
-records it.
+registration and the field runs on the worker thread through the window's
+:class:`~tmsnav.app.job_runner.JobRunner` (progress bar, Cancel); every change to the targets
+goes through ``AppState.targets_edited`` so the session records it.
 
 Adding, renaming and deleting a target and applying the best handle angle go on an undo stack
 (``undo_stack``, Edit > Undo / Ctrl+Z): each command keeps the whole target list before and
@@ -14,7 +14,7 @@ or redo is written to the session like any other edit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyvista as pv
@@ -40,7 +40,27 @@ from ..planning.target_list import TargetListBox
 from ..planning.target_undo import TargetEdit, snapshot
 
 if TYPE_CHECKING:
-    from ..main_window import MainWindow
+    from ..app_state import AppState
+    from ..job_runner import JobRunner
+
+
+class PlanningWindow(Protocol):
+    """What the panel needs from the main window (a protocol: importing the window that builds
+    this panel would make an import cycle)."""
+
+    @property
+    def state(self) -> AppState: ...
+    @property
+    def jobs(self) -> JobRunner: ...
+    @property
+    def cursorChanged(self) -> QtCore.SignalInstance: ...  # noqa: N802 - the window's Qt signal
+    @property
+    def cursor_mri(self) -> np.ndarray: ...
+    @property
+    def view3d(self) -> Any: ...
+    def set_cursor(self, mri_mm: Any) -> None: ...
+    def show_error(self, title: str, message: str) -> None: ...
+    def statusBar(self) -> QtWidgets.QStatusBar: ...  # noqa: N802 - QMainWindow's name
 
 __all__ = ["PlanningPanel", "mni_cursor_text", "TargetEdit"]
 
@@ -49,7 +69,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
     targetAdded = QtCore.Signal(object)     # Target
     fieldShown = QtCore.Signal(object)      # EfieldResult
 
-    def __init__(self, window: MainWindow, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, window: PlanningWindow, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("planning_panel")
         # "main", not "window": QWidget.window() is a method every widget has
@@ -135,7 +155,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.main.show_error(title, str(exc))
 
     def _run(self, fn, title: str, on_success) -> None:
-        self.main._run(fn, title, on_success)
+        self.main.jobs.run(fn, title, on_success)
 
     # ----- MNI ----------------------------------------------------------------------------
     def register_mni(self) -> None:
@@ -244,7 +264,7 @@ class PlanningPanel(QtWidgets.QScrollArea):
         self.main.statusBar().showMessage(text, 15000)
         if any("WARNING" in m for m in result.messages):
             box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Check this target",
-                                        text, QtWidgets.QMessageBox.StandardButton.Ok, self.main)
+                                        text, QtWidgets.QMessageBox.StandardButton.Ok, self.window())
             box.setObjectName("planning_warning")
             box.open()
             self._warning_box = box

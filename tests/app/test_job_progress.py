@@ -26,7 +26,7 @@ def test_progress_text_is_one_elided_line_with_the_whole_text_in_its_tooltip(qtb
         progress(0.37, STEP)
         release.wait(30)
 
-    w._run(job, "Computing the e-field", lambda _r: None)
+    w.jobs.run(job, "Computing the e-field", lambda _r: None)
     label, bar = w.progress_label, w.progress
     try:
         qtbot.waitUntil(lambda: bar.value() == 370 and label.toolTip().endswith(STEP), timeout=10_000)
