@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["BITS_PER_BYTE", "needed_baud", "link_warning"]
+__all__ = ["BITS_PER_BYTE", "needed_baud", "link_warning", "carried_rate_hz"]
 
 BITS_PER_BYTE = 10  # 8N1
 #: standard rates a user can choose, smallest first (the remedy names the first that suffices)
@@ -23,6 +23,16 @@ _STANDARD_BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 def needed_baud(bytes_per_frame: float, rate_hz: float) -> float:
     """Bits per second a stream of ``bytes_per_frame`` at ``rate_hz`` puts on an 8N1 line."""
     return BITS_PER_BYTE * float(bytes_per_frame) * float(rate_hz)
+
+
+def carried_rate_hz(bytes_per_frame: float, rate_hz: float, baud: int) -> float:
+    """Frames per second that reach the host: ``rate_hz``, or fewer when ``baud`` cannot carry
+    them all. The acquisition judges staleness against this rate: against the nominal one, a
+    Liberty at 240 Hz over 115200 baud (frames ~12 ms apart, limit 3 x 4.2 ms) would flicker stale
+    between two frames that arrived as fast as the link allows."""
+    if baud <= 0 or rate_hz <= 0 or bytes_per_frame <= 0:
+        return float(rate_hz)
+    return min(float(rate_hz), baud / (BITS_PER_BYTE * float(bytes_per_frame)))
 
 
 def link_warning(device: str, bytes_per_frame: float, rate_hz: float, baud: int,

@@ -39,6 +39,9 @@ class Tracker(ABC):
     #: Set at connect when the link cannot carry every frame (see :mod:`.link_budget`): one
     #: sentence with the cause and the remedy, for the GUI; "" when the link is fine.
     link_warning: str = ""
+    #: Frames per second the link carries when it is the limit (set with ``link_warning``);
+    #: 0 when the link carries every frame. Staleness is judged against it.
+    link_rate_hz: float = 0.0
 
     @property
     @abstractmethod

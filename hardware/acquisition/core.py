@@ -85,6 +85,7 @@ class Acquisition:
         self._last_logged: dict[str, float] = {}
         self._stats = AcquisitionStats()
         self._rate_hz = 60.0
+        self._stale_rate_hz = 60.0   # the rate staleness is judged against (see _prepare)
         self._state = "stopped"
         self._frame_check = BatchFrameCheck()
 
@@ -160,7 +161,7 @@ class Acquisition:
 
     @property
     def staleness_limit_s(self) -> float:
-        return staleness_limit_ns(self._rate_hz, self.staleness_periods, self.max_staleness_s) / 1e9
+        return staleness_limit_ns(self._stale_rate_hz, self.staleness_periods, self.max_staleness_s) / 1e9
 
     def latest(self, tool: str) -> ToolFrame | None:
         with self._lock:
@@ -175,7 +176,7 @@ class Acquisition:
         if frame is None:
             return False
         now = self._clock_ns() if now_ns is None else now_ns
-        limit = staleness_limit_ns(self._rate_hz, self.staleness_periods, self.max_staleness_s)
+        limit = staleness_limit_ns(self._stale_rate_hz, self.staleness_periods, self.max_staleness_s)
         return now - frame.host_time_ns <= limit
 
     def is_live(self, tool: str, now_ns: int | None = None) -> bool:
@@ -299,10 +300,15 @@ class Acquisition:
     def _prepare(self, tracker: Tracker, tools: list[str]) -> None:
         rate = float(tracker.nominal_rate_hz)
         maxlen = int(self.buffer_seconds * rate * 1.5) + 16
+        # Staleness is judged against the rate frames can arrive at: a link that carries fewer
+        # (Tracker.link_rate_hz, with its link_warning) spaces them wider than the device's rate.
+        link_rate = float(getattr(tracker, "link_rate_hz", 0.0) or 0.0)
         with self._lock:
             self._rate_hz = rate if rate > 0 else 60.0
+            self._stale_rate_hz = min(self._rate_hz, link_rate) if link_rate > 0 else self._rate_hz
             self._stats.device_model = str(getattr(tracker, "device_model", "") or "")
             self._stats.link_warning = str(getattr(tracker, "link_warning", "") or "")
+            self._stats.link_rate_hz = link_rate
             for tool in tools:
                 old = self._history.get(tool, ())
                 self._history[tool] = deque(old, maxlen=maxlen)
@@ -433,13 +439,15 @@ class _ProcessBridgeHost(BridgeHost):
 
     def rate_known(self, rate_hz: float) -> None:
         with self._acq._lock:
-            self._acq._rate_hz = float(rate_hz)
+            self._acq._rate_hz = self._acq._stale_rate_hz = float(rate_hz)
 
     def stats_arrived(self, stats: AcquisitionStats, restarts: int) -> None:
         acq = self._acq
         with acq._lock:
             acq._stats = stats.copy(reconnects=stats.reconnects + restarts,
                                     callback_errors=acq._stats.callback_errors)
+            if 0 < stats.link_rate_hz < acq._rate_hz:      # the child's link carries fewer frames
+                acq._stale_rate_hz = stats.link_rate_hz
 
     def child_lost(self, reason: str) -> None:
         self._acq._record_error(reason, RuntimeError(reason))

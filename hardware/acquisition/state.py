@@ -53,7 +53,8 @@ class AcquisitionStats:
     ``errors``: every error seen; ``reconnects``: connection attempts after the first.
     ``device_model``: the model the driver reports (``Tracker.device_model``) and
     ``link_warning``: why the link cannot carry every frame and what to do
-    (``Tracker.link_warning``), both of the current connection, "" when unknown or fine.
+    (``Tracker.link_warning``), both of the current connection, "" when unknown or fine;
+    ``link_rate_hz``: the frames per second that link carries (``Tracker.link_rate_hz``, 0: all).
     """
 
     frames_received: int = 0
@@ -66,6 +67,7 @@ class AcquisitionStats:
     last_error: str = ""
     device_model: str = ""
     link_warning: str = ""
+    link_rate_hz: float = 0.0
     rate_hz: dict[str, float] = field(default_factory=dict)
 
     def copy(self, **changes: object) -> "AcquisitionStats":

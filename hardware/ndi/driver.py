@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import ConnectionLost, DeviceError, ProtocolError, TrackerError
 from ..frames import ToolFrame, ToolStatus
 from ..tracker import ToolInfo, Tracker
-from ..link_budget import link_warning
+from ..link_budget import carried_rate_hz, link_warning
 from .bx import decode_bx, encode_bx
 from .channel import CommandChannel, NDIStats, NoReply
 from . import setup_steps as steps
@@ -145,7 +145,7 @@ class NDITracker(Tracker):
                 self._rom_handles[steps.upload_rom(channel, name, data, path)] = (name, path)
             self._enable_and_name_tools()
             self.device_model = model_of(self.firmware_version)
-            self.link_warning = self._link_warning()
+            self._check_link()
         except (ConnectionLost, NoReply, ProtocolError) as exc:
             self._abandon()
             raise connection_error(f"set-up of the NDI device on {self.port} failed: {exc}",
@@ -172,19 +172,28 @@ class NDITracker(Tracker):
             tools.append((handle, name, description))
         self._tools = tools
 
-    def _link_warning(self) -> str:
-        """The link-budget sentence for the enabled tools at the nominal rate (serial only: a
-        socket or a pseudo-terminal has no baud limit). Each device frame costs at least one
-        BX/TX reply with every tool (NDI API guide: BX reply layout)."""
+    def _check_link(self) -> None:
+        """Set ``link_warning`` (the link-budget sentence) and ``link_rate_hz``."""
+        self.link_warning, self.link_rate_hz = "", 0.0
+        size = self._reply_size()
+        if size:
+            self.link_warning = link_warning(
+                f"NDI {self.device_model or 'tracker'}", size, self._nominal_rate_hz, self.baud,
+                f"{len(self._tools)} tools x {self.reply_format} replies of {size} bytes")
+            if self.link_warning:
+                self.link_rate_hz = carried_rate_hz(size, self._nominal_rate_hz, self.baud)
+
+    def _reply_size(self) -> int:
+        """Bytes of one reply with every enabled tool; 0 when there is no baud limit to check
+        against (a socket or a pseudo-terminal). Each device frame costs at least one BX/TX reply
+        with every tool (NDI API guide: BX reply layout)."""
         link = self._link
         if link is None or link.is_socket or link.is_pty or not self._tools:
-            return ""
+            return 0
         reports = tuple(HandleReport(h, HandleState.VALID, (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0, 0, 0)
                         for h, _, _ in self._tools)
         sample = TrackingFrame(reports)
-        size = len(encode_bx(sample) if self.reply_format == "BX" else encode_tx(sample))
-        return link_warning(f"NDI {self.device_model or 'tracker'}", size, self._nominal_rate_hz,
-                            self.baud, f"{len(self._tools)} tools x {self.reply_format} replies of {size} bytes")
+        return len(encode_bx(sample) if self.reply_format == "BX" else encode_tx(sample))
 
     def load_tool_definition(self, path: Path | str, name: str | None = None) -> ToolInfo:
         """Upload a passive-tool .rom after connect (not while tracking); returns its ToolInfo."""

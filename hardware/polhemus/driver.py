@@ -33,7 +33,7 @@ import serial
 from ..errors import ConnectionLost, TrackerConnectionError, TrackerError
 from ..frame_numbers import FrameNumberCheck
 from ..frames import ToolFrame, ToolStatus
-from ..link_budget import link_warning
+from ..link_budget import carried_rate_hz, link_warning
 from ..tracker import ToolInfo, Tracker
 from .configure import SerialLink, configure_fastrak, configure_liberty
 from .orientation import MM_PER_CM, MM_PER_INCH
@@ -180,7 +180,7 @@ class PolhemusTracker(Tracker):
             raise
         formats = {s: self.record_format for s in self.stations}
         self._reader = RecordReader(self.model, formats, self.units)
-        self.link_warning = self._link_warning()
+        self._check_link()
         if self.link_warning:
             log.warning("%s on %s: %s", self.kind, self.port, self.link_warning)
         log.info("%s on %s: stations %s, %s, %s, list %s", self.kind, self.port, self.stations,
@@ -197,17 +197,22 @@ class PolhemusTracker(Tracker):
             return f"station{station}"   # never two stations with one name
         return default
 
-    def _link_warning(self) -> str:
-        """The link-budget sentence for this set-up ("" when the baud rate carries it)."""
+    def _check_link(self) -> None:
+        """Set ``link_warning`` (the link-budget sentence, "" when the baud rate carries the
+        stream) and ``link_rate_hz`` (the frames per second the link carries when it is the limit)."""
+        self.link_warning, self.link_rate_hz = "", 0.0
         if self.port.startswith("socket://"):
-            return ""
+            return
         n = len(self.stations or [1])
         length = self.record_format.length
         if self.model == "fastrak":  # one station record per 1/120 s slot, shared by the stations
-            return link_warning(self.kind, length, DEFAULT_RATE_HZ["fastrak"], self.baud,
-                                f"one {length}-byte record per 1/120 s slot")
-        return link_warning(self.kind, n * length, DEFAULT_RATE_HZ[self.model], self.baud,
-                            f"{n} station{'s' if n != 1 else ''} x {length}-byte records")
+            size, rate, what = length, DEFAULT_RATE_HZ["fastrak"], f"one {length}-byte record per 1/120 s slot"
+        else:
+            size, rate = n * length, DEFAULT_RATE_HZ[self.model]
+            what = f"{n} station{'s' if n != 1 else ''} x {length}-byte records"
+        self.link_warning = link_warning(self.kind, size, rate, self.baud, what)
+        if self.link_warning:
+            self.link_rate_hz = carried_rate_hz(size, rate, self.baud)
 
     def start(self) -> None:
         link = self._require_link()

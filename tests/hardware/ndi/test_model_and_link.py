@@ -31,12 +31,15 @@ def test_a_serial_link_too_slow_for_four_tools_at_250_hz_is_warned():
         tracker.connect()
         assert tracker._link is not None
         tracker._link.is_pty = False               # as on a real RS-232 port at 115200 baud
-        text = tracker._link_warning()
+        tracker._check_link()
+        text, carried = tracker.link_warning, tracker.link_rate_hz
         tracker.reply_format = "TX"
-        text_tx = tracker._link_warning()
+        tracker._check_link()
+        text_tx = tracker.link_warning
         tracker._nominal_rate_hz = 60.0
         tracker.reply_format = "BX"
-        slow_ok = tracker._link_warning()
+        tracker._check_link()
+        slow_ok, slow_carried = tracker.link_warning, tracker.link_rate_hz
     finally:
         tracker.close()
         emulator.stop()
@@ -45,3 +48,4 @@ def test_a_serial_link_too_slow_for_four_tools_at_250_hz_is_warned():
     assert "the link is 115200 baud" in text and "lower the rate to 64 Hz or less" in text
     assert "needs" in text_tx and int(text_tx.split("needs ")[1].split()[0]) > 447500   # TX is longer
     assert slow_ok == ""                                                               # 107400 baud
+    assert abs(carried - 115200 / 1790) < 1e-9 and slow_carried == 0.0   # 64.4 Hz get through

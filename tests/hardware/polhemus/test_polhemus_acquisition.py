@@ -86,13 +86,17 @@ def test_liberty_at_240_hz_over_115200_baud_says_why_frames_are_lost_and_what_to
                       reconnect=False)
     try:
         _acquire_until_tracking(acq, ("reference",))
-        warning = acq.stats.link_warning
+        warning, carried, limit_s = acq.stats.link_warning, acq.stats.link_rate_hz, acq.staleness_limit_s
     finally:
         acq.stop()
         em.stop()
     assert warning.startswith("Polhemus Liberty at 240 Hz needs ")
     need = int(warning.split("needs ")[1].split(" ")[0])
     record = PolhemusTracker(port, model="liberty").record_format.length
+    # Staleness is judged at the rate the link carries (~83 Hz: frames ~12 ms apart), not at
+    # 240 Hz (3 periods = 12.5 ms), where every other fresh frame would flicker "stale".
+    assert abs(carried - 115200 / (10 * 3 * record)) < 1e-6
+    assert abs(limit_s - 3.0 / carried) < 1e-6 and limit_s > 0.03
     assert need == 10 * 3 * record * 240                       # 8N1: 10 bits per byte
     assert "the link is 115200 baud" in warning
     share = 115200 / need
