@@ -14,7 +14,6 @@ so the large chairside layout (:mod:`tmsnav.app.chairside_view`) shows the very 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
@@ -26,19 +25,7 @@ from tmsnav.navigation.transforms import TransformError
 from ..bullseye import ANTERIOR_UP, HANDLE_UP, Bullseye
 from ..tracking_bridge import TrackingSnapshot
 
-if TYPE_CHECKING:
-    from ..app_state import AppState
-    from ..tracking_bridge import TrackingBridge
-
-
-class GuidanceWindow(Protocol):
-    """What the panel needs from the main window (a protocol: importing the window that builds
-    this panel would make an import cycle)."""
-
-    @property
-    def state(self) -> AppState: ...
-    @property
-    def tracking(self) -> TrackingBridge: ...
+from ..window_protocols import GuidanceWindow
 
 __all__ = ["GuidancePanel"]
 

@@ -14,7 +14,7 @@ or redo is written to the session like any other edit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 import pyvista as pv
@@ -39,28 +39,7 @@ from ..planning.target_display import TargetDrawer
 from ..planning.target_list import TargetListBox
 from ..planning.target_undo import TargetEdit, snapshot
 
-if TYPE_CHECKING:
-    from ..app_state import AppState
-    from ..job_runner import JobRunner
-
-
-class PlanningWindow(Protocol):
-    """What the panel needs from the main window (a protocol: importing the window that builds
-    this panel would make an import cycle)."""
-
-    @property
-    def state(self) -> AppState: ...
-    @property
-    def jobs(self) -> JobRunner: ...
-    @property
-    def cursorChanged(self) -> QtCore.SignalInstance: ...  # noqa: N802 - the window's Qt signal
-    @property
-    def cursor_mri(self) -> np.ndarray: ...
-    @property
-    def view3d(self) -> Any: ...
-    def set_cursor(self, mri_mm: Any) -> None: ...
-    def show_error(self, title: str, message: str) -> None: ...
-    def statusBar(self) -> QtWidgets.QStatusBar: ...  # noqa: N802 - QMainWindow's name
+from ..window_protocols import PlanningWindow
 
 __all__ = ["PlanningPanel", "mni_cursor_text", "TargetEdit"]
 

@@ -7,35 +7,24 @@ import pytest
 from PySide6 import QtCore, QtGui
 from PySide6.QtTest import QTest
 
-from tmsnav.app.loading import LoadedHead
-from tmsnav.app.main_window import MainWindow
 from tmsnav.app.planning.target_display import ACTIVE_LABEL, ACTIVE_OVERLAY, LABELS, OVERLAY
 from tmsnav.app.planning.target_labels import ACTIVE_PREFIX
-from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.session import Session
-from tmsnav.navigation.surfaces.head import head_surfaces
+
+from tests.app.planning_helpers import open_planning_window, phantom_with_surfaces
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(scope="module")
 def phantom():
-    ph = make_phantom_head(voxel_mm=2.0)
-    surfaces = head_surfaces(ph.volume, brain_mask=ph.brain_mask, max_faces=60_000)
-    return ph, surfaces.scalp, surfaces.brain
+    return phantom_with_surfaces()
 
 
 @pytest.fixture
 def window(qtbot, phantom, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    ph, scalp, brain = phantom
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1366, 768)
-    w.show()
-    qtbot.waitExposed(w)
-    w._on_head_loaded(LoadedHead(ph.volume, scalp, brain, {"nasion": ph.nasion, "lpa": ph.lpa, "rpa": ph.rpa}))
-    w.panels.setCurrentWidget(w.planning_panel)
+    w = open_planning_window(qtbot, phantom, size=(1366, 768))
     yield w
     w.close()
 

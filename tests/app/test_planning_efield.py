@@ -9,40 +9,23 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
-from tmsnav.app.loading import LoadedHead
-from tmsnav.app.main_window import MainWindow
 from tmsnav.app.planning.efield_view import COIL_OVERLAY, FIELD_OVERLAY, SCALARS
-from tmsnav.navigation.phantom import make_phantom_head
-from tmsnav.navigation.surfaces.head import head_surfaces
 from tmsnav.navigation.targeting.planning import with_handle_angle
 from tmsnav.navigation.targeting.targets import Target
+
+from tests.app.planning_helpers import open_planning_window, phantom_with_surfaces
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(scope="module")
 def phantom():
-    ph = make_phantom_head(voxel_mm=2.0)
-    surfaces = head_surfaces(ph.volume, brain_mask=ph.brain_mask, max_faces=60_000)
-    return ph, surfaces.scalp, surfaces.brain
-
-
-def open_window(qtbot, head, size=(1200, 800)):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(*size)
-    w.show()
-    qtbot.waitExposed(w)
-    w._on_head_loaded(head)
-    w.panels.setCurrentWidget(w.planning_panel)
-    return w
+    return phantom_with_surfaces()
 
 
 @pytest.fixture
 def window(qtbot, phantom):
-    ph, scalp, brain = phantom
-    w = open_window(qtbot, LoadedHead(ph.volume, scalp, brain,
-                                      {"nasion": ph.nasion, "lpa": ph.lpa, "rpa": ph.rpa}))
+    w = open_planning_window(qtbot, phantom)
     yield w
     w.close()
 
@@ -139,8 +122,8 @@ def test_orientation_optimiser_applies_the_best_handle_angle(window, qtbot, phan
 
 
 def test_field_needs_a_brain_surface_and_an_active_target(qtbot, phantom):
-    ph, scalp, _ = phantom
-    w = open_window(qtbot, LoadedHead(ph.volume, scalp, None, None))
+    ph = phantom[0]
+    w = open_planning_window(qtbot, phantom, with_brain=False)
     try:
         w.planning_panel.efield_box.compute.click()
         assert "Add a target" in w.last_error

@@ -6,15 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from tmsnav.app.loading import LoadedHead
-from tmsnav.app.main_window import MainWindow
 from tmsnav.app.planning.target_display import OVERLAY
-from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.session import Session
-from tmsnav.navigation.surfaces.head import head_surfaces
 from tmsnav.navigation.targeting.mni_registration import MniRegistration
 from tmsnav.navigation.targeting.targets import TargetSet
 from tmsnav.navigation.transforms import Frame, Transform
+
+from tests.app.planning_helpers import open_planning_window, phantom_with_surfaces
 
 pytestmark = pytest.mark.gui
 GREY_DEPTH_MM = 14.0   # the phantom's grey matter starts 14 mm below the scalp (phantom.py)
@@ -22,23 +20,13 @@ GREY_DEPTH_MM = 14.0   # the phantom's grey matter starts 14 mm below the scalp 
 
 @pytest.fixture(scope="module")
 def phantom():
-    ph = make_phantom_head(voxel_mm=2.0)
-    surfaces = head_surfaces(ph.volume, brain_mask=ph.brain_mask, max_faces=60_000)
-    return ph, surfaces.scalp, surfaces.brain
+    return phantom_with_surfaces()
 
 
 @pytest.fixture
 def window(qtbot, phantom, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    ph, scalp, brain = phantom
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    fids = {"nasion": ph.nasion, "lpa": ph.lpa, "rpa": ph.rpa}   # no inion: estimated
-    w._on_head_loaded(LoadedHead(ph.volume, scalp, brain, fids))
-    w.panels.setCurrentWidget(w.planning_panel)
+    w = open_planning_window(qtbot, phantom)
     yield w
     w.close()
 
