@@ -11,22 +11,21 @@ from tmsnav.app.planning.target_display import ACTIVE_LABEL, ACTIVE_OVERLAY, LAB
 from tmsnav.app.planning.target_labels import ACTIVE_PREFIX
 from tmsnav.navigation.session import Session
 
-from tests.app.planning_helpers import open_planning_window, phantom_with_surfaces
 
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(scope="module")
-def phantom():
-    return phantom_with_surfaces()
+WINDOW_SIZE = (1366, 768)
 
 
 @pytest.fixture
-def window(qtbot, phantom, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    w = open_planning_window(qtbot, phantom, size=(1366, 768))
-    yield w
-    w.close()
+def phantom(planning_phantom):
+    return planning_phantom
+
+
+@pytest.fixture
+def window(planning_window):
+    return planning_window
 
 
 def cortex_point(ph, direction, depth_mm=18.0):

@@ -13,21 +13,19 @@ from tmsnav.app.planning.efield_view import COIL_OVERLAY, FIELD_OVERLAY, SCALARS
 from tmsnav.navigation.targeting.planning import with_handle_angle
 from tmsnav.navigation.targeting.targets import Target
 
-from tests.app.planning_helpers import open_planning_window, phantom_with_surfaces
+from tests.app.planning_helpers import open_planning_window
 
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(scope="module")
-def phantom():
-    return phantom_with_surfaces()
+@pytest.fixture
+def phantom(planning_phantom):
+    return planning_phantom
 
 
 @pytest.fixture
-def window(qtbot, phantom):
-    w = open_planning_window(qtbot, phantom)
-    yield w
-    w.close()
+def window(planning_window):
+    return planning_window
 
 
 def keep_screenshot(widget, name: str, tmp_path: Path) -> Path:

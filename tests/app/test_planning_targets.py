@@ -12,23 +12,19 @@ from tmsnav.navigation.targeting.mni_registration import MniRegistration
 from tmsnav.navigation.targeting.targets import TargetSet
 from tmsnav.navigation.transforms import Frame, Transform
 
-from tests.app.planning_helpers import open_planning_window, phantom_with_surfaces
 
 pytestmark = pytest.mark.gui
 GREY_DEPTH_MM = 14.0   # the phantom's grey matter starts 14 mm below the scalp (phantom.py)
 
 
-@pytest.fixture(scope="module")
-def phantom():
-    return phantom_with_surfaces()
+@pytest.fixture
+def phantom(planning_phantom):
+    return planning_phantom
 
 
 @pytest.fixture
-def window(qtbot, phantom, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    w = open_planning_window(qtbot, phantom)
-    yield w
-    w.close()
+def window(planning_window):
+    return planning_window
 
 
 def add(window, method, name="", **setup):

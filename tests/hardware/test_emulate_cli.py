@@ -18,6 +18,8 @@ from tmsnav.hardware.ndi.driver import NDITracker
 from tmsnav.hardware.polhemus import PolhemusTracker
 from tmsnav.hardware.simulation.scenario_library import make_scenario
 
+from tests.hardware.frame_reading import read_last_frames
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,21 +50,13 @@ def interrupt(proc: subprocess.Popen) -> tuple[str, str]:
     return "".join(proc.printed) + out, err  # type: ignore[attr-defined]
 
 
-def read_some(tracker, n: int = 5):
-    tracker.connect()
-    tracker.start()
-    try:
-        frames = [tracker.read_frames(1.0) for _ in range(n)]
-    finally:
-        tracker.close()
-    return {f.tool: f for f in frames[-1]}
 
 
 def test_ndi_on_a_pty_plays_the_scenario_to_the_real_driver():
     proc, port = launch("ndi", "--scenario", "idle", "--noise", "0", "--rate", "100")
     try:
         assert port.startswith("/dev/")
-        frames = read_some(NDITracker(port, nominal_rate_hz=100))
+        frames = read_last_frames(NDITracker(port, nominal_rate_hz=100))
     finally:
         out, _ = interrupt(proc)
     assert "NDI Polaris Vega emulator, 100 Hz" in out and "NDITracker('/dev/" in out
@@ -76,7 +70,7 @@ def test_ndi_over_tcp():
     proc, port = launch("ndi", "--tcp", "0", "--scenario", "occlusion", "--quiet")
     try:
         assert port.startswith("socket://127.0.0.1:")
-        frames = read_some(NDITracker(port))
+        frames = read_last_frames(NDITracker(port))
     finally:
         out, _ = interrupt(proc)
     assert frames["coil"].is_trackable and "phase:" not in out
@@ -87,7 +81,7 @@ def test_polhemus_on_a_pty_in_the_transmitter_frame(model):
     proc, port = launch("polhemus", "--model", model, "--scenario", "idle", "--noise", "0")
     names = {1: "reference", 2: "pointer", 3: "coil"}
     try:
-        frames = read_some(PolhemusTracker(port, model=model, station_names=names), n=10)
+        frames = read_last_frames(PolhemusTracker(port, model=model, station_names=names), n=10)
     finally:
         out, _ = interrupt(proc)
     assert f"station_names={names!r}" in out
@@ -134,7 +128,7 @@ def test_the_printed_app_spec_gives_the_app_roles_and_the_model_in_use(model, sc
     try:
         spec = _printed_spec(proc)
         tracker = tracker_factory(TrackerConfig.parse(spec))()
-        frames = read_some(tracker, n=10)
+        frames = read_last_frames(tracker, n=10)
     finally:
         interrupt(proc)
     assert list(frames) == roles and tracker.device_model == model

@@ -22,6 +22,8 @@ from tmsnav.hardware.ndi.device_pose import DefaultMotion
 from tmsnav.hardware.ndi.driver import NDITracker
 from tmsnav.hardware.ndi.emulator import NDIEmulator
 
+from tests.hardware.frame_reading import read_last_frames
+
 ROOT = Path(__file__).resolve().parents[3]
 
 # NDI passive tools: (part number, tool main type at byte 15, markers in mm)
@@ -60,14 +62,7 @@ def rom_files(tmp_path):
 
 
 def _track(port: str, roms: dict[str, Path], n: int = 8) -> dict:
-    tracker = NDITracker(port, rom_files=roms, timeout_s=2.0, reset_timeout_s=2.0)
-    tracker.connect()
-    tracker.start()
-    try:
-        frames = [tracker.read_frames(1.0) for _ in range(n)]
-    finally:
-        tracker.close()
-    return {f.tool: f for f in frames[-1]}
+    return read_last_frames(NDITracker(port, rom_files=roms, timeout_s=2.0, reset_timeout_s=2.0), n)
 
 
 @pytest.mark.parametrize("transport", ["pty", "tcp"])
