@@ -21,7 +21,7 @@ from PySide6 import QtCore, QtWidgets
 
 from tmsnav.navigation.coils import CoilVerification, verification_landmarks, verify_coil_calibration
 from tmsnav.navigation.registration import CalibrationError
-from tmsnav.navigation.registration.sampling import HoldStillDetector
+from tmsnav.navigation.registration.sampling import HoldStillDetector, TrackingGap
 
 from .base import MessageLabel, compact_table, fmt_mm
 
@@ -97,6 +97,7 @@ class CoilVerifyBox(QtWidgets.QGroupBox):
         self.touched: dict[str, np.ndarray] = {}
         self.result: CoilVerification | None = None   # the last check (passed or refused)
         self.detector = HoldStillDetector()
+        self._gap = TrackingGap()              # short tracking gaps keep the hold-still count
         self._last_ns = 0
 
     # ----- state --------------------------------------------------------------------------
@@ -230,8 +231,9 @@ class CoilVerifyBox(QtWidgets.QGroupBox):
             return
         asked = self.asked()
         point, why = self.ctx.paired_tip("coil")
+        if self._gap.too_long(point is not None, time.monotonic()):
+            self.detector.reset()                 # lost too long: whatever came before is void
         if point is None:
-            self.detector.reset()
             self.live.setText(why)
             self.hold_bar.setValue(0)
             return

@@ -24,7 +24,7 @@ from PySide6 import QtCore, QtWidgets
 
 from tmsnav.navigation.registration.capture_checks import FitDiagnosis, check_capture, diagnose_fit
 from tmsnav.navigation.registration.fiducials import canonical_name
-from tmsnav.navigation.registration.sampling import HoldStillDetector
+from tmsnav.navigation.registration.sampling import HoldStillDetector, TrackingGap
 from tmsnav.navigation.registration.touch_checks import distance_mismatches
 
 from .base import MessageLabel, StepWidget, compact_table, fmt_mm
@@ -99,6 +99,7 @@ class FiducialStep(StepWidget):
         self.layout_.addStretch(1)
         self.detector = HoldStillDetector()
         self._last_ns = 0
+        self._gap = TrackingGap()              # short tracking gaps keep the hold-still count
         self._arm_after_move = True     # the first tip seen after entering must move first
         self.diagnosis: FitDiagnosis | None = None   # of the last failing fit, for the message
         self.suspected = ""             # a refused touch showed the captured set is wrong (why)
@@ -309,9 +310,9 @@ class FiducialStep(StepWidget):
 
     def on_snapshot(self, snap) -> None:
         point, why = self.ctx.paired_tip("reference")
-        if point is None:                         # not live now: no hold, whatever came before
-            self.detector.reset()
-        else:
+        if self._gap.too_long(point is not None, time.monotonic()):
+            self.detector.reset()                 # lost too long: whatever came before is void
+        if point is not None:
             if self._arm_after_move:             # whatever the tip rests on now is not asked
                 self.detector.mark_captured(point)
                 self._arm_after_move = False
@@ -319,7 +320,7 @@ class FiducialStep(StepWidget):
                 self.detector.add(t_ns / 1e9, tip)
                 self._last_ns = t_ns
         hold = self.detector.state()
-        if (self.auto.isChecked() and hold.still and self._current is not None
+        if (self.auto.isChecked() and hold.still and point is not None and self._current is not None
                 and self._current not in self.ctx.touched):
             self.capture(auto=True)
             hold = self.detector.state()          # captured or refused: the hold starts over

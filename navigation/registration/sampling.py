@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["HoldStillDetector", "SpacedPointCollector", "HoldState"]
+__all__ = ["HoldStillDetector", "SpacedPointCollector", "HoldState", "TrackingGap"]
 
 
 @dataclass(frozen=True)
@@ -191,3 +191,26 @@ class SpacedPointCollector:
         """Drop the ``n`` most recent points (undo a slip)."""
         if n > 0:
             self._points = self._points[:max(0, len(self._points) - n)]
+
+
+class TrackingGap:
+    """Whether a loss of tracking has lasted long enough to restart a hold-still count.
+
+    A pose a few tens of ms late (a busy machine kept the acquisition thread waiting) says nothing
+    about the tip having moved: the samples after the gap, with their device times, still show
+    it. Restarting the 1 s hold at every such gap made capture impossible on a loaded machine.
+    A loss longer than ``limit_s`` (the tip may have been lifted and put back) restarts it.
+    """
+
+    def __init__(self, limit_s: float = 0.25) -> None:
+        self.limit_s = float(limit_s)
+        self._lost_since: float | None = None
+
+    def too_long(self, live: bool, now_s: float) -> bool:
+        """Feed whether the pose is live at ``now_s``; True once the loss exceeds the limit."""
+        if live:
+            self._lost_since = None
+            return False
+        if self._lost_since is None:
+            self._lost_since = now_s
+        return now_s - self._lost_since > self.limit_s

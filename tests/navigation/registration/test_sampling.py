@@ -143,3 +143,17 @@ def test_spacing_filter_cap_nan_and_undo():
     assert len(col) == 0 and col.rejected_close == 0
     with pytest.raises(ValueError):
         SpacedPointCollector(min_spacing_mm=-1)
+
+
+def test_a_short_tracking_gap_keeps_the_hold_and_a_long_loss_restarts_it():
+    from tmsnav.navigation.registration.sampling import TrackingGap
+
+    gap = TrackingGap(limit_s=0.25)
+    assert not gap.too_long(True, 10.0)
+    assert not gap.too_long(False, 10.00)      # a late pose on a busy machine
+    assert not gap.too_long(False, 10.20)
+    assert not gap.too_long(True, 10.21)       # back: the count goes on
+    assert not gap.too_long(False, 11.0)
+    assert gap.too_long(False, 11.26)          # lost 0.26 s: the tip may have been lifted
+    assert gap.too_long(False, 12.0)
+    assert not gap.too_long(True, 12.1) and not gap.too_long(False, 12.2)   # a new gap starts at 0
