@@ -77,10 +77,9 @@ class MethodForm(QtWidgets.QWidget):
     :meth:`build`. A plain base class, not an ABC: ABCMeta and Qt's metaclass do not mix."""
 
     title = ""
-
-    def build(self, ctx: PlanContext, name: str) -> Job:
-        """Check the inputs (raise :class:`NavigationError`) and return the worker job."""
-        raise NotImplementedError(f"{type(self).__name__} must define build()")
+    #: Every form defines ``build(ctx, name)``: check the inputs (raise
+    #: :class:`NavigationError`) and return the worker job.
+    build: Callable[[PlanContext, str], Job]
 
 
 class LiteratureForm(MethodForm):

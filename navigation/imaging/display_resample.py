@@ -33,6 +33,8 @@ import weakref
 from collections import OrderedDict
 from typing import Literal
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 from scipy import ndimage
 
@@ -60,7 +62,7 @@ def obliquity_deg(mri_from_voxel: np.ndarray) -> float:
     return float(np.degrees(np.arccos(cosines)).max())
 
 
-class SlicePlanes:
+class SlicePlanes(ABC):
     """Display axes 0, 1, 2 point Right, Anterior, Superior; ``plane(axis, i)`` is the 2-D slice
     at index ``i`` along ``axis``, indexed by the two other axes in increasing order
     (axial ``[R, A]``, coronal ``[R, S]``, sagittal ``[A, S]``).
@@ -87,8 +89,9 @@ class SlicePlanes:
         the stored planes of an oblique image, whose letters are the nearest directions."""
         return self.mode == "scanner" or self.obliquity_deg < ALIGNED_TOL_DEG
 
+    @abstractmethod
     def plane(self, axis: int, index: int) -> np.ndarray:
-        raise NotImplementedError
+        """The 2-D image of plane ``index`` along display ``axis`` (stored or resampled)."""
 
     def display_to_mri(self, ijk) -> np.ndarray:
         return self.mri_from_display.apply(ijk)
