@@ -153,6 +153,14 @@ def hold_in_phase(qtbot, window, clock, scenario, phase: str, occurrence: int = 
     assert window.tracking.tracker_ref.phase == phase
 
 
+def wait_until_step_sees_tip(qtbot, fid, timeout_ms: int = 30_000) -> None:
+    """Wait until the fiducial step has seen the tracked tip where it rests when the step opens.
+    What the tip rests on then is never taken as a landmark (the divot guard), so a simulated
+    technician who jumps onto the nasion before the step's first look (a loaded machine's GUI
+    tick came late) would never be armed; a real one takes far longer than a tick to get there."""
+    qtbot.waitUntil(lambda: not fid._arm_after_move, timeout=timeout_ms)
+
+
 class Technician:
     """The simulated technician on a :class:`ScenarioClock`: held in a phase until the app has
     done what the test waits for, or played through the phases that are movement."""

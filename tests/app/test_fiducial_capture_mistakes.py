@@ -25,7 +25,7 @@ from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.registration import PivotCalibration
 from tmsnav.navigation.registration.capture_checks import PREDICTION_LIMIT_MM, prediction_error
 from tmsnav.navigation.transforms import Frame, Transform
-from tests.app.registration_helpers import Technician, click, load, shot
+from tests.app.registration_helpers import Technician, click, load, shot, wait_until_step_sees_tip
 
 pytestmark = pytest.mark.gui
 
@@ -238,10 +238,7 @@ def test_simulated_swapped_lpa_rpa_touch_order_is_named_by_the_fourth_landmark(w
                           "swapped touches")
     window.state.set_pointer_calibration(None, TIP)
     assert ctx.landmark_names == ["nasion", "lpa", "rpa", "inion"]
-    # The step sees the tracked tip where the scenario starts before the first touch: what the
-    # tip rests on when the step first sees it is never taken as a landmark, so holding on the
-    # nasion before that (a loaded machine's first GUI tick came late) would never arm.
-    qtbot.waitUntil(lambda: not fid._arm_after_move, timeout=30_000)
+    wait_until_step_sees_tip(qtbot, fid)
     for touched in ("nasion", "rpa", "lpa", "inion"):   # each hold judged before moving on
         judged_hold(qtbot, hands, fid, f"touching {touched}")
     text = fid.capture_message.text() + " " + fid.fit_message.text()

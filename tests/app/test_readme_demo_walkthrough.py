@@ -28,7 +28,7 @@ from tmsnav.app.bullseye import ON_TARGET
 from tmsnav.app.demo import start_demo
 from tmsnav.hardware.simulation import tracker as sim_tracker
 from tmsnav.hardware.simulation.clock import ScenarioClock
-from tests.app.registration_helpers import Technician, click, error_at, shot
+from tests.app.registration_helpers import Technician, click, error_at, shot, wait_until_step_sees_tip
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -107,6 +107,7 @@ def test_readme_demo_walkthrough_ends_green_on_target(window, qtbot, hands):
     # fiducials: captured automatically when the tip holds still
     fid = panel.step("fiducials")
     assert panel.current is fid and fid.auto.isChecked()
+    wait_until_step_sees_tip(qtbot, fid)
     for name in ("nasion", "lpa", "rpa"):
         hands.hold_until(f"touching {name}", lambda n=name: n in ctx.touched)
     assert ctx.fit_ok, fid.fit_message.text()

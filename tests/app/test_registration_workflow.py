@@ -23,7 +23,7 @@ from tmsnav.hardware.simulation.clock import ScenarioClock
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.registration.fiducials import DEFAULT_MAX_FRE_RMS_MM
 from tests.app.registration_helpers import (Technician, click, error_at, load, shot,
-                                           wait_new_frames, workflow_head)
+                                           wait_new_frames, wait_until_step_sees_tip, workflow_head)
 
 pytestmark = pytest.mark.gui
 
@@ -90,6 +90,7 @@ def test_full_workflow_on_the_simulated_tracker_reaches_2mm_at_dlpfc(window, qtb
 
     # 4. fiducials: captured hands-free (hold still 1 s); button and key: test_registration_steps
     assert panel.current is fid and fid.current == "nasion" and fid.auto.isChecked()
+    wait_until_step_sees_tip(qtbot, fid)
     for name in ("nasion", "lpa", "rpa"):
         hands.hold_until(f"touching {name}", lambda n=name: n in panel.ctx.touched)
     shot(window, "4-fiducials-mirrored")
