@@ -61,6 +61,7 @@ class Frame(str, Enum):
     HOTSPOT = "hotspot"
     TARGET = "target"
     DISPLAY = "display"  # reoriented voxel grid used only to draw slices
+    BOLD = "bold"  # a functional run's own scanner mm, before it is coregistered to the T1
 
     @classmethod
     def parse(cls, value: "Frame | str") -> "Frame":
