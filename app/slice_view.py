@@ -18,6 +18,8 @@ Qt does not repaint the window behind it.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -29,12 +31,19 @@ from tmsnav.navigation.imaging.volume import DisplayGrid
 from .slice_labels import Box
 from .slice_markers import Marker, paint_markers
 
-__all__ = ["SliceView", "Marker", "ORIENTATIONS"]
+__all__ = ["SliceView", "SliceLayer", "Marker", "ORIENTATIONS"]
 
 # orientation -> (horizontal display axis, vertical display axis, slice axis)
 ORIENTATIONS = {"axial": (0, 1, 2), "coronal": (0, 2, 1), "sagittal": (1, 2, 0)}
 _POS = ("R", "A", "S")
 _NEG = ("L", "P", "I")
+
+
+class SliceLayer(Protocol):
+    """A named layer painted over the grey slice, under the cursor and markers (e.g. a functional
+    map); it reads the view's ``planes``, ``s_axis``, ``slice_index`` and :meth:`SliceView.image_rect`."""
+
+    def paint(self, p: QtGui.QPainter, view: "SliceView") -> None: ...
 
 
 class SliceView(QtWidgets.QWidget):
@@ -66,6 +75,7 @@ class SliceView(QtWidgets.QWidget):
         self._image: QtGui.QImage | None = None
         self._image_key: tuple | None = None
         self._markers: list[Marker] = []
+        self._layers: dict[str, SliceLayer] = {}
         self._wl_drag: tuple[QtCore.QPointF, float, float] | None = None
         #: (label, widget rectangle) of the marker labels drawn by the last paint (tests read it)
         self.label_rects: list[tuple[str, QtCore.QRectF]] = []
@@ -181,9 +191,28 @@ class SliceView(QtWidgets.QWidget):
         self._markers = list(markers)
         self.update()
 
+    def set_layer(self, name: str, layer: SliceLayer | None) -> None:
+        """Add, replace (or with None remove) a named layer drawn over the image."""
+        if layer is None:
+            self._layers.pop(name, None)
+        else:
+            self._layers[name] = layer
+        self.update()
+
     @property
     def slice_index(self) -> int:
         return self._slice
+
+    def image_rect(self) -> QtCore.QRectF:
+        """Where the slice image is drawn (widget px); a layer draws its plane image here."""
+        x0, y0, _, w_px, h_px = self._layout()
+        return QtCore.QRectF(x0, y0, w_px, h_px)
+
+    def plane_rows(self, plane: np.ndarray) -> np.ndarray:
+        """A plane indexed ``[h, v, ...]`` in the drawn image's row order (top row first,
+        mirrored as the view is), contiguous: what a layer turns into a QImage."""
+        rows = np.swapaxes(plane, 0, 1)[::-1]
+        return np.ascontiguousarray(rows[:, ::-1] if self._flip_h() else rows)
 
     # ----- geometry -----------------------------------------------------------------------
     @property
@@ -288,6 +317,8 @@ class SliceView(QtWidgets.QWidget):
         x0, y0, _, w_px, h_px = self._layout()
         p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
         p.drawImage(QtCore.QRectF(x0, y0, w_px, h_px), self._slice_image())
+        for layer in list(self._layers.values()):
+            layer.paint(p, self)
         self._paint_cursor(p)
         self.label_rects = paint_markers(p, self, self._markers)
         self._paint_labels(p)
