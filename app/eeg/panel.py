@@ -1,0 +1,285 @@
+"""The qEEG tab: a clinic's resting EEG in, its measures and spectra on screen, the chosen measure
+painted on the patient's 3-D scalp, and the rule table's suggestion out as a tmsnav target.
+
+The tab wires widgets to ``tmsnav.navigation.eeg``: reading, cleaning, the measures, the
+suggestion and the electrode placement run as one job on the window's
+:class:`~tmsnav.app.job_runner.JobRunner` (progress bar, Cancel, the window keeps answering). A
+bad file fails that job and the window shows its message; the tab keeps the previous result.
+"Add as target" goes through the Planning tab's undo stack, so Edit > Undo removes it and the
+session records it like any other target.
+
+It is decision support: every suggestion shows its reasons with numbers and its citations, and
+the clinician confirms (docs/qeeg.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from tmsnav.navigation.errors import NavigationError
+
+from ..planning.context import HeadGeometry
+from ..window_protocols import PlanningWindow
+from .analysis import ElectrodeInput, Electrodes, QeegResult, analyse_eeg, place_on_head, write_sample_eeg
+from .electrodes_box import ElectrodesBox
+from .load_box import EegLoadBox
+from .measures_box import MeasuresBox, measure_values
+from .plots import EegPlots
+from .suggestion_box import SuggestionBox
+
+__all__ = ["QeegPanel", "QeegWindow"]
+
+
+class QeegWindow(PlanningWindow, Protocol):
+    """The window parts the qEEG tab uses: the planning parts plus the Planning tab (its undo
+    stack and the landmarks the user set there)."""
+
+    @property
+    def planning_panel(self) -> Any: ...
+
+
+class QeegPanel(QtWidgets.QScrollArea):
+    resultShown = QtCore.Signal(object)     # QeegResult
+    targetAdded = QtCore.Signal(object)     # Target
+    mapShown = QtCore.Signal(str)           # the measure key painted on the head
+
+    def __init__(self, window: QeegWindow, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("qeeg_panel")
+        self.main = window
+        self.state = window.state
+        self.result: QeegResult | None = None
+        self.electrodes: Electrodes | None = None
+        self.path: Path | None = None
+        self._geometry: HeadGeometry | None = None
+        self.last_map: np.ndarray | None = None    # per-vertex values last painted
+
+        body = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.load_box = EegLoadBox()
+        self.measures_box = MeasuresBox()
+        self.plots = EegPlots()
+        self.electrodes_box = ElectrodesBox()
+        self.suggestion_box = SuggestionBox()
+        for w in (self.load_box, self.suggestion_box, self.measures_box, self.plots, self.electrodes_box):
+            layout.addWidget(w)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.load_box.openRequested.connect(self.load_file)
+        self.load_box.reloadRequested.connect(self.reload)
+        self.measures_box.measureChosen.connect(self.paint_measure)
+        self.electrodes_box.templateRequested.connect(self.place_template_electrodes)
+        self.electrodes_box.fileChosen.connect(self.load_electrodes_file)
+        self.suggestion_box.addRequested.connect(self.add_suggestion_target)
+        self.state.headChanged.connect(self._head_changed)
+
+    # ----- loading ------------------------------------------------------------------------
+    def _electrode_input(self) -> ElectrodeInput | None:
+        """Template placement inputs, or None without a head (or with user-given electrodes)."""
+        if self.electrodes is not None and self.electrodes.source != "template":
+            return None
+        try:
+            geo = self.geometry()
+        except NavigationError:
+            return None
+        return ElectrodeInput(geo, dict(self.main.planning_panel.landmark_overrides))
+
+    def geometry(self) -> HeadGeometry:
+        """The open head's worker-safe scalp/brain (built once per head, on the GUI thread)."""
+        head = self.state.head
+        if self._geometry is None or self._geometry.head is not head:
+            self._geometry = HeadGeometry(head)    # raises "load an MRI ... first"
+        return self._geometry
+
+    def load_file(self, path: str | Path) -> None:
+        """Read, clean and measure ``path`` in a job; shows the result or the file's problem."""
+        from ..logging_setup import add_identifying_path
+
+        add_identifying_path(path)        # EEG files are often named after the patient
+        path = Path(path)
+        params = self.load_box.params_kwargs()
+        inputs = self._electrode_input()
+        name = path.name
+        self.main.jobs.run(lambda progress, cancel: analyse_eeg(path, name, params, inputs, progress, cancel),
+                           f"Opening EEG {name}", lambda r: self._result_ready(r, path),
+                           context=("eeg", str(path)))
+
+    def reload(self) -> None:
+        if self.path is not None:
+            self.load_file(self.path)
+
+    def open_sample_eeg(self) -> None:
+        """File > Open sample EEG: write the synthetic recording to the user cache, then load it."""
+        params = self.load_box.params_kwargs()
+        inputs = self._electrode_input()
+
+        def job(progress, cancel) -> tuple[QeegResult, Path]:
+            path = write_sample_eeg(progress, cancel)
+            return analyse_eeg(path, "sample EEG (synthetic)", params, inputs, progress, cancel), path
+
+        self.main.jobs.run(job, "Opening the sample EEG", lambda rp: self._result_ready(*rp),
+                           context=("eeg", "sample"))
+
+    def _result_ready(self, result: QeegResult, path: Path) -> None:
+        self.result = result
+        self.path = path
+        lines = self.load_box.show_result(result.display_name, result.recording, result.clean)
+        if result.electrodes is not None and result.electrodes.head is self.state.head:
+            self.electrodes = result.electrodes
+        self._show_electrode_source(result.electrode_problem)
+        self.suggestion_box.show_suggestions(result.suggestions)
+        self.plots.set_measures(result.measures)
+        self.measures_box.show_measures(result.measures)     # paints the chosen measure
+        self.main.statusBar().showMessage(f"qEEG: {lines[0]}", 15000)
+        self.resultShown.emit(result)
+
+    # ----- electrodes ---------------------------------------------------------------------
+    def _show_electrode_source(self, problem: str = "") -> None:
+        e = self.electrodes
+        if e is not None and e.head is self.state.head:
+            self.electrodes_box.show_source(e.note)
+        else:
+            self.electrodes_box.show_source(problem or "No electrode positions on this head yet.",
+                                            problem=bool(problem))
+
+    def _names(self) -> list[str]:
+        if self.result is not None:
+            return list(self.result.recording.channels)
+        from tmsnav.navigation.eeg.electrodes import TEN_TWENTY_19
+
+        return list(TEN_TWENTY_19)
+
+    def place_template_electrodes(self) -> None:
+        try:
+            inputs = ElectrodeInput(self.geometry(), dict(self.main.planning_panel.landmark_overrides))
+        except NavigationError as exc:
+            self.main.show_error("Electrode positions", str(exc))
+            return
+        names = self._names()
+        self.main.jobs.run(lambda progress, cancel: place_on_head(inputs, names, progress, cancel),
+                           "Placing the electrodes on this head", self.set_electrodes)
+
+    def load_electrodes_file(self, path: str) -> None:
+        from tmsnav.navigation.eeg.bids_electrodes import read_bids_electrodes
+
+        if self.state.head is None:
+            self.main.show_error("Electrodes file", "Open the patient's MRI first: the positions are "
+                                 "in that image's millimetres.")
+            return
+        try:
+            positions = read_bids_electrodes(path)
+        except (NavigationError, OSError) as exc:
+            self.main.show_error("Cannot read the electrodes file", str(exc))
+            return
+        self.set_electrodes(Electrodes(dict(positions), "file",
+                                       f"{len(positions)} electrodes from {Path(path).name}", self.state.head))
+
+    def set_electrodes(self, electrodes: Electrodes) -> None:
+        """Use these positions (template, digitised or from a file) for the map and the targets."""
+        if electrodes.head is not self.state.head:
+            return   # placed on a head that is no longer open
+        self.electrodes = electrodes
+        self._show_electrode_source()
+        key = self.measures_box.current_key()
+        if key and self.result is not None:
+            self.paint_measure(key)
+
+    def _head_changed(self, head: Any) -> None:
+        self._geometry = None
+        if self.electrodes is not None and self.electrodes.head is not head:
+            self.electrodes = None
+        self.last_map = None
+        self._clear_map()
+        self._show_electrode_source()
+
+    # ----- the map ------------------------------------------------------------------------
+    def _clear_map(self) -> None:
+        from .scalp_view import clear_scalp_map
+
+        clear_scalp_map(self.main)
+
+    def paint_measure(self, key: str) -> None:
+        """Draw ``key`` as the topomap and, with electrodes on this head, on the 3-D scalp."""
+        if self.result is None:
+            return
+        values, unit = measure_values(self.result.measures, key)
+        label = self.measures_box.chooser.currentText() or key
+        self.plots.draw_topomap(values, label, unit)
+        head = self.state.head
+        e = self.electrodes
+        if head is None or head.scalp is None or e is None or e.head is not head:
+            return
+        from tmsnav.navigation.eeg.scalp_map import scalp_map
+
+        from .scalp_view import show_electrodes, show_scalp_map
+
+        known = {ch: e.positions_mm[ch] for ch in values if ch in e.positions_mm}
+        if len(known) < 3:
+            self.electrodes_box.show_source("Fewer than 3 measured channels have a position on this "
+                                            "head: no scalp map.", problem=True)
+            return
+        per_vertex = scalp_map(np.asarray(head.scalp.points, float), known,
+                               {ch: values[ch] for ch in known})
+        self.last_map = per_vertex
+        show_scalp_map(self.main, per_vertex, f"{label} [{unit}]")
+        sites = [s.site for s in self.result.suggestions]
+        show_electrodes(self.main, e.positions_mm, highlight=sites[0] if sites else None)
+        self.mapShown.emit(key)
+
+    # ----- suggestion -> target -----------------------------------------------------------
+    def add_suggestion_target(self, index: int) -> None:
+        """Put suggestion ``index`` on this head as a target (source "qeeg"), undoable."""
+        from tmsnav.navigation.targeting.planning import head_axes_from, unique_name
+
+        from .target_job import suggestion_target
+
+        if self.result is None or not 0 <= index < len(self.result.suggestions):
+            return
+        s = self.result.suggestions[index]
+        title = f"Cannot add {s.site} as a target"
+        try:
+            geo = self.geometry()
+            if geo.brain is None:
+                raise NavigationError("A qEEG target needs the brain (cortex) surface to find the "
+                                      "cortical point beneath the electrode, and this head has none. "
+                                      "Load one (File > Load brain surface) or register to MNI for "
+                                      "the template brain.")
+            e = self.electrodes
+            if e is None or e.head is not self.state.head or s.site not in e.positions_mm:
+                raise NavigationError(f"Electrode {s.site} has no position on this head: place the "
+                                      "template electrodes, digitise them or load an electrodes file.")
+            axes = head_axes_from(geo.fiducials, self.main.planning_panel.landmark_overrides)
+        except NavigationError as exc:
+            self.main.show_error(title, str(exc))
+            return
+        name = unique_name(self.state.targets.names, f"qEEG {s.site}")
+        point = np.array(e.positions_mm[s.site], float)
+        head = self.state.head
+        self.main.jobs.run(lambda progress, cancel: suggestion_target(s, name, point, geo, axes, progress, cancel),
+                           f"Adding target: qEEG {s.site}", lambda t: self._target_ready(t, head))
+
+    def _target_ready(self, target: Any, head: Any) -> None:
+        from ..planning.target_undo import TargetEdit, snapshot
+
+        if head is not self.state.head:
+            return    # another image was opened meanwhile: the target belongs to the old one
+        before = snapshot(self.state.targets)
+        try:
+            self.state.targets.add(target)
+        except NavigationError as exc:
+            self.main.show_error("Cannot add the target", str(exc))
+            return
+        self.state.targets.select(target.name)
+        reason = f"added {target.name} ({target.source})"
+        self.state.targets_edited(reason)
+        self.main.planning_panel.undo_stack.push(TargetEdit(self.state, before, f"added {target.name}"))
+        self.main.statusBar().showMessage(f"Added {target.name}: {target.notes}", 15000)
+        self.targetAdded.emit(target)
