@@ -94,6 +94,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.guidance_panel = GuidancePanel(self)
         self.panels.addTab(self.guidance_panel, "Navigate")
+        from .eeg.panel import QeegPanel
+
+        self.qeeg_panel = QeegPanel(self)
+        self.panels.addTab(self.qeeg_panel, "qEEG")
         self.sessions = SessionController(self, self.file_menu)
         from .brain_loading import BrainController
 
@@ -134,6 +138,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(m, "&Open MRI image…", self.choose_image, QtGui.QKeySequence.StandardKey.Open)
         self._action(m, "Open &DICOM folder…", self.choose_dicom_folder, "Ctrl+Shift+O")
         self._action(m, "Open &sample head", self.open_sample_head, "Ctrl+Shift+S")
+        self._action(m, "Open sample &EEG", lambda: self.qeeg_panel.open_sample_eeg())
         self._action(m, "Load &brain surface…", lambda: self.brains.choose_file(), "Ctrl+B")
         m.addSeparator()
         self._action(m, "Save &screenshot…", self.choose_screenshot, "Ctrl+P")
