@@ -77,6 +77,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels.addTab(self.tracker_panel, "Tracker")
         self.planning_panel = PlanningPanel(self)
         self.panels.addTab(self.planning_panel, "Planning")
+        from .connectivity.panel import ConnectivityPanel
+
+        self.connectivity_panel = ConnectivityPanel(self)
+        self.panels.addTab(self.connectivity_panel, "fMRI target")
         self.registration_panel = RegistrationPanel(self)
         self.panels.addTab(self.registration_panel, "Registration")
         dock = QtWidgets.QDockWidget("Workflow", self)
@@ -138,6 +142,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(m, "&Open MRI image…", self.choose_image, QtGui.QKeySequence.StandardKey.Open)
         self._action(m, "Open &DICOM folder…", self.choose_dicom_folder, "Ctrl+Shift+O")
         self._action(m, "Open &sample head", self.open_sample_head, "Ctrl+Shift+S")
+        self._action(m, "Open sample &fMRI run", lambda: self.connectivity_panel.open_sample_run())
         self._action(m, "Open sample &EEG", lambda: self.qeeg_panel.open_sample_eeg())
         self._action(m, "Load &brain surface…", lambda: self.brains.choose_file(), "Ctrl+B")
         m.addSeparator()
