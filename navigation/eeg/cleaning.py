@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CleaningParams", "CleanEeg", "CONDITIONS", "REFERENCES"]
+from tmsnav.navigation.eeg.artefacts import epoch_verdicts, find_artefacts
+from tmsnav.navigation.eeg.bad_channels import find_bad_channels
+from tmsnav.navigation.eeg.channel_names import EAR_SITES, is_frontal
+from tmsnav.navigation.eeg.recording import EegInputError, EegRecording
+from tmsnav.navigation.progress import CancelToken, ProgressCallback, report
+
+__all__ = ["CleaningParams", "CleanEeg", "clean_eeg", "detect_line_frequency", "CONDITIONS", "REFERENCES"]
 
 CONDITIONS = ("eyes_closed", "eyes_open", "all")
 REFERENCES = ("average", "linked_ears")
@@ -79,3 +85,195 @@ class CleanEeg:
     @property
     def n_epochs(self) -> int:
         return int(self.epochs_v.shape[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The cleaning itself.
+
+_EAR_PAIRS = (("A1", "A2"), ("M1", "M2"), ("TP9", "TP10"))
+_POSTERIOR = ("O1", "O2", "Oz", "Pz", "P3", "P4", "POz", "PO3", "PO4", "PO7", "PO8", "P7", "P8")
+
+
+def _check_params(p: CleaningParams, sfreq: float) -> None:
+    lo, hi = p.band_hz
+    if p.condition not in CONDITIONS:
+        raise EegInputError(f"unknown condition '{p.condition}' (choose {', '.join(CONDITIONS)})")
+    if p.reference not in REFERENCES:
+        raise EegInputError(f"unknown reference '{p.reference}' (choose {', '.join(REFERENCES)})")
+    if not 0 < lo < hi < sfreq / 2:
+        raise EegInputError(f"band {lo:g}-{hi:g} Hz is not a band below the Nyquist frequency "
+                            f"({sfreq / 2:g} Hz) of this recording")
+    if p.epoch_s <= 0 or p.min_clean_s < 0:
+        raise EegInputError("epoch length must be positive and the minimum clean duration not negative")
+    if p.notch_hz is not None and not 0 < p.notch_hz < sfreq / 2:
+        raise EegInputError(f"notch {p.notch_hz:g} Hz is above the Nyquist frequency ({sfreq / 2:g} Hz)")
+
+
+def _segments(rec: EegRecording, condition: str, warnings: list[str]) -> list[tuple[float, float]]:
+    label = condition.replace("_", "-")
+    if condition == "all":
+        return [(0.0, rec.duration_s)]
+    if not rec.conditions:
+        warnings.append(f"the file has no eyes-closed / eyes-open markers: the whole recording "
+                        f"was used as {label} (check that it was recorded {label})")
+        return [(0.0, rec.duration_s)]
+    if not rec.conditions.get(condition):
+        present = ", ".join(c.replace("_", "-") for c in rec.conditions)
+        raise EegInputError(f"the recording has no {label} blocks (its markers are: {present}); "
+                            f"choose that condition, or 'all'")
+    return sorted(rec.conditions[condition])
+
+
+def detect_line_frequency(x_v: np.ndarray, sfreq: float) -> tuple[float | None, float]:
+    """50 or 60 Hz (whichever peak stands higher above its neighbours, >= 6 dB) or None; and that
+    peak's height in dB. Mains is 50 Hz in Europe/Asia/Africa/Australia, 60 Hz in the Americas."""
+    from scipy.signal import welch
+
+    f, pxx = welch(x_v, fs=sfreq, nperseg=int(min(x_v.shape[1], 4 * sfreq)), axis=1)
+    spec = np.median(pxx, axis=0)
+    best: tuple[float | None, float] = (None, 0.0)
+    for line in (50.0, 60.0):
+        if line + 3 >= sfreq / 2:
+            continue
+        peak = spec[np.abs(f - line) <= 0.5].max()
+        around = spec[(np.abs(f - line) >= 2) & (np.abs(f - line) <= 4)]
+        db = 10 * np.log10(peak / max(float(np.median(around)), 1e-40))
+        if db >= 6.0 and db > best[1]:
+            best = (line, float(db))
+    return best
+
+
+def _reference(x: np.ndarray, names: list[str], p: CleaningParams, bad: dict[str, str],
+               all_names: list[str]) -> tuple[np.ndarray, list[str], str]:
+    scalp = [i for i, n in enumerate(names) if n not in EAR_SITES]
+    if p.reference == "average":
+        if len(scalp) < 3:
+            raise EegInputError(f"only {len(scalp)} good scalp channels: an average reference "
+                                "needs many more (19 or more recommended)")
+        return x[scalp] - x[scalp].mean(axis=0), [names[i] for i in scalp], \
+            f"average reference over {len(scalp)} channels"
+    for a, b in _EAR_PAIRS:
+        if a in all_names and b in all_names:
+            lost = [c for c in (a, b) if c in bad]
+            if lost:
+                raise EegInputError(f"linked-ears reference: {' and '.join(lost)} is bad "
+                                    f"({'; '.join(bad[c] for c in lost)}); choose the average reference")
+            ref = 0.5 * (x[names.index(a)] + x[names.index(b)])
+            keep = [i for i in scalp if names[i] not in (a, b)]
+            return x[keep] - ref, [names[i] for i in keep], f"linked-ears reference ({a}+{b})/2"
+    raise EegInputError("linked-ears reference needs A1 and A2 (or M1/M2, TP9/TP10), and this "
+                        f"recording has none of these pairs (channels: {', '.join(all_names)}); "
+                        "choose the average reference")
+
+
+def _refuse_if_lost(bad: dict[str, str], names: list[str]) -> None:
+    def lost(group: list[str], what: str) -> None:
+        if group and all(c in bad for c in group):
+            listed = "; ".join(f"{c}: {bad[c]}" for c in group)
+            raise EegInputError(f"all {what} channels are bad, so the measures that need them "
+                                f"cannot be computed ({listed}). Check these electrodes and record again.")
+    lost([n for n in names if is_frontal(n)], "frontal")
+    lost([n for n in names if n in _POSTERIOR], "posterior (individual alpha frequency)")
+
+
+def clean_eeg(rec: EegRecording, params: CleaningParams = CleaningParams(),
+              progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> CleanEeg:
+    """Filter, re-reference and epoch ``rec``; drop bad channels and artefact epochs (see module)."""
+    import mne
+
+    p = params
+    sf = float(rec.sfreq_hz)
+    _check_params(p, sf)
+    if not np.all(np.isfinite(rec.data_v)):
+        raise EegInputError("the recording contains missing values (NaN or infinite samples)")
+    steps: list[str] = []
+    warnings = list(rec.warnings)
+    segments = _segments(rec, p.condition, warnings)
+    # A high-pass FIR rings for half its length at both ends of the recording (MNE's default
+    # transition band for a 1 Hz edge is 1 Hz: 3.3 s long); epochs there are not used.
+    lo, hi = p.band_hz
+    edge_s = 3.3 / (2 * min(max(0.25 * lo, 2.0), lo))
+    cond_segments = segments
+    segments = [(max(a, edge_s), min(b, rec.duration_s - edge_s)) for a, b in segments]
+    segments = [(a, b) for a, b in segments if b > a]
+    n = rec.data_v.shape[1]
+    in_cond = np.zeros(n, dtype=bool)
+    for a, b in segments:
+        in_cond[int(round(a * sf)):int(round(b * sf))] = True
+    steps.append(f"condition {p.condition.replace('_', '-')}: {len(segments)} block(s), "
+                 f"{in_cond.sum() / sf:.0f} s of {rec.duration_s:.0f} s")
+    report(progress, 0.05, "high-pass filter", cancel)
+    raw = rec.data_v
+    centred = raw - np.median(raw, axis=1, keepdims=True)     # DC offsets make the edges ring more
+    highpassed = mne.filter.filter_data(centred, sf, lo, None, verbose=False)
+    notch = p.notch_hz
+    if notch is None:
+        notch, db = detect_line_frequency(highpassed[:, in_cond], sf)
+        steps.append(f"line noise: {notch:g} Hz detected ({db:.0f} dB above its neighbours)"
+                     if notch else "line noise: none found at 50 or 60 Hz, no notch")
+    report(progress, 0.3, "notch and low-pass filter", cancel)
+    inband = highpassed
+    if notch:
+        inband = mne.filter.notch_filter(inband, sf, [notch], verbose=False)
+        steps.append(f"notch {notch:g} Hz")
+    inband = mne.filter.filter_data(inband, sf, None, hi, verbose=False)
+    steps.append(f"band-pass {lo:g}-{hi:g} Hz (zero-phase FIR)")
+    report(progress, 0.55, "bad channels", cancel)
+    names = list(rec.channels)
+    bad = find_bad_channels(raw[:, in_cond], highpassed[:, in_cond], inband[:, in_cond], names,
+                            rec.physical_range_v, flat_sd_uv=p.flat_sd_uv, noisy_z=p.noisy_z,
+                            bridge_ratio=p.bridge_ratio)
+    steps.append("bad channels: " + ("; ".join(f"{c} {r}" for c, r in bad.items()) or "none"))
+    _refuse_if_lost(bad, names)
+    good = [i for i, c in enumerate(names) if c not in bad]
+    x, out_names, ref_step = _reference(inband[good], [names[i] for i in good], p, bad, names)
+    steps.append(ref_step)
+    report(progress, 0.7, "artefact epochs", cancel)
+    found = find_artefacts(x, sf, out_names, in_cond, amplitude_uv=p.amplitude_uv,
+                           gradient_uv_per_ms=p.gradient_uv_per_ms, muscle_z=p.muscle_z)
+    ep_len = int(round(p.epoch_s * sf))
+    starts: list[int] = []
+    for a, b in segments:
+        s0, s1 = int(round(a * sf)), int(round(b * sf))
+        starts.extend(range(s0, s1 - ep_len + 1, ep_len))
+    verdicts = epoch_verdicts(found, np.asarray(starts, dtype=int), ep_len,
+                              {"amplitude": p.amplitude_uv, "gradient": p.gradient_uv_per_ms,
+                               "muscle": p.muscle_z})
+    rejected: list[tuple[float, float, str]] = [
+        (a, b, f"outside {p.condition.replace('_', '-')}") for a, b in _complement(cond_segments, rec.duration_s)]
+    for a, b in _complement(segments, rec.duration_s):
+        rejected += [(max(a, c), min(b, d), "filter edge (start or end of the recording)")
+                     for c, d in cond_segments if min(b, d) > max(a, c)]
+    kept = [s for s, v in zip(starts, verdicts) if v is None]
+    rejected += [(s / sf, (s + ep_len) / sf, v) for s, v in zip(starts, verdicts) if v is not None]
+    rejected.sort()
+    counts = {k: sum(1 for v in verdicts if v and v.startswith(k)) for k in ("amplitude", "gradient", "muscle")}
+    clean_s = len(kept) * ep_len / sf
+    steps.append(f"epochs of {p.epoch_s:g} s: {len(starts)}, rejected {len(starts) - len(kept)} "
+                 f"(amplitude {counts['amplitude']}, gradient {counts['gradient']}, "
+                 f"muscle {counts['muscle']}); clean {clean_s:.0f} s")
+    if clean_s < p.min_clean_s:
+        raise EegInputError(
+            f"only {clean_s:.0f} s of clean {p.condition.replace('_', '-')} EEG ({len(kept)} of "
+            f"{len(starts)} epochs of {p.epoch_s:g} s; rejected: {counts['amplitude']} for "
+            f"amplitude (blinks), {counts['gradient']} for gradient, {counts['muscle']} for "
+            f"muscle); at least {p.min_clean_s:g} s are needed. Record a longer or calmer "
+            "resting block, or choose another condition.")
+    epochs = (np.stack([x[:, s:s + ep_len] for s in kept]) if kept
+              else np.zeros((0, len(out_names), ep_len)))
+    report(progress, 1.0, "cleaned", cancel)
+    return CleanEeg(epochs_v=epochs, epoch_starts_s=np.asarray(kept, dtype=float) / sf, sfreq_hz=sf,
+                    channels=out_names, bad_channels=bad, rejected_segments=rejected,
+                    clean_duration_s=clean_s, reference=p.reference, band_hz=(lo, hi),
+                    notch_hz=notch, condition=p.condition, steps=steps, warnings=warnings)
+
+
+def _complement(segments: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    out, t = [], 0.0
+    for a, b in sorted(segments):
+        if a > t:
+            out.append((t, a))
+        t = max(t, b)
+    if t < duration:
+        out.append((t, duration))
+    return out

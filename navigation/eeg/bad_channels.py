@@ -1,0 +1,103 @@
+"""Find the channels whose signal is not brain activity at that electrode.
+
+Each test catches a failure clinics see, with the reason the user reads:
+
+* **flat**: robust SD below 0.5 µV after a high-pass, or most samples repeating the previous value
+  (a disconnected input, a channel filled with zeros by the export). Resting EEG is 5-50 µV.
+* **saturated**: samples sitting at the file's physical minimum/maximum (the amplifier or the
+  export range was exceeded, the waveform is cut flat); without a declared range, a run of the
+  channel's own extreme value repeated.
+* **noisy**: robust z-score across channels above ``noisy_z`` of the log amplitude, or of the
+  ratio of high-frequency (> band edge, including line noise) to in-band amplitude - the
+  "deviation" and "HF noise" criteria of the PREP pipeline (Bigdely-Shamlo et al. 2015, Front
+  Neuroinform 9:16). Median and MAD make one bad channel unable to hide itself by raising the
+  spread.
+* **bridged**: two electrodes joined by gel or sweat record almost the same signal; the variance of
+  their difference (the "electrical distance", Tenke & Kayser 2001, Clin Neurophysiol 112:545;
+  Alschuler et al. 2014, Clin Neurophysiol 125:484) is then near zero. Both are marked: neither
+  carries its own site any more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["find_bad_channels", "robust_z"]
+
+_MIN_SPREAD_LOG = 0.15     # natural spread of log amplitude across a cap (posterior alpha etc.)
+
+
+def robust_z(values: np.ndarray, min_spread: float) -> np.ndarray:
+    """(x - median) / (1.4826 MAD), the MAD floored at ``min_spread`` so that near-identical
+    channels do not make a tiny difference look like an outlier."""
+    med = float(np.median(values))
+    mad = max(1.4826 * float(np.median(np.abs(values - med))), min_spread)
+    return (values - med) / mad
+
+
+def _robust_sd(x: np.ndarray) -> np.ndarray:
+    med = np.median(x, axis=1, keepdims=True)
+    return np.asarray(1.4826 * np.median(np.abs(x - med), axis=1))
+
+
+def _saturated_fraction(x: np.ndarray, limits: tuple[float, float] | None) -> float:
+    """Fraction of samples at the clipping level."""
+    if limits is not None:
+        lo, hi = limits
+        tol = 1e-3 * (hi - lo)
+        return float(np.mean((x <= lo + tol) | (x >= hi - tol)))
+    top, bottom = float(np.max(x)), float(np.min(x))
+    at = (x == top) | (x == bottom)
+    return float(np.mean(at)) if np.count_nonzero(at) >= 5 else 0.0
+
+
+def find_bad_channels(raw_v: np.ndarray, highpassed_v: np.ndarray, inband_v: np.ndarray,
+                      channels: list[str], limits: dict[str, tuple[float, float]], *,
+                      flat_sd_uv: float, noisy_z: float, bridge_ratio: float
+                      ) -> dict[str, str]:
+    """Channel name -> reason for every bad channel.
+
+    ``raw_v``: samples as read (for repeated values and clipping), ``highpassed_v``: high-passed
+    only (amplitude, high-frequency content), ``inband_v``: the analysis band (bridging).
+    """
+    bad: dict[str, str] = {}
+    sd = _robust_sd(highpassed_v)
+    for i, ch in enumerate(channels):
+        x = raw_v[i]
+        repeats = float(np.mean(np.diff(x) == 0)) if x.size > 1 else 1.0
+        sat = _saturated_fraction(x, limits.get(ch))
+        if sat > 0.005:
+            where = (f"the file's range {limits[ch][0] * 1e6:+.0f}/{limits[ch][1] * 1e6:+.0f} µV"
+                     if ch in limits else "its own extreme value")
+            bad[ch] = f"saturated ({100 * sat:.1f} % of samples clipped at {where})"
+        elif sd[i] < flat_sd_uv * 1e-6:
+            bad[ch] = f"flat (SD {sd[i] * 1e6:.2f} µV, below {flat_sd_uv:g} µV)"
+        elif repeats > 0.5:
+            bad[ch] = f"flat ({100 * repeats:.0f} % of samples repeat the previous value)"
+    good = [i for i, ch in enumerate(channels) if ch not in bad]
+    if len(good) >= 4:
+        log_sd = np.log(sd[good])
+        hf = highpassed_v[good] - inband_v[good]
+        log_hf = np.log(_robust_sd(hf) + 1e-15) - np.log(_robust_sd(inband_v[good]) + 1e-15)
+        z_sd = robust_z(log_sd, _MIN_SPREAD_LOG)
+        z_hf = robust_z(log_hf, _MIN_SPREAD_LOG)
+        for k, i in enumerate(good):
+            if z_sd[k] > noisy_z:
+                bad[channels[i]] = (f"noisy (amplitude {sd[i] * 1e6:.0f} µV, robust z {z_sd[k]:.1f} "
+                                    "across channels)")
+            elif z_hf[k] > noisy_z:
+                bad[channels[i]] = (f"noisy (high-frequency / line noise, robust z {z_hf[k]:.1f} "
+                                    "across channels)")
+    good = [i for i, ch in enumerate(channels) if ch not in bad]
+    if len(good) >= 2:
+        x = inband_v[good]
+        cov = np.cov(x)
+        var = np.diag(cov)
+        for a in range(len(good)):
+            for b in range(a + 1, len(good)):
+                ed = var[a] + var[b] - 2 * cov[a, b]          # electrical distance (variance)
+                if ed < bridge_ratio * 0.5 * (var[a] + var[b]):
+                    ca, cb = channels[good[a]], channels[good[b]]
+                    bad.setdefault(ca, f"bridged with {cb}")
+                    bad.setdefault(cb, f"bridged with {ca}")
+    return bad
