@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyvista as pv
@@ -82,7 +83,7 @@ def project_to_scalp(scalp: "pv.PolyData | SurfaceMesh", points_mm: np.ndarray) 
     pts = np.asarray(points_mm, float).reshape(-1, 3)
     if not len(pts):
         return pts.copy()
-    found = surf.polydata.find_closest_cell(pts, return_closest_point=True)
+    found: Any = surf.polydata.find_closest_cell(pts, return_closest_point=True)   # (cells, points)
     return np.asarray(found[1], float).reshape(-1, 3)
 
 
