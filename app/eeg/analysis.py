@@ -116,10 +116,10 @@ def sample_eeg_path() -> Path:
 def write_sample_eeg(progress: Any = None, cancel: Any = None) -> Path:
     """Write the synthetic 19-channel resting EDF (planted asymmetry, IAF, theta excess,
     blinks and muscle) to :func:`sample_eeg_path` and return the path."""
-    from tmsnav.navigation.eeg.sample import write_sample_edf
+    from tmsnav.navigation.eeg.sample_eeg import write_sample_eeg as write
 
     report(progress, 0.0, "writing the sample EEG", cancel)
     path = sample_eeg_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_sample_edf(path)
+    write(path)
     return path

@@ -16,10 +16,11 @@ Conventions shown to the user (docs/qeeg.md has the sources):
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
+
+from tmsnav.navigation.eeg.norms import NO_NORMATIVE_DATABASE, Comparison
 
 from ..planning.method_forms import compact
 
@@ -27,9 +28,7 @@ __all__ = ["MeasuresBox", "measure_choices", "measure_values", "faa_words", "sum
            "NO_NORMS"]
 
 V2_TO_UV2 = 1e12
-NO_NORMS = ("No open normative qEEG database exists: tmsnav does not call a value normal or "
-            "abnormal. It compares only with the published ranges below (each with its source) and "
-            "within this recording (z-scores across channels).")
+NO_NORMS = NO_NORMATIVE_DATABASE
 
 
 def faa_words(value: float | None, pair: str = "F4/F3") -> str:
@@ -76,7 +75,7 @@ def summary_lines(m: Any) -> list[str]:
 
 
 def _bands(m: Any) -> list[str]:
-    first = next(iter(m.band_power_abs.values()), {})
+    first: dict[str, float] = next(iter(m.band_power_abs.values()), {})
     return list(first)
 
 
@@ -102,13 +101,15 @@ def measure_values(m: Any, key: str) -> tuple[dict[str, float], str]:
     raise ValueError(f"unknown measure {key!r}")
 
 
-def comparison_text(item: Any) -> str:
-    """One published range as text, whatever record type E2 returns."""
-    if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        item = dataclasses.asdict(item)
-    if isinstance(item, dict):
-        return "; ".join(f"{k}: {v}" for k, v in item.items() if v not in (None, ""))
-    return str(item)
+def comparison_text(c: Comparison) -> str:
+    """One published range beside this recording's value, with where it comes from."""
+    value = "not available" if c.value is None else f"{c.value:.2f}"
+    verdict = ("no numeric range to compare with" if c.outside is None
+               else "outside this range" if c.outside else "within this range")
+    if c.approximate and c.outside is not None:
+        verdict += " (the range is approximate)"
+    note = f" {c.note.rstrip('.')}." if c.note else ""
+    return f"{c.measure} = {value}: published {c.published}; {verdict}.{note} Source: {c.citation}"
 
 
 class MeasuresBox(QtWidgets.QGroupBox):

@@ -87,12 +87,12 @@ class QeegPanel(QtWidgets.QScrollArea):
         if self.electrodes is not None and self.electrodes.source != "template":
             return None
         try:
-            geo = self.geometry()
+            geo = self.head_geometry()
         except NavigationError:
             return None
         return ElectrodeInput(geo, dict(self.main.planning_panel.landmark_overrides))
 
-    def geometry(self) -> HeadGeometry:
+    def head_geometry(self) -> HeadGeometry:
         """The open head's worker-safe scalp/brain (built once per head, on the GUI thread)."""
         head = self.state.head
         if self._geometry is None or self._geometry.head is not head:
@@ -159,7 +159,7 @@ class QeegPanel(QtWidgets.QScrollArea):
 
     def place_template_electrodes(self) -> None:
         try:
-            inputs = ElectrodeInput(self.geometry(), dict(self.main.planning_panel.landmark_overrides))
+            inputs = ElectrodeInput(self.head_geometry(), dict(self.main.planning_panel.landmark_overrides))
         except NavigationError as exc:
             self.main.show_error("Electrode positions", str(exc))
             return
@@ -175,12 +175,15 @@ class QeegPanel(QtWidgets.QScrollArea):
                                  "in that image's millimetres.")
             return
         try:
-            positions = read_bids_electrodes(path)
+            bids = read_bids_electrodes(path)
         except (NavigationError, OSError) as exc:
             self.main.show_error("Cannot read the electrodes file", str(exc))
             return
-        self.set_electrodes(Electrodes(dict(positions), "file",
-                                       f"{len(positions)} electrodes from {Path(path).name}", self.state.head))
+        note = (f"{len(bids.positions_mm)} electrodes from {Path(path).name} "
+                f"({bids.coordinate_system}, {bids.units})")
+        if bids.missing:
+            note += "; no coordinates for " + ", ".join(bids.missing)
+        self.set_electrodes(Electrodes(dict(bids.positions_mm), "file", note, self.state.head))
 
     def set_electrodes(self, electrodes: Electrodes) -> None:
         """Use these positions (template, digitised or from a file) for the map and the targets."""
@@ -246,7 +249,7 @@ class QeegPanel(QtWidgets.QScrollArea):
         s = self.result.suggestions[index]
         title = f"Cannot add {s.site} as a target"
         try:
-            geo = self.geometry()
+            geo = self.head_geometry()
             if geo.brain is None:
                 raise NavigationError("A qEEG target needs the brain (cortex) surface to find the "
                                       "cortical point beneath the electrode, and this head has none. "
