@@ -105,11 +105,6 @@ def mri_from_run_voxel(result: Any, mri_from_mni: Transform) -> np.ndarray:
     raise NavigationError(f"a connectivity map in {space.value} space cannot be drawn on the patient")
 
 
-def _cancel_arg(cancel: CancelToken | None):
-    """The cancel argument for the navigation calls: the token itself (it also answers calls)."""
-    return cancel
-
-
 def run_connectivity(choice: InputChoice, params: Any, head: Any, mni: Any, *,
                      surface: tuple[np.ndarray, np.ndarray] | None = None,
                      progress: ProgressCallback | None = None,
@@ -144,7 +139,7 @@ def run_connectivity(choice: InputChoice, params: Any, head: Any, mni: Any, *,
     prepared = _prepare(choice, volume, mri_from_mni, scaled(progress, start, split), cancel)
     report(progress, split, "Connectivity", cancel)
     result = compute_connectivity(prepared, params, progress=scaled(progress, split, 0.97),
-                                  cancel=_cancel_arg(cancel))
+                                  cancel=cancel)
     report(progress, 0.97, "Sampling the map on the brain surface", cancel)
     mri_from_voxel = mri_from_run_voxel(result, mri_from_mni)
     outcome = ConnectivityOutcome(result, choice, volume, mni, mni_is_new, mri_from_voxel)
@@ -162,7 +157,7 @@ def _prepare(choice: InputChoice, volume: Any, mri_from_mni: Transform,
     if choice.kind == "fmriprep":
         return inputs.prepare_fmriprep(choice.path, choice.participant or None, t1_image=volume,
                                        mri_from_mni=mri_from_mni, progress=progress,
-                                       cancel=_cancel_arg(cancel))
+                                       cancel=cancel)
     return inputs.prepare_bold_file(choice.path, t1_volume=volume, mri_from_mni=mri_from_mni,
                                     confounds_tsv=choice.confounds or None, sidecar=choice.sidecar or None,
-                                    progress=progress, cancel=_cancel_arg(cancel))
+                                    progress=progress, cancel=cancel)

@@ -36,6 +36,8 @@ class _PathRow(QtWidgets.QWidget):
         self.edit.setObjectName(name)
         self.edit.setPlaceholderText(placeholder)
         self.edit.textChanged.connect(self.changed)
+        self.edit.setMinimumWidth(60)      # a long path must not widen the side panel
+        self.edit.textChanged.connect(lambda t: self.edit.setToolTip(t))
         button = QtWidgets.QPushButton("Browse…")
         button.clicked.connect(browse)
         row.addWidget(self.edit, 1)
@@ -62,6 +64,8 @@ class InputsBox(QtWidgets.QGroupBox):
         self.participant = QtWidgets.QComboBox()
         self.participant.setObjectName("fmri_participant")
         self.participant.setEditable(True)
+        self.participant.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.participant.setMinimumContentsLength(6)
         self.participant.setToolTip("The BIDS participant label (sub-<label>)")
         self.folder.changed.connect(self._fill_participants)
         folder_form = QtWidgets.QFormLayout()

@@ -92,8 +92,10 @@ def show_surface_map(window: Any, surface: SurfaceMap | None, data: MapData, set
         view.set_overlay(MAP_OVERLAY, mesh, render=False, scalars=SCALARS, cmap=CMAP,
                          clim=[-data.r_limit, data.r_limit], nan_opacity=0.0, opacity=settings.opacity,
                          smooth_shading=True, show_scalar_bar=True,
-                         scalar_bar_args={"title": BAR_TITLE, "vertical": True, "position_x": 0.04,
-                                          "position_y": 0.25, "height": 0.5, "width": 0.07,
+                         # horizontal, bottom centre: clear of the axes (lower left), the brain
+                         # legend (lower right) and the e-field bar (right edge)
+                         scalar_bar_args={"title": BAR_TITLE, "vertical": False, "position_x": 0.22,
+                                          "position_y": 0.06, "height": 0.07, "width": 0.5,
                                           "fmt": "%+.2f", "color": "white", "n_labels": 5,
                                           "render": False})   # pyvista renders synchronously otherwise
     else:

@@ -35,7 +35,7 @@ class OverlaySettings:
     """What the overlay controls set (the same for the 3-D view and the slices)."""
 
     threshold: float = 0.1          # |r| below this is not coloured
-    opacity: float = 0.6            # of the colour layer (outlines stay opaque)
+    opacity: float = 0.7            # of the colour layer (outlines stay opaque)
     show_map: bool = True
     show_search: bool = True
     show_cluster: bool = True

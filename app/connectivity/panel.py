@@ -63,10 +63,31 @@ class ConnectivityPanel(QtWidgets.QScrollArea):
         self.setWidget(body)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body.installEventFilter(self)
+        self.viewport().installEventFilter(self)   # a scroll bar appearing narrows the viewport
         self.result_box.addRequested.connect(self.add_target)
         self.overlay_box.changed.connect(self._settings_changed)
         self.state.headChanged.connect(self._head_changed)
         self._head_changed(self.state.head)
+
+    # ----- layout: word-wrapped labels need their height for the panel's width --------------
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+        if (obj is self.widget() and event.type() == QtCore.QEvent.Type.LayoutRequest) or \
+                (obj is self.viewport() and event.type() == QtCore.QEvent.Type.Resize):
+            QtCore.QTimer.singleShot(0, self._fit_height)
+        return super().eventFilter(obj, event)
+
+    def _fit_height(self) -> None:
+        """As the Planning tab: QScrollArea sizes its widget from sizeHint, which ignores
+        height-for-width, so wrapped evidence lines would be squeezed."""
+        body = self.widget()
+        layout = body.layout() if body is not None else None
+        if body is None or layout is None:
+            return
+        width = self.viewport().width()
+        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        if needed > 0 and body.minimumHeight() != needed:
+            body.setMinimumHeight(needed)
 
     # ----- head ---------------------------------------------------------------------------
     def _head_changed(self, head: Any) -> None:

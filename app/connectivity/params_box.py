@@ -35,8 +35,11 @@ class ParamsBox(QtWidgets.QGroupBox):
         form = QtWidgets.QFormLayout(self)
         self.method = QtWidgets.QComboBox()
         self.method.setObjectName("fmri_method")
-        self.method.addItem("Cluster (Cash 2021): centre of the largest anticorrelated cluster", "cluster")
-        self.method.addItem("Peak voxel (for comparison; less reproducible)", "peak")
+        self.method.addItem("Cluster (Cash 2021)", "cluster")
+        self.method.addItem("Peak voxel (comparison)", "peak")
+        self.method.setToolTip("Cluster: centre of mass of the largest cluster of the most negative voxels "
+                               "(reproducible, Cash et al. 2021). Peak: the single most anticorrelated "
+                               "voxel (for comparison; it moves more between runs).")
         form.addRow("Target", self.method)
         self.spins: dict[str, QtWidgets.QDoubleSpinBox] = {}
         for name, label, unit, lo, hi, step, decimals, tip in _SPINS:
