@@ -35,11 +35,6 @@ def robust_z(values: np.ndarray, min_spread: float) -> np.ndarray:
     return (values - med) / mad
 
 
-def _robust_sd(x: np.ndarray) -> np.ndarray:
-    med = np.median(x, axis=1, keepdims=True)
-    return np.asarray(1.4826 * np.median(np.abs(x - med), axis=1))
-
-
 def _saturated_fraction(x: np.ndarray, limits: tuple[float, float] | None) -> float:
     """Fraction of samples at the clipping level."""
     if limits is not None:
@@ -51,17 +46,23 @@ def _saturated_fraction(x: np.ndarray, limits: tuple[float, float] | None) -> fl
     return float(np.mean(at)) if np.count_nonzero(at) >= 5 else 0.0
 
 
-def find_bad_channels(raw_v: np.ndarray, highpassed_v: np.ndarray, inband_v: np.ndarray,
-                      channels: list[str], limits: dict[str, tuple[float, float]], *,
-                      flat_sd_uv: float, noisy_z: float, bridge_ratio: float
-                      ) -> dict[str, str]:
+def find_bad_channels(raw_v: np.ndarray, inband_v: np.ndarray, freqs: np.ndarray, psd: np.ndarray,
+                      band_hz: tuple[float, float], channels: list[str],
+                      limits: dict[str, tuple[float, float]], *,
+                      flat_sd_uv: float, noisy_z: float, bridge_ratio: float) -> dict[str, str]:
     """Channel name -> reason for every bad channel.
 
-    ``raw_v``: samples as read (for repeated values and clipping), ``highpassed_v``: high-passed
-    only (amplitude, high-frequency content), ``inband_v``: the analysis band (bridging).
+    ``raw_v``: samples as read (repeated values, clipping); ``freqs``/``psd``: a median-averaged
+    Welch spectrum per channel of the unfiltered data (amplitude in the band and above it; the
+    median average keeps a few blinks from raising it); ``inband_v``: the data filtered to the
+    analysis band (bridging).
     """
     bad: dict[str, str] = {}
-    sd = _robust_sd(highpassed_v)
+    lo, hi = band_hz
+    df = float(freqs[1] - freqs[0])
+    in_band = (freqs >= lo) & (freqs <= hi)
+    sd = np.sqrt(psd[:, in_band].sum(axis=1) * df)                        # volts, per channel
+    hf_sd = np.sqrt(psd[:, freqs > hi].sum(axis=1) * df + 1e-30)
     for i, ch in enumerate(channels):
         x = raw_v[i]
         repeats = float(np.mean(np.diff(x) == 0)) if x.size > 1 else 1.0
@@ -71,16 +72,13 @@ def find_bad_channels(raw_v: np.ndarray, highpassed_v: np.ndarray, inband_v: np.
                      if ch in limits else "its own extreme value")
             bad[ch] = f"saturated ({100 * sat:.1f} % of samples clipped at {where})"
         elif sd[i] < flat_sd_uv * 1e-6:
-            bad[ch] = f"flat (SD {sd[i] * 1e6:.2f} µV, below {flat_sd_uv:g} µV)"
+            bad[ch] = f"flat (SD {sd[i] * 1e6:.2f} µV in {lo:g}-{hi:g} Hz, below {flat_sd_uv:g} µV)"
         elif repeats > 0.5:
             bad[ch] = f"flat ({100 * repeats:.0f} % of samples repeat the previous value)"
     good = [i for i, ch in enumerate(channels) if ch not in bad]
     if len(good) >= 4:
-        log_sd = np.log(sd[good])
-        hf = highpassed_v[good] - inband_v[good]
-        log_hf = np.log(_robust_sd(hf) + 1e-15) - np.log(_robust_sd(inband_v[good]) + 1e-15)
-        z_sd = robust_z(log_sd, _MIN_SPREAD_LOG)
-        z_hf = robust_z(log_hf, _MIN_SPREAD_LOG)
+        z_sd = robust_z(np.log(sd[good]), _MIN_SPREAD_LOG)
+        z_hf = robust_z(np.log(hf_sd[good] / sd[good]), _MIN_SPREAD_LOG)
         for k, i in enumerate(good):
             if z_sd[k] > noisy_z:
                 bad[channels[i]] = (f"noisy (amplitude {sd[i] * 1e6:.0f} µV, robust z {z_sd[k]:.1f} "
@@ -90,8 +88,7 @@ def find_bad_channels(raw_v: np.ndarray, highpassed_v: np.ndarray, inband_v: np.
                                     "across channels)")
     good = [i for i, ch in enumerate(channels) if ch not in bad]
     if len(good) >= 2:
-        x = inband_v[good]
-        cov = np.cov(x)
+        cov = np.cov(inband_v[good])
         var = np.diag(cov)
         for a in range(len(good)):
             for b in range(a + 1, len(good)):

@@ -124,20 +124,26 @@ def _segments(rec: EegRecording, condition: str, warnings: list[str]) -> list[tu
     return sorted(rec.conditions[condition])
 
 
-def detect_line_frequency(x_v: np.ndarray, sfreq: float) -> tuple[float | None, float]:
-    """50 or 60 Hz (whichever peak stands higher above its neighbours, >= 6 dB) or None; and that
-    peak's height in dB. Mains is 50 Hz in Europe/Asia/Africa/Australia, 60 Hz in the Americas."""
+def _welch(x_v: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
+    """Median-averaged Welch spectra (4-s Hann segments): robust to a few artefact segments."""
     from scipy.signal import welch
 
-    f, pxx = welch(x_v, fs=sfreq, nperseg=int(min(x_v.shape[1], 4 * sfreq)), axis=1)
-    spec = np.median(pxx, axis=0)
+    f, pxx = welch(x_v, fs=sfreq, nperseg=int(min(x_v.shape[1], 4 * sfreq)), average="median",
+                   axis=1)
+    return f, pxx
+
+
+def detect_line_frequency(freqs: np.ndarray, spectrum: np.ndarray, sfreq: float
+                          ) -> tuple[float | None, float]:
+    """50 or 60 Hz (whichever peak stands higher above its neighbours, >= 6 dB) or None; and that
+    peak's height in dB. Mains is 50 Hz in Europe/Asia/Africa/Australia, 60 Hz in the Americas."""
     best: tuple[float | None, float] = (None, 0.0)
     for line in (50.0, 60.0):
-        if line + 3 >= sfreq / 2:
+        if line + 4 >= sfreq / 2:
             continue
-        peak = spec[np.abs(f - line) <= 0.5].max()
-        around = spec[(np.abs(f - line) >= 2) & (np.abs(f - line) <= 4)]
-        db = 10 * np.log10(peak / max(float(np.median(around)), 1e-40))
+        peak = float(spectrum[np.abs(freqs - line) <= 0.5].max())
+        around = spectrum[(np.abs(freqs - line) >= 2) & (np.abs(freqs - line) <= 4)]
+        db = 10 * np.log10(max(peak, 1e-40) / max(float(np.median(around)), 1e-40))
         if db >= 6.0 and db > best[1]:
             best = (line, float(db))
     return best
@@ -202,25 +208,25 @@ def clean_eeg(rec: EegRecording, params: CleaningParams = CleaningParams(),
         in_cond[int(round(a * sf)):int(round(b * sf))] = True
     steps.append(f"condition {p.condition.replace('_', '-')}: {len(segments)} block(s), "
                  f"{in_cond.sum() / sf:.0f} s of {rec.duration_s:.0f} s")
-    report(progress, 0.05, "high-pass filter", cancel)
+    report(progress, 0.05, "spectra", cancel)
     raw = rec.data_v
     centred = raw - np.median(raw, axis=1, keepdims=True)     # DC offsets make the edges ring more
-    highpassed = mne.filter.filter_data(centred, sf, lo, None, verbose=False)
+    freqs, psd = _welch(centred[:, in_cond], sf)
     notch = p.notch_hz
     if notch is None:
-        notch, db = detect_line_frequency(highpassed[:, in_cond], sf)
+        notch, db = detect_line_frequency(freqs, np.median(psd, axis=0), sf)
         steps.append(f"line noise: {notch:g} Hz detected ({db:.0f} dB above its neighbours)"
                      if notch else "line noise: none found at 50 or 60 Hz, no notch")
-    report(progress, 0.3, "notch and low-pass filter", cancel)
-    inband = highpassed
+    report(progress, 0.2, "filters", cancel)
+    inband = centred
     if notch:
         inband = mne.filter.notch_filter(inband, sf, [notch], verbose=False)
         steps.append(f"notch {notch:g} Hz")
-    inband = mne.filter.filter_data(inband, sf, None, hi, verbose=False)
+    inband = mne.filter.filter_data(inband, sf, lo, hi, verbose=False)
     steps.append(f"band-pass {lo:g}-{hi:g} Hz (zero-phase FIR)")
     report(progress, 0.55, "bad channels", cancel)
     names = list(rec.channels)
-    bad = find_bad_channels(raw[:, in_cond], highpassed[:, in_cond], inband[:, in_cond], names,
+    bad = find_bad_channels(raw[:, in_cond], inband[:, in_cond], freqs, psd, (lo, hi), names,
                             rec.physical_range_v, flat_sd_uv=p.flat_sd_uv, noisy_z=p.noisy_z,
                             bridge_ratio=p.bridge_ratio)
     steps.append("bad channels: " + ("; ".join(f"{c} {r}" for c, r in bad.items()) or "none"))
