@@ -44,11 +44,8 @@ def write_nifti_stream(path: str | Path, shape: tuple[int, int, int, int], affin
     tmp = path.with_name(f".{path.name}.partial")
     written = 0
     try:
-        stream: IO[bytes]
-        if path.name.endswith(".gz"):
-            stream = gzip.open(tmp, "wb", compresslevel=1)
-        else:
-            stream = open(tmp, "wb")
+        stream: IO[bytes] = (gzip.open(tmp, "wb", compresslevel=1) if path.name.endswith(".gz")  # type: ignore[assignment]
+                             else open(tmp, "wb"))
         with stream:
             stream.write(header.binaryblock)
             stream.write(b"\x00" * (VOX_OFFSET - len(header.binaryblock)))

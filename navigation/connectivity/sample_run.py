@@ -107,12 +107,10 @@ class _Anatomy:
     """The sample head T1 and the MNI tissue maps, sampled at any grid's voxel centres."""
 
     def __init__(self, mri_from_mni: np.ndarray) -> None:
-        import nibabel as nib
+        from ..targeting.mni_registration import _load_spatial, load_mni_template
 
-        from ..targeting.mni_registration import load_mni_template
-
-        t1 = nib.load(str(sample_head_path()))
-        self.t1_affine = np.asarray(t1.affine, float)
+        t1 = _load_spatial(sample_head_path())
+        self.t1_affine = np.asarray(t1.affine, dtype=np.float64)
         self.t1_shape = t1.shape[:3]
         self.t1 = ndi.gaussian_filter(np.asarray(t1.dataobj, np.float32), 1.0)
         self.mri_from_mni = mri_from_mni
@@ -128,7 +126,7 @@ class _Anatomy:
         ijk = np.indices(shape, dtype=np.float32).reshape(3, -1)
         mri = mri_from_voxel[:3, :3] @ ijk + mri_from_voxel[:3, 3:4]
         out: dict[str, np.ndarray] = {}
-        t1_vox = np.linalg.inv(self.t1_affine)
+        t1_vox = np.linalg.inv(np.asarray(self.t1_affine, dtype=np.float64))
         out["t1"] = ndi.map_coordinates(self.t1, t1_vox[:3, :3] @ mri + t1_vox[:3, 3:4], order=1).reshape(shape)
         mni = self.mni_from_mri[:3, :3] @ mri + self.mni_from_mri[:3, 3:4]
         mni_vox = np.linalg.inv(self.mni_affine)
