@@ -3,9 +3,11 @@
 Resting-state protocols alternate or separate eyes-closed (EC) and eyes-open (EO) blocks and the
 technician marks each start. Labels vary between systems and sites: ``eyes closed``,
 ``Eyes Closed``, ``EC``, ``eyes_closed``, BrainVision's ``Comment/EC`` (type/description),
-``EEG Eyes Open``. A marker without a duration starts a block that lasts until the next condition
-marker or the end of the recording; a marker with a duration (EDF+ TAL, BrainVision with a length)
-covers that span (cut short by a following marker). Other annotations (blinks, impedance checks) do not end a block.
+``EEG Eyes Open``. A marker without a duration starts a block that lasts until the next
+condition marker or the end of the recording; a marker with a duration of 1 s or more (EDF+ TAL,
+BrainVision with a length) covers that span, cut short by a following marker (BrainVision's
+one-sample markers are point markers). Other annotations (blinks, impedance checks) do not end a
+block.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import re
 
 __all__ = ["condition_of", "condition_segments"]
 
+# A marker shorter than this is a point marker (BrainVision writes 1 sample), not a block's span.
+_MIN_SPAN_S = 1.0
 _EC = {"eyes closed", "ec", "eyes close", "closed eyes", "eye closed", "eyes shut", "closed",
        "rest ec", "resting ec", "resting eyes closed", "rest eyes closed", "ec start",
        "eyes closed start", "start eyes closed", "start ec", "augen zu"}
@@ -46,7 +50,7 @@ def condition_segments(annotations: list[tuple[float, float, str]], duration_s: 
     out: dict[str, list[tuple[float, float]]] = {}
     for i, (onset, dur, cond) in enumerate(markers):
         stop = markers[i + 1][0] if i + 1 < len(markers) else duration_s
-        if dur > 0:
+        if dur >= _MIN_SPAN_S:
             stop = min(onset + dur, stop)
         if stop > onset:
             out.setdefault(cond, []).append((onset, stop))

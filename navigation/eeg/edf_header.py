@@ -131,9 +131,12 @@ def read_edf_header(path: str | Path) -> EdfHeader:
             f"({n_records * record_s:g} s) but the file holds only {complete} complete records "
             f"({complete * record_s:g} s). Copy the file again from the EEG system.")
     elif complete > n_records:
+        # MNE reads what the file holds (a recorder that did not update the header on stop).
         header.warnings.append(
-            f"the file holds {complete} records but its header says {n_records}; only the "
-            f"{n_records * record_s:g} s the header declares were read")
+            f"the file holds {complete} records but its header says {n_records}; all "
+            f"{complete * record_s:g} s were read (the header was probably not updated when the "
+            "recording stopped)")
+        header.n_records = int(complete)
     if header.n_records <= 0:
         raise EegInputError(f"{name} holds no data records (header only)")
     return header

@@ -18,6 +18,7 @@ rate and the amplitude scale checked (``units``), and eyes-closed/open blocks fr
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ __all__ = ["read_eeg", "MIN_SFREQ_HZ", "SUPPORTED"]
 MIN_SFREQ_HZ = 128.0   # Nyquist 64 Hz: the 1-45 Hz band and the 50/60 Hz notch need at least this
 SUPPORTED = {".edf": "EDF", ".bdf": "BDF", ".vhdr": "BrainVision", ".set": "EEGLAB", ".fif": "FIF"}
 _BIOSEMI_POSITION = re.compile(r"^[A-H]([1-9]|[12][0-9]|3[0-2])$")
+# Only BioSemi numbering has A3..A32 or B1..B32 (10-20 names with a letter and a digit are F3, C4,
+# P7 ... and the A1/A2 earlobes); seeing one of these, every A1-H32 label is a cap position.
+_BIOSEMI_ONLY = re.compile(r"^(A([3-9]|[12][0-9]|3[0-2])|B([1-9]|[12][0-9]|3[0-2]))$")
 _NOT_EEG_TYPES = {"stim": "trigger / status", "ecg": "ECG", "eog": "EOG", "emg": "EMG",
                   "resp": "respiration", "bio": "physiological (not EEG)", "syst": "system"}
 
@@ -56,16 +60,19 @@ def _format_of(p: Path) -> str:
                         "(.fif); export the recording to one of these from the EEG system.")
 
 
-def _read_raw(p: Path, fmt: str) -> Any:
+def _read_raw(p: Path, fmt: str) -> tuple[Any, list[str]]:
+    """The MNE Raw and MNE's warnings about the file (paths replaced by the file name)."""
     import mne
 
     readers = {"EDF": mne.io.read_raw_edf, "BDF": mne.io.read_raw_bdf,
                "BrainVision": mne.io.read_raw_brainvision, "EEGLAB": mne.io.read_raw_eeglab,
                "FIF": mne.io.read_raw_fif}
     try:
-        return readers[fmt](p, preload=True, verbose=False)
-    except EegInputError:
-        raise
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            raw = readers[fmt](p, preload=True, verbose=False)
+        notes = [str(w.message).replace(str(p), p.name).splitlines()[0] for w in caught]
+        return raw, [n for n in notes if "Number of records from the header" not in n]
     except Exception as err:  # MNE raises many types for damaged files; the user needs one message
         detail = str(err).replace(str(p), p.name).strip().splitlines()[0] if str(err) else type(err).__name__
         raise EegInputError(f"{p.name} could not be read as {fmt}: {detail}. The file is damaged, "
@@ -161,14 +168,13 @@ def read_eeg(path: str | Path) -> EegRecording:
         raise EegInputError(f"{p.name} is a folder: choose the EEG file inside it")
     fmt = _format_of(p)
     header = read_edf_header(p) if fmt in ("EDF", "BDF") else None
-    raw = _read_raw(p, fmt)
+    raw, mne_notes = _read_raw(p, fmt)
     sfreq = float(raw.info["sfreq"])
     if sfreq < MIN_SFREQ_HZ:
         raise EegInputError(f"{p.name}: sampling rate {sfreq:g} Hz is below {MIN_SFREQ_HZ:g} Hz; "
                             "qEEG needs the 1-45 Hz band and the 50/60 Hz line frequency below "
                             "the Nyquist limit. Record or export at 128 Hz or more.")
-    biosemi = fmt == "BDF" and sum(bool(_BIOSEMI_POSITION.match(c.strip()))
-                                   for c in raw.ch_names) > len(EAR_SITES)
+    biosemi = any(_BIOSEMI_ONLY.match(c.strip()) for c in raw.ch_names)
     keep, names, original, dropped = _map_channels(raw, biosemi)
     if not keep:
         unknown = [lab for lab, why in dropped.items() if not why.startswith("not EEG")]
@@ -188,10 +194,11 @@ def read_eeg(path: str | Path) -> EegRecording:
     unit = _unit_in_file(raw, header, [original[n] for n in names])
     check_amplitude_scale(eeg[[names.index(n) for n in scalp]] if scalp else eeg, sfreq,
                           p.name, unit)
-    warnings = list(header.warnings) if header is not None else []
+    notes = list(header.warnings) if header is not None else []
+    notes += [f"MNE: {n}" for n in mne_notes]
     unknown = sorted(lab for lab, why in dropped.items() if why.startswith(("unknown", "BioSemi")))
     if unknown:
-        warnings.append(f"{len(unknown)} channel(s) with names that are not 10-20 / 10-10 "
+        notes.append(f"{len(unknown)} channel(s) with names that are not 10-20 / 10-10 "
                         f"electrodes were left out: {', '.join(unknown)}")
     annotations = _annotations(raw)
     duration = eeg.shape[1] / sfreq
@@ -199,5 +206,5 @@ def read_eeg(path: str | Path) -> EegRecording:
     return EegRecording(data_v=eeg, sfreq_hz=sfreq, channels=names, original_names=original,
                         dropped_channels=dropped, annotations=annotations,
                         conditions=condition_segments(annotations, duration),
-                        file_format=file_format, warnings=warnings,
+                        file_format=file_format, warnings=notes,
                         physical_range_v=_physical_ranges(header, original))
