@@ -170,12 +170,13 @@ def compute_measures(clean: CleanEeg, bands: Bands = Bands(), progress: Progress
         return theta[site] / beta[site] if beta[site] > 0 else None
 
     tbr_cz, tbr_fz = tbr("Cz"), tbr("Fz")
+    beta_edges = (float(tbr_beta_hz[0]), float(tbr_beta_hz[1]))
     comparisons = compare_with_published(iaf.iaf_hz, faa_f4_f3, tbr_cz, tbr_beta_hz, clean.condition)
     report(progress, 1.0, "measures done")
     return QeegMeasures(
         freqs_hz=freqs, psd_v2_per_hz=psd, channels=channels, bands_hz=band_ranges,
         band_power_abs=abs_power, band_power_rel=rel_power, iaf_hz=iaf.iaf_hz, iaf_method=iaf.method,
         iaf_peak_pick_hz=iaf.peak_pick_hz, iaf_channels=iaf.channels, faa_f4_f3=faa_f4_f3, faa_f8_f7=faa_f8_f7,
-        tbr_cz=tbr_cz, tbr_fz=tbr_fz, tbr_band_hz={"theta": TBR_THETA_HZ, "beta": (float(tbr_beta_hz[0]), float(tbr_beta_hz[1]))},
+        tbr_cz=tbr_cz, tbr_fz=tbr_fz, tbr_band_hz={"theta": TBR_THETA_HZ, "beta": beta_edges},
         zscores=_zscores(rel_power, list(band_ranges)), comparisons=comparisons, condition=clean.condition,
         n_epochs=clean.n_epochs, iaf_detail=iaf, warnings=warnings)
