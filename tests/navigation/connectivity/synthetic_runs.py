@@ -49,15 +49,20 @@ def make_run(n_volumes: int = 200, *, voxel_mm: float = 3.0, tr: float = 2.0, se
              planted_mni: np.ndarray = PLANTED_MNI, planted_radius: float = 9.0,
              coupling: float = 1.0, seed_noise: float = 0.4, seed_baseline: float = 1000.0,
              motion_mm: float = 0.03, spikes: int = 0, unstable: bool = False,
-             noise: float = 1.0) -> Synthetic:
+             noise: float = 1.0, affine: np.ndarray | None = None,
+             shape: tuple[int, int, int] | None = None) -> Synthetic:
+    """The phantom is defined in mm, so any grid (``affine``, ``shape``: rotated, anisotropic,
+    stored left-to-right or right-to-left) images the same head."""
     rng = np.random.default_rng(seed)
-    lo = np.array([-75.0, -45.0, -48.0])
-    hi = np.array([75.0, 96.0, 80.0])
-    shape = tuple(int(v) for v in np.floor((hi - lo) / voxel_mm) + 1)
-    affine = np.diag([voxel_mm, voxel_mm, voxel_mm, 1.0])
-    affine[:3, 3] = lo
+    if affine is None or shape is None:
+        lo = np.array([-75.0, -45.0, -48.0])
+        hi = np.array([75.0, 96.0, 80.0])
+        shape = tuple(int(v) for v in np.floor((hi - lo) / voxel_mm) + 1)
+        affine = np.diag([voxel_mm, voxel_mm, voxel_mm, 1.0])
+        affine[:3, 3] = lo
     ijk = np.stack(np.meshgrid(*(np.arange(s) for s in shape), indexing="ij"), -1).astype(float)
-    xyz = ijk * voxel_mm + lo
+    xyz = ijk @ affine[:3, :3].T + affine[:3, 3]
+    voxel_mm = float(np.mean(np.sqrt((affine[:3, :3] ** 2).sum(axis=0))))
     re = np.sqrt((((xyz - BRAIN_CENTRE) / BRAIN_RADII) ** 2).sum(-1))
     brain = re <= 1.0
     gm = np.where(brain & (re >= 0.62), 0.9, np.where(brain, 0.1, 0.0)).astype(np.float32)
@@ -102,7 +107,6 @@ def make_run(n_volumes: int = 200, *, voxel_mm: float = 3.0, tr: float = 2.0, se
         data += (-(weight * mix + w2 * (1 - mix)) * (s * 3.0 * coupling)).astype(np.float32)
     else:
         data += (-weight * (s * 3.0 * coupling)).astype(np.float32)
-    data += rng.standard_normal(shape + (t,)).astype(np.float32) * 0.0
     data *= brain[..., None]
     base = np.where(brain, 1000.0, 0.0)
     base[seed_ball & brain] = seed_baseline
