@@ -24,7 +24,7 @@ from tmsnav.navigation.eeg.norms import NO_NORMATIVE_DATABASE, Comparison
 
 from ..planning.method_forms import compact
 
-__all__ = ["MeasuresBox", "measure_choices", "measure_values", "faa_words", "summary_lines",
+__all__ = ["MeasuresBox", "measure_choices", "measure_values", "faa_words", "summary_lines", "bar_title",
            "NO_NORMS"]
 
 V2_TO_UV2 = 1e12
@@ -99,6 +99,12 @@ def measure_values(m: Any, key: str) -> tuple[dict[str, float], str]:
     if kind == "z":
         return {ch: v[band] for ch, v in m.zscores.items() if band in v}, "z"
     raise ValueError(f"unknown measure {key!r}")
+
+
+def bar_title(key: str) -> str:
+    """Short colour-bar title of a measure key ("alpha rel. %", "theta µV²", "beta z")."""
+    kind, band = key.split(":", 1)
+    return f"{band} " + {"rel": "rel. %", "abs": "µV²", "z": "z"}.get(kind, kind)
 
 
 def comparison_text(c: Comparison) -> str:

@@ -24,10 +24,10 @@ from tmsnav.navigation.errors import NavigationError
 
 from ..planning.context import HeadGeometry
 from ..window_protocols import PlanningWindow
-from .analysis import ElectrodeInput, Electrodes, QeegResult, analyse_eeg, place_on_head, write_sample_eeg
-from .electrodes_box import ElectrodesBox
+from .analysis import ElectrodeInput, Electrodes, QeegResult, analyse_eeg, write_sample_eeg
+from .digitise_box import DigitiseElectrodesBox
 from .load_box import EegLoadBox
-from .measures_box import MeasuresBox, measure_values
+from .measures_box import MeasuresBox, bar_title, measure_values
 from .plots import EegPlots
 from .suggestion_box import SuggestionBox
 
@@ -57,6 +57,7 @@ class QeegPanel(QtWidgets.QScrollArea):
         self.path: Path | None = None
         self._geometry: HeadGeometry | None = None
         self.last_map: np.ndarray | None = None    # per-vertex values last painted
+        self._look_from_top = False                 # turn the 3-D view to "top" at the next map
 
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
@@ -64,9 +65,13 @@ class QeegPanel(QtWidgets.QScrollArea):
         self.load_box = EegLoadBox()
         self.measures_box = MeasuresBox()
         self.plots = EegPlots()
-        self.electrodes_box = ElectrodesBox()
         self.suggestion_box = SuggestionBox()
-        for w in (self.load_box, self.suggestion_box, self.measures_box, self.plots, self.electrodes_box):
+        self.electrode_source = QtWidgets.QLabel("No electrode positions yet.")
+        self.electrode_source.setObjectName("qeeg_electrode_source")
+        self.electrode_source.setWordWrap(True)
+        self.digitise_box = DigitiseElectrodesBox(window)   # template, pointer or BIDS file
+        for w in (self.load_box, self.suggestion_box, self.measures_box, self.plots,
+                  self.electrode_source, self.digitise_box):
             layout.addWidget(w)
         layout.addStretch(1)
         self.setWidget(body)
@@ -76,8 +81,7 @@ class QeegPanel(QtWidgets.QScrollArea):
         self.load_box.openRequested.connect(self.load_file)
         self.load_box.reloadRequested.connect(self.reload)
         self.measures_box.measureChosen.connect(self.paint_measure)
-        self.electrodes_box.templateRequested.connect(self.place_template_electrodes)
-        self.electrodes_box.fileChosen.connect(self.load_electrodes_file)
+        self.digitise_box.positionsChanged.connect(self._positions_from_box)
         self.suggestion_box.addRequested.connect(self.add_suggestion_target)
         self.state.headChanged.connect(self._head_changed)
 
@@ -131,11 +135,13 @@ class QeegPanel(QtWidgets.QScrollArea):
     def _result_ready(self, result: QeegResult, path: Path) -> None:
         self.result = result
         self.path = path
+        self._look_from_top = True
         lines = self.load_box.show_result(result.display_name, result.recording, result.clean)
         if result.electrodes is not None and result.electrodes.head is self.state.head:
             self.electrodes = result.electrodes
         self._show_electrode_source(result.electrode_problem)
         self.suggestion_box.show_suggestions(result.suggestions)
+        self.digitise_box.set_channels(list(result.recording.channels))
         self.plots.set_measures(result.measures)
         self.measures_box.show_measures(result.measures)     # paints the chosen measure
         self.main.statusBar().showMessage(f"qEEG: {lines[0]}", 15000)
@@ -145,45 +151,24 @@ class QeegPanel(QtWidgets.QScrollArea):
     def _show_electrode_source(self, problem: str = "") -> None:
         e = self.electrodes
         if e is not None and e.head is self.state.head:
-            self.electrodes_box.show_source(e.note)
+            self._source_text(f"Map electrodes: {e.note}")
         else:
-            self.electrodes_box.show_source(problem or "No electrode positions on this head yet.",
-                                            problem=bool(problem))
+            self._source_text(problem or "No electrode positions on this head yet: press Template "
+                              "positions below (or digitise the cap).", problem=True)
 
-    def _names(self) -> list[str]:
-        if self.result is not None:
-            return list(self.result.recording.channels)
-        from tmsnav.navigation.eeg.electrodes import TEN_TWENTY_19
+    def _source_text(self, text: str, problem: bool = False) -> None:
+        self.electrode_source.setText(text)
+        self.electrode_source.setStyleSheet("color: #b00020" if problem else "")
 
-        return list(TEN_TWENTY_19)
-
-    def place_template_electrodes(self) -> None:
-        try:
-            inputs = ElectrodeInput(self.head_geometry(), dict(self.main.planning_panel.landmark_overrides))
-        except NavigationError as exc:
-            self.main.show_error("Electrode positions", str(exc))
-            return
-        names = self._names()
-        self.main.jobs.run(lambda progress, cancel: place_on_head(inputs, names, progress, cancel),
-                           "Placing the electrodes on this head", self.set_electrodes)
-
-    def load_electrodes_file(self, path: str) -> None:
-        from tmsnav.navigation.eeg.bids_electrodes import read_bids_electrodes
-
-        if self.state.head is None:
-            self.main.show_error("Electrodes file", "Open the patient's MRI first: the positions are "
-                                 "in that image's millimetres.")
-            return
-        try:
-            bids = read_bids_electrodes(path)
-        except (NavigationError, OSError) as exc:
-            self.main.show_error("Cannot read the electrodes file", str(exc))
-            return
-        note = (f"{len(bids.positions_mm)} electrodes from {Path(path).name} "
-                f"({bids.coordinate_system}, {bids.units})")
-        if bids.missing:
-            note += "; no coordinates for " + ", ".join(bids.missing)
-        self.set_electrodes(Electrodes(dict(bids.positions_mm), "file", note, self.state.head))
+    def _positions_from_box(self, positions: dict[str, np.ndarray]) -> None:
+        """The electrode box placed, digitised or loaded positions: use them from now on."""
+        dig = self.digitise_box.digitisation
+        touched = dig is not None and bool(dig.captured())
+        how = "digitised with the pointer or read from a BIDS file" if touched else \
+            "the template on this head"
+        self.set_electrodes(Electrodes(dict(positions), "digitised" if touched else "template",
+                                       f"{len(positions)} electrodes from {how} (electrode box below)",
+                                       self.state.head))
 
     def set_electrodes(self, electrodes: Electrodes) -> None:
         """Use these positions (template, digitised or from a file) for the map and the targets."""
@@ -226,15 +211,22 @@ class QeegPanel(QtWidgets.QScrollArea):
 
         known = {ch: e.positions_mm[ch] for ch in values if ch in e.positions_mm}
         if len(known) < 3:
-            self.electrodes_box.show_source("Fewer than 3 measured channels have a position on this "
-                                            "head: no scalp map.", problem=True)
+            self._source_text("Fewer than 3 measured channels have a position on this head: no "
+                              "scalp map.", problem=True)
             return
-        per_vertex = scalp_map(np.asarray(head.scalp.points, float), known,
-                               {ch: values[ch] for ch in known})
+        try:
+            per_vertex = scalp_map(np.asarray(head.scalp.points, float), known,
+                                   {ch: values[ch] for ch in known})
+            show_scalp_map(self.main, per_vertex, bar_title(key))
+        except NavigationError as exc:
+            self._source_text(f"No scalp map: {exc}", problem=True)
+            return
         self.last_map = per_vertex
-        show_scalp_map(self.main, per_vertex, f"{label} [{unit}]")
         sites = [s.site for s in self.result.suggestions]
         show_electrodes(self.main, e.positions_mm, highlight=sites[0] if sites else None)
+        if self._look_from_top:     # a new recording: seen from above, like the topomap
+            self._look_from_top = False
+            self.main.view3d.view_from("top")
         self.mapShown.emit(key)
 
     # ----- suggestion -> target -----------------------------------------------------------

@@ -17,6 +17,7 @@ from PySide6 import QtWidgets
 
 from tmsnav.app.eeg import panel as panel_module
 from tmsnav.app.eeg.measures_box import faa_words, measure_values
+from tmsnav.app.eeg.scalp_view import ELECTRODE_OVERLAY, MAP_OVERLAY
 from tmsnav.app.eeg.suggestion_box import DECISION_SUPPORT
 
 from tests.app.planning_helpers import open_planning_window
@@ -46,15 +47,17 @@ def open_sample_eeg(window, qtbot):
     return panel.result
 
 
-def sample_truth():
-    from tmsnav.navigation.eeg.sample import SAMPLE_TRUTH
+def sample_truth(tmp_path: Path):
+    """What the menu's sample recording holds: the generator is deterministic (seed 0), so the
+    same call writes the same file and returns its planted truth."""
+    from tmsnav.navigation.eeg.sample_eeg import write_sample_eeg
 
-    return SAMPLE_TRUTH
+    return write_sample_eeg(tmp_path / "truth.edf")
 
 
-def head_pixels(window, before: np.ndarray) -> np.ndarray:
-    """Pixels of the plain (unpainted) render that show skin: warm, bright, red > blue."""
-    r, g, b = (before[..., i] for i in range(3))
+def head_pixels(plain: np.ndarray) -> np.ndarray:
+    """Pixels of the render without the map that show skin: warm, bright, red > blue."""
+    r, g, b = (plain[..., i] for i in range(3))
     return (r > 90) & (r > b + 25) & (r >= g)
 
 
@@ -97,16 +100,15 @@ def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, 
     assert window.wait_for_job(180_000) and window.head is not None
     window.panels.setCurrentWidget(window.qeeg_panel)
     view = window.view3d
-    view.render_now()
-    before = view.plotter.screenshot(None, return_img=True).astype(int)
     result = open_sample_eeg(window, qtbot)
-    truth = sample_truth()
+    truth = sample_truth(tmp_path)
     panel = window.qeeg_panel
     m = result.measures
 
     # measures against the planted truth, and on screen
     assert m.iaf_hz == pytest.approx(truth.iaf_hz, abs=0.25)
-    assert np.sign(m.faa_f4_f3) == np.sign(truth.faa_f4_f3)
+    assert panel.path.read_bytes() == truth.path.read_bytes()        # the same recording
+    assert truth.expected_faa_f4_f3 < -0.2 and np.sign(m.faa_f4_f3) == np.sign(truth.expected_faa_f4_f3)
     summary = panel.measures_box.summary.text()
     assert f"IAF {m.iaf_hz:.2f} Hz" in summary and "plain peak pick" in summary
     assert faa_words(m.faa_f4_f3, "F4/F3") in summary
@@ -118,12 +120,18 @@ def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, 
     rejected = panel.load_box.rejected.toPlainText()
     assert "s of clean data kept" in rejected and "segment " in rejected and "rejected:" in rejected
 
-    # the measure painted on the 3-D scalp: skin pixels of the plain render now show the map
+    # the measure painted on the 3-D scalp: the same view with and without the map differs on
+    # most skin pixels (the colour bar alone could not do that)
     assert panel.last_map is not None and np.isfinite(panel.last_map).sum() > 1000
+    assert view.has_overlay(MAP_OVERLAY) and view.has_overlay(ELECTRODE_OVERLAY)
     view.render_now()
     after = view.plotter.screenshot(None, return_img=True).astype(int)
-    skin = head_pixels(window, before)
-    changed = np.abs(after - before).sum(axis=2) > 60
+    view._actors[MAP_OVERLAY].SetVisibility(False)
+    view.render_now()
+    plain = view.plotter.screenshot(None, return_img=True).astype(int)
+    view._actors[MAP_OVERLAY].SetVisibility(True)
+    skin = head_pixels(plain)
+    changed = np.abs(after - plain).sum(axis=2) > 60
     assert skin.sum() > 5000
     assert (skin & changed).sum() > 0.25 * skin.sum(), "the map is not drawn on the head"
     assert panel.plots.topo_title
