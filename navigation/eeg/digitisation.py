@@ -248,6 +248,16 @@ class ElectrodeDigitisation:
         self.rows[name] = ElectrodeStatus(name)
         self.current = name
 
+    def restore(self, name: str, position_mm: object, interpolated: bool = False,
+                reason: str = "read from a file") -> None:
+        """Put back a position saved earlier (a BIDS file of this cap on this head)."""
+        if name not in self.rows:
+            raise DigitisationError(f"{name} is not in this electrode set")
+        p = np.asarray(position_mm, float).reshape(3)
+        self.rows[name] = ElectrodeStatus(name, INTERPOLATED if interpolated else CAPTURED,
+                                          p.copy(), None if interpolated else p.copy(), reason)
+        self.current = self.next_pending()
+
     def interpolate_missing(self) -> list[str]:
         """Fill every electrode not captured from the touched ones; returns the names filled."""
         done = self.captured()

@@ -1,0 +1,175 @@
+"""qEEG on the 3-D head: a per-vertex measure painted on the scalp with a colour bar, and the
+electrodes as small spheres with their names.
+
+The map is the scalp mesh itself with the values as point scalars, lifted 0.4 mm outward along
+the vertex normals: drawn exactly on the plain scalp the two coincident surfaces would z-fight
+(speckle). Vertices without a value (NaN: far from every electrode, see
+:mod:`tmsnav.navigation.eeg.scalp_map`) are drawn in a neutral grey, never in a colour of the
+scale. Adding the scalar bar is done with ``render=False`` and one coalesced render is requested
+afterwards (a synchronous render inside a change froze the window ~170 ms in the e-field view).
+
+Electrode colours: captured (touched with the pointer) green, interpolated orange, template /
+still to touch light grey, refused red; the electrode to touch next is a larger pink sphere with
+its name in a bold label.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from tmsnav.navigation.errors import NavigationError
+
+__all__ = ["show_scalp_map", "clear_scalp_map", "show_electrodes", "clear_electrodes",
+           "MAP_OVERLAY", "ELECTRODE_OVERLAY", "HIGHLIGHT_OVERLAY", "LABEL_OVERLAY", "NEUTRAL",
+           "STATUS_COLORS"]
+
+MAP_OVERLAY = "eeg_scalp_map"
+ELECTRODE_OVERLAY = "eeg_electrodes"
+HIGHLIGHT_OVERLAY = "eeg_electrode_next"
+LABEL_OVERLAY = "eeg_electrode_labels"
+NEUTRAL = "#9e9e9e"
+LIFT_MM = 0.4
+STATUS_COLORS = {"captured": "#00c853", "interpolated": "#ff9100", "template": "#eceff1",
+                 "to touch": "#eceff1", "refused": "#d50000"}
+HIGHLIGHT_COLOR = "#ff4081"
+_bar_titles: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()  # view -> bar title
+
+
+def _scalp(window) -> pv.PolyData:
+    head = window.state.head
+    if head is None or head.scalp is None:
+        raise NavigationError("no head with a scalp surface is loaded: open the patient's T1 first")
+    return head.scalp
+
+
+def _lifted(scalp: pv.PolyData) -> pv.PolyData:
+    """A copy of the scalp moved ``LIFT_MM`` outward (normals oriented away from the centre)."""
+    with_normals = scalp.compute_normals(point_normals=True, cell_normals=False,
+                                         split_vertices=False, consistent_normals=False)
+    normals = np.asarray(with_normals.point_data["Normals"], float)
+    pts = np.asarray(scalp.points, float)
+    if np.mean(np.einsum("ij,ij->i", normals, pts - pts.mean(axis=0))) < 0:
+        normals = -normals
+    out = pv.PolyData(pts + LIFT_MM * normals, scalp.faces)
+    return out
+
+
+def show_scalp_map(window, values_per_vertex: np.ndarray, title: str, cmap: str = "RdBu_r",
+                   clim: tuple[float, float] | None = None) -> pv.PolyData:
+    """Paint ``values_per_vertex`` (one per scalp vertex, NaN = no value) with a colour bar titled
+    ``title``. ``clim`` None: symmetric about 0 when the values have both signs (z-scores,
+    asymmetries), else their range. Returns the drawn mesh."""
+    scalp = _scalp(window)
+    values = np.asarray(values_per_vertex, float).reshape(-1)
+    if len(values) != scalp.n_points:
+        raise NavigationError(f"the map has {len(values)} values but the scalp has {scalp.n_points} "
+                              "vertices: it was computed for another head")
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        raise NavigationError("the map has no value anywhere on the scalp (no electrode positions?)")
+    if clim is None:
+        lo, hi = float(finite.min()), float(finite.max())
+        if lo < 0 < hi:
+            lo, hi = -max(-lo, hi), max(-lo, hi)
+        clim = (lo, hi if hi > lo else lo + 1e-12)
+    view = window.view3d
+    clear_scalp_map(window, render=False)
+    mesh = _lifted(scalp)
+    mesh.point_data[title] = values
+    view.set_overlay(MAP_OVERLAY, mesh, render=False, scalars=title, cmap=cmap, clim=list(clim),
+                     nan_color=NEUTRAL, nan_opacity=1.0, smooth_shading=True,
+                     scalar_bar_args={"title": title, "vertical": True, "position_x": 0.84,
+                                      "position_y": 0.2, "height": 0.55, "width": 0.07,
+                                      "fmt": "%.3g", "color": "white", "render": False})
+    _bar_titles[view] = title
+    view.request_render()
+    return mesh
+
+
+def clear_scalp_map(window, render: bool = True) -> None:
+    view = window.view3d
+    title = _bar_titles.pop(view, None)
+    if title is not None and title in view.plotter.scalar_bars:
+        view.plotter.remove_scalar_bar(title, render=False)
+    if view.has_overlay(MAP_OVERLAY):
+        view.set_overlay(MAP_OVERLAY, None, render=False)
+    if render:
+        view.request_render()
+
+
+def _spheres(points: np.ndarray, radius: float) -> pv.PolyData:
+    return pv.PolyData(np.asarray(points, float).reshape(-1, 3)).glyph(
+        geom=pv.Sphere(radius=radius, theta_resolution=12, phi_resolution=12), scale=False,
+        orient=False)
+
+
+def _labels(points: np.ndarray, texts: list[str], highlight: int | None) -> vtk.vtkActor2D:
+    """All names, placed by VTK (all of them: a cap's names are what the user checks)."""
+    poly = vtk.vtkPolyData()
+    vtk_points = vtk.vtkPoints()
+    for p in points:
+        vtk_points.InsertNextPoint(*p)
+    labels = vtk.vtkStringArray()
+    labels.SetName("labels")
+    for i, text in enumerate(texts):
+        labels.InsertNextValue(f"▶ {text}" if i == highlight else text)
+    poly.SetPoints(vtk_points)
+    poly.GetPointData().AddArray(labels)
+    hierarchy = vtk.vtkPointSetToLabelHierarchy()
+    hierarchy.SetInputData(poly)
+    hierarchy.SetLabelArrayName("labels")
+    prop = hierarchy.GetTextProperty()
+    prop.SetFontSize(11)
+    prop.SetColor(1.0, 1.0, 1.0)
+    prop.SetBold(True)
+    prop.SetShadow(True)
+    mapper = vtk.vtkLabelPlacementMapper()
+    mapper.SetInputConnection(hierarchy.GetOutputPort())
+    mapper.SetPlaceAllLabels(True)
+    mapper.SetShapeToRoundedRect()
+    mapper.SetStyleToFilled()
+    mapper.SetBackgroundColor(0.15, 0.2, 0.22)
+    mapper.SetBackgroundOpacity(0.6)
+    actor = vtk.vtkActor2D()
+    actor.SetMapper(mapper)
+    actor.SetPickable(False)
+    return actor
+
+
+def show_electrodes(window, positions_mm: Mapping[str, object], highlight: str | None = None,
+                    status: Mapping[str, str] | None = None) -> None:
+    """Electrodes as 3 mm spheres coloured by ``status`` (name -> one of ``STATUS_COLORS``;
+    default "template"), labelled; ``highlight`` (the one to touch next) larger and pink."""
+    view = window.view3d
+    names = list(positions_mm)
+    if not names:
+        clear_electrodes(window)
+        return
+    pts = np.array([np.asarray(positions_mm[n], float).reshape(3) for n in names])
+    kinds = [(status or {}).get(n, "template") for n in names]
+    colors = np.array([pv.Color(STATUS_COLORS.get(k, STATUS_COLORS["template"])).int_rgb for k in kinds],
+                      dtype=np.uint8)
+    cloud = pv.PolyData(pts)
+    cloud.point_data["rgb"] = colors
+    spheres = cloud.glyph(geom=pv.Sphere(radius=3.0, theta_resolution=12, phi_resolution=12),
+                          scale=False, orient=False)
+    view.set_overlay(ELECTRODE_OVERLAY, spheres, render=False, scalars="rgb", rgb=True,
+                     smooth_shading=True)
+    index = names.index(highlight) if highlight in names else None
+    view.set_overlay(HIGHLIGHT_OVERLAY, None if index is None else _spheres(pts[index], 5.5),
+                     render=False, color=HIGHLIGHT_COLOR, opacity=0.75, smooth_shading=True)
+    view.set_overlay_actor(LABEL_OVERLAY, _labels(pts, names, index))
+    view.request_render()
+
+
+def clear_electrodes(window) -> None:
+    view = window.view3d
+    for name in (ELECTRODE_OVERLAY, HIGHLIGHT_OVERLAY):
+        view.set_overlay(name, None, render=False)
+    view.set_overlay_actor(LABEL_OVERLAY, None)
+    view.request_render()
