@@ -10,9 +10,12 @@ So each artefact gets an extent and every epoch overlapping it goes, and no othe
 * **amplitude**: peak-to-peak above ``amplitude_uv`` within a 0.5-s window in any channel (eye
   blinks 100-400 µV at Fp1/Fp2, Croft & Barry 2000, Neurophysiol Clin 30:5; resting alpha rarely
   exceeds 100 µV p-p). Its extent: around the window's most extreme sample, every sample further
-  than a quarter of the threshold from the window's median (the body of the blink).
+  than an eighth of the threshold from the window's median (the body of the blink, down to
+  ~19 µV), plus 50 ms on each side.
 * **gradient**: a sample-to-sample step above ``gradient_uv_per_ms`` (electrode pops, cable
-  movement; Brain Vision Analyzer's "maximal allowed voltage step", 50 µV/ms), ±50 ms.
+  movement; Brain Vision Analyzer's "maximal allowed voltage step", 50 µV/ms), ±50 ms. Judged on
+  the unfiltered samples: the 45 Hz low-pass spreads any step over ~10 ms, so after it no step
+  would ever reach 50 µV/ms.
 * **muscle**: 20-45 Hz log power of a 0.5-s window, as a robust z-score against the same channel's
   other windows of the analysed condition, above ``muscle_z`` (scalp EMG is broadband above
   20 Hz, Goncharova et al. 2003, Clin Neurophysiol 114:1580; the z is per channel because beta
@@ -56,7 +59,8 @@ def _windows(x: np.ndarray, w: int, step: int) -> np.ndarray:
     return sliding_window_view(x, w, axis=-1)[..., ::step, :]
 
 
-def _amplitude(x_v: np.ndarray, channels: list[str], w: int, step: int, limit_uv: float) -> list[Artefact]:
+def _amplitude(x_v: np.ndarray, channels: list[str], w: int, step: int, limit_uv: float,
+               pad: int) -> list[Artefact]:
     x = x_v * 1e6
     win = _windows(x, w, step)                                     # ch, win, w (a view)
     p2p = win.max(axis=2) - win.min(axis=2)
@@ -66,13 +70,14 @@ def _amplitude(x_v: np.ndarray, channels: list[str], w: int, step: int, limit_uv
         med = float(np.median(seg))
         peak = int(k * step + np.argmax(np.abs(seg - med)))
         lo_b, hi_b = max(0, peak - 2 * w), min(x.shape[1], peak + 2 * w)
-        below = np.abs(x[c, lo_b:hi_b] - med) <= limit_uv / 4
+        below = np.abs(x[c, lo_b:hi_b] - med) <= limit_uv / 8
         rel = peak - lo_b
         before = np.nonzero(below[:rel])[0]
         after = np.nonzero(below[rel:])[0]
         start = lo_b + (int(before[-1]) + 1 if before.size else 0)
         stop = lo_b + (rel + int(after[0]) if after.size else hi_b - lo_b)
-        out.append(Artefact(start, max(stop, peak + 1), "amplitude", float(p2p[c, k]), channels[c]))
+        out.append(Artefact(max(0, start - pad), max(stop, peak + 1) + pad, "amplitude",
+                            float(p2p[c, k]), channels[c]))
     return out
 
 
@@ -104,9 +109,11 @@ def _muscle(x_v: np.ndarray, channels: list[str], sfreq: float, w: int, step: in
     return out
 
 
-def find_artefacts(x_v: np.ndarray, sfreq: float, channels: list[str], in_condition: np.ndarray, *,
-                   amplitude_uv: float, gradient_uv_per_ms: float, muscle_z: float) -> list[Artefact]:
-    """All artefacts in the filtered, re-referenced data ``x_v`` (channels x samples), by start.
+def find_artefacts(x_v: np.ndarray, unfiltered_v: np.ndarray, sfreq: float, channels: list[str],
+                   in_condition: np.ndarray, *, amplitude_uv: float, gradient_uv_per_ms: float,
+                   muscle_z: float) -> list[Artefact]:
+    """All artefacts, sorted by start: amplitude and muscle in the filtered, re-referenced data
+    ``x_v`` (channels x samples), gradient in ``unfiltered_v`` (same channels, as recorded).
 
     ``in_condition`` (bool per sample) selects the windows that set each channel's muscle
     baseline (only the analysed condition: eyes-open beta is not the eyes-closed baseline).
@@ -115,8 +122,8 @@ def find_artefacts(x_v: np.ndarray, sfreq: float, channels: list[str], in_condit
     step = max(1, int(round(STEP_S * sfreq)))
     if x_v.shape[1] < w:
         return []
-    found = (_amplitude(x_v, channels, w, step, amplitude_uv)
-             + _gradient(x_v, channels, sfreq, gradient_uv_per_ms)
+    found = (_amplitude(x_v, channels, w, step, amplitude_uv, int(round(0.05 * sfreq)))
+             + _gradient(unfiltered_v, channels, sfreq, gradient_uv_per_ms)
              + _muscle(x_v, channels, sfreq, w, step, in_condition, muscle_z))
     return sorted(found, key=lambda a: (a.start, a.stop))
 

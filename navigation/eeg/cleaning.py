@@ -235,7 +235,8 @@ def clean_eeg(rec: EegRecording, params: CleaningParams = CleaningParams(),
     x, out_names, ref_step = _reference(inband[good], [names[i] for i in good], p, bad, names)
     steps.append(ref_step)
     report(progress, 0.7, "artefact epochs", cancel)
-    found = find_artefacts(x, sf, out_names, in_cond, amplitude_uv=p.amplitude_uv,
+    unfiltered = raw[[names.index(c) for c in out_names]]
+    found = find_artefacts(x, unfiltered, sf, out_names, in_cond, amplitude_uv=p.amplitude_uv,
                            gradient_uv_per_ms=p.gradient_uv_per_ms, muscle_z=p.muscle_z)
     ep_len = int(round(p.epoch_s * sf))
     starts: list[int] = []

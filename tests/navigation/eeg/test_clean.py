@@ -1,0 +1,189 @@
+"""Cleaning rejects the planted artefacts and (almost) nothing else, keeps the chosen condition,
+filters and references as it says, keeps left left, and refuses too little clean data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.signal import welch
+
+from tmsnav.navigation.errors import Cancelled
+from tmsnav.navigation.eeg.cleaning import CleaningParams, clean_eeg
+from tmsnav.navigation.eeg.recording import EegInputError, read_eeg
+from tmsnav.navigation.eeg.sample_eeg import write_sample_eeg
+from tmsnav.navigation.progress import CancelToken
+
+
+@pytest.fixture(scope="module", params=[0, 7])
+def sample(request, tmp_path_factory):
+    truth = write_sample_eeg(tmp_path_factory.mktemp("eeg") / "s.edf", minutes=5, seed=request.param)
+    return truth, read_eeg(truth.path)
+
+
+def _overlaps(a, b, spans):
+    return any(x < b and y > a for x, y, *_ in spans)
+
+
+def test_every_planted_artefact_is_rejected_and_few_clean_epochs(sample):
+    truth, rec = sample
+    clean = clean_eeg(rec, CleaningParams(condition="all"))
+    artefact_rejects = [s for s in clean.rejected_segments
+                        if s[2].startswith(("amplitude", "muscle", "gradient"))]
+    for a, b in truth.blinks:                    # the blink's core (±2 sigma) is never kept
+        assert _overlaps(a + 0.07, b - 0.07, artefact_rejects), (a, b)
+        assert not any(s < b - 0.07 and s + 2 > a + 0.07 for s in clean.epoch_starts_s)
+        assert any(r[2].startswith("amplitude") and r[2].split(" at ")[1][:3] in ("Fp1", "Fp2")
+                   for r in artefact_rejects if r[0] < b and r[1] > a)
+    for a, b, side in truth.muscle_bursts:
+        # the burst (its tapered first and last 50 ms aside) is in no kept epoch
+        assert not any(s < b - 0.05 and s + 2 > a + 0.05 for s in clean.epoch_starts_s), (a, b)
+        assert _overlaps(a, b, artefact_rejects)
+        reasons = [r[2] for r in artefact_rejects if r[0] < b and r[1] > a]
+        if not _overlaps(a - 2, b + 2, [(x - 0.2, y + 0.2) for x, y in truth.blinks]):
+            assert any(r.startswith("muscle") and f" at {side} " in r for r in reasons), reasons
+    planted = truth.blinks + [(a, b) for a, b, _ in truth.muscle_bursts]
+    falsely = [r for r in artefact_rejects if not _overlaps(r[0], r[1], planted)]
+    truly_clean = len(clean.epoch_starts_s) + len(falsely)
+    assert len(falsely) < 0.10 * truly_clean, falsely
+    assert clean.clean_duration_s == pytest.approx(2.0 * len(clean.epoch_starts_s))
+
+
+def test_default_keeps_only_eyes_closed_blocks(sample):
+    truth, rec = sample
+    clean = clean_eeg(rec)
+    assert clean.condition == "eyes_closed"
+    for s in clean.epoch_starts_s:
+        assert any(a <= s and s + 2 <= b for a, b in truth.conditions["eyes_closed"])
+    outside = [r for r in clean.rejected_segments if r[2] == "outside eyes-closed"]
+    assert [(a, b) for a, b, _ in outside] == truth.conditions["eyes_open"]
+    assert clean.epochs_v.shape == (len(clean.epoch_starts_s), 19, 512)
+    assert clean.channels == truth.channels and clean.bad_channels == {}
+    assert 60 <= clean.clean_duration_s <= 180
+
+
+def test_filtered_average_referenced_volts(sample):
+    truth, rec = sample
+    clean = clean_eeg(rec)
+    x = clean.epochs_v
+    assert np.abs(x.sum(axis=1)).max() < 1e-12                  # average reference
+    assert 1e-6 < np.median(x.std(axis=2)) < 1e-4               # volts
+    f, p = welch(x[:, clean.channels.index("O1")], fs=256, nperseg=512, axis=-1)
+    p = p.mean(axis=0)
+    assert p[f == 50][0] < 1e-3 * p[f == 10][0]                 # line removed, alpha kept
+    assert "line noise: 50 Hz detected" in " ".join(clean.steps)
+    assert clean.notch_hz == 50 and clean.band_hz == (1.0, 45.0)
+
+
+def test_dc_offset_and_slow_drift_are_filtered_not_rejected(sample):
+    """DC-coupled amplifiers record offsets of millivolts and sweat adds slow drifts of hundreds of
+    µV: the 1 Hz high-pass removes both, so neither rejects epochs nor reaches the spectra."""
+    truth, rec = sample
+    t = np.arange(rec.data_v.shape[1]) / 256
+    offsets = np.linspace(-20e-3, 20e-3, 19)[:, None]
+    drift = 300e-6 * np.sin(2 * np.pi * 0.05 * t)[None, :]
+    drifting = dataclasses.replace(rec, data_v=rec.data_v + offsets + drift, physical_range_v={})
+    plain, moved = clean_eeg(rec), clean_eeg(drifting)
+    assert np.array_equal(plain.epoch_starts_s, moved.epoch_starts_s)
+    assert np.abs(moved.epochs_v - plain.epochs_v).max() < 2e-6     # 300 µV drift down to < 2 µV
+
+
+def test_left_stays_left(sample):
+    """The cleaned F3 is F3's signal (not F4's): correlate each cleaned channel with the raw ones."""
+    truth, rec = sample
+    clean = clean_eeg(rec)
+    s0 = int(clean.epoch_starts_s[0] * 256)
+    for name in ("F3", "F4", "T7", "T8", "O1", "O2"):
+        got = clean.epochs_v[0, clean.channels.index(name)]
+        corr = {c: abs(np.corrcoef(got, rec.channel(c)[s0:s0 + 512])[0, 1]) for c in rec.channels}
+        assert max(corr, key=corr.get) == name
+
+
+def test_sixty_hz_line_is_detected(tmp_path):
+    truth = write_sample_eeg(tmp_path / "us.edf", minutes=3, seed=2, line_hz=60.0)
+    clean = clean_eeg(read_eeg(truth.path), CleaningParams(condition="all"))
+    assert clean.notch_hz == 60.0
+    assert any(s.startswith("line noise: 60 Hz detected") for s in clean.steps)
+
+
+def test_too_little_clean_data_says_how_much(tmp_path):
+    truth = write_sample_eeg(tmp_path / "short.edf", minutes=2, seed=1)   # 60 s closed, then open
+    with pytest.raises(EegInputError) as err:
+        clean_eeg(read_eeg(truth.path))
+    msg = str(err.value)
+    assert "of clean eyes-closed EEG" in msg and "at least 60 s are needed" in msg
+    assert msg.startswith("only ") and "epochs of 2 s" in msg
+
+
+def test_condition_that_the_file_does_not_mark_is_refused(sample):
+    truth, rec = sample
+    only_open = dataclasses.replace(rec, conditions={"eyes_open": truth.conditions["eyes_open"]})
+    with pytest.raises(EegInputError, match="no eyes-closed blocks .* choose that condition"):
+        clean_eeg(only_open)
+
+
+def test_no_markers_uses_everything_and_warns(sample):
+    truth, rec = sample
+    clean = clean_eeg(dataclasses.replace(rec, conditions={}, annotations=[]))
+    assert any("no eyes-closed / eyes-open markers" in w for w in clean.warnings)
+    assert clean.epoch_starts_s.max() > truth.conditions["eyes_open"][0][0]
+
+
+def test_linked_ears_needs_ear_channels(sample):
+    truth, rec = sample
+    with pytest.raises(EegInputError, match="linked-ears reference needs A1 and A2"):
+        clean_eeg(rec, CleaningParams(reference="linked_ears"))
+
+
+def test_linked_ears_with_a1_a2(sample):
+    truth, rec = sample
+    rng = np.random.default_rng(0)
+    ears = rng.normal(0, 4e-6, (2, rec.data_v.shape[1]))
+    with_ears = dataclasses.replace(rec, data_v=np.vstack([rec.data_v, ears]),
+                                    channels=rec.channels + ["A1", "A2"])
+    lin = clean_eeg(with_ears, CleaningParams(reference="linked_ears"))
+    avg = clean_eeg(with_ears)
+    assert lin.channels == avg.channels == truth.channels           # ears are not scalp sites
+    assert any("linked-ears reference (A1+A2)/2" in s for s in lin.steps)
+    # linked ears minus average reference differs by one common signal per sample
+    diff = lin.epochs_v[0] - avg.epochs_v[0]
+    assert np.allclose(diff, diff[0], atol=1e-12)
+    assert np.abs(lin.epochs_v[0].sum(axis=0)).max() > 1e-7          # not an average reference
+
+
+def test_gradient_pop_is_rejected(sample):
+    """A one-sample electrode pop of 250 µV: under the amplitude limit once low-passed, caught by
+    the gradient criterion on the recorded samples."""
+    truth, rec = sample
+    data = rec.data_v.copy()
+    t_pop = truth.conditions["eyes_closed"][1][0] + 20.3
+    i = int(t_pop * 256)
+    data[rec.channels.index("C3"), i] += 250e-6
+    clean = clean_eeg(dataclasses.replace(rec, data_v=data))
+    hit = [r for r in clean.rejected_segments if r[0] <= t_pop < r[1]]
+    assert hit and hit[0][2].startswith("gradient") and " at C3 " in hit[0][2]
+
+
+def test_cancel_stops_and_progress_is_reported(sample):
+    truth, rec = sample
+    seen = []
+    token = CancelToken()
+
+    def progress(fraction, message):
+        seen.append(fraction)
+        if fraction > 0.3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        clean_eeg(rec, progress=progress, cancel=token)
+    assert seen and seen == sorted(seen)
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"condition": "closed"}, "unknown condition"), ({"reference": "Cz"}, "unknown reference"),
+    ({"band_hz": (1.0, 200.0)}, "below the Nyquist"), ({"notch_hz": 150.0}, "above the Nyquist")])
+def test_bad_parameters(sample, kwargs, needle):
+    truth, rec = sample
+    with pytest.raises(EegInputError, match=needle):
+        clean_eeg(rec, CleaningParams(**kwargs))
