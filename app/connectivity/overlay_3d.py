@@ -35,35 +35,45 @@ def _normals(brain: pv.PolyData) -> np.ndarray:
 
 
 class SurfaceMap:
-    """The brain patch over the search region with r per vertex (built once per result)."""
+    """The brain surface lifted off the brain, with r per vertex (built once per result); the
+    drawn patch is the part over the search region with |r| at or above the threshold."""
 
     def __init__(self, brain: pv.PolyData, surface_r: np.ndarray, surface_cluster: np.ndarray) -> None:
-        r = np.asarray(surface_r, float)
-        keep = np.isfinite(r)
-        lifted = brain.copy(deep=True)
-        lifted.points = np.asarray(brain.points) + LIFT_MM * _normals(brain)
-        lifted.point_data["_r"] = r
-        lifted.point_data["_cluster"] = np.asarray(surface_cluster, np.uint8)
-        self.patch: pv.PolyData = _submesh(lifted, keep)
-        self.r = np.asarray(self.patch.point_data["_r"], float) if self.patch.n_points else np.zeros(0)
-        in_cluster = np.asarray(lifted.point_data["_cluster"], bool) & keep
-        cluster_patch = _submesh(lifted, in_cluster)
+        self.r = np.asarray(surface_r, float)
+        finite = np.isfinite(self.r)
+        lifted = pv.PolyData(np.asarray(brain.points) + LIFT_MM * _normals(brain), np.asarray(brain.faces))
+        lifted.point_data[SCALARS] = self.r
+        self.lifted = lifted
+        self._abs = np.where(finite, np.abs(np.where(finite, self.r, 0.0)), -1.0)
+        cluster_patch = _submesh(lifted, np.asarray(surface_cluster, bool) & finite)
         self.cluster_edges: pv.PolyData | None = None
         if cluster_patch.n_points:
             edges = cluster_patch.extract_feature_edges(boundary_edges=True, feature_edges=False,
                                                         manifold_edges=False, non_manifold_edges=False)
             self.cluster_edges = edges if edges.n_points else None
 
-    def scalars(self, threshold: float) -> np.ndarray:
-        return np.where(np.abs(self.r) >= threshold, self.r, np.nan)
+    def patch(self, threshold: float) -> pv.PolyData:
+        """The coloured part: vertices over the search region with |r| >= ``threshold``."""
+        return _submesh(self.lifted, self._abs >= max(float(threshold), 0.0))
 
 
 def _submesh(mesh: pv.PolyData, vertex_mask: np.ndarray) -> pv.PolyData:
-    """The faces whose three vertices are all in ``vertex_mask``."""
-    if not np.any(vertex_mask):
+    """The triangles whose three vertices are all in ``vertex_mask`` (numpy, no VTK filter: the
+    brain surface from marching cubes is all triangles), with their point data."""
+    if not mesh.is_all_triangles:
+        mesh = mesh.triangulate()
+    tri = np.asarray(mesh.faces).reshape(-1, 4)[:, 1:]
+    keep = np.asarray(vertex_mask, bool)[tri].all(axis=1)
+    if not keep.any():
         return pv.PolyData()
-    cut = mesh.extract_points(np.flatnonzero(vertex_mask), adjacent_cells=False)
-    return cut.extract_surface() if cut.n_points else pv.PolyData()
+    used = np.unique(tri[keep])
+    remap = np.full(mesh.n_points, -1, np.int64)
+    remap[used] = np.arange(used.size)
+    faces = np.column_stack([np.full(int(keep.sum()), 3), remap[tri[keep]]]).ravel()
+    out = pv.PolyData(np.asarray(mesh.points)[used], faces)
+    for name in mesh.point_data.keys():
+        out.point_data[name] = np.asarray(mesh.point_data[name])[used]
+    return out
 
 
 def _points_mesh(data: MapData) -> pv.PolyData:
@@ -85,12 +95,10 @@ def show_surface_map(window: Any, surface: SurfaceMap | None, data: MapData, set
     plotter = view.plotter
     if BAR_TITLE in plotter.scalar_bars:
         plotter.remove_scalar_bar(BAR_TITLE, render=False)
-    patch = surface.patch if surface is not None else None
-    if settings.show_map and surface is not None and patch is not None and patch.n_points:
-        mesh = patch.copy(deep=False)
-        mesh.point_data[SCALARS] = surface.scalars(settings.threshold)
-        view.set_overlay(MAP_OVERLAY, mesh, render=False, scalars=SCALARS, cmap=CMAP,
-                         clim=[-data.r_limit, data.r_limit], nan_opacity=0.0, opacity=settings.opacity,
+    patch = surface.patch(settings.threshold) if surface is not None and settings.show_map else None
+    if patch is not None and patch.n_points:
+        view.set_overlay(MAP_OVERLAY, patch, render=False, scalars=SCALARS, cmap=CMAP,
+                         clim=[-data.r_limit, data.r_limit], opacity=settings.opacity,
                          smooth_shading=True, show_scalar_bar=True,
                          # horizontal, bottom centre: clear of the axes (lower left), the brain
                          # legend (lower right) and the e-field bar (right edge)
