@@ -19,6 +19,7 @@ from tmsnav.app.eeg import panel as panel_module
 from tmsnav.app.eeg.measures_box import faa_words, measure_values
 from tmsnav.app.eeg.scalp_view import ELECTRODE_OVERLAY, MAP_OVERLAY
 from tmsnav.app.eeg.suggestion_box import DECISION_SUPPORT
+from tmsnav.navigation.eeg.bids_electrodes import write_bids_electrodes
 
 from tests.app.planning_helpers import open_planning_window
 
@@ -162,6 +163,22 @@ def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, 
     window.planning_panel.undo_stack.undo()
     assert t.name not in window.state.targets
 
+    # electrodes from a BIDS file (the cap as digitised): the map and the target follow them
+    moved = {n: np.asarray(p, float).copy() for n, p in panel.electrodes.positions_mm.items()}
+    scalp = np.asarray(window.head.scalp.points, float)
+    ring = scalp[np.abs(np.linalg.norm(scalp - f3, axis=1) - 10.0) < 1.0]
+    moved["F3"] = ring[np.argmax(ring[:, 1] - ring[:, 0])]     # 10 mm left-forward, on the scalp
+    tsv, _ = write_bids_electrodes(tmp_path / "sub-01_space-Other", moved)
+    with qtbot.waitSignal(panel.mapShown, timeout=10_000):
+        assert panel.digitise_box.load_bids(tsv)
+    assert panel.electrodes.source == "digitised" and "BIDS" in panel.electrode_source.text()
+    with qtbot.waitSignal(panel.targetAdded, timeout=60_000):
+        box.add_buttons[0].click()
+    assert window.wait_for_job(30_000)
+    t2 = window.state.targets.active
+    assert np.linalg.norm(t2.scalp_point_mm - moved["F3"]) < 1.5
+    assert np.linalg.norm(t2.scalp_point_mm - f3) > 8.0
+
 
 def test_bad_eeg_file_gives_a_message_and_keeps_the_result(window, qtbot, cache, tmp_path):
     result = open_sample_eeg(window, qtbot)
@@ -183,6 +200,14 @@ def test_bad_eeg_file_gives_a_message_and_keeps_the_result(window, qtbot, cache,
     assert "not an EDF" in window.last_error or "too short" in window.last_error
     assert panel.result is result
     window._error_box.close()
+    # too little clean data for the asked minimum: the cleaning's message, the result stays
+    panel.path = source
+    panel.load_box.min_clean.setValue(600.0)
+    panel.load_box.reload_button.click()
+    qtbot.waitUntil(lambda: window.job is None, timeout=60_000)
+    assert "clean" in window.last_error and panel.result is result
+    window._error_box.close()
+    panel.load_box.min_clean.setValue(60.0)
     # the tab is still usable: the same file loads again
     with qtbot.waitSignal(panel.resultShown, timeout=120_000):
         panel.load_box.reload_button.click()
@@ -226,6 +251,30 @@ def test_add_as_target_without_a_brain_says_so(qtbot, planning_phantom, cache):
         assert "brain (cortex) surface" in w.last_error
         assert len(w.state.targets) == n and w.job is None
         # no fiducials on this head: the tab says why there is no map on it
-        assert "No template electrode positions" in panel.electrodes_box.source.text()
+        assert "No template electrode positions" in panel.electrode_source.text()
+    finally:
+        w.close()
+
+
+def test_phantom_head_template_electrodes_map_and_left_f3(qtbot, planning_phantom, cache):
+    """Another head than the sample: the phantom (no inion marked: estimated). The electrodes
+    are placed on its scalp, the map is drawn and F3 lands on its left, above its cortex."""
+    ph = planning_phantom[0]
+    w = open_planning_window(qtbot, planning_phantom)
+    try:
+        w.panels.setCurrentWidget(w.qeeg_panel)
+        open_sample_eeg(w, qtbot)
+        panel = w.qeeg_panel
+        assert panel.electrodes is not None and panel.electrodes.source == "template"
+        assert "inion estimated" in panel.electrode_source.text()
+        assert panel.last_map is not None and w.view3d.has_overlay(MAP_OVERLAY)
+        f3, f4 = panel.electrodes.positions_mm["F3"], panel.electrodes.positions_mm["F4"]
+        assert f3[0] < ph.nasion[0] - 20.0 < ph.nasion[0] + 20.0 < f4[0]
+        with qtbot.waitSignal(panel.targetAdded, timeout=60_000):
+            panel.suggestion_box.add_buttons[0].click()
+        assert w.wait_for_job(30_000)
+        t = w.state.targets.active
+        assert t.source == "qeeg" and t.scalp_point_mm[0] < ph.nasion[0] - 20.0
+        assert t.cortex_point_mm is not None and t.depth_mm > 3.0
     finally:
         w.close()
