@@ -90,7 +90,7 @@ def _mri_from_mni(t1: Any) -> Any:
     return cached_register_to_mni(t1).mri_from_mni
 
 
-def _prepare(job: SubjectJob) -> tuple[Any, Any]:
+def _prepare(job: SubjectJob, fd_threshold_mm: float) -> tuple[Any, Any]:
     """``(PreparedBold, T1 volume or None)`` for a job, with tmsnav's MNI registration of the T1."""
     from . import inputs
 
@@ -100,12 +100,13 @@ def _prepare(job: SubjectJob) -> tuple[Any, Any]:
         t1 = _load_t1(t1_path) if t1_path else None
         mri_from_mni = _mri_from_mni(t1) if t1 is not None else None
         prepared = inputs.prepare_fmriprep(job.folder, job.label, t1_image=t1, mri_from_mni=mri_from_mni,
-                                           task=job.task)
+                                           task=job.task, fd_threshold_mm=fd_threshold_mm)
         return prepared, t1
     assert job.bold is not None and job.t1 is not None
     t1 = _load_t1(job.t1)
     prepared = inputs.prepare_bold_file(job.bold, t1_volume=t1, mri_from_mni=_mri_from_mni(t1),
-                                        confounds_tsv=job.confounds, sidecar=job.sidecar)
+                                        confounds_tsv=job.confounds, sidecar=job.sidecar,
+                                        fd_threshold_mm=fd_threshold_mm)
     return prepared, t1
 
 
@@ -121,7 +122,7 @@ def run_subject(job: SubjectJob) -> SubjectOutcome:
         if job.problem:
             raise NavigationError(job.problem)
         params = ConnectivityParams.from_dict(job.params)
-        prepared, t1 = _prepare(job)
+        prepared, t1 = _prepare(job, params.fd_threshold_mm)
         result = compute_connectivity(prepared, params)
         background = None
         if t1 is not None:

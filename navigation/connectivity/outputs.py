@@ -29,7 +29,7 @@ __all__ = ["OUTPUT_FILES", "write_outputs", "write_error", "render_figure"]
 
 OUTPUT_FILES = ("target.json", "correlation_map.nii.gz", "figure.png")
 ERROR_FILE = "error.txt"
-HALF_WIDTH_MM = 60.0       # each panel shows +-60 mm around the target
+HALF_WIDTH_MM = 75.0       # each panel shows +-75 mm around the target
 PIXEL_MM = 1.0
 
 
@@ -128,9 +128,10 @@ def render_figure(result: Any, path: str | Path, *, background: tuple[np.ndarray
     ex, ey, ez = np.eye(3)
     planes = (("axial", ex, ey, ("L", "R", "P", "A")), ("coronal", ex, ez, ("L", "R", "I", "S")),
               ("sagittal", ey, ez, ("P", "A", "I", "S")))
-    fig = Figure(figsize=(12.6, 4.8), dpi=100)
+    fig = Figure(figsize=(13.0, 4.6), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 3)
+    fig.subplots_adjust(left=0.02, right=0.9, bottom=0.03, top=0.86, wspace=0.05)
     image = None
     for ax, (name, u, v, letters) in zip(axes, planes):
         pts, shape = _plane_points(target, u, v)
@@ -168,7 +169,7 @@ def render_figure(result: Any, path: str | Path, *, background: tuple[np.ndarray
     mni = np.asarray(result.target_mni_mm, float)
     stability = result.stability_mm
     fig.suptitle(
-        f"{title + ': ' if title else ''}target MNI ({mni[0]:.0f}, {mni[1]:.0f}, {mni[2]:.0f}) mm, "
+        f"{'sub-' + title + ': ' if title else ''}target MNI ({mni[0]:.0f}, {mni[1]:.0f}, {mni[2]:.0f}) mm, "
         f"r = {result.correlation_at_target:.2f}, cluster {result.cluster_voxels} voxels, "
         f"halves {'n/a' if not np.isfinite(stability) else f'{stability:.1f} mm'} apart"
         f"{f', {len(result.warnings)} warning(s)' if result.warnings else ''}  "
