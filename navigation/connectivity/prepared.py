@@ -76,7 +76,11 @@ class NiftiVolumes:
         return (int(s[0]), int(s[1]), int(s[2]), int(s[3]))
 
     def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
-        proxy = self._proxy()
+        import nibabel as nib
+
+        # keep_file_open: without it nibabel reopens a .nii.gz for every block and gzip seeks
+        # from the start each time (quadratic: 17 s instead of 2.9 s for 200 volumes of 63x77x67)
+        proxy = nib.load(self.path, keep_file_open=True).dataobj
         n = int(proxy.shape[3])
         for start in range(0, n, max(1, int(size))):
             yield start, np.asarray(proxy[..., start:start + size], dtype=np.float32)
