@@ -108,6 +108,11 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
         self.hold_bar.setFormat("holding still %p%")
         self.hold_bar.setMaximumHeight(14)
         layout.addWidget(self.hold_bar)
+        self.follow = QtWidgets.QCheckBox("Turn the 3-D view to the electrode to touch")
+        self.follow.setObjectName("eeg_digitise_follow")
+        self.follow.setChecked(True)
+        layout.addWidget(self.follow)
+        self._looked_at: str | None = None
         self.table = QtWidgets.QTableWidget(0, 3)
         self.table.setObjectName("eeg_electrode_table")
         self.table.setHorizontalHeaderLabels(["Electrode", "Status", "Detail"])
@@ -258,6 +263,8 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
 
     def _update_buttons(self) -> None:
         active = self.digitisation is not None and self.digitising
+        self.hold_bar.setVisible(active)
+        self.follow.setVisible(active)
         self.capture_button.setEnabled(active)
         self.redo_button.setEnabled(active)
         self.interpolate_button.setEnabled(active)
@@ -276,6 +283,22 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
                 shown[name] = dig.predicted(name) if self.digitising else dig.expected[name]
             status[name] = self._word(row.status)
         show_electrodes(self.window_, shown, dig.current if self.digitising else None, status)
+        if self.digitising and self.follow.isChecked() and dig.current is not None \
+                and dig.current != self._looked_at:
+            self._look_at(shown[dig.current])
+        self._looked_at = dig.current if self.digitising else None
+
+    def _look_at(self, point_mm: np.ndarray) -> None:
+        """Camera outside the head along the centre->electrode line, top of the head up: the
+        pink sphere faces the user whichever side of the head it is on."""
+        head = self.window_.state.head
+        centre = np.asarray(head.scalp.points, float).mean(axis=0)
+        out = np.asarray(point_mm, float) - centre
+        out /= max(float(np.linalg.norm(out)), 1e-9)
+        up = np.array([0.0, 0.0, 1.0]) if abs(out[2]) < 0.9 else np.array([0.0, 1.0, 0.0])
+        plotter = self.window_.view3d.plotter
+        plotter.camera_position = [tuple(point_mm + 450.0 * out), tuple(centre), tuple(up)]
+        self.window_.view3d.request_render()
 
     # ----- capture --------------------------------------------------------------------------
     def _context(self):

@@ -26,7 +26,7 @@ from tmsnav.navigation.errors import NavigationError
 
 __all__ = ["show_scalp_map", "clear_scalp_map", "show_electrodes", "clear_electrodes",
            "MAP_OVERLAY", "ELECTRODE_OVERLAY", "HIGHLIGHT_OVERLAY", "LABEL_OVERLAY", "NEUTRAL",
-           "STATUS_COLORS"]
+           "STATUS_COLORS", "electrode_labels_shown"]
 
 MAP_OVERLAY = "eeg_scalp_map"
 ELECTRODE_OVERLAY = "eeg_electrodes"
@@ -37,6 +37,7 @@ LIFT_MM = 0.4
 STATUS_COLORS = {"captured": "#00c853", "interpolated": "#ff9100", "template": "#eceff1",
                  "to touch": "#eceff1", "refused": "#d50000"}
 HIGHLIGHT_COLOR = "#ff4081"
+FACING_COS = -0.25        # label an electrode while its outward direction is within ~104 deg of the camera
 _bar_titles: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()  # view -> bar title
 
 
@@ -108,37 +109,79 @@ def _spheres(points: np.ndarray, radius: float) -> pv.PolyData:
         orient=False)
 
 
-def _labels(points: np.ndarray, texts: list[str], highlight: int | None) -> vtk.vtkActor2D:
-    """All names, placed by VTK (all of them: a cap's names are what the user checks)."""
-    poly = vtk.vtkPolyData()
-    vtk_points = vtk.vtkPoints()
-    for p in points:
-        vtk_points.InsertNextPoint(*p)
-    labels = vtk.vtkStringArray()
-    labels.SetName("labels")
-    for i, text in enumerate(texts):
-        labels.InsertNextValue(f"▶ {text}" if i == highlight else text)
-    poly.SetPoints(vtk_points)
-    poly.GetPointData().AddArray(labels)
-    hierarchy = vtk.vtkPointSetToLabelHierarchy()
-    hierarchy.SetInputData(poly)
-    hierarchy.SetLabelArrayName("labels")
-    prop = hierarchy.GetTextProperty()
-    prop.SetFontSize(11)
-    prop.SetColor(1.0, 1.0, 1.0)
-    prop.SetBold(True)
-    prop.SetShadow(True)
-    mapper = vtk.vtkLabelPlacementMapper()
-    mapper.SetInputConnection(hierarchy.GetOutputPort())
-    mapper.SetPlaceAllLabels(True)
-    mapper.SetShapeToRoundedRect()
-    mapper.SetStyleToFilled()
-    mapper.SetBackgroundColor(0.15, 0.2, 0.22)
-    mapper.SetBackgroundOpacity(0.6)
-    actor = vtk.vtkActor2D()
-    actor.SetMapper(mapper)
-    actor.SetPickable(False)
-    return actor
+class _FacingLabels:
+    """The electrodes' names, only for those on the side of the head facing the camera.
+
+    2-D labels are drawn over everything: a name on the far side of the head would be shown
+    over the near side (looking at the left hemisphere, "F4" and "P8" appeared over it in the
+    first screenshots: a left-right confusion). Before every render (renderer StartEvent) the
+    labels whose outward direction (from the head centre) points away from the camera are
+    left out (angle to the camera over ~104 deg, ``FACING_COS``: electrodes on the outline, where
+    the outward direction from the centre is only roughly the skin normal, keep their names); the
+    spheres themselves are occluded by the head like any 3-D object."""
+
+    def __init__(self, renderer, points: np.ndarray, centre: np.ndarray, texts: list[str]) -> None:
+        self.renderer = renderer
+        self.points = np.asarray(points, float)
+        out = self.points - centre
+        self.outward = out / np.maximum(np.linalg.norm(out, axis=1), 1e-9)[:, None]
+        self.texts = texts
+        self.polydata = vtk.vtkPolyData()
+        hierarchy = vtk.vtkPointSetToLabelHierarchy()
+        hierarchy.SetInputData(self.polydata)
+        hierarchy.SetLabelArrayName("labels")
+        prop = hierarchy.GetTextProperty()
+        prop.SetFontSize(11)
+        prop.SetColor(1.0, 1.0, 1.0)
+        prop.SetBold(True)
+        prop.SetShadow(True)
+        mapper = vtk.vtkLabelPlacementMapper()
+        mapper.SetInputConnection(hierarchy.GetOutputPort())
+        mapper.SetPlaceAllLabels(True)
+        mapper.SetShapeToRoundedRect()
+        mapper.SetStyleToFilled()
+        mapper.SetBackgroundColor(0.15, 0.2, 0.22)
+        mapper.SetBackgroundOpacity(0.6)
+        self.hierarchy = hierarchy
+        self.actor = vtk.vtkActor2D()
+        self.actor.SetMapper(mapper)
+        self.actor.SetPickable(False)
+        self._camera: tuple[float, ...] | None = None
+        self.shown: list[str] = []
+        self.update()
+        self._tag = renderer.AddObserver("StartEvent", self.update)
+
+    def update(self, *_args: object) -> None:
+        camera = tuple(self.renderer.GetActiveCamera().GetPosition())
+        if camera == self._camera:
+            return
+        self._camera = camera
+        view = np.asarray(camera) - self.points
+        view /= np.maximum(np.linalg.norm(view, axis=1), 1e-9)[:, None]
+        facing = np.einsum("ij,ij->i", view, self.outward) > FACING_COS
+        vtk_points = vtk.vtkPoints()
+        labels = vtk.vtkStringArray()
+        labels.SetName("labels")
+        self.shown = [t for t, f in zip(self.texts, facing) if f]
+        for p, text in zip(self.points[facing], self.shown):
+            vtk_points.InsertNextPoint(*p)
+            labels.InsertNextValue(text)
+        self.polydata.SetPoints(vtk_points)
+        self.polydata.GetPointData().Initialize()
+        self.polydata.GetPointData().AddArray(labels)
+        self.polydata.Modified()
+
+    def detach(self) -> None:
+        self.renderer.RemoveObserver(self._tag)
+
+
+_labels: "weakref.WeakKeyDictionary[object, _FacingLabels]" = weakref.WeakKeyDictionary()
+
+
+def electrode_labels_shown(window) -> list[str]:
+    """The names drawn now (those facing the camera), for tests and the status line."""
+    labels = _labels.get(window.view3d)
+    return list(labels.shown) if labels is not None else []
 
 
 def show_electrodes(window, positions_mm: Mapping[str, object], highlight: str | None = None,
@@ -163,13 +206,24 @@ def show_electrodes(window, positions_mm: Mapping[str, object], highlight: str |
     index = names.index(highlight) if highlight in names else None
     view.set_overlay(HIGHLIGHT_OVERLAY, None if index is None else _spheres(pts[index], 5.5),
                      render=False, color=HIGHLIGHT_COLOR, opacity=0.75, smooth_shading=True)
-    view.set_overlay_actor(LABEL_OVERLAY, _labels(pts, names, index))
+    _detach_labels(view)
+    texts = [f"▶ {n}" if i == index else n for i, n in enumerate(names)]
+    labels = _FacingLabels(view.plotter.renderer, pts, np.asarray(_scalp(window).center, float), texts)
+    _labels[view] = labels
+    view.set_overlay_actor(LABEL_OVERLAY, labels.actor)
     view.request_render()
+
+
+def _detach_labels(view) -> None:
+    old = _labels.pop(view, None)
+    if old is not None:
+        old.detach()
 
 
 def clear_electrodes(window) -> None:
     view = window.view3d
     for name in (ELECTRODE_OVERLAY, HIGHLIGHT_OVERLAY):
         view.set_overlay(name, None, render=False)
+    _detach_labels(view)
     view.set_overlay_actor(LABEL_OVERLAY, None)
     view.request_render()

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from tmsnav.app.eeg.digitise_box import DigitiseElectrodesBox
-from tmsnav.app.eeg.scalp_view import MAP_OVERLAY, clear_scalp_map, show_electrodes, show_scalp_map
+from tmsnav.app.eeg.scalp_view import (MAP_OVERLAY, clear_scalp_map, electrode_labels_shown,
+                                       show_electrodes, show_scalp_map)
 from tmsnav.app.sim_head import head_geometry_for
 from tmsnav.hardware.rigid import rigid
 from tmsnav.hardware.simulation.clock import ScenarioClock
@@ -144,6 +145,12 @@ def test_digitising_the_cap_with_the_simulated_pointer(window, eeg_tab, qtbot, t
     assert dig.current == "F7"
     judged(qtbot, hands, box, "F3 early", lambda: "F7 was skipped" in box.message.text())
     assert "F3" not in dig.captured()
+    # the 3-D view looks at the electrode asked (F7, left frontal) from outside the head
+    camera = np.asarray(window.view3d.plotter.camera_position[0], float)
+    centre = np.asarray(head.scalp.points, float).mean(axis=0)
+    toward = dig.predicted("F7") - centre
+    assert (camera - centre) @ toward / (np.linalg.norm(camera - centre) * np.linalg.norm(toward)) > 0.99
+    window.view3d.render_now()
     shot(window, "eeg-digitise-skipped")
     for name in TEN_TWENTY_19[2:]:
         judged(qtbot, hands, box, name, lambda n=name: n in dig.captured())
@@ -204,6 +211,15 @@ def test_template_positions_and_scalp_map_are_drawn_on_the_head(window, eeg_tab,
     assert mapped(before) < 200
     assert mapped(after) > 5000, mapped(after)
     assert "x (mm)" in window.view3d.plotter.scalar_bars
+    assert set(electrode_labels_shown(window)) == set(TEN_TWENTY_19)      # from the top: all
+    # from the left only left and midline names: a far-side name drawn over the near side
+    # (labels are 2-D, drawn over the head) would put "F4" on the left hemisphere
+    window.view3d.view_from("left")
+    window.view3d.render_now()
+    shown = electrode_labels_shown(window)
+    assert {"F3", "C3", "P3", "T7", "F7"} <= set(shown), shown
+    assert not [n for n in shown if n[-1].isdigit() and int(n[-1]) % 2 == 0], shown
+    shot(window, "eeg-electrodes-from-left")
     clear_scalp_map(window)
     assert not window.view3d.has_overlay(MAP_OVERLAY) and "x (mm)" not in window.view3d.plotter.scalar_bars
 
