@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import signal
 
 __all__ = ["Artefact", "find_artefacts", "epoch_verdicts", "WINDOW_S", "STEP_S"]
 
@@ -65,7 +64,10 @@ def _amplitude(x_v: np.ndarray, channels: list[str], w: int, step: int, limit_uv
     win = _windows(x, w, step)                                     # ch, win, w (a view)
     p2p = win.max(axis=2) - win.min(axis=2)
     out: list[Artefact] = []
+    covered_to = np.full(x.shape[0], -1)          # per channel: end of its last event
     for c, k in zip(*np.nonzero(p2p > limit_uv)):
+        if k * step + w <= covered_to[c]:         # the same blink seen by the next window
+            continue
         seg = win[c, k]
         med = float(np.median(seg))
         peak = int(k * step + np.argmax(np.abs(seg - med)))
@@ -76,8 +78,10 @@ def _amplitude(x_v: np.ndarray, channels: list[str], w: int, step: int, limit_uv
         after = np.nonzero(below[rel:])[0]
         start = lo_b + (int(before[-1]) + 1 if before.size else 0)
         stop = lo_b + (rel + int(after[0]) if after.size else hi_b - lo_b)
-        out.append(Artefact(max(0, start - pad), max(stop, peak + 1) + pad, "amplitude",
-                            float(p2p[c, k]), channels[c]))
+        event = Artefact(max(0, start - pad), max(stop, peak + 1) + pad, "amplitude",
+                         float(p2p[c, k]), channels[c])
+        covered_to[c] = event.stop
+        out.append(event)
     return out
 
 
@@ -91,9 +95,13 @@ def _gradient(x_v: np.ndarray, channels: list[str], sfreq: float, limit: float) 
 def _muscle(x_v: np.ndarray, channels: list[str], sfreq: float, w: int, step: int,
             in_condition: np.ndarray, limit_z: float) -> list[Artefact]:
     hi = min(45.0, 0.45 * sfreq)
-    sos = signal.butter(4, [20.0, hi], btype="bandpass", fs=sfreq, output="sos")
-    hf = signal.sosfiltfilt(sos, x_v, axis=1)
-    power = np.log(np.mean(_windows(hf, w, step) ** 2, axis=2) + 1e-30)  # ch, win
+    n = x_v.shape[1]
+    keep = (np.fft.rfftfreq(n, 1.0 / sfreq) >= 20.0) & (np.fft.rfftfreq(n, 1.0 / sfreq) <= hi)
+    rows = []
+    for c in range(x_v.shape[0]):   # an ideal zero-phase 20-45 Hz band-pass in the frequency domain
+        hf = np.fft.irfft(np.fft.rfft(x_v[c]) * keep, n)
+        rows.append(np.log(np.mean(_windows(hf, w, step) ** 2, axis=1) + 1e-30))
+    power = np.asarray(rows)                                               # ch, win
     starts = np.arange(power.shape[1]) * step
     inside = in_condition[starts + w // 2]
     base = inside if inside.sum() >= 8 else np.ones_like(inside)
