@@ -152,12 +152,12 @@ def run_connectivity(choice: InputChoice, params: Any, head: Any, mni: Any, *,
 
 def _prepare(choice: InputChoice, volume: Any, mri_from_mni: Transform,
              progress: ProgressCallback | None, cancel: CancelToken | None):
-    from tmsnav.navigation.connectivity import inputs
+    from tmsnav.navigation.connectivity.inputs import prepare_bold_file, prepare_fmriprep
 
     if choice.kind == "fmriprep":
-        return inputs.prepare_fmriprep(choice.path, choice.participant or None, t1_image=volume,
+        return prepare_fmriprep(choice.path, choice.participant or None, t1_image=volume,
                                        mri_from_mni=mri_from_mni, progress=progress,
                                        cancel=cancel)
-    return inputs.prepare_bold_file(choice.path, t1_volume=volume, mri_from_mni=mri_from_mni,
+    return prepare_bold_file(choice.path, t1_volume=volume, mri_from_mni=mri_from_mni,
                                     confounds_tsv=choice.confounds or None, sidecar=choice.sidecar or None,
                                     progress=progress, cancel=cancel)

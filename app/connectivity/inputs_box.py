@@ -76,10 +76,9 @@ class InputsBox(QtWidgets.QGroupBox):
         layout.addWidget(self.folder_widget)
         layout.addWidget(self.bold_radio)
         self.bold = _PathRow("4-D BOLD NIfTI (.nii.gz)", self._browse_bold, "fmri_bold")
-        self.confounds = _PathRow("confounds TSV (optional: file is preprocessed)",
-                                  lambda: self._browse_file(self.confounds, "Confounds (*.tsv)"), "fmri_confounds")
-        self.sidecar = _PathRow("JSON sidecar (optional)",
-                                lambda: self._browse_file(self.sidecar, "BIDS sidecar (*.json)"), "fmri_sidecar")
+        self.confounds = _PathRow("confounds TSV (optional: file is preprocessed)", self._browse_confounds,
+                                  "fmri_confounds")
+        self.sidecar = _PathRow("JSON sidecar (optional)", self._browse_sidecar, "fmri_sidecar")
         bold_form = QtWidgets.QFormLayout()
         for row in (self.bold, self.confounds, self.sidecar):
             bold_form.addRow(row)
@@ -117,6 +116,12 @@ class InputsBox(QtWidgets.QGroupBox):
 
     def _browse_bold(self) -> None:
         self._browse_file(self.bold, "BOLD NIfTI (*.nii *.nii.gz);;All files (*)")
+
+    def _browse_confounds(self) -> None:
+        self._browse_file(self.confounds, "Confounds (*.tsv);;All files (*)")
+
+    def _browse_sidecar(self) -> None:
+        self._browse_file(self.sidecar, "BIDS sidecar (*.json);;All files (*)")
 
     def _browse_file(self, row: _PathRow, pattern: str) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Choose a file", "", pattern)

@@ -3,13 +3,16 @@ target, the target is added like any other (Planning list, undo, session), the c
 drawn on the brain surface and on the slices (checked in screenshots for the map's colours), and
 a cancelled run or a bad file leaves the app as it was with a clear message.
 
+With TMSNAV_SCREENSHOT_DIR set, the overlay screenshot of docs/images is kept there.
 The computation is long (seconds to a minute on a loaded machine), so every wait is for a
 condition, with a generous timeout, never for a time."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -160,7 +163,8 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
     assert w.view3d.has_overlay(MAP_OVERLAY) and w.view3d.has_overlay(CLUSTER_OVERLAY)
     assert "r (correlation with sgACC)" in w.view3d.plotter.scalar_bars
     np.testing.assert_allclose(w.cursor_mri, result.target_mri_mm)
-    assert w.save_screenshot(tmp_path / "overlay.png")
+    shots = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path))      # docs/images keeps it
+    assert w.save_screenshot(shots / "connectivity-overlay.png")
     (on3d, on_axial), (off3d, off_axial) = grabs_with_and_without_map(w)
     coloured_3d, blue_3d = map_pixels(on3d, off3d)
     coloured_axial, blue_axial = map_pixels(on_axial, off_axial)
@@ -209,13 +213,28 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
 
 # ----- cancel and bad input -----------------------------------------------------------------
 def test_cancel_and_a_bad_file_leave_the_previous_result_with_a_clear_message(
-        qtbot, window, cache, tmp_path, sample_fmriprep):
+        qtbot, window, cache, tmp_path, sample_fmriprep, monkeypatch):
     w = window
     panel = w.connectivity_panel
     open_sample_head(qtbot, w)
+    # Not known as the sample head and not registered: the job must run the MNI registration
+    # first (here its cached result is the sample head's own transform), never use the identity.
+    from tmsnav.app.connectivity.compute_job import sample_head_registration
+    from tmsnav.navigation.targeting import mni_registration
+
+    w.head.is_sample = False
+    assert w.state.mni is None
+    registered = []
+
+    def register(volume, *, progress=None, cancel=None, **_):
+        registered.append(volume)
+        return sample_head_registration()
+
+    monkeypatch.setattr(mni_registration, "cached_register_to_mni", register)
     good = InputChoice("fmriprep", str(sample_fmriprep.root), participant="01")
     assert compute(qtbot, w, good)
     first = panel.outcome
+    assert registered == [w.head.volume] and w.state.mni is first.mni
     assert w.last_error is None and w.view3d.has_overlay(MAP_OVERLAY)
     (_, on_axial), (_, off_axial) = grabs_with_and_without_map(w)
     assert map_pixels(on_axial, off_axial)[0] > 150
