@@ -1,10 +1,12 @@
-"""EEG-like signals whose power spectrum is known exactly, for the measure tests.
+"""EEG-like signals whose power spectrum is known exactly, for the measure tests and the benchmark.
 
 Each channel is white Gaussian noise shaped in the frequency domain to a chosen PSD:
 an aperiodic part ``a * f**-slope`` (the 1/f background) plus Gaussian peaks (alpha, theta...).
 The expected PSD is therefore known, the alpha peak of the *periodic* part sits exactly at the
 planted frequency, and the peak of the *total* spectrum sits below it by an amount that grows
-with the slope (the bias a plain peak pick has).
+with the slope (the bias a plain peak pick has). ``write_sample_eeg`` (``sample_eeg.py``) is the
+whole-recording counterpart with artefacts; this module is for spectra alone, like
+``navigation/phantom.py`` is for images.
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ import numpy as np
 from tmsnav.navigation.eeg.cleaning import CleanEeg
 
 
+__all__ = ["Peak", "ChannelSpec", "shaped_noise", "clean_from_signals", "make_clean"]
+
+
 @dataclass
 class Peak:
+    """A Gaussian spectral peak (linear power) added to the background."""
+
     centre_hz: float
     power_v2: float          # integrated power of the peak (V²)
     sd_hz: float = 0.6
@@ -25,6 +32,8 @@ class Peak:
 
 @dataclass
 class ChannelSpec:
+    """One channel's planted PSD: ``a * (f/10)**-slope`` plus ``peaks``."""
+
     slope: float = 1.5
     aperiodic_at_10hz_v2_per_hz: float = 1e-12     # 1 µV²/Hz at 10 Hz
     peaks: list[Peak] = field(default_factory=list)
@@ -64,6 +73,7 @@ def clean_from_signals(signals_v: np.ndarray, channels: list[str], sfreq: float,
 
 def make_clean(specs: dict[str, ChannelSpec], duration_s: float = 240.0, sfreq: float = 256.0,
                seed: int = 0, condition: str = "eyes_closed") -> CleanEeg:
+    """A ``CleanEeg`` of independent channels with the planted spectra (seeded)."""
     rng = np.random.default_rng(seed)
     n = int(duration_s * sfreq)
     data = np.stack([shaped_noise(s, n, sfreq, rng) for s in specs.values()])

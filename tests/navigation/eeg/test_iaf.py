@@ -1,7 +1,7 @@
 """IAF from the aperiodic-corrected spectrum vs the plain peak pick, on planted peaks.
 
 The synthetic channels' spectra are known exactly (1/f^slope background + a Gaussian alpha peak
-centred on the planted IAF; tests/navigation/eeg/synthetic_spectra.py). Five posterior channels,
+centred on the planted IAF; tmsnav.navigation.eeg.synthetic). Five posterior channels,
 independent noise, 3 minutes.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.navigation.eeg.synthetic_spectra import ChannelSpec, Peak, make_clean
+from tmsnav.navigation.eeg.synthetic import ChannelSpec, Peak, make_clean
 from tmsnav.navigation.eeg.iaf import individual_alpha_frequency
 from tmsnav.navigation.eeg.measures import compute_measures
 from tmsnav.navigation.eeg.spectra import epoch_psd
@@ -50,7 +50,7 @@ def test_plain_peak_pick_is_biased_low_by_the_1_over_f_slope_and_the_corrected_i
 
 
 def test_both_values_are_reported_per_channel_and_in_the_json():
-    from tests.navigation.eeg.synthetic_spectra import clean_from_signals  # noqa: F401 (same helpers)
+    from tmsnav.navigation.eeg.synthetic import clean_from_signals  # noqa: F401 (same helpers)
     specs = {c: ChannelSpec(slope=1.5, peaks=[Peak(10.2, 5e-12, 0.8)]) for c in POSTERIOR + ("F3", "F4", "Cz")}
     m = compute_measures(make_clean(specs, duration_s=120))
     d = m.to_json_dict()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import integrate, signal
 
-from tests.navigation.eeg.synthetic_spectra import ChannelSpec, Peak, clean_from_signals, make_clean
+from tmsnav.navigation.eeg.synthetic import ChannelSpec, Peak, clean_from_signals, make_clean
 from tmsnav.navigation.eeg.measures import compute_measures
 from tmsnav.navigation.eeg.spectra import Bands, BandError, band_power, epoch_psd
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.navigation.eeg.synthetic_spectra import ChannelSpec, Peak, make_clean
+from tmsnav.navigation.eeg.synthetic import ChannelSpec, Peak, make_clean
 from tmsnav.navigation.eeg.measures import QeegMeasures, compute_measures
 from tmsnav.navigation.eeg.rules import (CONFIDENCE_NOTE, RULE_TABLE, RuleParams, assess, suggest)
 
