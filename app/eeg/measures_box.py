@@ -29,6 +29,8 @@ __all__ = ["MeasuresBox", "measure_choices", "measure_values", "faa_words", "sum
 
 V2_TO_UV2 = 1e12
 NO_NORMS = NO_NORMATIVE_DATABASE
+MEASURE_NAMES = {"iaf_hz": "IAF (Hz)", "faa_f4_f3": "FAA F4/F3", "faa_f8_f7": "FAA F8/F7",
+                 "tbr_cz": "theta/beta at Cz", "tbr_fz": "theta/beta at Fz"}
 
 
 def faa_words(value: float | None, pair: str = "F4/F3") -> str:
@@ -115,7 +117,8 @@ def comparison_text(c: Comparison) -> str:
     if c.approximate and c.outside is not None:
         verdict += " (the range is approximate)"
     note = f" {c.note.rstrip('.')}." if c.note else ""
-    return f"{c.measure} = {value}: published {c.published}; {verdict}.{note} Source: {c.citation}"
+    name = MEASURE_NAMES.get(c.measure, c.measure)
+    return f"{name} = {value}: published {c.published}; {verdict}.{note} Source: {c.citation}"
 
 
 class MeasuresBox(QtWidgets.QGroupBox):

@@ -28,7 +28,7 @@ from .analysis import ElectrodeInput, Electrodes, QeegResult, analyse_eeg, write
 from .digitise_box import DigitiseElectrodesBox
 from .load_box import EegLoadBox
 from .measures_box import MeasuresBox, bar_title, measure_values
-from .plots import EegPlots
+from .plots import CMAP, EegPlots, colour_limits
 from .suggestion_box import SuggestionBox
 
 __all__ = ["QeegPanel", "QeegWindow"]
@@ -200,7 +200,8 @@ class QeegPanel(QtWidgets.QScrollArea):
             return
         values, unit = measure_values(self.result.measures, key)
         label = self.measures_box.chooser.currentText() or key
-        self.plots.draw_topomap(values, label, unit)
+        clim = colour_limits(values)
+        self.plots.draw_topomap(values, label, unit, clim)
         head = self.state.head
         e = self.electrodes
         if head is None or head.scalp is None or e is None or e.head is not head:
@@ -217,7 +218,7 @@ class QeegPanel(QtWidgets.QScrollArea):
         try:
             per_vertex = scalp_map(np.asarray(head.scalp.points, float), known,
                                    {ch: values[ch] for ch in known})
-            show_scalp_map(self.main, per_vertex, bar_title(key))
+            show_scalp_map(self.main, per_vertex, bar_title(key), cmap=CMAP, clim=clim)
         except NavigationError as exc:
             self._source_text(f"No scalp map: {exc}", problem=True)
             return

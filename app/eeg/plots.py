@@ -17,11 +17,25 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["EegPlots", "DEFAULT_SPECTRUM_CHANNELS"]
+__all__ = ["EegPlots", "DEFAULT_SPECTRUM_CHANNELS", "CMAP", "colour_limits"]
 
 #: Posterior channels where alpha is strongest eyes closed (the IAF channels by default).
 DEFAULT_SPECTRUM_CHANNELS = ("O1", "O2", "Pz")
 MONTAGE = "colin27_1020"
+CMAP = "RdBu_r"              # the 3-D scalp map's colour map (app/eeg/scalp_view.py)
+SPECTRUM_MAX_HZ = 45.0      # the cleaning's band-pass edge
+
+
+def colour_limits(values: dict[str, float]) -> tuple[float, float]:
+    """One scale for the topomap and the 3-D map: the electrode values' range, symmetric about
+    0 when they have both signs (z-scores), so white means 0 there."""
+    finite = np.array([v for v in values.values() if np.isfinite(v)], float)
+    if not len(finite):
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo < 0.0 < hi:
+        lo, hi = -max(-lo, hi), max(-lo, hi)
+    return lo, (hi if hi > lo else lo + 1e-12)
 
 
 class EegPlots(QtWidgets.QWidget):
@@ -78,8 +92,10 @@ class EegPlots(QtWidgets.QWidget):
     def selected_channels(self) -> list[str]:
         return [item.text() for item in self.channels.selectedItems()]
 
-    def draw_topomap(self, values: dict[str, float], title: str, unit: str) -> None:
-        """The measure over the template 10-20 layout, nose up, left on the left."""
+    def draw_topomap(self, values: dict[str, float], title: str, unit: str,
+                     clim: tuple[float, float] | None = None) -> None:
+        """The measure over the template 10-20 layout, nose up, left on the left, in ``clim``
+        and :data:`CMAP` (the 3-D map's scale, so both pictures read the same)."""
         import mne   # heavy: imported when the first map is drawn, not at app start
 
         if self._colorbar is not None:
@@ -101,7 +117,7 @@ class EegPlots(QtWidgets.QWidget):
         info.set_montage(montage, on_missing="ignore")
         data = np.array([values[ch] for ch in names])
         image, _ = mne.viz.plot_topomap(data, info, axes=ax, show=False, names=names,
-                                        cmap="viridis", contours=4)
+                                        cmap=CMAP, contours=4, vlim=clim or (None, None))
         self._colorbar = self.figure.colorbar(image, ax=ax, shrink=0.8, label=unit)
         self.topo_title = title
         ax.set_title(title, fontsize=10)
@@ -116,15 +132,17 @@ class EegPlots(QtWidgets.QWidget):
             return
         ax.set_axis_on()
         freqs = np.asarray(m.freqs_hz)
+        hi = min(float(freqs[-1]), SPECTRUM_MAX_HZ)
+        shown = (freqs >= 1.0) & (freqs <= hi)     # outside the band-pass: only the filter's stop band
         for ch in self.selected_channels():
             i = m.channels.index(ch)
-            ax.semilogy(freqs, np.asarray(m.psd_v2_per_hz)[i] * 1e12, lw=1.2, label=ch)
+            ax.semilogy(freqs[shown], np.asarray(m.psd_v2_per_hz)[i, shown] * 1e12, lw=1.2, label=ch)
         ax.axvspan(8.0, 13.0, color="#ffd54f", alpha=0.25, lw=0)
         if m.iaf_hz is not None:
             ax.axvline(m.iaf_hz, color="#c62828", lw=1.5, ls="--", label=f"IAF {m.iaf_hz:.2f} Hz")
         ax.set_xlabel("frequency (Hz)")
         ax.set_ylabel("power (µV²/Hz)")
-        ax.set_xlim(float(freqs[0]), min(float(freqs[-1]), 45.0))
+        ax.set_xlim(1.0, hi)
         if ax.lines:
             ax.legend(fontsize=8, loc="upper right")
         self.canvas.draw_idle()
