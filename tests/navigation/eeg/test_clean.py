@@ -187,3 +187,13 @@ def test_bad_parameters(sample, kwargs, needle):
     truth, rec = sample
     with pytest.raises(EegInputError, match=needle):
         clean_eeg(rec, CleaningParams(**kwargs))
+
+
+def test_a_band_reaching_over_the_line_gets_a_notch(sample):
+    """With a 1-70 Hz band the 50 Hz line is inside it: a separate notch filter removes it."""
+    truth, rec = sample
+    clean = clean_eeg(rec, CleaningParams(band_hz=(1.0, 70.0)))
+    assert "notch 50 Hz" in clean.steps
+    f, p = welch(clean.epochs_v[:, clean.channels.index("Cz")], fs=256, nperseg=512, axis=-1)
+    p = p.mean(axis=0)
+    assert p[f == 50][0] < 0.5 * p[(f == 48) | (f == 52)].mean()       # unfiltered: ~30x above
