@@ -31,6 +31,7 @@ from tmsnav.navigation.eeg.digitisation import (CAPTURED, INTERPOLATED, PENDING,
 from tmsnav.navigation.eeg.electrodes import TEN_TWENTY_19, place_electrodes, project_to_scalp
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.registration.sampling import HoldStillDetector, TrackingGap
+from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface
 
 from ..registration.base import MessageLabel, compact_table
 from .scalp_view import clear_electrodes, show_electrodes
@@ -52,7 +53,9 @@ _STATUS_WORD = {PENDING: "to touch", CAPTURED: "captured", INTERPOLATED: "interp
 
 def _placement_job(scalp, fiducials, names):
     """Off the GUI thread: landmarks and positions (0.3-0.5 s on the sample head). Returns
-    (PlacedElectrodes, "") or (None, the reason) so the box shows the reason itself."""
+    (PlacedElectrodes, "") or (None, the reason) so the box shows the reason itself.
+    ``scalp`` must be a :func:`~tmsnav.navigation.targeting.worker_mesh.worker_safe_surface`:
+    a VTK closest-cell query on a worker while the GUI renders can deadlock."""
     from tmsnav.navigation.targeting.planning import landmarks_from
 
     def run(progress=None, cancel=None):
@@ -173,6 +176,7 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
     def reset(self) -> None:
         """A new head: every position of the old one is void."""
         self.template, self.digitisation, self.digitising = {}, None, False
+        self._discard_armed = False
         self.table.setRowCount(0)
         self.instruction.setText("")
         self.hold_bar.setValue(0)
@@ -193,18 +197,28 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
         except NavigationError as exc:
             self.message.show_message(str(exc), "error")
             return
+        touched = self.digitisation.captured() if self.digitisation is not None else []
+        if touched and not self._discard_armed:
+            self._discard_armed = True
+            self.message.show_message(f"{len(touched)} electrodes are digitised: Save BIDS… to keep "
+                                      "them, or press again to start over.", "warn")
+            return
+        self._discard_armed = False
         self.message.show_message("Placing the electrodes on this head…", "info")
-        self.window_.jobs.run(_placement_job(head.scalp, head.fiducials_mm, names),
-                              "Electrode positions", lambda result: self._placed(result, digitise))
+        surface = worker_safe_surface(head.scalp)          # numpy queries only, on the worker
+        self.window_.jobs.run(_placement_job(surface, head.fiducials_mm, names),
+                              "Electrode positions",
+                              lambda result: self._placed(result, digitise, head, surface))
 
-    def _placed(self, result: tuple[Any, str], digitise: bool) -> None:
+    def _placed(self, result: tuple[Any, str], digitise: bool, head, surface) -> None:
         placed, note = result
+        if head is not self.window_.state.head:       # another head was opened meanwhile
+            return
         if placed is None:
             self.message.show_message(f"No electrode positions: {note}", "error")
             return
         self.template = dict(placed.positions_mm)
-        self.digitisation = ElectrodeDigitisation(list(self.template), self.template,
-                                                  self.window_.state.head.scalp)
+        self.digitisation = ElectrodeDigitisation(list(self.template), self.template, surface)
         self.digitising = digitise
         lines = []
         if placed.unknown:

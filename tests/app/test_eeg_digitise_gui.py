@@ -177,6 +177,10 @@ def test_digitising_the_cap_with_the_simulated_pointer(window, eeg_tab, qtbot, t
     for name, p in saved.items():
         assert np.array_equal(loaded[name], p), name
     assert box.table.item(0, 1).text() == "captured"
+    # a click on Template positions does not throw the digitised cap away: it asks first
+    click(qtbot, box.template_button)
+    assert "19 electrodes are digitised: Save BIDS" in box.message.text()
+    assert box.positions_mm().keys() == saved.keys() and box.digitising
 
 
 def test_template_positions_and_scalp_map_are_drawn_on_the_head(window, eeg_tab, qtbot):
