@@ -201,7 +201,7 @@ def _grid(variant: str, anatomy: _Anatomy, voxel_mm: float | None, grid_shape: t
 def write_sample_run(out_dir: str | Path, *, variant: str = "raw", subject: str = "01", n_volumes: int = 200,
                      tr_s: float = 2.0, seed: int = 0, target_mni_mm=PLANTED_MNI_MM, cluster_radius_mm: float = 8.0,
                      voxel_mm: float | None = None, grid_shape: tuple[int, int, int] | None = None,
-                     n_spikes: int = 3, noise_fraction: float = 0.025, amplitudes: Amplitudes = Amplitudes(),
+                     n_spikes: int = 3, noise_fraction: float = 0.02, amplitudes: Amplitudes = Amplitudes(),
                      mri_from_mni: Transform | None = None, compress: bool = True, chunk_volumes: int = 50,
                      progress: Callable[[float, str], None] | None = None) -> SampleTruth:
     """Write one synthetic run of subject ``subject`` under the BIDS root ``out_dir``; see the module
@@ -289,18 +289,22 @@ def write_sample_run(out_dir: str | Path, *, variant: str = "raw", subject: str 
     return truth
 
 
+#: Where each subject's planted cluster sits relative to ``PLANTED_MNI_MM`` (MNI mm, all in left
+#: DLPFC grey matter inside the search region): ~10 mm apart, so a mix-up of subjects shows.
+SUBJECT_OFFSETS_MNI_MM = ((0.0, 0.0, 0.0), (2.0, -6.0, 8.0), (-4.0, 6.0, -6.0), (4.0, 4.0, 6.0))
+
+
 def write_sample_dataset(out_dir: str | Path, subjects=("01", "02"), *, variant: str = "raw", seed: int = 0,
                          **kwargs) -> dict[str, SampleTruth]:
-    """Several subjects in one BIDS root: each its own noise, motion and a planted target moved by up
-    to 4 mm (so a mix-up of subjects shows in the targets)."""
+    """Several subjects in one BIDS root: each its own noise and motion, and its planted target
+    moved by ``SUBJECT_OFFSETS_MNI_MM`` (cycled) plus up to 1 mm of jitter."""
+    base = np.asarray(kwargs.pop("target_mni_mm", PLANTED_MNI_MM), float)
     truths = {}
     for index, label in enumerate(subjects):
         rng = np.random.default_rng(seed * 1000 + index)
-        target = np.asarray(kwargs.pop("target_mni_mm", PLANTED_MNI_MM), float)
-        kwargs_i = dict(kwargs, target_mni_mm=tuple(target + (rng.uniform(-4, 4, 3) if index else 0.0)))
+        offset = np.asarray(SUBJECT_OFFSETS_MNI_MM[index % len(SUBJECT_OFFSETS_MNI_MM)]) + rng.uniform(-1, 1, 3)
         truths[label] = write_sample_run(out_dir, variant=variant, subject=label, seed=seed * 1000 + index,
-                                         **kwargs_i)
-        kwargs["target_mni_mm"] = tuple(target)
+                                         target_mni_mm=tuple(base + (offset if index else 0.0)), **kwargs)
     return truths
 
 

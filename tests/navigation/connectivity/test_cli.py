@@ -145,3 +145,12 @@ def test_main_is_the_console_script():
     text = (Path(__file__).resolve().parents[3] / "pyproject.toml").read_text()
     assert 'tmsnav-target = "tmsnav.navigation.target_cli:main"' in text
     assert callable(target_cli.main)
+
+
+def test_qeeg_subcommand_is_the_eeg_helpers(capsys):
+    """``tmsnav-target qeeg`` hands over to tmsnav.navigation.eeg.cli (its options and its run)."""
+    with pytest.raises(SystemExit) as exit_info:
+        target_cli.build_parser(["qeeg"]).parse_args(["qeeg", "--help"])
+    assert exit_info.value.code == 0
+    assert "EEG_FILE" in capsys.readouterr().out
+    assert run_cli(capsys, "qeeg").code == 2
