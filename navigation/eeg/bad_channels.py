@@ -42,6 +42,8 @@ def _saturated_fraction(x: np.ndarray, limits: tuple[float, float] | None) -> fl
         tol = 1e-3 * (hi - lo)
         return float(np.mean((x <= lo + tol) | (x >= hi - tol)))
     top, bottom = float(np.max(x)), float(np.min(x))
+    if top == bottom:
+        return 0.0                     # a constant channel is flat, not clipped
     at = (x == top) | (x == bottom)
     return float(np.mean(at)) if np.count_nonzero(at) >= 5 else 0.0
 

@@ -28,7 +28,20 @@ def _overlaps(a, b, spans):
 
 def test_every_planted_artefact_is_rejected_and_few_clean_epochs(sample):
     truth, rec = sample
-    clean = clean_eeg(rec, CleaningParams(condition="all"))
+    _check_planted_artefacts(truth, clean_eeg(rec, CleaningParams(condition="all")))
+
+
+@pytest.mark.parametrize("sfreq", [128, 500])
+def test_planted_artefacts_at_other_sampling_rates(tmp_path, sfreq):
+    """The windows, the gradient and the muscle band are in seconds and Hz, not samples: the same
+    artefacts are found at the lowest rate tmsnav accepts and at a common research rate."""
+    truth = write_sample_eeg(tmp_path / "s.edf", minutes=4, seed=3, sfreq_hz=sfreq)
+    clean = clean_eeg(read_eeg(truth.path), CleaningParams(condition="all"))
+    assert clean.sfreq_hz == sfreq and clean.epochs_v.shape[2] == 2 * sfreq
+    _check_planted_artefacts(truth, clean)
+
+
+def _check_planted_artefacts(truth, clean):
     artefact_rejects = [s for s in clean.rejected_segments
                         if s[2].startswith(("amplitude", "muscle", "gradient"))]
     for a, b in truth.blinks:                    # the blink's core (±2 sigma) is never kept
@@ -197,3 +210,21 @@ def test_a_band_reaching_over_the_line_gets_a_notch(sample):
     f, p = welch(clean.epochs_v[:, clean.channels.index("Cz")], fs=256, nperseg=512, axis=-1)
     p = p.mean(axis=0)
     assert p[f == 50][0] < 0.5 * p[(f == 48) | (f == 52)].mean()       # unfiltered: ~30x above
+
+
+def test_missing_values_are_refused(sample):
+    truth, rec = sample
+    data = rec.data_v.copy()
+    data[3, 1000:1010] = np.nan
+    with pytest.raises(EegInputError, match="missing values"):
+        clean_eeg(dataclasses.replace(rec, data_v=data))
+
+
+def test_linked_ears_with_a_dead_ear_is_refused(sample):
+    truth, rec = sample
+    ears = np.vstack([np.random.default_rng(1).normal(0, 4e-6, rec.data_v.shape[1]),
+                      np.zeros(rec.data_v.shape[1])])
+    with_ears = dataclasses.replace(rec, data_v=np.vstack([rec.data_v, ears]),
+                                    channels=rec.channels + ["A1", "A2"])
+    with pytest.raises(EegInputError, match="linked-ears reference: A2 is bad .flat"):
+        clean_eeg(with_ears, CleaningParams(reference="linked_ears"))
