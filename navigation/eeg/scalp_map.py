@@ -33,6 +33,8 @@ stays within the range of its electrode values.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,7 +44,7 @@ from numpy.polynomial import legendre
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.sphere_fit import SphereFitError, fit_sphere
 
-__all__ = ["ScalpMapError", "SphericalSpline", "scalp_map", "STIFFNESS", "N_TERMS", "REACH",
+__all__ = ["ScalpMapError", "SphericalSpline", "ScalpInterpolator", "scalp_map", "STIFFNESS", "N_TERMS", "REACH",
            "OUTLINE_MARGIN"]
 
 STIFFNESS = 4          # Perrin et al. 1989: m = 4 gives smooth maps
@@ -50,6 +52,7 @@ N_TERMS = 50
 REACH = 0.75           # NaN beyond this x the largest nearest-neighbour electrode spacing
 OUTLINE_MARGIN = 0.1   # ... or beyond this x that spacing outside the outline of the cap
 MIN_ELECTRODES = 4
+SUPPORT_MM = 40.0      # with < 10 electrodes the sphere is fitted to the scalp this close to them
 _TABLE = np.linspace(-1.0, 1.0, 4001)
 
 
@@ -111,6 +114,20 @@ def _outline(dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pole, np.asarray(hull.equations, float)
 
 
+def _support_sphere(electrodes: np.ndarray, support_mm: np.ndarray | None):
+    """Sphere of the scalp around a few electrodes (None without support points)."""
+    if support_mm is None:
+        return None
+    from scipy.spatial import cKDTree
+
+    pts = np.asarray(support_mm, float).reshape(-1, 3)
+    if len(pts) > 20000:                       # a fit does not need every vertex
+        pts = pts[:: len(pts) // 20000 + 1]
+    dist, _ = cKDTree(electrodes).query(pts, distance_upper_bound=SUPPORT_MM)
+    near = pts[np.isfinite(dist)]
+    return fit_sphere(near) if len(near) >= 10 else None
+
+
 def _directions(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
     d = np.asarray(points, float) - centre
     norm = np.linalg.norm(d, axis=1)
@@ -135,9 +152,69 @@ class SphericalSpline:
 
     @classmethod
     def fit(cls, electrodes_mm: Mapping[str, object], values: Mapping[str, float], *,
-            reach: float = REACH) -> "SphericalSpline":
-        names = [n for n in values if n in electrodes_mm and np.isfinite(float(values[n]))]
-        skipped = tuple(n for n in values if n not in names)
+            reach: float = REACH, support_mm: np.ndarray | None = None) -> "SphericalSpline":
+        """``support_mm``: scalp points (e.g. the mesh vertices) to fit the sphere to when there
+        are fewer than 10 electrodes (too few for a sphere of their own): those within
+        ``SUPPORT_MM`` of an electrode."""
+        names, skipped = _usable(electrodes_mm, values)
+        geometry = _Geometry.build(electrodes_mm, names, skipped, reach, support_mm)
+        v = np.array([float(values[n]) for n in names])
+        sol = geometry.solver @ np.concatenate([v, [0.0]])
+        n = len(names)
+        return cls(tuple(names), skipped, geometry.centre, geometry.radius, geometry.dirs, sol[:n],
+                   float(sol[n]), geometry.max_angle, geometry.pole, geometry.outline,
+                   geometry.margin)
+
+    def evaluate(self, points_mm: np.ndarray, *, fade: bool = True) -> np.ndarray:
+        """Values at ``points_mm`` (N, 3); NaN beyond the reach of the electrodes (``fade``)."""
+        pts = np.asarray(points_mm, float).reshape(-1, 3)
+        out = np.empty(len(pts))
+        for start in range(0, len(pts), _CHUNK):
+            unit = _directions(pts[start:start + _CHUNK], self.centre_mm)
+            cos = unit @ self.directions.T
+            vals = _g(cos) @ self.weights + self.constant
+            if fade:
+                vals[_far(unit, cos, self.max_angle_rad, self.pole, self.outline, self.margin_rad)] = np.nan
+            out[start:start + _CHUNK] = vals
+        return out
+
+
+_CHUNK = 16384      # bounds the (chunk, n_electrodes) temporaries
+
+
+def _far(unit: np.ndarray, cos: np.ndarray, max_angle: float, pole: np.ndarray,
+         outline: np.ndarray, margin: float) -> np.ndarray:
+    """Which directions get no value: too far from every electrode, or outside the outline."""
+    far = np.arccos(np.clip(cos.max(axis=1), -1.0, 1.0)) > max_angle
+    if len(outline):
+        flat = _flatten(unit, pole)
+        nx, ny, b = outline.T          # (x, 2) @ (2, k) took 50 ms: broadcast instead
+        far |= np.max(flat[:, :1] * nx + flat[:, 1:] * ny + b, axis=1) > margin
+    return far
+
+
+def _usable(electrodes_mm: Mapping[str, object], values: Mapping[str, float]
+            ) -> tuple[list[str], tuple[str, ...]]:
+    names = [n for n in values if n in electrodes_mm and np.isfinite(float(values[n]))]
+    return names, tuple(n for n in values if n not in names)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """What a map needs from the electrode positions alone (not their values)."""
+
+    centre: np.ndarray
+    radius: float
+    dirs: np.ndarray
+    solver: np.ndarray          # (n+1, n+1): [c; c0] = solver @ [v; 0]
+    max_angle: float
+    pole: np.ndarray
+    outline: np.ndarray
+    margin: float
+
+    @classmethod
+    def build(cls, electrodes_mm: Mapping[str, object], names: list[str], skipped: tuple[str, ...],
+              reach: float, support_mm: np.ndarray | None) -> "_Geometry":
         if len(names) < MIN_ELECTRODES:
             raise ScalpMapError(f"a scalp map needs values at {MIN_ELECTRODES} or more electrodes "
                                 f"with positions; got {len(names)}"
@@ -146,51 +223,74 @@ class SphericalSpline:
         if not np.all(np.isfinite(pos)):
             raise ScalpMapError("an electrode position has NaN or infinite coordinates")
         try:
-            sphere = fit_sphere(pos) if len(pos) >= 10 else None
+            sphere = fit_sphere(pos) if len(pos) >= 10 else _support_sphere(pos, support_mm)
         except SphereFitError as exc:
             raise ScalpMapError(f"the electrode positions do not lie on a head-sized sphere ({exc}): "
                                 "are they in mm, in this head's MRI frame?") from None
         if sphere is not None:
             centre, radius = np.asarray(sphere.centre_mm, float), float(sphere.radius_mm)
-        else:   # few electrodes: centre below their centroid, one head radius in
-            centroid = pos.mean(axis=0)
-            centre, radius = centroid - np.array([0.0, 0.0, 45.0]), 90.0
+        else:   # few electrodes and no scalp given: centre below their centroid, a head radius in
+            centre, radius = pos.mean(axis=0) - np.array([0.0, 0.0, 45.0]), 90.0
         dirs = _directions(pos, centre)
-        v = np.array([float(values[n]) for n in names])
-        g = _g(dirs @ dirs.T)
         n = len(names)
         system = np.zeros((n + 1, n + 1))
-        system[:n, :n] = g
+        system[:n, :n] = _g(dirs @ dirs.T)
         system[:n, n] = 1.0
         system[n, :n] = 1.0
-        rhs = np.concatenate([v, [0.0]])
-        sol, *_ = np.linalg.lstsq(system, rhs, rcond=None)
         angles = np.arccos(np.clip(dirs @ dirs.T, -1.0, 1.0))
         np.fill_diagonal(angles, np.inf)
         spacing = float(np.max(np.min(angles, axis=1)))
-        return cls(tuple(names), skipped, centre, radius, dirs, sol[:n], float(sol[n]),
-                   reach * spacing, *_outline(dirs), OUTLINE_MARGIN * spacing)
+        return cls(centre, radius, dirs, np.linalg.pinv(system), reach * spacing, *_outline(dirs),
+                   OUTLINE_MARGIN * spacing)
 
-    def evaluate(self, points_mm: np.ndarray, *, fade: bool = True) -> np.ndarray:
-        """Values at ``points_mm`` (N, 3); NaN beyond the reach of the electrodes (``fade``)."""
-        pts = np.asarray(points_mm, float).reshape(-1, 3)
-        out = np.empty(len(pts))
-        chunk = 16384      # bounds the (chunk, n_electrodes) temporaries
-        for start in range(0, len(pts), chunk):
-            unit = _directions(pts[start:start + chunk], self.centre_mm)
-            cos = unit @ self.directions.T
-            vals = _g(cos) @ self.weights + self.constant
-            if fade:
-                nearest = np.arccos(np.clip(cos.max(axis=1), -1.0, 1.0))
-                far = nearest > self.max_angle_rad
-                if len(self.outline):
-                    flat = _flatten(unit, self.pole)
-                    nx, ny, b = self.outline.T          # (x, 2) @ (2, k) took 50 ms: broadcast
-                    outside = np.max(flat[:, :1] * nx + flat[:, 1:] * ny + b, axis=1)
-                    far |= outside > self.margin_rad
-                vals[far] = np.nan
-            out[start:start + chunk] = vals
+
+class ScalpInterpolator:
+    """The map as one matrix: ``values (n) -> per-vertex (N)`` for fixed vertices and electrodes.
+
+    The spline is linear in the values, so everything but one matrix-vector product is done
+    once per head and electrode set (as MNE builds its interpolation matrix once per montage):
+    the qEEG tab repaints each measure with the same positions. Memory: N x n float64 (64 k
+    vertices x 19 electrodes: 10 MB)."""
+
+    def __init__(self, vertices_mm: np.ndarray, electrodes_mm: Mapping[str, object],
+                 names: list[str], *, reach: float = REACH) -> None:
+        verts = np.asarray(vertices_mm, float).reshape(-1, 3)
+        geo = _Geometry.build(electrodes_mm, list(names), (), reach, verts)
+        self.names = tuple(names)
+        n = len(names)
+        self.matrix = np.empty((len(verts), n))
+        self.blank = np.zeros(len(verts), dtype=bool)
+        for start in range(0, len(verts), _CHUNK):
+            unit = _directions(verts[start:start + _CHUNK], geo.centre)
+            cos = unit @ geo.dirs.T
+            self.matrix[start:start + _CHUNK] = _g(cos) @ geo.solver[:n, :n] + geo.solver[n, :n]
+            self.blank[start:start + _CHUNK] = _far(unit, cos, geo.max_angle, geo.pole, geo.outline,
+                                                    geo.margin)
+
+    def __call__(self, values: Mapping[str, float]) -> np.ndarray:
+        out = self.matrix @ np.array([float(values[n]) for n in self.names])
+        out[self.blank] = np.nan
         return out
+
+
+_CACHE: "OrderedDict[tuple, ScalpInterpolator]" = OrderedDict()
+_CACHE_SIZE = 4
+
+
+def _interpolator(vertices: np.ndarray, electrodes_mm: Mapping[str, object], names: list[str],
+                  reach: float) -> ScalpInterpolator:
+    pos = np.array([np.asarray(electrodes_mm[n], float).reshape(3) for n in names])
+    key = (tuple(names), pos.tobytes(), vertices.shape,
+           hashlib.blake2b(np.ascontiguousarray(vertices).tobytes(), digest_size=16).digest(), reach)
+    found = _CACHE.get(key)
+    if found is None:
+        found = ScalpInterpolator(vertices, electrodes_mm, names, reach=reach)
+        _CACHE[key] = found
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
+    return found
 
 
 def scalp_map(vertices_mm: np.ndarray, electrodes_mm: Mapping[str, object],
@@ -202,4 +302,7 @@ def scalp_map(vertices_mm: np.ndarray, electrodes_mm: Mapping[str, object],
     vertices = np.asarray(vertices_mm, float)
     if vertices.ndim != 2 or vertices.shape[1] != 3:
         raise ScalpMapError(f"vertices must be an (N, 3) array in mm, got shape {vertices.shape}")
-    return SphericalSpline.fit(electrodes_mm, values, reach=reach).evaluate(vertices)
+    names, skipped = _usable(electrodes_mm, values)
+    if len(names) < MIN_ELECTRODES:
+        _Geometry.build(electrodes_mm, names, skipped, reach, None)      # raises with the reason
+    return _interpolator(vertices, electrodes_mm, names, reach)(values)
