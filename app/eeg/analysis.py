@@ -40,6 +40,7 @@ class Electrodes:
     source: str                                # "template", "digitised", "file"
     note: str
     head: Any = None                           # the LoadedHead they belong to
+    from_box: bool = False                     # from the electrode box, which draws them itself
 
 
 @dataclass

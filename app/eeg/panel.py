@@ -58,6 +58,7 @@ class QeegPanel(QtWidgets.QScrollArea):
         self._geometry: HeadGeometry | None = None
         self.last_map: np.ndarray | None = None    # per-vertex values last painted
         self._look_from_top = False                 # turn the 3-D view to "top" at the next map
+        self._electrodes_drawn: tuple[Electrodes, str | None] | None = None   # drawn, highlight
 
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
@@ -136,6 +137,7 @@ class QeegPanel(QtWidgets.QScrollArea):
         self.result = result
         self.path = path
         self._look_from_top = True
+        self._electrodes_drawn = None
         lines = self.load_box.show_result(result.display_name, result.recording, result.clean)
         if result.electrodes is not None and result.electrodes.head is self.state.head:
             self.electrodes = result.electrodes
@@ -168,7 +170,7 @@ class QeegPanel(QtWidgets.QScrollArea):
             "the template on this head"
         self.set_electrodes(Electrodes(dict(positions), "digitised" if touched else "template",
                                        f"{len(positions)} electrodes from {how} (electrode box below)",
-                                       self.state.head))
+                                       self.state.head, from_box=True))
 
     def set_electrodes(self, electrodes: Electrodes) -> None:
         """Use these positions (template, digitised or from a file) for the map and the targets."""
@@ -185,6 +187,7 @@ class QeegPanel(QtWidgets.QScrollArea):
         if self.electrodes is not None and self.electrodes.head is not head:
             self.electrodes = None
         self.last_map = None
+        self._electrodes_drawn = None
         self._clear_map()
         self._show_electrode_source()
 
@@ -224,7 +227,13 @@ class QeegPanel(QtWidgets.QScrollArea):
             return
         self.last_map = per_vertex
         sites = [s.site for s in self.result.suggestions]
-        show_electrodes(self.main, e.positions_mm, highlight=sites[0] if sites else None)
+        highlight = sites[0] if sites else None
+        drawn = self._electrodes_drawn
+        # the electrode box draws its own positions (status colours); redrawing unchanged labels
+        # would cost ~80 ms on every measure switch
+        if not e.from_box and (drawn is None or drawn[0] is not e or drawn[1] != highlight):
+            show_electrodes(self.main, e.positions_mm, highlight=highlight)
+            self._electrodes_drawn = (e, highlight)
         if self._look_from_top:     # a new recording: seen from above, like the topomap
             self._look_from_top = False
             self.main.view3d.view_from("top")
