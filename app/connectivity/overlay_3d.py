@@ -17,7 +17,7 @@ import pyvista as pv
 
 from .overlay_slices import BAR_TITLE, CMAP, SPLIT_COLOUR, TARGET_COLOUR, MapData, OverlaySettings
 
-__all__ = ["SurfaceMap", "show_surface_map", "clear_surface_map", "MAP_OVERLAY", "CLUSTER_OVERLAY",
+__all__ = ["SurfaceMap", "surface_normals", "show_surface_map", "clear_surface_map", "MAP_OVERLAY", "CLUSTER_OVERLAY",
            "POINTS_OVERLAY", "SCALARS"]
 
 MAP_OVERLAY = "connectivity_map"
@@ -28,7 +28,8 @@ LIFT_MM = 0.4
 SEE_THROUGH_SCALP = 20   # display-panel slider value (percent opacity)
 
 
-def _normals(brain: pv.PolyData) -> np.ndarray:
+def surface_normals(brain: pv.PolyData) -> np.ndarray:
+    """Outward vertex normals of the brain surface (its own, or computed)."""
     if "Normals" in brain.point_data:
         return np.asarray(brain.point_data["Normals"], float)
     return np.asarray(brain.point_normals, float)
@@ -41,7 +42,7 @@ class SurfaceMap:
     def __init__(self, brain: pv.PolyData, surface_r: np.ndarray, surface_cluster: np.ndarray) -> None:
         self.r = np.asarray(surface_r, float)
         finite = np.isfinite(self.r)
-        lifted = pv.PolyData(np.asarray(brain.points) + LIFT_MM * _normals(brain), np.asarray(brain.faces))
+        lifted = pv.PolyData(np.asarray(brain.points) + LIFT_MM * surface_normals(brain), np.asarray(brain.faces))
         lifted.point_data[SCALARS] = self.r
         self.lifted = lifted
         self._abs = np.where(finite, np.abs(np.where(finite, self.r, 0.0)), -1.0)

@@ -22,7 +22,7 @@ from tmsnav.navigation.errors import NavigationError
 
 from .compute_job import ConnectivityOutcome, run_connectivity
 from .inputs_box import InputsBox
-from .overlay_3d import SurfaceMap, clear_surface_map, show_surface_map
+from .overlay_3d import SurfaceMap, clear_surface_map, show_surface_map, surface_normals
 from .overlay_box import OverlayBox
 from .overlay_slices import LAYER, MapData, MapLayer, OverlaySettings, colour_lut
 from .params_box import ParamsBox
@@ -124,9 +124,7 @@ class ConnectivityPanel(QtWidgets.QScrollArea):
             return
         surface = None
         if head.brain is not None and head.brain.n_points:
-            from .overlay_3d import _normals
-
-            surface = (np.array(head.brain.points, float), _normals(head.brain).copy())
+            surface = (np.array(head.brain.points, float), surface_normals(head.brain).copy())
         mni = self.state.mni
 
         def job(progress=None, cancel=None) -> ConnectivityOutcome:

@@ -65,17 +65,13 @@ class ResultBox(QtWidgets.QGroupBox):
         self.minimal_label.setStyleSheet("color: #8d4a00; font-weight: bold;")
         self.minimal_label.hide()
         layout.addWidget(self.minimal_label)
-        self.text = QtWidgets.QLabel("No target computed yet.")
+        # A read-only text box of fixed height, not a word-wrapped label: a label's height for
+        # its width is not propagated through the scrolling side panel, and the evidence got cut.
+        self.text = QtWidgets.QTextBrowser()
         self.text.setObjectName("fmri_evidence")
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setMinimumHeight(200)
+        self.text.setPlainText("No target computed yet.")
         layout.addWidget(self.text)
-        self.warnings = QtWidgets.QLabel("")
-        self.warnings.setObjectName("fmri_warnings")
-        self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet("color: #b00020;")
-        self.warnings.hide()
-        layout.addWidget(self.warnings)
         self.add_button = QtWidgets.QPushButton("Add as target")
         self.add_button.setObjectName("fmri_add_target")
         self.add_button.setEnabled(False)
@@ -84,17 +80,21 @@ class ResultBox(QtWidgets.QGroupBox):
         layout.addWidget(self.add_button)
 
     def clear(self, text: str = "No target computed yet.") -> None:
-        self.text.setText(text)
-        self.warnings.hide()
+        self.text.setPlainText(text)
         self.minimal_label.hide()
         self.add_button.setEnabled(False)
 
     def show_result(self, result: Any, extra: list[str] | None = None) -> None:
         lines = evidence_lines(result) + list(extra or [])
-        self.text.setText("<br>".join(html.escape(line) for line in lines))
-        self.minimal_label.setVisible(result.pipeline == "minimal")
+        body = "<br>".join(html.escape(line) for line in lines)
         warnings = list(result.warnings)
-        self.warnings.setText("<b>Warnings</b><br>" + "<br>".join("• " + html.escape(w) for w in warnings)
-                              if warnings else "")
-        self.warnings.setVisible(bool(warnings))
+        if warnings:
+            body += ('<p style="color:#b00020"><b>Warnings</b><br>'
+                     + "<br>".join("• " + html.escape(w) for w in warnings) + "</p>")
+        self.text.setHtml(body)
+        self.minimal_label.setVisible(result.pipeline == "minimal")
         self.add_button.setEnabled(True)
+
+    def evidence_text(self) -> str:
+        """What the box shows, as plain text (tests, copy and paste)."""
+        return self.text.toPlainText()

@@ -153,9 +153,10 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
           f"{result.correlation_at_target:+.2f}, stability {result.stability_mm:.1f} mm")
     assert distance < 3.0
     assert result.target_mni_mm[0] < -20, "the target must be in the LEFT DLPFC"
-    evidence = panel.result_box.text.text()
+    evidence = panel.result_box.evidence_text()
     for words in ("r at target", "Cluster:", "Fox 2012", "F3", "Stability", f"{distance:.1f} mm from the planted"):
         assert words in evidence
+    assert all(warning in evidence for warning in result.warnings)
     assert not panel.result_box.minimal_label.isVisibleTo(panel)
     assert w.state.mni is not None and "bundled sample-head" in w.state.mni.method
 
@@ -164,6 +165,8 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
     assert "r (correlation with sgACC)" in w.view3d.plotter.scalar_bars
     np.testing.assert_allclose(w.cursor_mri, result.target_mri_mm)
     shots = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path))      # docs/images keeps it
+    panel.ensureWidgetVisible(panel.result_box)
+    QtWidgets.QApplication.processEvents()
     assert w.save_screenshot(shots / "connectivity-overlay.png")
     (on3d, on_axial), (off3d, off_axial) = grabs_with_and_without_map(w)
     coloured_3d, blue_3d = map_pixels(on3d, off3d)
@@ -306,6 +309,6 @@ def test_raw_sample_run_through_the_minimal_pipeline(qtbot, window, cache):
     print(f"\nraw sample (minimal pipeline): target {distance:.2f} mm from the planted one")
     assert distance < 3.0
     assert result.pipeline == "minimal" and panel.result_box.minimal_label.isVisibleTo(panel)
-    assert "MINIMAL" in panel.result_box.text.text()
+    assert "MINIMAL" in panel.result_box.evidence_text()
     (_, on_axial), (_, off_axial) = grabs_with_and_without_map(w)
     assert map_pixels(on_axial, off_axial)[0] > 150

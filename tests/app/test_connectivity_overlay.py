@@ -148,3 +148,32 @@ def test_participants_are_listed_from_bids_and_derivatives(tmp_path):
         (tmp_path / d).mkdir(parents=True)
     (tmp_path / "sub-03.html").write_text("report")
     assert participants_in(tmp_path) == ["01", "02"]
+
+
+def test_result_box_shows_every_warning_and_the_minimal_pipeline_label(qtbot):
+    """Each warning in full, the MINIMAL label for the built-in pipeline, and the numbers."""
+    from types import SimpleNamespace
+
+    from tmsnav.app.connectivity.result_box import ResultBox
+    from tmsnav.navigation.connectivity.params import ConnectivityParams
+
+    warnings = ["the sgACC seed has a low temporal SNR (12 < 20): susceptibility dropout; check the EPI",
+                "42 % of the volumes were scrubbed (FD > 0.5 mm): the run moved a lot"]
+    result = SimpleNamespace(params=ConnectivityParams(), pipeline="minimal", target_mni_mm=[-40.0, 42.0, 28.0],
+                             correlation_at_target=-0.41, cluster_voxels=57, cluster_volume_mm3=2443.9,
+                             stability_mm=4.25, n_volumes_used=174, scrubbed_fraction=0.42, mean_fd_mm=0.31,
+                             seed_tsnr=12.0, warnings=warnings,
+                             distance_to_mni_mm=lambda xyz: float(np.linalg.norm(np.subtract(xyz, [-40, 42, 28]))))
+    box = ResultBox()
+    qtbot.addWidget(box)
+    box.show()
+    box.show_result(result, ["Sample run: 1.2 mm from the planted target"])
+    text = box.evidence_text()
+    for words in warnings + ["MINIMAL", "r at target: -0.41", "Cluster: 57 voxels (2444 mm³)",
+                             "Distance to the Fox 2012 group target: 3.5 mm", "moves 4.2 mm", "42 % scrubbed",
+                             "seed tSNR 12", "1.2 mm from the planted target"]:
+        assert words in text, words
+    assert box.minimal_label.isVisible() and box.add_button.isEnabled()
+    box.clear()
+    assert not box.minimal_label.isVisible() and not box.add_button.isEnabled()
+    assert "No target computed" in box.evidence_text()
