@@ -57,8 +57,7 @@ def correlate(seed: np.ndarray, voxels: np.ndarray) -> np.ndarray:
     return r
 
 
-def pick_target(r: np.ndarray, voxels: np.ndarray, shape: tuple[int, int, int], method: str,
-                percentile: float) -> Pick | None:
+def pick_target(r: np.ndarray, voxels: np.ndarray, method: str, percentile: float) -> Pick | None:
     """``r`` (n,) at search voxels ``voxels`` (n, 3) int indices. None when no voxel is negative."""
     finite = np.isfinite(r)
     neg = finite & (r < 0)
@@ -69,10 +68,11 @@ def pick_target(r: np.ndarray, voxels: np.ndarray, shape: tuple[int, int, int], 
         return Pick(voxels[i].astype(float), np.array([i]), float(r[i]), float(r[i]))
     threshold = np.percentile(r[neg], percentile)
     keep = np.nonzero(neg & (r <= threshold))[0]
-    grid = np.zeros(shape, dtype=bool)
-    grid[tuple(voxels[keep].T)] = True
+    local = voxels[keep] - voxels.min(axis=0)       # label in the search region's box only
+    grid = np.zeros(tuple(voxels.max(axis=0) - voxels.min(axis=0) + 1), dtype=bool)
+    grid[tuple(local.T)] = True
     labels, count = ndimage.label(grid, structure=_NN3)
-    lab = labels[tuple(voxels[keep].T)]
+    lab = labels[tuple(local.T)]
     sizes = np.bincount(lab, minlength=count + 1)[1:]
     mass = np.bincount(lab, weights=r[keep], minlength=count + 1)[1:]
     order = np.lexsort((mass, -sizes))       # largest first, then the more negative mass
@@ -95,7 +95,7 @@ def phase_surrogates(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
 
 
 def null_p_value(observed: float, seed: np.ndarray, voxels_ts: np.ndarray, voxels: np.ndarray,
-                 valid: np.ndarray, shape: tuple[int, int, int], method: str, percentile: float,
+                 valid: np.ndarray, method: str, percentile: float,
                  n: int, rng_seed: int = 20121) -> float:
     """p of ``observed`` (a negative statistic) against ``n`` phase-randomised seeds; voxels
     not ``valid`` (constant ones) are left out of every null map as they are of the real one.
@@ -112,7 +112,7 @@ def null_p_value(observed: float, seed: np.ndarray, voxels_ts: np.ndarray, voxel
     rs[:, ~valid | (vn == 0)] = np.nan
     hits = 0
     for k in range(n):
-        p = pick_target(rs[k], voxels, shape, method, percentile)
+        p = pick_target(rs[k], voxels, method, percentile)
         if p is not None and p.statistic <= observed:
             hits += 1
     return (1 + hits) / (1 + n)

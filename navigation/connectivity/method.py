@@ -101,11 +101,11 @@ def compute_connectivity(prepared: PreparedBold, params: ConnectivityParams = Co
     valid &= np.isfinite(r)
     voxels = np.argwhere(regions.search_mask)
     say(0.8, f"picking the target ({params.method})")
-    pick = pick_target(r, voxels, shape, params.method, params.percentile)
+    pick = pick_target(r, voxels, params.method, params.percentile)
     if pick is None:
         raise NoClusterError("no search-region voxel is anticorrelated with the sgACC seed: no "
                              "target can be computed from this run")
-    p = null_p_value(pick.statistic, seed_clean, search_clean, voxels, valid, shape, params.method,
+    p = null_p_value(pick.statistic, seed_clean, search_clean, voxels, valid, params.method,
                      params.percentile, params.null_surrogates)
     if p > params.alpha:
         raise NoClusterError(
@@ -119,7 +119,7 @@ def compute_connectivity(prepared: PreparedBold, params: ConnectivityParams = Co
     target_space = sfv[:3, :3] @ pick.target_voxel + sfv[:3, 3]
     say(0.85, "stability: halves and blocks of the run")
     splits = split_targets(ex.seed, ex.search, confounds, kept, prepared.tr_s, params.band_hz, valid,
-                           voxels, shape, params.method, params.percentile, sfv, params.n_blocks)
+                           voxels, params.method, params.percentile, sfv, params.n_blocks)
     to_mri = prepared.mri_from_space.apply
     halves = [to_mri(t) for t in splits.halves_space_mm if t is not None]
     blocks = [None if t is None else to_mri(t) for t in splits.blocks_space_mm]

@@ -36,8 +36,7 @@ class Splits:
 
 def _part_target(seed: np.ndarray, search: np.ndarray, confounds: np.ndarray, kept: np.ndarray,
                  tr_s: float, band: tuple[float, float], valid: np.ndarray, voxels: np.ndarray,
-                 shape: tuple[int, int, int], method: str, percentile: float,
-                 space_from_voxel: np.ndarray) -> np.ndarray | None:
+                 method: str, percentile: float, space_from_voxel: np.ndarray) -> np.ndarray | None:
     try:
         s = clean(seed[:, None], confounds, kept, tr_s, band)[:, 0]
         v = clean(search, confounds, kept, tr_s, band)
@@ -45,7 +44,7 @@ def _part_target(seed: np.ndarray, search: np.ndarray, confounds: np.ndarray, ke
         return None            # too few volumes in this part: no target for it
     r = correlate(s, v)
     r[~valid] = np.nan
-    pick = pick_target(r, voxels, shape, method, percentile)
+    pick = pick_target(r, voxels, method, percentile)
     if pick is None:
         return None
     return space_from_voxel[:3, :3] @ pick.target_voxel + space_from_voxel[:3, 3]
@@ -53,8 +52,7 @@ def _part_target(seed: np.ndarray, search: np.ndarray, confounds: np.ndarray, ke
 
 def split_targets(seed: np.ndarray, search: np.ndarray, confounds: np.ndarray, kept: np.ndarray,
                   tr_s: float, band: tuple[float, float], valid: np.ndarray, voxels: np.ndarray,
-                  shape: tuple[int, int, int], method: str, percentile: float,
-                  space_from_voxel: np.ndarray, n_blocks: int) -> Splits:
+                  method: str, percentile: float, space_from_voxel: np.ndarray, n_blocks: int) -> Splits:
     """Targets (run-space mm) of the two halves and of ``n_blocks`` blocks of the run."""
     n = len(seed)
     out = Splits()
@@ -62,5 +60,5 @@ def split_targets(seed: np.ndarray, search: np.ndarray, confounds: np.ndarray, k
         edges = np.linspace(0, n, parts + 1).round().astype(int)
         for a, b in zip(edges[:-1], edges[1:]):
             dest.append(_part_target(seed[a:b], search[a:b], confounds[a:b], kept[a:b], tr_s, band,
-                                     valid, voxels, shape, method, percentile, space_from_voxel))
+                                     valid, voxels, method, percentile, space_from_voxel))
     return out
