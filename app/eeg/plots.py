@@ -23,6 +23,10 @@ __all__ = ["EegPlots", "DEFAULT_SPECTRUM_CHANNELS", "CMAP", "colour_limits"]
 DEFAULT_SPECTRUM_CHANNELS = ("O1", "O2", "Pz")
 MONTAGE = "colin27_1020"
 CMAP = "RdBu_r"              # the 3-D scalp map's colour map (app/eeg/scalp_view.py)
+#: MNE's default "cubic" (Clough-Tocher) estimates gradients iteratively on every call: 0.3-1.7 s
+#: per map on a loaded 2-core machine, a frozen window on each measure switch; "linear" takes
+#: 70-220 ms. The smooth map is the 3-D one (spherical splines); this is the overview.
+TOPOMAP_INTERP = "linear"
 SPECTRUM_MAX_HZ = 45.0      # the cleaning's band-pass edge
 
 
@@ -117,7 +121,8 @@ class EegPlots(QtWidgets.QWidget):
         info.set_montage(montage, on_missing="ignore")
         data = np.array([values[ch] for ch in names])
         image, _ = mne.viz.plot_topomap(data, info, axes=ax, show=False, names=names,
-                                        cmap=CMAP, contours=4, vlim=clim or (None, None))
+                                        cmap=CMAP, contours=4, vlim=clim or (None, None),
+                                        image_interp=TOPOMAP_INTERP)
         self._colorbar = self.figure.colorbar(image, ax=ax, shrink=0.8, label=unit)
         self.topo_title = title
         ax.set_title(title, fontsize=10)
