@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from tmsnav.navigation.eeg.bids_electrodes import read_bids_electrodes, write_bids_electrodes
+from tmsnav.navigation.eeg.bids_electrodes import intended_for, read_for_head, write_bids_electrodes
 from tmsnav.navigation.eeg.digitisation import (CAPTURED, INTERPOLATED, PENDING, REFUSED,
                                                 DigitisationError, ElectrodeDigitisation)
-from tmsnav.navigation.eeg.electrodes import TEN_TWENTY_19, place_electrodes, project_to_scalp
+from tmsnav.navigation.eeg.electrodes import TEN_TWENTY_19, place_electrodes
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.registration.sampling import HoldStillDetector, TrackingGap
 from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface
@@ -36,12 +36,11 @@ from tmsnav.navigation.targeting.worker_mesh import worker_safe_surface
 from ..registration.base import MessageLabel, compact_table
 from .scalp_view import clear_electrodes, show_electrodes
 
-__all__ = ["DigitiseElectrodesBox", "SETS", "LOADED_MAX_OFF_SCALP_MM"]
+__all__ = ["DigitiseElectrodesBox", "SETS"]
 
 #: (label, key) of the electrode sets; "recording" = the loaded EEG's channels.
 SETS = (("10-20 (19 electrodes)", "10-20"), ("the recording's channels", "recording"),
         ("10-10 (61 electrodes)", "10-10"))
-LOADED_MAX_OFF_SCALP_MM = 10.0     # median distance of a file's electrodes to this head's scalp
 AVERAGE_MAX_OFFSET_MM = 2.0        # use the held mean only if it agrees with the capture sample
 _TEN_TEN_EXTRA = ("Fpz", "AF7", "AF3", "AFz", "AF4", "AF8", "F5", "F1", "F2", "F6", "FT7", "FC5",
                   "FC3", "FC1", "FCz", "FC2", "FC4", "FC6", "FT8", "C5", "C1", "C2", "C6", "TP7",
@@ -423,14 +422,6 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
         if path:
             self.load_bids(path)
 
-    def _intended_for(self) -> str | None:
-        """The T1's file name when it is a BIDS name (sub-...): never another file name, which
-        might carry the patient's name."""
-        head = self.window_.state.head
-        source = getattr(getattr(head, "volume", None), "source", None)
-        name = Path(str(source)).name if source else ""
-        return f"anat/{name}" if name.startswith("sub-") else None
-
     def save_bids(self, stem: str | Path) -> Path | None:
         dig = self.digitisation
         if dig is not None and self.digitising and dig.positions_mm():
@@ -444,7 +435,8 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
             return None
         try:
             tsv, _ = write_bids_electrodes(stem, positions, placement=placement,
-                                           intended_for=self._intended_for())
+                                           intended_for=intended_for(getattr(getattr(
+                                               self.window_.state.head, "volume", None), "source", None)))
         except (OSError, NavigationError) as exc:
             self.message.show_message(f"Not saved: {exc}", "error")
             return None
@@ -459,19 +451,9 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
             self.message.show_message("Open the patient's T1 (with its scalp) first.", "error")
             return False
         try:
-            read = read_bids_electrodes(path)
+            read, renamed = read_for_head(path, head.scalp)
         except NavigationError as exc:
-            self.message.show_message(f"Not loaded: {exc}", "error")
-            return False
-        if not read.positions_mm:
-            self.message.show_message("Not loaded: the file has no electrode with coordinates.", "error")
-            return False
-        pts = np.array(list(read.positions_mm.values()))
-        off = np.linalg.norm(project_to_scalp(head.scalp, pts) - pts, axis=1)
-        if float(np.median(off)) > LOADED_MAX_OFF_SCALP_MM:
-            self.message.show_message(
-                f"Not loaded: the electrodes are {np.median(off):.0f} mm (median) from this head's "
-                "scalp: the file belongs to another head or another coordinate frame.", "error")
+            self.message.show_message(f"Not loaded: {exc}.", "error")
             return False
         expected = {**self.template, **read.positions_mm}
         names = list(read.positions_mm) + [n for n in read.missing if n in self.template]
@@ -481,9 +463,10 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
             self.digitisation.restore(name, p, how != "digitised",
                                       f"{how}, read from {Path(path).name}")
         self.digitising = True
+        changed = [f"{a} → {b}" for a, b in renamed.items()]
         self.message.show_message(f"Loaded {len(read.positions_mm)} electrode positions"
                                   + (f"; without a position: {', '.join(read.missing)}" if read.missing else "")
-                                  + ".", "ok")
+                                  + (f"; renamed {', '.join(changed)}" if changed else "") + ".", "ok")
         self.refresh()
         self.positionsChanged.emit(self.positions_mm())
         return True

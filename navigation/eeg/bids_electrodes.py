@@ -32,10 +32,12 @@ import numpy as np
 from tmsnav.navigation.errors import NavigationError
 
 __all__ = ["BidsElectrodeError", "BidsElectrodes", "write_bids_electrodes", "read_bids_electrodes",
+           "read_for_head", "intended_for", "LOADED_MAX_OFF_SCALP_MM",
            "UNIT_TO_MM", "COORDINATE_DESCRIPTION", "HEAD_SPAN_RANGE_MM"]
 
 UNIT_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 HEAD_SPAN_RANGE_MM = (50.0, 300.0)   # largest extent of a set of scalp electrodes
+LOADED_MAX_OFF_SCALP_MM = 10.0       # median distance of a file's electrodes to this head's scalp
 COORDINATE_DESCRIPTION = ("Scanner RAS of the patient's T1 MRI in millimetres (+x right, +y "
                           "anterior, +z superior; the image's world coordinates), as used by "
                           "tmsnav for targets and the head registration.")
@@ -175,7 +177,7 @@ def read_bids_electrodes(tsv_path: str | Path, *, units: str | None = None) -> B
                                  "m, cm or mm to place the electrodes (say which when loading)")
     scale = UNIT_TO_MM[unit]
     try:
-        with open(tsv, newline="", encoding="utf-8") as f:
+        with open(tsv, newline="", encoding="utf-8-sig") as f:     # a BOM is not part of "name"
             rows = list(csv.reader(f, delimiter="\t"))
     except (OSError, UnicodeDecodeError) as exc:
         raise BidsElectrodeError(f"{tsv.name} cannot be read ({exc})") from None
@@ -227,3 +229,32 @@ def _check_span(out: BidsElectrodes, tsv: Path, declared: str) -> None:
     raise BidsElectrodeError(f"{tsv.name}: read as {out.units} (declared {declared!r}) the electrodes "
                              f"span {span:.4g} mm, not a head ({lo:.0f}-{hi:.0f} mm){hint}. "
                              "Correct EEGCoordinateUnits in the coordsystem file.")
+
+
+def intended_for(t1_path: str | Path | None) -> str | None:
+    """``IntendedFor`` for the T1 at ``t1_path``: only a BIDS file name (``sub-...``); any other
+    file name might carry the patient's name, and tmsnav never writes that into a file."""
+    name = Path(str(t1_path)).name if t1_path else ""
+    return f"anat/{name}" if name.startswith("sub-") else None
+
+
+def read_for_head(tsv_path: str | Path, scalp, *, max_off_scalp_mm: float = LOADED_MAX_OFF_SCALP_MM
+                  ) -> tuple[BidsElectrodes, dict[str, str]]:
+    """Read a file of *this* patient: names made canonical (T3 -> T7, returned as ``renamed``),
+    refused when the electrodes are not on ``scalp`` (median distance over ``max_off_scalp_mm``:
+    another patient's file, or positions in another frame)."""
+    from .electrodes import canonical_electrode, project_to_scalp
+
+    read = read_bids_electrodes(tsv_path)
+    if not read.positions_mm:
+        raise BidsElectrodeError("the file has no electrode with coordinates")
+    renamed = {n: canonical_electrode(n) or n for n in [*read.positions_mm, *read.missing]}
+    read.positions_mm = {renamed[n]: p for n, p in read.positions_mm.items()}
+    read.placement = {renamed[n]: p for n, p in read.placement.items()}
+    read.missing = [renamed[n] for n in read.missing]
+    pts = np.array(list(read.positions_mm.values()))
+    off = float(np.median(np.linalg.norm(project_to_scalp(scalp, pts) - pts, axis=1)))
+    if off > max_off_scalp_mm:
+        raise BidsElectrodeError(f"the electrodes are {off:.0f} mm (median) from this head's scalp: "
+                                 "the file belongs to another head or another coordinate frame")
+    return read, {a: b for a, b in renamed.items() if a != b}

@@ -248,10 +248,20 @@ def test_the_box_says_why_without_a_head_or_recording(window, eeg_tab, qtbot):
 def test_a_file_of_another_head_is_refused(window, eeg_tab, qtbot, tmp_path):
     from tmsnav.navigation.eeg.bids_electrodes import write_bids_electrodes
 
-    load(window, with_target=False)
+    head = load(window, with_target=False)
     box = eeg_tab
     far = {"F3": np.array([-50.0, 50.0, 400.0]), "F4": np.array([50.0, 50.0, 400.0]),
            "Cz": np.array([0.0, 0.0, 480.0])}
     tsv, _ = write_bids_electrodes(tmp_path / "sub-01", far)
     assert not box.load_bids(tsv)
     assert "from this head's scalp" in box.message.text() and box.message.level == "error"
+    # a file of this head written with old names and n/a: renamed, shown, the missing one listed
+    choice = landmarks_from(head.fiducials_mm, head.scalp)
+    pos = place_electrodes(head.scalp, choice.landmarks, ["F3", "T7", "Cz", "P4"]).positions_mm
+    tsv, _ = write_bids_electrodes(tmp_path / "sub-02", {"F3": pos["F3"], "T3": pos["T7"], "Cz": pos["Cz"],
+                                                         "P4": pos["P4"], "T4": None},
+                                   placement={"Cz": "interpolated"})
+    assert box.load_bids(tsv)
+    assert "renamed T3 → T7, T4 → T8" in box.message.text()
+    assert set(box.positions_mm()) == {"F3", "T7", "Cz", "P4"}
+    assert box.digitisation.rows["Cz"].status == "interpolated"

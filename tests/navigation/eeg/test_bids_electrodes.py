@@ -68,6 +68,13 @@ def test_a_unit_mix_up_is_refused_with_the_likely_unit(tmp_path):
         read_bids_electrodes(_write_raw(tmp_path, rows, "m"))      # mm declared as metres
 
 
+def test_a_byte_order_mark_from_a_spreadsheet_is_not_part_of_the_header(tmp_path):
+    rows = [[n, *(repr(float(v)) for v in p), "EEG"] for n, p in POSITIONS.items()]
+    tsv = _write_raw(tmp_path, rows, "mm")
+    tsv.write_bytes(b"\xef\xbb\xbf" + tsv.read_bytes())
+    assert list(read_bids_electrodes(tsv).positions_mm) == list(POSITIONS)
+
+
 def test_unknown_units_need_the_user_to_say_which(tmp_path):
     rows = [[n, *(repr(float(v)) for v in p), "EEG"] for n, p in POSITIONS.items()]
     tsv = _write_raw(tmp_path, rows, "n/a")
@@ -97,3 +104,28 @@ def test_positions_in_another_coordinate_system_are_refused(tmp_path):
 def test_damaged_tables_are_refused(tmp_path, rows, header, message):
     with pytest.raises(BidsElectrodeError, match=message):
         read_bids_electrodes(_write_raw(tmp_path, rows, "mm", header=header))
+
+
+def test_a_file_for_this_head_gets_canonical_names_and_another_head_is_refused(tmp_path):
+    from tmsnav.navigation.eeg.bids_electrodes import read_for_head
+    from tmsnav.navigation.eeg.electrodes import place_electrodes
+    from tests.navigation.eeg.eeg_heads import phantom_head, sample_head
+
+    _scalp, surf, lm, tt = sample_head()
+    pos = place_electrodes(surf, lm, ["Fp1", "T7", "P8", "Cz"], ten_twenty=tt).positions_mm
+    old = {"FP1": pos["Fp1"], "T3": pos["T7"], "T6": pos["P8"], "Cz": pos["Cz"], "T4": None}
+    tsv, _ = write_bids_electrodes(tmp_path / "sub-01", old)
+    read, renamed = read_for_head(tsv, surf)
+    assert renamed == {"FP1": "Fp1", "T3": "T7", "T6": "P8", "T4": "T8"}
+    assert set(read.positions_mm) == {"Fp1", "T7", "P8", "Cz"} and read.missing == ["T8"]
+    # the same file on the phantom (another head): refused with the distance
+    with pytest.raises(BidsElectrodeError, match=r"mm \(median\) from this head's scalp"):
+        read_for_head(tsv, phantom_head()[1])
+
+
+def test_intended_for_names_only_a_bids_t1():
+    from tmsnav.navigation.eeg.bids_electrodes import intended_for
+
+    assert intended_for("/data/sub-07/anat/sub-07_T1w.nii.gz") == "anat/sub-07_T1w.nii.gz"
+    assert intended_for("/data/Jane_Doe_1961_T1.nii.gz") is None      # never a patient's name
+    assert intended_for(None) is None
