@@ -220,13 +220,13 @@ def _folder_jobs(folder: Path, args: argparse.Namespace, params: dict, out: Path
     from .connectivity.batch import SubjectJob
 
     fmriprep = _fmriprep_root(folder)
-    if fmriprep is not None:
-        labels = _labels(args, _subjects_with(fmriprep, "*desc-preproc_bold.nii*"))
-        return [SubjectJob("fmriprep", str(out / f"sub-{lab}"), params, label=lab, folder=str(fmriprep),
-                           task=args.task, t1=args.t1 if len(labels) == 1 else None) for lab in labels]
-    labels = _labels(args, _subjects_with(folder, "*_bold.nii*"))
+    pattern = "*desc-preproc_bold.nii*" if fmriprep is not None else "*_bold.nii*"
+    labels = _labels(args, _subjects_with(fmriprep or folder, pattern))
     if args.t1 and len(labels) > 1:
         raise CliInputError("--t1 with a folder is for one subject; each subject's T1 is found in its anat folder")
+    if fmriprep is not None:
+        return [SubjectJob("fmriprep", str(out / f"sub-{lab}"), params, label=lab, folder=str(fmriprep),
+                           task=args.task, t1=args.t1) for lab in labels]
     jobs = []
     for lab in labels:      # a subject with missing files fails alone; the others still run
         try:

@@ -290,8 +290,9 @@ def write_sample_run(out_dir: str | Path, *, variant: str = "raw", subject: str 
 
 
 #: Where each subject's planted cluster sits relative to ``PLANTED_MNI_MM`` (MNI mm, all in left
-#: DLPFC grey matter inside the search region): ~10 mm apart, so a mix-up of subjects shows.
-SUBJECT_OFFSETS_MNI_MM = ((0.0, 0.0, 0.0), (2.0, -6.0, 8.0), (-4.0, 6.0, -6.0), (4.0, 4.0, 6.0))
+#: DLPFC grey matter inside the search region, each with as much grey matter as the first): >= 10 mm
+#: apart, so a mix-up of subjects shows.
+SUBJECT_OFFSETS_MNI_MM = ((0.0, 0.0, 0.0), (4.0, -8.0, 8.0), (-8.0, -10.0, -8.0), (6.0, 6.0, -6.0))
 
 
 def write_sample_dataset(out_dir: str | Path, subjects=("01", "02"), *, variant: str = "raw", seed: int = 0,

@@ -29,6 +29,17 @@ def _no_outputs(out) -> None:
     assert not list(out.parent.glob(f".{out.name}.partial-*")) if out.parent.exists() else True
 
 
+def _two_subjects(raw_run, tmp_path):
+    """A BIDS folder with sub-01 and sub-02 (links to the sample run's files)."""
+    root = tmp_path / "two"
+    for label in ("01", "02"):
+        for kind, src in (("func", raw_run.bold_path), ("anat", raw_run.t1_path)):
+            folder = root / f"sub-{label}" / kind
+            folder.mkdir(parents=True)
+            (folder / src.name.replace("sub-01", f"sub-{label}")).symlink_to(src)
+    return root
+
+
 @pytest.mark.parametrize("argv, message", [
     ([], "the following arguments are required: command"),
     (["connectivity"], "the following arguments are required: input, -o/--output"),
@@ -50,10 +61,11 @@ def _no_outputs(out) -> None:
     (["connectivity", "{folder}", "--seed-radius", "-3", "-o", "{out}"], "seed_radius_mm"),
     (["connectivity", "{folder}", "--method", "mean", "-o", "{out}"], "invalid choice: 'mean'"),
     (["connectivity", "{folder}", "-o", "{bold}"], "the output (-o) is a file"),
+    (["connectivity", "{two}", "--t1", "{t1}", "-o", "{out}"], "--t1 with a folder is for one subject"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(capsys, tmp_path, raw_run, argv, message):
     values = {"missing": tmp_path / "nope.nii.gz", "bold": raw_run.bold_path, "t1": raw_run.t1_path,
-              "folder": raw_run.root, "out": tmp_path / "out"}
+              "folder": raw_run.root, "out": tmp_path / "out", "two": _two_subjects(raw_run, tmp_path)}
     result = run_cli(capsys, *(a.format(**values) for a in argv))
     assert result.code == 2
     line = one_clear_line(result.err)
