@@ -152,5 +152,5 @@ def compute_connectivity(prepared: PreparedBold, params: ConnectivityParams = Co
         block_targets_mri_mm=blocks,
         block_distances_mm=[float("nan") if b is None else float(np.linalg.norm(b - target_mri)) for b in blocks],
         seed_fov_coverage=regions.seed_fov_coverage, search_fov_coverage=regions.search_fov_coverage,
-        seed_time_course=seed_clean)
+        seed_time_course=seed_clean, mri_from_space=prepared.mri_from_space)
 

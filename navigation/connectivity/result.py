@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tmsnav.navigation.connectivity.params import ConnectivityParams
-from tmsnav.navigation.transforms import Frame
+from tmsnav.navigation.transforms import Frame, Transform
 
 __all__ = ["ConnectivityResult", "CASH2021", "software_version"]
 
@@ -68,6 +68,7 @@ class ConnectivityResult:
     seed_fov_coverage: float = 1.0
     search_fov_coverage: float = 1.0
     seed_time_course: np.ndarray | None = None    # cleaned, kept volumes (for plots and tests)
+    mri_from_space: Transform | None = None       # places the map in the patient's mri (overlays)
 
     def distance_to_mni_mm(self, mni_xyz: Any) -> float:
         """Distance in MNI mm from the target to a published coordinate, e.g. the Fox 2012 group

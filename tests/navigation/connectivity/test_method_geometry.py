@@ -87,6 +87,8 @@ def test_mni_space_run_reports_the_patient_mri_point():
                                atol=1e-9)
     for half in res.split_targets_mri_mm:          # the displayed split targets are in mri too
         assert np.linalg.norm(half - res.target_mri_mm) < 3.0
+    assert res.mri_from_space is not None         # overlays place the MNI-grid map on the head
+    np.testing.assert_allclose(res.mri_from_space.apply(res.target_space_mm), res.target_mri_mm)
 
 
 def test_seed_map_of_the_sphere_equals_the_sphere_seed(tmp_path):
