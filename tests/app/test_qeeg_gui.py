@@ -137,6 +137,20 @@ def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, 
     assert (skin & changed).sum() > 0.25 * skin.sum(), "the map is not drawn on the head"
     assert panel.plots.topo_title
 
+    # left stays left: with absolute alpha on the head, the scalp at F3 carries F3's value (more
+    # alpha: the planted asymmetry) and the scalp at F4 carries F4's
+    chooser = panel.measures_box.chooser
+    with qtbot.waitSignal(panel.mapShown, timeout=10_000):
+        chooser.setCurrentIndex(chooser.findData("abs:alpha"))
+    scalp = np.asarray(window.head.scalp.points, float)
+    at = {ch: panel.last_map[np.argmin(np.linalg.norm(scalp - panel.electrodes.positions_mm[ch], axis=1))]
+          for ch in ("F3", "F4")}
+    alpha = {ch: 1e12 * m.band_power_abs[ch]["alpha"] for ch in ("F3", "F4")}
+    assert at["F3"] == pytest.approx(alpha["F3"], rel=0.05) and at["F4"] == pytest.approx(alpha["F4"], rel=0.05)
+    assert at["F3"] > at["F4"] and panel.electrodes.positions_mm["F3"][0] < panel.electrodes.positions_mm["F4"][0]
+    with qtbot.waitSignal(panel.mapShown, timeout=10_000):
+        chooser.setCurrentIndex(chooser.findData("rel:alpha"))
+
     # the suggestion, its reasons and "the clinician confirms"
     box = panel.suggestion_box
     assert box.suggestions and box.suggestions[0].site == "F3"
