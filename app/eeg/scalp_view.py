@@ -48,6 +48,20 @@ def _scalp(window) -> pv.PolyData:
     return head.scalp
 
 
+_lift_cache: "weakref.WeakKeyDictionary[object, tuple[weakref.ref, pv.PolyData]]" = \
+    weakref.WeakKeyDictionary()     # view -> (its scalp, the lifted copy): one per head
+
+
+def _lifted_for(view, scalp: pv.PolyData) -> pv.PolyData:
+    """The lifted scalp of this head, built once (normals of a 128 k-triangle scalp: ~60 ms,
+    which each repaint of another measure would otherwise pay again)."""
+    cached = _lift_cache.get(view)
+    if cached is None or cached[0]() is not scalp:
+        cached = (weakref.ref(scalp), _lifted(scalp))
+        _lift_cache[view] = cached
+    return cached[1].copy(deep=False)
+
+
 def _lifted(scalp: pv.PolyData) -> pv.PolyData:
     """A copy of the scalp moved ``LIFT_MM`` outward (normals oriented away from the centre)."""
     with_normals = scalp.compute_normals(point_normals=True, cell_normals=False,
@@ -80,7 +94,7 @@ def show_scalp_map(window, values_per_vertex: np.ndarray, title: str, cmap: str 
         clim = (lo, hi if hi > lo else lo + 1e-12)
     view = window.view3d
     clear_scalp_map(window, render=False)
-    mesh = _lifted(scalp)
+    mesh = _lifted_for(view, scalp)
     mesh.point_data[title] = values
     view.set_overlay(MAP_OVERLAY, mesh, render=False, scalars=title, cmap=cmap, clim=list(clim),
                      nan_color=NEUTRAL, nan_opacity=1.0, smooth_shading=True,

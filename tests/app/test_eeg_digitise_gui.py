@@ -224,8 +224,13 @@ def test_template_positions_and_scalp_map_are_drawn_on_the_head(window, eeg_tab,
     assert {"F3", "C3", "P3", "T7", "F7"} <= set(shown), shown
     assert not [n for n in shown if n[-1].isdigit() and int(n[-1]) % 2 == 0], shown
     shot(window, "eeg-electrodes-from-left")
+    # another measure replaces the map and its colour bar (the lifted scalp is reused)
+    second = show_scalp_map(window, -per_vertex, "minus x (mm)")
+    bars = window.view3d.plotter.scalar_bars
+    assert "minus x (mm)" in bars and "x (mm)" not in bars
+    assert list(second.point_data.keys()) == ["minus x (mm)"]
     clear_scalp_map(window)
-    assert not window.view3d.has_overlay(MAP_OVERLAY) and "x (mm)" not in window.view3d.plotter.scalar_bars
+    assert not window.view3d.has_overlay(MAP_OVERLAY) and not window.view3d.plotter.scalar_bars
 
 
 def test_the_box_says_why_without_a_head_or_recording(window, eeg_tab, qtbot):
