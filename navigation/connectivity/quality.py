@@ -23,7 +23,9 @@ def seed_tsnr(raw: np.ndarray, kept: np.ndarray) -> float:
     mean = x.mean(axis=0)
     sd = detrend(x, axis=0).std(axis=0, ddof=1)
     ok = (mean > 0) & (sd > 0)
-    if np.median(mean) <= 0 or not ok.any():
+    # a baseline below the noise is not BOLD (magnitude images have tSNR >> 1 even in dropout):
+    # the run was demeaned or scaled to percent change, so there is nothing to measure
+    if not ok.any() or np.median(mean) <= np.median(sd):
         return float("nan")
     return float(np.median(mean[ok] / sd[ok]))
 
@@ -55,8 +57,9 @@ def quality_warnings(params: ConnectivityParams, *, tsnr: float, mean_fd_mm: flo
                    f"scrubbing (under {params.min_kept_minutes:g}): correlations from short runs "
                    "are unreliable. Acquire a longer run (10 minutes or more)")
     if halves_missing:
-        out.append("one half of the run gives no anticorrelated voxel at all, so the target's "
-                   "stability cannot be measured: treat the target as unstable")
+        out.append("one half of the run gives no target (too few volumes left in it after "
+                   "scrubbing, or no anticorrelated voxel), so the target's stability cannot be "
+                   "measured: treat the target as unstable")
     elif stability_mm > params.stability_warn_mm:
         out.append(f"the target moves {stability_mm:.1f} mm between the first and second half of "
                    f"the run (more than {params.stability_warn_mm:g} mm): it is not reproducible "

@@ -109,3 +109,21 @@ def test_params_round_trip_and_unknown_keys():
     with pytest.raises(ConnectivityError, match="unknown connectivity parameters: radius"):
         ConnectivityParams.from_dict({"radius": 3})
     assert issubclass(ConnectivityError, NavigationError)
+
+
+def test_tr_in_milliseconds_is_refused(run):
+    p = prepared_from(run)
+    p.tr_s = 2000.0                      # a header TR in ms read as seconds
+    with pytest.raises(ConnectivityError, match="above the Nyquist frequency .* of a 2000 s TR"):
+        compute_connectivity(p)
+
+
+@pytest.mark.safety(hazard="units",
+                    control="a run whose affine is in metres (or any grid that does not image the "
+                            "MNI seed and search spheres) is refused with the share of the seed imaged, "
+                            "never given a target")
+def test_grid_in_metres_is_refused(run):
+    affine = run.affine.copy()
+    affine[:3] /= 1000.0
+    with pytest.raises(CoverageError, match=r"sgACC seed is only 0 % inside the run's field of view"):
+        compute_connectivity(prepared_from(run, affine=affine))
