@@ -117,6 +117,11 @@ def test_digitising_the_cap_with_the_simulated_pointer(window, eeg_tab, qtbot, t
     qtbot.waitUntil(lambda: box.digitisation is not None, timeout=30_000)
     assert box.digitisation.current == "Fp1" and "Touch Fp1" in box.instruction.text()
     assert box.table.rowCount() == 19
+    # the tip resting (parked) when digitising starts is never judged, however long it rests
+    hands.hold("parked")
+    qtbot.waitUntil(lambda: not box._arm_after_move
+                    and box.detector.state().held_s >= box.detector.window_s - 1e-6, timeout=30_000)
+    assert "refused" not in box.message.text() and box.digitisation.rows["Fp1"].status == "to touch"
     # 2. no registration yet: refused with the cause, nothing stored
     judged(qtbot, hands, box, "Fp1 unregistered", lambda: "no head registration" in box.message.text())
     assert box.digitisation.captured() == [] and box.table.item(0, 1).text() == "refused"
