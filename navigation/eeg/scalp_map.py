@@ -44,8 +44,8 @@ from numpy.polynomial import legendre
 from tmsnav.navigation.errors import NavigationError
 from tmsnav.navigation.targeting.sphere_fit import SphereFitError, fit_sphere
 
-__all__ = ["ScalpMapError", "SphericalSpline", "ScalpInterpolator", "scalp_map", "STIFFNESS", "N_TERMS", "REACH",
-           "OUTLINE_MARGIN"]
+__all__ = ["ScalpMapError", "SphericalSpline", "ScalpInterpolator", "scalp_map", "clear_cache",
+           "STIFFNESS", "N_TERMS", "REACH", "OUTLINE_MARGIN"]
 
 STIFFNESS = 4          # Perrin et al. 1989: m = 4 gives smooth maps
 N_TERMS = 50
@@ -293,16 +293,25 @@ def _interpolator(vertices: np.ndarray, electrodes_mm: Mapping[str, object], nam
     return found
 
 
+def clear_cache() -> None:
+    """Forget the kept interpolation matrices (a benchmark of the first map calls this)."""
+    _CACHE.clear()
+
+
 def scalp_map(vertices_mm: np.ndarray, electrodes_mm: Mapping[str, object],
-              values: Mapping[str, float], *, reach: float = REACH) -> np.ndarray:
+              values: Mapping[str, float], *, reach: float = REACH, cache: bool = True) -> np.ndarray:
     """Per-vertex values interpolated from per-electrode ``values`` (NaN far from the cap).
 
     ``electrodes_mm``: name -> position in the same frame and unit as the vertices (mri mm).
-    Values whose electrode has no position are left out (see :class:`SphericalSpline` for which)."""
+    Values whose electrode has no position are left out (see :class:`SphericalSpline` for which).
+    ``cache``: keep the interpolation matrix for these vertices and positions (next measure: one
+    matrix-vector product); False builds it afresh (what a timing of "one map" should use)."""
     vertices = np.asarray(vertices_mm, float)
     if vertices.ndim != 2 or vertices.shape[1] != 3:
         raise ScalpMapError(f"vertices must be an (N, 3) array in mm, got shape {vertices.shape}")
     names, skipped = _usable(electrodes_mm, values)
     if len(names) < MIN_ELECTRODES:
         _Geometry.build(electrodes_mm, names, skipped, reach, None)      # raises with the reason
+    if not cache:
+        return ScalpInterpolator(vertices, electrodes_mm, names, reach=reach)(values)
     return _interpolator(vertices, electrodes_mm, names, reach)(values)

@@ -126,6 +126,8 @@ def test_the_cached_matrix_gives_the_spline_and_follows_changed_positions():
     got = scalp_map(np.array([moved["F3"]]), moved, values)
     assert got[0] == pytest.approx(values["F3"], abs=1e-6)
     assert len(module._CACHE) <= module._CACHE_SIZE
+    uncached = scalp_map(surf.vertices, pos, values, cache=False)
+    np.testing.assert_array_equal(uncached, scalp_map(surf.vertices, pos, values))
 
 
 def test_scalp_map_time_on_the_sample_head():
@@ -138,7 +140,7 @@ def test_scalp_map_time_on_the_sample_head():
     _scalp, surf, _lm, _tt = sample_head()
     pos = _electrodes()[1]
     values = {n: float(i) for i, n in enumerate(pos)}
-    module._CACHE.clear()
+    module.clear_cache()
     t = time.perf_counter()
     m = scalp_map(surf.vertices, pos, values)
     first = time.perf_counter() - t
