@@ -105,6 +105,18 @@ def mri_from_run_voxel(result: Any, mri_from_mni: Transform) -> np.ndarray:
     raise NavigationError(f"a connectivity map in {space.value} space cannot be drawn on the patient")
 
 
+def _stage(progress: ProgressCallback | None, start: float, stop: float, stage: str) -> ProgressCallback | None:
+    """``scaled`` with the stage name in front of each message ("Reading the run: realigning ...")."""
+    sub = scaled(progress, start, stop)
+    if sub is None:
+        return None
+
+    def staged(fraction: float, message: str) -> None:
+        sub(fraction, f"{stage}: {message}" if message and message != "done" else stage)
+
+    return staged
+
+
 def run_connectivity(choice: InputChoice, params: Any, head: Any, mni: Any, *,
                      surface: tuple[np.ndarray, np.ndarray] | None = None,
                      progress: ProgressCallback | None = None,
@@ -129,16 +141,17 @@ def run_connectivity(choice: InputChoice, params: Any, head: Any, mni: Any, *,
             from tmsnav.navigation.targeting.mni_registration import cached_register_to_mni
 
             report(progress, 0.0, "MNI registration (needed to place the sgACC seed)", cancel)
-            mni = cached_register_to_mni(volume, progress=scaled(progress, 0.0, 0.2), cancel=cancel)
+            mni = cached_register_to_mni(volume, progress=_stage(progress, 0.0, 0.2, "MNI registration"),
+                                         cancel=cancel)
             start = 0.2
         mni_is_new = True
     mri_from_mni = mni.mri_from_mni
     raw = choice.kind == "bold" and not choice.confounds
     split = start + (0.75 if raw else 0.45) * (1.0 - start)
     report(progress, start, "Reading the run", cancel)
-    prepared = _prepare(choice, volume, mri_from_mni, scaled(progress, start, split), cancel)
+    prepared = _prepare(choice, volume, mri_from_mni, _stage(progress, start, split, "Reading the run"), cancel)
     report(progress, split, "Connectivity", cancel)
-    result = compute_connectivity(prepared, params, progress=scaled(progress, split, 0.97),
+    result = compute_connectivity(prepared, params, progress=_stage(progress, split, 0.97, "Connectivity"),
                                   cancel=cancel)
     report(progress, 0.97, "Sampling the map on the brain surface", cancel)
     mri_from_voxel = mri_from_run_voxel(result, mri_from_mni)

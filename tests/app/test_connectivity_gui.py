@@ -145,7 +145,7 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
     assert latencies and answered[0][1], "the click was not answered while the job ran"
     qtbot.waitUntil(lambda: panel.outcome is not None, timeout=LONG_MS)
     wait_idle(qtbot, w)
-    assert any("Connectivity" in s or "seed" in s for s in steps), steps
+    assert any(s.startswith("Connectivity: ") for s in steps), steps      # stage names shown
     truth = panel.sample_truth
     result = panel.outcome.result
     distance = float(np.linalg.norm(np.asarray(result.target_mri_mm) - truth.target_mri_mm))
@@ -173,7 +173,7 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
     coloured_axial, blue_axial = map_pixels(on_axial, off_axial)
     print(f"map pixels (coloured, blue): 3-D {coloured_3d}, {blue_3d}; axial {coloured_axial}, {blue_axial}")
     assert coloured_3d > 500 and blue_3d > 200
-    assert coloured_axial > 150 and blue_axial > 50
+    assert coloured_axial > 80 and blue_axial > 40
     box = panel.overlay_box
     box.threshold.setValue(0.95)                               # a high threshold clears the map
     assert map_pixels(slice_rgb(w, "axial"), off_axial)[0] < coloured_axial / 10
@@ -240,7 +240,7 @@ def test_cancel_and_a_bad_file_leave_the_previous_result_with_a_clear_message(
     assert registered == [w.head.volume] and w.state.mni is first.mni
     assert w.last_error is None and w.view3d.has_overlay(MAP_OVERLAY)
     (_, on_axial), (_, off_axial) = grabs_with_and_without_map(w)
-    assert map_pixels(on_axial, off_axial)[0] > 150
+    assert map_pixels(on_axial, off_axial)[0] > 50
 
     # Cancel while it computes: the previous result and overlays stay, no error box
     panel.compute()
@@ -266,6 +266,14 @@ def test_cancel_and_a_bad_file_leave_the_previous_result_with_a_clear_message(
     assert "Traceback" not in w.last_error and "Unexpected" not in w.last_error
     assert w._error_box is not None and w._error_box.isVisible()
     assert panel.outcome is first and w.view3d.has_overlay(MAP_OVERLAY)
+    w._error_box.close()
+
+    # a participant the folder does not hold: the subjects it does hold are named
+    w.last_error = None
+    compute(qtbot, w, InputChoice("fmriprep", str(sample_fmriprep.root), participant="07"))
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=30_000)
+    assert "sub-07" in w.last_error and "01" in w.last_error, w.last_error
+    assert panel.outcome is first
     w._error_box.close()
 
     # a folder where a file is expected: refused at once, before any job
@@ -311,4 +319,4 @@ def test_raw_sample_run_through_the_minimal_pipeline(qtbot, window, cache):
     assert result.pipeline == "minimal" and panel.result_box.minimal_label.isVisibleTo(panel)
     assert "MINIMAL" in panel.result_box.evidence_text()
     (_, on_axial), (_, off_axial) = grabs_with_and_without_map(w)
-    assert map_pixels(on_axial, off_axial)[0] > 150
+    assert map_pixels(on_axial, off_axial)[0] > 50

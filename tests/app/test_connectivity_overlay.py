@@ -177,3 +177,24 @@ def test_result_box_shows_every_warning_and_the_minimal_pipeline_label(qtbot):
     box.clear()
     assert not box.minimal_label.isVisible() and not box.add_button.isEnabled()
     assert "No target computed" in box.evidence_text()
+
+
+def test_params_box_gives_the_method_and_refuses_what_the_method_refuses(qtbot):
+    from tmsnav.app.connectivity.params_box import ParamsBox
+    from tmsnav.navigation.connectivity.method_errors import ConnectivityError
+    from tmsnav.navigation.connectivity.params import ConnectivityParams
+
+    box = ParamsBox()
+    qtbot.addWidget(box)
+    assert box.params() == ConnectivityParams()            # the published defaults
+    box.method.setCurrentIndex(box.method.findData("peak"))
+    box.spins["seed_radius_mm"].setValue(6)
+    box.spins["fd_threshold_mm"].setValue(0.3)
+    p = box.params()
+    assert (p.method, p.seed_radius_mm, p.fd_threshold_mm) == ("peak", 6.0, 0.3)
+    box.spins["smoothing_fwhm_mm"].setMaximum(40)
+    box.spins["smoothing_fwhm_mm"].setValue(30)              # beyond what the method accepts
+    with pytest.raises(ConnectivityError, match="smoothing_fwhm_mm"):
+        box.params()
+    box.reset()
+    assert box.params() == ConnectivityParams()
