@@ -150,7 +150,7 @@ def compute_measures(clean: CleanEeg, bands: Bands = Bands(), progress: Progress
             rel_power[ch][name] = float(values[i] / total[i]) if total[i] > 0 else float("nan")
     warnings: list[str] = []
     report(progress, 0.3, "individual alpha frequency")
-    iaf = individual_alpha_frequency(freqs, psd, channels, clean.condition, clean.n_epochs)
+    iaf = individual_alpha_frequency(freqs, psd, channels, clean.condition)
     warnings.extend(iaf.warnings)
     report(progress, 0.8, "asymmetry and theta/beta")
     alpha = dict(zip(channels, map(float, band_power(freqs, psd, *FAA_ALPHA_HZ))))

@@ -24,7 +24,7 @@ def planted(iaf: float, slope: float, alpha_v2: float = 5e-12, sd: float = 0.8, 
     specs.update({c: ChannelSpec(slope=slope) for c in extra})
     clean = make_clean(specs, duration_s=seconds, seed=seed, condition=condition)
     f, p = epoch_psd(clean.epochs_v, clean.sfreq_hz)
-    return individual_alpha_frequency(f, p, clean.channels, condition, n_epochs=clean.n_epochs)
+    return individual_alpha_frequency(f, p, clean.channels, condition)
 
 
 @pytest.mark.parametrize("slope", [1.0, 2.0, 2.5])
@@ -66,7 +66,7 @@ def test_no_alpha_peak_gives_no_iaf_and_says_why(seconds, seed):
     specs = {c: ChannelSpec(slope=1.5) for c in POSTERIOR}
     clean = make_clean(specs, duration_s=seconds, seed=seed)
     f, p = epoch_psd(clean.epochs_v, clean.sfreq_hz)
-    r = individual_alpha_frequency(f, p, clean.channels, n_epochs=clean.n_epochs)
+    r = individual_alpha_frequency(f, p, clean.channels)
     assert r.iaf_hz is None
     assert r.peak_pick_hz is not None               # the plain pick always "finds" something: the flaw
     assert any("no alpha peak" in w for w in r.warnings)
@@ -76,7 +76,7 @@ def test_a_weak_real_alpha_peak_is_still_found_with_one_minute_of_data():
     specs = {c: ChannelSpec(slope=2.0, peaks=[Peak(10.0, 1.5e-12, 1.0)]) for c in POSTERIOR}
     clean = make_clean(specs, duration_s=60, seed=5)
     f, p = epoch_psd(clean.epochs_v, clean.sfreq_hz)
-    r = individual_alpha_frequency(f, p, clean.channels, n_epochs=clean.n_epochs)
+    r = individual_alpha_frequency(f, p, clean.channels)
     assert r.iaf_hz is not None and abs(r.iaf_hz - 10.0) <= 0.25
 
 
