@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from tmsnav.app.eeg import panel as panel_module
 from tmsnav.app.eeg.measures_box import faa_words, measure_values
+from tmsnav.app.eeg import scalp_view
 from tmsnav.app.eeg.scalp_view import ELECTRODE_OVERLAY, MAP_OVERLAY
 from tmsnav.app.eeg.suggestion_box import DECISION_SUPPORT
 from tmsnav.navigation.eeg.bids_electrodes import write_bids_electrodes
@@ -96,7 +97,7 @@ def test_absolute_power_is_shown_in_microvolts_squared():
 
 
 # ----- the whole tab on the sample head -----------------------------------------------------------
-def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, cache, tmp_path):
+def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, cache, tmp_path, monkeypatch):
     window.open_sample_head()
     assert window.wait_for_job(180_000) and window.head is not None
     window.panels.setCurrentWidget(window.qeeg_panel)
@@ -136,6 +137,10 @@ def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, 
     assert skin.sum() > 5000
     assert (skin & changed).sum() > 0.25 * skin.sum(), "the map is not drawn on the head"
     assert panel.plots.topo_title
+    # the spectrum shows the pass band only (the filter's stop band pulled the axis to 1e-9)
+    lines = [ln for ln in panel.plots.spec_ax.get_lines() if len(ln.get_xdata()) > 2]
+    assert lines and all(max(ln.get_xdata()) <= 45.0 and min(ln.get_xdata()) >= 1.0 for ln in lines)
+    assert panel.plots.spec_ax.get_ylim()[0] > 1e-3
 
     # left stays left: with absolute alpha on the head, the scalp at F3 carries F3's value (more
     # alpha: the planted asymmetry) and the scalp at F4 carries F4's
@@ -183,9 +188,14 @@ def test_sample_eeg_on_the_sample_head_map_suggestion_and_target(window, qtbot, 
     ring = scalp[np.abs(np.linalg.norm(scalp - f3, axis=1) - 10.0) < 1.0]
     moved["F3"] = ring[np.argmax(ring[:, 1] - ring[:, 0])]     # 10 mm left-forward, on the scalp
     tsv, _ = write_bids_electrodes(tmp_path / "sub-01_space-Other", moved)
+    panel_draws: list = []
+    monkeypatch.setattr(scalp_view, "show_electrodes", lambda *a, **k: panel_draws.append(a))
     with qtbot.waitSignal(panel.mapShown, timeout=10_000):
         assert panel.digitise_box.load_bids(tsv)
     assert panel.electrodes.source == "digitised" and "BIDS" in panel.electrode_source.text()
+    # the box draws its electrodes with their status colours (read from a file = captured,
+    # green); the panel must not draw them over in template grey
+    assert panel_draws == []
     with qtbot.waitSignal(panel.targetAdded, timeout=60_000):
         box.add_buttons[0].click()
     assert window.wait_for_job(30_000)
@@ -243,6 +253,12 @@ def test_cancel_stops_the_job_and_the_tab_stays_usable(window, qtbot, cache, mon
     panel = window.qeeg_panel
     menu_action(window, "Open sample EEG").trigger()
     qtbot.waitUntil(written.is_set, timeout=60_000)
+    # the window answers while the job works: a timer and a tab change go through
+    ticked = []
+    QtCore.QTimer.singleShot(0, lambda: ticked.append(True))
+    qtbot.waitUntil(lambda: bool(ticked), timeout=10_000)
+    window.panels.setCurrentWidget(window.planning_panel)
+    assert window.job is not None and window.jobs.cancel_button.isVisible()
     window.cancel_job()
     go_on.set()                                  # the job goes on and meets the cancel
     qtbot.waitUntil(lambda: window.job is None, timeout=60_000)
