@@ -15,8 +15,10 @@ current density mapping", Electroencephalogr Clin Neurophysiol 72:184 (doi
 
 Speed: ``g`` is tabulated once on 4001 values of the cosine and read by linear interpolation
 (the table step is 5e-4 in cos; the largest error measured is 6e-11 against g's range of 0.03),
-so the sample head's 64 k-vertex scalp with 19 electrodes takes about 50-90 ms (at load 4.5)
-instead of evaluating 50 Legendre terms per pair.
+so the sample head's 64 k-vertex scalp with 19 electrodes takes 65-130 ms for the first map with
+the 2-core machine saturated (load 11-12; 250-300 ms before the K=3 products were taken off
+OpenBLAS's threads, see :func:`_cosines`) instead of evaluating 50 Legendre terms per pair, and
+2-20 ms for each further measure with the same positions (:class:`ScalpInterpolator`).
 
 Outside the cap the spline extrapolates freely (it is only constrained at the electrodes): with
 values 1 at F3, Fz, F4 and 0 elsewhere it reads -1.7 on the face below Fp1/Fp2 (measured on the
@@ -93,8 +95,8 @@ def _flatten(unit: np.ndarray, pole: np.ndarray) -> np.ndarray:
     """Azimuthal equidistant projection about ``pole`` (the topomap layout): the distance from
     the origin is the angle from the pole, so distances near the outline are angles (radians)."""
     e1, e2 = _tangent_basis(pole)
-    plane = unit @ np.column_stack([e1, e2])                  # (sin t cos p, sin t sin p)
-    theta = np.arccos(np.clip(unit @ pole, -1.0, 1.0))
+    plane = _cosines(unit, np.vstack([e1, e2]))              # (sin t cos p, sin t sin p)
+    theta = np.arccos(np.clip(_cosines(unit, pole[None])[:, 0], -1.0, 1.0))
     sin_t = np.linalg.norm(plane, axis=1)
     return plane * (theta / np.maximum(sin_t, 1e-12))[:, None]
 
@@ -126,6 +128,13 @@ def _support_sphere(electrodes: np.ndarray, support_mm: np.ndarray | None):
     dist, _ = cKDTree(electrodes).query(pts, distance_upper_bound=SUPPORT_MM)
     near = pts[np.isfinite(dist)]
     return fit_sphere(near) if len(near) >= 10 else None
+
+
+def _cosines(unit: np.ndarray, dirs: np.ndarray) -> np.ndarray:
+    """(N, n) cosines between unit vectors, as three broadcast products: a K=3 matmul goes
+    through OpenBLAS's threads, which on a saturated 2-core machine took 120-150 ms for a 16 k
+    chunk against 3 ms here."""
+    return unit[:, :1] * dirs[:, 0] + unit[:, 1:2] * dirs[:, 1] + unit[:, 2:] * dirs[:, 2]
 
 
 def _directions(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -171,7 +180,7 @@ class SphericalSpline:
         out = np.empty(len(pts))
         for start in range(0, len(pts), _CHUNK):
             unit = _directions(pts[start:start + _CHUNK], self.centre_mm)
-            cos = unit @ self.directions.T
+            cos = _cosines(unit, self.directions)
             vals = _g(cos) @ self.weights + self.constant
             if fade:
                 vals[_far(unit, cos, self.max_angle_rad, self.pole, self.outline, self.margin_rad)] = np.nan
@@ -185,7 +194,7 @@ _CHUNK = 16384      # bounds the (chunk, n_electrodes) temporaries
 def _far(unit: np.ndarray, cos: np.ndarray, max_angle: float, pole: np.ndarray,
          outline: np.ndarray, margin: float) -> np.ndarray:
     """Which directions get no value: too far from every electrode, or outside the outline."""
-    far = np.arccos(np.clip(cos.max(axis=1), -1.0, 1.0)) > max_angle
+    far = cos.max(axis=1) < np.cos(max_angle)            # angle to the nearest > max_angle
     if len(outline):
         flat = _flatten(unit, pole)
         nx, ny, b = outline.T          # (x, 2) @ (2, k) took 50 ms: broadcast instead
@@ -249,27 +258,35 @@ class ScalpInterpolator:
 
     The spline is linear in the values, so everything but one matrix-vector product is done
     once per head and electrode set (as MNE builds its interpolation matrix once per montage):
-    the qEEG tab repaints each measure with the same positions. Memory: N x n float64 (64 k
-    vertices x 19 electrodes: 10 MB)."""
+    the qEEG tab repaints each measure with the same positions: ``g`` between each vertex that
+    gets a value and each electrode is kept (sample head, 19 electrodes: 28 k x 19 float64,
+    4 MB), a measure is the 20 x 20 solve of its values and one matrix-vector product."""
 
     def __init__(self, vertices_mm: np.ndarray, electrodes_mm: Mapping[str, object],
                  names: list[str], *, reach: float = REACH) -> None:
         verts = np.asarray(vertices_mm, float).reshape(-1, 3)
         geo = _Geometry.build(electrodes_mm, list(names), (), reach, verts)
         self.names = tuple(names)
-        n = len(names)
-        self.matrix = np.empty((len(verts), n))
-        self.blank = np.zeros(len(verts), dtype=bool)
+        self.n_vertices = len(verts)
+        self.solver = geo.solver
+        blank = np.zeros(len(verts), dtype=bool)
+        rows = []
         for start in range(0, len(verts), _CHUNK):
             unit = _directions(verts[start:start + _CHUNK], geo.centre)
-            cos = unit @ geo.dirs.T
-            self.matrix[start:start + _CHUNK] = _g(cos) @ geo.solver[:n, :n] + geo.solver[n, :n]
-            self.blank[start:start + _CHUNK] = _far(unit, cos, geo.max_angle, geo.pole, geo.outline,
-                                                    geo.margin)
+            cos = _cosines(unit, geo.dirs)
+            far = _far(unit, cos, geo.max_angle, geo.pole, geo.outline, geo.margin)
+            blank[start:start + _CHUNK] = far
+            rows.append(_g(cos[~far]))      # rows only for vertices that get a value
+        self.keep = np.flatnonzero(~blank)
+        self.g = np.vstack(rows) if rows else np.zeros((0, len(names)))
 
     def __call__(self, values: Mapping[str, float]) -> np.ndarray:
-        out = self.matrix @ np.array([float(values[n]) for n in self.names])
-        out[self.blank] = np.nan
+        v = np.array([float(values[n]) for n in self.names] + [0.0])
+        sol = self.solver @ v
+        out = np.full(self.n_vertices, np.nan)
+        # einsum, not BLAS: on a saturated 2-core machine OpenBLAS's threaded gemv took 23 ms
+        # for this 28 k x 19 product, einsum's single loop 0.3 ms
+        out[self.keep] = np.einsum("ij,j->i", self.g, sol[:-1]) + sol[-1]
         return out
 
 

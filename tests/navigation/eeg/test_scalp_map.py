@@ -132,8 +132,8 @@ def test_the_cached_matrix_gives_the_spline_and_follows_changed_positions():
 
 def test_scalp_map_time_on_the_sample_head():
     """Goal < 100 ms for one measure on the app's scalp mesh (64 k vertices, 19 electrodes).
-    First map for a head and electrode set (builds the interpolation matrix): 50-90 ms at load
-    4.5, ~160 ms at load 12 on 2 cores; each further measure with the same positions: ~5-20 ms.
+    First map for a head and electrode set (builds the interpolation): 65-130 ms at load 11-12
+    on 2 cores; each further measure with the same positions: 2-20 ms.
     Timed, not asserted (a loaded machine must pass)."""
     from tmsnav.navigation.eeg import scalp_map as module
 
