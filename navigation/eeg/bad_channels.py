@@ -7,11 +7,12 @@ Each test catches a failure clinics see, with the reason the user reads:
 * **saturated**: samples sitting at the file's physical minimum/maximum (the amplifier or the
   export range was exceeded, the waveform is cut flat); without a declared range, a run of the
   channel's own extreme value repeated.
-* **noisy**: robust z-score across channels above ``noisy_z`` of the log amplitude, or of the
-  ratio of high-frequency (> band edge, including line noise) to in-band amplitude - the
-  "deviation" and "HF noise" criteria of the PREP pipeline (Bigdely-Shamlo et al. 2015, Front
-  Neuroinform 9:16). Median and MAD make one bad channel unable to hide itself by raising the
-  spread.
+* **noisy**: robust z-score across channels above ``noisy_z`` of the log in-band amplitude, or of
+  the log amplitude above the band (including line noise: a poor contact picks up mains) - after
+  the "deviation" and "HF noise" criteria of the PREP pipeline (Bigdely-Shamlo et al. 2015, Front
+  Neuroinform 9:16; PREP divides by the in-band amplitude, which here would let strong posterior
+  alpha hide a noisy occipital channel). Median and MAD make one bad channel unable to hide
+  itself by raising the spread.
 * **bridged**: two electrodes joined by gel or sweat record almost the same signal; the variance of
   their difference (the "electrical distance", Tenke & Kayser 2001, Clin Neurophysiol 112:545;
   Alschuler et al. 2014, Clin Neurophysiol 125:484) is then near zero. Both are marked: neither
@@ -25,6 +26,9 @@ import numpy as np
 __all__ = ["find_bad_channels", "robust_z"]
 
 _MIN_SPREAD_LOG = 0.15     # natural spread of log amplitude across a cap (posterior alpha etc.)
+# Noise above the band differs more between sites (temporal muscle tone): a channel is flagged only
+# beyond ~4.5x the median high-frequency amplitude (z 5 x 0.3 in log units).
+_MIN_SPREAD_HF = 0.3
 
 
 def robust_z(values: np.ndarray, min_spread: float) -> np.ndarray:
@@ -80,14 +84,14 @@ def find_bad_channels(raw_v: np.ndarray, inband_v: np.ndarray, freqs: np.ndarray
     good = [i for i, ch in enumerate(channels) if ch not in bad]
     if len(good) >= 4:
         z_sd = robust_z(np.log(sd[good]), _MIN_SPREAD_LOG)
-        z_hf = robust_z(np.log(hf_sd[good] / sd[good]), _MIN_SPREAD_LOG)
+        z_hf = robust_z(np.log(hf_sd[good]), _MIN_SPREAD_HF)
         for k, i in enumerate(good):
             if z_sd[k] > noisy_z:
                 bad[channels[i]] = (f"noisy (amplitude {sd[i] * 1e6:.0f} µV, robust z {z_sd[k]:.1f} "
                                     "across channels)")
             elif z_hf[k] > noisy_z:
-                bad[channels[i]] = (f"noisy (high-frequency / line noise, robust z {z_hf[k]:.1f} "
-                                    "across channels)")
+                bad[channels[i]] = (f"noisy (high-frequency / line noise {hf_sd[i] * 1e6:.0f} µV "
+                                    f"above {hi:g} Hz, robust z {z_hf[k]:.1f} across channels)")
     good = [i for i, ch in enumerate(channels) if ch not in bad]
     if len(good) >= 2:
         cov = np.cov(inband_v[good])

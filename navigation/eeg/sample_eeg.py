@@ -22,7 +22,8 @@ the measures can each be checked against it:
 The rhythms are amplitude-modulated sinusoids (slow random envelope and phase drift), so each
 spectral peak sits at its planted frequency; the generators of different channels are independent,
 so an average reference changes the planted asymmetry only slightly (``expected_faa_*`` give the
-value in the file's reference from the planted powers).
+value in the file's reference and after an average reference, from the planted powers; alpha's
+power over the eyes-closed samples is exactly the planted one).
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class SampleEegTruth:
     beta_rms_uv: float
     expected_faa_f4_f3: float                 # ln(P_alpha F4) - ln(P_alpha F3), eyes closed, file reference
     expected_faa_f8_f7: float
+    # The same after an average reference over the 19 channels (independent sources: channel i
+    # becomes (1 - 1/N)^2 P_i + sum_{j != i} P_j / N^2), which is what the cleaning produces.
+    expected_faa_f4_f3_average_ref: float
+    expected_faa_f8_f7_average_ref: float
     expected_tbr_cz: dict[str, float]         # beta band "13-21" and "13-30" -> theta/beta power ratio
     blinks: list[tuple[float, float]]         # (start, stop) of each blink (±3 sigma)
     muscle_bursts: list[tuple[float, float, str]]   # (start, stop, side channel "T7"/"T8")
@@ -137,9 +142,15 @@ def write_sample_eeg(path: str | Path, *, minutes: float = 5.0, seed: int = 0,
     alpha_rms = {ch: alpha_o * _ALPHA_WEIGHT[ch] for ch in CHANNELS_1020}
     theta_rms = {ch: theta_cz * _THETA_WEIGHT.get(ch, 0.2) for ch in CHANNELS_1020}
     line_phase = rng.uniform(0, 2 * np.pi)
+    ec_mask = ~eo_mask
     for i, ch in enumerate(CHANNELS_1020):
+        # Alpha's RMS is set exactly over the eyes-closed samples: a slow random envelope alone
+        # leaves the realised power of a few minutes ~20 % off, and the truth must hold for
+        # the recording actually written, not only on average.
+        alpha = ramp * _rhythm(rng, n, fs, iaf_hz, alpha_rms[ch], drift_hz=0.4)
+        alpha *= alpha_rms[ch] / np.sqrt(np.mean(alpha[ec_mask] ** 2))
         data[i] = (_pink(rng, n, fs, c_bg)
-                   + ramp * _rhythm(rng, n, fs, iaf_hz, alpha_rms[ch])
+                   + alpha
                    + _rhythm(rng, n, fs, theta_hz, theta_rms[ch])
                    + _rhythm(rng, n, fs, beta_hz, beta_rms, drift_hz=0.4)
                    + 3.0 * np.sin(2 * np.pi * line_hz * t + line_phase))
@@ -166,7 +177,8 @@ def write_sample_eeg(path: str | Path, *, minutes: float = 5.0, seed: int = 0,
         side = "T7" if k % 2 == 0 else "T8"
         lo, hi = int(tm * fs), int((tm + length) * fs)
         burst = signal.sosfiltfilt(sos, rng.standard_normal(hi - lo + 2 * int(fs)))[int(fs):-int(fs)]
-        burst *= 30.0 / np.std(burst) * np.hanning(hi - lo) ** 0.25
+        # EMG starts and stops abruptly: full amplitude over the truth span but 50-ms ramps.
+        burst *= 30.0 / np.std(burst) * signal.windows.tukey(hi - lo, 2 * 0.05 / length)
         for ch, w in _MUSCLE_SIDES[side].items():
             data[CHANNELS_1020.index(ch), lo:hi] += w * burst
         bursts.append((lo / fs, hi / fs, side))
@@ -187,9 +199,13 @@ def write_sample_eeg(path: str | Path, *, minutes: float = 5.0, seed: int = 0,
     p = write_edf(path, np.vstack(rows), fs, names, unit="uV", annotations=annotations,
                   physical_min=[-1000.0] * len(names), physical_max=[1000.0] * len(names))
 
-    def faa(right: str, left: str) -> float:
-        bg = c_bg * np.log(13.0 / 8.0)       # the 1/f background's share of 8-13 Hz power
-        return float(np.log(alpha_rms[right] ** 2 + bg) - np.log(alpha_rms[left] ** 2 + bg))
+    bg = c_bg * np.log(13.0 / 8.0)           # the 1/f background's share of 8-13 Hz power
+    p_alpha = {ch: alpha_rms[ch] ** 2 + bg for ch in CHANNELS_1020}
+    n_ch, total = len(CHANNELS_1020), sum(p_alpha.values())
+    p_avg = {ch: (1 - 1 / n_ch) ** 2 * v + (total - v) / n_ch ** 2 for ch, v in p_alpha.items()}
+
+    def faa(right: str, left: str, powers: dict[str, float] = p_alpha) -> float:
+        return float(np.log(powers[right]) - np.log(powers[left]))
 
     def tbr(beta_hi: float) -> float:
         theta_p = theta_rms["Cz"] ** 2 + c_bg * np.log(8.0 / 4.0)
@@ -202,5 +218,7 @@ def write_sample_eeg(path: str | Path, *, minutes: float = 5.0, seed: int = 0,
         background_c_uv2=c_bg, alpha_rms_uv=alpha_rms, alpha_eyes_open_factor=0.3,
         theta_rms_uv=theta_rms, beta_rms_uv=beta_rms,
         expected_faa_f4_f3=faa("F4", "F3"), expected_faa_f8_f7=faa("F8", "F7"),
+        expected_faa_f4_f3_average_ref=faa("F4", "F3", p_avg),
+        expected_faa_f8_f7_average_ref=faa("F8", "F7", p_avg),
         expected_tbr_cz={"13-21": tbr(21.0), "13-30": tbr(30.0)}, blinks=blinks,
         muscle_bursts=bursts, conditions=conditions, annotations=annotations)
