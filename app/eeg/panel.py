@@ -24,7 +24,8 @@ from tmsnav.navigation.errors import NavigationError
 
 from ..planning.context import HeadGeometry
 from ..window_protocols import PlanningWindow
-from .analysis import ElectrodeInput, Electrodes, QeegResult, analyse_eeg, write_sample_eeg
+from .analysis import (ElectrodeInput, Electrodes, QeegResult, analyse_eeg, place_on_head,
+                       write_sample_eeg)
 from .digitise_box import DigitiseElectrodesBox
 from .load_box import EegLoadBox
 from .measures_box import MeasuresBox, bar_title, measure_values
@@ -190,6 +191,38 @@ class QeegPanel(QtWidgets.QScrollArea):
         self._electrodes_drawn = None
         self._clear_map()
         self._show_electrode_source()
+        if self.result is not None and head is not None:
+            self._place_for_new_head(tries=100)
+
+    def _place_for_new_head(self, tries: int) -> None:
+        """A head opened after the EEG: place the template electrodes on it so the map appears,
+        once the job that opened the head has ended (it is still finishing when the head
+        arrives; the runner takes one job at a time)."""
+        if self.result is None or self.electrodes is not None or tries <= 0:
+            return
+        if self.main.jobs.job is not None:
+            QtCore.QTimer.singleShot(50, lambda: self._place_for_new_head(tries - 1))
+            return
+        inputs = self._electrode_input()
+        if inputs is None:
+            return
+        names = list(self.result.recording.channels)
+
+        def job(progress: Any = None, cancel: Any = None) -> tuple[Electrodes | None, str]:
+            try:
+                return place_on_head(inputs, names, progress, cancel), ""
+            except NavigationError as exc:
+                return None, str(exc)
+
+        self.main.jobs.run(job, "Placing the electrodes on this head", self._placed_for_new_head)
+
+    def _placed_for_new_head(self, result: tuple[Electrodes | None, str]) -> None:
+        electrodes, problem = result
+        if electrodes is None:
+            self._show_electrode_source(f"No template electrode positions on this head: {problem} "
+                                        "Digitise the electrodes or load a BIDS electrodes file.")
+            return
+        self.set_electrodes(electrodes)
 
     # ----- the map ------------------------------------------------------------------------
     def _clear_map(self) -> None:

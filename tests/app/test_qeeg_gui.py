@@ -308,3 +308,18 @@ def test_phantom_head_template_electrodes_map_and_left_f3(qtbot, planning_phanto
         assert t.cortex_point_mm is not None and t.depth_mm > 3.0
     finally:
         w.close()
+
+
+def test_eeg_first_then_the_head_places_the_electrodes_and_draws_the_map(window, qtbot, cache):
+    """The EEG read before any MRI: measures only, and the tab says the head is missing; opening
+    the head afterwards places the template electrodes on it and paints the map."""
+    panel = window.qeeg_panel
+    open_sample_eeg(window, qtbot)
+    assert panel.electrodes is None and "Open the patient's MRI" in panel.electrode_source.text()
+    assert panel.plots.topo_title and panel.last_map is None
+    with qtbot.waitSignal(panel.mapShown, timeout=180_000):
+        window.open_sample_head()
+    qtbot.waitUntil(lambda: window.job is None, timeout=30_000)
+    assert panel.electrodes is not None and panel.electrodes.head is window.head
+    assert window.view3d.has_overlay(MAP_OVERLAY) and panel.last_map is not None
+    assert window.last_error is None
