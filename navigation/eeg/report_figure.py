@@ -84,6 +84,9 @@ def draw_topomap(ax: Axes, values: dict[str, float], title: str, unit: str, cmap
     ax.set_title(title, fontsize=10)
     ax.set_xlim(-1.25, 1.25)
     ax.set_ylim(-1.2, 1.3)
+    if not values:
+        ax.text(0, 0, "not in the band table", ha="center", va="center")
+        return
     if len(names) < 4:
         ax.text(0, 0, "fewer than 4 electrodes", ha="center", va="center")
         return
