@@ -122,6 +122,11 @@ class ConnectivityPanel(QtWidgets.QScrollArea):
         except NavigationError as exc:
             self.main.show_error(title, str(exc))
             return
+        from ..logging_setup import add_identifying_path
+
+        for path in (choice.path, choice.confounds, choice.sidecar):
+            if path:
+                add_identifying_path(path)     # folders are often named after the patient
         surface = None
         if head.brain is not None and head.brain.n_points:
             surface = (np.array(head.brain.points, float), surface_normals(head.brain).copy())

@@ -320,3 +320,26 @@ def test_raw_sample_run_through_the_minimal_pipeline(qtbot, window, cache):
     assert "MINIMAL" in panel.result_box.evidence_text()
     (_, on_axial), (_, off_axial) = grabs_with_and_without_map(w)
     assert map_pixels(on_axial, off_axial)[0] > 50
+
+
+@pytest.mark.safety(hazard="privacy",
+                    control="an fMRIPrep folder named after the patient that holds no usable run leaves "
+                            "no trace of the name in the log")
+def test_a_failed_run_named_after_the_patient_leaves_no_name_in_the_log(qtbot, window, cache, tmp_path,
+                                                                       monkeypatch):
+    from tmsnav.app import logging_setup
+
+    monkeypatch.setattr(logging_setup, "_identifying", set())
+    log_dir = logging_setup.setup_logging("INFO", directory=tmp_path / "logs", stderr=False).parent
+    try:
+        open_sample_head(qtbot, window)
+        folder = tmp_path / "Doe_Jane_1961"           # no extension: only the registration hides it
+        (folder / "sub-01" / "anat").mkdir(parents=True)
+        compute(qtbot, window, InputChoice("fmriprep", str(folder), participant="01"))
+        qtbot.waitUntil(lambda: window.last_error is not None, timeout=30_000)
+        assert "Doe_Jane_1961" in window.last_error   # the user sees which folder failed
+        text = (log_dir / "tmsnav.log").read_text(encoding="utf-8")
+        assert "fMRI target" in text and "<name>" in text                 # the failure is logged ...
+        assert "Doe" not in text and "Jane" not in text and "1961" not in text, text   # ... without the name
+    finally:
+        logging_setup.close_logging()
