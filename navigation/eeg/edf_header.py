@@ -139,4 +139,35 @@ def read_edf_header(path: str | Path) -> EdfHeader:
         header.n_records = int(complete)
     if header.n_records <= 0:
         raise EegInputError(f"{name} holds no data records (header only)")
+    if reserved.startswith("EDF+D"):
+        _check_discontinuous(p, header, name)
     return header
+
+
+def _check_discontinuous(path: Path, header: EdfHeader, name: str) -> None:
+    """EDF+D may leave gaps between records (their start times are in each record's first TAL).
+    MNE reads the records back to back, which would shift every later sample and marker, so a
+    file with a gap is refused; one without gaps is read with a warning."""
+    labels = [lab.strip() for lab in header.labels]
+    if "EDF Annotations" not in labels:
+        raise EegInputError(f"{name} is EDF+D (discontinuous) but has no annotation signal giving "
+                            "the records' start times; export it as continuous EDF+C")
+    k = labels.index("EDF Annotations")
+    offset = sum(header.samples_per_record[:k]) * header.bytes_per_sample
+    size = header.samples_per_record[k] * header.bytes_per_sample
+    with open(path, "rb") as f:
+        for r in range(header.n_records):
+            f.seek(header.header_bytes + r * header.record_bytes + offset)
+            stamp = f.read(size).split(b"\x14", 1)[0]
+            try:
+                onset = float(stamp.decode("ascii"))
+            except (UnicodeDecodeError, ValueError):
+                raise EegInputError(f"{name}: record {r + 1} of this EDF+D file has no readable start "
+                                    "time (damaged annotation signal)") from None
+            if abs(onset - r * header.record_s) > 1e-3:
+                raise EegInputError(
+                    f"{name} is EDF+D (discontinuous) with a gap: record {r + 1} starts at "
+                    f"{onset:g} s instead of {r * header.record_s:g} s. tmsnav needs continuous "
+                    "data: export each continuous block as its own EDF+C file.")
+    header.warnings.append("the file is marked EDF+D (discontinuous) but its records follow "
+                           "each other without gaps: read as continuous")

@@ -140,3 +140,51 @@ def test_every_channel_flat(tmp_path):
     p = write_edf(tmp_path / "rec.edf", np.zeros((19, 10 * SF)), SF, ef.TEN_TWENTY,
                   physical_min=[-100.0] * 19, physical_max=[100.0] * 19)
     _refused(p, "every EEG channel is flat")
+
+
+def _edf_plus_d(path: Path, gap_at_record: int | None) -> Path:
+    """An EDF+ whose reserved field says EDF+D; optionally record ``gap_at_record`` restamped 30 s
+    later (a pause in the recording)."""
+    p = _edf(path, seconds=10, annotations=[(1.0, 0.0, "EC")])
+    raw = bytearray(p.read_bytes())
+    raw[192:197] = b"EDF+D"
+    ns = int(raw[252:256])
+    nsamp = [int(raw[256 + ns * 216 + 8 * i: 256 + ns * 216 + 8 * (i + 1)]) for i in range(ns)]
+    rec_bytes, ann_off = 2 * sum(nsamp), 2 * sum(nsamp[:-1])
+    if gap_at_record is not None:
+        start = 256 * (ns + 1) + gap_at_record * rec_bytes + ann_off
+        stamp = f"+{gap_at_record + 30}".encode() + b"\x14\x14\x00"
+        raw[start:start + 2 * nsamp[-1]] = stamp.ljust(2 * nsamp[-1], b"\x00")
+    p.write_bytes(bytes(raw))
+    return p
+
+
+def test_discontinuous_edf_with_a_gap_is_refused(tmp_path):
+    """MNE reads EDF+D records back to back: after a pause every later sample and marker would
+    sit at the wrong time, so a gap is refused with where it is."""
+    _refused(_edf_plus_d(tmp_path / "rec.edf", gap_at_record=6),
+             "EDF+D (discontinuous) with a gap: record 7 starts at 36 s instead of 6 s")
+
+
+def test_discontinuous_edf_without_gaps_reads_with_a_warning(tmp_path):
+    rec = read_eeg(_edf_plus_d(tmp_path / "rec.edf", gap_at_record=None))
+    assert rec.duration_s == 10
+    assert any("marked EDF+D" in w and "without gaps" in w for w in rec.warnings)
+
+
+def test_patient_fields_of_the_header_go_nowhere(tmp_path):
+    """An EDF's patient field carries name, ID and birth date: none of it may reach the recording,
+    its warnings or a message (they end up in logs and reports)."""
+    p = _edf(tmp_path / "rec.edf", seconds=10)
+    raw = bytearray(p.read_bytes())
+    raw[8:88] = b"MCH-0234567 F 02-MAY-1951 Jane_Roe".ljust(80)
+    raw[88:168] = b"Startdate 02-MAR-2002 EMG561 BK/JOP Sony. MNC R Median Nerve".ljust(80)
+    p.write_bytes(bytes(raw))
+    rec = read_eeg(p)
+    text = repr(rec.__dict__ | {"data_v": None})
+    for secret in ("0234567", "Jane", "Roe", "1951", "EMG561"):
+        assert secret not in text
+    raw[236:244] = b"99      "                       # and a refusal does not quote it either
+    p.write_bytes(bytes(raw))
+    message = _refused(p, "truncated")
+    assert "Jane" not in message and "0234567" not in message
