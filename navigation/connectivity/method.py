@@ -26,7 +26,7 @@ from tmsnav.navigation.connectivity.method_errors import (ConnectivityError, Cov
                                                           DamagedRunError, NoClusterError)
 from tmsnav.navigation.connectivity.params import ConnectivityParams
 from tmsnav.navigation.connectivity.prepared import PreparedBold
-from tmsnav.navigation.connectivity.quality import quality_warnings, seed_tsnr
+from tmsnav.navigation.connectivity.quality import input_scrub_warning, quality_warnings, seed_tsnr
 from tmsnav.navigation.connectivity.regions import build_regions
 from tmsnav.navigation.connectivity.result import ConnectivityResult
 from tmsnav.navigation.connectivity.stability import split_targets
@@ -132,7 +132,8 @@ def compute_connectivity(prepared: PreparedBold, params: ConnectivityParams = Co
     n_kept = int(kept.sum())
     fd = np.nan_to_num(prepared.framewise_displacement_mm, nan=0.0)
     tsnr = seed_tsnr(ex.seed_raw, kept)
-    warnings = list(prepared.warnings) + regions.warnings + quality_warnings(
+    warnings = list(prepared.warnings) + regions.warnings + input_scrub_warning(prepared, params)
+    warnings += quality_warnings(
         params, tsnr=tsnr, mean_fd_mm=float(fd[1:].mean()) if len(fd) > 1 else 0.0,
         scrubbed_fraction=1.0 - n_kept / prepared.n_volumes, kept_minutes=n_kept * prepared.tr_s / 60,
         n_kept=n_kept, stability_mm=splits.stability_mm, halves_missing=2 - len(halves),

@@ -8,8 +8,9 @@ import numpy as np
 from scipy.signal import detrend
 
 from tmsnav.navigation.connectivity.params import ConnectivityParams
+from tmsnav.navigation.connectivity.prepared import PreparedBold
 
-__all__ = ["seed_tsnr", "quality_warnings"]
+__all__ = ["seed_tsnr", "quality_warnings", "input_scrub_warning"]
 
 
 def seed_tsnr(raw: np.ndarray, kept: np.ndarray) -> float:
@@ -69,3 +70,16 @@ def quality_warnings(params: ConnectivityParams, *, tsnr: float, mean_fd_mm: flo
                    "and were left out (masked or padded voxels inside the brain mask): check the "
                    "run's brain mask")
     return out
+
+
+def input_scrub_warning(prepared: PreparedBold, params: ConnectivityParams) -> list[str]:
+    """The FD threshold of the method can only tighten the input stage's scrubbing (a volume must
+    be kept by both). A user who loosens it (say to 1 mm) would otherwise believe volumes are
+    back that the input stage already dropped; say how many."""
+    fd = np.nan_to_num(prepared.framewise_displacement_mm, nan=0.0)
+    n = int(np.count_nonzero(~prepared.kept_volumes & (fd <= params.fd_threshold_mm)))
+    if not n:
+        return []
+    return [f"{n} volumes with framewise displacement within the {params.fd_threshold_mm:g} mm "
+            "limit set here were already left out when the run was read (its own scrubbing limit "
+            "or non-steady-state volumes); a looser limit here cannot bring them back"]

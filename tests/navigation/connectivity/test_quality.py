@@ -42,3 +42,18 @@ def test_no_warning_on_good_numbers():
 def test_each_threshold(change, needle):
     warnings = quality_warnings(ConnectivityParams(), **{**OK, **change})
     assert len(warnings) == 1 and needle in warnings[0], warnings
+
+
+def test_loosening_the_fd_limit_says_the_input_stage_already_dropped_volumes():
+    """A plausible mistake: the input stage scrubbed at 0.5 mm, the user sets 1.0 mm here and
+    believes those volumes are used again. The warning says how many were not."""
+    from types import SimpleNamespace
+
+    from tmsnav.navigation.connectivity.quality import input_scrub_warning
+
+    fd = np.array([np.nan, 0.1, 0.7, 0.2, 0.9, 1.4, 0.1])
+    prepared = SimpleNamespace(framewise_displacement_mm=fd, kept_volumes=np.nan_to_num(fd) <= 0.5)
+    assert input_scrub_warning(prepared, ConnectivityParams()) == []               # 0.5: same limit
+    assert input_scrub_warning(prepared, ConnectivityParams(fd_threshold_mm=0.3)) == []   # tighter
+    (warning,) = input_scrub_warning(prepared, ConnectivityParams(fd_threshold_mm=1.0))
+    assert warning.startswith("2 volumes with framewise displacement within the 1 mm limit")
