@@ -147,6 +147,15 @@ def _physical_ranges(header: EdfHeader | None, original: dict[str, str]) -> dict
     return out
 
 
+def _recorded_rates(header: EdfHeader | None, labels: list[str]) -> list[float]:
+    """Sampling rates (Hz) of these channels as the EDF/BDF header gives them (EDF allows one
+    rate per signal; MNE brings all to the fastest, so the check must use the EEG's own)."""
+    if header is None:
+        return []
+    by_label = {lab.strip(): n / header.record_s for lab, n in zip(header.labels, header.samples_per_record)}
+    return [by_label[lab.strip()] for lab in labels if lab.strip() in by_label]
+
+
 def _unit_in_file(raw: Any, header: EdfHeader | None, labels: list[str]) -> str | None:
     units: set[str] = set()
     if header is not None:
@@ -190,12 +199,22 @@ def read_eeg(path: str | Path) -> EegRecording:
         raise EegInputError(
             f"{p.name}: no frontal channels (Fp1, Fp2, F3, Fz, F4, F7, F8 ...): the asymmetry and "
             f"the frontal measures need them. The file's EEG channels are: {', '.join(names)}.")
+    recorded = _recorded_rates(header, [original[n] for n in names])
+    if recorded and min(recorded) < MIN_SFREQ_HZ:
+        raise EegInputError(
+            f"{p.name}: the EEG channels were recorded at {min(recorded):g} Hz (below "
+            f"{MIN_SFREQ_HZ:g} Hz); other channels of the file at {sfreq:g} Hz made the reader "
+            "interpolate them, which adds no information. Record or export at 128 Hz or more.")
     eeg = np.ascontiguousarray(data[keep], dtype=np.float64)
     unit = _unit_in_file(raw, header, [original[n] for n in names])
     check_amplitude_scale(eeg[[names.index(n) for n in scalp]] if scalp else eeg, sfreq,
                           p.name, unit)
     notes = list(header.warnings) if header is not None else []
     notes += [f"MNE: {n}" for n in mne_notes]
+    if recorded and min(recorded) < sfreq:
+        notes.append(f"EEG channels recorded at {min(recorded):g} Hz were interpolated to "
+                     f"{sfreq:g} Hz (the file's fastest channel); the spectrum above "
+                     f"{min(recorded) / 2:g} Hz holds no EEG")
     unknown = sorted(lab for lab, why in dropped.items() if why.startswith(("unknown", "BioSemi")))
     if unknown:
         notes.append(f"{len(unknown)} channel(s) with names that are not 10-20 / 10-10 "

@@ -188,3 +188,31 @@ def test_patient_fields_of_the_header_go_nowhere(tmp_path):
     p.write_bytes(bytes(raw))
     message = _refused(p, "truncated")
     assert "Jane" not in message and "0234567" not in message
+
+
+def test_slow_eeg_beside_a_fast_channel_is_refused(tmp_path):
+    """EDF gives each signal its own rate: EEG at 100 Hz with an ECG at 256 Hz is read by MNE at
+    256 Hz (interpolated), which must not pass the 128 Hz check."""
+    import edfio
+
+    eeg = ef.eeg_like(19, 10, 100)
+    sigs = [edfio.EdfSignal(row, 100, label=lab, physical_dimension="uV") for row, lab in zip(eeg, ef.TEN_TWENTY)]
+    sigs.append(edfio.EdfSignal(np.random.default_rng(0).normal(0, 50, 2560), 256, label="ECG",
+                                physical_dimension="uV"))
+    p = tmp_path / "mixed.edf"
+    edfio.Edf(sigs).write(p)
+    _refused(p, "the EEG channels were recorded at 100 Hz", "interpolate them")
+
+
+def test_eeg_slower_than_another_channel_but_fast_enough_is_read_with_a_warning(tmp_path):
+    import edfio
+
+    eeg = ef.eeg_like(19, 10, 200)
+    sigs = [edfio.EdfSignal(row, 200, label=lab, physical_dimension="uV") for row, lab in zip(eeg, ef.TEN_TWENTY)]
+    sigs.append(edfio.EdfSignal(np.zeros(5000), 500, label="ECG", physical_dimension="uV",
+                                physical_range=(-1, 1)))
+    p = tmp_path / "mixed.edf"
+    edfio.Edf(sigs).write(p)
+    rec = read_eeg(p)
+    assert rec.sfreq_hz == 500
+    assert any("recorded at 200 Hz were interpolated to 500 Hz" in w for w in rec.warnings)
