@@ -155,8 +155,9 @@ def analyse(args: argparse.Namespace) -> tuple[dict[str, Any], Figure]:
         "suggestion": outcome.to_json_dict(),
     }
     result["warnings"] = list(dict.fromkeys(list(clean.warnings) + list(measures.warnings)))
-    figure = report_figure(measures, outcome, title=f"qEEG report ({rec.file_format}, "
-                                                    f"{clean.clean_duration_s:.0f} s clean, {clean.condition})")
+    condition = clean.condition.replace("_", " ")
+    figure = report_figure(measures, outcome,
+                           title=f"qEEG report ({rec.file_format}, {clean.clean_duration_s:.0f} s clean, {condition})")
     return cast(dict, _finite(result)), figure
 
 

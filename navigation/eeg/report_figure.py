@@ -139,9 +139,9 @@ def _region_spectra(ax: Axes, m: QeegMeasures) -> None:
                  fontsize=10)
 
 
-def _wrap(text: str, width: int = 95) -> str:
+def _wrap(text: str, width: int = 95, indent: str = "") -> str:
     import textwrap
-    return "\n".join(textwrap.wrap(text, width)) if text else ""
+    return "\n".join(textwrap.wrap(text, width, subsequent_indent=indent)) if text else ""
 
 
 def _summary_text(m: QeegMeasures, outcome: RuleOutcome) -> str:
@@ -164,7 +164,7 @@ def _summary_text(m: QeegMeasures, outcome: RuleOutcome) -> str:
     else:
         lines.append("No site suggested.")
     for r in outcome.no_suggestion_reasons + outcome.descriptive_flags:
-        lines.append(_wrap("  – " + r))
+        lines.append(_wrap("  – " + r, indent="    "))
     lines.append("")
     lines.append(_wrap(CONFIDENCE_NOTE))
     lines.append(_wrap(NO_NORMATIVE_DATABASE))
