@@ -243,6 +243,12 @@ def clean_eeg(rec: EegRecording, params: CleaningParams = CleaningParams(),
     good = [i for i, c in enumerate(names) if c not in bad]
     x, out_names, ref_step = _reference(inband[good], [names[i] for i in good], p, bad, names)
     steps.append(ref_step)
+    if p.reference == "average" and len(out_names) < 16:
+        # The average of few electrodes is far from the zero-mean potential over the head that
+        # the average reference assumes (Nunez & Srinivasan 2006, ch. 7): it carries activity.
+        warnings.append(f"average reference over only {len(out_names)} channels: with fewer than "
+                        "16 it carries activity of its own into every channel; compare with "
+                        "linked ears if the file has them")
     report(progress, 0.7, "artefact epochs", cancel)
     unfiltered = raw[[names.index(c) for c in out_names]]
     found = find_artefacts(x, unfiltered, sf, out_names, in_cond, amplitude_uv=p.amplitude_uv,

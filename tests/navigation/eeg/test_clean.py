@@ -233,3 +233,13 @@ def test_linked_ears_with_a_dead_ear_is_refused(sample):
                                     channels=rec.channels + ["A1", "A2"])
     with pytest.raises(EegInputError, match="linked-ears reference: A2 is bad .flat"):
         clean_eeg(with_ears, CleaningParams(reference="linked_ears"))
+
+
+def test_average_of_few_channels_is_warned(sample):
+    truth, rec = sample
+    keep = [rec.channels.index(c) for c in ("Fp1", "Fp2", "F3", "F4", "Fz", "C3", "C4", "Cz",
+                                            "P3", "P4", "Pz", "O1", "O2")]
+    few = dataclasses.replace(rec, data_v=rec.data_v[keep], channels=[rec.channels[i] for i in keep])
+    clean = clean_eeg(few)
+    assert any("average reference over only 13 channels" in w for w in clean.warnings)
+    assert not any("average reference over only" in w for w in clean_eeg(rec).warnings)
