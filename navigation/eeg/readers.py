@@ -17,6 +17,7 @@ rate and the amplitude scale checked (``units``), and eyes-closed/open blocks fr
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -60,6 +61,15 @@ def _format_of(p: Path) -> str:
                         "(.fif); export the recording to one of these from the EEG system.")
 
 
+def _without_folder(text: str, p: Path) -> str:
+    """First line of an MNE message with every path of the file's folder cut to its file name
+    (folders are often named after the patient; companion files such as a .fdt live there too)."""
+    folder = str(p.resolve().parent)
+    text = text.replace(str(p), p.name).replace(folder + os.sep, "").replace(str(p.parent) + os.sep, "")
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def _read_raw(p: Path, fmt: str) -> tuple[Any, list[str]]:
     """The MNE Raw and MNE's warnings about the file (paths replaced by the file name)."""
     import mne
@@ -71,10 +81,10 @@ def _read_raw(p: Path, fmt: str) -> tuple[Any, list[str]]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             raw = readers[fmt](p, preload=True, verbose=False)
-        notes = [str(w.message).replace(str(p), p.name).splitlines()[0] for w in caught]
+        notes = [_without_folder(str(w.message), p) for w in caught]
         return raw, [n for n in notes if "Number of records from the header" not in n]
     except Exception as err:  # MNE raises many types for damaged files; the user needs one message
-        detail = str(err).replace(str(p), p.name).strip().splitlines()[0] if str(err) else type(err).__name__
+        detail = _without_folder(str(err), p) or type(err).__name__
         raise EegInputError(f"{p.name} could not be read as {fmt}: {detail}. The file is damaged, "
                             "incomplete (a missing companion file?) or not really "
                             f"{fmt}.") from err

@@ -216,3 +216,13 @@ def test_eeg_slower_than_another_channel_but_fast_enough_is_read_with_a_warning(
     rec = read_eeg(p)
     assert rec.sfreq_hz == 500
     assert any("recorded at 200 Hz were interpolated to 500 Hz" in w for w in rec.warnings)
+
+
+def test_brainvision_with_its_data_file_missing(tmp_path):
+    """The .vhdr opens but its .eeg is gone: MNE's error names the missing file with its folder,
+    which is often named after the patient; the message keeps only file names."""
+    folder = tmp_path / "Roe_Jane_0234567"
+    vhdr = ef.write_brainvision(folder, ef.eeg_like(19, 10, SF), SF, ef.TEN_TWENTY)
+    vhdr.with_suffix(".eeg").unlink()
+    message = _refused(vhdr, "could not be read as BrainVision")
+    assert "0234567" not in message and str(tmp_path) not in message
