@@ -115,6 +115,7 @@ def compute(qtbot, w, choice: InputChoice):
 def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, cache, tmp_path):
     w = window
     panel = w.connectivity_panel
+    started = time.perf_counter()
     file_action(w, "Open sample fMRI run").trigger()          # opens the sample head first
     qtbot.waitUntil(lambda: w.head is not None and w.head.is_sample, timeout=120_000)
     session = Session.create(tmp_path / "S1", "S1")
@@ -144,6 +145,7 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
     print(f"\nclick -> cursor while computing: {', '.join(f'{ms:.0f}' for ms in latencies)} ms")
     assert latencies and answered[0][1], "the click was not answered while the job ran"
     qtbot.waitUntil(lambda: panel.outcome is not None, timeout=LONG_MS)
+    print(f"menu item to target shown: {time.perf_counter() - started:.0f} s")
     wait_idle(qtbot, w)
     assert any(s.startswith("Connectivity: ") for s in steps), steps      # stage names shown
     truth = panel.sample_truth
@@ -308,13 +310,15 @@ def test_raw_sample_run_through_the_minimal_pipeline(qtbot, window, cache):
     w = window
     panel = w.connectivity_panel
     open_sample_head(qtbot, w)
+    started = time.perf_counter()
     panel.open_sample_run("raw")
     qtbot.waitUntil(lambda: panel.outcome is not None or w.last_error is not None, timeout=LONG_MS)
     wait_idle(qtbot, w)
     assert w.last_error is None, w.last_error
     result = panel.outcome.result
     distance = float(np.linalg.norm(np.asarray(result.target_mri_mm) - panel.sample_truth.target_mri_mm))
-    print(f"\nraw sample (minimal pipeline): target {distance:.2f} mm from the planted one")
+    print(f"\nraw sample (minimal pipeline): target {distance:.2f} mm from the planted one, "
+          f"{time.perf_counter() - started:.0f} s from writing the run to the target shown")
     assert distance < 3.0
     assert result.pipeline == "minimal" and panel.result_box.minimal_label.isVisibleTo(panel)
     assert "MINIMAL" in panel.result_box.evidence_text()
