@@ -26,6 +26,8 @@ Why each step, in this order:
    (electrode pops; Brain Vision Analyzer's "maximal allowed voltage step" of 50 µV/ms) and by
    high-frequency power (scalp muscle, 20-45 Hz, Goncharova et al. 2003, Clin Neurophysiol
    114:1580).
+   Epochs the file itself marks are rejected too: annotations starting with "bad" (MNE's
+   convention) and the joins of cut data (EEGLAB "boundary", BrainVision "New Segment").
 6. **Minimum clean duration** (60 s by default; spectra of less are too noisy for the individual
    alpha frequency): refused with how much is clean and how much is needed.
 """
@@ -261,6 +263,12 @@ def clean_eeg(rec: EegRecording, params: CleaningParams = CleaningParams(),
     verdicts = epoch_verdicts(found, np.asarray(starts, dtype=int), ep_len,
                               {"amplitude": p.amplitude_uv, "gradient": p.gradient_uv_per_ms,
                                "muscle": p.muscle_z})
+    marks = _file_marks(rec)
+    for k, s0 in enumerate(starts):
+        t0, t1 = s0 / sf, (s0 + ep_len) / sf
+        hit = [why for a, b, why in marks if a < t1 and b >= t0]
+        if hit:
+            verdicts[k] = hit[0]
     rejected: list[tuple[float, float, str]] = [
         (a, b, f"outside {p.condition.replace('_', '-')}") for a, b in _complement(cond_segments, rec.duration_s)]
     for a, b in _complement(segments, rec.duration_s):
@@ -269,11 +277,14 @@ def clean_eeg(rec: EegRecording, params: CleaningParams = CleaningParams(),
     kept = [s for s, v in zip(starts, verdicts) if v is None]
     rejected += [(s / sf, (s + ep_len) / sf, v) for s, v in zip(starts, verdicts) if v is not None]
     rejected.sort()
-    counts = {k: sum(1 for v in verdicts if v and v.startswith(k)) for k in ("amplitude", "gradient", "muscle")}
+    counts = {k: sum(1 for v in verdicts if v and v.startswith(k))
+              for k in ("amplitude", "gradient", "muscle", "marked", "discontinuity")}
     clean_s = len(kept) * ep_len / sf
+    by_file = (f", marked in the file {counts['marked'] + counts['discontinuity']}"
+               if counts["marked"] + counts["discontinuity"] else "")
     steps.append(f"epochs of {p.epoch_s:g} s: {len(starts)}, rejected {len(starts) - len(kept)} "
                  f"(amplitude {counts['amplitude']}, gradient {counts['gradient']}, "
-                 f"muscle {counts['muscle']}); clean {clean_s:.0f} s")
+                 f"muscle {counts['muscle']}{by_file}); clean {clean_s:.0f} s")
     if clean_s < p.min_clean_s:
         raise EegInputError(
             f"only {clean_s:.0f} s of clean {p.condition.replace('_', '-')} EEG ({len(kept)} of "
@@ -288,6 +299,21 @@ def clean_eeg(rec: EegRecording, params: CleaningParams = CleaningParams(),
                     channels=out_names, bad_channels=bad, rejected_segments=rejected,
                     clean_duration_s=clean_s, reference=p.reference, band_hz=(lo, hi),
                     notch_hz=notch, condition=p.condition, steps=steps, warnings=warnings)
+
+
+def _file_marks(rec: EegRecording) -> list[tuple[float, float, str]]:
+    """Spans the file itself excludes: MNE's convention of annotations starting with "bad"
+    (``BAD_blink``, ``bad acq skip``), and the points where EEGLAB joined cut data ("boundary")
+    or BrainVision starts a new segment: a spectrum across such a join is not of one signal."""
+    out: list[tuple[float, float, str]] = []
+    for onset, dur, desc in rec.annotations:
+        d = desc.strip()
+        low = d.lower()
+        if low.startswith("bad"):
+            out.append((onset, onset + max(dur, 0.0), f"marked bad in the file ({d})"))
+        elif low in ("boundary", "new segment/", "new segment") and onset > 0:
+            out.append((onset, onset, f"discontinuity in the file ({d})"))
+    return out
 
 
 def _complement(segments: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:

@@ -243,3 +243,22 @@ def test_average_of_few_channels_is_warned(sample):
     clean = clean_eeg(few)
     assert any("average reference over only 13 channels" in w for w in clean.warnings)
     assert not any("average reference over only" in w for w in clean_eeg(rec).warnings)
+
+
+def test_spans_the_file_marks_bad_and_data_joins_are_rejected(sample, tmp_path):
+    """Someone already marked a movement as BAD_ in MNE, and EEGLAB joined two cut pieces at a
+    'boundary': epochs over either are not used, with the file's own words as the reason."""
+    truth, rec = sample
+    block = truth.conditions["eyes_closed"][1]
+    t_bad, t_join = block[0] + 10.0, block[0] + 40.3
+    marked = dataclasses.replace(rec, annotations=rec.annotations + [
+        (t_bad, 3.0, "BAD_movement"), (t_join, 0.0, "boundary")])
+    clean = clean_eeg(marked)
+    for s in clean.epoch_starts_s:
+        assert not (s < t_bad + 3.0 and s + 2 > t_bad)
+        assert not (s <= t_join < s + 2)
+    reasons = [r[2] for r in clean.rejected_segments]
+    assert "marked bad in the file (BAD_movement)" in reasons
+    assert "discontinuity in the file (boundary)" in reasons
+    n_marked = sum(1 for r in reasons if r.startswith(("marked bad", "discontinuity")))
+    assert n_marked >= 3 and f"marked in the file {n_marked})" in clean.steps[-1]
