@@ -228,7 +228,7 @@ def read_eeg(path: str | Path) -> EegRecording:
     unknown = sorted(lab for lab, why in dropped.items() if why.startswith(("unknown", "BioSemi")))
     if unknown:
         notes.append(f"{len(unknown)} channel(s) with names that are not 10-20 / 10-10 "
-                        f"electrodes were left out: {', '.join(unknown)}")
+                     f"electrodes were left out: {', '.join(unknown)}")
     annotations = _annotations(raw)
     duration = eeg.shape[1] / sfreq
     file_format = header.file_format if header is not None else fmt
