@@ -155,6 +155,7 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
         self._last_ns = 0
         window.tracking.updated.connect(self.on_snapshot)
         window.state.headChanged.connect(lambda _h: self.reset())
+        window.state.registrationChanged.connect(self._registration_changed)
         self.reset()
 
     # ----- set-up ---------------------------------------------------------------------------
@@ -233,6 +234,21 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
             self._last_ns = time.monotonic_ns()
         self.refresh()
         self.positionsChanged.emit(self.positions_mm())
+
+    def _registration_changed(self, _result) -> None:
+        """A new head registration: touched electrodes go through it again (see
+        :meth:`ElectrodeDigitisation.remap`), and the user is told."""
+        dig, reg = self.digitisation, self.window_.state.mri_from_reference
+        if dig is None or reg is None or not self.digitising:
+            return
+        moved = dig.remap(reg)
+        if moved:
+            self.message.show_message(
+                f"The head registration changed: the {len(moved)} touched electrodes were re-mapped "
+                "through the new one. If the head reference moved on the head since they were "
+                "touched, digitise them again.", "warn")
+            self.refresh()
+            self.positionsChanged.emit(self.positions_mm())
 
     # ----- what the qEEG panel uses ----------------------------------------------------------
     def positions_mm(self) -> dict[str, np.ndarray]:

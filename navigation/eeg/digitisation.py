@@ -82,6 +82,7 @@ class ElectrodeStatus:
     status: str = PENDING                 # PENDING | CAPTURED | INTERPOLATED | REFUSED
     position_mm: np.ndarray | None = None  # mri mm, on the scalp
     touched_mm: np.ndarray | None = None   # mri mm, the tip itself (captured only)
+    touched_reference_mm: np.ndarray | None = None   # the tip in the head reference's frame
     reason: str = ""                      # why refused, or how interpolated
 
 
@@ -182,8 +183,29 @@ class ElectrodeDigitisation:
         if not isinstance(mri_from_reference, Transform) or \
                 (mri_from_reference.to_frame, mri_from_reference.from_frame) != (Frame.MRI, Frame.REFERENCE):
             raise DigitisationError("the head registration must be an mri_from_reference transform")
-        tip = mri_from_reference.apply(np.asarray(tip_reference_mm, float).reshape(3))
-        return self.capture_mri(tip, name)
+        tip_ref = np.asarray(tip_reference_mm, float).reshape(3)
+        outcome = self.capture_mri(mri_from_reference.apply(tip_ref), name)
+        if outcome.ok:
+            self.rows[outcome.name].touched_reference_mm = tip_ref.copy()
+        return outcome
+
+    def remap(self, mri_from_reference: Transform) -> list[str]:
+        """A new head registration: the touched electrodes (held in the head reference's frame,
+        which moves with the head) go through it again and onto the scalp. Returns the names
+        moved. Right when the registration was corrected with the reference marker left in
+        place; if the marker moved on the head, the old touches are void (digitise again)."""
+        if not isinstance(mri_from_reference, Transform) or \
+                (mri_from_reference.to_frame, mri_from_reference.from_frame) != (Frame.MRI, Frame.REFERENCE):
+            raise DigitisationError("the head registration must be an mri_from_reference transform")
+        names = [n for n in self.captured() if self.rows[n].touched_reference_mm is not None]
+        if not names:
+            return []
+        tips = mri_from_reference.apply(np.array([self.rows[n].touched_reference_mm for n in names]))
+        for name, tip, p in zip(names, tips, project_to_scalp(self.surface, tips)):
+            row = self.rows[name]
+            row.touched_mm, row.position_mm = tip, p
+            row.reason = "re-mapped through the new registration"
+        return names
 
     def capture_mri(self, tip_mri_mm: object, name: str | None = None) -> CaptureOutcome:
         """Judge and store a touch already in mri mm (the registration applied)."""
@@ -255,7 +277,8 @@ class ElectrodeDigitisation:
             raise DigitisationError(f"{name} is not in this electrode set")
         p = np.asarray(position_mm, float).reshape(3)
         self.rows[name] = ElectrodeStatus(name, INTERPOLATED if interpolated else CAPTURED,
-                                          p.copy(), None if interpolated else p.copy(), reason)
+                                          position_mm=p.copy(),
+                                          touched_mm=None if interpolated else p.copy(), reason=reason)
         self.current = self.next_pending()
 
     def interpolate_missing(self) -> list[str]:
@@ -273,8 +296,8 @@ class ElectrodeDigitisation:
             return []
         pts = project_to_scalp(self.surface, np.array([s * r @ self.expected[n] + t for n in todo]))
         for name, p in zip(todo, pts):
-            self.rows[name] = ElectrodeStatus(name, INTERPOLATED, p, None,
-                                              f"from {len(done)} touched electrodes "
-                                              f"(fit residual {rms:.1f} mm RMS)")
+            self.rows[name] = ElectrodeStatus(name, INTERPOLATED, position_mm=p,
+                                              reason=f"from {len(done)} touched electrodes "
+                                                     f"(fit residual {rms:.1f} mm RMS)")
         self.current = None
         return todo

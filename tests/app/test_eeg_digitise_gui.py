@@ -29,7 +29,8 @@ from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.navigation.eeg.electrodes import TEN_TWENTY_19, place_electrodes, project_to_scalp
 from tmsnav.navigation.eeg.scalp_map import scalp_map
 from tmsnav.navigation.targeting.planning import landmarks_from
-from tests.app.registration_helpers import Technician, click, load, shot, wait_until_step_sees_tip
+from tests.app.registration_helpers import (Technician, click, load, shot, wait_new_frames,
+                                           wait_until_step_sees_tip)
 
 pytestmark = pytest.mark.gui
 
@@ -78,12 +79,23 @@ def cap_scenario(head, window, electrodes):
     return Scenario("eeg_cap", truth, segments, info={"marks": marks})
 
 
+def put(qtbot, hands, phase, where=0.5, timeout=30_000):
+    """Put the simulated technician ``where`` into ``phase`` and wait until the tracker reads
+    frames there. (The shared ``hold_in_phase`` asserts the phase as soon as new frames arrive;
+    at load 12 a frame computed just before the jump arrived after it and failed that assert.)"""
+    start, end = hands.scenario.window(phase)
+    hands.clock.pause()
+    hands.clock.jump_to(hands.scenario, phase, where * (end - start))
+    qtbot.waitUntil(lambda: hands.window.tracking.tracker_ref.phase == phase, timeout=timeout)
+    wait_new_frames(qtbot, hands.window)
+
+
 def judged(qtbot, hands, box, phase, condition, timeout=30_000):
     """Hold the technician on ``phase`` until ``condition()`` (the box captured or refused)."""
-    hands.hold(f"moving to {phase}", where=0.2)      # away from the last spot: the hold re-arms
+    put(qtbot, hands, f"moving to {phase}", where=0.2)     # away from the last spot: re-arms
     since = time.monotonic_ns()
     qtbot.waitUntil(lambda: box._last_ns > since and not box._arm_after_move, timeout=timeout)
-    hands.hold(f"touching {phase}")
+    put(qtbot, hands, f"touching {phase}")
     qtbot.waitUntil(condition, timeout=timeout)
 
 
@@ -118,7 +130,7 @@ def test_digitising_the_cap_with_the_simulated_pointer(window, eeg_tab, qtbot, t
     assert box.digitisation.current == "Fp1" and "Touch Fp1" in box.instruction.text()
     assert box.table.rowCount() == 19
     # the tip resting (parked) when digitising starts is never judged, however long it rests
-    hands.hold("parked")
+    put(qtbot, hands, "parked")
     qtbot.waitUntil(lambda: not box._arm_after_move
                     and box.detector.state().held_s >= box.detector.window_s - 1e-6, timeout=30_000)
     assert "refused" not in box.message.text() and box.digitisation.rows["Fp1"].status == "to touch"
@@ -135,7 +147,8 @@ def test_digitising_the_cap_with_the_simulated_pointer(window, eeg_tab, qtbot, t
     wait_until_step_sees_tip(qtbot, fid)
     assert panel.ctx.landmark_names == list(FIDUCIALS)
     for name in FIDUCIALS:
-        hands.hold_until(f"touching {name}", lambda n=name: n in panel.ctx.touched)
+        put(qtbot, hands, f"touching {name}")
+        qtbot.waitUntil(lambda n=name: n in panel.ctx.touched, timeout=30_000)
     assert panel.ctx.fit_ok
     window.state.set_registration(panel.ctx.fiducial_fit)
     window.panels.setCurrentWidget(box)
@@ -166,6 +179,11 @@ def test_digitising_the_cap_with_the_simulated_pointer(window, eeg_tab, qtbot, t
     assert max(errors.values()) < 2.0, errors
     window.view3d.render_now()
     shot(window, "eeg-digitise-done")
+
+    # a new registration (here the same fit again) re-maps the touched electrodes and says so
+    window.state.set_registration(panel.ctx.fiducial_fit)
+    assert "the 19 touched electrodes were re-mapped" in box.message.text()
+    assert max(float(np.linalg.norm(p - electrodes[n])) for n, p in box.positions_mm().items()) < 2.0
 
     # 5. redo one (select, Redo) and save / load as BIDS
     box.select("Cz")

@@ -129,6 +129,24 @@ def test_redo_one_electrode_keeps_the_others():
     assert dig.current == "F8"          # back to the first electrode still to touch
 
 
+def test_a_corrected_registration_re_maps_the_touched_electrodes():
+    """Electrodes touched under a registration 4 mm off, then the registration is redone (marker
+    left in place): re-mapped through the new one they land within 2 mm of the truth."""
+    dig, truth = cap()
+    rng = np.random.default_rng(9)
+    off = Transform.from_translation([0.0, 4.0, -1.5], to_frame=Frame.MRI, from_frame=Frame.MRI)
+    wrong = off @ MRI_FROM_REFERENCE
+    for name in TEN_TWENTY_19[:8]:
+        assert dig.capture(touch(truth[name], rng), wrong).ok
+    before = max(np.linalg.norm(dig.positions_mm()[n] - truth[n]) for n in TEN_TWENTY_19[:8])
+    assert before > 2.5
+    assert dig.remap(MRI_FROM_REFERENCE) == list(TEN_TWENTY_19[:8])
+    after = max(np.linalg.norm(dig.positions_mm()[n] - truth[n]) for n in TEN_TWENTY_19[:8])
+    assert after < 2.0 and "re-mapped" in dig.rows["F3"].reason
+    with pytest.raises(DigitisationError):
+        dig.remap(REFERENCE_FROM_MRI)
+
+
 def test_missing_electrodes_are_interpolated_and_marked():
     dig, truth = cap()
     rng = np.random.default_rng(8)
