@@ -27,6 +27,7 @@ def planted(iaf: float, slope: float, alpha_v2: float = 5e-12, sd: float = 0.8, 
     return individual_alpha_frequency(f, p, clean.channels, condition)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("slope", [1.0, 2.0, 2.5])
 def test_planted_iaf_found_within_a_quarter_hz_at_0p1_hz_steps(slope):
     errors = []

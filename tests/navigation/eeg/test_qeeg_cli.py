@@ -172,6 +172,7 @@ def test_a_failed_write_leaves_the_previous_results_and_no_partial_file(sample, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["qeeg.json", "qeeg_report.png"]
 
 
+@pytest.mark.slow
 def test_no_gui_backend_is_touched(sample, tmp_path):
     """fooof imports matplotlib.pyplot; the report must still leave the backend unresolved and Qt
     unimported, so the same code is safe on the app's worker thread."""
