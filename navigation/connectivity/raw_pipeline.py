@@ -54,6 +54,15 @@ def _read_run(run: BoldRun, cancel: CancelToken | None) -> np.ndarray:
     return data
 
 
+def _head_mask(raw: np.ndarray) -> np.ndarray:
+    """Voxels whose mean intensity is above 20 % of the run's robust maximum (NaN ignored)."""
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(np.where(np.isfinite(raw), raw, np.nan), axis=3)
+    mean = np.nan_to_num(mean)
+    top = float(np.percentile(mean, 99))
+    return mean > 0.2 * top if top > 0 else np.ones(mean.shape, dtype=bool)
+
+
 def run_minimal_pipeline(run: BoldRun, t1: np.ndarray, mri_from_t1_voxel: np.ndarray, mri_from_mni: Transform,
                          *, fd_threshold_mm: float = FD_THRESHOLD_MM, progress: ProgressCallback | None = None,
                          cancel: CancelToken | None = None) -> PreparedBold:
@@ -64,6 +73,9 @@ def run_minimal_pipeline(run: BoldRun, t1: np.ndarray, mri_from_t1_voxel: np.nda
     check_overlap(bounding_box_mm(run.shape, run.bold_from_voxel), t1_box, f"{name} (scanner mm)")
     report(progress, 0.0, "Reading the BOLD run", cancel)
     raw = _read_run(run, cancel)
+    # NaN / constant voxels are refused before minutes of work: inside the head as the run's own
+    # mean intensity shows it (an EPI has little signal outside the brain)
+    voxel_warnings = check_voxel_values(ArrayVolumes(raw), _head_mask(raw), name)
     finite = bool(np.all(np.isfinite(raw)))
     data = raw if finite else np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
     moved = realign(data, run.bold_from_voxel, progress=scaled(progress, 0.05, 0.7), cancel=cancel)
@@ -75,8 +87,7 @@ def run_minimal_pipeline(run: BoldRun, t1: np.ndarray, mri_from_t1_voxel: np.nda
     report(progress, 0.94, "Tissue masks from the MNI templates", cancel)
     mni_from_mri = mri_from_mni.inverse()
     masks = tissue_masks(run.shape[:3], mni_from_mri.matrix @ mri_from_voxel)
-    warnings = list(run.warnings) + masks.warnings
-    warnings += check_voxel_values(ArrayVolumes(raw), masks.brain, name)
+    warnings = list(run.warnings) + voxel_warnings + masks.warnings
     shift = float(np.linalg.norm(mri_from_bold[:3, 3]))
     turn = float(np.degrees(Rotation.from_matrix(mri_from_bold[:3, :3]).magnitude()))
     if shift > FAR_APART_MM or turn > FAR_APART_DEG:
