@@ -27,6 +27,7 @@ from .overlay_box import OverlayBox
 from .overlay_slices import LAYER, MapData, MapLayer, OverlaySettings, colour_lut
 from .params_box import ParamsBox
 from .result_box import ResultBox
+from .surface_sampling import sample_on_surface
 
 __all__ = ["ConnectivityPanel", "TARGET_NAME"]
 
@@ -46,6 +47,7 @@ class ConnectivityPanel(QtWidgets.QScrollArea):
         self.map_data: MapData | None = None
         self.surface_map: SurfaceMap | None = None
         self.sample_truth: Any = None          # set by the sample-run menu item
+        self._brain_signal = False
         self._lut = colour_lut()
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
@@ -154,6 +156,7 @@ class ConnectivityPanel(QtWidgets.QScrollArea):
         if head.brain is not None and outcome.surface_r is not None and outcome.surface_cluster is not None \
                 and len(outcome.surface_r) == head.brain.n_points:
             self.surface_map = SurfaceMap(head.brain, outcome.surface_r, outcome.surface_cluster)
+        self._follow_brain_changes()
         self.result_box.show_result(r, self._sample_lines())
         self.overlay_box.setEnabled(True)
         self.overlay_box.set_limit(self.map_data.r_limit)
@@ -162,6 +165,27 @@ class ConnectivityPanel(QtWidgets.QScrollArea):
         text = f"fMRI target computed: r = {r.correlation_at_target:+.2f}, moves {r.stability_mm:.1f} mm between halves"
         self.main.statusBar().showMessage(text + (f"; {len(r.warnings)} warning(s)" if r.warnings else ""), 15000)
         self.resultShown.emit(outcome)
+
+    def _follow_brain_changes(self) -> None:
+        """Resample the map when the brain surface is replaced under a shown result (e.g. the
+        template brain that arrives after the job's MNI registration): the old patch would float
+        off the new surface. (Connected here: the window builds its brain controller after the tabs.)"""
+        brains = getattr(self.main, "brains", None)
+        if brains is not None and not self._brain_signal:
+            brains.brainChanged.connect(self._brain_changed)
+            self._brain_signal = True
+
+    def _brain_changed(self, brain: Any) -> None:
+        o, head = self.outcome, self.state.head
+        if o is None or head is None or o.volume is not head.volume or brain is not head.brain:
+            return
+        self.surface_map = None
+        if brain is not None and brain.n_points:
+            o.surface_r, o.surface_cluster = sample_on_surface(
+                o.result.correlation_map, o.result.cluster_mask, o.mri_from_voxel,
+                np.asarray(brain.points, float), surface_normals(brain))
+            self.surface_map = SurfaceMap(brain, o.surface_r, o.surface_cluster)
+        self.draw_overlays()
 
     def _sample_lines(self) -> list[str]:
         t, o = self.sample_truth, self.outcome

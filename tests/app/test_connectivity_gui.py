@@ -285,6 +285,14 @@ def test_cancel_and_a_bad_file_leave_the_previous_result_with_a_clear_message(
     assert w.jobs.job is None and "is a folder" in (w.last_error or "")
     w._error_box.close()
 
+    # a new brain surface under the shown result (e.g. the template brain arriving): the map is
+    # sampled again onto it, not left floating on the old one
+    head = w.head
+    coarser = head.brain.decimate(0.5)
+    w.brains._set_brain(head, (coarser, None))
+    assert panel.surface_map is not None and panel.surface_map.lifted.n_points == coarser.n_points
+    assert w.view3d.has_overlay(MAP_OVERLAY)
+
     # the window still works: a click moves the cursor, the result can be added
     view = w.slices["axial"]
     before = w.cursor_mri.copy()
