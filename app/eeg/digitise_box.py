@@ -214,8 +214,10 @@ class DigitiseElectrodesBox(QtWidgets.QGroupBox):
         placed, note = result
         if head is not self.window_.state.head:       # another head was opened meanwhile
             return
-        if placed is None:
-            self.message.show_message(f"No electrode positions: {note}", "error")
+        if placed is None or not placed.positions_mm:
+            why = note if placed is None else "none of " + ", ".join(placed.unknown) + \
+                " is a 10-20/10-10/10-05 electrode name"
+            self.message.show_message(f"No electrode positions: {why}", "error")
             return
         self.template = dict(placed.positions_mm)
         self.digitisation = ElectrodeDigitisation(list(self.template), self.template, surface)

@@ -271,6 +271,11 @@ def test_the_box_says_why_without_a_head_or_recording(window, eeg_tab, qtbot):
     qtbot.waitUntil(lambda: box.digitisation is not None, timeout=30_000)
     assert box.digitisation.order == ["Fp1", "F3", "T7", "Cz"]
     assert "No position for EKG" in box.message.text() and "T3 → T7" in box.message.text()
+    box.set_channels(["EKG", "EOG"])                 # nothing to place: said, no traceback
+    done = box.digitisation
+    click(qtbot, box.template_button)
+    qtbot.waitUntil(lambda: "No electrode positions" in box.message.text(), timeout=30_000)
+    assert "none of EKG, EOG" in box.message.text() and box.digitisation is done
 
 
 def test_a_file_of_another_head_is_refused(window, eeg_tab, qtbot, tmp_path):
