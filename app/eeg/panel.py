@@ -168,9 +168,9 @@ class QeegPanel(QtWidgets.QScrollArea):
         dig = self.digitise_box.digitisation
         touched = dig is not None and bool(dig.captured())
         how = "digitised with the pointer or read from a BIDS file" if touched else \
-            "the template on this head"
+            "template positions on this head"
         self.set_electrodes(Electrodes(dict(positions), "digitised" if touched else "template",
-                                       f"{len(positions)} electrodes from {how} (electrode box below)",
+                                       f"{len(positions)} electrodes, {how} (electrode box below)",
                                        self.state.head, from_box=True))
 
     def set_electrodes(self, electrodes: Electrodes) -> None:
