@@ -21,7 +21,7 @@ other processes on a shared box slow every one of them):
   ``raw_pipeline_s``.
 * **Memory**: a 97x115x97 x 1200-volume run written uncompressed (``.nii``, 2.6 GB, deleted after)
   processed in a child process (``prepare_fmriprep`` + ``compute_connectivity``); its peak RSS from
-  ``getrusage(RUSAGE_CHILDREN)``: ``peak_rss_mb`` (the whole run as float32 would be 5.2 GB).
+  ``getrusage(RUSAGE_SELF)`` reported by the child: ``peak_rss_mb`` (the run as float32 would be 5.2 GB).
 
 Every run's target is compared with the planted one (``*_target_error_mm``).
 
@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -70,7 +69,8 @@ from tmsnav.navigation.sample_head import sample_head_mri_from_mni
 start = time.perf_counter()
 prepared = prepare_fmriprep(sys.argv[1], "01", t1_image=sys.argv[2], mri_from_mni=sample_head_mri_from_mni())
 result = compute_connectivity(prepared)
-print(time.perf_counter() - start, *result.target_mri_mm)
+seconds = time.perf_counter() - start
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, seconds, *result.target_mri_mm)
 """
 
 
@@ -116,15 +116,12 @@ def nilearn_pipeline(truth, prepared, params: ConnectivityParams) -> np.ndarray:
 
 
 def peak_rss_child(folder: Path, t1: Path) -> tuple[float, float, np.ndarray]:
-    """``(peak RSS MB, seconds, target)`` of one 1200-volume run in a fresh child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """``(peak RSS MB, seconds, target)`` of one 1200-volume run in a fresh child process (the
+    child reports its own ``getrusage(RUSAGE_SELF).ru_maxrss``, kB on Linux)."""
     proc = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(t1)], capture_output=True, text=True,
                           check=True)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb <= before:
-        raise RuntimeError("the child's peak RSS was not recorded (a previous child used more)")
-    values = [float(v) for v in proc.stdout.split()]
-    return peak_kb / 1024.0, values[0], np.array(values[1:4])
+    values = [float(v) for v in proc.stdout.split()[-5:]]
+    return values[0] / 1024.0, values[1], np.array(values[2:5])
 
 
 def main() -> None:
@@ -162,6 +159,7 @@ def main() -> None:
             "fmriprep_2mm_correlation": float(result_mem.correlation_at_target),
             "sample_write_2mm_300_s": t_write,
         })
+        _save(metrics)
         shutil.rmtree(work / "fmriprep")
         # ---- raw 64x64x36, 300 volumes
         raw = write_sample_run(work / "raw", variant="raw", n_volumes=300, seed=0)
@@ -176,6 +174,7 @@ def main() -> None:
             "raw_target_error_mm": float(np.linalg.norm(result_raw.target_mri_mm - raw.target_mri_mm)),
             "raw_stability_mm": float(result_raw.stability_mm),
         })
+        _save(metrics)
         shutil.rmtree(work / "raw")
         # ---- 1200 volumes: memory
         if not args.skip_1200:
@@ -193,9 +192,14 @@ def main() -> None:
                     "conditions": "fMRIPrep-like 97x115x97x300 int16 .nii.gz on 2 mm; raw 64x64x36x300 3.5 mm; "
                                   "sample head T1; stored sample-head mri_from_mni (registration not timed)"})
     _print(metrics)
+    _save(metrics)
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+def _save(metrics: dict) -> None:
+    """Written after each part too, so a later failure does not lose the earlier numbers."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 def _from_file(truth, t1, mri_from_mni, params):
