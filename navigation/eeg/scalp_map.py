@@ -181,7 +181,7 @@ class SphericalSpline:
         for start in range(0, len(pts), _CHUNK):
             unit = _directions(pts[start:start + _CHUNK], self.centre_mm)
             cos = _cosines(unit, self.directions)
-            vals = _g(cos) @ self.weights + self.constant
+            vals = np.einsum("ij,j->i", _g(cos), self.weights) + self.constant
             if fade:
                 vals[_far(unit, cos, self.max_angle_rad, self.pole, self.outline, self.margin_rad)] = np.nan
             out[start:start + _CHUNK] = vals
