@@ -182,3 +182,33 @@ def test_no_gui_backend_is_touched(sample, tmp_path):
             "print(rc, 'PySide6' in sys.modules, matplotlib.rcParams._get_backend_or_none())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     assert done.stdout.strip().splitlines()[-1] == "0 False None", done.stderr[-2000:]
+
+
+def _write_montage(path: Path, names: list[str], seconds: float = 150.0) -> Path:
+    """An EDF+ of independent channels with a 10 Hz alpha peak and no condition markers."""
+    import numpy as np
+
+    from tmsnav.navigation.eeg.edf_writer import write_edf
+    from tmsnav.navigation.eeg.synthetic import ChannelSpec, Peak, shaped_noise
+
+    rng = np.random.default_rng(11)
+    spec = ChannelSpec(slope=1.5, aperiodic_at_10hz_v2_per_hz=4e-12, peaks=[Peak(10.0, 40e-12, 0.8)])
+    data_uv = np.stack([1e6 * shaped_noise(spec, int(seconds * 256), 256.0, rng) for _ in names])
+    return write_edf(path, data_uv, 256.0, names, unit="uV", physical_min=[-500.0] * len(names),
+                     physical_max=[500.0] * len(names))
+
+
+def test_a_montage_without_f3_f4_gives_measures_but_no_suggestion_with_the_reason(tmp_path, capsys):
+    names = ["Fp1", "Fp2", "Fz", "C3", "Cz", "C4", "P3", "Pz", "P4", "O1", "O2"]
+    path = _write_montage(tmp_path / "reduced.edf", names)
+    assert main(["qeeg", str(path), "-o", str(tmp_path / "out"), "--condition", "all"]) == 0
+    d = json.loads((tmp_path / "out" / "qeeg.json").read_text(encoding="utf-8"))
+    assert d["faa_f4_f3"] is None and d["iaf_hz"] == pytest.approx(10.0, abs=0.25)
+    assert d["suggestion"]["suggestions"] == []
+    reason = d["suggestion"]["no_suggestion_reasons"][0]
+    assert "F4 not recorded" in reason and "F3 not recorded" in reason and "needs F3 and F4" in reason
+
+
+def test_no_frontal_channels_is_refused(tmp_path, capsys):
+    path = _write_montage(tmp_path / "posterior.edf", ["C3", "Cz", "C4", "P3", "Pz", "P4", "O1", "O2"])
+    assert "no frontal channels" in bad(tmp_path, capsys, str(path))
