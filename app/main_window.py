@@ -80,7 +80,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from .connectivity.panel import ConnectivityPanel
 
         self.connectivity_panel = ConnectivityPanel(self)
-        self.panels.addTab(self.connectivity_panel, "fMRI target")
+        self.panels.addTab(self.connectivity_panel, "fMRI")   # the tab bar fits 1366 px wide
         self.registration_panel = RegistrationPanel(self)
         self.panels.addTab(self.registration_panel, "Registration")
         dock = QtWidgets.QDockWidget("Workflow", self)
