@@ -39,6 +39,9 @@ FAA_ALPHA_HZ = (8.0, 13.0)
 TBR_THETA_HZ = (4.0, 8.0)
 TBR_BETA_HZ = (13.0, 21.0)
 V2_TO_UV2 = 1e12
+# Resting scalp EEG has a 1-45 Hz RMS of a few to some tens of µV; outside this band of plausibility
+# the data are almost surely in the wrong unit (the reader checks too; this guards other callers).
+PLAUSIBLE_RMS_UV = (0.5, 500.0)
 FAA_SIGN_CONVENTION = ("FAA = ln(alpha power right) - ln(alpha power left), alpha 8-13 Hz. Alpha power is "
                        "inversely related to cortical activity: FAA < 0 means relatively LESS left-frontal "
                        "activity (the withdrawal/depression pattern); FAA > 0 relatively MORE left-frontal "
@@ -149,6 +152,11 @@ def compute_measures(clean: CleanEeg, bands: Bands = Bands(), progress: Progress
             abs_power[ch][name] = float(values[i])
             rel_power[ch][name] = float(values[i] / total[i]) if total[i] > 0 else float("nan")
     warnings: list[str] = []
+    rms_uv = float(np.sqrt(np.median(total)) * 1e6)
+    if not PLAUSIBLE_RMS_UV[0] <= rms_uv <= PLAUSIBLE_RMS_UV[1]:
+        warnings.append(f"implausible EEG amplitude: median 1-45 Hz RMS {rms_uv:.3g} µV (resting EEG is about "
+                        f"{PLAUSIBLE_RMS_UV[0]:g}-{PLAUSIBLE_RMS_UV[1]:g} µV); check the units (volts vs microvolts): "
+                        "absolute powers would be wrong by a factor of 1e12")
     report(progress, 0.3, "individual alpha frequency")
     iaf = individual_alpha_frequency(freqs, psd, channels, clean.condition)
     warnings.extend(iaf.warnings)

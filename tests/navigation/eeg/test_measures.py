@@ -170,3 +170,37 @@ def test_sample_edf_planted_findings(tmp_path):
     assert m.faa_f8_f7 < 0
     assert m.tbr_cz > m.tbr_fz * 0.8 and m.tbr_cz == pytest.approx(truth.expected_tbr_cz["13-21"], rel=0.15)
     assert m.zscores["Cz"]["theta"] > 1.5
+
+
+@pytest.mark.parametrize("fs", [128.0, 500.0, 1000.0])
+def test_sampling_rate_does_not_change_the_measures(fs):
+    """The same signals (sinusoids + noise) at other sampling rates: same powers, same IAF grid."""
+    rng = np.random.default_rng(8)
+
+    def at(rate: float):
+        t = np.arange(int(120 * rate)) / rate
+        names = ["F3", "F4", "Cz", "Fz", "O1", "O2", "Pz"]
+        amp = {"F3": 12e-6, "F4": 8e-6, "Cz": 6e-6, "Fz": 6e-6, "O1": 20e-6, "O2": 20e-6, "Pz": 15e-6}
+        data = np.stack([amp[n] * np.sin(2 * np.pi * 10.3 * t) + 4e-6 * np.sin(2 * np.pi * 6.1 * t)
+                         + 2e-6 * np.sin(2 * np.pi * 17.2 * t) for n in names])
+        data += rng.normal(0, 0.3e-6, data.shape) * np.sqrt(rate / 256.0)     # same noise density
+        return compute_measures(clean_from_signals(data, names, rate))
+
+    ref, other = at(256.0), at(fs)
+    assert np.allclose(other.freqs_hz[:181], ref.freqs_hz[:181])              # 0.25 Hz grid at every rate
+    for ch in ref.channels:
+        for band in ("theta", "alpha", "beta"):
+            assert other.band_power_abs[ch][band] == pytest.approx(ref.band_power_abs[ch][band], rel=0.01)
+    assert other.faa_f4_f3 == pytest.approx(np.log((8 / 12) ** 2), abs=0.01)
+    assert other.tbr_cz == pytest.approx(ref.tbr_cz, rel=0.01)
+
+
+def test_data_in_microvolts_passed_as_volts_is_flagged(nineteen):
+    from tmsnav.navigation.eeg.cleaning import CleanEeg
+    import dataclasses
+
+    wrong = dataclasses.replace(nineteen, epochs_v=nineteen.epochs_v * 1e6)
+    m = compute_measures(wrong)
+    assert any("implausible EEG amplitude" in w and "units" in w for w in m.warnings)
+    assert not any("implausible" in w for w in compute_measures(nineteen).warnings)
+    assert isinstance(wrong, CleanEeg)
