@@ -1,4 +1,4 @@
-"""The "fMRI target" tab: a personalised L-DLPFC target from the patient's resting-state fMRI.
+"""The "fMRI" tab: a personalised L-DLPFC target from the patient's resting-state fMRI.
 
 The spot in left DLPFC whose resting activity is most anticorrelated with the subgenual
 cingulate (Fox et al. 2012, Biol Psychiatry 72:595), found reproducibly by the cluster step of
