@@ -82,6 +82,7 @@ class QeegMeasures:
     def to_json_dict(self) -> dict:
         """Plain JSON types; powers in µV² (``_uv2``), frequencies in Hz."""
         detail = self.iaf_detail
+        shown = np.asarray(self.freqs_hz) <= TOTAL_HZ[1]
         return {
             "iaf_hz": self.iaf_hz,
             "iaf_peak_pick_hz": self.iaf_peak_pick_hz,
@@ -106,9 +107,9 @@ class QeegMeasures:
             "published_ranges": [c.to_json_dict() for c in self.comparisons],
             "condition": self.condition,
             "n_clean_epochs": self.n_epochs,
-            "spectrum": {"freqs_hz": [float(f) for f in self.freqs_hz],
+            "spectrum": {"freqs_hz": [float(f) for f in self.freqs_hz[shown]],     # the analysed 0-45 Hz
                          "channels": list(self.channels),
-                         "psd_uv2_per_hz": (V2_TO_UV2 * self.psd_v2_per_hz).round(6).tolist()},
+                         "psd_uv2_per_hz": (V2_TO_UV2 * self.psd_v2_per_hz[:, shown]).round(6).tolist()},
             "warnings": list(self.warnings),
         }
 
