@@ -8,6 +8,12 @@ panel (no horizontal scrolling: the page must fit, which tests/app/test_chairsid
 The scroll area is an implementation detail: :meth:`ScrollingTabs.setCurrentWidget`,
 :meth:`currentWidget`, :meth:`widget` and :meth:`indexOf` take and return the panel itself, as with
 a plain QTabWidget (``window.panels.setCurrentWidget(window.guidance_panel)`` keeps working).
+
+Groups: one tab can hold a second row of tabs (:meth:`ScrollingTabs.add_group`), e.g. "Plan" with
+Targets, fMRI and qEEG. Every title stays whole in a 400-pixel panel (a 1024-pixel screen) only if
+the top row holds few tabs; a row of eight would need scroll arrows, which hide tabs. The same
+three methods find a page inside a group and open both rows on it; :meth:`leaves` lists every
+page with its path ("Plan > fMRI") for the fit tests.
 """
 
 from __future__ import annotations
@@ -43,6 +49,31 @@ class ScrollingTabs(QtWidgets.QTabWidget):
         area.setWidget(page)
         return super().addTab(area, label)
 
+    def add_group(self, label: str) -> "ScrollingTabs":
+        """A tab holding its own row of tabs; add pages to the returned group with ``addTab``."""
+        group = ScrollingTabs()
+        group.setObjectName(f"group_{label.lower()}")
+        group.setDocumentMode(True)
+        super().addTab(group, label)
+        return group
+
+    def leaves(self) -> list[tuple[str, "ScrollingTabs", int]]:
+        """Every page as (path, the tab row holding it, its index there), groups opened."""
+        out: list[tuple[str, ScrollingTabs, int]] = []
+        for i in range(self.count()):
+            inner = super().widget(i)
+            if isinstance(inner, ScrollingTabs):
+                out += [(f"{self.tabText(i)} > {path}", row, j) for path, row, j in inner.leaves()]
+            else:
+                out.append((self.tabText(i), self, i))
+        return out
+
+    def show_leaf(self, row: "ScrollingTabs", index: int) -> None:
+        """Open ``row``'s tab ``index`` and, when ``row`` is a group, the group's own tab."""
+        row.setCurrentIndex(index)
+        if row is not self:
+            self.setCurrentIndex(super().indexOf(row))
+
     def page(self, index: int) -> QtWidgets.QWidget | None:
         area = super().widget(index)
         return area.widget() if isinstance(area, QtWidgets.QScrollArea) else area
@@ -56,16 +87,24 @@ class ScrollingTabs(QtWidgets.QTabWidget):
 
     def indexOf(self, page: QtWidgets.QWidget) -> int:  # noqa: N802
         for i in range(self.count()):
-            if self.page(i) is page or super().widget(i) is page:
+            inner = super().widget(i)
+            if self.page(i) is page or inner is page:
+                return i
+            if isinstance(inner, ScrollingTabs) and inner.indexOf(page) >= 0:
                 return i
         return -1
 
     def currentWidget(self) -> QtWidgets.QWidget:  # noqa: N802
         page = self.page(self.currentIndex())
+        if isinstance(page, ScrollingTabs):
+            return page.currentWidget()
         return page if page is not None else super().currentWidget()
 
     def setCurrentWidget(self, page: QtWidgets.QWidget) -> None:  # noqa: N802
         index = self.indexOf(page)
         if index < 0:
             raise ValueError(f"{page.objectName() or page!r} is not a page of the side panel")
+        inner = super().widget(index)
+        if isinstance(inner, ScrollingTabs) and inner is not page:
+            inner.setCurrentWidget(page)
         self.setCurrentIndex(index)

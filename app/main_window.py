@@ -76,11 +76,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tracker_panel = TrackerPanel()
         self.panels.addTab(self.tracker_panel, "Tracker")
         self.planning_panel = PlanningPanel(self)
-        self.panels.addTab(self.planning_panel, "Planning")
+        self.plan_tabs = self.panels.add_group("Plan")   # targets by rule, from fMRI, from EEG
+        self.plan_tabs.addTab(self.planning_panel, "Targets")
         from .connectivity.panel import ConnectivityPanel
 
         self.connectivity_panel = ConnectivityPanel(self)
-        self.panels.addTab(self.connectivity_panel, "fMRI")   # the tab bar fits 1366 px wide
+        self.plan_tabs.addTab(self.connectivity_panel, "fMRI")
         self.registration_panel = RegistrationPanel(self)
         self.panels.addTab(self.registration_panel, "Registration")
         dock = QtWidgets.QDockWidget("Workflow", self)
@@ -101,7 +102,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from .eeg.panel import QeegPanel
 
         self.qeeg_panel = QeegPanel(self)
-        self.panels.addTab(self.qeeg_panel, "qEEG")
+        self.plan_tabs.addTab(self.qeeg_panel, "qEEG")
         self.sessions = SessionController(self, self.file_menu)
         from .brain_loading import BrainController
 

@@ -59,22 +59,24 @@ def test_every_tab_fits_and_no_visible_text_is_cut(window, qtbot, size, sample_h
     tabs = window.panels
     problems = {}
     seen = []
-    for i in range(tabs.count()):
-        tabs.setCurrentIndex(i)
-        area = tabs.scroll_area(i)
-        page = tabs.page(i)
+    for path, row, i in tabs.leaves():          # groups opened: "Plan > fMRI" is a page too
+        tabs.show_leaf(row, i)
+        area = row.scroll_area(i)
+        page = row.page(i)
         for view, show in views_of(page):
             show()
-            seen.append(f"{tabs.tabText(i)} {view}")
+            seen.append(f"{path} {view}")
             QtWidgets.QApplication.processEvents()
             cut = settled_cut_texts(window, qtbot)
             page_w = QtWidgets.QWidget.width(page)       # a panel may shadow width() with a child
             if page_w > area.viewport().width():           # no horizontal scroll bar: would be cut
                 cut.append(f"page is {page_w} px wide in a {area.viewport().width()} px panel")
             if cut:
-                problems[f"{tabs.tabText(i)} {view}".strip()] = cut
+                problems[f"{path} {view}".strip()] = cut
     assert sum(v.startswith("Registration step") for v in seen) >= 7, seen
-    assert sum(v.startswith("Planning add by") for v in seen) >= 3, seen
+    assert sum(v.startswith("Plan > Targets add by") for v in seen) >= 3, seen
+    paths = {path for path, _, _ in tabs.leaves()}
+    assert {"Plan > Targets", "Plan > fMRI", "Plan > qEEG", "Navigate"} <= paths, paths
     assert not problems, "\n".join(f"{k}: {v}" for k, vs in problems.items() for v in vs)
     assert window.centralWidget().width() >= 0.55 * window.width()
 
