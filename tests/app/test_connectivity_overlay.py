@@ -198,3 +198,45 @@ def test_params_box_gives_the_method_and_refuses_what_the_method_refuses(qtbot):
         box.params()
     box.reset()
     assert box.params() == ConnectivityParams()
+
+
+def test_search_region_and_cluster_outlines_follow_their_toggles(qtbot):
+    """White outline = search region, yellow = cluster, each drawn only while its box is ticked,
+    and an outline is the region's border, not the region filled."""
+    from tmsnav.app.connectivity.overlay_slices import CLUSTER_COLOUR, SEARCH_COLOUR
+
+    n = 64
+    grid = DisplayGrid.from_volume(np.full((n, n, n), 100.0, np.float32),
+                                   Transform(Frame.MRI, Frame.VOXEL, _affine(1.0, n, False)))
+    view = SliceView("axial")
+    qtbot.addWidget(view)
+    view.resize(300, 300)
+    view.show()
+    view.set_grid(grid, 100.0, 200.0)
+    view.set_cursor(np.zeros(3))
+    data = _left_blob_map(False)
+
+    def counts(**flags) -> tuple[int, int, int]:
+        rgba = MapLayer(data, OverlaySettings(**flags), colour_lut()).plane_rgba(view)
+        opaque = rgba[..., 3] == 255
+        white = opaque & np.all(rgba[..., :3] == SEARCH_COLOUR, axis=-1)
+        yellow = opaque & np.all(rgba[..., :3] == CLUSTER_COLOUR, axis=-1)
+        return int(white.sum()), int(yellow.sum()), int((rgba[..., 3] > 0).sum())
+
+    white, yellow, drawn = counts(show_map=False)
+    assert white > 20 and yellow > 20
+    search_area = int(sample_on_area(data, view))
+    assert white + yellow < search_area / 2, "outlines, not filled regions"
+    assert counts(show_map=False, show_search=False)[:2] == (0, yellow)
+    only_search = counts(show_map=False, show_cluster=False)
+    assert only_search[1] == 0 and only_search[0] >= white     # (the cluster border drew over part of it)
+    assert counts(show_map=False, show_search=False, show_cluster=False)[2] == 0
+
+
+def sample_on_area(data: MapData, view: SliceView) -> int:
+    """Pixels of the search region on the view's plane."""
+    from tmsnav.app.connectivity.surface_sampling import sample_plane
+
+    planes = view.planes
+    m = data.voxel_from_mri @ planes.mri_from_display.matrix
+    return int(sample_plane(data.search, m, view.s_axis, view.slice_index, planes.shape, order=0).sum())
