@@ -171,6 +171,10 @@ def _serve(emulator: Any, tcp: int | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["magventure"]:   # a stimulator, not a tracker: its own options and front panel
+        from .stimulators.magventure.emulate import main as magventure_main
+        return magventure_main(argv[1:])
     args = build_parser().parse_args(argv)
     emulator = None
     try:
