@@ -1,0 +1,235 @@
+"""A Magstim unit on a real pty or a TCP socket, byte for byte, with fault injection.
+
+:class:`MagstimEmulator` runs one :class:`~.unit.MagstimUnit` on a thread. ``serve_pty()`` opens a
+pseudo-terminal and returns the slave path to give the driver (or any other host program);
+``serve_tcp()`` listens on 127.0.0.1 for a pyserial ``socket://`` URL. The unit's timers (arming,
+keep-alive, a minute armed unfired, coil cooling) read ``clock``: by default real seconds, in tests
+a :class:`~tmsnav.hardware.simulation.clock.ScenarioClock` the test advances, so nothing waits
+for wall time.
+
+Faults: ``inject_garbage`` (bytes on the line at once), ``stall``/``resume`` (the unit stops
+answering), ``unplug`` (closes the pty master or socket: the host's next read fails like a pulled
+cable), ``misreport_power`` (the unit reports another power than it was set to), and the unit's own
+state (``unit.set_coil_temperature``, ``unit.coil_present``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import threading
+import time
+from typing import Callable
+
+from .unit import MagstimUnit
+
+__all__ = ["MagstimEmulator"]
+
+_IDLE_S = 0.02   # how often the unit's timers run when no byte arrives
+
+
+class MagstimEmulator:
+    """A Magstim ``model`` ("200", "bistim", "rapid") serving on a pty or TCP port."""
+
+    def __init__(self, model: str = "200", *, clock: Callable[[], float] | None = None,
+                 version: tuple[int, int, int] = (9, 0, 0), unlock_code: str | None = None,
+                 heat_per_pulse_c: float = 0.05) -> None:
+        t0 = time.monotonic()
+        self.unit = MagstimUnit(model, clock=clock or (lambda: time.monotonic() - t0),
+                                version=version, unlock_code=unlock_code,
+                                heat_per_pulse_c=heat_per_pulse_c)
+        self.lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._listener: socket.socket | None = None
+        self._conn: socket.socket | None = None
+        self._pending = b""
+        self.path: str | None = None
+        self.port: int | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.ticks = 0
+
+    @property
+    def model(self) -> str:
+        return self.unit.model
+
+    @property
+    def url(self) -> str:
+        if self.path is not None:
+            return self.path
+        if self.port is not None:
+            return f"socket://127.0.0.1:{self.port}"
+        raise RuntimeError("emulator is not serving; call serve_pty() or serve_tcp() first")
+
+    # ----- life cycle -----------------------------------------------------------------------------
+    def serve_pty(self) -> str:
+        """Open a pseudo-terminal, serve on its master; return the slave path (e.g. /dev/pts/3)."""
+        self._require_idle()
+        import tty        # POSIX only (pty mode)
+
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self._master, self._slave = master, slave
+        self.path = os.ttyname(slave)
+        self._start(self._run_pty)
+        return self.path
+
+    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
+        """Listen on ``host:port`` (0 = any free port); return the port. One host at a time."""
+        self._require_idle()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(1)
+        self._listener = listener
+        self.port = listener.getsockname()[1]
+        self._start(self._run_tcp)
+        return self.port
+
+    def _require_idle(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("emulator is already serving")
+
+    def _start(self, target: Callable[[], None]) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=target, name=f"magstim-emulator-{self.model}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the pty/socket. Idempotent."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
+        with self.lock:
+            for fd in (self._master, self._slave):
+                if fd is not None:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            self._master = self._slave = None
+            for sock in (self._conn, self._listener):
+                if sock is not None:
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
+            self._conn = self._listener = None
+
+    unplug = stop   # pulling the cable: the pty vanishes, the host's next read or write fails
+
+    def __enter__(self) -> "MagstimEmulator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----- faults ---------------------------------------------------------------------------------
+    def inject_garbage(self, data: bytes) -> None:
+        """Put ``data`` on the line now (line noise, a unit booting)."""
+        with self.lock:
+            self._pending += bytes(data)
+
+    def stall(self) -> None:
+        """The unit stops answering (its timers still run) until :meth:`resume`."""
+        with self.lock:
+            self.unit.stalled = True
+
+    def resume(self) -> None:
+        with self.lock:
+            self.unit.stalled = False
+
+    def misreport_power(self, offset_pct: int) -> None:
+        """From now on the unit reports its power ``offset_pct`` away from what it holds."""
+        with self.lock:
+            self.unit.power_report_offset = int(offset_pct)
+
+    def commands(self) -> list[bytes]:
+        """Every command frame received so far (without checksum), oldest first."""
+        with self.lock:
+            return list(self.unit.commands)
+
+    # ----- serving --------------------------------------------------------------------------------
+    def _step(self, data: bytes) -> bytes:
+        with self.lock:
+            out, self._pending = self._pending, b""
+            if data:
+                self.bytes_in += len(data)
+                out += self.unit.receive(data)
+            else:
+                self.unit.tick()
+            self.ticks += 1
+            return out
+
+    def _run_pty(self) -> None:
+        while not self._stop.is_set():
+            master = self._master
+            if master is None:
+                return
+            try:
+                readable, _, _ = select.select([master], [], [], _IDLE_S)
+            except (OSError, ValueError):
+                return
+            data = b""
+            if readable:
+                try:
+                    data = os.read(master, 4096)
+                except BlockingIOError:
+                    pass
+                except OSError as exc:   # EIO: the host closed the slave; keep serving
+                    if exc.errno != errno.EIO:
+                        return
+                    self._stop.wait(_IDLE_S)
+            out = self._step(data)
+            if out:
+                try:
+                    os.write(master, out)
+                    self.bytes_out += len(out)
+                except OSError:
+                    pass
+
+    def _run_tcp(self) -> None:
+        while not self._stop.is_set():
+            listener = self._listener
+            if listener is None:
+                return
+            try:
+                if not select.select([listener], [], [], _IDLE_S)[0]:
+                    self._step(b"")
+                    continue
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self.lock:
+                self._conn = conn
+            self._serve_connection(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                readable, _, _ = select.select([conn], [], [], _IDLE_S)
+                data = conn.recv(4096) if readable else b""
+            except (OSError, ValueError):
+                return
+            if readable and not data:
+                return   # the host closed the connection
+            out = self._step(data)
+            if out:
+                try:
+                    conn.sendall(out)
+                    self.bytes_out += len(out)
+                except OSError:
+                    return
