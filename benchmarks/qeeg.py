@@ -43,7 +43,7 @@ import numpy as np
 from tmsnav.navigation.eeg.cleaning import clean_eeg
 from tmsnav.navigation.eeg.iaf import individual_alpha_frequency
 from tmsnav.navigation.eeg.measures import compute_measures
-from tmsnav.navigation.eeg.recording import read_eeg
+from tmsnav.navigation.eeg.readers import read_eeg
 from tmsnav.navigation.eeg.rules import assess
 from tmsnav.navigation.eeg.sample_eeg import write_sample_eeg
 from tmsnav.navigation.eeg.spectra import Bands, epoch_psd

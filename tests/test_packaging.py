@@ -54,7 +54,8 @@ def test_every_code_folder_has_an_init():
 
 def test_console_scripts_point_into_tmsnav():
     assert PYPROJECT["project"]["scripts"] == {"tmsnav": "tmsnav.app.main:main",
-                                               "tmsnav-emulate": "tmsnav.hardware.emulate_cli:main"}
+                                               "tmsnav-emulate": "tmsnav.hardware.emulate_cli:main",
+                                               "tmsnav-target": "tmsnav.navigation.target_cli:main"}
 
 
 def _tracked_assets() -> list[str]:

@@ -80,7 +80,7 @@ def analyse_eeg(path: str | Path, display_name: str, params_kwargs: dict[str, An
     """Read, clean, measure and suggest; electrodes placed on the head when one is given."""
     from tmsnav.navigation.eeg.cleaning import CleaningParams, clean_eeg
     from tmsnav.navigation.eeg.measures import compute_measures
-    from tmsnav.navigation.eeg.recording import read_eeg
+    from tmsnav.navigation.eeg.readers import read_eeg
     from tmsnav.navigation.eeg.rules import suggest
     from tmsnav.navigation.errors import NavigationError
 

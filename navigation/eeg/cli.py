@@ -112,7 +112,7 @@ def analyse(args: argparse.Namespace) -> tuple[dict[str, Any], Figure]:
     """Read, clean, measure and suggest; returns (the qeeg.json content, the report figure)."""
     from tmsnav.navigation.eeg.cleaning import CleaningParams, clean_eeg
     from tmsnav.navigation.eeg.measures import compute_measures
-    from tmsnav.navigation.eeg.recording import read_eeg
+    from tmsnav.navigation.eeg.readers import read_eeg
     from tmsnav.navigation.eeg.report_figure import report_figure
     from tmsnav.navigation.eeg.rules import RuleParams, assess
     from tmsnav.navigation.eeg.spectra import NFFT_S, Bands

@@ -17,13 +17,12 @@ one type, so it settles three things once:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from tmsnav.navigation.errors import NavigationError
 
-__all__ = ["EegInputError", "EegRecording", "read_eeg", "canonical_channel_name",
+__all__ = ["EegInputError", "EegRecording",
            "EYES_CLOSED", "EYES_OPEN"]
 
 EYES_CLOSED = "eyes_closed"
@@ -60,16 +59,3 @@ class EegRecording:
         """The samples (volts) of one canonical channel."""
         return self.data_v[self.channels.index(name)]
 
-
-def read_eeg(path: str | Path) -> EegRecording:
-    """Read an EDF/EDF+, BDF, BrainVision, EEGLAB or FIF file (see ``readers.read_eeg``)."""
-    from tmsnav.navigation.eeg.readers import read_eeg as _read
-
-    return _read(path)
-
-
-def canonical_channel_name(name: str) -> str | None:
-    """``"EEG Fp1-REF"`` -> ``"Fp1"``, ``"T3"`` -> ``"T7"``; None for a name that is no electrode."""
-    from tmsnav.navigation.eeg.channel_names import canonical_channel_name as _canon
-
-    return _canon(name)

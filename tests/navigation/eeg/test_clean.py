@@ -11,7 +11,7 @@ from scipy.signal import welch
 
 from tmsnav.navigation.errors import Cancelled
 from tmsnav.navigation.eeg.cleaning import CleaningParams, clean_eeg
-from tmsnav.navigation.eeg.recording import EegInputError, read_eeg
+from tmsnav.navigation.eeg.readers import EegInputError, read_eeg
 from tmsnav.navigation.eeg.sample_eeg import write_sample_eeg
 from tmsnav.navigation.progress import CancelToken
 

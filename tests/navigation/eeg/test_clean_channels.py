@@ -11,7 +11,7 @@ import pytest
 
 from tmsnav.navigation.eeg.cleaning import clean_eeg
 from tmsnav.navigation.eeg.edf_writer import write_edf
-from tmsnav.navigation.eeg.recording import EegInputError, read_eeg
+from tmsnav.navigation.eeg.readers import EegInputError, read_eeg
 from tmsnav.navigation.eeg.sample_eeg import write_sample_eeg
 
 

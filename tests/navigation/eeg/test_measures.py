@@ -160,7 +160,7 @@ def test_epoch_psd_refuses_no_epochs():
 def test_sample_edf_planted_findings(tmp_path):
     """E1's sample recording: IAF within 0.25 Hz, FAA negative and near its planted value, theta excess."""
     from tmsnav.navigation.eeg.cleaning import clean_eeg
-    from tmsnav.navigation.eeg.recording import read_eeg
+    from tmsnav.navigation.eeg.readers import read_eeg
     from tmsnav.navigation.eeg.sample_eeg import write_sample_eeg
 
     truth = write_sample_eeg(tmp_path / "sample.edf", minutes=5.0, iaf_hz=10.4)

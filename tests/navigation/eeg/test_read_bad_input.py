@@ -10,7 +10,7 @@ import pytest
 
 from tests.navigation.eeg import eeg_files as ef
 from tmsnav.navigation.eeg.edf_writer import write_edf
-from tmsnav.navigation.eeg.recording import EegInputError, read_eeg
+from tmsnav.navigation.eeg.readers import EegInputError, read_eeg
 
 SF = 256
 

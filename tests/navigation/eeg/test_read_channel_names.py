@@ -9,7 +9,7 @@ import pytest
 from tests.navigation.eeg import eeg_files as ef
 from tmsnav.navigation.eeg.channel_names import canonical_channel_name, why_not_mapped
 from tmsnav.navigation.eeg.edf_writer import write_edf
-from tmsnav.navigation.eeg.recording import EegInputError, read_eeg
+from tmsnav.navigation.eeg.readers import EegInputError, read_eeg
 
 
 @pytest.mark.parametrize("label, name", [

@@ -7,7 +7,7 @@ import pytest
 from tests.navigation.eeg import eeg_files as ef
 from tmsnav.navigation.eeg.conditions import condition_of, condition_segments
 from tmsnav.navigation.eeg.edf_writer import write_edf
-from tmsnav.navigation.eeg.recording import read_eeg
+from tmsnav.navigation.eeg.readers import read_eeg
 
 
 @pytest.mark.parametrize("text", ["eyes closed", "EC", "Eyes Closed", "eyes_closed", "Comment/EC",

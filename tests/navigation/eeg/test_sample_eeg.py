@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt, welch
 
-from tmsnav.navigation.eeg.recording import read_eeg
+from tmsnav.navigation.eeg.readers import read_eeg
 from tmsnav.navigation.eeg.sample_eeg import CHANNELS_1020, write_sample_eeg
 
 
