@@ -175,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["magventure"]:   # a stimulator, not a tracker: its own options and front panel
         from .stimulators.magventure.emulate import main as magventure_main
         return magventure_main(argv[1:])
+    if argv[:1] == ["magstim"]:      # a stimulator too: hardware/stimulators/magstim/emulate.py
+        from .stimulators.magstim.emulate import main as magstim_main
+        return magstim_main(argv[1:])
     args = build_parser().parse_args(argv)
     emulator = None
     try:
