@@ -30,7 +30,7 @@ from nibabel.spatialimages import SpatialImage
 from ..errors import NavigationError
 
 __all__ = ["FunctionalInputError", "BoldRun", "read_bold", "MIN_VOLUMES", "MAX_TR_S", "TR_TOLERANCE",
-           "bounding_box_mm", "check_overlap", "check_voxel_values"]
+           "bounding_box_mm", "check_overlap", "check_voxel_values", "load_spatial"]
 
 #: fewer volumes than this cannot give a stable correlation map (a 10-min rest run at TR 2 s is 300)
 MIN_VOLUMES = 100
@@ -67,7 +67,8 @@ class BoldRun:
         return np.linalg.norm(self.bold_from_voxel[:3, :3], axis=0)
 
 
-def _spatial(path: Path) -> SpatialImage:
+def load_spatial(path: Path) -> SpatialImage:
+    """``nib.load`` typed as the voxel image it must be, with a user message when it is not."""
     try:
         image = nib.load(str(path))
     except Exception as exc:  # nibabel raises many types for a damaged or foreign file
@@ -157,7 +158,7 @@ def read_bold(path: str | Path, *, sidecar: str | Path | None = None,
             "fMRIPrep / BIDS folder input for a derivatives folder")
     if not p.is_file():
         raise FunctionalInputError(f"the BOLD file {p.name} does not exist")
-    image = _spatial(p)
+    image = load_spatial(p)
     shape = tuple(int(s) for s in image.shape)
     if len(shape) == 5 and shape[3] == 1:       # some writers store time on the 5th axis
         raise FunctionalInputError(f"{p.name} has shape {shape}: time on the 5th axis is not supported")

@@ -23,7 +23,7 @@ from ..errors import NavigationError
 from ..progress import CancelToken, ProgressCallback, report, scaled
 from ..transforms import Frame, Transform
 from .bold_file import (
-    FunctionalInputError, bounding_box_mm, check_overlap, check_voxel_values, read_bold,
+    FunctionalInputError, bounding_box_mm, check_overlap, check_voxel_values, load_spatial, read_bold,
 )
 from .confounds import FD_THRESHOLD_MM, read_confounds
 from .fmriprep import find_fmriprep_run
@@ -61,11 +61,9 @@ def _brain_mask_file(path: Path | None, grid: tuple[int, int, int], space_from_v
     """fMRIPrep's brain mask when it lies on the run's grid (same shape and affine within 0.01 mm)."""
     if path is None:
         return None
-    import nibabel as nib
-
-    image = nib.load(str(path))
-    affine = np.asarray(image.affine, dtype=float)        # type: ignore[attr-defined]
-    data = np.asarray(image.dataobj)                      # type: ignore[attr-defined]
+    image = load_spatial(path)
+    affine = np.asarray(image.affine, dtype=float)
+    data = np.asarray(image.dataobj)
     if data.shape[:3] != grid or not np.allclose(affine, space_from_voxel, atol=1e-2):
         return None
     return data.reshape(grid) > 0

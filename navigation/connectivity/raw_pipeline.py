@@ -24,13 +24,12 @@ the BOLD grid and ``space_from_voxel = mri_from_bold @ bold_from_voxel`` places 
 
 from __future__ import annotations
 
-import nibabel as nib
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..progress import CancelToken, ProgressCallback, report, scaled
 from ..transforms import Frame, Transform
-from .bold_file import BoldRun, bounding_box_mm, check_overlap, check_voxel_values
+from .bold_file import BoldRun, bounding_box_mm, check_overlap, check_voxel_values, load_spatial
 from .confounds import FD_THRESHOLD_MM, MOTION_COLUMNS, with_derivatives
 from .coregister import coregister
 from .prepared import ArrayVolumes, PreparedBold
@@ -45,7 +44,7 @@ FAR_APART_DEG = 15.0
 
 
 def _read_run(run: BoldRun, cancel: CancelToken | None) -> np.ndarray:
-    proxy = nib.load(str(run.path)).dataobj      # type: ignore[attr-defined]
+    proxy = load_spatial(run.path).dataobj
     data = np.empty(run.shape, dtype=np.float32)
     for start in range(0, run.n_volumes, 50):
         if cancel is not None:

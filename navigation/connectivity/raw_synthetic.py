@@ -95,3 +95,4 @@ def synthetic_raw_run(t1: np.ndarray, mri_from_t1_voxel: np.ndarray, *, n_volume
         volume = ndi.map_coordinates(base, vox, order=1, mode="constant", cval=0.0).reshape(shape)
         data[..., t] = volume + noise * rng.standard_normal(shape).astype(np.float32)
     return SyntheticRawRun(data, bold_from_voxel, mri_from_bold, moves, centre_bold[:3])
+
