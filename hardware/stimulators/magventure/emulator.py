@@ -59,6 +59,7 @@ class MagProEmulator:
         self._listener: socket.socket | None = None
         self._conn: socket.socket | None = None
         self._silent = False
+        self._interleave: Callable[[MagProUnit], bytes] | None = None
         self.path: str | None = None
         self.port: int | None = None
         self.bytes_in = 0
@@ -144,6 +145,10 @@ class MagProEmulator:
         """Press the foot pedal; True when the unit delivered (and reported) a pulse."""
         return self._push(lambda u: u.foot_pedal())
 
+    def start_train(self) -> bool:
+        """The unit's own train start (enabled units only); pulses follow on the unit's clock."""
+        return self._push(lambda u: u.start_train())
+
     def turn_amplitude(self, a_pct: int, b_pct: int | None = None) -> None:
         self._push(lambda u: u.turn_amplitude(a_pct, b_pct))
 
@@ -178,6 +183,14 @@ class MagProEmulator:
         """Power-cycle the unit (clears the hang a malformed command causes)."""
         with self._lock:
             self.unit.restart()
+
+    def interleave_next_reply(self, action: Callable[[MagProUnit], bytes]) -> None:
+        """Something happens on the unit while it handles the next command: the frames ``action``
+        makes (e.g. ``lambda u: u.foot_pedal() + u.turn_amplitude(70)``) go out just before that
+        command's own answer, as when the pedal is pressed just as the command arrives: the answer
+        then already reflects it (the unit handles one thing after the other)."""
+        with self._lock:
+            self._interleave = action
 
     @property
     def received(self) -> list[ReceivedCommand]:
@@ -218,7 +231,10 @@ class MagProEmulator:
                     return   # a silent unit takes nothing in either
                 if baud is not None and baud != MAGPRO_BAUD:
                     return   # framing errors on the unit's UART: nothing it understands
-                out = self.unit.receive(data)
+                before = b""
+                if self._interleave is not None and self.unit.has_command(data):
+                    before, self._interleave = self._interleave(self.unit), None
+                out = before + self.unit.receive(data)
             else:
                 out = b""
             out += self.unit.due_output()

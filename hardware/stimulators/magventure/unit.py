@@ -119,6 +119,14 @@ class MagProUnit:
             out += self._command(payload)
         return bytes(out)
 
+    def has_command(self, data: bytes) -> bool:
+        """Whether ``data`` (with what is buffered) completes at least one frame."""
+        buf = self._buf + data
+        i = buf.find(START)
+        if i < 0 or i + 1 >= len(buf):
+            return False
+        return len(buf) >= i + buf[i + 1] + 4
+
     def _malformed(self) -> None:
         if self.hang_on_malformed:
             self.hung = True
@@ -148,7 +156,7 @@ class MagProUnit:
         if cid == m.FIRE:
             return self._pulse()
         if cid == m.START_TRAIN:
-            return self._start_train()
+            return self.start_train()
         if cid == m.SET_PAGE:
             return self.set_page(p[1])
         return b""
@@ -206,7 +214,9 @@ class MagProUnit:
         didt_b = self.realised_didt(self.amplitude_b) if self.mode >= 2 else 0
         return self._frame(m.PulseDelivered(self.realised_didt(self.amplitude_a), didt_b, self.status_byte()))
 
-    def _start_train(self) -> bytes:
+    def start_train(self) -> bytes:
+        """Start a train (command 4 or the unit's start key): ``train_pulses`` at ``train_rate_hz``
+        on the unit's clock, each reported by message 2; message 8 says running, then stopped."""
         if not self.enabled or self._train:
             return b""
         now = self.clock()
