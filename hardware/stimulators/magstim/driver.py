@@ -61,7 +61,7 @@ class MagstimDriver(Stimulator):
         self._lock = threading.RLock()
         self._link: MagstimLink | None = None
         self._lost: str | None = None
-        self._keepalive = KeepAlive(self._poll, interval_s=keepalive_interval_s,
+        self.keepalive = KeepAlive(self._poll, interval_s=keepalive_interval_s,
                                     on_failure=self._keepalive_failed)
         self._status = p.InstrumentStatus()
         self._power_a: int | None = None
@@ -192,7 +192,7 @@ class MagstimDriver(Stimulator):
                 link.write(p.frame(p.DISARM))
             except StimulatorError:
                 pass
-        self._keepalive.stop(wait=False)
+        self.keepalive.stop(wait=False)
         if self.on_fault is not None:
             self.on_fault(message)
 
@@ -246,8 +246,8 @@ class MagstimDriver(Stimulator):
                 code = self.unlock_code if self.version >= (9, 0, 0) else None
                 try:
                     self._command(p.enable_remote_body(code), "take remote control")
-                except StimulatorRefused as exc:
-                    if code:
+                except StimulatorError as exc:   # '?' too: a code of another length
+                    if code and not isinstance(exc, StimulatorLinkLost):
                         raise StimulatorRefused("the Rapid² refused the unlock code: check it "
                                                 "(each unit has its own, from Magstim)") from exc
                     raise
@@ -255,7 +255,7 @@ class MagstimDriver(Stimulator):
             except StimulatorError:
                 self._close_quietly()
                 raise
-            self._keepalive.start()
+            self.keepalive.start()
             return status
 
     def status(self) -> StimulatorStatus:
@@ -329,7 +329,7 @@ class MagstimDriver(Stimulator):
 
     def close(self) -> None:
         try:
-            self._keepalive.stop()
+            self.keepalive.stop()
             with self._lock:
                 if self._link is not None and self._lost is None:
                     for body in (p.DISARM, p.DISABLE_REMOTE):

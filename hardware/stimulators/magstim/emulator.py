@@ -7,7 +7,7 @@ keep-alive, a minute armed unfired, coil cooling) read ``clock``: by default rea
 a :class:`~tmsnav.hardware.simulation.clock.ScenarioClock` the test advances, so nothing waits
 for wall time.
 
-Faults: ``inject_garbage`` (bytes on the line at once), ``stall``/``resume`` (the unit stops
+Faults: ``inject_garbage`` (bytes on the line at once or before the next reply), ``stall``/``resume`` (the unit stops
 answering), ``unplug`` (closes the pty master or socket: the host's next read fails like a pulled
 cable), ``misreport_power`` (the unit reports another power than it was set to), and the unit's own
 state (``unit.set_coil_temperature``, ``unit.coil_present``).
@@ -48,6 +48,7 @@ class MagstimEmulator:
         self._listener: socket.socket | None = None
         self._conn: socket.socket | None = None
         self._pending = b""
+        self._prefix = b""
         self.path: str | None = None
         self.port: int | None = None
         self.bytes_in = 0
@@ -133,10 +134,14 @@ class MagstimEmulator:
         self.stop()
 
     # ----- faults ---------------------------------------------------------------------------------
-    def inject_garbage(self, data: bytes) -> None:
-        """Put ``data`` on the line now (line noise, a unit booting)."""
+    def inject_garbage(self, data: bytes, *, before_next_reply: bool = False) -> None:
+        """Put ``data`` on the line now (line noise, a unit booting), or just before the unit's
+        next reply, where a host that reads fixed lengths takes it for the reply."""
         with self.lock:
-            self._pending += bytes(data)
+            if before_next_reply:
+                self._prefix += bytes(data)
+            else:
+                self._pending += bytes(data)
 
     def stall(self) -> None:
         """The unit stops answering (its timers still run) until :meth:`resume`."""
@@ -163,7 +168,10 @@ class MagstimEmulator:
             out, self._pending = self._pending, b""
             if data:
                 self.bytes_in += len(data)
-                out += self.unit.receive(data)
+                reply = self.unit.receive(data)
+                if reply:
+                    out += self._prefix + reply
+                    self._prefix = b""
             else:
                 self.unit.tick()
             self.ticks += 1

@@ -70,6 +70,7 @@ class MagstimUnit:
         self.enhanced = False
         self.power_report_offset = 0  # fault: the unit reports another power than it holds
         self.stalled = False
+        self.ignored = b""                # what a stalled unit received and did not act on
         self.pulses = 0
         self.commands: list[bytes] = []   # every frame received, checksum excluded
         self.events: list[tuple[float, str]] = []
@@ -126,6 +127,7 @@ class MagstimUnit:
         """Take bytes from the host; return the unit's replies (possibly empty)."""
         self.tick()
         if self.stalled:
+            self.ignored += data
             return b""
         self._buffer += data
         out = []
