@@ -89,13 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"not listed for the app's port list ({exc.strerror or exc})", flush=True)
         print("press Ctrl-C to stop", flush=True)
         printed = 0
-        while not stop.wait(0.1):
+        while True:
+            stopping = stop.wait(0.1)
             with emulator.lock:
                 events = list(unit.events[printed:])
             printed += len(events)
             if not args.quiet:
                 for t, text in events:
                     print(f"{t:9.1f} s  {text}", flush=True)
+            if stopping:
+                break
     finally:
         unregister_emulator()
         emulator.stop()
