@@ -253,5 +253,5 @@ def check_voxel_values(volumes: Any, brain_mask: np.ndarray, what: str, *, chunk
             f"{what}: {constant} of {n_brain} brain voxels ({100 * constant / n_brain:.1f} %) never change "
             "over time (a signal dropout, a zero-filled slab or a masked-out region)")
     if constant:
-        return [f"{constant} of {n_brain} brain voxels are constant over time; they are left out"]
+        return [f"{constant} of {n_brain} brain voxels are constant over time: they have no correlation"]
     return []
