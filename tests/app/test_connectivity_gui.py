@@ -181,6 +181,10 @@ def test_sample_fmri_run_from_the_menu_finds_the_planted_target(qtbot, window, c
     assert map_pixels(slice_rgb(w, "axial"), off_axial)[0] < coloured_axial / 10
     assert map_pixels(view3d_rgb(w), off3d)[0] < coloured_3d / 10
     box.threshold.setValue(0.1)
+    box.show_cluster.setChecked(False)
+    assert not w.view3d.has_overlay(CLUSTER_OVERLAY)
+    box.show_cluster.setChecked(True)
+    assert w.view3d.has_overlay(CLUSTER_OVERLAY)
     box.opacity.setValue(100)
     assert map_pixels(slice_rgb(w, "axial"), off_axial)[0] >= coloured_axial * 0.8
 
