@@ -192,6 +192,12 @@ class MagVentureDriver(Stimulator):
         by the unit (message 2) through the pulse callback; StimulatorRefused if none came."""
         with self._command_lock:
             self._check_link()
+            sb = self.state.status
+            if sb is None or not sb.enabled:   # pushes keep this current; confirm before refusing
+                self._request(m.cmd_get_status(), m.GET_STATUS, "the status request before firing")
+                sb = self.state.status
+                if sb is None or not sb.enabled:
+                    raise StimulatorRefused("not fired: the MagPro is not enabled")
             with self._cond:
                 before = self._counts.get(m.PULSE_DELIVERED, 0)
             self._write(encode_frame(m.cmd_fire()))

@@ -76,11 +76,26 @@ def test_amplitude_the_unit_clamps_is_a_readback_mismatch_naming_both_values(rig
 
 
 def test_fire_while_disabled_is_refused_and_no_pulse_is_logged(rig):
-    em, drv, pulses, _, _ = rig(driver_kw={"timeout_s": 0.5})
+    em, drv, pulses, _, _ = rig()
     drv.connect()
     with pytest.raises(StimulatorRefused, match="not enabled"):
         drv.fire()
     assert pulses.items == [] and em.unit.pulses == 0
+    assert "03" not in ids_sent(em)             # a disabled unit is not even sent the fire command
+
+
+def test_fire_that_the_unit_does_not_deliver_is_refused(rig):
+    """Enabled but still recharging (on the unit's clock): no pulse report, no pulse logged."""
+    clock = ManualClock()
+    em, drv, pulses, _, _ = rig(clock=clock, recharge_s=1.0, enabled=True, driver_kw={"timeout_s": 0.5})
+    drv.connect()
+    drv.fire()
+    pulses.wait_count(1)
+    with pytest.raises(StimulatorRefused, match="no pulse"):
+        drv.fire()
+    clock.advance(1.0)
+    drv.fire()
+    assert [p.sequence for p in pulses.wait_count(2)] == [1, 2]
 
 
 def test_set_power_refuses_out_of_range_before_sending(rig):
@@ -134,31 +149,36 @@ def test_garbage_between_frames_is_skipped_and_counted(rig):
 
 # ----- a unit that stops answering, a pulled cable --------------------------------------------------------
 def test_a_silent_unit_times_out_as_link_lost_and_says_what_to_check(rig):
-    em, drv, _, states, _ = rig(driver_kw={"timeout_s": 0.3})
+    em, drv, _, states, _ = rig()
     drv.connect()
     em.stall()
+    drv.timeout_s = 0.3
     with pytest.raises(StimulatorLinkLost, match="did not answer.*COM2.*38400"):
         drv.status()
     assert states.wait_for(lambda s: any(not x.connected and x.fault for x in s))
     em.resume()
+    drv.timeout_s = 2.0
     assert drv.status().fault is None           # the unit answers again: no lingering fault
 
 
 def test_the_heartbeat_reports_a_silent_unit_with_nobody_asking(rig):
-    em, drv, _, states, _ = rig(driver_kw={"timeout_s": 0.3, "heartbeat_s": 0.05})
+    em, drv, _, states, _ = rig(driver_kw={"heartbeat_s": 0.05})
     drv.connect()
+    drv.timeout_s = 0.3
     em.stall()
     lost = states.wait_for(lambda s: any(x.fault and "status-2 poll" in x.fault for x in s))
     assert not lost[-1].armed
 
 
 def test_a_malformed_command_hangs_the_unit_until_restart(rig):
-    em, drv, *_ = rig(driver_kw={"timeout_s": 0.3})
+    em, drv, *_ = rig()
     drv.connect()
     drv._write(b"\xfe\x02\x01\x32\x00\xff")    # wrong CRC, as a buggy host would send
+    drv.timeout_s = 0.3
     with pytest.raises(StimulatorLinkLost):
         drv.status()
     em.restart()
+    drv.timeout_s = 2.0
     assert drv.status().connected
 
 
