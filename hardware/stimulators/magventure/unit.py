@@ -14,6 +14,7 @@ Behaviour follows the protocol description quoted in :mod:`.messages` (not a phy
   unit's clock); a fire command otherwise does nothing, as on the unit;
 * realised dI/dt = ``didt_per_pct`` x amplitude (a coil-dependent slope: an MCF-B65 reaches about
   150 A/us at 100 %), rounded, optionally with +-``didt_jitter`` A/us;
+* with ``mep_after_pulse`` (a simulated muscle), each pulse is followed by its MEP (message 4);
 * a syntactically framed command whose id, length or CRC is wrong makes the unit stop answering
   until :meth:`restart` (``hang_on_malformed``), as hosts report real units doing; bytes outside
   any frame are ignored.
@@ -74,6 +75,9 @@ class MagProUnit:
     _train: list[float] = field(default_factory=list)   # due times of pending train pulses
     train_pulses: int = 5
     train_rate_hz: float = 10.0
+    #: optional muscle: amplitude A (%) of a delivered pulse -> (max uV, min uV, time of max us) of
+    #: the MEP the unit's MEP page measures, pushed as message 4 right after the pulse (None: no MEP)
+    mep_after_pulse: Callable[[int], tuple[int, int, int] | None] | None = None
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -212,7 +216,9 @@ class MagProUnit:
         self._last_pulse_s = now
         self.pulses += 1
         didt_b = self.realised_didt(self.amplitude_b) if self.mode >= 2 else 0
-        return self._frame(m.PulseDelivered(self.realised_didt(self.amplitude_a), didt_b, self.status_byte()))
+        out = self._frame(m.PulseDelivered(self.realised_didt(self.amplitude_a), didt_b, self.status_byte()))
+        mep = self.mep_after_pulse(self.amplitude_a) if self.mep_after_pulse is not None else None
+        return out + (self.mep(*mep) if mep is not None else b"")
 
     def start_train(self) -> bytes:
         """Start a train (command 4 or the unit's start key): ``train_pulses`` at ``train_rate_hz``

@@ -253,6 +253,23 @@ def test_a_train_started_on_the_unit_is_logged_pulse_by_pulse(rig):
     assert drv.read_status2().train_running is False
 
 
+def test_an_emulated_muscle_answers_each_pulse_with_its_mep(rig):
+    """The unit's MEP page after every pulse (a threshold curve: 50 uV at 45 %), for the
+    motor-threshold tools: each MEP event follows its pulse and carries that pulse's response."""
+    def muscle(amplitude_pct):
+        uv = 0 if amplitude_pct < 45 else 50 * 2 ** ((amplitude_pct - 45) / 3)
+        return (round(uv / 2), -round(uv / 2), 22000) if uv else None
+    em, drv, pulses, _, meps = rig(enabled=True, mep_after_pulse=muscle)
+    drv.connect()
+    for pct in (40, 45, 51):
+        drv.set_power(pct)
+        drv.fire()
+    pulses.wait_count(3)
+    got = meps.wait_count(2)
+    assert [e.peak_to_peak_uv for e in got] == [50, 200]
+    assert got[0].host_time_ns >= pulses.items[1].host_time_ns
+
+
 def test_front_panel_enable_and_temperature_reach_the_state_callback(rig):
     em, drv, _, states, _ = rig()
     drv.connect()
