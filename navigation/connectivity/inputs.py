@@ -33,6 +33,10 @@ from .tissue_masks import tissue_masks
 
 __all__ = ["prepare_fmriprep", "prepare_bold_file", "FunctionalInputError"]
 
+#: volumes of a preprocessed run checked for NaN / constant brain voxels before the method starts
+#: (the method's own stream refuses NaN in any later volume)
+CHECKED_VOLUMES = 20
+
 
 def _t1_arrays(t1: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(data, mri_from_voxel)`` of a loaded T1 (Volume, nibabel image, (data, affine)) or a path."""
@@ -97,7 +101,7 @@ def _preprocessed(bold_path: Path, sidecar: Path | None, confounds_path: Path, *
     volumes = NiftiVolumes(str(run.path))
     report(progress, 0.2, "Checking the voxels inside the brain", cancel)
     warnings = list(run.warnings) + table.warnings + masks.warnings
-    warnings += check_voxel_values(volumes, masks.brain, run.path.name)
+    warnings += check_voxel_values(volumes, masks.brain, run.path.name, max_volumes=CHECKED_VOLUMES)
     fd = table.fd_mm
     steps.append(f"confounds: {', '.join(table.names)}")
     steps.append(f"scrubbing: {int(np.sum(fd > fd_threshold_mm))} volumes with FD > {fd_threshold_mm:g} mm flagged")
@@ -126,6 +130,9 @@ def prepare_fmriprep(folder: str | Path, participant_label: str | None = None, *
     found = find_fmriprep_run(folder, participant_label, task)
     space = Frame.MRI if found.space == "T1w" else Frame.MNI
     steps = [f"fMRIPrep derivatives of sub-{found.subject}: {found.bold.name} (space {found.space})"]
+    if found.xfm_t1w_to_mni is not None:
+        steps.append(f"{found.xfm_t1w_to_mni.name} found, not used: tmsnav places MNI coordinates with its "
+                     "own T1->MNI affine everywhere")
     warnings: list[str] = []
     if found.others:
         warnings.append(f"{len(found.others)} other run(s) not used: {', '.join(found.others[:4])}")

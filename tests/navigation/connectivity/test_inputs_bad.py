@@ -143,11 +143,11 @@ def test_nan_or_constant_voxels_inside_the_brain(tmp_path, bad):
     data, affine = D.make_run("T1w", 100)
     i, j, k = D.marker_voxel(affine, "T1w")
     if bad == "nan":
-        data[i - 1:i + 2, j, k, 10] = np.nan
+        data[i - 1:i + 2, j, k, 3] = np.nan
         message = r"3 voxels inside the brain hold NaN"
     else:
         data[:, :, k] = 0.0                         # a zero-filled slab through the brain
-        message = r"brain voxels \(\d+\.\d %\) never change over time"
+        message = r"brain voxels \(\d+\.\d %\) never change over the first 20 volumes"
     path = D.save_bold(tmp_path / "run_bold.nii.gz", data, affine)
     tsv = D.write_confounds(tmp_path / "c.tsv", 100)
     with pytest.raises(FunctionalInputError, match=message):
@@ -161,7 +161,7 @@ def test_a_few_constant_voxels_give_a_warning_with_the_count(tmp_path):
     path = D.save_bold(tmp_path / "run_bold.nii.gz", data, affine)
     tsv = D.write_confounds(tmp_path / "c.tsv", 100)
     prepared = prepare_bold_file(path, t1_volume=D.sample_t1(), mri_from_mni=D.mri_from_mni(), confounds_tsv=tsv)
-    assert any(w.startswith("1 of ") and "constant over time" in w for w in prepared.warnings)
+    assert any(w.startswith("1 of ") and "constant over the first 20 volumes" in w for w in prepared.warnings)
 
 
 def test_fmriprep_folder_without_the_subject_lists_the_subjects(tmp_path):
@@ -211,7 +211,7 @@ def test_damaged_file(tmp_path):
 def test_nothing_is_written(tmp_path):
     """A refused input leaves the folder as it was (no half-written outputs)."""
     data, affine = D.make_run("T1w", 100)
-    data[..., 5] = np.nan
+    data[..., 5] = np.nan                           # within the volumes checked up front
     path = D.save_bold(tmp_path / "run_bold.nii.gz", data, affine)
     tsv = D.write_confounds(tmp_path / "c.tsv", 100)
     before = sorted(p.name for p in tmp_path.iterdir())

@@ -58,8 +58,12 @@ def test_bids_root_with_sessions_and_derivatives_folder(tmp_path):
     assert found.bold.parent.name == "func" and found.bold.parent.parent.name == "ses-pre"
     assert found.confounds.name == "sub-01_ses-pre_task-rest_run-1_desc-confounds_timeseries.tsv"
     assert found.sidecar is not None and found.brain_mask is not None
+    anat = tmp_path / "derivatives" / "fmriprep" / "sub-01" / "anat"
+    anat.mkdir()
+    (anat / "sub-01_from-T1w_to-MNI152NLin2009cAsym_mode-image_xfm.h5").write_bytes(b"\x89HDF")
     prepared = prepare_fmriprep(tmp_path, mri_from_mni=D.mri_from_mni())     # one subject: no label needed
     assert prepared.n_volumes == 100
+    assert any("_xfm.h5 found, not used" in s for s in prepared.steps)
 
 
 def test_mni_run_chains_to_the_patient(tmp_path):
