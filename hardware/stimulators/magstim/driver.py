@@ -42,7 +42,8 @@ class MagstimDriver(Stimulator):
 
     ``model``: "200", "bistim" or "rapid". ``unlock_code``: the per-unit code a Rapid² with
     software v9 or later needs for remote control (from Magstim). ``timeout_s``: how long a
-    silent unit is waited for before the link counts as lost."""
+    silent unit is waited for before the link counts as lost. ``on_fault(message)`` is called once
+    when the link is lost, from the caller's or the keep-alive's thread: it must not block."""
 
     kind = "magstim"
 
@@ -234,6 +235,7 @@ class MagstimDriver(Stimulator):
         with self._lock:
             if self._link is not None and self._lost is None:
                 return self.status()
+            self._close_quietly()              # a link lost earlier: start afresh
             self._lost = None
             self._link = MagstimLink(self.port)
             try:
@@ -323,7 +325,8 @@ class MagstimDriver(Stimulator):
             self._command(p.FIRE, "fire")
             seen_ns = time.monotonic_ns()
             self._pulses += 1
-            event = PulseEvent(seen_ns, "magstim", self._pulses, output_pct_mso=self._power_a,
+            power = None if self._power_a is None else float(self._power_a)
+            event = PulseEvent(seen_ns, "magstim", self._pulses, output_pct_mso=power,
                                detail={"fired_by": "serial", "model": self.model})
         self._emit_pulse(event)
 

@@ -52,7 +52,7 @@ class MagstimUnit:
             raise ValueError(f"unknown Magstim model {model!r}; choose one of {', '.join(p.MODELS)}")
         self.model = model
         self.clock = clock
-        self.version = tuple(version)
+        self.version: tuple[int, int, int] = (int(version[0]), int(version[1]), int(version[2]))
         self.unlock_code = unlock_code if model == "rapid" and self.version >= (9, 0, 0) else None
         self.ambient_c = ambient_c
         self.heat_per_pulse_c = heat_per_pulse_c
@@ -161,7 +161,7 @@ class MagstimUnit:
         if c == b"@" or (c in (b"A", b"C") and self.model == "bistim"):
             return 5
         if self.model == "rapid" and c in (b"B", b"D", b"["):
-            widths = p.rapid_widths(self.version)   # type: ignore[arg-type]
+            widths = p.rapid_widths(self.version)
             return 2 + {b"B": widths["frequency"], b"D": widths["pulses"],
                         b"[": widths["duration"]}[c]
         return None
@@ -264,7 +264,7 @@ class MagstimUnit:
             self._disarm("coil above 40 degC")
 
     def _cmd_5c(self, body: bytes, refused: bytes, invalid: bytes) -> bytes:     # \@
-        w = p.rapid_widths(self.version)   # type: ignore[arg-type]
+        w = p.rapid_widths(self.version)
         data = (p.digits(self.power_a + self.power_report_offset, w["power"])
                 + p.digits(self.frequency_dhz, w["frequency"]) + p.digits(self.n_pulses, w["pulses"])
                 + p.digits(self.duration_ds, w["duration"]) + p.digits(self.wait_ds, w["wait"]))

@@ -264,3 +264,15 @@ def test_close_before_connect_and_twice_never_raises():
     drv.close()
     with pytest.raises(StimulatorError, match="not connected"):
         drv.fire()
+
+
+def test_reconnecting_after_a_silent_unit_answers_again(bench):  # noqa: F811
+    em, drv, _ = connected(bench, timeout_s=0.3)
+    drv.keepalive.stop()
+    em.stall()
+    with pytest.raises(StimulatorLinkLost):
+        drv.status()
+    em.resume()
+    status = drv.connect()
+    assert status.connected and status.remote_control and drv.keepalive.running
+    assert drv.set_power(20).power_a_pct == 20
