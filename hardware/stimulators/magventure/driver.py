@@ -15,7 +15,10 @@ arrive after an unsolicited frame. One thread reads everything, parses it by fra
   arrived, the realised dI/dt from the frame and the output from the amplitude the unit last
   reported (never the one the host asked for) - foot-pedal and trigger-input pulses included;
 * id 4 becomes a :class:`MepEvent` for the motor-threshold tools; ids 1, 3, 8 update the state and
-  go to the state callback (intensity and coil temperature shown live).
+  go to the state callback (intensity and coil temperature shown live);
+* a valid frame with an id or length tmsnav does not use (one reader reports ids 6 and 7 for the
+  original amplitude and amplitude factor, another undocumented frames at power-on or when a coil
+  is unplugged) is counted in ``ignored_messages`` and otherwise ignored.
 
 Safety (the manufacturers' alternate-controller rules): the driver never enables or fires on its
 own: only :meth:`arm` and :meth:`fire` send those, and the app calls them from a user action.
@@ -95,7 +98,7 @@ class MagVentureDriver(Stimulator):
         self.baud = int(baud)
         self.state = MagProState()
         self.scanner = FrameScanner()
-        self.bad_messages = 0
+        self.ignored_messages = 0
         self.pulses = 0
         self._serial: serial.SerialBase | None = None
         self._cond = threading.Condition()
@@ -368,7 +371,7 @@ class MagVentureDriver(Stimulator):
         try:
             msg = m.decode_message(payload)
         except m.MessageError as exc:
-            self.bad_messages += 1
+            self.ignored_messages += 1
             log.debug("MagPro: ignored %s", exc)
             return
         st = self.state

@@ -147,6 +147,18 @@ def test_garbage_between_frames_is_skipped_and_counted(rig):
     assert drv.scanner.counters.skipped_bytes >= len(broken)
 
 
+def test_valid_frames_the_driver_does_not_know_are_counted_and_ignored(rig):
+    """Undocumented frames (power-on, coil unplugged, ids 6/7) pass the CRC but are not pulses."""
+    em, drv, pulses, _, _ = rig(enabled=True)
+    drv.connect()
+    em.inject_garbage(encode_frame(bytes([6, 50, 0, 0x10])) + encode_frame(bytes([0x20, 1]))
+                      + encode_frame(bytes([2, 75, 0])))          # a pulse frame one byte short
+    assert drv.status().connected
+    em.foot_pedal()
+    (pulse,) = pulses.wait_count(1)
+    assert pulse.sequence == 1 and drv.ignored_messages == 3
+
+
 # ----- a unit that stops answering, a pulled cable --------------------------------------------------------
 def test_a_silent_unit_times_out_as_link_lost_and_says_what_to_check(rig):
     em, drv, _, states, _ = rig()
