@@ -313,6 +313,7 @@ class MagVentureDriver(Stimulator):
         st = self.state
         sb = st.status
         model = f"{self.kind} {sb.model_name}" if sb is not None else self.kind
+        # remote_control: the MagPro has no remote mode to take; COM2 commands are always accepted
         return StimulatorStatus(self._last_status_ns or time.monotonic_ns(), model, self._lost is None, True,
                                 bool(sb and sb.enabled), bool(sb and sb.enabled), st.amplitude_a_pct,
                                 st.amplitude_b_pct,
@@ -384,7 +385,6 @@ class MagVentureDriver(Stimulator):
                          coil_type=base.coil_type, serial_number=base.serial_number)
             if isinstance(msg, m.MagProStatus2):
                 st = replace(st, page=msg.page, train_running=msg.train_running)
-            self._last_status_ns = now_ns
         elif isinstance(msg, m.AmplitudeChanged):
             st = replace(st, status=msg.status, amplitude_a_pct=msg.amplitude_a_pct,
                          amplitude_b_pct=msg.amplitude_b_pct)
@@ -402,6 +402,7 @@ class MagVentureDriver(Stimulator):
         elif isinstance(msg, m.MepResult):
             mep = MepEvent(now_ns, msg.max_uv, msg.min_uv, msg.max_time_us)
         self.state = st
+        self._last_status_ns = now_ns   # the unit spoke: what we show is this fresh
         was_fault = self._fault
         self._fault = None   # the unit answered: it is not silent
         with self._cond:
