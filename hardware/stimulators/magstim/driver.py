@@ -35,6 +35,8 @@ from .unit import ARM_TIME_S, MAX_ARM_TEMPERATURE_C
 __all__ = ["MagstimDriver"]
 
 _NO_RETRY = (p.ARM, p.FIRE)   # never sent twice: a lost reply may hide a unit that did it
+_LONE_REPLY_S = 0.03          # silence after a '?' that makes it the unit's "unknown command"
+_QUIET_S = 0.05               # silence that ends a garbled reply before the command is sent again
 
 
 class MagstimDriver(Stimulator):
@@ -94,6 +96,7 @@ class MagstimDriver(Stimulator):
                 except p.MagstimReplyError:
                     if attempt == attempts - 1:
                         raise
+                    self._drain(link)
                 except StimulatorLinkLost as exc:
                     self._mark_lost(str(exc))
                     raise StimulatorLinkLost(self._lost or str(exc)) from None
@@ -103,10 +106,11 @@ class MagstimDriver(Stimulator):
         echo = body[:1]
         expected = p.reply_length(body, self.model, self.version)
         deadline = time.monotonic() + self.timeout_s
-        reply, skipped = b"", 0
+        reply, skipped, pending = b"", 0, b""
 
         def more(n: int) -> bytes:
-            data = b""
+            nonlocal pending
+            data, pending = pending[:n], pending[n:]
             while len(data) < n:
                 chunk = link.read(n - len(data), deadline)
                 if not chunk:
@@ -119,15 +123,19 @@ class MagstimDriver(Stimulator):
 
         while not reply:                       # skip line noise up to the echo or a lone '?'
             first = more(1)
-            if first == b"?" or first == echo:
+            if first == echo:
                 reply = first
-            else:
-                skipped += 1
-                if skipped > 64:
-                    raise p.MagstimReplyError(f"no reply to {body!r} in 64 bytes of noise")
+                continue
+            if first == b"?":                  # a real '?' reply is followed by silence
+                follow = pending or link.read(1, time.monotonic() + _LONE_REPLY_S)
+                if not follow:
+                    self.garbage_bytes += skipped
+                    return b"?"
+                pending = pending or follow
+            skipped += 1
+            if skipped > 64:
+                raise p.MagstimReplyError(f"no reply to {body!r} in 64 bytes of noise")
         self.garbage_bytes += skipped
-        if reply == b"?":
-            return reply
         reply += more(1)
         if reply[1:2] in (b"?", b"S"):
             candidate = reply + more(1)
@@ -146,12 +154,22 @@ class MagstimDriver(Stimulator):
             raise p.MagstimReplyError(f"reply {reply!r} to {body!r} fails its checksum")
         return reply[:expected]
 
+    def _drain(self, link: MagstimLink) -> None:
+        """Wait for the rest of a garbled reply to pass (at most 1 s), so that its tail is not
+        taken for the start of the next reply."""
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            data = link.read(64, time.monotonic() + _QUIET_S)
+            if not data:
+                return
+            self.garbage_bytes += len(data)
+
     def _command(self, body: bytes, what: str) -> bytes:
         """Send and return a normal reply; error replies become typed errors naming ``what``."""
         reply = self._transact(body)
         meaning = p.error_reply_meaning(reply)
         if meaning is None:
-            if len(reply) >= 2:
+            if len(reply) >= 2 and body != p.VERSION:   # the version reply has no status byte
                 self._status = p.InstrumentStatus.from_byte(reply[1])
             return reply
         if reply == b"?":
@@ -240,7 +258,8 @@ class MagstimDriver(Stimulator):
             self._link = MagstimLink(self.port)
             try:
                 if self.model == "rapid":
-                    self.version = p.parse_version(self._transact(p.VERSION))
+                    self.version = p.parse_version(
+                        self._command(p.VERSION, "read the Rapid² software version"))
                     if self.version >= (9, 0, 0) and not self.unlock_code:
                         raise StimulatorRefused(
                             f"this Rapid² runs software {'.'.join(map(str, self.version))}: "

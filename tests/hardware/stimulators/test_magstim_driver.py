@@ -193,7 +193,7 @@ def test_a_garbled_reply_to_fire_is_never_retried(bench):  # noqa: F811
 
 def test_a_silent_unit_loses_the_link_attempts_a_disarm_and_stays_lost(bench):  # noqa: F811
     faults = []
-    em, drv, _ = connected(bench, timeout_s=0.3, on_fault=faults.append)
+    em, drv, _ = connected(bench, timeout_s=1.0, on_fault=faults.append)
     drv.arm()
     drv.keepalive.stop()
     em.stall()
@@ -211,7 +211,7 @@ def test_a_silent_unit_loses_the_link_attempts_a_disarm_and_stays_lost(bench):  
 
 def test_the_keepalive_notices_a_silent_unit_without_any_user_action(bench):  # noqa: F811
     faults = []
-    em, drv, _ = connected(bench, timeout_s=0.3, on_fault=faults.append)
+    em, drv, _ = connected(bench, timeout_s=1.0, on_fault=faults.append)
     em.stall()
     wait_for(lambda: faults, "the keep-alive to report the silent unit")
     assert not drv.keepalive.running
@@ -267,7 +267,7 @@ def test_close_before_connect_and_twice_never_raises():
 
 
 def test_reconnecting_after_a_silent_unit_answers_again(bench):  # noqa: F811
-    em, drv, _ = connected(bench, timeout_s=0.3)
+    em, drv, _ = connected(bench, timeout_s=1.0)
     drv.keepalive.stop()
     em.stall()
     with pytest.raises(StimulatorLinkLost):
@@ -276,3 +276,16 @@ def test_reconnecting_after_a_silent_unit_answers_again(bench):  # noqa: F811
     status = drv.connect()
     assert status.connected and status.remote_control and drv.keepalive.running
     assert drv.set_power(20).power_a_pct == 20
+
+
+def test_a_question_mark_in_the_noise_is_not_taken_for_the_units_unknown_command(bench):  # noqa: F811
+    em, drv, _ = connected(bench)
+    em.inject_garbage(b"\x13?\x80?", before_next_reply=True)
+    assert drv.set_power(45).power_a_pct == 45
+
+
+def test_the_wrong_model_is_named_in_the_message(bench):  # noqa: F811
+    em = bench.emulator("200")
+    drv = bench.driver(em.serve_pty(), model="rapid", unlock_code="1234")
+    with pytest.raises(StimulatorError, match=r"does not know the command \(Magstim Rapid², model right\?\)"):
+        drv.connect()
