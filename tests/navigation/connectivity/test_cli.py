@@ -166,3 +166,16 @@ def test_qeeg_subcommand_is_the_eeg_helpers(capsys):
     assert exit_info.value.code == 0
     assert "EEG_FILE" in capsys.readouterr().out
     assert run_cli(capsys, "qeeg").code == 2
+
+
+def test_a_bids_subject_without_t1_fails_alone_with_its_reason(capsys, tmp_path, raw_run):
+    """Found while looking for its files: the subject gets error.txt and a summary row, exit 1."""
+    func = tmp_path / "bids" / "sub-02" / "func"
+    func.mkdir(parents=True)
+    (func / "sub-02_task-rest_bold.nii.gz").symlink_to(raw_run.bold_path)
+    out = tmp_path / "out"
+    result = run_cli(capsys, "connectivity", tmp_path / "bids", "-o", out)
+    assert result.code == 1
+    assert "sub-02: FAILED: sub-02 has no T1w image in its anat folder" in result.err
+    assert "has no T1w image" in (out / "sub-02" / "error.txt").read_text()
+    assert (out / "summary.tsv").read_text().splitlines()[1].startswith("sub-02\tfailed\t")
