@@ -41,6 +41,9 @@ from tmsnav.navigation.transforms import Transform
 __all__ = ["GridSite", "MotorGrid", "HOTSPOT_EVIDENCE", "GRID_EVIDENCE"]
 
 RESPONSE_UV = 50.0
+#: below this many responsive sites the CoG is warned as coarse: on the simulated maps (docs/
+#: treatment.md) the errors above 3 mm all came from maps with 4-5 responsive sites
+MIN_RESPONSIVE_SITES = 5
 HOTSPOT_EVIDENCE = Evidence(
     citation=("Wassermann EM, McShane LM, Hallett M, Cohen LG. Noninvasive mapping of muscle "
               "representations in human motor cortex. Electroencephalogr Clin Neurophysiol "
@@ -190,9 +193,10 @@ class MotorGrid:
         w = self._weights()
         out = []
         responsive = int(np.sum(w > 0))
-        if responsive < 3:
-            out.append(f"only {responsive} site(s) gave MEPs >= 50 µV: the CoG is that site, not an "
-                       "interpolation; raise the output a little")
+        if responsive < MIN_RESPONSIVE_SITES:
+            out.append(f"only {responsive} site(s) gave MEPs >= 50 µV: with so few the CoG is coarse "
+                       "(off by up to about half the spacing); raise the output a little or use a "
+                       "finer spacing")
         edge = [s for s, wi in zip(self.sites, w) if wi > 0 and (s.row in (0, self.rows - 1)
                                                                 or s.col in (0, self.cols - 1))]
         if edge and max(w[self.sites.index(s)] for s in edge) >= 0.5 * w.max():

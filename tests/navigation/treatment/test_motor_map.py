@@ -170,7 +170,7 @@ def test_mistakes_are_refused():
     grid.record("b2", 500.0)                                  # labels are case-insensitive
     assert grid.site_amplitude_uv("B2") == pytest.approx(265.0)
     assert grid.cortex_centre_of_gravity_mm() is None         # no brain mesh given
-    assert any("only 1 site" in w for w in grid.warnings())
+    assert any("only 1 site(s)" in w and "coarse" in w for w in grid.warnings())
     with pytest.raises(NavigationError, match="centimetres"):
         MotorGrid.around_hand_knob(mri_from_mni, scalp, axes, spacing_mm=1.0)
     with pytest.raises(NavigationError, match="cross the midline"):
