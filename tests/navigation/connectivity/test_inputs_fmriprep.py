@@ -24,7 +24,11 @@ def _marker_mm(prepared) -> np.ndarray:
 def test_t1w_run_is_found_and_read_for_the_participant_label(tmp_path):
     D.write_fmriprep(tmp_path, "01", spaces=("T1w", "MNI152NLin2009cAsym"))
     D.write_fmriprep(tmp_path, "02")
-    prepared = prepare_fmriprep(tmp_path, "sub-01", t1_image=D.sample_t1(), mri_from_mni=D.mri_from_mni())
+    from tmsnav.navigation.imaging.volume import load_volume
+    from tmsnav.navigation.sample_head import sample_head_path
+
+    volume = load_volume(sample_head_path())              # the T1 as the app holds it
+    prepared = prepare_fmriprep(tmp_path, "sub-01", t1_image=volume, mri_from_mni=D.mri_from_mni())
     assert prepared.space == Frame.MRI                     # T1w preferred over MNI
     assert prepared.pipeline == "fmriprep"
     assert "space-T1w" in prepared.steps[0] and "sub-01" in prepared.steps[0]
