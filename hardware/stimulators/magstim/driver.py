@@ -30,7 +30,7 @@ from ..base import (PulseEvent, ReadbackMismatch, Stimulator, StimulatorError, S
 from . import protocol as p
 from .keepalive import KEEPALIVE_INTERVAL_S, KeepAlive
 from .link import MagstimLink
-from .unit import ARM_TIME_S, MAX_ARM_TEMPERATURE_C
+from .unit import ARM_TIME_S, MAX_ARM_TEMPERATURE_C, POWER_DOWN_S_PER_PCT, POWER_UP_S_PER_PCT
 
 __all__ = ["MagstimDriver"]
 
@@ -45,13 +45,16 @@ class MagstimDriver(Stimulator):
     ``model``: "200", "bistim" or "rapid". ``unlock_code``: the per-unit code a Rapid² with
     software v9 or later needs for remote control (from Magstim). ``timeout_s``: how long a
     silent unit is waited for before the link counts as lost. ``on_fault(message)`` is called once
-    when the link is lost, from the caller's or the keep-alive's thread: it must not block."""
+    when the link is lost or the unit reports a fault, from the caller's or the keep-alive's
+    thread: it must not block. ``clock`` (seconds) times the unit's power changes; tests pass the
+    emulated unit's clock."""
 
     kind = "magstim"
 
     def __init__(self, port: str, *, model: str = "200", unlock_code: str | None = None,
                  timeout_s: float = 0.5, keepalive_interval_s: float = KEEPALIVE_INTERVAL_S,
-                 on_fault: Callable[[str], None] | None = None) -> None:
+                 on_fault: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if model not in p.MODELS:
             raise ValueError(f"unknown Magstim model {model!r}; choose one of {', '.join(p.MODELS)}")
         self.port = port
@@ -60,6 +63,10 @@ class MagstimDriver(Stimulator):
         self.unlock_code = unlock_code
         self.timeout_s = float(timeout_s)
         self.on_fault = on_fault
+        self.clock = clock
+        self._settled_at = 0.0         # clock() when the unit has reached the last power set
+        self._settle_what = ""
+        self._fault_seen: str | None = None
         self.version: tuple[int, int, int] = (0, 0, 0)
         self._lock = threading.RLock()
         self._link: MagstimLink | None = None
@@ -69,6 +76,7 @@ class MagstimDriver(Stimulator):
         self._status = p.InstrumentStatus()
         self._power_a: int | None = None
         self._power_b: int | None = None
+        self._interval_ms: int | None = None
         self._temperature_c: float | None = None
         self._rapid: p.RapidParameters | None = None
         self._pulses = 0
@@ -227,14 +235,35 @@ class MagstimDriver(Stimulator):
             self._power_a = self._rapid.power_pct
         else:
             reply = self._command(p.READ_PARAMETERS, "read parameters")
-            self._status, a, b, _ = p.parse_parameters(reply)
+            self._status, a, b, interval = p.parse_parameters(reply)
             self._power_a = a
             self._power_b = b if self.model == "bistim" else None
+            self._interval_ms = interval if self.model == "bistim" else None
+        self._on_status()
+
+    def _on_status(self) -> None:
+        """The bulletin: on any fault go to a discharged state, and show it as clearly as the
+        unit's own panel does. A fault seen while armed disarms at once (once per fault)."""
+        fault = self._status.fault()
+        if fault is None or fault == self._fault_seen:
+            self._fault_seen = fault
+            return
+        self._fault_seen = fault
+        message = fault
+        if self._status.armed:
+            try:
+                self._command(p.DISARM, "disarm")
+                message += "; tmsnav disarmed it"
+            except StimulatorError:
+                message += "; the disarm command failed: disarm it on the unit"
+        if self.on_fault is not None:
+            self.on_fault(message)
 
     def _read_temperature(self) -> None:
         reply = self._command(p.TEMPERATURE, "read coil temperature")
         self._status, t1, t2 = p.parse_temperature(reply)
         self._temperature_c = max(t1, t2)
+        self._on_status()
 
     def _poll(self) -> None:
         """The keep-alive: one status-returning command."""
@@ -286,15 +315,42 @@ class MagstimDriver(Stimulator):
             return self._snapshot()
 
     def set_power(self, percent: int) -> StimulatorStatus:
+        """Set output A and read it back. The unit then needs about 10 ms per % to charge up and
+        100 ms per % to discharge down (bulletin); :meth:`fire` refuses until that has passed,
+        so a pulse never leaves at the old output while the log says the new one."""
         limit = 110 if self._rapid is not None and self._rapid.rapid.enhanced_power else 100
-        return self._set(p.set_power_body(self._checked_int(percent, 0, limit, "power %")),
-                         "power A", percent, lambda: self._power_a)
+        percent = self._checked_int(percent, 0, limit, "power %")
+        with self._lock:
+            before = self._power_a
+            status = self._set(p.set_power_body(percent), "power A", percent, lambda: self._power_a)
+            self._settling(before, percent)
+            return status
+
+    def _settling(self, before: int | None, after: int) -> None:
+        if before is None or before == after:
+            return
+        per_pct = POWER_UP_S_PER_PCT if after > before else POWER_DOWN_S_PER_PCT
+        self._settled_at = max(self._settled_at, self.clock() + abs(after - before) * per_pct)
+        self._settle_what = f"{'charging up' if after > before else 'discharging'} from " \
+                            f"{before} to {after} %"
 
     def set_power_b(self, percent: int) -> StimulatorStatus:
         """BiStim²: output B (the second pulse of a pair)."""
         self._require_model("bistim", "output B")
-        return self._set(p.set_power_body(self._checked_int(percent, 0, 100, "power %"), "B"),
-                         "power B", percent, lambda: self._power_b)
+        percent = self._checked_int(percent, 0, 100, "power %")
+        with self._lock:
+            before = self._power_b
+            status = self._set(p.set_power_body(percent, "B"), "power B", percent,
+                               lambda: self._power_b)
+            self._settling(before, percent)
+            return status
+
+    def set_paired_interval_ms(self, ms: int) -> StimulatorStatus:
+        """BiStim²: the interval between the pulses of a pair (``C`` + 3 digits, ms)."""
+        self._require_model("bistim", "paired-pulse interval")
+        ms = self._checked_int(ms, 0, 999, "paired-pulse interval (ms)")
+        return self._set(b"C" + p.digits(ms, 3), "paired-pulse interval", ms,
+                         lambda: self._interval_ms)
 
     def set_rapid_frequency(self, hz: float) -> p.RapidParameters:
         self._require_model("rapid", "train frequency")
@@ -341,6 +397,11 @@ class MagstimDriver(Stimulator):
 
     def fire(self) -> None:
         with self._lock:
+            self._require_link()
+            wait_s = self._settled_at - self.clock()
+            if wait_s > 0:
+                raise StimulatorRefused(f"fire: the unit is still {self._settle_what} "
+                                        f"({wait_s:.1f} s left); nothing was fired")
             self._command(p.FIRE, "fire")
             seen_ns = time.monotonic_ns()
             self._pulses += 1

@@ -10,6 +10,8 @@ Behaviour follows the manufacturer's host-interface bulletin (nothing checked on
 * remote control: ``Q@`` (Rapid² v9+: ``Q`` + the unit's unlock code) takes it, ``R@`` gives it
   back and disarms; without it, read-only commands are answered and the rest get ``<cmd>S``;
 * arming (``EB``) sets *armed* at once and *ready* about 1 s later; ``EH`` fires only when ready;
+* a new power takes about 10 ms per % to charge up and 100 ms per % to discharge down to; a pulse
+  fired sooner has the old output (recorded in ``delivered``);
 * the unit disarms when armed and not fired for about a minute, and refuses to arm (and disarms)
   above 40 degC coil temperature; the coil warms with every pulse (more at high output) and cools
   toward room temperature;
@@ -33,6 +35,8 @@ ARMED_UNFIRED_LIMIT_S = 60.0
 ARMED_LINK_LIMIT_S = 1.0
 STANDBY_LINK_LIMIT_S = 10.0
 MAX_ARM_TEMPERATURE_C = 40.0
+POWER_UP_S_PER_PCT = 0.01      # time the unit needs to charge to a higher power, per %
+POWER_DOWN_S_PER_PCT = 0.1     # ... and to discharge to a lower one
 _READ_ONLY = frozenset(b"JF\\NIx")
 _AT_PADDED = frozenset(b"JF\\Ix^_")
 
@@ -60,6 +64,8 @@ class MagstimUnit:
         self.remote = False
         self.armed = False
         self.coil_present = True
+        self.replace_coil = False
+        self.error: str | None = None    # None, "error" or "fatal" (status bits 5 and 6)
         self.power_a = 30
         self.power_b = 30 if model == "bistim" else 0
         self.interval_ms = 10 if model == "bistim" else 0
@@ -72,10 +78,13 @@ class MagstimUnit:
         self.stalled = False
         self.ignored = b""                # what a stalled unit received and did not act on
         self.pulses = 0
+        self.delivered: list[int] = []    # the output of every pulse, as the coil got it
         self.commands: list[bytes] = []   # every frame received, checksum excluded
         self.events: list[tuple[float, str]] = []
         self._buffer = b""
         now = clock()
+        self._power_from = self.power_a
+        self._power_settled_at = now
         self._armed_at = 0.0
         self._last_fire = 0.0
         self._last_command = now
@@ -98,7 +107,9 @@ class MagstimUnit:
 
     def status(self) -> p.InstrumentStatus:
         return p.InstrumentStatus(standby=not self.armed, armed=self.armed, ready=self.ready,
-                                  coil_present=self.coil_present, remote=self.remote)
+                                  coil_present=self.coil_present, replace_coil=self.replace_coil,
+                                  error_present=self.error is not None,
+                                  error_fatal=self.error == "fatal", remote=self.remote)
 
     def rapid_status(self) -> p.RapidStatus:
         return p.RapidStatus(enhanced_power=self.enhanced, single_pulse_mode=self.duration_ds <= 10)
@@ -221,6 +232,10 @@ class MagstimUnit:
         limit = 110 if self.enhanced else 100
         if value is None or value > limit:
             return invalid
+        now = self.clock()
+        self._power_from = self.delivered_power()
+        self._power_settled_at = now + abs(value - self._power_from) * (
+            POWER_UP_S_PER_PCT if value > self._power_from else POWER_DOWN_S_PER_PCT)
         self.power_a = value
         return self._reply(b"@", rapid=self.model == "rapid")
 
@@ -254,12 +269,19 @@ class MagstimUnit:
             return self._reply(b"E")
         return invalid
 
+    def delivered_power(self) -> int:
+        """The output a pulse would have now: the old setting until the capacitor has reached
+        the new one (about 10 ms per % up, 100 ms per % down, per the bulletin)."""
+        return self.power_a if self.clock() >= self._power_settled_at else self._power_from
+
     def _fire(self) -> None:
         now = self.coil_temperature_c()
-        self._temp_c = now + self.heat_per_pulse_c * (self.power_a / 100.0) ** 2
+        delivered = self.delivered_power()
+        self._temp_c = now + self.heat_per_pulse_c * (delivered / 100.0) ** 2
         self._temp_at = self._last_fire = self.clock()
         self.pulses += 1
-        self.events.append((self._last_fire, f"pulse {self.pulses} at {self.power_a} %"))
+        self.delivered.append(delivered)
+        self.events.append((self._last_fire, f"pulse {self.pulses} at {delivered} %"))
         if self._temp_c > MAX_ARM_TEMPERATURE_C:
             self._disarm("coil above 40 degC")
 

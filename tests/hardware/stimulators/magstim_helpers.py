@@ -54,6 +54,7 @@ class Bench:
     def driver(self, port: str, **kw) -> MagstimDriver:
         kw.setdefault("keepalive_interval_s", FAST_KEEPALIVE_S)
         kw.setdefault("timeout_s", 2.0)      # a loaded machine may be slow to answer
+        kw.setdefault("clock", self.clock)   # the unit's power changes are timed on its clock
         drv = MagstimDriver(port, **kw)
         self.drivers.append(drv)
         return drv
