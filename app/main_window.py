@@ -99,6 +99,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.guidance_panel = GuidancePanel(self)
         self.panels.addTab(self.guidance_panel, "Navigate")
+        from .treatment.panel import TreatmentPanel
+
+        self.treatment_panel = TreatmentPanel(self)
+        self.panels.addTab(self.treatment_panel, "Treatment")
         from .eeg.panel import QeegPanel
 
         self.qeeg_panel = QeegPanel(self)
@@ -467,6 +471,7 @@ class MainWindow(QtWidgets.QMainWindow):
             event.ignore()                  # ask first; the answer closes the window or not
             self.ask_unsaved_before_close()
             return
+        self.treatment_panel.shutdown()   # disarm and close the stimulator first
         self.tracking.stop()
         self.jobs.stop(5000)
         self.view3d.close_plotter()
