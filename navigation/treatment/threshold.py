@@ -2,8 +2,10 @@
 
 Both methods take one pulse at a time: ask :meth:`next_intensity` (None when done), give the
 pulse, and :meth:`record` the intensity and the MEP (peak-to-peak µV). A response is an MEP of at
-least 50 µV in a relaxed muscle; callers leave out pulses flagged as pre-activated
-(:mod:`tmsnav.navigation.treatment.mep`). Both report ``threshold_pct`` and ``pulses_used``.
+least 50 µV in a relaxed muscle: a pulse flagged as pre-activated
+(:mod:`tmsnav.navigation.treatment.mep`) is recorded with ``preactivated=True``, counts as given
+(``pulses_used``) but not as an answer, and the same output is asked again. Both report
+``threshold_pct`` and ``pulses_used``.
 
 **Relative frequency** (:class:`RelativeFrequencyThreshold`): the IFCN definition - the lowest
 output (% MSO) at which at least 5 of 10 consecutive pulses give MEPs >= 50 µV in the relaxed
@@ -79,6 +81,18 @@ def _check_pulse(intensity_pct: float, mep_uv: float, expected: int | None) -> i
     return level
 
 
+def _left_out(method: "RelativeFrequencyThreshold | AdaptiveThreshold", level: int, mep_uv: float,
+              preactivated: bool) -> bool:
+    """Record a pulse given into a contracted muscle as left out; True if it was."""
+    method.last_message = ""
+    if not preactivated:
+        return False
+    method.left_out.append((level, float(mep_uv)))
+    method.last_message = (f"pulse at {level} % MSO left out: the muscle was not at rest; ask the "
+                           "patient to relax and give it again")
+    return True
+
+
 class RelativeFrequencyThreshold:
     """IFCN relative-frequency RMT (>= 5 of 10 MEPs >= 50 µV); see the module docstring."""
 
@@ -101,18 +115,23 @@ class RelativeFrequencyThreshold:
         self.threshold_pct: int | None = None
         self.done = False
         self.message = ""
-        self.history: list[tuple[int, float, bool]] = []
+        self.history: list[tuple[int, float, bool]] = []   # answered pulses: output, MEP, response
+        self.left_out: list[tuple[int, float]] = []        # pre-activated pulses (counted as given)
+        self.last_message = ""
 
     def next_intensity(self) -> int | None:
         return None if self.done else self._level
 
-    def record(self, intensity_pct: float, mep_uv: float) -> None:
+    def record(self, intensity_pct: float, mep_uv: float, *, preactivated: bool = False) -> None:
+        """One pulse. A pre-activated one counts as given but not as an answer (asked again)."""
         if self.done:
             raise NavigationError("the threshold is already determined; start a new measurement")
         level = _check_pulse(intensity_pct, mep_uv, self._level)
+        self.pulses_used += 1
+        if _left_out(self, level, mep_uv, preactivated):
+            return
         hit = mep_uv >= RESPONSE_UV
         self.history.append((level, float(mep_uv), hit))
-        self.pulses_used += 1
         self._hits += hit
         self._misses += not hit
         if self._hits >= self.NEEDED:
@@ -181,7 +200,9 @@ class AdaptiveThreshold:
         self.done = False
         self.threshold_pct: int | None = None
         self.message = ""
-        self.history: list[tuple[int, float, bool]] = []
+        self.history: list[tuple[int, float, bool]] = []   # answered pulses: output, MEP, response
+        self.left_out: list[tuple[int, float]] = []        # pre-activated pulses (counted as given)
+        self.last_message = ""
 
     def _add(self, x: float, hit: bool) -> None:
         z = (x - self.grid) / (self.spread * self.grid)
@@ -201,22 +222,26 @@ class AdaptiveThreshold:
     def next_intensity(self) -> int | None:
         return None if self.done else self._level
 
-    def record(self, intensity_pct: float, mep_uv: float) -> None:
+    def record(self, intensity_pct: float, mep_uv: float, *, preactivated: bool = False) -> None:
+        """One pulse. A pre-activated one counts as given but not as an answer (asked again)."""
         if self.done:
             raise NavigationError("the threshold is already determined; start a new measurement")
         level = _check_pulse(intensity_pct, mep_uv, self._level)
+        self.pulses_used += 1
+        if _left_out(self, level, mep_uv, preactivated):
+            return
         hit = mep_uv >= RESPONSE_UV
         self.history.append((level, float(mep_uv), hit))
-        self.pulses_used += 1
         self._add(level, hit)
         est = self.estimate_pct()
         lo, hi = self.interval_pct()
-        if self.pulses_used >= self.max_pulses or (
-                self.pulses_used >= self.min_pulses and hi - lo <= self.stop_width_pct):
+        answers = len(self.history)
+        if answers >= self.max_pulses or (answers >= self.min_pulses and hi - lo <= self.stop_width_pct):
             self.threshold_pct = int(math.floor(est + 0.5))
             self.done = True
             self.message = (f"{self.threshold_pct} % MSO after {self.pulses_used} pulses "
-                            f"(likelihood interval {lo:.0f}-{hi:.0f} %)")
+                            + (f"({len(self.left_out)} left out, muscle not at rest) " if self.left_out else "")
+                            + f"(likelihood interval {lo:.0f}-{hi:.0f} %)")
             if self.threshold_pct >= self.high_pct - 1:
                 self.message += (": at the top of the search range, check the EMG and coil; the "
                                  "threshold may be higher than the stimulator can reach")

@@ -127,3 +127,19 @@ def test_simulated_subject_threshold_is_the_fifty_percent_point():
     assert s.p_response(40) < 0.05 and s.p_response(55) > 0.95
     # off the hotspot the same output is weaker
     assert s.p_response(55, np.array([25.0, 0, 0])) < 0.5
+
+
+@pytest.mark.parametrize("factory", [lambda: RelativeFrequencyThreshold(start_pct=50),
+                                     lambda: AdaptiveThreshold(start_pct=50)])
+def test_preactivated_pulses_count_as_given_but_not_as_answers(factory):
+    """A big MEP from a contracted muscle would pass a subthreshold output; it is left out."""
+    clean, tense = factory(), factory()
+    respond = step_responder(55)
+    run(clean, respond)
+    first = tense.next_intensity()
+    tense.record(first, 900.0, preactivated=True)          # would be a response at 50 %
+    assert tense.pulses_used == 1 and tense.left_out == [(50, 900.0)] and tense.history == []
+    assert "not at rest" in tense.last_message and tense.next_intensity() == first
+    run(tense, respond)
+    assert tense.threshold_pct == clean.threshold_pct
+    assert tense.pulses_used == clean.pulses_used + 1
