@@ -232,7 +232,8 @@ class LslEmgBuffer:
 def _channel_meta(info: pylsl.StreamInfo) -> tuple[list[str], list[str | None]]:
     """Channel labels and units from the stream's description (empty when it gives none)."""
     n = info.channel_count()
-    labels, units = [f"channel {i + 1}" for i in range(n)], [None] * n
+    labels = [f"channel {i + 1}" for i in range(n)]
+    units: list[str | None] = [None] * n
     channel = info.desc().child("channels").child("channel")
     i = 0
     while not channel.empty() and i < n:
