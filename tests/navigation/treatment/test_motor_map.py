@@ -130,7 +130,7 @@ def test_centre_of_gravity_within_3_mm_of_the_simulated_hotspot(head):
     assert (five.scalp_point_mm - hot.scalp_point_mm) @ axes.anterior > 40.0
 
 
-def test_plain_mean_of_all_sites_would_miss_noise_zeroing_matters():
+def test_sites_below_50_uv_count_as_silent():
     """Sub-50 µV sites count as silent: with noise counted, 25 sites of ~10 µV pull the CoG to
     the grid centre (this is what the zeroing prevents)."""
     scalp, brain, axes, mri_from_mni = fsaverage()

@@ -143,3 +143,22 @@ def test_preactivated_pulses_count_as_given_but_not_as_answers(factory):
     run(tense, respond)
     assert tense.threshold_pct == clean.threshold_pct
     assert tense.pulses_used == clean.pulses_used + 1
+
+
+def test_simulated_subject_takes_a_target_or_a_live_coil_pose():
+    from tmsnav.navigation.targeting.targets import Evidence, Target
+    from tmsnav.navigation.transforms import Frame, Transform
+    t = Target("site", scalp_point_mm=[0, 0, 90.0], normal=[0, 0, -1.0], handle_direction=[0, -1.0, 0],
+               source="manual", evidence=Evidence("c", "w"))
+    s = SimulatedSubject(np.array([0, 0, 70.0]), rmt_pct=40, depth_mm=20.0)
+    assert s.stimulated_point(t) == pytest.approx([0, 0, 70.0])
+    pose = Transform(Frame.MRI, Frame.HOTSPOT, t.mri_from_target.matrix)   # coil exactly on target
+    assert s.stimulated_point(pose) == pytest.approx([0, 0, 70.0])
+    assert s.p_response(40, pose) == pytest.approx(0.5)
+    moved = pose.matrix.copy()
+    moved[:3, 3] += [20.0, 0, 0]                                             # 20 mm off
+    assert s.p_response(40, Transform(Frame.MRI, Frame.HOTSPOT, moved)) < 0.01
+    with pytest.raises(NavigationError, match="mri_from_hotspot"):
+        s.stimulated_point(Transform(Frame.TRACKER, Frame.COIL, pose.matrix))
+    with pytest.raises(NavigationError, match="0-100 % MSO"):
+        s.mep_uv(pose, 120, np.random.default_rng(0))
