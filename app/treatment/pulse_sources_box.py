@@ -56,6 +56,10 @@ class PulseKeyFilter(QtCore.QObject):
 def make_source(kind: str, text: str, on_problem: Callable[[SourceProblem], None]) -> PulseSource:
     """A pulse source of ``kind`` from the text field; ValueError with the reason for bad text."""
     text = text.strip()
+    if "?" in text:   # settings after '?' (pulse byte, baud, edge, match...): docs/treatment.md's source specs
+        from tmsnav.hardware.triggers.config import PulseSourceConfig
+
+        return PulseSourceConfig.parse(f"{kind}:{text}").make(on_problem)
     if kind == "ttl":
         from tmsnav.hardware.triggers.ttl_serial import TtlSerialSource
 

@@ -101,3 +101,15 @@ def test_emg_spec():
                         ("emg:x?units=uV", "no option units"), ("emg:x?capacity_s=long", "not a number")):
         with pytest.raises(ValueError, match=words):
             parse_emg_spec(spec)
+
+
+def test_the_pulse_sources_box_takes_settings_after_a_question_mark():
+    from tmsnav.app.treatment.pulse_sources_box import make_source
+
+    ttl = make_source("ttl", "/dev/ttyUSB0?byte=0x31&baud=9600", lambda problem: None)
+    assert isinstance(ttl, TtlSerialSource) and ttl.pulse_bytes == {0x31} and ttl.baud == 9600
+    modem = make_source("modem", "/dev/ttyS0:DSR?edge=falling", lambda problem: None)
+    assert (modem.line, modem.edge) == ("DSR", "falling")
+    assert make_source("lsl", "?type=Markers", lambda problem: None).choice.stream_type == "Markers"
+    with pytest.raises(ValueError, match="no option bytes"):
+        make_source("ttl", "/dev/ttyUSB0?bytes=0x31", lambda problem: None)
