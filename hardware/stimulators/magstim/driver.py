@@ -375,6 +375,18 @@ class MagstimDriver(Stimulator):
                   lambda: self._rapid.duration_s if self._rapid else None)
         return self._rapid_or_fail()
 
+    def set_enhanced_power(self, on: bool) -> p.RapidParameters:
+        """Rapid²: enhanced power mode (``^@`` on, allows up to 110 %; ``_@`` off, the unit
+        lowers a power above 100 % to 100 %), read back from the rTMS status byte."""
+        self._require_model("rapid", "enhanced power")
+        with self._lock:
+            before = self._power_a
+            self._set(p.ENHANCED_ON if on else p.ENHANCED_OFF, "enhanced power", float(bool(on)),
+                      lambda: float(self._rapid.rapid.enhanced_power) if self._rapid else None)
+            if before is not None and self._power_a is not None:
+                self._settling(before, self._power_a)
+            return self._rapid_or_fail()
+
     def rapid_parameters(self) -> p.RapidParameters:
         """Rapid²: the train parameters as the unit reports them."""
         self._require_model("rapid", "train parameters")

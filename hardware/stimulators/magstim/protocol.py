@@ -1,8 +1,10 @@
 """The Magstim 200², BiStim² and Rapid² remote-control protocol: frames, checksum, replies.
 
 Source: Magstim's host-interface bulletin for alternate controllers, as quoted by several
-independent open host libraries (all agree on the facts used here). Nothing in this module was
-checked on a physical unit.
+independent open host libraries that agree on the facts used here (MagPy: N. A. McNair, J Neurosci
+Methods 276:33, 2017; the MAGIC toolbox: Saatlou et al., Brain Stimulation 11:1189, 2018). Nothing
+in this module was checked on a physical unit. Where they are silent (the exact ``ND`` and ``x@``
+reply layouts) the choice made is stated at the function and in docs/treatment.md.
 
 Framing (RS-232, 9600 bps, 8N1, no flow control): one ASCII command character, its data
 characters, then one checksum byte. There is no delimiter and no length byte: both sides know the

@@ -289,3 +289,13 @@ def test_the_wrong_model_is_named_in_the_message(bench):  # noqa: F811
     drv = bench.driver(em.serve_pty(), model="rapid", unlock_code="1234")
     with pytest.raises(StimulatorError, match=r"does not know the command \(Magstim Rapid², model right\?\)"):
         drv.connect()
+
+
+def test_rapid_enhanced_power_allows_110_percent_and_leaving_it_lowers_the_power(bench):  # noqa: F811
+    em, drv, _ = connected(bench, "rapid", version=(8, 0, 0))
+    with pytest.raises(ValueError, match="0-100"):
+        drv.set_power(105)
+    assert drv.set_enhanced_power(True).rapid.enhanced_power
+    assert drv.set_power(105).power_a_pct == 105
+    params = drv.set_enhanced_power(False)
+    assert not params.rapid.enhanced_power and params.power_pct == 100 == em.unit.power_a
