@@ -36,7 +36,7 @@ from tmsnav.navigation.targeting.literature import get, map_to_patient
 from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, as_surface, closest_point,
                                                         outward_normal, unit, walk)
 from tmsnav.navigation.targeting.targets import Evidence, Target, target_from_scalp
-from tmsnav.navigation.transforms import Transform
+from tmsnav.navigation.transforms import Frame, Transform
 
 __all__ = ["GridSite", "MotorGrid", "HOTSPOT_EVIDENCE", "GRID_EVIDENCE"]
 
@@ -144,6 +144,20 @@ class MotorGrid:
             if s.label == str(key).strip().upper() or s.target.name == key:
                 return s
         raise NavigationError(f"no grid site {key!r}; sites are A1-{self.sites[-1].label}")
+
+    def site_at(self, where: "Transform | np.ndarray", max_distance_mm: float = 5.0) -> tuple[GridSite | None, float]:
+        """The grid site under a live coil (``mri_from_hotspot``) or a scalp point, and its
+        distance (mm); None when the nearest site is farther than ``max_distance_mm``, so a
+        pulse given off the grid is not credited to a site it missed."""
+        if isinstance(where, Transform):
+            if where.to_frame != Frame.MRI or where.from_frame not in (Frame.HOTSPOT, Frame.TARGET):
+                raise NavigationError(f"a coil pose must be mri_from_hotspot, got {where.name}")
+            p = where.matrix[:3, 3]
+        else:
+            p = np.asarray(where, float).reshape(3)
+        d = [float(np.linalg.norm(s.target.scalp_point_mm - p)) for s in self.sites]
+        k = int(np.argmin(d))
+        return (self.sites[k] if d[k] <= max_distance_mm else None), d[k]
 
     def record(self, site: "str | int | GridSite", amplitude_uv: float, *, preactivated: bool = False) -> None:
         """Add one MEP (peak-to-peak µV) at ``site``; a pre-activated pulse is refused."""

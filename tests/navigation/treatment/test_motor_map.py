@@ -179,3 +179,21 @@ def test_mistakes_are_refused():
     for a in (100.0, 120.0, 3000.0):
         median.record("A1", a)
     assert median.site_amplitude_uv("A1") == pytest.approx(120.0)
+
+
+def test_site_under_a_live_coil():
+    from tmsnav.navigation.transforms import Frame
+    scalp, brain, axes, mri_from_mni = fsaverage()
+    grid = MotorGrid.around_hand_knob(mri_from_mni, scalp, axes, rows=3, cols=3)
+    b2 = grid.site("B2").target
+    pose = Transform(Frame.MRI, Frame.HOTSPOT, b2.mri_from_target.matrix)
+    site, dist = grid.site_at(pose)
+    assert site is not None and site.label == "B2" and dist == pytest.approx(0.0, abs=1e-9)
+    off = pose.matrix.copy()
+    off[:3, 3] += 4.0 * b2.handle_direction
+    assert grid.site_at(Transform(Frame.MRI, Frame.HOTSPOT, off))[0].label == "B2"
+    off[:3, 3] += 4.0 * b2.handle_direction                  # 8 mm: between sites, credited to none
+    site, dist = grid.site_at(Transform(Frame.MRI, Frame.HOTSPOT, off))
+    assert site is None and dist > 5.0
+    with pytest.raises(NavigationError, match="mri_from_hotspot"):
+        grid.site_at(Transform(Frame.TRACKER, Frame.COIL, pose.matrix))
