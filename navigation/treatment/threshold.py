@@ -22,7 +22,8 @@ passing output whose next 1 % lower output failed.
 TMS and threshold hunting. Suppl Clin Neurophysiol 2003;56:13-23), the method of the freely
 available MTAT 2.0 tool. The probability of a response at output ``x`` for a threshold ``t`` is
 modelled as a cumulative Gaussian whose spread is proportional to the threshold,
-``P = Phi((x - t) / (0.07 t))``. After every pulse the likelihood of all answers so far is evaluated
+``P = Phi((x - t) / (0.07 t))`` (the 0.07 ratio as secondary sources describe MTAT's model; not
+checked against the paper's text here - it is a parameter, ``spread``). After every pulse the likelihood of all answers so far is evaluated
 on a 0.1 % grid of candidate thresholds and the next pulse is given at the maximum-likelihood
 threshold (the middle of the maximum when it is flat). To make the estimate defined from the first
 pulse, two assumed answers are added as in PEST practice: a response at the top and none at the
