@@ -39,6 +39,12 @@ _LONE_REPLY_S = 0.03          # silence after a '?' that makes it the unit's "un
 _QUIET_S = 0.05               # silence that ends a garbled reply before the command is sent again
 
 
+def _shown(body: bytes) -> str:
+    """A command as messages show it: never the Rapid²'s unlock code (a per-unit secret)."""
+    return "'Q' + unlock code" if body[:1] == b"Q" and body != p.ENABLE_REMOTE \
+        else repr(body.decode("latin-1"))
+
+
 class MagstimDriver(Stimulator):
     """A Magstim on ``port`` (``/dev/ttyUSB0``, ``COM3``, a pty or ``socket://host:port``).
 
@@ -124,7 +130,7 @@ class MagstimDriver(Stimulator):
                 if not chunk:
                     raise StimulatorLinkLost(
                         f"no reply from the {self.name} on {self.port} within {self.timeout_s:g} s "
-                        f"(to {body.decode('latin-1')!r}): is it switched on, in remote mode and "
+                        f"(to {_shown(body)}): is it switched on, in remote mode and "
                         f"cabled to the main unit at 9600 baud?")
                 data += chunk
             return data
@@ -142,7 +148,7 @@ class MagstimDriver(Stimulator):
                 pending = pending or follow
             skipped += 1
             if skipped > 64:
-                raise p.MagstimReplyError(f"no reply to {body!r} in 64 bytes of noise")
+                raise p.MagstimReplyError(f"no reply to {_shown(body)} in 64 bytes of noise")
         self.garbage_bytes += skipped
         reply += more(1)
         if reply[1:2] in (b"?", b"S"):
@@ -159,7 +165,7 @@ class MagstimDriver(Stimulator):
         if len(reply) < expected:
             reply += more(expected - len(reply))
         if not p.frame_ok(reply[:expected]):
-            raise p.MagstimReplyError(f"reply {reply!r} to {body!r} fails its checksum")
+            raise p.MagstimReplyError(f"reply {reply!r} to {_shown(body)} fails its checksum")
         return reply[:expected]
 
     def _drain(self, link: MagstimLink) -> None:

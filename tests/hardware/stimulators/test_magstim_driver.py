@@ -299,3 +299,14 @@ def test_rapid_enhanced_power_allows_110_percent_and_leaving_it_lowers_the_power
     assert drv.set_power(105).power_a_pct == 105
     params = drv.set_enhanced_power(False)
     assert not params.rapid.enhanced_power and params.power_pct == 100 == em.unit.power_a
+
+
+def test_the_unlock_code_never_appears_in_a_message(bench):  # noqa: F811
+    faults = []
+    em, drv, _ = connected(bench, "rapid", unlock_code="S3CR3T", on_fault=faults.append)
+    drv.keepalive.stop()
+    em.stall()
+    with pytest.raises(StimulatorLinkLost) as lost:
+        drv._transact(p.enable_remote_body("S3CR3T"))   # as when reconnecting
+    assert "S3CR3T" not in str(lost.value) and "unlock code" in str(lost.value)
+    assert not any("S3CR3T" in f for f in faults)
