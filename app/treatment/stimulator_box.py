@@ -291,9 +291,9 @@ class StimulatorBox(QtWidgets.QGroupBox):
         self.port.setEnabled(not connected)
         self.set_power_button.setEnabled(usable)
         self.arm_button.setEnabled(usable and not b.armed)
-        self.fire_button.setEnabled(usable and b.armed)
+        self.fire_button.setEnabled(usable and b.armed and b.last is not None and b.last.ready)
         self.disarm_button.setEnabled(connected)
-        self.stop_button.setVisible(connected and b.armed)
+        self.stop_button.setVisible(connected and (b.armed or bool(b.lost_reason)))
 
     def _stop_emulator_if_idle(self) -> None:
         if self.bridge.driver is None:

@@ -1,0 +1,292 @@
+"""The Treatment tab with an emulated MagVenture MagPro and Magstim on a pty, and the simulated tracker.
+
+Safety first: nothing arms or fires without a click (the wire is read back from the emulated
+unit); ARM then FIRE gives a pulse logged with the pose the simulated tracker's hidden truth
+says the coil had at that instant; a stale pose is logged "pose unknown"; a foot-pedal pulse is
+logged; a pulled cable shows the banner; STOP (and Esc) disarms; the counters, the plot and the
+summary follow. No wall-clock sleeps: every wait is for a condition.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from tmsnav.app.loading import LoadedHead
+from tmsnav.hardware.config import TrackerConfig
+from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
+from tmsnav.hardware.stimulators.magstim import protocol as msp
+from tmsnav.hardware.stimulators.magstim.emulator import MagstimEmulator
+from tmsnav.hardware.stimulators.magventure import messages as mvm
+from tmsnav.hardware.stimulators.magventure.emulator import MagProEmulator
+from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
+from tmsnav.navigation.phantom import make_phantom_head
+from tmsnav.navigation.session.event_log import read_events
+from tmsnav.navigation.session.store import Session
+from tmsnav.navigation.surfaces.extract import extract_scalp
+from tmsnav.navigation.targeting.targets import Evidence, Target
+from tmsnav.navigation.transforms import Frame, Transform
+
+pytestmark = pytest.mark.gui
+
+WAIT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def phantom_head():
+    ph = make_phantom_head(voxel_mm=2.0)
+    return ph, extract_scalp(ph.volume, max_faces=20_000)
+
+
+@pytest.fixture
+def magpro():
+    emulator = MagProEmulator()
+    emulator.serve_pty()
+    yield emulator
+    emulator.stop()
+
+
+def left_frontal_target(ph) -> Target:
+    direction = np.array([-0.45, 0.55, 0.7])
+    points, normals = ph.scalp_point(direction / np.linalg.norm(direction))
+    p, n = np.asarray(points).reshape(3), np.asarray(normals).reshape(3)
+    inward = -n / np.linalg.norm(n)
+    handle = np.cross(inward, [1.0, 0.0, 0.0])
+    handle /= np.linalg.norm(handle)
+    return Target("L-DLPFC test", p, inward, handle, "manual", Evidence("test", "phantom target"))
+
+
+def navigate_on_phantom(window, qtbot, ph, scalp) -> None:
+    """Head, target, simulated tracker holding the coil on the target, calibrated coil, verified
+    registration (the same set-up as tests/app/test_guidance_session_gui.py)."""
+    window._on_head_loaded(LoadedHead(ph.volume, scalp, None, {"nasion": ph.nasion, "lpa": ph.lpa,
+                                                                "rpa": ph.rpa}))
+    target = left_frontal_target(ph)
+    window.state.targets.add(target)
+    window.state.targets.select(target.name)
+    window.state.targets_edited("test")
+    window.connect_tracker(TrackerConfig.parse("sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=120"))
+    qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=WAIT_MS)
+    truth = window.tracking.tracker_ref.truth
+    coil = CoilDefinition.load(SIM_COIL_FILE)
+    window.state.set_coil(coil, coil.coil_from_hotspot)
+    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
+        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
+    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
+    mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
+    window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
+    window.state.registration_verified = True
+    panel = window.guidance_panel
+    qtbot.waitUntil(lambda: panel.last_error is not None and panel.last_error.in_plane_mm < 3.0,
+                    timeout=WAIT_MS)
+
+
+def true_mri_from_hotspot(window, host_time_ns: int) -> np.ndarray:
+    """Where the hotspot really was at ``host_time_ns`` (the simulator's hidden truth)."""
+    tracker = window.tracking.tracker_ref
+    t_s = (host_time_ns - tracker._t0_ns) / 1e9          # the scenario's time at that instant
+    poses = tracker.scenario.poses_at(t_s)
+    truth = tracker.truth
+    mri_from_reference = np.linalg.inv(truth.reference_from_head)
+    return (mri_from_reference @ np.linalg.inv(poses["reference"]) @ poses["coil"]
+            @ truth.coil_from_hotspot)
+
+
+def connect_box(window, qtbot, port: str, model: str = "magventure"):
+    window.panels.setCurrentWidget(window.treatment_panel)
+    box = window.treatment_panel.stimulator
+    box.model.setCurrentIndex(box.model.findData(model))
+    box.port.setCurrentText(port)
+    qtbot.mouseClick(box.connect_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.bridge.last is not None and box.bridge.last.connected
+                    and box.arm_button.isEnabled(), timeout=WAIT_MS)
+    return box
+
+
+def click(qtbot, button) -> None:
+    assert button.isVisible() and button.isEnabled(), button.objectName()
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+
+
+def arm(qtbot, box) -> None:
+    click(qtbot, box.arm_button)
+    qtbot.waitUntil(lambda: box.bridge.armed and box.bridge.last.ready and box.fire_button.isEnabled(),
+                    timeout=WAIT_MS)
+
+
+def pulses(window):
+    return window.treatment_panel.recorder.log.pulses
+
+
+# ----- nothing arms or fires on its own ----------------------------------------------------------------
+def test_connect_and_poll_never_enable_or_fire_the_magpro(window, qtbot, magpro):
+    box = connect_box(window, qtbot, magpro.path)
+    statuses = lambda: sum(1 for c in magpro.received if c.id == mvm.GET_STATUS)  # noqa: E731
+    before = statuses()
+    qtbot.waitUntil(lambda: statuses() >= before + 6, timeout=WAIT_MS)     # several polls went out
+    click(qtbot, box.set_power_button)                   # setting the intensity is no arming either
+    qtbot.waitUntil(lambda: "50 % MSO" in box.values["intensity"].text(), timeout=WAIT_MS)
+    sent = {c.id for c in magpro.received}
+    assert mvm.SET_ENABLED not in sent and mvm.FIRE not in sent and mvm.START_TRAIN not in sent
+    assert not magpro.unit.enabled and magpro.unit.pulses == 0
+    assert not box.stop_button.isVisible()
+    assert box.values["state"].text() == "disarmed"
+
+
+def test_connect_and_poll_never_arm_or_fire_the_magstim(window, qtbot):
+    with MagstimEmulator("200", version=(8, 0, 0)) as emulator:
+        emulator.serve_pty()
+        box = connect_box(window, qtbot, emulator.path, "magstim-200")
+        n = len(emulator.commands())
+        qtbot.waitUntil(lambda: len(emulator.commands()) >= n + 10, timeout=WAIT_MS)   # polls + keep-alive
+        bodies = emulator.commands()
+        assert not any(b.startswith(msp.ARM) or b.startswith(msp.FIRE) for b in bodies)
+        assert not emulator.unit.armed
+        # the user's clicks do arm and fire: the pulse is logged with the unit-reported power
+        arm(qtbot, box)
+        click(qtbot, box.fire_button)
+        qtbot.waitUntil(lambda: len(pulses(window)) == 1, timeout=WAIT_MS)
+        pulse = pulses(window)[0]
+        assert pulse.source == "magstim" and pulse.output_pct_mso == box.bridge.last.power_a_pct
+        click(qtbot, box.stop_button)
+        qtbot.waitUntil(lambda: not emulator.unit.armed and not box.stop_button.isVisible(), timeout=WAIT_MS)
+        box.disconnect()
+
+
+# ----- pulses logged with the live pose ------------------------------------------------------------------------
+def test_arm_fire_logs_the_pulse_with_the_true_coil_pose_and_the_pedal_pulse_too(window, qtbot, magpro,
+                                                                                  phantom_head):
+    navigate_on_phantom(window, qtbot, *phantom_head)
+    box = connect_box(window, qtbot, magpro.path)
+    box.power.setValue(62)
+    click(qtbot, box.set_power_button)
+    qtbot.waitUntil(lambda: "62 % MSO" in box.values["intensity"].text(), timeout=WAIT_MS)
+    assert not pulses(window)
+    arm(qtbot, box)
+    assert box.stop_button.isVisible()                   # STOP in sight while armed
+    click(qtbot, box.fire_button)
+    qtbot.waitUntil(lambda: len(pulses(window)) == 1, timeout=WAIT_MS)
+    magpro.foot_pedal()                                  # fired at the unit: logged as well
+    qtbot.waitUntil(lambda: len(pulses(window)) == 2, timeout=WAIT_MS)
+    for pulse in pulses(window):
+        assert pulse.source == "magventure" and pulse.output_pct_mso == 62
+        assert pulse.didt_a_per_us is not None and pulse.didt_a_per_us > 0
+        assert pulse.pose_known, pulse.pose_reason
+        truth = true_mri_from_hotspot(window, pulse.host_time_ns)
+        error_mm = np.linalg.norm(pulse.mri_from_hotspot.translation - truth[:3, 3])
+        assert error_mm < 1.5, f"logged pose {error_mm:.2f} mm from the true pose at the pulse"
+        assert pulse.target_name == "L-DLPFC test" and pulse.position_error_mm is not None
+    # the counters and the plot follow; the session summary has the statistics
+    view = window.treatment_panel.log_view
+    qtbot.waitUntil(lambda: view.values["pulses"].text() == "2", timeout=WAIT_MS)
+    assert view.plot.n == 2 and view.values["unknown"].text() == "0"
+    assert view.values["median"].text().endswith("mm")
+
+
+def test_a_stale_pose_at_the_pulse_is_logged_pose_unknown(window, qtbot, magpro, phantom_head):
+    navigate_on_phantom(window, qtbot, *phantom_head)
+    box = connect_box(window, qtbot, magpro.path)
+    recorder = window.treatment_panel.recorder
+    window.tracking.stop()                               # the last pose stays in the history, ageing
+    last = recorder.history.latest_time_ns()
+    assert last is not None
+    qtbot.waitUntil(lambda: time.monotonic_ns() - last > 200_000_000, timeout=WAIT_MS)
+    arm(qtbot, box)
+    click(qtbot, box.fire_button)
+    qtbot.waitUntil(lambda: len(pulses(window)) == 1, timeout=WAIT_MS)
+    pulse = pulses(window)[0]
+    assert not pulse.pose_known and pulse.mri_from_hotspot is None
+    assert "old" in pulse.pose_reason and pulse.within_tolerance is None
+    view = window.treatment_panel.log_view
+    qtbot.waitUntil(lambda: view.values["unknown"].text() == "1", timeout=WAIT_MS)
+    assert "pose unknown" in view.last_pulse.text()
+
+
+def test_untracked_coil_at_the_pulse_is_pose_unknown_with_the_reason(window, qtbot, magpro, phantom_head):
+    navigate_on_phantom(window, qtbot, *phantom_head)
+    box = connect_box(window, qtbot, magpro.path)
+    window.tracking.tracker_ref.forced_missing.add("coil")
+    qtbot.waitUntil(lambda: window.guidance_panel.last_error is None, timeout=WAIT_MS)
+    arm(qtbot, box)
+    magpro.foot_pedal()
+    qtbot.waitUntil(lambda: len(pulses(window)) == 1, timeout=WAIT_MS)
+    pulse = pulses(window)[0]
+    assert not pulse.pose_known and "coil" in pulse.pose_reason
+
+
+# ----- link loss and STOP ----------------------------------------------------------------------------------------
+def test_pulled_cable_shows_the_banner_and_blocks_arm_and_fire(window, qtbot, magpro):
+    box = connect_box(window, qtbot, magpro.path)
+    arm(qtbot, box)
+    magpro.stop()                                        # the cable is pulled
+    qtbot.waitUntil(lambda: box.banner.isVisible(), timeout=WAIT_MS)
+    assert "LINK LOST" in box.banner.text()
+    assert not box.fire_button.isEnabled() and not box.arm_button.isEnabled()
+    assert box.values["state"].text() == "not connected"
+
+
+def test_silent_unit_is_told_to_disable_and_the_banner_says_why(window, qtbot):
+    with MagstimEmulator("200", version=(8, 0, 0)) as emulator:
+        emulator.serve_pty()
+        box = connect_box(window, qtbot, emulator.path, "magstim-200")
+        arm(qtbot, box)
+        emulator.stall()
+        qtbot.waitUntil(lambda: box.banner.isVisible(), timeout=WAIT_MS)
+        emulator.resume()
+        qtbot.waitUntil(lambda: not emulator.unit.armed, timeout=WAIT_MS)   # the disarm was heard
+        assert not box.fire_button.isEnabled()
+        box.disconnect()
+
+
+def test_stop_button_and_esc_disarm(window, qtbot, magpro):
+    box = connect_box(window, qtbot, magpro.path)
+    arm(qtbot, box)
+    assert magpro.unit.enabled
+    click(qtbot, box.stop_button)
+    qtbot.waitUntil(lambda: not magpro.unit.enabled and not box.stop_button.isVisible(), timeout=WAIT_MS)
+    arm(qtbot, box)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)      # shortcuts need the active window
+    qtbot.keyClick(window.panels, QtCore.Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not magpro.unit.enabled and not box.bridge.armed, timeout=WAIT_MS)
+
+
+def test_clicks_answer_at_once_while_a_train_arrives(window, qtbot, magpro):
+    box = connect_box(window, qtbot, magpro.path)
+    arm(qtbot, box)
+    magpro.start_train()
+    qtbot.waitUntil(lambda: len(pulses(window)) >= 3, timeout=WAIT_MS)
+    durations = []
+    for button in (box.set_power_button, box.stop_button):
+        start = time.perf_counter()
+        click(qtbot, button)
+        durations.append(time.perf_counter() - start)
+    assert max(durations) < 0.1, durations             # the click never waits for the unit
+    qtbot.waitUntil(lambda: not magpro.unit.enabled, timeout=WAIT_MS)
+
+
+# ----- summary -------------------------------------------------------------------------------------------------
+def test_summary_shows_the_statistics_and_is_recorded_in_the_session(window, qtbot, magpro, phantom_head,
+                                                                     tmp_path):
+    session = Session.create(tmp_path / "session", "anon-001")
+    window.state.set_session(session)
+    navigate_on_phantom(window, qtbot, *phantom_head)
+    box = connect_box(window, qtbot, magpro.path)
+    arm(qtbot, box)
+    for n in range(1, 4):
+        magpro.foot_pedal()
+        qtbot.waitUntil(lambda n=n: len(pulses(window)) == n, timeout=WAIT_MS)
+    dialog = window.treatment_panel.show_summary()
+    assert dialog.isVisible() and dialog.values["Pulses delivered"].text() == "3"
+    st = window.treatment_panel.recorder.log.statistics()
+    assert dialog.values["Median error on the scalp"].text() == f"{st.median_error_mm:.1f} mm"
+    assert dialog.recorded
+    events = read_events(tmp_path / "session" / "events.jsonl").events
+    kinds = [e.kind for e in events]
+    assert kinds.count("pulse") == 3 and "treatment_summary" in kinds
+    summary = next(e for e in events if e.kind == "treatment_summary")
+    assert summary.data["n"] == 3
+    dialog.close()
