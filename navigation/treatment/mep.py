@@ -26,7 +26,7 @@ import numpy as np
 
 from tmsnav.navigation.errors import NavigationError
 
-__all__ = ["MepMeasurement", "measure_mep", "mep_peak_to_peak_uv", "DEFAULT_WINDOW_S",
+__all__ = ["MepMeasurement", "measure_mep", "mep_peak_to_peak_uv", "check_amplitude_uv", "DEFAULT_WINDOW_S",
            "DEFAULT_BASELINE_S", "PREACTIVATION_LIMIT_UV", "MIN_SFREQ_HZ"]
 
 DEFAULT_WINDOW_S = (0.015, 0.050)
@@ -38,6 +38,9 @@ MIN_SFREQ_HZ = 1000.0
 #: the largest plausible peak-to-peak of a surface EMG trace; 50 mV and more means the trace is
 #: not in volts (µV or mV passed as volts) - the usual unit mix-up
 MAX_PLAUSIBLE_V = 0.05
+#: a measured peak-to-peak below this is smaller than any surface-EMG noise floor (amplifier noise
+#: alone is a few µV peak-to-peak over 35 ms): such a number was given in mV or V, not µV
+MIN_PLAUSIBLE_UV = 1.0
 
 
 @dataclass(frozen=True)
@@ -123,3 +126,23 @@ def mep_peak_to_peak_uv(trace_v, sfreq_hz: float, pulse_offset_s: float,
                         window_s: tuple[float, float] = DEFAULT_WINDOW_S) -> float:
     """Peak-to-peak amplitude (µV) of a volts trace in the post-pulse window (the shared API)."""
     return measure_mep(trace_v, sfreq_hz, pulse_offset_s, window_s, baseline_s=None).amplitude_uv
+
+
+def check_amplitude_uv(amplitude_uv: float) -> float:
+    """A typed or received MEP amplitude (µV peak-to-peak), checked; 0 means "no MEP".
+
+    Refuses NaN, negative values, and values between 0 and 1 µV: those are a unit mix-up
+    (0.8 typed for 0.8 mV would otherwise count as "no response" and raise the threshold)."""
+    try:
+        a = float(amplitude_uv)
+    except (TypeError, ValueError):
+        raise NavigationError(f"an MEP amplitude must be a number of µV, got {amplitude_uv!r}") from None
+    if not np.isfinite(a) or a < 0:
+        raise NavigationError(f"an MEP amplitude is a peak-to-peak value >= 0 µV, got {amplitude_uv!r}")
+    if 0 < a < MIN_PLAUSIBLE_UV:
+        raise NavigationError(f"an MEP of {a:g} µV is below any EMG noise floor: the amplitude was "
+                              "probably given in millivolts or volts, not µV (type 0 for no MEP)")
+    if a > MAX_PLAUSIBLE_V * 1e6:
+        raise NavigationError(f"an MEP of {a:g} µV ({a / 1000:g} mV) is larger than any surface EMG: "
+                              "check the unit")
+    return a

@@ -37,6 +37,7 @@ from tmsnav.navigation.targeting.scalp_geometry import (HeadAxes, SurfaceMesh, a
                                                         outward_normal, unit, walk)
 from tmsnav.navigation.targeting.targets import Evidence, Target, target_from_scalp
 from tmsnav.navigation.transforms import Frame, Transform
+from tmsnav.navigation.treatment.mep import check_amplitude_uv
 
 __all__ = ["GridSite", "MotorGrid", "HOTSPOT_EVIDENCE", "GRID_EVIDENCE"]
 
@@ -164,12 +165,7 @@ class MotorGrid:
         if preactivated:
             raise NavigationError("this MEP was given into a contracted muscle: it is left out of the "
                                   "resting map; ask the patient to relax and repeat the pulse")
-        if not np.isfinite(amplitude_uv) or amplitude_uv < 0:
-            raise NavigationError(f"an MEP amplitude is a peak-to-peak value >= 0 µV, got {amplitude_uv!r}")
-        if 0 < amplitude_uv < 0.05:
-            raise NavigationError(f"an MEP of {amplitude_uv:g} µV is below any EMG noise floor: given in "
-                                  "volts or millivolts instead of µV?")
-        self.site(site).amplitudes_uv.append(float(amplitude_uv))
+        self.site(site).amplitudes_uv.append(check_amplitude_uv(amplitude_uv))
 
     def site_amplitude_uv(self, site: "str | int | GridSite") -> float | None:
         a = self.site(site).amplitudes_uv

@@ -22,16 +22,16 @@ passing output whose next 1 % lower output failed.
 TMS and threshold hunting. Suppl Clin Neurophysiol 2003;56:13-23), the method of the freely
 available MTAT 2.0 tool. The probability of a response at output ``x`` for a threshold ``t`` is
 modelled as a cumulative Gaussian whose spread is proportional to the threshold,
-``P = Phi((x - t) / (0.07 t))`` (the 0.07 ratio as secondary sources describe MTAT's model; not
-checked against the paper's text here - it is a parameter, ``spread``). After every pulse the likelihood of all answers so far is evaluated
-on a 0.1 % grid of candidate thresholds and the next pulse is given at the maximum-likelihood
-threshold (the middle of the maximum when it is flat). To make the estimate defined from the first
-pulse, two assumed answers are added as in PEST practice: a response at the top and none at the
-bottom of the search range. Awiszus reported estimates comparable to the relative-frequency
-method in about 10-20 pulses. Stopping rule used here: at least ``min_pulses`` (10) and then stop
-as soon as the likelihood-ratio interval (candidates whose likelihood is within a factor
-``exp(-2)`` of the maximum, about a 95 % interval) is narrower than ``stop_width_pct``, or at
-``max_pulses`` (20). Measured accuracy on simulated subjects: docs/treatment.md.
+``P = Phi((x - t) / (0.07 t))`` (the 0.07 ratio as secondary sources describe MTAT's model; not checked against the
+paper's text here - it is a parameter, ``spread``). After every pulse the likelihood of all answers
+so far is evaluated on a 0.1 % grid of candidate thresholds and the next pulse is given at the
+maximum-likelihood threshold (the middle of the maximum when it is flat). To make the estimate
+defined from the first pulse, two assumed answers are added as in PEST practice: a response at the
+top and none at the bottom of the search range. Awiszus reported estimates comparable to the
+relative-frequency method in about 10-20 pulses. Stopping rule used here: at least ``min_pulses``
+(10) and then stop as soon as the likelihood-ratio interval (candidates whose likelihood is within
+a factor ``exp(-2)`` of the maximum, about a 95 % interval) is narrower than ``stop_width_pct``, or
+at ``max_pulses`` (20). Measured accuracy on simulated subjects: docs/treatment.md.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from tmsnav.navigation.errors import NavigationError
+from tmsnav.navigation.treatment.mep import check_amplitude_uv
 
 __all__ = ["RelativeFrequencyThreshold", "AdaptiveThreshold", "ThresholdResult", "RESPONSE_UV",
            "AWISZUS_SPREAD"]
@@ -71,11 +72,7 @@ def _check_pulse(intensity_pct: float, mep_uv: float, expected: int | None) -> i
     level = int(round(float(intensity_pct)))
     if not 0 <= level <= 100:
         raise NavigationError(f"stimulator output must be 0-100 % MSO, got {intensity_pct}")
-    if not np.isfinite(mep_uv) or mep_uv < 0:
-        raise NavigationError(f"an MEP amplitude is a peak-to-peak value >= 0 µV, got {mep_uv!r}")
-    if 0 < mep_uv < 0.05:
-        raise NavigationError(f"an MEP of {mep_uv:g} µV is below any EMG noise floor: the amplitude "
-                              "was probably given in volts or millivolts, not µV")
+    check_amplitude_uv(mep_uv)
     if expected is not None and level != expected:
         raise NavigationError(f"the pulse was given at {level} % MSO but the method asked for "
                               f"{expected} %: set the stimulator to {expected} % and repeat")

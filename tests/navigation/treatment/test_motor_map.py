@@ -163,7 +163,7 @@ def test_mistakes_are_refused():
         grid.to_hotspot_target()
     with pytest.raises(NavigationError, match="contracted muscle"):
         grid.record("B2", 900.0, preactivated=True)
-    with pytest.raises(NavigationError, match="volts or millivolts"):
+    with pytest.raises(NavigationError, match="millivolts or volts"):
         grid.record("B2", 0.0009)
     with pytest.raises(NavigationError, match="no grid site 'Z9'"):
         grid.record("Z9", 100.0)

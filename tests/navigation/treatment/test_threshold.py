@@ -62,8 +62,14 @@ def test_pulses_at_another_output_or_in_volts_are_refused():
     m = RelativeFrequencyThreshold(start_pct=60)
     with pytest.raises(NavigationError, match="asked for 60"):
         m.record(55, 300.0)
-    with pytest.raises(NavigationError, match="volts or millivolts"):
+    with pytest.raises(NavigationError, match="millivolts or volts"):
         m.record(60, 0.0003)                    # 300 µV given in volts
+    with pytest.raises(NavigationError, match="millivolts or volts"):
+        m.record(60, 0.8)                       # 0.8 mV typed: would count as "no response"
+    with pytest.raises(NavigationError, match="larger than any surface EMG"):
+        m.record(60, 300e3)                     # 0.3 V given as µV
+    with pytest.raises(NavigationError, match="number of µV"):
+        m.record(60, "big")
     with pytest.raises(NavigationError, match="0-100 % MSO"):
         m.record(160, 300.0)
     with pytest.raises(NavigationError, match=">= 0 µV"):
