@@ -30,19 +30,12 @@ from ..base import (PulseEvent, ReadbackMismatch, Stimulator, StimulatorError, S
 from . import protocol as p
 from .keepalive import KEEPALIVE_INTERVAL_S, KeepAlive
 from .link import MagstimLink
+from .reader import drain, read_reply
 from .unit import ARM_TIME_S, MAX_ARM_TEMPERATURE_C, POWER_DOWN_S_PER_PCT, POWER_UP_S_PER_PCT
 
 __all__ = ["MagstimDriver"]
 
 _NO_RETRY = (p.ARM, p.FIRE)   # never sent twice: a lost reply may hide a unit that did it
-_LONE_REPLY_S = 0.03          # silence after a '?' that makes it the unit's "unknown command"
-_QUIET_S = 0.05               # silence that ends a garbled reply before the command is sent again
-
-
-def _shown(body: bytes) -> str:
-    """A command as messages show it: never the Rapid²'s unlock code (a per-unit secret)."""
-    return "'Q' + unlock code" if body[:1] == b"Q" and body != p.ENABLE_REMOTE \
-        else repr(body.decode("latin-1"))
 
 
 class MagstimDriver(Stimulator):
@@ -106,77 +99,18 @@ class MagstimDriver(Stimulator):
                 try:
                     self.garbage_bytes += len(link.discard_input())
                     link.write(p.frame(body))
-                    return self._read_reply(link, body)
+                    reply, skipped = read_reply(link, body, self.model, self.version,
+                                                self.timeout_s, f"the {self.name} on {self.port}")
+                    self.garbage_bytes += skipped
+                    return reply
                 except p.MagstimReplyError:
                     if attempt == attempts - 1:
                         raise
-                    self._drain(link)
+                    self.garbage_bytes += drain(link)
                 except StimulatorLinkLost as exc:
                     self._mark_lost(str(exc))
                     raise StimulatorLinkLost(self._lost or str(exc)) from None
             raise AssertionError("unreachable")
-
-    def _read_reply(self, link: MagstimLink, body: bytes) -> bytes:
-        echo = body[:1]
-        expected = p.reply_length(body, self.model, self.version)
-        deadline = time.monotonic() + self.timeout_s
-        reply, skipped, pending = b"", 0, b""
-
-        def more(n: int) -> bytes:
-            nonlocal pending
-            data, pending = pending[:n], pending[n:]
-            while len(data) < n:
-                chunk = link.read(n - len(data), deadline)
-                if not chunk:
-                    raise StimulatorLinkLost(
-                        f"no reply from the {self.name} on {self.port} within {self.timeout_s:g} s "
-                        f"(to {_shown(body)}): is it switched on, in remote mode and "
-                        f"cabled to the main unit at 9600 baud?")
-                data += chunk
-            return data
-
-        while not reply:                       # skip line noise up to the echo or a lone '?'
-            first = more(1)
-            if first == echo:
-                reply = first
-                continue
-            if first == b"?":                  # a real '?' reply is followed by silence
-                follow = pending or link.read(1, time.monotonic() + _LONE_REPLY_S)
-                if not follow:
-                    self.garbage_bytes += skipped
-                    return b"?"
-                pending = pending or follow
-            skipped += 1
-            if skipped > 64:
-                raise p.MagstimReplyError(f"no reply to {_shown(body)} in 64 bytes of noise")
-        self.garbage_bytes += skipped
-        reply += more(1)
-        if reply[1:2] in (b"?", b"S"):
-            candidate = reply + more(1)
-            if p.frame_ok(candidate):
-                return candidate
-            reply = candidate
-        if expected is None:                   # version: NUL-terminated, then the checksum
-            while not reply.endswith(b"\x00"):
-                reply += more(1)
-                if len(reply) > 32:
-                    raise p.MagstimReplyError("version reply without its terminating NUL")
-            return reply + more(1)
-        if len(reply) < expected:
-            reply += more(expected - len(reply))
-        if not p.frame_ok(reply[:expected]):
-            raise p.MagstimReplyError(f"reply {reply!r} to {_shown(body)} fails its checksum")
-        return reply[:expected]
-
-    def _drain(self, link: MagstimLink) -> None:
-        """Wait for the rest of a garbled reply to pass (at most 1 s), so that its tail is not
-        taken for the start of the next reply."""
-        end = time.monotonic() + 1.0
-        while time.monotonic() < end:
-            data = link.read(64, time.monotonic() + _QUIET_S)
-            if not data:
-                return
-            self.garbage_bytes += len(data)
 
     def _command(self, body: bytes, what: str) -> bytes:
         """Send and return a normal reply; error replies become typed errors naming ``what``."""
