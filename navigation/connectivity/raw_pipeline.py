@@ -94,10 +94,10 @@ def run_minimal_pipeline(run: BoldRun, t1: np.ndarray, mri_from_t1_voxel: np.nda
                         "coordinates before coregistration: check the overlay of the run on the T1")
     motion, names = with_derivatives(moved.motion, list(MOTION_COLUMNS))
     realigned = moved.data
-    signals = [realigned[m].mean(axis=0) if m.any() else np.zeros(run.n_volumes)
-               for m in (masks.brain, masks.wm, masks.csf)]
-    confounds = np.hstack([motion, np.stack(signals, axis=1)])
-    names += ["global_signal", "white_matter", "csf"]
+    signals = [(n, realigned[m].mean(axis=0)) for n, m in
+               (("global_signal", masks.brain), ("white_matter", masks.wm), ("csf", masks.csf)) if m.any()]
+    confounds = np.hstack([motion] + [s[:, None] for _, s in signals])
+    names += [n for n, _ in signals]         # a tissue missing from the field of view is warned about
     fd = moved.framewise_displacement_mm
     steps = [
         f"read {name}: {run.shape[0]}x{run.shape[1]}x{run.shape[2]} voxels of "

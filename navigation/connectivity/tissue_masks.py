@@ -8,10 +8,11 @@ run's voxel size first (a Gaussian of FWHM = voxel size), so a 3.5 mm voxel gets
 fraction of its volume, not the value at one 1 mm point.
 
 WM and CSF masks are for the nuisance signals (Behzadi et al. 2007, NeuroImage 37:90, CompCor;
-fMRIPrep's "white_matter"/"csf" confounds use eroded masks for the same reason): only voxels that
-are almost surely that tissue (probability >= 0.9), eroded by one voxel so that no grey matter
-leaks in through partial volume. CSF = brain - GM - WM; where erosion leaves nothing (small
-ventricles at 4 mm voxels), the un-eroded mask is used and a warning says so.
+fMRIPrep's "white_matter"/"csf" confounds use eroded masks for the same reason): on the 1 mm
+template, only voxels that are almost surely that tissue (probability >= 0.9; CSF = brain - GM -
+WM), eroded there (2 mm WM, 1 mm CSF) so that no grey matter leaks in through partial volume;
+a run voxel belongs to the mask when at least half of it is such core. Eroding in the run's own
+3-4 mm grid instead removed the lateral ventricles altogether (4 CSF voxels left at 3 mm).
 """
 
 from __future__ import annotations
@@ -39,11 +40,27 @@ class TissueMasks:
     warnings: list[str] = field(default_factory=list)
 
 
-@lru_cache(maxsize=6)
+@lru_cache(maxsize=1)
+def _cores() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """White-matter and CSF cores on the 1 mm template: >= 90 % that tissue, eroded by 2 mm (WM)
+    and 1 mm (CSF) there, so a ventricle 6 mm wide survives; eroding in a 4 mm grid would not."""
+    t1, affine = load_mni_template("t1")
+    gm, _ = load_mni_template("gm")
+    wm, _ = load_mni_template("wm")
+    brain = t1 > 1e-3 * float(t1.max())
+    wm_core = ndi.binary_erosion(brain & (wm >= TISSUE_THRESHOLD), iterations=2)
+    csf_core = ndi.binary_erosion(brain & (1.0 - gm - wm >= TISSUE_THRESHOLD), iterations=1)
+    return wm_core, csf_core, affine
+
+
+@lru_cache(maxsize=8)
 def _smoothed_template(kind: str, sigma_vox: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
     if kind == "brain":
         t1, affine = load_mni_template("t1")
         data = (t1 > 1e-3 * float(t1.max())).astype(np.float32)
+    elif kind in ("wm_core", "csf_core"):
+        wm_core, csf_core, affine = _cores()
+        data = (wm_core if kind == "wm_core" else csf_core).astype(np.float32)
     else:
         data, affine = load_mni_template(kind)
     smooth = ndi.gaussian_filter(data.astype(np.float32), sigma_vox) if max(sigma_vox) > 0 else data
@@ -63,14 +80,12 @@ def template_in_grid(kind: str, grid_shape: tuple[int, int, int], mni_from_voxel
     return np.clip(out.reshape(grid_shape), 0.0, 1.0).astype(np.float32)
 
 
-def _eroded(mask: np.ndarray, name: str, warnings: list[str]) -> np.ndarray:
-    eroded = ndi.binary_erosion(mask)
-    if eroded.any():
-        return eroded
-    if mask.any():
-        warnings.append(f"the {name} mask is too thin to erode at this voxel size: used un-eroded")
-        return mask
-    warnings.append(f"no {name} voxel in the run's field of view: its nuisance signal cannot be computed")
+def _core_mask(fraction: np.ndarray, brain: np.ndarray, name: str, warnings: list[str]) -> np.ndarray:
+    """Voxels at least half filled by the tissue's eroded core (none: a warning, an empty mask;
+    a voxel mostly of other tissue would give a signal that is not this tissue's)."""
+    mask = brain & (fraction >= 0.5)
+    if not mask.any():
+        warnings.append(f"no {name} in the run's field of view: its nuisance signal cannot be computed")
     return mask
 
 
@@ -79,10 +94,8 @@ def tissue_masks(grid_shape: tuple[int, int, int], mni_from_voxel: np.ndarray,
     """All masks for a grid; ``brain_mask`` (e.g. fMRIPrep's) replaces the template's brain."""
     warnings: list[str] = []
     gm = template_in_grid("gm", grid_shape, mni_from_voxel)
-    wm_p = template_in_grid("wm", grid_shape, mni_from_voxel)
     brain_p = template_in_grid("brain", grid_shape, mni_from_voxel)
     brain = np.asarray(brain_mask, bool) if brain_mask is not None else brain_p >= BRAIN_THRESHOLD
-    wm = _eroded(brain & (wm_p >= TISSUE_THRESHOLD), "white-matter", warnings)
-    csf_p = np.clip(brain_p - gm - wm_p, 0.0, 1.0)
-    csf = _eroded(brain & (csf_p >= TISSUE_THRESHOLD), "CSF", warnings)
+    wm = _core_mask(template_in_grid("wm_core", grid_shape, mni_from_voxel), brain, "white matter", warnings)
+    csf = _core_mask(template_in_grid("csf_core", grid_shape, mni_from_voxel), brain, "CSF", warnings) & ~wm
     return TissueMasks(brain, np.where(brain, gm, 0.0).astype(np.float32), wm, csf, warnings)
