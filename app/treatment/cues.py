@@ -64,7 +64,7 @@ class Cues(QtWidgets.QWidget):
     def guidance(self, err: GuidanceError | None, reason: str = "", now_ns: int | None = None) -> None:
         """One guidance update: the error now, or None with the reason (not tracked, no target)."""
         tracked = err is not None
-        on = tracked and self.tolerance is not None and err.on_target(self.tolerance)
+        on = err is not None and self.tolerance is not None and err.on_target(self.tolerance)
         if self.tracked and not tracked and "target" not in reason:
             self._give("lost", now_ns)
         elif on and not self.on_target:

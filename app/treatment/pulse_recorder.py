@@ -59,9 +59,9 @@ class PulseRecorder(QtCore.QObject):
         self._follow_tracker(window.tracking.connected)
 
     # ----- inputs -------------------------------------------------------------------------------
-    def submit(self, event: PulseEvent) -> list[LoggedPulse]:
-        """Any thread: one pulse, with the target active now."""
-        return self.pairer.submit(event, self.state.targets.active)
+    def submit(self, event: PulseEvent) -> None:
+        """Any thread: one pulse, with the target active now (logged once its pose is settled)."""
+        self.pairer.submit(event, self.state.targets.active)
 
     def set_tolerance(self, tolerance: Tolerance) -> None:
         self.log.set_tolerance(tolerance)

@@ -196,7 +196,7 @@ class StimulatorBox(QtWidgets.QGroupBox):
     # ----- clicks -------------------------------------------------------------------------------
     def connect_clicked(self) -> None:
         if self.bridge.driver is not None:
-            self.disconnect()
+            self.disconnect_unit()
             return
         model = str(self.model.currentData())
         port = self.port.currentText().strip()
@@ -214,7 +214,7 @@ class StimulatorBox(QtWidgets.QGroupBox):
         self.connect_button.setEnabled(False)
         self.bridge.connect_driver(lambda: make_driver(model, port), f"{self.model.currentText()} on {port}")
 
-    def disconnect(self) -> None:
+    def disconnect_unit(self) -> None:
         self.bridge.disconnect_driver()
         self._stop_emulator()
         self.message.setText("Disconnected (the unit was told to disarm and leave remote control).")

@@ -153,7 +153,7 @@ def test_connect_and_poll_never_arm_or_fire_the_magstim(window, qtbot):
         assert pulse.source == "magstim" and pulse.output_pct_mso == box.bridge.last.power_a_pct
         click(qtbot, box.stop_button)
         qtbot.waitUntil(lambda: not emulator.unit.armed and not box.stop_button.isVisible(), timeout=WAIT_MS)
-        box.disconnect()
+        box.disconnect_unit()
 
 
 # ----- pulses logged with the live pose ------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_silent_unit_is_told_to_disable_and_the_banner_says_why(window, qtbot):
         emulator.resume()
         qtbot.waitUntil(lambda: not emulator.unit.armed, timeout=WAIT_MS)   # the disarm was heard
         assert not box.fire_button.isEnabled()
-        box.disconnect()
+        box.disconnect_unit()
 
 
 def test_stop_button_and_esc_disarm(window, qtbot, magpro):
