@@ -243,6 +243,9 @@ class AdaptiveThreshold:
             if self.threshold_pct >= self.high_pct - 1:
                 self.message += (": at the top of the search range, check the EMG and coil; the "
                                  "threshold may be higher than the stimulator can reach")
+            elif self.threshold_pct <= self.low_pct + 1:
+                self.message += (f": at the bottom of the search range ({self.low_pct:g} % MSO); the "
+                                 "threshold may be lower: repeat with a lower range")
             return
         self._level = int(min(max(math.floor(est + 0.5), self.low_pct), self.high_pct))
 

@@ -96,6 +96,12 @@ def test_adaptive_at_the_top_of_the_range_says_so():
     a = AdaptiveThreshold(start_pct=45)
     run(a, step_responder(101))
     assert a.threshold_pct >= 99 and "higher than the stimulator can reach" in a.message
+    low = AdaptiveThreshold(start_pct=45, low_pct=20)
+    run(low, step_responder(12))
+    assert low.threshold_pct <= 21 and "bottom of the search range (20 % MSO)" in low.message
+    lower = AdaptiveThreshold(start_pct=30, low_pct=5)
+    run(lower, step_responder(12))
+    assert abs(lower.threshold_pct - 12) <= 1 and "search range" not in lower.message
 
 
 def _population(method_factory, n=200, seed=7):
