@@ -214,3 +214,21 @@ def test_rapid_parameters_and_enhanced_power():
     assert unit.receive(p.frame(b"@105"))[:1] == b"@" and unit.power_a == 105
     unit.receive(p.frame(b"_@"))
     assert unit.power_a == 100
+
+
+COMMANDS = {"200": [b"Q@", b"J@", b"F@", b"@050", b"EB", b"EA", b"R@"],
+            "bistim": [b"Q@", b"J@", b"F@", b"@050", b"A040", b"C010", b"EB", b"EA", b"R@"],
+            "rapid": [b"Q@", b"\\@", b"F@", b"@050", b"B0100", b"D00300", b"[0050", b"^@", b"_@",
+                      b"I@", b"x@", b"EB", b"EA", b"R@"]}
+
+
+@pytest.mark.parametrize("model", list(COMMANDS))
+def test_every_reply_has_the_length_the_host_expects(model):
+    """The host's length table (protocol.reply_length) and the unit's replies agree, command by
+    command: a disagreement would make a host read half a reply or into the next one."""
+    unit = MagstimUnit(model, clock=Clock())          # software 9: 5-digit pulses, 4-digit duration
+    for body in COMMANDS[model]:
+        reply = unit.receive(p.frame(body))
+        assert p.error_reply_meaning(reply) is None, (body, reply)
+        assert len(reply) == p.reply_length(body, model, unit.version), (body, reply)
+        assert p.frame_ok(reply) and reply[:1] == body[:1]
