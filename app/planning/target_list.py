@@ -21,7 +21,9 @@ __all__ = ["TargetListBox", "target_colour", "PALETTE", "why_html"]
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
            "#bfef45", "#469990", "#9a6324")
 SOURCE_LABELS = {"literature-mni": "literature (MNI)", "10-20": "10-20", "beam-f3": "Beam F3",
-                 "5-cm-rule": "5-cm rule", "manual": "manual"}
+                 "5-cm-rule": "5-cm rule", "manual": "manual", "connectivity": "fMRI connectivity",
+                 "qeeg": "qEEG", "efield": "e-field", "motor-grid": "motor map site",
+                 "motor-hotspot": "motor hotspot"}
 
 
 def target_colour(index: int) -> str:

@@ -34,7 +34,7 @@ __all__ = ["Evidence", "Target", "TargetSet", "default_handle_direction", "targe
            "cortex_below", "KNOWN_SOURCES"]
 
 KNOWN_SOURCES = ("literature-mni", "10-20", "beam-f3", "5-cm-rule", "manual", "connectivity",
-                 "qeeg", "efield")
+                 "qeeg", "efield", "motor-grid", "motor-hotspot")
 UNIT_TOL = 1e-6
 MAX_CORTEX_DEPTH_MM = 60.0  # scalp-to-cortex is ~10-30 mm; farther means the ray missed the brain
 
