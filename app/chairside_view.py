@@ -33,6 +33,7 @@ WIDEST_VALUES = ("+88.8", "-88.8", "+888", "<-999", ">999")
 #: key, caption (unit included: the big value is the number alone)
 NUMBERS = (("in_plane", "Distance on scalp, mm"), ("tilt", "Tilt, °"),
            ("anterior", "Anterior (+) / posterior, mm"), ("right", "Right (+) / left, mm"))
+WIDEST_PULSES = "Pulses 88888   On target 100 %"   # the widest pulse line (set_pulses)
 NUMBERS_FRACTION = 0.42        # of the width, for the numbers' column (the bullseye has the rest)
 
 
@@ -84,10 +85,15 @@ class ChairsideView(QtWidgets.QWidget):
         grid.addWidget(self.state_label, 2, 0)
         self.small_label = self._label("chairside_depth_twist", "", wrap=True)
         grid.addWidget(self.small_label, 2, 1)
+        # Treatment tab counters (pulses, % on target), shown once a pulse is logged
+        self.pulse_label = self._label("chairside_pulses", "")
+        self.pulse_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.pulse_label.hide()
+        grid.addWidget(self.pulse_label, 3, 0, 1, 2)
         self.exit_button = QtWidgets.QPushButton("Normal layout (Ctrl+L)")
         self.exit_button.setObjectName("chairside_exit")
         self.exit_button.clicked.connect(self.exitRequested)
-        grid.addWidget(self.exit_button, 3, 0, 1, 2)
+        grid.addWidget(self.exit_button, 4, 0, 1, 2)
         grid.setColumnStretch(0, round(100 * (1 - NUMBERS_FRACTION)))
         grid.setColumnStretch(1, round(100 * NUMBERS_FRACTION))
         grid.setRowStretch(1, 1)
@@ -147,6 +153,17 @@ class ChairsideView(QtWidgets.QWidget):
             self._show_small(f"{err.depth_mm:+.1f} mm", f"{np.rad2deg(err.twist_rad):+.1f}°")
         self._apply_colours()
 
+    def set_pulses(self, n: int, on_target_pct: float | None) -> None:
+        """The Treatment tab's counters in large text (hidden until the first pulse)."""
+        pct = DASH if on_target_pct is None else f"{on_target_pct:.0f} %"
+        text = f"Pulses {n}   On target {pct}" if n else ""
+        if text != self.pulse_label.text():
+            shown = not self.pulse_label.isHidden()
+            self.pulse_label.setText(text)
+            self.pulse_label.setVisible(bool(text))
+            if shown != bool(text):
+                self._apply_fonts()           # the numbers give up the line's height
+
     def _show_small(self, depth: str, twist: str) -> None:
         self.small_label.setText(f"Depth (+ pressing in) {depth}\nHandle twist {twist}")
 
@@ -168,8 +185,15 @@ class ChairsideView(QtWidgets.QWidget):
         em_width = max(metrics.horizontalAdvance(text) for text in WIDEST_VALUES) / 100.0
         column = (self.width() - 20 - 12) * NUMBERS_FRACTION - 2
         by_width = column / em_width
-        by_height = ((self.height() - 150) / 4 - 26) / 1.2
+        pulses = 0 if self.pulse_label.isHidden() else self.pulse_label.sizeHint().height() + 4
+        by_height = ((self.height() - 150 - pulses) / 4 - 26) / 1.2
         return int(max(16, min(120, by_width, by_height)))
+
+    def _pulse_pixel_size(self, value_px: int) -> int:
+        """The pulse line as large as the widest text it can show fits the view's width."""
+        font = self._font(100, bold=True)
+        em_width = QtGui.QFontMetricsF(font).horizontalAdvance(WIDEST_PULSES) / 100.0
+        return int(max(14, min(value_px * 0.8, (self.width() - 24) / em_width)))
 
     def _apply_fonts(self) -> None:
         size = self._value_pixel_size()
@@ -180,6 +204,7 @@ class ChairsideView(QtWidgets.QWidget):
         self.target_label.setFont(self._font(max(14, min(24, caption_px + 2)), bold=True))
         self.small_label.setFont(self._font(max(12, min(22, caption_px)), bold=True))
         self.state_label.setFont(self._font(int(max(14, min(36, size / 2.6))), bold=True))
+        self.pulse_label.setFont(self._font(self._pulse_pixel_size(size), bold=True))
         self._apply_colours()
 
     def _font(self, pixel_size: int, bold: bool = False) -> QtGui.QFont:
@@ -192,7 +217,8 @@ class ChairsideView(QtWidgets.QWidget):
         """Text colours by palette (a style sheet per tracker frame would re-polish each time)."""
         for label, colour in ((self.values["in_plane"], self._value_colour),
                               (self.values["tilt"], "#ffffff"), (self.values["anterior"], "#ffffff"),
-                              (self.values["right"], "#ffffff"), (self.state_label, self._value_colour)):
+                              (self.values["right"], "#ffffff"), (self.state_label, self._value_colour),
+                              (self.pulse_label, "#ffffff")):
             pal = label.palette()
             if pal.color(QtGui.QPalette.ColorRole.WindowText).name() != colour:
                 pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colour))

@@ -81,6 +81,10 @@ class TreatmentPanel(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         st = self.log_view.show_pulses(self.recorder.log.pulses, self.tolerance.distance_mm)
+        chairside = getattr(self.main_window, "chairside", None)    # built after this tab
+        if chairside is not None:
+            pct = None if st.fraction_on_target is None else 100 * st.fraction_on_target
+            chairside.view.set_pulses(st.n, pct)
         self.pulsesShown.emit(st)
 
     def show_summary(self) -> SummaryDialog:

@@ -290,3 +290,28 @@ def test_summary_shows_the_statistics_and_is_recorded_in_the_session(window, qtb
     summary = next(e for e in events if e.kind == "treatment_summary")
     assert summary.data["n"] == 3
     dialog.close()
+
+
+# ----- chairside -------------------------------------------------------------------------------------------------
+def test_chairside_layout_shows_the_pulse_count_and_keeps_its_numbers_readable(window, qtbot):
+    from tests.app.chairside_fit_helpers import cut_texts
+    from tests.app.test_chairside_layout import error, glyph_rows, resize
+
+    from tmsnav.app.chairside_view import MIN_DIGIT_PX
+
+    view = window.chairside.view
+    for size in ((1366, 768), (1024, 768)):
+        resize(window, qtbot, *size)
+        window.chairside.set_large(True)
+        qtbot.waitUntil(view.isVisible, timeout=WAIT_MS)
+        window.guidance_panel.guidanceChanged.emit(error(in_plane=8.8, anterior=-8.8, right=8.8, tilt_deg=8.8), "")
+        view.set_pulses(2999, 87.4)
+        QtCore.QCoreApplication.processEvents()
+        assert view.pulse_label.isVisible() and view.pulse_label.text() == "Pulses 2999   On target 87 %"
+        assert cut_texts(window) == [], size
+        if size == (1366, 768):
+            for key in ("in_plane", "tilt", "anterior", "right"):
+                assert glyph_rows(view.values[key]) >= MIN_DIGIT_PX, key
+            print("pulse line digits", glyph_rows(view.pulse_label), "px at", size)
+    view.set_pulses(0, None)
+    assert view.pulse_label.isHidden()
