@@ -351,7 +351,7 @@ class MagstimDriver(Stimulator):
         with self._lock:
             self._require_link()
             wait_s = self._settled_at - self.clock()
-            if wait_s > 0:
+            if wait_s > 1e-6:                  # float sums of the settle time
                 raise StimulatorRefused(f"fire: the unit is still {self._settle_what} "
                                         f"({wait_s:.1f} s left); nothing was fired")
             self._command(p.FIRE, "fire")

@@ -272,7 +272,7 @@ class MagstimUnit:
     def delivered_power(self) -> int:
         """The output a pulse would have now: the old setting until the capacitor has reached
         the new one (about 10 ms per % up, 100 ms per % down, per the bulletin)."""
-        return self.power_a if self.clock() >= self._power_settled_at else self._power_from
+        return self.power_a if self.clock() >= self._power_settled_at - 1e-6 else self._power_from
 
     def _fire(self) -> None:
         now = self.coil_temperature_c()
