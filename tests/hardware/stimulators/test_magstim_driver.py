@@ -310,3 +310,14 @@ def test_the_unlock_code_never_appears_in_a_message(bench):  # noqa: F811
         drv._transact(p.enable_remote_body("S3CR3T"))   # as when reconnecting
     assert "S3CR3T" not in str(lost.value) and "unlock code" in str(lost.value)
     assert not any("S3CR3T" in f for f in faults)
+
+
+def test_a_dropped_tcp_connection_loses_the_link(bench):  # noqa: F811
+    em = bench.emulator("200")
+    drv = bench.driver(f"socket://127.0.0.1:{em.serve_tcp(0)}")
+    drv.connect()
+    drv.keepalive.stop()
+    em.unplug()
+    with pytest.raises(StimulatorLinkLost, match="Magstim"):
+        drv.status()
+    drv.close()
