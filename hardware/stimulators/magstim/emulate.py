@@ -1,7 +1,7 @@
 """``tmsnav-emulate magstim``: an emulated Magstim on a pty or TCP port, to try tmsnav without one.
 
     tmsnav-emulate magstim [--model 200|bistim|rapid] [--tcp PORT] [--unlock-code CODE]
-                           [--version X.Y.Z] [--quiet]
+                           [--version X.Y.Z] [--fast] [--quiet]
 
 Prints the device path, the line that connects the driver, and what the unit does (remote control,
 armed, pulses, disarmed and why) until Ctrl-C. Errors are one line on stderr and exit status 2.
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rapid, software 9 or later: the code remote control needs (default 1234)")
     p.add_argument("--version", default="9.0.0", metavar="X.Y.Z",
                    help="rapid: software version (default 9.0.0)")
+    p.add_argument("--fast", action="store_true",
+                   help="answer at once (default: at the pace of the real 9600 bps link)")
     p.add_argument("--quiet", action="store_true", help="do not print what the unit does")
     return p
 
@@ -54,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         version = _version(args.version)
         code = args.unlock_code or ("1234" if args.model == "rapid" and version >= (9, 0, 0)
                                     else None)
-        emulator = MagstimEmulator(args.model, version=version, unlock_code=code)
+        emulator = MagstimEmulator(args.model, version=version, unlock_code=code,
+                                   line_rate_bps=None if args.fast else 9600)
         if args.tcp is None:
             port = emulator.serve_pty()
         elif not 0 <= args.tcp <= 65535:

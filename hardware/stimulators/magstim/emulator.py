@@ -2,7 +2,9 @@
 
 :class:`MagstimEmulator` runs one :class:`~.unit.MagstimUnit` on a thread. ``serve_pty()`` opens a
 pseudo-terminal and returns the slave path to give the driver (or any other host program);
-``serve_tcp()`` listens on 127.0.0.1 for a pyserial ``socket://`` URL. The unit's timers (arming,
+``serve_tcp()`` listens on 127.0.0.1 for a pyserial ``socket://`` URL. A pty carries bytes at any
+speed; ``line_rate_bps=9600`` holds each reply for the wire time of the real link (used by
+``tmsnav-emulate magstim``), tests leave it off. The unit's timers (arming,
 keep-alive, a minute armed unfired, coil cooling) read ``clock``: by default real seconds, in tests
 a :class:`~tmsnav.hardware.simulation.clock.ScenarioClock` the test advances, so nothing waits
 for wall time.
@@ -35,11 +37,14 @@ class MagstimEmulator:
 
     def __init__(self, model: str = "200", *, clock: Callable[[], float] | None = None,
                  version: tuple[int, int, int] = (9, 0, 0), unlock_code: str | None = None,
-                 heat_per_pulse_c: float = 0.05) -> None:
+                 heat_per_pulse_c: float = 0.05, line_rate_bps: int | None = None) -> None:
         t0 = time.monotonic()
         self.unit = MagstimUnit(model, clock=clock or (lambda: time.monotonic() - t0),
                                 version=version, unlock_code=unlock_code,
                                 heat_per_pulse_c=heat_per_pulse_c)
+        if line_rate_bps is not None and line_rate_bps <= 0:
+            raise ValueError(f"line rate must be positive, got {line_rate_bps}")
+        self.line_rate_bps = line_rate_bps
         self.lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -177,6 +182,12 @@ class MagstimEmulator:
             self.ticks += 1
             return out
 
+    def _wire_time(self, received: bytes, reply: bytes) -> None:
+        """With ``line_rate_bps`` (9600 on a real unit), hold the reply for the time the command
+        and the reply take on the wire at 10 bits a byte, so a host sees a real unit's pace."""
+        if self.line_rate_bps:
+            self._stop.wait((len(received) + len(reply)) * 10.0 / self.line_rate_bps)
+
     def _run_pty(self) -> None:
         while not self._stop.is_set():
             master = self._master
@@ -198,6 +209,7 @@ class MagstimEmulator:
                     self._stop.wait(_IDLE_S)
             out = self._step(data)
             if out:
+                self._wire_time(data, out)
                 try:
                     os.write(master, out)
                     self.bytes_out += len(out)
@@ -236,6 +248,7 @@ class MagstimEmulator:
                 return   # the host closed the connection
             out = self._step(data)
             if out:
+                self._wire_time(data, out)
                 try:
                     conn.sendall(out)
                     self.bytes_out += len(out)

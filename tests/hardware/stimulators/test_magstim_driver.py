@@ -321,3 +321,16 @@ def test_a_dropped_tcp_connection_loses_the_link(bench):  # noqa: F811
     with pytest.raises(StimulatorLinkLost, match="Magstim"):
         drv.status()
     drv.close()
+
+
+def test_at_the_real_line_rate_replies_take_at_least_their_wire_time(bench):  # noqa: F811
+    """A lower bound only (a loaded machine is only slower): 20 status reads (J@ 3 + 12 bytes,
+    F@ 3 + 9 bytes) need at least 20 x 27 bytes x 10 bits / 9600 bps = 0.56 s."""
+    em = bench.emulator("200", line_rate_bps=9600)
+    drv = bench.driver(em.serve_pty())
+    drv.connect()
+    drv.keepalive.stop()
+    start = time.monotonic()
+    for _ in range(20):
+        drv.status()
+    assert time.monotonic() - start >= 20 * 27 * 10 / 9600
