@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from tmsnav.app.loading import LoadedHead
 from tmsnav.hardware.config import TrackerConfig
@@ -315,3 +315,88 @@ def test_chairside_layout_shows_the_pulse_count_and_keeps_its_numbers_readable(w
             print("pulse line digits", glyph_rows(view.pulse_label), "px at", size)
     view.set_pulses(0, None)
     assert view.pulse_label.isHidden()
+
+
+# ----- a whole treatment -----------------------------------------------------------------------------------------
+def test_300_pulses_on_the_fox_target_through_the_built_in_magpro_emulator(window, qtbot, tmp_path):
+    """The demo's plan on the bundled sample head, the simulated coil held on the Fox 2012 target,
+    the built-in emulated MagPro chosen in the port list; a 300-pulse train at 20 Hz with the coil
+    hidden from the tracker for a stretch. Every pulse is logged, those without a live coil pose
+    as unknown; the summary's numbers are those re-read from the session's event log. With
+    TMSNAV_SCREENSHOT_DIR set, docs/images/treatment.png is kept."""
+    import os
+    from pathlib import Path
+
+    from tests.app.test_chairside_layout import resize
+    from tmsnav.app.demo import prepare_demo_plan
+    from tmsnav.app.treatment.stimulator_box import EMULATOR_PORT
+    from tmsnav.navigation.treatment.pulse_log import statistics_from_event_log
+
+    resize(window, qtbot, 1400, 900)
+    session = Session.create(tmp_path / "session", "anon-002")
+    window.state.set_session(session)
+    with qtbot.waitSignal(window.headLoaded, timeout=120_000):
+        window.open_sample_head()
+    window.wait_for_job()
+    prepare_demo_plan(window.state)
+    window.connect_tracker_spec("sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=600")
+    qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=WAIT_MS)
+    truth = window.tracking.tracker_ref.truth
+    coil = CoilDefinition.load(SIM_COIL_FILE)
+    window.state.set_coil(coil, coil.coil_from_hotspot)
+    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
+        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
+    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
+    window.state.registration = type("R", (), {"mri_from_reference": Transform(
+        Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()})()
+    window.state.registration_verified = True
+    guidance = window.guidance_panel
+    qtbot.waitUntil(lambda: guidance.last_error is not None and guidance.last_error.on_target(
+        guidance.bullseye.tolerance), timeout=60_000)
+    assert "Fox 2012" in window.state.targets.active.name
+
+    box = connect_box(window, qtbot, EMULATOR_PORT)
+    emulator = box.emulator
+    assert emulator is not None
+    box.power.setValue(60)
+    click(qtbot, box.set_power_button)
+    qtbot.waitUntil(lambda: "60 % MSO" in box.values["intensity"].text(), timeout=WAIT_MS)
+    arm(qtbot, box)
+    emulator.unit.train_pulses, emulator.unit.train_rate_hz = 300, 20.0
+    assert emulator.start_train()
+    qtbot.waitUntil(lambda: len(pulses(window)) >= 100, timeout=60_000)
+    window.tracking.tracker_ref.forced_missing.add("coil")          # the coil leaves the camera's view
+    qtbot.waitUntil(lambda: len(pulses(window)) >= 140, timeout=60_000)
+    window.tracking.tracker_ref.forced_missing.discard("coil")
+    qtbot.waitUntil(lambda: len(pulses(window)) == 300, timeout=60_000)
+    click(qtbot, box.disarm_button)
+    qtbot.waitUntil(lambda: not emulator.unit.enabled, timeout=WAIT_MS)
+
+    logged = pulses(window)
+    assert [p.index for p in logged] == list(range(1, 301))
+    assert all(p.source == "magventure" and p.output_pct_mso == 60 for p in logged)
+    unknown = [p for p in logged if not p.pose_known]
+    assert 10 <= len(unknown) <= 60 and all("coil" in p.pose_reason for p in unknown)
+    assert all(p.position_error_mm is not None for p in logged if p.pose_known)
+    dialog = window.treatment_panel.show_summary()
+    st = statistics_from_event_log(tmp_path / "session" / "events.jsonl")
+    assert st.n == 300 and st.n_pose_unknown == len(unknown)
+    assert dialog.values["Pulses delivered"].text() == "300"
+    assert dialog.values["Pose unknown"].text() == str(len(unknown))
+    assert dialog.values["Median error on the scalp"].text() == f"{st.median_error_mm:.1f} mm"
+    assert dialog.values["95th percentile"].text() == f"{st.p95_error_mm:.1f} mm"
+    assert st.median_error_mm < 3.0 and st.fraction_on_target is not None and st.fraction_on_target < 1.0
+    view = window.treatment_panel.log_view
+    qtbot.waitUntil(lambda: view.values["pulses"].text() == "300", timeout=WAIT_MS)
+    out = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    window.panels.setCurrentWidget(window.treatment_panel)
+    scroll = window.treatment_panel.parentWidget()
+    while scroll is not None and not isinstance(scroll, QtWidgets.QScrollArea):
+        scroll = scroll.parentWidget()
+    if scroll is not None:                                            # the pulse plot in sight
+        scroll.ensureWidgetVisible(view.plot)
+    dialog.move(window.geometry().center() - dialog.rect().center())
+    assert window.save_screenshot(out / "treatment.png")
+    assert dialog.grab().save(str(out / "treatment-summary.png"), "PNG")
+    dialog.close()
