@@ -26,14 +26,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from tmsnav.hardware.stimulators.base import PulseCallback, PulseSource, StimulatorError
 from tmsnav.hardware.triggers.common import SourceProblem
+from tmsnav.hardware.triggers.config import PulseSourceConfig
 
 __all__ = ["PulseSourcesBox", "PulseKeyFilter", "SOURCE_KINDS", "make_source"]
 
 log = logging.getLogger(__name__)
 
 #: (key, label, what the text field means)
-SOURCE_KINDS = (("ttl", "TTL-to-serial adapter", "port"), ("modem", "Serial modem line", "port:LINE"),
-                ("lsl", "LSL marker stream", "stream name"), ("key", "Footswitch / key", "key"))
+SOURCE_KINDS = (("ttl", "TTL-to-serial adapter", "port, e.g. /dev/ttyUSB0?byte=0x01&baud=115200"),
+                ("modem", "Serial modem line", "port:LINE, e.g. /dev/ttyS0:CTS?edge=rising"),
+                ("lsl", "LSL marker stream", "stream name, e.g. TMS-markers?match=pulse"),
+                ("key", "Footswitch / key", "key, e.g. F8?min_interval_ms=200"))
 
 
 class PulseKeyFilter(QtCore.QObject):
@@ -54,36 +57,11 @@ class PulseKeyFilter(QtCore.QObject):
 
 
 def make_source(kind: str, text: str, on_problem: Callable[[SourceProblem], None]) -> PulseSource:
-    """A pulse source of ``kind`` from the text field; ValueError with the reason for bad text."""
+    """A pulse source of ``kind`` from the text field (the rest of a pulse-source spec, options
+    after ``?``: :mod:`tmsnav.hardware.triggers.config`); ValueError with the reason and an example."""
     text = text.strip()
-    if "?" in text:   # settings after '?' (pulse byte, baud, edge, match...): docs/treatment.md's source specs
-        from tmsnav.hardware.triggers.config import PulseSourceConfig
-
-        return PulseSourceConfig.parse(f"{kind}:{text}").make(on_problem)
-    if kind == "ttl":
-        from tmsnav.hardware.triggers.ttl_serial import TtlSerialSource
-
-        if not text:
-            raise ValueError("type the adapter's serial port, e.g. /dev/ttyUSB1 or COM4")
-        return TtlSerialSource(text, on_problem=on_problem)
-    if kind == "modem":
-        from tmsnav.hardware.triggers.modem_lines import ModemLineSource
-
-        port, _, line = text.rpartition(":") if ":" in text else (text, "", "CTS")
-        if not port:
-            raise ValueError("type the port and the line, e.g. /dev/ttyUSB1:CTS")
-        return ModemLineSource(port, line.upper() or "CTS", on_problem=on_problem)
-    if kind == "lsl":
-        from tmsnav.hardware.triggers.lsl_markers import LslMarkerSource
-
-        if not text:
-            raise ValueError("type the LSL marker stream's name")
-        return LslMarkerSource(text, on_problem=on_problem)
-    if kind == "key":
-        from tmsnav.hardware.triggers.key_source import KeySource
-
-        return KeySource(text or "F8", on_problem=on_problem)
-    raise ValueError(f"unknown pulse source {kind!r}")
+    cfg = PulseSourceConfig.parse(f"{kind}:{text}" if text else kind)
+    return cfg.make(on_problem)
 
 
 class PulseSourcesBox(QtWidgets.QGroupBox):

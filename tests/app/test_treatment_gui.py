@@ -400,3 +400,52 @@ def test_300_pulses_on_the_fox_target_through_the_built_in_magpro_emulator(windo
     assert window.save_screenshot(out / "treatment.png")
     assert dialog.grab().save(str(out / "treatment-summary.png"), "PNG")
     dialog.close()
+
+
+# ----- pulse sources ----------------------------------------------------------------------------------------------
+def start_source(window, qtbot, kind: str, text: str):
+    window.panels.setCurrentWidget(window.treatment_panel)
+    box = window.treatment_panel.sources
+    box.kind.setCurrentIndex(box.kind.findData(kind))
+    box.detail.setText(text)
+    n = len(box.sources)
+    click(qtbot, box.start_button)
+    return box, n
+
+
+def test_ttl_adapter_and_footswitch_pulses_are_logged_with_the_live_pose(window, qtbot, phantom_head):
+    import os
+    import pty
+
+    navigate_on_phantom(window, qtbot, *phantom_head)
+    window.panels.setCurrentWidget(window.treatment_panel)
+    master, slave = pty.openpty()
+    try:
+        box, n = start_source(window, qtbot, "ttl", os.ttyname(slave))
+        qtbot.waitUntil(lambda: len(box.sources) == n + 1, timeout=WAIT_MS)
+        assert "TTL-to-serial adapter" in box.running.item(0).text()
+        os.write(master, b"\x01")                              # the adapter's byte for one pulse
+        qtbot.waitUntil(lambda: len(pulses(window)) == 1, timeout=WAIT_MS)
+        box, n = start_source(window, qtbot, "key", "F8")
+        qtbot.waitUntil(lambda: len(box.sources) == n + 1, timeout=WAIT_MS)
+        qtbot.keyClick(window.panels, QtCore.Qt.Key.Key_F8)      # the footswitch sends F8
+        qtbot.waitUntil(lambda: len(pulses(window)) == 2, timeout=WAIT_MS)
+        assert [p.source for p in pulses(window)] == ["ttl-serial", "key"]
+        for pulse in pulses(window):
+            assert pulse.pose_known, pulse.pose_reason
+            truth = true_mri_from_hotspot(window, pulse.host_time_ns)
+            assert np.linalg.norm(pulse.mri_from_hotspot.translation - truth[:3, 3]) < 1.5
+            assert pulse.output_pct_mso is None                  # a TTL edge or a key cannot know the output
+        box.shutdown()
+        assert not box.sources and box.key_filter is None
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_mistyped_source_is_refused_with_the_reason_and_a_missing_port_does_not_start(window, qtbot):
+    box, n = start_source(window, qtbot, "ttl", "/dev/ttyUSB0?bytes=0x01")
+    assert "no option bytes" in box.message.text() and len(box.sources) == n
+    box, n = start_source(window, qtbot, "ttl", "/dev/tmsnav-no-such-port")
+    qtbot.waitUntil(lambda: "did not start" in box.message.text(), timeout=WAIT_MS)
+    assert len(box.sources) == n
