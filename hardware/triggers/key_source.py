@@ -75,7 +75,7 @@ class KeySource(PulseSource):
         self._lock = threading.Lock()
 
     def describe(self) -> str:
-        return f"key {self.key} (footswitch or keyboard; presses at least {self.min_interval_s * 1e3:g} ms apart)"
+        return f"key {self.key} (presses at least {self.min_interval_s * 1e3:g} ms apart)"
 
     def start(self, callback: PulseCallback) -> None:
         """Start taking presses. Never raises: nothing to open."""

@@ -120,8 +120,8 @@ class ModemLineSource(ThreadedSource):
         self._lines: ModemLines | None = None
 
     def describe(self) -> str:
-        return (f"{self.line} line of {self.port} ({self.edge} edges, polled at {self.poll_hz:g} Hz, "
-                f"debounce {self.debounce_s * 1e3:g} ms)")
+        return (f"{self.line} of {self.port} ({self.edge}, {self.poll_hz:g} Hz, "
+                f"{self.debounce_s * 1e3:g} ms debounce)")
 
     @property
     def bounces(self) -> int:

@@ -53,7 +53,7 @@ class TtlSerialSource(ThreadedSource):
 
     def describe(self) -> str:
         wanted = ", ".join(f"0x{b:02X}" for b in sorted(self.pulse_bytes))
-        return f"TTL-to-serial adapter on {self.port} ({self.baud} bps, pulse byte {wanted})"
+        return f"TTL adapter on {self.port} (byte {wanted}, {self.baud} bps)"
 
     def _open(self) -> None:
         try:
