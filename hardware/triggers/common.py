@@ -123,7 +123,11 @@ class ThreadedSource(PulseSource):
             event = PulseEvent(host_time_ns=int(host_time_ns), source=self.name, sequence=self._sequence,
                                detail=dict(detail or {}))
         if self._callback is not None:
-            self._callback(event)
+            try:
+                self._callback(event)
+            except Exception as exc:  # noqa: BLE001 - a failing receiver must not pass for a pulled cable
+                log.exception("handing pulse %d of %s over", event.sequence, self.name)
+                self._ignore("not delivered", f"pulse {event.sequence} from {self.name} could not be logged: {exc}")
         return event
 
     def _ignore(self, reason: str, message: str, count: int = 1) -> None:

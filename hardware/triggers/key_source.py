@@ -30,6 +30,7 @@ fired pulse, not for pulse-locked EMG; use a TTL source for that.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Callable
@@ -38,6 +39,8 @@ from ..stimulators.base import PulseCallback, PulseEvent, PulseSource
 from .common import ProblemCallback, SourceProblem, SourceStats
 
 __all__ = ["KeySource", "normalise_key"]
+
+log = logging.getLogger(__name__)
 
 _ALIASES = {"pgdown": "pagedown", "pgdn": "pagedown", "pgup": "pageup", "return": "enter", "esc": "escape",
             "del": "delete", "ins": "insert", "spacebar": "space", " ": "space"}
@@ -139,5 +142,12 @@ class KeySource(PulseSource):
                            f"closer than {self.min_interval_s * 1e3:g} ms are taken as a bouncing switch or a "
                            f"double tap)", False, now))
         if event is not None:
-            callback(event)
+            try:
+                callback(event)
+            except Exception as exc:  # noqa: BLE001 - the key filter runs in the GUI's event loop
+                log.exception("handing key pulse %d over", event.sequence)
+                self.stats.ignored["not delivered"] = self.stats.ignored.get("not delivered", 0) + 1
+                if self._on_problem is not None:
+                    self._on_problem(SourceProblem(self.name, f"pulse {event.sequence} from the key could not be "
+                                                              f"logged: {exc}", False, now))
         return event

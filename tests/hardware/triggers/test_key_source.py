@@ -86,3 +86,15 @@ def test_bad_settings_are_refused():
         KeySource("  ")
     with pytest.raises(ValueError):
         KeySource("F8", min_interval_s=-1)
+
+
+def test_a_receiver_that_fails_is_reported_not_raised_into_the_event_loop():
+    problems = []
+    source = KeySource("F8", on_problem=problems.append)
+
+    def failing(event):
+        raise RuntimeError("log file not writable")
+    source.start(failing)
+    event = source.key_event("F8", pressed=True, time_ns=0)
+    assert event is not None and source.stats.ignored == {"not delivered": 1}
+    assert "could not be logged: log file not writable" in problems[0].message

@@ -153,3 +153,19 @@ def test_missing_port_is_refused_with_its_name():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         TtlSerialSource("/dev/null", **kwargs)
+
+
+def test_a_receiver_that_fails_is_reported_not_taken_for_a_pulled_adapter(rig):
+    adapter, source, got = rig
+
+    def failing(event):
+        if event.sequence == 1:
+            raise RuntimeError("log file not writable")
+        got.pulse(event)
+    source.start(failing)
+    adapter.write(b"\x01")
+    problem = got.problems.get(timeout=WAIT_S)
+    assert not problem.fatal and "pulse 1 from ttl-serial could not be logged: log file not writable" in problem.message
+    adapter.write(b"\x01")                              # the source goes on
+    [(event, _)] = got.take(1)
+    assert event.sequence == 2 and source.running and source.stats.ignored == {"not delivered": 1}
