@@ -67,6 +67,10 @@ HAZARDS: dict[str, tuple[str, str, str]] = {
     "privacy": (
         "Patient identifiers stay out of logs",
         "A file or folder name carrying a patient's name is written to the log file.", ""),
+    "stimulator": (
+        "The stimulator acts only on the user's action and is disarmed when in doubt",
+        "tmsnav arms or fires a stimulator by itself, runs at an output the unit did not take, or "
+        "leaves it armed when the link or the keep-alive is lost.", ""),
     "brain": (
         "The brain surface is this head's, at the right depth",
         "A brain surface at the wrong threshold, in another space or of another subject moves "

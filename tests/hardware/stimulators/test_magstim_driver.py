@@ -44,6 +44,8 @@ def test_set_power_is_read_back_from_the_unit(bench):  # noqa: F811
     assert em.commands()[-2:] == [b"@065", b"J@"]      # set, then read back
 
 
+@pytest.mark.safety(hazard="stimulator",
+                    control="a power the unit reports differently is refused (ReadbackMismatch), unit disarmed")
 def test_a_unit_reporting_another_power_is_a_readback_mismatch_and_is_disarmed(bench):  # noqa: F811
     em, drv, _ = connected(bench)
     drv.arm()
@@ -191,6 +193,8 @@ def test_a_garbled_reply_to_fire_is_never_retried(bench):  # noqa: F811
     assert em.unit.pulses == 1                       # fired once: a second EH would fire again
 
 
+@pytest.mark.safety(hazard="stimulator",
+                    control="a Magstim that stops answering is reported lost and a disarm (EA) is written to it")
 def test_a_silent_unit_loses_the_link_attempts_a_disarm_and_stays_lost(bench):  # noqa: F811
     faults = []
     em, drv, _ = connected(bench, timeout_s=1.0, on_fault=faults.append)
@@ -238,6 +242,8 @@ def test_opening_a_missing_port_names_it(bench):  # noqa: F811
     drv.close()
 
 
+@pytest.mark.safety(hazard="stimulator",
+                    control="connecting and 40+ status polls put no arm (EB) or fire (EH) byte on the wire")
 def test_the_driver_never_arms_or_fires_on_its_own(bench):  # noqa: F811
     em, drv, _ = connected(bench)
     drv.set_power(60)

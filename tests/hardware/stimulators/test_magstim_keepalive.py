@@ -26,6 +26,8 @@ def armed_and_ready(bench):  # noqa: F811
     return em, drv
 
 
+@pytest.mark.safety(hazard="stimulator",
+                    control="the keep-alive keeps an armed Magstim armed; without it the unit disarms")
 def test_the_keepalive_keeps_an_armed_unit_armed_for_several_seconds_of_its_clock(bench):  # noqa: F811
     em, drv = armed_and_ready(bench)
     start = bench.clock.now_s()

@@ -67,6 +67,7 @@ def test_status_amplitude_enable_fire_disable(rig, transport):
     assert status2.base.amplitude_a_pct == 63 and status2.page_name == "Main" and not status2.train_running
 
 
+@pytest.mark.safety(hazard="stimulator", control="an amplitude the MagPro does not take is refused naming both values")
 def test_amplitude_the_unit_clamps_is_a_readback_mismatch_naming_both_values(rig):
     em, drv, *_ = rig(amplitude_limit=70)
     drv.connect()
@@ -160,6 +161,7 @@ def test_valid_frames_the_driver_does_not_know_are_counted_and_ignored(rig):
 
 
 # ----- a unit that stops answering, a pulled cable --------------------------------------------------------
+@pytest.mark.safety(hazard="stimulator", control="a silent MagPro is reported lost with what to check")
 def test_a_silent_unit_times_out_as_link_lost_and_says_what_to_check(rig):
     em, drv, _, states, _ = rig()
     drv.connect()
@@ -307,6 +309,7 @@ def test_a_callback_that_raises_does_not_stop_the_pulse_log(rig):
 
 
 # ----- safety: the driver never enables or fires on its own -----------------------------------------
+@pytest.mark.safety(hazard="stimulator", control="connecting and polling a MagPro never sends enable or fire")
 def test_the_driver_never_enables_or_fires_on_its_own(rig):
     em, drv, pulses, states, _ = rig(driver_kw={"heartbeat_s": 0.02})
     drv.connect()
