@@ -49,12 +49,14 @@ CENTRES = (("left", "Left M1 hand knob (right hand)"), ("right", "Right M1 hand 
 
 
 class MotorBox(QtWidgets.QGroupBox):
-    """See the module docstring. ``window`` is the main window (state, view3d, jobs, planning)."""
+    """See the module docstring. ``window`` is the main window (state, view3d, jobs, planning);
+    ``bridge`` the Treatment tab's stimulator bridge (pulses and the MagPro's MEPs), e.g.
+    ``panel.add_section(MotorBox(window, bridge=panel.stimulator.bridge))``."""
 
     mapChanged = QtCore.Signal()
     hotspotMade = QtCore.Signal(object)        # Target
 
-    def __init__(self, window: Any, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, window: Any, parent: QtWidgets.QWidget | None = None, *, bridge: Any = None) -> None:
         super().__init__("Motor hotspot and threshold", parent)
         self.setObjectName("motor_box")
         self.main = window
@@ -157,6 +159,8 @@ class MotorBox(QtWidgets.QGroupBox):
         layout.addWidget(self.threshold)
         self.state.headChanged.connect(self._head_changed)
         window.jobs.failed.connect(self._job_failed)
+        if bridge is not None:
+            self.connect_stimulator(bridge)
         self._update_buttons()
 
     # ----- messages ------------------------------------------------------------------------------

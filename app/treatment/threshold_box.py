@@ -101,8 +101,8 @@ class ThresholdBox(QtWidgets.QGroupBox):
         Raises NavigationError with the reason (not running, wrong output, bad amplitude)."""
         if self.method is None or self.method.done:
             raise NavigationError("press 'Start threshold' first")
-        asked = self.method.next_intensity()
-        level = asked if intensity_pct is None else intensity_pct
+        asked = self.method.next_intensity()      # not None: the method is not done
+        level = float(asked if intensity_pct is None and asked is not None else intensity_pct or 0.0)
         self.method.record(level, mep_uv)
         hit = mep_uv >= 50.0
         self.history.addItem(f"{self.method.pulses_used:2d}: {level:.0f} % MSO → {mep_uv:.0f} µV "
