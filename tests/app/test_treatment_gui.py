@@ -376,7 +376,11 @@ def test_300_pulses_on_the_fox_target_through_the_built_in_magpro_emulator(windo
     assert [p.index for p in logged] == list(range(1, 301))
     assert all(p.source == "magventure" and p.output_pct_mso == 60 for p in logged)
     unknown = [p for p in logged if not p.pose_known]
-    assert 10 <= len(unknown) <= 60 and all("coil" in p.pose_reason for p in unknown)
+    hidden = [p for p in unknown if "coil" in p.pose_reason]
+    assert 10 <= len(hidden) <= 60
+    # on a loaded machine the tracker thread can be starved past the staleness limit: such a pulse
+    # is honestly "pose unknown" because the last frame was too old, never paired with that frame
+    assert all(p in hidden or "old" in p.pose_reason for p in unknown), [p.pose_reason for p in unknown]
     assert all(p.position_error_mm is not None for p in logged if p.pose_known)
     dialog = window.treatment_panel.show_summary()
     st = statistics_from_event_log(tmp_path / "session" / "events.jsonl")
@@ -423,7 +427,7 @@ def test_ttl_adapter_and_footswitch_pulses_are_logged_with_the_live_pose(window,
     try:
         box, n = start_source(window, qtbot, "ttl", os.ttyname(slave))
         qtbot.waitUntil(lambda: len(box.sources) == n + 1, timeout=WAIT_MS)
-        assert "TTL-to-serial adapter" in box.running.item(0).text()
+        assert os.ttyname(slave) in box.running.item(0).text()
         os.write(master, b"\x01")                              # the adapter's byte for one pulse
         qtbot.waitUntil(lambda: len(pulses(window)) == 1, timeout=WAIT_MS)
         box, n = start_source(window, qtbot, "key", "F8")
@@ -449,3 +453,14 @@ def test_a_mistyped_source_is_refused_with_the_reason_and_a_missing_port_does_no
     box, n = start_source(window, qtbot, "ttl", "/dev/tmsnav-no-such-port")
     qtbot.waitUntil(lambda: "did not start" in box.message.text(), timeout=WAIT_MS)
     assert len(box.sources) == n
+
+
+def test_a_port_that_does_not_exist_is_a_message_not_a_traceback(window, qtbot):
+    window.panels.setCurrentWidget(window.treatment_panel)
+    box = window.treatment_panel.stimulator
+    box.port.setCurrentText("/dev/tmsnav-no-such-stimulator")
+    click(qtbot, box.connect_button)
+    qtbot.waitUntil(lambda: "Connect failed" in box.message.text(), timeout=WAIT_MS)
+    assert "/dev/tmsnav-no-such-stimulator" in box.message.text()
+    assert box.bridge.driver is None and box.connect_button.text() == "Connect"
+    assert not box.arm_button.isEnabled() and not box.fire_button.isEnabled()
