@@ -6,19 +6,24 @@ pulse is an edge on that line; pyserial exposes the four inputs as the ``cts``, 
 and ``cd`` properties (each a ``TIOCMGET`` on POSIX, ``GetCommModemStatus`` on Windows).
 
 How edges are found: the line is POLLED at ``poll_hz`` (default 1000 Hz, i.e. every 1 ms) and
-each read goes through :class:`EdgeDetector`. Consequences the user must know (docs/treatment.md):
+each read goes through :class:`~.edges.EdgeDetector`. Consequences the user must know
+(docs/treatment.md):
 
 * a pulse is stamped with the time of the read that first saw it: 0 to one poll period (plus the
   thread's wake-up delay) after the real edge, never before it;
-* a trigger pulse SHORTER than the poll period can fall between two reads and be missed: use the
-  edge the unit holds longest, or stretch the pulse (a monostable) to a few ms;
+* where the kernel counts the line's changes (Linux, CTS/DSR/CD on a UART: :mod:`.modem_counts`)
+  each read also takes the count, so a trigger pulse SHORTER than the poll period is still seen
+  (``counting`` is True, ``describe()`` says "counts changes"). Without a counter such a pulse can
+  fall between two reads and be missed: stretch it (a monostable) to a few ms;
 * contact bounce and ringing: after an accepted change the line is ignored for ``debounce_s``
   (default 2 ms); changes inside that window are counted as bounces, not pulses.
 
-The kernel's TIOCMIWAIT (sleep until a modem line changes) would avoid polling on drivers that
-support it; it is not used yet. Pseudo-terminals carry no modem lines at all (``TIOCMGET`` fails
-with "Inappropriate ioctl"), so the tests drive this module through a scripted object with the
-same ``cts/dsr/ri/cd`` properties as a pyserial port, and a real pty is refused with that reason.
+The count is read BEFORE the level, so a change between the two shows in the level first; it is
+credited once and taken off the next count (no phantom pulse). The kernel's TIOCMIWAIT (sleep
+until a line changes) is not used. Pseudo-terminals carry no modem lines at all (``TIOCMGET``
+fails with "Inappropriate ioctl"), so the tests drive this module through a scripted object with
+the same ``cts/dsr/ri/cd`` properties (and ``transitions()``) as the port, and a real pty is
+refused with that reason.
 """
 
 from __future__ import annotations
@@ -29,15 +34,17 @@ from typing import Callable, Protocol
 import serial
 
 from .common import ProblemCallback, PulseSourceError, ThreadedSource
+from .edges import EDGES, EdgeDetector
+from .modem_counts import counting_port
 
 __all__ = ["ModemLineSource", "EdgeDetector", "LINES", "EDGES", "ModemLines"]
 
 LINES = {"CTS": "cts", "DSR": "dsr", "RI": "ri", "CD": "cd", "DCD": "cd"}
-EDGES = ("rising", "falling", "both")
 
 
 class ModemLines(Protocol):
-    """What the source needs of a port: pyserial's modem-status properties and ``close``."""
+    """What the source needs of a port: pyserial's modem-status properties and ``close``; an
+    optional ``transitions(attribute) -> int`` (changes counted since opening) enables counting."""
 
     @property
     def cts(self) -> bool: ...
@@ -48,47 +55,6 @@ class ModemLines(Protocol):
     @property
     def cd(self) -> bool: ...
     def close(self) -> None: ...
-
-
-class EdgeDetector:
-    """Turns level readings ``(level, t_ns)`` into accepted edges, with a debounce lock-out.
-
-    The first reading only sets the level (a line already high at start is no pulse). A change
-    from the accepted level is an edge; it is accepted (and, if its direction is ``edge`` or
-    ``"both"``, reported) and then every change within ``debounce_ns`` is ignored and counted in
-    ``bounces``. After the lock-out the line is compared with the accepted level again, so a
-    level that settled differently during the lock-out still gives its edge (late, never lost).
-    """
-
-    def __init__(self, edge: str = "rising", debounce_ns: int = 2_000_000) -> None:
-        if edge not in EDGES:
-            raise ValueError(f"edge must be one of {', '.join(EDGES)}, got {edge!r}")
-        if debounce_ns < 0:
-            raise ValueError("debounce must not be negative")
-        self.edge = edge
-        self.debounce_ns = int(debounce_ns)
-        self.level: bool | None = None
-        self.bounces = 0
-        self._raw: bool | None = None
-        self._locked_until_ns: int | None = None
-
-    def feed(self, level: bool, t_ns: int) -> bool:
-        """One reading; True when it is an accepted edge of the wanted direction."""
-        level = bool(level)
-        raw_changed = self._raw is not None and level != self._raw
-        self._raw = level
-        if self.level is None:
-            self.level = level
-            return False
-        if self._locked_until_ns is not None and t_ns < self._locked_until_ns:
-            if raw_changed:
-                self.bounces += 1
-            return False
-        if level == self.level:
-            return False
-        self.level = level
-        self._locked_until_ns = t_ns + self.debounce_ns
-        return self.edge == "both" or (self.edge == "rising") == level
 
 
 class ModemLineSource(ThreadedSource):
@@ -118,17 +84,21 @@ class ModemLineSource(ThreadedSource):
         self._factory = line_factory or self._open_serial
         self._clock = clock
         self._lines: ModemLines | None = None
+        self.counting = False
+        self._count = 0
+        self._credit = 0
 
     def describe(self) -> str:
-        return (f"{self.line} of {self.port} ({self.edge}, {self.poll_hz:g} Hz, "
-                f"{self.debounce_s * 1e3:g} ms debounce)")
+        how = "counts changes" if self.counting else f"{self.poll_hz:g} Hz"
+        return f"{self.line} of {self.port} ({self.edge}, {how}, {self.debounce_s * 1e3:g} ms debounce)"
 
     @property
     def bounces(self) -> int:
         return self.detector.bounces
 
     def _open_serial(self) -> ModemLines:
-        return serial.serial_for_url(self.port, timeout=0)
+        port = serial.serial_for_url(self.port, timeout=0)
+        return counting_port(port, self._attribute) or port
 
     def _open(self) -> None:
         self.detector = EdgeDetector(self.edge, round(self.debounce_s * 1e9))
@@ -136,6 +106,14 @@ class ModemLineSource(ThreadedSource):
             self._lines = self._factory()
         except (serial.SerialException, OSError, ValueError) as exc:
             raise PulseSourceError(f"cannot open {self.port} to watch its {self.line} line: {exc}") from None
+        self.counting, self._credit = False, 0
+        counter = getattr(self._lines, "transitions", None)
+        if callable(counter):
+            try:
+                self._count = int(counter(self._attribute))
+                self.counting = True
+            except (OSError, ValueError):
+                self.counting = False
         try:
             self._read()
         except (serial.SerialException, OSError) as exc:
@@ -148,6 +126,16 @@ class ModemLineSource(ThreadedSource):
         assert self._lines is not None, "_open() sets the port first"
         return bool(getattr(self._lines, self._attribute))
 
+    def _changes(self) -> int:
+        """Changes counted since the last read, less the one the last read already took from the
+        level (it reaches the counter by this read; a credit never outlives it, so a driver that
+        counts late or not at all cannot make it swallow later pulses)."""
+        assert self._lines is not None
+        count = int(self._lines.transitions(self._attribute))   # type: ignore[attr-defined]
+        new, self._count = max(0, count - self._count), count
+        used, self._credit = min(new, self._credit), 0
+        return new - used
+
     def _close(self) -> None:
         lines, self._lines = self._lines, None
         if lines is not None:
@@ -156,11 +144,17 @@ class ModemLineSource(ThreadedSource):
     def _run(self) -> None:
         period_s = 1.0 / self.poll_hz
         next_poll = time.monotonic()
+        previous: bool | None = None
         while not self._stop_event.is_set():
+            changes = self._changes() if self.counting else None       # the count first, then the level
             level = self._read()
             seen_ns = self._clock()
+            if changes is not None and previous is not None and (changes % 2 == 1) != (level != previous):
+                changes += 1                  # a change after the count: seen now, credited off the next count
+                self._credit += 1
+            previous = level
             bounces = self.detector.bounces
-            if self.detector.feed(level, seen_ns):
+            if self.detector.feed(level, seen_ns, changes):
                 self._emit(seen_ns, {"line": self.line, "level": level})
             if self.detector.bounces != bounces:
                 self._ignore("bounce", f"the {self.line} line of {self.port} changed again within "

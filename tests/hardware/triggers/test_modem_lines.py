@@ -12,7 +12,8 @@ import pytest
 import serial
 
 from tmsnav.hardware.triggers.common import PulseSourceError
-from tmsnav.hardware.triggers.modem_lines import EdgeDetector, ModemLineSource
+from tmsnav.hardware.triggers.edges import EdgeDetector
+from tmsnav.hardware.triggers.modem_lines import ModemLineSource
 
 WAIT_S = 10.0
 MS = 1_000_000
@@ -87,9 +88,35 @@ def test_detector_first_reading_is_no_edge_and_bounces_are_suppressed():
     assert not d.feed(False, 10 * MS)                # falling: accepted, not reported
     assert d.feed(True, 20 * MS)                     # rising: the pulse
     assert [d.feed(level, t) for level, t in [(False, 20.5 * MS), (True, 21 * MS), (True, 21.5 * MS)]] == [False] * 3
-    assert d.bounces == 2
     assert not d.feed(False, 30 * MS)
+    assert d.bounces == 2                            # tallied when the lock ended
     assert d.feed(True, 40 * MS)
+
+
+def test_detector_a_pulse_narrower_than_the_debounce_is_no_bounce():
+    d = EdgeDetector("rising", debounce_ns=2 * MS)
+    for start in (0, 10, 20):
+        d.feed(False, start * MS)
+        assert d.feed(True, (start + 1) * MS)        # a 0.5 ms TTL pulse: its falling edge falls in the lock
+        assert not d.feed(False, (start + 1.5) * MS)
+        assert not d.feed(False, (start + 3.5) * MS)  # ... and is taken when the lock ends
+    assert d.bounces == 0 and d.level is False
+
+
+def test_detector_with_counted_transitions_sees_a_pulse_between_two_reads():
+    d = EdgeDetector("rising", debounce_ns=2 * MS)
+    d.feed(False, 0, 0)
+    assert not EdgeDetector("rising").feed(False, 1 * MS)       # (levels alone: nothing to see)
+    assert d.feed(False, 1 * MS, 2)                  # 10 µs pulse: both edges between the reads
+    assert not d.feed(False, 4 * MS, 0)
+    assert d.feed(False, 10 * MS, 6)                 # a pulse with two bounces within one poll
+    assert not d.feed(False, 13 * MS, 0)
+    assert d.bounces == 4
+    assert d.feed(True, 20 * MS, 0)                  # a count that missed the change: the level still counts
+    assert d.level is True
+    falling = EdgeDetector("falling", debounce_ns=0)
+    falling.feed(False, 0, 0)
+    assert falling.feed(False, 1 * MS, 2) and falling.bounces == 0      # rise then fall: the fall is wanted
 
 
 def test_detector_level_that_settled_during_the_lockout_still_gives_its_edge():
@@ -194,3 +221,93 @@ def test_missing_port_is_refused_with_its_name():
     source = ModemLineSource("/dev/no-such-serial-port", "RI")
     with pytest.raises(PulseSourceError, match="/dev/no-such-serial-port"):
         source.start(lambda e: None)
+
+
+class CountingLine(ToggledLine):
+    """A line whose driver counts changes (TIOCGICOUNT): ``pulse`` makes a narrow pulse whose two
+    edges happen between two reads, so the level alone never shows it."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = {"cts": 0, "dsr": 0, "cd": 0}
+
+    def transitions(self, name):
+        return self.counts[name]
+
+    def pulse(self, name):
+        before = time.monotonic_ns()
+        self.counts[name] += 2
+        return before
+
+    def set(self, name, level):
+        if self.levels[name] != level:
+            self.counts[name] += 1
+        return super().set(name, level)
+
+
+def test_a_counting_port_delivers_pulses_narrower_than_the_poll_period():
+    fake = CountingLine()
+    pulses, problems = collect()
+    source = ModemLineSource("/dev/ttyS0", "CTS", line_factory=lambda: fake, on_problem=problems.put, poll_hz=200)
+    source.start(lambda e: pulses.put((e, time.monotonic_ns())))
+    try:
+        assert source.counting and "counts changes" in source.describe()
+        wait_until(lambda: fake.reads >= 2)
+        for i in range(10):
+            made_ns = fake.pulse("cts")
+            event, received_ns = pulses.get(timeout=WAIT_S)
+            assert made_ns <= event.host_time_ns <= received_ns and event.sequence == i + 1
+        reads = fake.reads
+        fake.set("cts", True)                          # a wide pulse: the level and the count agree
+        fake.set("cts", False)
+        pulses.get(timeout=WAIT_S)
+        wait_until(lambda: fake.reads > reads + 3)
+    finally:
+        source.stop()
+    assert source.stats.pulses == 11 and pulses.empty() and problems.empty() and source.bounces == 0
+
+
+def test_a_change_between_the_count_and_the_level_read_is_no_phantom_pulse():
+    class RacyLine(CountingLine):
+        """Each change lands after the count was read and before the level is: the race the
+        source must not double-count."""
+
+        def __init__(self, script):
+            super().__init__()
+            self.script = list(script)
+            self.done = threading.Event()
+
+        def transitions(self, name):
+            count = self.counts[name]
+            if self.script:
+                self.set(name, self.script.pop(0))
+            else:
+                self.done.set()
+            return count
+
+    fake = RacyLine([False, True, True, True, False, False, False, True, True, False, False])
+    pulses, _ = collect()
+    source = ModemLineSource("/dev/ttyS0", "CTS", debounce_s=0.0, line_factory=lambda: fake)
+    source.start(pulses.put)
+    fake.done.wait(WAIT_S)
+    source.stop()
+    assert source.stats.pulses == 2 and source.bounces == 0
+
+
+def test_ri_is_never_counted_and_a_port_without_a_counter_polls_levels():
+    from tmsnav.hardware.triggers.modem_counts import counting_port
+
+    class Port:
+        def fileno(self):
+            return master
+    master, slave = os.openpty()
+    try:
+        assert counting_port(Port(), "ri") is None     # the kernel counts only RI's trailing edge
+        assert counting_port(Port(), "cts") is None    # a pty keeps no counter: levels only
+    finally:
+        os.close(master)
+        os.close(slave)
+    source = ModemLineSource("/dev/ttyS0", "CTS", line_factory=ToggledLine)
+    source.start(lambda e: None)
+    assert not source.counting and "1000 Hz" in source.describe()
+    source.stop()
