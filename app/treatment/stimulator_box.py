@@ -169,6 +169,10 @@ class StimulatorBox(QtWidgets.QGroupBox):
         b.linkLost.connect(self.show_link_lost)
         b.commandFailed.connect(self._command_failed)
         b.commandDone.connect(self._command_done)
+        self._stale_timer = QtCore.QTimer(self)          # grey the values when polls stop arriving
+        self._stale_timer.setInterval(1000)
+        self._stale_timer.timeout.connect(self._grey_if_stale)
+        self._stale_timer.start()
         self.refresh_ports()
         self._update_buttons()
 
@@ -246,10 +250,16 @@ class StimulatorBox(QtWidgets.QGroupBox):
         v["intensity"].setText(power)
         v["temperature"].setText("—" if status.coil_temperature_c is None else f"{status.coil_temperature_c:.0f} °C")
         v["remote"].setText("yes" if status.connected and status.remote_control else "no")
-        old = time.monotonic_ns() - status.host_time_ns > STALE_NS
-        for label in v.values():
-            label.setEnabled(not old)
+        self._grey_if_stale()
         self._update_buttons()
+
+    def _grey_if_stale(self) -> None:
+        """Values not refreshed for :data:`STALE_NS` are greyed (the unit is not answering)."""
+        status = self.bridge.last
+        old = status is not None and status.connected and time.monotonic_ns() - status.host_time_ns > STALE_NS
+        for label in self.values.values():
+            if label.isEnabled() == old:
+                label.setEnabled(not old)
 
     def show_link_lost(self, reason: str) -> None:
         self.banner.setText(f"STIMULATOR LINK LOST OR FAULT: {reason}. A disarm was sent; check the "

@@ -464,3 +464,55 @@ def test_a_port_that_does_not_exist_is_a_message_not_a_traceback(window, qtbot):
     assert "/dev/tmsnav-no-such-stimulator" in box.message.text()
     assert box.bridge.driver is None and box.connect_button.text() == "Connect"
     assert not box.arm_button.isEnabled() and not box.fire_button.isEnabled()
+
+
+# ----- cues, tolerance, summary without a session -------------------------------------------------------------------
+def test_cues_on_transitions_only_with_sound_off_still_flashing(window, qtbot):
+    from tmsnav.navigation.guidance import GuidanceError
+
+    cues = window.treatment_panel.cues
+    tol = window.guidance_panel.bullseye.tolerance
+    on = GuidanceError(0.5, 0.0, 0.2, 0.01, 0.0, 0.5, 0.0)
+    off = GuidanceError(9.0, 0.0, 0.2, 0.01, 0.0, 9.0, 0.0)
+    assert on.on_target(tol) and not off.on_target(tol)
+    t = 10_000_000_000
+    cues.guidance(off, "", now_ns=t)
+    cues.guidance(on, "", now_ns=t + 1)
+    assert cues.given == ["on_target"] and cues.flash.text() == "ON TARGET"
+    cues.guidance(on, "", now_ns=t + 2)                        # staying on target: no new cue
+    cues.guidance(off, "", now_ns=t + 3)
+    cues.guidance(on, "", now_ns=t + 4)                        # chatter at the edge within 1 s: quiet
+    assert cues.given == ["on_target"]
+    cues.sound.setChecked(False)
+    beeps = cues.beeps
+    cues.guidance(None, "coil not tracked", now_ns=t + 5)
+    assert cues.given == ["on_target", "lost"] and cues.beeps == beeps   # no sound, but the flash
+    assert cues.flash.text() == "TRACKING LOST" and not cues.flash.isHidden()
+    cues.guidance(None, "no target", now_ns=t + 3_000_000_000)  # no target is not a lost tracker
+    assert cues.given == ["on_target", "lost"]
+
+
+def test_the_navigate_tolerance_judges_the_pulses(window, qtbot, magpro, phantom_head):
+    navigate_on_phantom(window, qtbot, *phantom_head)
+    box = connect_box(window, qtbot, magpro.path)
+    arm(qtbot, box)
+    magpro.foot_pedal()
+    qtbot.waitUntil(lambda: len(pulses(window)) == 1, timeout=WAIT_MS)
+    first = pulses(window)[0]
+    assert first.within_tolerance is True                    # the coil holds within 3 mm, 5 degrees
+    window.guidance_panel.tol_mm.setValue(0.5)
+    window.guidance_panel.tol_deg.setValue(1.0)
+    assert window.treatment_panel.recorder.log.tolerance.distance_mm == 0.5
+    while len(pulses(window)) < 4:
+        n = len(pulses(window))
+        magpro.foot_pedal()
+        qtbot.waitUntil(lambda n=n: len(pulses(window)) == n + 1, timeout=WAIT_MS)
+    tol = window.treatment_panel.recorder.log.tolerance
+    for pulse in pulses(window)[1:]:
+        expected = (pulse.position_error_mm <= 0.5 and abs(pulse.depth_error_mm) <= tol.depth_mm
+                    and pulse.angle_error_rad <= np.deg2rad(1.0) and abs(pulse.twist_error_rad) <= tol.twist_rad)
+        assert pulse.within_tolerance is bool(expected)
+    dialog = window.treatment_panel.show_summary()            # no session open: shown, said not saved
+    assert "not saved" in dialog.note.text() and not dialog.recorded
+    assert dialog.values["Tolerance"].text() == "0.5 mm, 1°"
+    dialog.close()
