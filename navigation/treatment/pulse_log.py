@@ -252,8 +252,16 @@ class PulsePairer:
     A pulse is held until a tracker frame received after it has been added (the frame that
     covered its time, if any, was then added too: frames are added in receive order), or until
     ``max_age_ns`` has passed since it (a frame still to come would be stale at the pulse anyway).
-    Held pulses are logged in host-time order. Call :meth:`poll` from a timer (the app: its GUI
-    tick) so pulses are decided while the tracker is silent.
+    Held pulses are logged in host-time order.
+
+    Two ways to run it. :meth:`start` (the app, the benchmark): a writer thread of its own
+    decides and writes, so neither the tracker's acquisition thread nor a pulse reader ever waits
+    for the disk (an fsync takes 3-8 ms here, longer than a 250 Hz tracker period: in the
+    tracker's thread it delayed frames and made the poses of later pulses stale); it wakes on
+    every frame and pulse, and by itself when the staleness limit of the oldest held pulse
+    passes. Without :meth:`start`, :meth:`submit` / :meth:`add_frame` / :meth:`poll` decide on
+    the calling thread (tests, scripts): poll from a timer so a pulse is decided while the
+    tracker is silent.
     """
 
     def __init__(self, log: PulseLog, history: PoseHistory | None = None, *,
@@ -263,36 +271,93 @@ class PulsePairer:
         self.history = history if history is not None else PoseHistory()
         self.max_age_ns = int(max_age_ns)
         self.clock_ns = clock_ns
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # held pulses; one decider at a time
+        self._wake = threading.Condition()
         self._held: list[_Held] = []
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.errors: list[str] = []            # a failed write in the writer thread, for the GUI
 
     @property
     def pending(self) -> int:
         with self._lock:
             return len(self._held)
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Decide and write on a writer thread of its own (idempotent)."""
+        if self._thread is not None:
+            return
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="pulse-log", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the writer thread after logging every held pulse (as known now); idempotent."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        thread.join(timeout_s)
+        self.poll(now_ns=self.clock_ns() + self.max_age_ns + 1)
+
+    def _notify(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if self._stopping:
+                    return
+                with self._lock:
+                    oldest = self._held[0].host_time_ns if self._held else None
+                if oldest is None:
+                    self._wake.wait()
+                elif not self.history.settled(oldest, self.clock_ns(), self.max_age_ns):
+                    left_ns = oldest + self.max_age_ns - self.clock_ns()
+                    self._wake.wait(timeout=max(left_ns, 0) / 1e9 + 1e-4)
+            try:
+                self.poll()
+            except Exception as exc:  # noqa: BLE001 - the writer thread must survive to log the next pulse
+                self.errors.append(f"a pulse could not be logged: {exc}")
+
     def submit(self, pulse: PulseTiming, target: PulseTarget | None) -> list[LoggedPulse]:
         """Hand over one pulse (any thread) with the target active when it arrived; returns the
-        pulses logged by this call (possibly none yet: it waits for its frame)."""
+        pulses logged by this call (none when the writer thread runs, or while it waits for its
+        frame)."""
         held = _Held(int(pulse.host_time_ns), str(pulse.source), getattr(pulse, "sequence", None),
                      pulse.output_pct_mso, pulse.didt_a_per_us, target,
                      wall_time_iso(int(pulse.host_time_ns)))
         with self._lock:
             self._held.append(held)
             self._held.sort(key=lambda h: h.host_time_ns)
+        if self._thread is not None:
+            self._notify()
+            return []
         return self.poll()
 
     def add_frame(self, time_ns: int, mri_from_hotspot: Transform | None, live: bool,
                   reason: str = "") -> list[LoggedPulse]:
-        """Add one tracker frame's hotspot pose (the acquisition thread) and log what it settles."""
+        """Add one tracker frame's hotspot pose (the acquisition thread) and log what it settles
+        (on the writer thread when it runs: then this returns at once)."""
         self.history.add(time_ns, mri_from_hotspot, live, reason)
+        if self._thread is not None:
+            if self.pending:
+                self._notify()
+            return []
         return self.poll()
 
     def poll(self, now_ns: int | None = None) -> list[LoggedPulse]:
         """Log every held pulse whose pose is settled; returns them in log order."""
-        now = self.clock_ns() if now_ns is None else now_ns
         logged: list[LoggedPulse] = []
         with self._lock:       # one decider at a time keeps the log in host-time order
+            now = self.clock_ns() if now_ns is None else now_ns
             while self._held and self.history.settled(self._held[0].host_time_ns, now, self.max_age_ns):
                 h = self._held.pop(0)
                 pose, reason = self.history.pose_at(h.host_time_ns, self.max_age_ns)

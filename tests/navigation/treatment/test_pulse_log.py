@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,3 +244,55 @@ def test_tolerance_changes_apply_to_later_pulses_only():
     assert first.within_tolerance is True and second.within_tolerance is False
     with pytest.raises(ValueError):
         navigate_tolerance(0.0, 0.1)
+
+
+def test_the_writer_thread_keeps_the_disk_out_of_the_tracker_and_pulse_threads():
+    """With start(), add_frame and submit return while the log write is still blocked (a slow
+    disk): the acquisition thread keeps its frame rate, the pulse is written on the writer thread."""
+    log = PulseLog(None)
+    release, written = threading.Event(), threading.Event()
+    writer_threads: list[str] = []
+
+    def slow_disk(_pulse) -> None:
+        writer_threads.append(threading.current_thread().name)
+        release.wait(10)
+        written.set()
+
+    log.add_listener(slow_disk)
+    pairer = PulsePairer(log, PoseHistory(), max_age_ns=100 * MS)
+    pose = Transform(Frame.MRI, Frame.HOTSPOT, np.eye(4))
+    pairer.start()
+    try:
+        now = time.monotonic_ns()
+        pairer.add_frame(now - 5 * MS, pose, True)
+        assert pairer.submit(Pulse(now - 4 * MS), target("Fox 2012")) == []
+        assert pairer.add_frame(now - 3 * MS, pose, True) == []      # settles it, returns at once
+        for k in range(50):                                           # the tracker keeps going
+            assert pairer.add_frame(now + k * MS, pose, True) == []
+        assert not written.is_set()
+        release.set()
+        assert written.wait(10)
+        assert writer_threads == ["pulse-log"]
+    finally:
+        release.set()
+        pairer.stop()
+    (pulse,) = log.pulses
+    assert pulse.pose_known and pulse.within_tolerance is not None
+
+
+def test_the_writer_thread_decides_a_pulse_by_itself_when_the_tracker_goes_silent():
+    log = PulseLog(None)
+    done = threading.Event()
+    log.add_listener(lambda _p: done.set())
+    pairer = PulsePairer(log, PoseHistory(), max_age_ns=20 * MS)
+    pairer.start()
+    try:
+        now = time.monotonic_ns()
+        pairer.add_frame(now, Transform(Frame.MRI, Frame.HOTSPOT, np.eye(4)), True)
+        pairer.submit(Pulse(now + 1 * MS), None)          # no frame will ever follow
+        assert done.wait(10)
+    finally:
+        pairer.stop()
+    (pulse,) = log.pulses
+    assert pulse.pose_known           # the frame 1 ms before it was live; nothing newer came
+    assert pairer.pending == 0 and pairer.errors == []
