@@ -166,6 +166,10 @@ class EmgMepReader(QtCore.QObject):
                 else:
                     keep.append((time_ns, output, queued))
                 continue
+            if not trace.complete:
+                self.problem.emit(f"MEP not measured: {trace.missing_samples} EMG samples around the pulse never "
+                                  "arrived (a gap in the stream); a trace with a gap could hide the MEP's peak")
+                continue
             try:
                 m = measure_mep(trace.values_v, trace.sfreq_hz, trace.pulse_offset_s, self.window_s,
                                 baseline_s=DEFAULT_BASELINE_S)

@@ -13,7 +13,8 @@ import pytest
 from PySide6 import QtCore
 
 from tmsnav.app.treatment.motor_box import HOTSPOT_NAME, MotorBox
-from tmsnav.app.treatment.motor_map_view import CORTEX_OVERLAY, CURRENT_OVERLAY, SITES_OVERLAY, BAR_TITLE
+from tmsnav.app.treatment.motor_map_view import (BAR_TITLE, CORTEX_OVERLAY, CURRENT_OVERLAY, SITES_OVERLAY,
+                                                 cortex_amplitudes)
 from tmsnav.hardware.stimulators.base import PulseEvent
 from tmsnav.navigation.targeting.mni_registration import MniRegistration
 from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh, closest_point
@@ -36,8 +37,9 @@ def _box(qtbot, window) -> MotorBox:
 def _lay(qtbot, window, box, hemisphere="left") -> None:
     window.state.set_mni(MniRegistration(PHANTOM_MRI_FROM_MNI, 1.0, 0.0, "test shift"))
     box.centre_combo.setCurrentIndex(box.centre_combo.findData(hemisphere))
+    old = box.grid
     qtbot.mouseClick(box.lay_button, QtCore.Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: box.grid is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: box.grid is not None and box.grid is not old, timeout=60_000)
 
 
 def _type(qtbot, box, uv: float) -> None:
@@ -89,6 +91,25 @@ def test_aim_navigate_makes_the_site_the_active_target_once(qtbot, planning_wind
     names = w.state.targets.names
     assert "M1 grid D4" in names and "M1 grid B2" not in names     # one site target at a time
     assert w.state.targets.active.name == "M1 grid D4"
+    # the cortex painting: a measured site's value under it, grey (NaN) far from every measured site
+    _type(qtbot, box, 400.0)
+    d4 = box.grid.site("D4").target.cortex_point_mm
+    values = cortex_amplitudes(box.grid, np.array([d4, d4 + [0.0, 0.0, 40.0]]))
+    assert values[0] == pytest.approx(400.0) and np.isnan(values[1])
+    assert w.view3d.has_overlay(CORTEX_OVERLAY)
+
+
+@pytest.mark.safety(hazard="left-right", control="the motor-map box lays the right hand knob's grid on the "
+                    "head's right (every site, by the LPA/RPA axes) and the left knob's on the left")
+def test_right_hand_knob_grid_lies_on_the_right(qtbot, planning_window):
+    w = planning_window
+    box = _box(qtbot, w)
+    axes = w.planning_panel._context().head_axes_or_none()
+    _lay(qtbot, w, box, "right")
+    assert box.grid.side == "right"
+    assert all(axes.side_of(s.target.scalp_point_mm, 0.0) == "right" for s in box.grid.sites)
+    _lay(qtbot, w, box, "left")
+    assert all(axes.side_of(s.target.scalp_point_mm, 0.0) == "left" for s in box.grid.sites)
 
 
 def test_grid_mistakes_are_refused_with_their_cause(qtbot, planning_window):
@@ -216,6 +237,15 @@ def test_emg_lsl_meps_are_measured_and_the_trace_shown(qtbot, planning_window):
     box.on_pulse(PulseEvent(buf.clock.to_monotonic_ns(start + 0.2), "magventure", 3, 54.0, 90.0))
     qtbot.waitUntil(lambda: "NOT AT REST" in plot.caption, timeout=20_000)
     assert len(box.grid.site("C3").amplitudes_uv) == 2 and "contracted muscle" in box.message
+    # samples missing around the pulse (a gap in the stream): not measured, said why
+    trace_v = synthetic_emg_trace(700.0, rate, pulse_offset_s=0.2, duration_s=0.4, rng=rng)
+    start = t_lsl + 1.5
+    first, second = trace_v[:980], trace_v[1030:]                  # 50 samples (10 ms) never sent
+    outlet.push_chunk((first * 1e6).reshape(-1, 1).tolist(), start + 979 / rate)
+    outlet.push_chunk((second * 1e6).reshape(-1, 1).tolist(), start + (len(trace_v) - 1) / rate)
+    box.on_pulse(PulseEvent(buf.clock.to_monotonic_ns(start + 0.2), "magventure", 4, 54.0, 90.0))
+    qtbot.waitUntil(lambda: "never arrived" in box.message, timeout=20_000)
+    assert len(box.grid.site("C3").amplitudes_uv) == 2
     box.shutdown()
 
 
