@@ -252,7 +252,10 @@ class PulsePairer:
     A pulse is held until a tracker frame received after it has been added (the frame that
     covered its time, if any, was then added too: frames are added in receive order), or until
     ``max_age_ns`` has passed since it (a frame still to come would be stale at the pulse anyway).
-    Held pulses are logged in host-time order.
+    Held pulses are logged in host-time order; a pulse handed over after a later one was
+    already written (a reader thread blocked for longer than the hold) is written next, since
+    the log is append-only: its index is then out of host-time order, its pose is still the one
+    live at its own host time.
 
     Two ways to run it. :meth:`start` (the app, the benchmark): a writer thread of its own
     decides and writes, so neither the tracker's acquisition thread nor a pulse reader ever waits
