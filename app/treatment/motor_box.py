@@ -65,6 +65,7 @@ class MotorBox(QtWidgets.QGroupBox):
         self.current: str | None = None
         self.message = ""
         self._last_pulse_output: float | None = None
+        self._map_history: list[str] = []          # site of each map MEP, for "Remove last"
         self.reader = EmgMepReader(self)
         self.reader.measured.connect(self._emg_measured)
         self.reader.problem.connect(self._say)
@@ -131,8 +132,12 @@ class MotorBox(QtWidgets.QGroupBox):
         self.typed_spin.setSuffix(" µV")
         self.typed_button = QtWidgets.QPushButton("Record")
         self.typed_button.clicked.connect(lambda: self.record_typed(self.typed_spin.value()))
-        typed.addWidget(self.typed_spin)
+        self.remove_button = QtWidgets.QPushButton("Remove last")
+        self.remove_button.setToolTip("Take back the last MEP of the map or the threshold (a typing mistake)")
+        self.remove_button.clicked.connect(self.remove_last)
+        typed.addWidget(self.typed_spin, 1)
         typed.addWidget(self.typed_button)
+        typed.addWidget(self.remove_button)
         mep.addRow("Typed peak-to-peak", typed)
         self.stream_edit = QtWidgets.QLineEdit()
         self.stream_edit.setPlaceholderText("LSL stream name (empty: type EMG)")
@@ -218,6 +223,7 @@ class MotorBox(QtWidgets.QGroupBox):
         if head is not self.state.head:
             return
         self.grid = grid
+        self._map_history.clear()
         self.site_table.setRowCount(len(grid.sites))
         for i, s in enumerate(grid.sites):
             self.site_table.setItem(i, 0, QtWidgets.QTableWidgetItem(s.label))
@@ -265,6 +271,7 @@ class MotorBox(QtWidgets.QGroupBox):
 
     def _head_changed(self, _head: Any) -> None:
         self.grid, self.current = None, None
+        self._map_history.clear()
         self.site_table.setRowCount(0)
         self.reader.close()
         clear_motor_map(self.main)
@@ -290,16 +297,22 @@ class MotorBox(QtWidgets.QGroupBox):
     # ----- MEPs ----------------------------------------------------------------------------------
     def record_typed(self, amplitude_uv: float) -> bool:
         """A typed peak-to-peak MEP (µV) for the current site or the threshold."""
-        return self.record_mep(amplitude_uv, None, preactivated=False)
+        return self.record_mep(amplitude_uv, None, preactivated=False, source="typed")
 
-    def record_mep(self, amplitude_uv: float, output_pct: float | None, *, preactivated: bool) -> bool:
-        """Route one MEP to the map or the threshold; False (and the reason shown) when refused."""
+    def record_mep(self, amplitude_uv: float, output_pct: float | None, *, preactivated: bool,
+                   source: str = "") -> bool:
+        """Route one MEP to the map or the threshold; False (and the reason shown) when refused.
+        Each recorded MEP is written to the session's event log (kind "mep")."""
+        to = str(self.target_combo.currentData())
         try:
-            if self.target_combo.currentData() == "threshold":
+            if to == "threshold":
                 if preactivated:
                     raise NavigationError("this MEP was given into a contracted muscle: it is left out of "
                                           "the resting threshold; ask the patient to relax and repeat")
+                asked = self.threshold.next_intensity()
                 self.threshold.record(output_pct, amplitude_uv)
+                self._log_event("mep", {"to": "threshold", "amplitude_uv": float(amplitude_uv), "source": source,
+                                        "output_pct": asked if output_pct is None else output_pct})
                 self._say(f"Threshold pulse recorded: {amplitude_uv:.0f} µV.")
                 return True
             if self.grid is None or self.current is None:
@@ -308,6 +321,9 @@ class MotorBox(QtWidgets.QGroupBox):
         except NavigationError as exc:
             self._say(f"MEP not recorded: {exc}")
             return False
+        self._map_history.append(self.current)
+        self._log_event("mep", {"to": "map", "site": self.current, "amplitude_uv": float(amplitude_uv),
+                                "output_pct": output_pct, "source": source})
         site = self.grid.site(self.current)
         self._fill_table()
         text = f"Site {site.label}: {amplitude_uv:.0f} µV ({len(site.amplitudes_uv)} pulses)."
@@ -324,6 +340,27 @@ class MotorBox(QtWidgets.QGroupBox):
             self._redraw()
         self._say(text)
         return True
+
+    def remove_last(self) -> None:
+        """Take back the last MEP of the map or the threshold (whichever MEPs go to now): a
+        mistyped amplitude must not stay in the hotspot or the threshold."""
+        try:
+            if self.target_combo.currentData() == "threshold":
+                self.threshold.remove_last()
+                self._log_event("mep_removed", {"to": "threshold"})
+                self._say("Last threshold pulse removed.")
+                return
+            if self.grid is None or not self._map_history:
+                raise NavigationError("no MEP of the map to remove")
+        except NavigationError as exc:
+            self._say(f"Nothing removed: {exc}")
+            return
+        label = self._map_history.pop()
+        amplitude = self.grid.site(label).amplitudes_uv.pop()
+        self._log_event("mep_removed", {"to": "map", "site": label, "amplitude_uv": amplitude})
+        self._fill_table()
+        self.set_current(label)
+        self._say(f"Removed the last MEP of site {label} ({amplitude:.0f} µV); site {label} is current again.")
 
     def connect_stimulator(self, bridge: Any) -> None:
         """Follow a :class:`~tmsnav.app.treatment.stimulator_bridge.StimulatorBridge`: each pulse is
@@ -343,7 +380,8 @@ class MotorBox(QtWidgets.QGroupBox):
         """The MagPro's MEP page measurement (message 4), following the pulse it belongs to."""
         if self.source_combo.currentData() != "magventure":
             return
-        self.record_mep(float(mep.peak_to_peak_uv), self._last_pulse_output, preactivated=False)
+        self.record_mep(float(mep.peak_to_peak_uv), self._last_pulse_output, preactivated=False,
+                        source="magventure-mep")
 
     def connect_emg(self) -> None:
         unit = self.unit_combo.currentText()
@@ -362,7 +400,8 @@ class MotorBox(QtWidgets.QGroupBox):
             caption += " (NOT AT REST)"
         self.trace.set_trace(emg.trace.values_v, emg.trace.sfreq_hz, emg.trace.pulse_offset_s,
                              self.reader.window_s, caption)
-        if self.record_mep(m.amplitude_uv, emg.output_pct, preactivated=m.preactivated) and m.message:
+        if self.record_mep(m.amplitude_uv, emg.output_pct, preactivated=m.preactivated,
+                           source=f"emg:{emg.trace.channel}") and m.message:
             self._say(self.message + " " + m.message)
 
     # ----- results -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class ThresholdBox(QtWidgets.QGroupBox):
         super().__init__("Resting motor threshold", parent)
         self.setObjectName("threshold_box")
         self.method: AdaptiveThreshold | RelativeFrequencyThreshold | None = None
+        self._kind, self._start = "adaptive", 45
         self.result: ThresholdResult | None = None
         self.dose: Dose | None = None
         form = QtWidgets.QFormLayout(self)
@@ -86,14 +87,31 @@ class ThresholdBox(QtWidgets.QGroupBox):
         return None if self.method is None else self.method.next_intensity()
 
     def start(self) -> None:
-        start = self.start_spin.value()
-        if self.method_combo.currentData() == "adaptive":
-            self.method = AdaptiveThreshold(start_pct=start)
-        else:
-            self.method = RelativeFrequencyThreshold(start_pct=start)
+        self._kind, self._start = str(self.method_combo.currentData()), self.start_spin.value()
+        self.method = self._new_method()
         self.result = None
         self.history.clear()
         self.result_label.setText("Measuring: give each pulse at the output shown.")
+        self._show_next()
+
+    def _new_method(self) -> AdaptiveThreshold | RelativeFrequencyThreshold:
+        if self._kind == "adaptive":
+            return AdaptiveThreshold(start_pct=self._start)
+        return RelativeFrequencyThreshold(start_pct=self._start)
+
+    def remove_last(self) -> None:
+        """Take back the last pulse (a mistyped MEP): the method is replayed without it, so the
+        next output and the estimate are what they would have been. Raises when there is none."""
+        if self.method is None or not self.method.history:
+            raise NavigationError("no threshold pulse to remove")
+        kept = self.method.history[:-1]
+        self.method = self._new_method()
+        for level, mep_uv, _hit in kept:
+            self.method.record(level, mep_uv)
+        self.result = None
+        self.history.takeItem(self.history.count() - 1)
+        self.result_label.setText(f"Last pulse removed; {self.method.pulses_used} pulses so far.")
+        self._update_dose()
         self._show_next()
 
     def record(self, intensity_pct: float | None, mep_uv: float) -> None:

@@ -258,3 +258,41 @@ def test_emg_stream_mistakes_are_said(qtbot, planning_window):
     box.source_combo.setCurrentIndex(box.source_combo.findData("emg"))
     box.on_pulse(PulseEvent(1, "magventure", 1, 50.0, 80.0))
     assert "connect the EMG stream first" in box.message
+
+
+def test_a_mistyped_mep_is_taken_back_from_the_map_and_the_threshold(qtbot, planning_window, tmp_path):
+    from tmsnav.navigation.session.event_log import read_events
+    from tmsnav.navigation.session.store import Session
+
+    w = planning_window
+    w.state.set_session(Session.create(tmp_path / "session", "anon-003"))
+    box = _box(qtbot, w)
+    _lay(qtbot, w, box)
+    box.per_site_spin.setValue(2)
+    _type(qtbot, box, 300.0)
+    _type(qtbot, box, 19000.0)                 # meant 190: the box has moved on to C4 already
+    assert box.current == "C4"
+    qtbot.mouseClick(box.remove_button, QtCore.Qt.MouseButton.LeftButton)
+    assert box.grid.site("C3").amplitudes_uv == [300.0] and box.current == "C3"
+    assert "Removed the last MEP of site C3 (19000 µV)" in box.message
+    _type(qtbot, box, 190.0)
+    assert box.grid.site("C3").amplitudes_uv == [300.0, 190.0]
+    # the threshold: replayed without the last pulse, so the next output is as before it
+    box.target_combo.setCurrentIndex(box.target_combo.findData("threshold"))
+    th = box.threshold
+    th.start()
+    _type(qtbot, box, 300.0)
+    nxt = th.next_intensity()
+    _type(qtbot, box, 0.0)
+    qtbot.mouseClick(box.remove_button, QtCore.Qt.MouseButton.LeftButton)
+    assert th.next_intensity() == nxt and th.method.pulses_used == 1 and th.history.count() == 1
+    qtbot.mouseClick(box.remove_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(box.remove_button, QtCore.Qt.MouseButton.LeftButton)
+    assert "no threshold pulse to remove" in box.message and th.next_intensity() == 45
+    events = read_events(tmp_path / "session" / "events.jsonl").events
+    meps = [e.data for e in events if e.kind == "mep"]
+    assert [m["to"] for m in meps] == ["map", "map", "map", "threshold", "threshold"]
+    assert meps[1]["site"] == "C3" and meps[1]["amplitude_uv"] == 19000.0 and meps[0]["source"] == "typed"
+    assert meps[3]["output_pct"] == 45
+    removed = [e.data for e in events if e.kind == "mep_removed"]
+    assert removed[0] == {"to": "map", "site": "C3", "amplitude_uv": 19000.0} and len(removed) == 3
