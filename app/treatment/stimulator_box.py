@@ -7,8 +7,10 @@ e.g. the MagVenture MagPro host-interface description and Magstim's remote-contr
   changing the intensity or a source never arms or fires.
 * The intensity set is read back by the driver; the box shows what the UNIT reports, next to what
   was asked, and a mismatch is an error message (the driver disarms).
-* A large STOP button is shown whenever the unit reports armed (Esc presses it too, from anywhere
-  in the window); it disarms at once without waiting for queued commands.
+* A large STOP button is shown whenever the unit reports armed, here and in a strip at the top of
+  the window (:mod:`.stop_bar`: in sight from every tab and the large chairside layout); Esc
+  presses it too, from anywhere in the window. It disarms at once without waiting for queued
+  commands.
 * A lost link or a fault: the driver and the bridge attempt a disarm, the ARM/FIRE buttons are
   disabled and a red banner says the cause until the user reconnects.
 """
@@ -24,6 +26,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from tmsnav.hardware.stimulators.base import Stimulator, StimulatorStatus
 
 from .stimulator_bridge import StimulatorBridge
+from .stop_bar import StopBar, install_stop_bar
 
 __all__ = ["StimulatorBox", "MODELS", "EMULATOR_PORT"]
 
@@ -158,6 +161,11 @@ class StimulatorBox(QtWidgets.QGroupBox):
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
 
+        #: the window-wide STOP and link-loss strip (out of the tab: seen from Navigate and Ctrl+L)
+        self.stop_bar: StopBar | None = None
+        if isinstance(window, QtWidgets.QMainWindow):
+            self.stop_bar = install_stop_bar(window)
+            self.stop_bar.button.clicked.connect(self.stop_clicked)
         host = window if window is not None else self
         self.stop_shortcut = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape), host)
         self.stop_shortcut.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
@@ -304,6 +312,8 @@ class StimulatorBox(QtWidgets.QGroupBox):
         self.fire_button.setEnabled(usable and b.armed and b.last is not None and b.last.ready)
         self.disarm_button.setEnabled(connected)
         self.stop_button.setVisible(connected and (b.armed or bool(b.lost_reason)))
+        if self.stop_bar is not None:
+            self.stop_bar.show_state(connected and b.armed, b.lost_reason if connected else "")
 
     def _stop_emulator_if_idle(self) -> None:
         if self.bridge.driver is None:

@@ -220,10 +220,15 @@ def test_untracked_coil_at_the_pulse_is_pose_unknown_with_the_reason(window, qtb
 # ----- link loss and STOP ----------------------------------------------------------------------------------------
 def test_pulled_cable_shows_the_banner_and_blocks_arm_and_fire(window, qtbot, magpro):
     box = connect_box(window, qtbot, magpro.path)
+    height = window.height()
     arm(qtbot, box)
     magpro.stop()                                        # the cable is pulled
     qtbot.waitUntil(lambda: box.banner.isVisible(), timeout=WAIT_MS)
     assert "LINK LOST" in box.banner.text()
+    window.panels.setCurrentWidget(window.guidance_panel)      # the cause is in sight from any tab
+    assert box.stop_bar.isVisible() and "LINK LOST" in box.stop_bar.label.text()
+    QtCore.QCoreApplication.processEvents()
+    assert box.stop_bar.height() < 150 and window.height() == height   # the strip fits its text only
     assert not box.fire_button.isEnabled() and not box.arm_button.isEnabled()
     assert box.values["state"].text() == "not connected"
 
@@ -247,6 +252,16 @@ def test_stop_button_and_esc_disarm(window, qtbot, magpro):
     assert magpro.unit.enabled
     click(qtbot, box.stop_button)
     qtbot.waitUntil(lambda: not magpro.unit.enabled and not box.stop_button.isVisible(), timeout=WAIT_MS)
+    arm(qtbot, box)
+    # on the Navigate tab in the large chairside layout the tab's STOP is out of sight: the strip's is not
+    window.panels.setCurrentWidget(window.guidance_panel)
+    window.chairside.set_large(True)
+    assert not box.stop_button.isVisible()
+    qtbot.waitUntil(box.stop_bar.button.isVisible, timeout=WAIT_MS)
+    click(qtbot, box.stop_bar.button)
+    qtbot.waitUntil(lambda: not magpro.unit.enabled and not box.stop_bar.isVisible(), timeout=WAIT_MS)
+    window.chairside.set_large(False)
+    window.panels.setCurrentWidget(window.treatment_panel)
     arm(qtbot, box)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)      # shortcuts need the active window
