@@ -27,7 +27,7 @@ class StopBar(QtWidgets.QFrame):
         super().__init__(parent)
         self.setObjectName("stimulator_stop_bar")
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
-        row = QtWidgets.QHBoxLayout(self)
+        row = self._row = QtWidgets.QHBoxLayout(self)
         row.setContentsMargins(12, 4, 12, 4)
         self.label = QtWidgets.QLabel("")
         self.label.setObjectName("stimulator_stop_bar_text")
@@ -65,7 +65,7 @@ class StopBar(QtWidgets.QFrame):
     def _fit_height(self) -> None:
         """A tool bar does not lay out height-for-width: set the height from the wrapped text at
         the current width (as :class:`tmsnav.app.tracking_banner.TrackingBanner` does)."""
-        row = self.layout()
+        row = self._row
         margins = row.contentsMargins()
         inner = max(1, self.width() - margins.left() - margins.right()
                     - self.button.sizeHint().width() - row.spacing())
