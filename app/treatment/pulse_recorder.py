@@ -10,8 +10,9 @@ is older than the tracker's staleness limit, or the coil or head reference was n
 navigation was not allowed (no verified registration, uncalibrated coil), the pulse is logged as
 "pose unknown" with the reason, never with an older pose (docs/treatment.md, "Safety behaviour").
 
-Logged pulses reach the GUI through :attr:`PulseRecorder.pulseLogged` (queued). A GUI timer
-polls the pairer so a pulse is decided while the tracker is silent.
+Logged pulses reach the GUI through :attr:`PulseRecorder.pulseLogged` (queued). The pairer's own
+writer thread decides and writes (the event log's fsync never runs on the acquisition thread)
+and decides a pulse by itself while the tracker is silent; the GUI timer's poll is a fallback.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class PulseRecorder(QtCore.QObject):
         self.log = PulseLog()
         self.history = PoseHistory()
         self.pairer = PulsePairer(self.log, self.history, max_age_ns=max_age_ns)
+        self.pairer.start()
         self.log.add_listener(self.pulseLogged.emit)      # from whichever thread logged it
         self._unsubscribe: Callable[[], None] | None = None
         self._timer = QtCore.QTimer(self)
@@ -118,6 +120,7 @@ class PulseRecorder(QtCore.QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self.pairer.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
