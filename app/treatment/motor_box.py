@@ -22,7 +22,10 @@ Results go to the session's event log (kinds "motor_hotspot", "motor_threshold")
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
+
+import numpy as np
 
 from PySide6 import QtCore, QtWidgets
 
@@ -65,6 +68,7 @@ class MotorBox(QtWidgets.QGroupBox):
         self.current: str | None = None
         self.message = ""
         self._last_pulse_output: float | None = None
+        self._last_pulse_time_ns: int | None = None
         self._map_history: list[str] = []          # site of each map MEP, for "Remove last"
         self.reader = EmgMepReader(self)
         self.reader.measured.connect(self._emg_measured)
@@ -300,9 +304,11 @@ class MotorBox(QtWidgets.QGroupBox):
         return self.record_mep(amplitude_uv, None, preactivated=False, source="typed")
 
     def record_mep(self, amplitude_uv: float, output_pct: float | None, *, preactivated: bool,
-                   source: str = "") -> bool:
+                   source: str = "", pulse_time_ns: int | None = None) -> bool:
         """Route one MEP to the map or the threshold; False (and the reason shown) when refused.
-        Each recorded MEP is written to the session's event log (kind "mep")."""
+        Each recorded MEP is written to the session's event log (kind "mep"). A map MEP whose
+        coil pose at the pulse (``pulse_time_ns``; now for a typed one) is known and more than
+        half the spacing from the current site is refused: it belongs to another site."""
         to = str(self.target_combo.currentData())
         try:
             if to == "threshold":
@@ -317,6 +323,7 @@ class MotorBox(QtWidgets.QGroupBox):
                 return True
             if self.grid is None or self.current is None:
                 raise NavigationError("lay the grid first")
+            self._check_coil_on_site(pulse_time_ns)
             self.grid.record(self.current, amplitude_uv, preactivated=preactivated)
         except NavigationError as exc:
             self._say(f"MEP not recorded: {exc}")
@@ -340,6 +347,23 @@ class MotorBox(QtWidgets.QGroupBox):
             self._redraw()
         self._say(text)
         return True
+
+    def _check_coil_on_site(self, pulse_time_ns: int | None) -> None:
+        """Refuse an MEP given with the coil (tracked, pose live at the pulse) off the current
+        site by more than half the spacing. Without a live pose (no tracker: a grid followed by
+        hand) nothing is checked."""
+        panel = getattr(self.main, "treatment_panel", None)
+        history = getattr(getattr(panel, "recorder", None), "history", None)
+        if history is None or self.grid is None or self.current is None:
+            return
+        pose, _reason = history.pose_at(time.monotonic_ns() if pulse_time_ns is None else int(pulse_time_ns))
+        if pose is None:
+            return
+        site = self.grid.site(self.current)
+        off = float(np.linalg.norm(pose.translation - site.target.scalp_point_mm))
+        if off > 0.5 * self.grid.spacing_mm:
+            raise NavigationError(f"the coil was {off:.1f} mm from site {site.label} at this pulse (more than "
+                                  f"half the {self.grid.spacing_mm:g} mm spacing): aim at {site.label} and repeat")
 
     def remove_last(self) -> None:
         """Take back the last MEP of the map or the threshold (whichever MEPs go to now): a
@@ -370,6 +394,7 @@ class MotorBox(QtWidgets.QGroupBox):
 
     def on_pulse(self, event: PulseEvent) -> None:
         self._last_pulse_output = event.output_pct_mso
+        self._last_pulse_time_ns = event.host_time_ns
         if self.source_combo.currentData() == "emg":
             try:
                 self.reader.queue_pulse(event.host_time_ns, event.output_pct_mso)
@@ -381,7 +406,7 @@ class MotorBox(QtWidgets.QGroupBox):
         if self.source_combo.currentData() != "magventure":
             return
         self.record_mep(float(mep.peak_to_peak_uv), self._last_pulse_output, preactivated=False,
-                        source="magventure-mep")
+                        source="magventure-mep", pulse_time_ns=self._last_pulse_time_ns)
 
     def connect_emg(self) -> None:
         unit = self.unit_combo.currentText()
@@ -401,7 +426,8 @@ class MotorBox(QtWidgets.QGroupBox):
         self.trace.set_trace(emg.trace.values_v, emg.trace.sfreq_hz, emg.trace.pulse_offset_s,
                              self.reader.window_s, caption)
         if self.record_mep(m.amplitude_uv, emg.output_pct, preactivated=m.preactivated,
-                           source=f"emg:{emg.trace.channel}") and m.message:
+                           source=f"emg:{emg.trace.channel}", pulse_time_ns=emg.trace.pulse_time_ns) \
+                and m.message:
             self._say(self.message + " " + m.message)
 
     # ----- results -------------------------------------------------------------------------------

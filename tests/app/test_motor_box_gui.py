@@ -296,3 +296,27 @@ def test_a_mistyped_mep_is_taken_back_from_the_map_and_the_threshold(qtbot, plan
     assert meps[3]["output_pct"] == 45
     removed = [e.data for e in events if e.kind == "mep_removed"]
     assert removed[0] == {"to": "map", "site": "C3", "amplitude_uv": 19000.0} and len(removed) == 3
+
+
+def test_an_mep_given_with_the_coil_off_the_site_is_refused(qtbot, planning_window):
+    """The tracked coil pose at the pulse must be on the current site (within half the spacing);
+    an MEP given on the neighbour would be mapped onto the wrong site. No live pose: not checked."""
+    import time
+
+    from tmsnav.navigation.transforms import Frame
+
+    w = planning_window
+    box = _box(qtbot, w)
+    _lay(qtbot, w, box)
+    history = w.treatment_panel.recorder.history
+    c3, c4 = box.grid.site("C3").target, box.grid.site("C4").target
+    t = time.monotonic_ns()
+    history.add(t, Transform(Frame.MRI, Frame.HOTSPOT, c4.mri_from_target.matrix), True)
+    assert box.record_mep(500.0, 55.0, preactivated=False, pulse_time_ns=t + 1_000_000) is False
+    assert "from site C3 at this pulse" in box.message and "aim at C3" in box.message
+    assert box.grid.site("C3").amplitudes_uv == [] and box.grid.site("C4").amplitudes_uv == []
+    history.add(t + 2_000_000, Transform(Frame.MRI, Frame.HOTSPOT, c3.mri_from_target.matrix), True)
+    assert box.record_mep(500.0, 55.0, preactivated=False, pulse_time_ns=t + 3_000_000) is True
+    history.add(t + 4_000_000, None, False, "coil not tracked")
+    assert box.record_mep(450.0, 55.0, preactivated=False, pulse_time_ns=t + 5_000_000) is True
+    assert box.grid.site("C3").amplitudes_uv == [500.0, 450.0]
