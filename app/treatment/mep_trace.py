@@ -119,12 +119,20 @@ class EmgMepReader(QtCore.QObject):
         self._timer.setInterval(20)
         self._timer.timeout.connect(self._poll)
 
-    def open(self, name: str, unit: str | None, channel: int | str = 0) -> str:
-        """Find and buffer the stream (raises PulseSourceError with the reason); returns a summary."""
-        self.close()
+    @staticmethod
+    def open_buffer(name: str, unit: str | None, channel: int | str = 0,
+                    resolve_timeout_s: float = 3.0) -> LslEmgBuffer:
+        """Find the stream and start buffering it (raises PulseSourceError / ValueError with the
+        reason). Blocks up to ``resolve_timeout_s`` while LSL looks for the stream: call it on a
+        worker thread, then :meth:`attach` the result on the GUI thread."""
         buf = LslEmgBuffer(name or None, stream_type=None if name else "EMG", channel=channel,
-                           unit=unit or None, capacity_s=30.0)
+                           unit=unit or None, capacity_s=30.0, resolve_timeout_s=resolve_timeout_s)
         buf.start()
+        return buf
+
+    def attach(self, buf: LslEmgBuffer) -> str:
+        """Use ``buf`` from now on (the previous stream is closed); returns a summary."""
+        self.close()
         self.buffer = buf
         return f"{buf.channel_label} at {buf.sfreq_hz:g} Hz (scale {buf.scale_v:g} V per unit)"
 

@@ -239,6 +239,8 @@ class MotorBox(QtWidgets.QGroupBox):
     def _job_failed(self, title: str, message: str, _job: Any = None) -> None:
         if title == "Motor grid":           # the window shows the error box; the box says it too
             self._say(f"Cannot lay the grid: {message}")
+        elif title == "EMG stream":
+            self._say(f"EMG stream not connected: {message}")
 
     def _fill_table(self) -> None:
         if self.grid is None:
@@ -409,12 +411,18 @@ class MotorBox(QtWidgets.QGroupBox):
                         source="magventure-mep", pulse_time_ns=self._last_pulse_time_ns)
 
     def connect_emg(self) -> None:
-        unit = self.unit_combo.currentText()
-        try:
-            summary = self.reader.open(self.stream_edit.text().strip(), None if unit.startswith("unit ") else unit)
-        except (PulseSourceError, ValueError) as exc:
-            self._say(f"EMG stream not connected: {exc}")
-            return
+        """Find the EMG stream on the worker thread (LSL may look for it for a few seconds)."""
+        unit_text = self.unit_combo.currentText()
+        name, unit = self.stream_edit.text().strip(), None if unit_text.startswith("unit ") else unit_text
+
+        def job(progress=None, cancel=None) -> Any:
+            return EmgMepReader.open_buffer(name, unit)
+
+        self._say("Looking for the EMG stream…")
+        self.main.jobs.run(job, "EMG stream", self._emg_ready)
+
+    def _emg_ready(self, buf: Any) -> None:
+        summary = self.reader.attach(buf)
         self.source_combo.setCurrentIndex(self.source_combo.findData("emg"))
         self._say(f"EMG stream connected: {summary}.")
 

@@ -209,6 +209,7 @@ def test_emg_lsl_meps_are_measured_and_the_trace_shown(qtbot, planning_window):
     name, outlet = _emg_outlet(rate)
     box.stream_edit.setText(name)
     qtbot.mouseClick(box.emg_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.reader.connected or "not connected" in box.message, timeout=20_000)
     assert box.reader.connected, box.message
     assert box.source_combo.currentData() == "emg"
     buf = box.reader.buffer
@@ -254,7 +255,9 @@ def test_emg_stream_mistakes_are_said(qtbot, planning_window):
     box = _box(qtbot, w)
     box.stream_edit.setText(f"no-such-stream-{uuid.uuid4().hex[:6]}")
     qtbot.mouseClick(box.emg_button, QtCore.Qt.MouseButton.LeftButton)
-    assert "EMG stream not connected" in box.message and not box.reader.connected
+    assert "Looking for the EMG stream" in box.message       # the window is not blocked meanwhile
+    qtbot.waitUntil(lambda: "EMG stream not connected" in box.message, timeout=20_000)
+    assert "no-such-stream" in box.message and not box.reader.connected
     box.source_combo.setCurrentIndex(box.source_combo.findData("emg"))
     box.on_pulse(PulseEvent(1, "magventure", 1, 50.0, 80.0))
     assert "connect the EMG stream first" in box.message
