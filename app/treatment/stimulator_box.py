@@ -42,8 +42,8 @@ STOP_STYLE = ("QPushButton { background: #b00020; color: white; font-size: 26px;
 STALE_NS = 3_000_000_000          # status older than this is greyed: the poll is not getting through
 
 
-def make_driver(model: str, port: str) -> Stimulator:
-    """The driver for a model key of :data:`MODELS` on ``port``."""
+def make_driver(model: str, port: str, unlock_code: str = "") -> Stimulator:
+    """The driver for a model key of :data:`MODELS` on ``port`` (``unlock_code``: Rapid² v9+)."""
     if model == "magventure":
         from tmsnav.hardware.stimulators.magventure.driver import MagVentureDriver
 
@@ -51,7 +51,7 @@ def make_driver(model: str, port: str) -> Stimulator:
     if model.startswith("magstim-"):
         from tmsnav.hardware.stimulators.magstim.driver import MagstimDriver
 
-        return MagstimDriver(port, model=model.removeprefix("magstim-"))
+        return MagstimDriver(port, model=model.removeprefix("magstim-"), unlock_code=unlock_code or None)
     raise ValueError(f"unknown stimulator model {model!r}")
 
 
@@ -93,7 +93,16 @@ class StimulatorBox(QtWidgets.QGroupBox):
                              "Magstim: the remote-control port), a running tmsnav-emulate port, or "
                              "the built-in emulator")
         form.addRow("Port", self.port)
+        self.unlock = QtWidgets.QLineEdit()
+        self.unlock.setObjectName("stimulator_unlock_code")
+        self.unlock.setPlaceholderText("Rapid² software 9 or later: the unit's code from Magstim")
+        self.unlock.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        form.addRow("Unlock code", self.unlock)
+        self._unlock_row = form.rowCount() - 1
+        self._form = form
+        self.model.currentIndexChanged.connect(self._model_changed)
         layout.addLayout(form)
+        self._model_changed()
         row = QtWidgets.QHBoxLayout()
         self.connect_button = QtWidgets.QPushButton("Connect")
         self.connect_button.setObjectName("stimulator_connect")
@@ -184,6 +193,10 @@ class StimulatorBox(QtWidgets.QGroupBox):
         self.refresh_ports()
         self._update_buttons()
 
+    def _model_changed(self) -> None:
+        """The unlock code is asked only for a Rapid² (the others take remote control without one)."""
+        self._form.setRowVisible(self._unlock_row, self.model.currentData() == "magstim-rapid")
+
     # ----- ports --------------------------------------------------------------------------------
     def refresh_ports(self) -> None:
         current = self.port.currentText()
@@ -224,7 +237,8 @@ class StimulatorBox(QtWidgets.QGroupBox):
                 return
         self.message.setText(f"Connecting to the {self.model.currentText()} on {port}…")
         self.connect_button.setEnabled(False)
-        self.bridge.connect_driver(lambda: make_driver(model, port), f"{self.model.currentText()} on {port}")
+        code = self.unlock.text().strip()
+        self.bridge.connect_driver(lambda: make_driver(model, port, code), f"{self.model.currentText()} on {port}")
 
     def disconnect_unit(self) -> None:
         self.bridge.disconnect_driver()
@@ -307,6 +321,7 @@ class StimulatorBox(QtWidgets.QGroupBox):
         self.connect_button.setText("Disconnect" if connected else "Connect")
         self.model.setEnabled(not connected)
         self.port.setEnabled(not connected)
+        self.unlock.setEnabled(not connected)
         self.set_power_button.setEnabled(usable)
         self.arm_button.setEnabled(usable and not b.armed)
         self.fire_button.setEnabled(usable and b.armed and b.last is not None and b.last.ready)
