@@ -40,6 +40,14 @@ class TreatmentPanel(QtWidgets.QWidget):
         self.state = window.state
         self.recorder = PulseRecorder(window, self)
         layout = self._layout = QtWidgets.QVBoxLayout(self)
+        self.session_note = QtWidgets.QLabel("No session open: pulses are shown but not saved. "
+                                             "Use File > New session before treating.")
+        self.session_note.setObjectName("treatment_session_note")
+        self.session_note.setWordWrap(True)
+        self.session_note.setStyleSheet("color: #b00020; font-weight: bold")
+        layout.addWidget(self.session_note)
+        self.state.sessionChanged.connect(lambda session: self.session_note.setVisible(session is None))
+        self.session_note.setVisible(self.state.session is None)
         self.stimulator = StimulatorBox(window)
         self.stimulator.bridge.pulse_sink = self.recorder.submit
         layout.addWidget(self.stimulator)

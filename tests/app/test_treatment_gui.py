@@ -216,8 +216,10 @@ def test_clicks_answer_at_once_while_a_train_arrives(window, qtbot, magpro):
 # ----- summary -------------------------------------------------------------------------------------------------
 def test_summary_shows_the_statistics_and_is_recorded_in_the_session(window, qtbot, magpro, phantom_head,
                                                                      tmp_path):
+    assert not window.treatment_panel.session_note.isHidden()     # pulses would not be saved: said
     session = Session.create(tmp_path / "session", "anon-001")
     window.state.set_session(session)
+    assert window.treatment_panel.session_note.isHidden()
     navigate_on_phantom(window, qtbot, *phantom_head)
     box = connect_box(window, qtbot, magpro.path)
     arm(qtbot, box)
