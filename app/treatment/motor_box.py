@@ -221,11 +221,13 @@ class MotorBox(QtWidgets.QGroupBox):
                 return MotorGrid.around_hand_knob(mri_from_mni, scalp, axes, hemisphere=centre_key, **options)
         head = self.state.head
         self._say("Laying the grid on the scalp…")
-        self.main.jobs.run(job, "Motor grid", lambda grid: self._grid_ready(grid, head))
+        if self.main.jobs.run(job, "Motor grid", lambda grid: self._grid_ready(grid, head)) is None:
+            self._say("Cannot lay the grid now: another operation is running; wait for it or cancel it")
 
     def _grid_ready(self, grid: MotorGrid, head: Any) -> None:
         if head is not self.state.head:
             return
+        replaced = 0 if self.grid is None else sum(len(s.amplitudes_uv) for s in self.grid.sites)
         self.grid = grid
         self._map_history.clear()
         self.site_table.setRowCount(len(grid.sites))
@@ -233,7 +235,9 @@ class MotorBox(QtWidgets.QGroupBox):
             self.site_table.setItem(i, 0, QtWidgets.QTableWidgetItem(s.label))
         self._fill_table()
         self._say(f"Grid of {len(grid.sites)} sites, {grid.spacing_mm:g} mm apart along the scalp, on the "
-                  f"{grid.side} hemisphere. Stimulate each site and record its MEPs.")
+                  f"{grid.side} hemisphere. Stimulate each site and record its MEPs."
+                  + (f" The previous map ({replaced} MEPs) was replaced; its MEPs are in the session's "
+                     "event log." if replaced else ""))
         self.set_current(grid.sites[len(grid.sites) // 2].label)
 
     def _job_failed(self, title: str, message: str, _job: Any = None) -> None:
@@ -419,7 +423,8 @@ class MotorBox(QtWidgets.QGroupBox):
             return EmgMepReader.open_buffer(name, unit)
 
         self._say("Looking for the EMG stream…")
-        self.main.jobs.run(job, "EMG stream", self._emg_ready)
+        if self.main.jobs.run(job, "EMG stream", self._emg_ready) is None:
+            self._say("EMG stream not connected: another operation is running; wait for it or cancel it")
 
     def _emg_ready(self, buf: Any) -> None:
         summary = self.reader.attach(buf)

@@ -108,7 +108,9 @@ def test_right_hand_knob_grid_lies_on_the_right(qtbot, planning_window):
     _lay(qtbot, w, box, "right")
     assert box.grid.side == "right"
     assert all(axes.side_of(s.target.scalp_point_mm, 0.0) == "right" for s in box.grid.sites)
+    _type(qtbot, box, 120.0)
     _lay(qtbot, w, box, "left")
+    assert "previous map (1 MEPs) was replaced" in box.message
     assert all(axes.side_of(s.target.scalp_point_mm, 0.0) == "left" for s in box.grid.sites)
 
 
