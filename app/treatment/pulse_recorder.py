@@ -73,6 +73,9 @@ class PulseRecorder(QtCore.QObject):
         if not frames:
             return
         roles = self.window.tracking.roles
+        acquisition = self.window.tracking.acquisition
+        if acquisition is not None:     # the Navigate view's own limit: 3 periods (link rate), <= 100 ms
+            self.pairer.max_age_ns = int(acquisition.staleness_limit_s * 1e9)
         coil = next((f for f in frames if f.tool == roles["coil"]), None)
         time_ns = coil.host_time_ns if coil is not None else max(f.host_time_ns for f in frames)
         reason = self._not_allowed()
