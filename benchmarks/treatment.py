@@ -17,6 +17,8 @@ Workload (2-core reference box, no hardware; ``.venv/bin/python benchmarks/treat
    see navigation/treatment/pose_history.py), so it depends on the tracker rate: run at 250 Hz
    (the key) and at 60 Hz (``pulse_to_log_p99_ms_tracker_60hz``). The hold never changes which
    pose a pulse gets (that is chosen by the pulse's host time), only when the row is written.
+   At 250 Hz the GIL switch interval is 0.5 ms, as the app sets it for trackers above 100 Hz
+   (app/switch_interval.py). ``pulse_to_durable_log_*``: the same with an fsync per pulse.
 2. ``frame_to_view_p99_ms`` (goal < 50) and ``guidance_view_fps`` (goal >= 30), under Xvfb
    (1366x768, software OpenGL): the MainWindow on the bundled sample head with the demo plan
    (Fox 2012 active), the simulated coil calibration verified, the true registration set, the
@@ -145,6 +147,9 @@ def pulse_to_log(rate_hz: float, n_pulses: int, fsync_each: bool = False) -> dic
     from tmsnav.navigation.treatment.pulse_log import PulseLog, PulsePairer
 
     emu = Emulator(rate_hz)
+    switch = sys.getswitchinterval()
+    if rate_hz > 100:       # what the app does while a tracker faster than 100 Hz runs (app/switch_interval.py)
+        sys.setswitchinterval(0.0005)
     folder = Path(tempfile.mkdtemp(prefix="tmsnav-bench-treatment-"))
     master, slave = os.openpty()
     acq = source = None
@@ -214,6 +219,7 @@ def pulse_to_log(rate_hz: float, n_pulses: int, fsync_each: bool = False) -> dic
         if acq is not None:
             acq.stop()
         emu.finish()
+        sys.setswitchinterval(switch)
         os.close(master)
         os.close(slave)
         shutil.rmtree(folder, ignore_errors=True)
