@@ -53,13 +53,16 @@ CENTRES = (("left", "Left M1 hand knob (right hand)"), ("right", "Right M1 hand 
 
 class MotorBox(QtWidgets.QGroupBox):
     """See the module docstring. ``window`` is the main window (state, view3d, jobs, planning);
-    ``bridge`` the Treatment tab's stimulator bridge (pulses and the MagPro's MEPs), e.g.
-    ``panel.add_section(MotorBox(window, bridge=panel.stimulator.bridge))``."""
+    ``bridge`` the Treatment tab's stimulator bridge (pulses and the MagPro's MEPs) and
+    ``recorder`` its :class:`~.pulse_recorder.PulseRecorder` (every logged pulse from any source -
+    TTL, modem line, LSL marker, key - is cut from the EMG stream; the coil pose at a pulse), e.g.
+    ``panel.add_section(MotorBox(window, bridge=panel.stimulator.bridge, recorder=panel.recorder))``."""
 
     mapChanged = QtCore.Signal()
     hotspotMade = QtCore.Signal(object)        # Target
 
-    def __init__(self, window: Any, parent: QtWidgets.QWidget | None = None, *, bridge: Any = None) -> None:
+    def __init__(self, window: Any, parent: QtWidgets.QWidget | None = None, *, bridge: Any = None,
+                 recorder: Any = None) -> None:
         super().__init__("Motor hotspot and threshold", parent)
         self.setObjectName("motor_box")
         self.main = window
@@ -171,11 +174,13 @@ class MotorBox(QtWidgets.QGroupBox):
         layout.addWidget(self.threshold)
         self.state.headChanged.connect(self._head_changed)
         window.jobs.failed.connect(self._job_failed)
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.pulseLogged.connect(self.on_logged_pulse)
         if bridge is not None:
             self.connect_stimulator(bridge)
         self._update_buttons()
 
-    # ----- messages ------------------------------------------------------------------------------
     def _say(self, text: str) -> None:
         self.message = text
         self.status_label.setText(text)
@@ -358,8 +363,8 @@ class MotorBox(QtWidgets.QGroupBox):
         """Refuse an MEP given with the coil (tracked, pose live at the pulse) off the current
         site by more than half the spacing. Without a live pose (no tracker: a grid followed by
         hand) nothing is checked."""
-        panel = getattr(self.main, "treatment_panel", None)
-        history = getattr(getattr(panel, "recorder", None), "history", None)
+        recorder = self.recorder or getattr(getattr(self.main, "treatment_panel", None), "recorder", None)
+        history = getattr(recorder, "history", None)
         if history is None or self.grid is None or self.current is None:
             return
         pose, _reason = history.pose_at(time.monotonic_ns() if pulse_time_ns is None else int(pulse_time_ns))
@@ -401,9 +406,17 @@ class MotorBox(QtWidgets.QGroupBox):
     def on_pulse(self, event: PulseEvent) -> None:
         self._last_pulse_output = event.output_pct_mso
         self._last_pulse_time_ns = event.host_time_ns
-        if self.source_combo.currentData() == "emg":
+        if self.source_combo.currentData() == "emg" and self.recorder is None:   # else on_logged_pulse
             try:
                 self.reader.queue_pulse(event.host_time_ns, event.output_pct_mso)
+            except PulseSourceError as exc:
+                self._say(f"MEP not measured: {exc}")
+
+    def on_logged_pulse(self, pulse: Any) -> None:
+        """A pulse the recorder logged, from any source: cut its MEP from the EMG stream."""
+        if self.source_combo.currentData() == "emg":
+            try:
+                self.reader.queue_pulse(pulse.host_time_ns, pulse.output_pct_mso)
             except PulseSourceError as exc:
                 self._say(f"MEP not measured: {exc}")
 

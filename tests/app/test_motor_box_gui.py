@@ -325,3 +325,28 @@ def test_an_mep_given_with_the_coil_off_the_site_is_refused(qtbot, planning_wind
     history.add(t + 4_000_000, None, False, "coil not tracked")
     assert box.record_mep(450.0, 55.0, preactivated=False, pulse_time_ns=t + 5_000_000) is True
     assert box.grid.site("C3").amplitudes_uv == [500.0, 450.0]
+
+
+def test_emg_meps_of_pulses_from_any_logged_source(qtbot, planning_window):
+    """With the Treatment tab's recorder, a TTL (or modem-line, marker, key) pulse that the recorder
+    logs is cut from the EMG stream like a stimulator's own pulse report."""
+    w = planning_window
+    box = MotorBox(w, recorder=w.treatment_panel.recorder)
+    qtbot.addWidget(box)
+    box.show()
+    _lay(qtbot, w, box)
+    rate = 5000.0
+    name, outlet = _emg_outlet(rate)
+    box.stream_edit.setText(name)
+    qtbot.mouseClick(box.emg_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.reader.connected or "not connected" in box.message, timeout=20_000)
+    buf = box.reader.buffer
+    trace_v = synthetic_emg_trace(560.0, rate, pulse_offset_s=0.2, duration_s=0.4, rng=np.random.default_rng(4))
+    start = pylsl.local_clock() - 2.0
+    outlet.push_chunk((trace_v * 1e6).reshape(-1, 1).tolist(), start + (len(trace_v) - 1) / rate)
+    box.on_pulse(PulseEvent(buf.clock.to_monotonic_ns(start + 0.2), "magventure", 1, 54.0, 90.0))
+    assert box.reader._pending == []                   # the bridge's report is not cut twice
+    w.treatment_panel.recorder.submit(PulseEvent(buf.clock.to_monotonic_ns(start + 0.2), "ttl-serial", 1))
+    qtbot.waitUntil(lambda: len(box.grid.site("C3").amplitudes_uv) == 1, timeout=20_000)
+    assert box.grid.site("C3").amplitudes_uv[0] == pytest.approx(560.0, rel=0.05)
+    box.shutdown()

@@ -113,7 +113,7 @@ def test_whole_simulated_session_hotspot_threshold_and_300_pulses_on_fox(plannin
     panel = w.treatment_panel
     box = getattr(panel, "motor_box", None)
     if box is None:                                  # until the Treatment tab embeds it
-        box = MotorBox(w, bridge=panel.stimulator.bridge)
+        box = MotorBox(w, bridge=panel.stimulator.bridge, recorder=panel.recorder)
         panel.add_section(box)
     w.panels.setCurrentWidget(panel)
     stim = panel.stimulator
