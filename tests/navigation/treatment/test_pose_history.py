@@ -27,9 +27,10 @@ FRAME_LATENCY_NS = 2 * MS        # device measurement -> bytes read on the host
 class SimulatedSession:
     """A coil approach seen by a noisy tracker: per frame the app's mri_from_hotspot, and the truth."""
 
-    def __init__(self, rate_hz: float = 60.0, seed: int = 3, noise_mm: float = 0.2) -> None:
+    def __init__(self, rate_hz: float = 60.0, seed: int = 3, noise_mm: float = 0.2,
+                 target: str | None = None) -> None:
         self.truth = SimulationTruth.default(demo_head_geometry())
-        self.scenario = make_scenario("coil_approach", truth=self.truth, seed=seed)
+        self.scenario = make_scenario("coil_approach", truth=self.truth, seed=seed, target=target)
         self.source = NoisyPoseSource(self.scenario, rate_hz, NoiseModel(position_rms_mm=noise_mm),
                                       seed=seed)
         self.rate_hz = rate_hz
@@ -70,12 +71,16 @@ def test_staleness_limit_is_the_trackers_own():
     assert staleness_limit_ns(60.0) == 50 * MS and staleness_limit_ns(20.0) == 100 * MS
 
 
-@pytest.mark.parametrize("rate_hz", [60.0, 250.0])
-def test_pulses_during_motion_get_the_pose_live_at_the_pulse(rate_hz):
+@pytest.mark.parametrize("rate_hz, target, noise_mm", [
+    (60.0, "left_m1", 0.2), (250.0, "left_m1", 0.2),
+    (250.0, "right_dlpfc", 0.2),          # the other hemisphere: the pose lands on the right
+    (60.0, "right_dlpfc", 1.0),           # an electromagnetic tracker's noise
+])
+def test_pulses_during_motion_get_the_pose_live_at_the_pulse(rate_hz, target, noise_mm):
     """Random pulse times over the whole approach (fast glide, placing, holding): each pulse gets
     exactly the frame received last at or before it, and its error to where the hotspot truly was
     at the pulse is the tracker noise plus at most one frame of motion."""
-    sim = SimulatedSession(rate_hz)
+    sim = SimulatedSession(rate_hz, noise_mm=noise_mm, target=target)
     n_frames = int(sim.scenario.duration_s * rate_hz) - 1
     history = PoseHistory(capacity=n_frames + 10)
     added = sim.fill(history, n_frames)
@@ -98,6 +103,8 @@ def test_pulses_during_motion_get_the_pose_live_at_the_pulse(rate_hz):
         assert err <= noise_p99 * 1.5 + moved
         if sim.scenario.phase_at(float(t)) == "holding on target":
             hold_errors.append(err)
+            # same side of the head as the truth (mri x > 0 = the patient's right: RAS)
+            assert np.sign(pose.translation[0]) == np.sign(truth_now[0])
     # holding the coil (the pulses that count): below the tracker noise at the hotspot
     assert len(hold_errors) > 50
     assert np.median(hold_errors) < 1.5 * float(np.median(frame_noise))
