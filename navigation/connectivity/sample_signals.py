@@ -83,7 +83,7 @@ class Amplitudes:
     """Fractional amplitudes (1 % = 0.01) of each component; sd of its course is 1."""
 
     seed: float = 0.012
-    cluster: float = 0.010
+    cluster: float = 0.012
     global_signal: float = 0.008
     networks: float = 0.002
     cardiac: float = 0.006
