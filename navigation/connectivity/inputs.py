@@ -176,7 +176,8 @@ def prepare_bold_file(bold_path: str | Path, *, t1_volume: Any, mri_from_mni: Tr
     mri_from_mni = _check_mri_from_mni(mri_from_mni)
     data, affine = _t1_arrays(t1_volume)
     if confounds_tsv is not None:
-        steps = [f"preprocessed BOLD {Path(bold_path).name} with confounds {Path(confounds_tsv).name} "
+        # no file names in steps: they go into target.json, and a non-BIDS name may carry the patient's
+        steps = ["preprocessed BOLD file with its confounds TSV "
                  "(realigned outside tmsnav, taken to be in the T1's space)"]
         return _preprocessed(Path(bold_path), Path(sidecar) if sidecar else None, Path(confounds_tsv),
                              space=Frame.MRI, mri_from_mni=mri_from_mni, mask_path=None,

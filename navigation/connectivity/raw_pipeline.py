@@ -100,7 +100,7 @@ def run_minimal_pipeline(run: BoldRun, t1: np.ndarray, mri_from_t1_voxel: np.nda
     names += [n for n, _ in signals]         # a tissue missing from the field of view is warned about
     fd = moved.framewise_displacement_mm
     steps = [
-        f"read {name}: {run.shape[0]}x{run.shape[1]}x{run.shape[2]} voxels of "
+        f"read the BOLD run: {run.shape[0]}x{run.shape[1]}x{run.shape[2]} voxels of "
         f"{'x'.join(f'{v:.2g}' for v in run.voxel_mm)} mm, {run.n_volumes} volumes, TR {run.tr_s:g} s",
         f"rigid realignment to the {moved.reference} (least squares, Gauss-Newton, SPM-like), "
         f"{moved.seconds:.1f} s; max FD {fd.max():.2f} mm, mean FD {fd.mean():.2f} mm",

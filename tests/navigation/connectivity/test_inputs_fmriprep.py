@@ -132,3 +132,14 @@ def test_left_right_flipped_storage_gives_the_same_mri_position(tmp_path, space)
     assert positions[0][0] < -20 and positions[1][0] < -20          # left stays left
     assert np.allclose(positions[0], positions[1], atol=1e-6)
     assert np.linalg.norm(positions[1] - expected) < 6.0            # within a voxel of the truth
+
+
+@pytest.mark.safety(hazard="privacy", control="a BOLD file and confounds named after the patient leave "
+                    "no trace of the name in the steps that go into target.json")
+def test_file_names_never_go_into_the_recorded_steps(tmp_path):
+    data, affine = D.make_run("T1w", 100)
+    bold = D.save_bold(tmp_path / "Jane_Doe_1961_bold.nii.gz", data, affine, sidecar_tr=2.0)
+    prepared = prepare_bold_file(bold, t1_volume=D.sample_t1(), mri_from_mni=D.mri_from_mni(),
+                                 confounds_tsv=D.write_confounds(tmp_path / "Jane_Doe_confounds.tsv", 100))
+    recorded = " ".join(prepared.steps + prepared.warnings).lower()
+    assert "jane" not in recorded and "doe" not in recorded, recorded
