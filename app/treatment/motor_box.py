@@ -22,10 +22,7 @@ Results go to the session's event log (kinds "motor_hotspot", "motor_threshold")
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
-
-import numpy as np
 
 from PySide6 import QtCore, QtWidgets
 
@@ -36,16 +33,15 @@ from tmsnav.navigation.targeting.targets import Target
 from tmsnav.navigation.treatment.motor_map import MotorGrid
 from tmsnav.navigation.treatment.threshold import ThresholdResult
 
-from ..planning.target_undo import TargetEdit, snapshot
 from .mep_trace import EmgMep, EmgMepReader, MepTracePlot
 from .motor_map_view import clear_motor_map, show_motor_map
+from .motor_targets import HOTSPOT_NAME, aim_at_site, coil_off_site, dose_depths, set_hotspot_target
 from .threshold_box import ThresholdBox
 
 __all__ = ["MotorBox", "HOTSPOT_NAME", "SOURCES", "CENTRES"]
 
 log = logging.getLogger(__name__)
 
-HOTSPOT_NAME = "Motor hotspot"
 SOURCES = (("typed", "Typed"), ("emg", "EMG stream (LSL)"), ("magventure", "MagVenture MEP page"))
 CENTRES = (("left", "Left M1 hand knob (right hand)"), ("right", "Right M1 hand knob (left hand)"),
            ("active", "The active target"))
@@ -173,6 +169,7 @@ class MotorBox(QtWidgets.QGroupBox):
         self.threshold.finished.connect(self._threshold_finished)
         layout.addWidget(self.threshold)
         self.state.headChanged.connect(self._head_changed)
+        self.state.targetsChanged.connect(self._targets_changed)
         window.jobs.failed.connect(self._job_failed)
         self.recorder = recorder
         if recorder is not None:
@@ -294,20 +291,9 @@ class MotorBox(QtWidgets.QGroupBox):
         self._update_buttons()
 
     def aim_at_current(self) -> None:
-        """The current site becomes the active target (the Navigate tab guides to it); the site
-        target it replaces goes. Undoable like any target edit."""
-        if self.grid is None or self.current is None:
-            return
-        site_target = self.grid.site(self.current).target
-        before = snapshot(self.state.targets)
-        for t in list(self.state.targets):
-            if t.source == "motor-grid":
-                self.state.targets.remove(t.name)
-        self.state.targets.add(site_target)
-        self.state.targets.select(site_target.name)
-        reason = f"aim at motor grid site {self.current}"
-        self.state.targets_edited(reason)
-        self.main.planning_panel.undo_stack.push(TargetEdit(self.state, before, reason))
+        """The current site becomes the active target (the Navigate tab guides to it). Undoable."""
+        if self.grid is not None and self.current is not None:
+            aim_at_site(self.main, self.grid.site(self.current).target, self.current)
 
     # ----- MEPs ----------------------------------------------------------------------------------
     def record_typed(self, amplitude_uv: float) -> bool:
@@ -360,21 +346,11 @@ class MotorBox(QtWidgets.QGroupBox):
         return True
 
     def _check_coil_on_site(self, pulse_time_ns: int | None) -> None:
-        """Refuse an MEP given with the coil (tracked, pose live at the pulse) off the current
-        site by more than half the spacing. Without a live pose (no tracker: a grid followed by
-        hand) nothing is checked."""
         recorder = self.recorder or getattr(getattr(self.main, "treatment_panel", None), "recorder", None)
-        history = getattr(recorder, "history", None)
-        if history is None or self.grid is None or self.current is None:
-            return
-        pose, _reason = history.pose_at(time.monotonic_ns() if pulse_time_ns is None else int(pulse_time_ns))
-        if pose is None:
-            return
-        site = self.grid.site(self.current)
-        off = float(np.linalg.norm(pose.translation - site.target.scalp_point_mm))
-        if off > 0.5 * self.grid.spacing_mm:
-            raise NavigationError(f"the coil was {off:.1f} mm from site {site.label} at this pulse (more than "
-                                  f"half the {self.grid.spacing_mm:g} mm spacing): aim at {site.label} and repeat")
+        if self.grid is not None and self.current is not None:
+            reason = coil_off_site(getattr(recorder, "history", None), self.grid, self.current, pulse_time_ns)
+            if reason is not None:
+                raise NavigationError(reason)
 
     def remove_last(self) -> None:
         """Take back the last MEP of the map or the threshold (whichever MEPs go to now): a
@@ -467,20 +443,16 @@ class MotorBox(QtWidgets.QGroupBox):
         except NavigationError as exc:
             self._say(f"No hotspot: {exc}")
             return None
-        before = snapshot(self.state.targets)
-        if HOTSPOT_NAME in self.state.targets:
-            self.state.targets.replace(target)
-        else:
-            self.state.targets.add(target)
-        self.state.targets.select(HOTSPOT_NAME)
-        self.state.targets_edited("motor hotspot from the MEP map")
-        self.main.planning_panel.undo_stack.push(TargetEdit(self.state, before, "motor hotspot"))
+        set_hotspot_target(self.main, target)
         self._log_event("motor_hotspot", event)
         warnings = self.grid.warnings()
         self._say(f"'{HOTSPOT_NAME}' target made from the map's centre of gravity."
                   + (" Warning: " + " ".join(warnings) if warnings else ""))
         self.hotspotMade.emit(target)
         return target
+
+    def _targets_changed(self) -> None:
+        self.threshold.set_depths(*dose_depths(self.state.targets))
 
     def _threshold_finished(self, result: ThresholdResult) -> None:
         self._log_event("motor_threshold", result.to_dict())

@@ -38,6 +38,8 @@ class ThresholdBox(QtWidgets.QGroupBox):
         self.setObjectName("threshold_box")
         self.method: AdaptiveThreshold | RelativeFrequencyThreshold | None = None
         self._kind, self._start = "adaptive", 45
+        #: (motor hotspot depth, treatment target depth) in mm, for the Stokes 2005 suggestion
+        self.depths_mm: tuple[float | None, float | None] = (None, None)
         self.result: ThresholdResult | None = None
         self.dose: Dose | None = None
         form = QtWidgets.QFormLayout(self)
@@ -146,19 +148,29 @@ class ThresholdBox(QtWidgets.QGroupBox):
         self.next_label.setText("done" if nxt is None else f"{nxt} % MSO")
         self.nextIntensityChanged.emit(nxt)
 
+    def set_depths(self, motor_depth_mm: float | None, target_depth_mm: float | None) -> None:
+        """Scalp-to-cortex depths of the hotspot and the treatment target (either None: no
+        suggestion); the dose then carries the Stokes et al. 2005 suggestion, never applied."""
+        if (motor_depth_mm, target_depth_mm) != self.depths_mm:
+            self.depths_mm = (motor_depth_mm, target_depth_mm)
+            self._update_dose()
+
     def _update_dose(self) -> None:
         rmt = None if self.result is None else self.result.threshold_pct
         if rmt is None:
             self.dose = None
             self.dose_label.setText("Measure the threshold first.")
         else:
+            motor, target = self.depths_mm
             try:
-                self.dose = treatment_output(rmt, self.percent_spin.value())
+                self.dose = treatment_output(rmt, self.percent_spin.value(), motor_depth_mm=motor,
+                                             target_depth_mm=target)
             except NavigationError as exc:
                 self.dose = None
                 self.dose_label.setText(str(exc))
             else:
                 text = (f"Set the stimulator to {self.dose.output_pct_mso} % MSO "
                         f"({self.dose.percent_of_rmt:g} % of RMT {self.dose.rmt_pct} %)")
-                self.dose_label.setText("; ".join([text, *self.dose.warnings]))
+                extra = [] if self.dose.depth_suggestion is None else [self.dose.depth_suggestion.text]
+                self.dose_label.setText("; ".join([text, *self.dose.warnings]) + "".join(" " + e for e in extra))
         self.doseChanged.emit(self.dose)

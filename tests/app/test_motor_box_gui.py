@@ -161,6 +161,7 @@ def test_adaptive_threshold_reaches_the_simulated_threshold_and_gives_the_dose(q
     dose = th.dose
     assert dose is not None and dose.output_pct_mso == int(np.floor(th.result.threshold_pct * 1.2 + 0.5))
     assert f"Set the stimulator to {dose.output_pct_mso} % MSO" in th.dose_label.text()
+    assert dose.depth_suggestion is None and "Suggestion" not in th.dose_label.text()   # no hotspot yet
     th.percent_spin.setValue(150.0)
     if th.result.threshold_pct * 1.5 > 100:
         assert "capped at 100 % MSO" in th.dose_label.text()

@@ -203,6 +203,10 @@ def test_whole_simulated_session_hotspot_threshold_and_300_pulses_on_fox(plannin
         w.state.targets.add(fox)
         w.state.targets.select(fox.name)
         w.state.targets_edited("treatment target")
+        # the Stokes 2005 depth correction is offered as text, never applied to the output
+        assert "Suggestion only" in th.dose_label.text() and "Not applied" in th.dose_label.text()
+        assert th.dose.depth_suggestion is not None and th.dose.output_pct_mso == dose.output_pct_mso
+        assert th.dose.depth_suggestion.depth_difference_mm == pytest.approx(fox.depth_mm - hot.depth_mm)
         move_coil(qtbot, w, holder, fox)
         magpro.unit.mep_after_pulse = None
         box.source_combo.setCurrentIndex(box.source_combo.findData("typed"))
