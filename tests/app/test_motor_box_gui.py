@@ -87,14 +87,17 @@ def test_aim_navigate_makes_the_site_the_active_target_once(qtbot, planning_wind
     qtbot.mouseClick(box.aim_button, QtCore.Qt.MouseButton.LeftButton)
     assert w.state.targets.active.name == "M1 grid B2"
     box.set_current("D4")
+    ring = np.array(w.view3d._actors[CURRENT_OVERLAY].GetCenter())          # the highlight moved
+    d4 = box.grid.site("D4").target
+    assert np.linalg.norm(ring - (d4.scalp_point_mm + 2.0 * d4.normal)) < 1.0
     qtbot.mouseClick(box.aim_button, QtCore.Qt.MouseButton.LeftButton)
     names = w.state.targets.names
     assert "M1 grid D4" in names and "M1 grid B2" not in names     # one site target at a time
     assert w.state.targets.active.name == "M1 grid D4"
     # the cortex painting: a measured site's value under it, grey (NaN) far from every measured site
     _type(qtbot, box, 400.0)
-    d4 = box.grid.site("D4").target.cortex_point_mm
-    values = cortex_amplitudes(box.grid, np.array([d4, d4 + [0.0, 0.0, 40.0]]))
+    cortex = d4.cortex_point_mm
+    values = cortex_amplitudes(box.grid, np.array([cortex, cortex + [0.0, 0.0, 40.0]]))
     assert values[0] == pytest.approx(400.0) and np.isnan(values[1])
     assert w.view3d.has_overlay(CORTEX_OVERLAY)
 
