@@ -11,12 +11,15 @@ Workflow (docs/treatment.md, "Hotspot and threshold in the app"):
 2. **MEPs**: each pulse's peak-to-peak amplitude, typed, measured from an EMG LSL stream (trace
    shown with its window, :mod:`.mep_trace`), or taken from a MagVenture MagPro's own MEP
    message. They go either to the current grid site or to the threshold procedure. A pulse
-   into a contracted muscle is refused with the reason (Rossini et al. 2015).
+   into a contracted muscle is refused with the reason (Rossini et al. 2015), and so is a map MEP
+   whose tracked coil was more than half the spacing off the current site. "Remove last" takes
+   back a mistyped MEP.
 3. **Hotspot**: the amplitude-weighted centre of gravity (Wassermann et al. 1992) becomes the
    target "Motor hotspot" with its evidence and warnings; Edit > Undo removes it again.
 4. **Threshold and dose**: :class:`.threshold_box.ThresholdBox`.
 
-Results go to the session's event log (kinds "motor_hotspot", "motor_threshold").
+Results go to the session's event log (kinds "mep", "mep_removed", "motor_hotspot",
+"motor_threshold"). Call :meth:`MotorBox.shutdown` when the tab closes (stops the EMG reader).
 """
 
 from __future__ import annotations
