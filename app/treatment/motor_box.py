@@ -121,6 +121,9 @@ class MotorBox(QtWidgets.QGroupBox):
         row.addWidget(self.aim_button)
         row.addWidget(self.per_site_spin)
         layout.addLayout(row)
+        self.follow_check = QtWidgets.QCheckBox("Navigate follows the current site (once aimed at one)")
+        self.follow_check.setChecked(True)
+        layout.addWidget(self.follow_check)
 
         mep = QtWidgets.QFormLayout()
         self.target_combo = QtWidgets.QComboBox()
@@ -270,6 +273,10 @@ class MotorBox(QtWidgets.QGroupBox):
             self.site_table.selectRow(index)
         self._redraw()
         self._update_buttons()
+        active = self.state.targets.active     # already guiding to a grid site: move on with the box
+        if self.follow_check.isChecked() and active is not None and active.source == "motor-grid" \
+                and active.name != site.target.name:
+            self.aim_at_current()
 
     def _row_selected(self) -> None:
         rows = self.site_table.selectionModel().selectedRows()

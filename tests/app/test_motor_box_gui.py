@@ -86,7 +86,12 @@ def test_aim_navigate_makes_the_site_the_active_target_once(qtbot, planning_wind
     box.set_current("B2")
     qtbot.mouseClick(box.aim_button, QtCore.Qt.MouseButton.LeftButton)
     assert w.state.targets.active.name == "M1 grid B2"
+    box.follow_check.setChecked(False)
+    box.set_current("C1")
+    assert w.state.targets.active.name == "M1 grid B2"            # not following: stays
+    box.follow_check.setChecked(True)
     box.set_current("D4")
+    assert w.state.targets.active.name == "M1 grid D4"            # following the box's site
     ring = np.array(w.view3d._actors[CURRENT_OVERLAY].GetCenter())          # the highlight moved
     d4 = box.grid.site("D4").target
     assert np.linalg.norm(ring - (d4.scalp_point_mm + 2.0 * d4.normal)) < 1.0
