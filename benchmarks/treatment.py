@@ -27,7 +27,8 @@ Workload (2-core reference box, no hardware; ``.venv/bin/python benchmarks/treat
    tracking reply is written). Frame-to-view = from that write to the end of the first 3-D
    render (the render window's ``EndEvent``, the gui_latency machinery) that draws the frame
    (the coil frame number of the snapshot being drawn); frames the 30 Hz GUI tick skips are
-   never drawn and not counted. ``guidance_view_fps`` = 3-D renders per second showing a new
+   never drawn and not counted; ``frame_to_gui_tick_*``: the same to the GUI tick that took the
+   frame (before its render). ``guidance_view_fps`` = 3-D renders per second showing a new
    tracker frame over ``GUI_SECONDS`` while the coil sways on the target, and
    ``guidance_view_render_capacity_fps`` = back-to-back renders of the same view (the coil moved
    each time) to show the headroom, with the process CPU time per render
@@ -247,6 +248,11 @@ def gui_measure(seconds: float) -> dict[str, float]:
     prepare_demo_plan(window.state)
     emu = Emulator(60.0, head_geometry_for(window.state.head, window.state.targets))
     renders: list[tuple[int, int | None]] = []      # (end of render, coil frame number drawn)
+    snapshots: list[tuple[int, int | None]] = []    # (GUI tick took it, coil frame number)
+
+    def ticked(snap) -> None:
+        frame = snap.frames.get("coil") if snap is not None else None
+        snapshots.append((time.monotonic_ns(), None if frame is None else frame.frame_number))
 
     def rendered(*_: object) -> None:
         snap = window.tracking.last
@@ -268,6 +274,7 @@ def gui_measure(seconds: float) -> dict[str, float]:
         spin_until(app, lambda: panel.last_error is not None, 60)
         spin(app, 2.0)                                    # coil placed, holding
         window.view3d.plotter.render_window.AddObserver("EndEvent", rendered)
+        window.tracking.updated.connect(ticked)
         t0 = time.monotonic_ns()
         spin(app, seconds)
         t1 = time.monotonic_ns()
@@ -299,11 +306,18 @@ def gui_measure(seconds: float) -> dict[str, float]:
         if number is not None and number not in firsts and t0 <= t_ns <= t1:
             firsts[number] = t_ns
     lat = np.array([(t - stamps[n]) / 1e6 for n, t in firsts.items() if n in stamps])
+    ticks: dict[int, int] = {}
+    for t_ns, number in snapshots:
+        if number is not None and number not in ticks and t0 <= t_ns <= t1:
+            ticks[number] = t_ns
+    tick_lat = np.array([(t - stamps[n]) / 1e6 for n, t in ticks.items() if n in stamps])
     if not drawn_ok or len(lat) < 10:
         raise RuntimeError(f"the Navigate view did not show the tracked coil ({len(lat)} frames drawn)")
     return {"frame_to_view_p50_ms": float(np.percentile(lat, 50)),
             "frame_to_view_p99_ms": float(np.percentile(lat, 99)),
             "frame_to_view_max_ms": float(lat.max()),
+            "frame_to_gui_tick_p50_ms": float(np.percentile(tick_lat, 50)),
+            "frame_to_gui_tick_p99_ms": float(np.percentile(tick_lat, 99)),
             "guidance_view_fps": len(firsts) / ((t1 - t0) / 1e9),
             "guidance_view_render_capacity_fps": float(capacity),
             "guidance_view_render_cpu_ms": float(cpu_ms),
@@ -377,6 +391,8 @@ def main() -> int:
         print(f"{label:42s}{results[f'{base}_p50_ms{suffix}']:9.2f}{results[f'{base}_p99_ms{suffix}']:9.2f}"
               f"{results[f'{base}_max_ms{suffix}']:9.2f}")
     if "guidance_view_fps" in results:
+        print(f"frame on the wire -> GUI tick that took it p50/p99: {results['frame_to_gui_tick_p50_ms']:.1f}/"
+              f"{results['frame_to_gui_tick_p99_ms']:.1f} ms (the rest is the render)")
         print(f"guidance view: {results['guidance_view_fps']:.1f} new frames drawn/s "
               f"(render capacity {results['guidance_view_render_capacity_fps']:.1f} fps, "
               f"{results['guidance_view_render_cpu_ms']:.0f} ms CPU per render)")
