@@ -4,6 +4,7 @@ session's event log as it happens; statistics exact on a constructed log and reb
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -300,3 +301,93 @@ def test_the_writer_thread_decides_a_pulse_by_itself_when_the_tracker_goes_silen
     (pulse,) = log.pulses
     assert pulse.pose_known           # the frame 1 ms before it was live; nothing newer came
     assert pairer.pending == 0 and pairer.errors == []
+
+
+def test_ttl_pulses_over_a_pty_get_the_pose_live_at_the_pulse_from_a_moving_simulated_coil(tmp_path):
+    """End to end with real threads: the TTL adapter source (a real pty) and a tracker thread
+    adding the simulated coil's pose as fast as it can, stamped like the acquisition does, while
+    the coil glides onto its target. Every pulse gets exactly the frame received last before its
+    read time, so its error to the hidden truth at that instant is the tracker noise plus the
+    motion since that frame; a pulse may be "pose unknown" only if the frames really had a gap
+    longer than the limit (a starved thread), never with a wrong pose."""
+    from tmsnav.hardware.simulation.head import demo_head_geometry
+    from tmsnav.hardware.simulation.scenario_library import make_scenario
+    from tmsnav.hardware.simulation.scenarios import SimulationTruth
+    from tmsnav.hardware.simulation.tracker import NoiseModel, NoisyPoseSource
+    from tmsnav.hardware.triggers.ttl_serial import TtlSerialSource
+    from tmsnav.navigation.live_poses import ToolPose, compute_live_poses
+    from tmsnav.navigation.transforms import invert_rigid
+
+    truth = SimulationTruth.default(demo_head_geometry())
+    scenario = make_scenario("coil_approach", truth=truth, seed=5)
+    source = NoisyPoseSource(scenario, 1000.0, NoiseModel(position_rms_mm=0.2), seed=5)
+    mri_from_reference = Transform(Frame.MRI, Frame.REFERENCE, invert_rigid(truth.reference_from_head))
+    coil_from_hotspot = Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot)
+    glide_start = scenario.window("coil approaching")[0] + 0.5
+    t0 = time.monotonic_ns()
+
+    def scenario_s(host_ns: int) -> float:
+        return glide_start + (host_ns - t0) / 1e9
+
+    def true_hotspot(t_s: float) -> np.ndarray:
+        p = scenario.poses_at(t_s)
+        return (invert_rigid(truth.reference_from_head) @ invert_rigid(p["reference"]) @ p["coil"]
+                @ truth.coil_from_hotspot)[:3, 3]
+
+    log = PulseLog(EventLog(tmp_path / "events.jsonl"))
+    limit_ns = 100 * MS
+    pairer = PulsePairer(log, PoseHistory(capacity=1_000_000), max_age_ns=limit_ns)
+    frames: list[tuple[int, Transform | None]] = []
+    stop = threading.Event()
+
+    def tracker() -> None:
+        k = 0
+        while not stop.is_set():
+            now = time.monotonic_ns()
+            samples = source.sample_frame(k, scenario_s(now))
+            poses = {tool: ToolPose(s.tracker_from_tool, s.tracker_from_tool is not None, k)
+                     for tool, s in samples.items()}
+            live = compute_live_poses(poses, mri_from_reference=mri_from_reference, pointer_from_tip=None,
+                                      coil_from_hotspot=coil_from_hotspot)
+            frames.append((now, live.mri_from_hotspot))
+            pairer.add_frame(now, live.mri_from_hotspot, live.mri_from_hotspot is not None, live.coil_reason)
+            k += 1
+
+    logged = threading.Semaphore(0)
+    log.add_listener(lambda _p: logged.release())
+    master, slave = os.openpty()
+    ttl = TtlSerialSource(os.ttyname(slave))
+    thread = threading.Thread(target=tracker, daemon=True)
+    written: list[int] = []
+    pairer.start()
+    thread.start()
+    try:
+        ttl.start(lambda event: pairer.submit(event, None))
+        for _ in range(20):
+            written.append(time.monotonic_ns())
+            os.write(master, b"\x01")
+            assert logged.acquire(timeout=30)
+    finally:
+        ttl.stop()
+        stop.set()
+        thread.join(10)
+        pairer.stop()
+        os.close(master)
+        os.close(slave)
+    pulses = log.pulses
+    assert len(pulses) == 20
+    times = np.array([t for t, _ in frames])
+    for pulse, wrote in zip(pulses, written):
+        assert wrote <= pulse.host_time_ns                      # stamped when read, after the write
+        i = int(np.searchsorted(times, pulse.host_time_ns, side="right")) - 1
+        frame_time, frame_pose = frames[i]
+        if not pulse.pose_known:                                # only a real gap may give no pose
+            assert pulse.host_time_ns - frame_time > limit_ns and "old" in pulse.pose_reason
+            continue
+        assert pulse.mri_from_hotspot is frame_pose
+        t_pulse = scenario_s(pulse.host_time_ns)
+        moved = np.linalg.norm(true_hotspot(scenario_s(frame_time)) - true_hotspot(t_pulse))
+        err = np.linalg.norm(pulse.mri_from_hotspot.translation - true_hotspot(t_pulse))
+        assert err <= 1.5 + moved                               # 0.2 mm RMS noise at the markers
+    assert sum(p.pose_known for p in pulses) >= 15
+    assert len(pulses_from_events(read_events(tmp_path / "events.jsonl").events)) == 20
