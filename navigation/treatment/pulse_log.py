@@ -2,9 +2,8 @@
 active target and the guidance error, written to the session's event log as it happens.
 
 Why each pulse carries its own pose: accuracy and outcome analyses of a TMS course need where
-each pulse really landed, not where the coil was planned to be (e.g. the navigated-vs-non-
-navigated comparisons of Julkunen et al. 2009, NeuroImage 44:790, and the ISO/IEC-style
-treatment records the TMS guidelines ask for, Rossi et al. 2021, Clin Neurophysiol 132:269).
+each pulse really landed, not where the coil was planned to be; navigated and non-navigated
+stimulation differ exactly there (Julkunen et al. 2009, NeuroImage 44:790-795).
 
 * The pose is the one :class:`~.pose_history.PoseHistory` says was live at the pulse's host time;
   if none was (coil not tracked, the last frame older than the tracker's staleness limit, no
