@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -106,14 +107,17 @@ class ThreadedSource(PulseSource):
         self._on_problem = callback
 
     # ----- for subclasses ---------------------------------------------------------------------------
+    @abstractmethod
     def _open(self) -> None:
-        raise NotImplementedError
+        """Open the device (on the caller's thread, so a bad port fails start() at once)."""
 
+    @abstractmethod
     def _run(self) -> None:
-        raise NotImplementedError
+        """The reader loop (on the source's own thread) until ``self._stop_event`` is set."""
 
+    @abstractmethod
     def _close(self) -> None:
-        raise NotImplementedError
+        """Release the device; never raises."""
 
     def _emit(self, host_time_ns: int, detail: dict | None = None) -> PulseEvent:
         """Count and deliver one pulse seen at ``host_time_ns``."""

@@ -3,19 +3,9 @@
 USB footswitches enumerate as keyboards and send one configurable key (``F8``, ``B``,
 ``PageDown``...). The app forwards every key press and release to :meth:`KeySource.key_event`
 from an application-wide event filter, so the key works whichever widget has the focus (but not
-while another program has it). The app's hook is a few lines (Qt stays in ``app/``)::
-
-    from PySide6.QtCore import QEvent, QObject
-    from PySide6.QtGui import QKeySequence
-
-    class PulseKeyFilter(QObject):                     # installed with app.installEventFilter(...)
-        def __init__(self, source): super().__init__(); self.source = source
-        def eventFilter(self, obj, event):
-            if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-                self.source.key_event(QKeySequence(event.key()).toString(),
-                                      pressed=event.type() == QEvent.Type.KeyPress,
-                                      auto_repeat=event.isAutoRepeat())
-            return False                               # the key still does what it did
+while another program has it). That filter lives in ``app/treatment`` (Qt stays in ``app/``): on
+every key press or release it calls ``key_event(<the key's name as QKeySequence writes it>,
+pressed=..., auto_repeat=...)`` and lets the key go on to do what it did.
 
 What is suppressed (and why): the keyboard's auto-repeat while the switch is held, and a second
 press without a release in between (an application-wide filter sees one key event once per widget
