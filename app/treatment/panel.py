@@ -17,6 +17,7 @@ from tmsnav.navigation.guidance import Tolerance
 from tmsnav.navigation.treatment.pulse_log import LoggedPulse
 
 from .cues import Cues
+from .motor_box import MotorBox
 from .pulse_log_view import PulseLogView
 from .pulse_recorder import PulseRecorder
 from .pulse_sources_box import PulseSourcesBox
@@ -73,6 +74,8 @@ class TreatmentPanel(QtWidgets.QWidget):
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self.refresh)
         self.recorder.pulseLogged.connect(self._pulse_logged)
+        self.motor_box = MotorBox(window, bridge=self.stimulator.bridge, recorder=self.recorder)
+        self.add_section(self.motor_box)
 
     def add_section(self, widget: QtWidgets.QWidget) -> None:
         """Add a box below the pulse log (e.g. the motor hotspot and threshold tools)."""
@@ -108,4 +111,5 @@ class TreatmentPanel(QtWidgets.QWidget):
         """Window closing: disarm and close the stimulator, stop the sources."""
         self.stimulator.shutdown()
         self.sources.shutdown()
+        self.motor_box.shutdown()
         self.recorder.stop()
