@@ -45,9 +45,8 @@ __all__ = ["MotorBox", "HOTSPOT_NAME", "SOURCES", "CENTRES"]
 
 log = logging.getLogger(__name__)
 
-SOURCES = (("typed", "Typed"), ("emg", "EMG stream (LSL)"), ("magventure", "MagVenture MEP page"))
-CENTRES = (("left", "Left M1 hand knob (right hand)"), ("right", "Right M1 hand knob (left hand)"),
-           ("active", "The active target"))
+SOURCES = (("typed", "Typed"), ("emg", "EMG (LSL)"), ("magventure", "MagPro MEP page"))
+CENTRES = (("left", "Left M1 (right hand)"), ("right", "Right M1 (left hand)"), ("active", "Active target"))
 
 
 class MotorBox(QtWidgets.QGroupBox):
@@ -93,7 +92,7 @@ class MotorBox(QtWidgets.QGroupBox):
         self.spacing_spin.setSuffix(" mm")
         for w in (self.rows_spin, QtWidgets.QLabel("x"), self.cols_spin, self.spacing_spin):
             size.addWidget(w)
-        form.addRow("Rows x columns, spacing", size)
+        form.addRow("Grid", size)
         self.lay_button = QtWidgets.QPushButton("Lay grid")
         self.lay_button.clicked.connect(self.lay_grid)
         form.addRow(self.lay_button)
@@ -121,14 +120,18 @@ class MotorBox(QtWidgets.QGroupBox):
         row.addWidget(self.aim_button)
         row.addWidget(self.per_site_spin)
         layout.addLayout(row)
-        self.follow_check = QtWidgets.QCheckBox("Navigate follows the current site (once aimed at one)")
+        self.follow_check = QtWidgets.QCheckBox("Navigate follows the site")
+        self.follow_check.setToolTip("Once Navigate aims at a grid site, the box's next site becomes the "
+                                     "active target")
         self.follow_check.setChecked(True)
-        layout.addWidget(self.follow_check)
+        follow = QtWidgets.QHBoxLayout()
+        follow.addWidget(self.follow_check, 1)
+        layout.addLayout(follow)
 
         mep = QtWidgets.QFormLayout()
         self.target_combo = QtWidgets.QComboBox()
-        self.target_combo.addItem("the current grid site (map)", "map")
-        self.target_combo.addItem("the threshold", "threshold")
+        self.target_combo.addItem("grid site (map)", "map")
+        self.target_combo.addItem("threshold", "threshold")
         mep.addRow("MEPs go to", self.target_combo)
         self.source_combo = QtWidgets.QComboBox()
         for key, label in SOURCES:
@@ -141,17 +144,17 @@ class MotorBox(QtWidgets.QGroupBox):
         self.typed_spin.setSuffix(" µV")
         self.typed_button = QtWidgets.QPushButton("Record")
         self.typed_button.clicked.connect(lambda: self.record_typed(self.typed_spin.value()))
-        self.remove_button = QtWidgets.QPushButton("Remove last")
+        self.remove_button = QtWidgets.QPushButton("Remove last MEP")
         self.remove_button.setToolTip("Take back the last MEP of the map or the threshold (a typing mistake)")
         self.remove_button.clicked.connect(self.remove_last)
         typed.addWidget(self.typed_spin, 1)
         typed.addWidget(self.typed_button)
-        typed.addWidget(self.remove_button)
-        mep.addRow("Typed peak-to-peak", typed)
+        follow.addWidget(self.remove_button)
+        mep.addRow("Typed", typed)
         self.stream_edit = QtWidgets.QLineEdit()
         self.stream_edit.setPlaceholderText("LSL stream name (empty: type EMG)")
         self.unit_combo = QtWidgets.QComboBox()
-        self.unit_combo.addItems(["unit from stream", "uV", "mV", "V"])
+        self.unit_combo.addItems(["from stream", "uV", "mV", "V"])
         self.unit_combo.setToolTip("The EMG channel's unit; only needed when the stream does not say it")
         self.emg_button = QtWidgets.QPushButton("Connect EMG")
         self.emg_button.clicked.connect(self.connect_emg)
@@ -159,7 +162,7 @@ class MotorBox(QtWidgets.QGroupBox):
         emg = QtWidgets.QHBoxLayout()
         emg.addWidget(self.unit_combo, 1)
         emg.addWidget(self.emg_button)
-        mep.addRow("EMG unit", emg)
+        mep.addRow("Unit", emg)
         layout.addLayout(mep)
         self.trace = MepTracePlot()
         layout.addWidget(self.trace)
@@ -416,7 +419,7 @@ class MotorBox(QtWidgets.QGroupBox):
     def connect_emg(self) -> None:
         """Find the EMG stream on the worker thread (LSL may look for it for a few seconds)."""
         unit_text = self.unit_combo.currentText()
-        name, unit = self.stream_edit.text().strip(), None if unit_text.startswith("unit ") else unit_text
+        name, unit = self.stream_edit.text().strip(), None if unit_text.startswith("from ") else unit_text
 
         def job(progress=None, cancel=None) -> Any:
             return EmgMepReader.open_buffer(name, unit)

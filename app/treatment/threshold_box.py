@@ -22,8 +22,10 @@ from tmsnav.navigation.treatment.threshold import (AdaptiveThreshold, RelativeFr
 
 __all__ = ["ThresholdBox", "METHODS"]
 
-METHODS = (("adaptive", "Adaptive (ML-PEST, Awiszus 2003): ~10-20 pulses"),
-           ("relative", "Relative frequency (5 of 10 >= 50 µV, IFCN)"))
+METHODS = (("adaptive", "Adaptive (ML-PEST)", "Awiszus 2003 maximum-likelihood threshold hunting: "
+            "about 10-20 pulses"),
+           ("relative", "Relative frequency", "IFCN (Rossini et al. 2015): lowest output with at least "
+            "5 of 10 MEPs >= 50 µV; about 3 times the pulses"))
 
 
 class ThresholdBox(QtWidgets.QGroupBox):
@@ -44,8 +46,9 @@ class ThresholdBox(QtWidgets.QGroupBox):
         self.dose: Dose | None = None
         form = QtWidgets.QFormLayout(self)
         self.method_combo = QtWidgets.QComboBox()
-        for key, label in METHODS:
+        for i, (key, label, tip) in enumerate(METHODS):
             self.method_combo.addItem(label, key)
+            self.method_combo.setItemData(i, tip, QtCore.Qt.ItemDataRole.ToolTipRole)
         form.addRow("Method", self.method_combo)
         self.start_spin = QtWidgets.QSpinBox()
         self.start_spin.setRange(20, 100)
