@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from ..emulator_serving import PtyOrTcpServer
 from .device import PolhemusDevice, PoseSource
 
 __all__ = ["PolhemusEmulator"]
@@ -41,7 +42,7 @@ def _termios_speeds() -> dict[int, int]:
     return {getattr(termios, f"B{b}"): b for b in _RATES if hasattr(termios, f"B{b}")}
 
 
-class PolhemusEmulator:
+class PolhemusEmulator(PtyOrTcpServer):
     """A FASTRAK, Liberty or Patriot on a pty or TCP port.
 
     ``pose_source``: an object with ``poses_at(t_s) -> {tool: 4x4 tracker_from_tool mm | None}``
@@ -77,52 +78,13 @@ class PolhemusEmulator:
     def model(self) -> str:
         return self.device.model
 
-    @property
-    def url(self) -> str:
-        """What to pass to the driver as ``port``: the pty path or a ``socket://`` URL."""
-        if self.path is not None:
-            return self.path
-        if self.port is not None:
-            return f"socket://127.0.0.1:{self.port}"
-        raise RuntimeError("emulator is not serving; call serve_pty() or serve_tcp() first")
 
     def now_s(self) -> float:
         """Seconds since the emulated unit was powered up (its clock for frame counts and poses)."""
         return time.monotonic() - self._t0
 
-    def serve_pty(self) -> str:
-        """Open a pseudo-terminal, serve on its master; return the slave path (e.g. /dev/pts/3)."""
-        self._require_idle()
-        import tty        # POSIX only (pty mode)
-
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master, self._slave = master, slave
-        self.path = os.ttyname(slave)
-        self._start(self._run_pty)
-        return self.path
-
-    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
-        """Listen on ``host:port`` (0 = any free port); return the port. One host at a time."""
-        self._require_idle()
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(1)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
-        self._start(self._run_tcp)
-        return self.port
-
-    def _require_idle(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("emulator is already serving")
-
-    def _start(self, target) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=target, name=f"polhemus-emulator-{self.model}", daemon=True)
-        self._thread.start()
+    def _thread_name(self) -> str:
+        return f"polhemus-emulator-{self.model}"
 
     def stop(self) -> None:
         """Stop serving and release the pty/socket. Idempotent."""

@@ -25,6 +25,7 @@ import threading
 import time
 from typing import Callable
 
+from ...emulator_serving import PtyOrTcpServer
 from .unit import MagstimUnit
 
 __all__ = ["MagstimEmulator"]
@@ -32,7 +33,7 @@ __all__ = ["MagstimEmulator"]
 _IDLE_S = 0.02   # how often the unit's timers run when no byte arrives
 
 
-class MagstimEmulator:
+class MagstimEmulator(PtyOrTcpServer):
     """A Magstim ``model`` ("200", "bistim", "rapid") serving on a pty or TCP port."""
 
     def __init__(self, model: str = "200", *, clock: Callable[[], float] | None = None,
@@ -64,49 +65,10 @@ class MagstimEmulator:
     def model(self) -> str:
         return self.unit.model
 
-    @property
-    def url(self) -> str:
-        if self.path is not None:
-            return self.path
-        if self.port is not None:
-            return f"socket://127.0.0.1:{self.port}"
-        raise RuntimeError("emulator is not serving; call serve_pty() or serve_tcp() first")
 
     # ----- life cycle -----------------------------------------------------------------------------
-    def serve_pty(self) -> str:
-        """Open a pseudo-terminal, serve on its master; return the slave path (e.g. /dev/pts/3)."""
-        self._require_idle()
-        import tty        # POSIX only (pty mode)
-
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master, self._slave = master, slave
-        self.path = os.ttyname(slave)
-        self._start(self._run_pty)
-        return self.path
-
-    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
-        """Listen on ``host:port`` (0 = any free port); return the port. One host at a time."""
-        self._require_idle()
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(1)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
-        self._start(self._run_tcp)
-        return self.port
-
-    def _require_idle(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("emulator is already serving")
-
-    def _start(self, target: Callable[[], None]) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=target, name=f"magstim-emulator-{self.model}",
-                                        daemon=True)
-        self._thread.start()
+    def _thread_name(self) -> str:
+        return f"magstim-emulator-{self.model}"
 
     def stop(self) -> None:
         """Stop serving and release the pty/socket. Idempotent."""

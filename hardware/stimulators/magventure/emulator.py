@@ -24,6 +24,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from ...emulator_serving import PtyOrTcpServer
 from .unit import MagProUnit, ReceivedCommand
 
 __all__ = ["MagProEmulator", "MAGPRO_BAUD"]
@@ -45,7 +46,7 @@ def _host_baud(fd: int) -> int | None:
     return None
 
 
-class MagProEmulator:
+class MagProEmulator(PtyOrTcpServer):
     """A MagPro on a pty or TCP port. ``unit_kwargs`` go to :class:`MagProUnit` (e.g. ``clock``,
     ``recharge_s``, ``didt_per_pct``, ``amplitude_limit``, ``model``)."""
 
@@ -66,47 +67,9 @@ class MagProEmulator:
         self.bytes_out = 0
 
     # ----- life cycle -------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        if self.path is not None:
-            return self.path
-        if self.port is not None:
-            return f"socket://127.0.0.1:{self.port}"
-        raise RuntimeError("emulator is not serving; call serve_pty() or serve_tcp() first")
 
-    def serve_pty(self) -> str:
-        """Open a pseudo-terminal, serve on its master; return the slave path (e.g. /dev/pts/3)."""
-        self._require_idle()
-        import tty   # POSIX only
-
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master, self._slave = master, slave
-        self.path = os.ttyname(slave)
-        self._start(self._run_pty)
-        return self.path
-
-    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
-        """Listen on ``host:port`` (0 = any free port); return the port. One host at a time."""
-        self._require_idle()
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(1)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
-        self._start(self._run_tcp)
-        return self.port
-
-    def _require_idle(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("emulator is already serving")
-
-    def _start(self, target: Callable[[], None]) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=target, name="magpro-emulator", daemon=True)
-        self._thread.start()
+    def _thread_name(self) -> str:
+        return "magpro-emulator"
 
     def stop(self) -> None:
         """Stop serving and release the pty/socket. Idempotent."""
