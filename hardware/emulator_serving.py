@@ -1,6 +1,6 @@
 """Serving an emulated device on a pseudo-terminal or a TCP port: the part every emulator shares.
 
-The Polhemus, Magstim and MagVenture emulators (Polhemus trackers, Magstim and MagVenture stimulators) differ in what they
+The Polhemus tracker and the Magstim and MagVenture stimulator emulators differ in what they
 say, not in how they are reached: a raw-mode pty whose slave path a driver opens like a serial
 port, or one TCP host at a time (``socket://`` URLs, as pyserial opens them). Each emulator keeps
 its own reader loops (``_run_pty``, ``_run_tcp``) and its own stop/close; this mixin opens the
