@@ -1,0 +1,1 @@
+"""The clinic record in the GUI: patients, courses, today's session, outcomes and reports."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the clinic database (run programmatically by navigation.records.database)."""
