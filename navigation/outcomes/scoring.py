@@ -54,7 +54,7 @@ def _as_rating(value: object, what: str) -> int:
     """An integer rating, refusing bools, fractions and text with a message naming ``what``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
-            return int(value)
+            return int(float(value))
         raise OutcomeError(f"{what} must be a whole number, got {value!r}")
     return int(value)
 
