@@ -162,6 +162,7 @@ def pulse_to_log(rate_hz: float, n_pulses: int, fsync_each: bool = False) -> dic
         pairer = PulsePairer(log, PoseHistory(), max_age_ns=staleness_limit_ns(rate_hz))
         logged_at: list[int] = []
         log.add_listener(lambda _p: logged_at.append(time.monotonic_ns()))
+        stamp_to_add: list[int] = []                        # frame stamped -> added (parse + pose)
 
         def on_frames(frames) -> None:
             poses = {f.tool: ToolPose(f.tracker_from_tool, f.is_trackable, f.frame_number) for f in frames}
@@ -170,6 +171,7 @@ def pulse_to_log(rate_hz: float, n_pulses: int, fsync_each: bool = False) -> dic
                 return
             live = compute_live_poses(poses, mri_from_reference=mri_from_reference, pointer_from_tip=None,
                                       coil_from_hotspot=coil_from_hotspot)
+            stamp_to_add.append(time.monotonic_ns() - coil.host_time_ns)
             pairer.add_frame(coil.host_time_ns, live.mri_from_hotspot, live.mri_from_hotspot is not None,
                              live.coil_reason)
 
@@ -202,6 +204,8 @@ def pulse_to_log(rate_hz: float, n_pulses: int, fsync_each: bool = False) -> dic
         read = (np.array([p.host_time_ns for p in pulses]) - np.array(written)) / 1e6
         known = sum(p.pose_known for p in pulses)
         stats = log.statistics()
+        ages = np.array([p.pose_age_ms for p in pulses if p.pose_age_ms is not None])
+        frame_delay = np.array(stamp_to_add[len(stamp_to_add) // 10:]) / 1e6     # past the warm-up
         return {"pulse_to_log_p50_ms": float(np.percentile(lat, 50)),
                 "pulse_to_log_p99_ms": float(np.percentile(lat, 99)),
                 "pulse_to_log_max_ms": float(lat.max()),
@@ -210,6 +214,12 @@ def pulse_to_log(rate_hz: float, n_pulses: int, fsync_each: bool = False) -> dic
                 "pulse_read_to_log_p50_ms": float(np.percentile(lat - read, 50)),
                 "pulse_read_to_log_p99_ms": float(np.percentile(lat - read, 99)),
                 "pulses_with_pose_fraction": known / n_pulses,
+                "pulse_pose_age_p50_ms": float(np.percentile(ages, 50)) if len(ages) else float("nan"),
+                "pulse_pose_age_max_ms": float(ages.max()) if len(ages) else float("nan"),
+                "frame_stamp_to_add_p50_ms": float(np.percentile(frame_delay, 50)),
+                "frame_stamp_to_add_p99_ms": float(np.percentile(frame_delay, 99)),
+                "frame_stamp_to_add_max_ms": float(frame_delay.max()),
+                "pulse_settle_margin_ms": pairer.settle_margin_ns / 1e6 if pairer.settle_margin_ns else 0.0,
                 "pulses_on_target_fraction": float(stats.fraction_on_target or 0.0),
                 "pulses_median_error_mm": float(stats.median_error_mm or float("nan")),
                 "tracker_frames_per_s": float(acq.stats.rate_hz.get("coil", 0.0)),
@@ -374,7 +384,7 @@ def main() -> int:
     results.update({f"pulse_to_durable_log_{k.removeprefix('pulse_to_log_')}": v for k, v in durable.items()
                     if k.startswith("pulse_to_log")})
     results.update({f"{k}_tracker_60hz": v for k, v in slow.items()
-                    if k.startswith(("pulse_to_log", "pulses_with_pose"))})
+                    if k.startswith(("pulse_to_log", "pulses_with_pose", "pulse_pose_age", "frame_stamp"))})
     results["pulse_tracker_rate_hz"] = 250.0
     if not args.no_gui:
         results.update(run_gui(seconds))
@@ -401,7 +411,11 @@ def main() -> int:
           f"{results['pulse_read_to_log_p50_ms']:.2f}/{results['pulse_read_to_log_p99_ms']:.2f} ms; "
           f"tracker delivered {results['tracker_frames_per_s']:.0f} of 250 frames/s")
     print(f"pulses with a live pose: {results['pulses_with_pose_fraction']:.3f} (250 Hz), "
-          f"{results['pulses_with_pose_fraction_tracker_60hz']:.3f} (60 Hz)")
+          f"{results['pulses_with_pose_fraction_tracker_60hz']:.3f} (60 Hz); pose age at the pulse "
+          f"p50/max {results['pulse_pose_age_p50_ms']:.2f}/{results['pulse_pose_age_max_ms']:.2f} ms (250 Hz)")
+    print(f"tracker frame stamped -> added to the pose history (read, parse, pose) p50/p99/max "
+          f"{results['frame_stamp_to_add_p50_ms']:.2f}/{results['frame_stamp_to_add_p99_ms']:.2f}/"
+          f"{results['frame_stamp_to_add_max_ms']:.2f} ms; settle margin {results['pulse_settle_margin_ms']:.1f} ms")
     for name, (op, goal) in GOALS.items():
         if name in results:
             value = float(results[name])

@@ -10,10 +10,16 @@ Otherwise there is no pose, with the reason; an older pose is never handed out, 
 pulse logged with a stale pose would claim a position the coil may have left (docs/safety.md).
 
 Reader threads race: a pulse may be handed over a little before the frame that covers its time
-has been added here. :meth:`PoseHistory.settled` says when the answer for a time can no longer
-change (a newer frame has arrived, or the staleness limit has passed since the pulse), and
-:class:`tmsnav.navigation.treatment.pulse_log.PulsePairer` holds each pulse until then.
-Frames may also be added out of order; they are kept sorted by host time.
+has been added here (a frame is stamped when its first bytes are seen and added only after the
+rest is read, parsed and its pose computed). :meth:`PoseHistory.settled` says when the answer for
+a time is decided: a newer frame has arrived; or a short settle margin has passed since the pulse
+(longer than the stamp-to-add delay of a frame, measured by benchmarks/treatment.py) and the
+latest frame at or before the pulse gives a live pose; or the staleness limit has passed since
+the pulse. :class:`tmsnav.navigation.treatment.pulse_log.PulsePairer` holds each pulse until
+then. A frame stamped before the pulse but added after the margin (a starved acquisition thread)
+then comes too late: the pulse keeps the previous frame's pose, which was still live, and its age
+(:attr:`PoseAt.age_ns`, logged as ``pose_age_ms``) says how old it was; a stale pose is never
+given. Frames may also be added out of order; they are kept sorted by host time.
 
 Pure logic (no Qt, no hardware types): the app adds ``mri_from_hotspot`` from
 :func:`tmsnav.navigation.live_poses.compute_live_poses` for every tracker frame.
@@ -27,11 +33,15 @@ from dataclasses import dataclass
 
 from ..transforms import Frame, Transform, TransformError
 
-__all__ = ["PoseHistory", "PoseSample", "staleness_limit_ns", "DEFAULT_MAX_AGE_NS",
-           "PULSE_BEFORE_FIRST_FRAME", "COIL_NOT_TRACKED"]
+__all__ = ["PoseAt", "PoseHistory", "PoseSample", "staleness_limit_ns", "DEFAULT_MAX_AGE_NS",
+           "DEFAULT_SETTLE_MARGIN_NS", "PULSE_BEFORE_FIRST_FRAME", "COIL_NOT_TRACKED"]
 
 #: The staleness cap of the tracker acquisition (hardware/acquisition/core.py ``max_staleness_s``).
 DEFAULT_MAX_AGE_NS = 100_000_000
+#: How long after a pulse a frame stamped before it may still be on its way to :meth:`PoseHistory.add`
+#: (see :meth:`PoseHistory.settled`): several times the stamp-to-add p99 that benchmarks/treatment.py
+#: measures (``frame_stamp_to_add_p99_ms``), still well under a 250 Hz period plus the write.
+DEFAULT_SETTLE_MARGIN_NS = 2_000_000
 PULSE_BEFORE_FIRST_FRAME = "pulse before the first frame"
 COIL_NOT_TRACKED = "coil not tracked"
 
@@ -55,6 +65,16 @@ class PoseSample:
     mri_from_hotspot: Transform | None
     live: bool
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class PoseAt:
+    """The answer for one instant: the pose (None = unknown, ``reason`` says why) and, with a pose,
+    ``age_ns`` = the instant minus the host time of the frame it came from (0 <= age <= limit)."""
+
+    mri_from_hotspot: Transform | None
+    reason: str
+    age_ns: int | None = None
 
 
 class PoseHistory:
@@ -105,26 +125,40 @@ class PoseHistory:
         with self._lock:
             return bool(self._times) and self._times[-1] > time_ns
 
-    def settled(self, time_ns: int, now_ns: int, max_age_ns: int = DEFAULT_MAX_AGE_NS) -> bool:
-        """True when :meth:`pose_at` for ``time_ns`` can no longer change: a newer frame has
-        arrived (frames come in receive order per thread), or ``max_age_ns`` has passed since
-        ``time_ns`` (any frame still to come would be judged against a tracker that went silent
-        for longer than its staleness limit)."""
-        return self.covers(time_ns) or now_ns - time_ns > max_age_ns
+    def settled(self, time_ns: int, now_ns: int, max_age_ns: int = DEFAULT_MAX_AGE_NS,
+                settle_margin_ns: int | None = None) -> bool:
+        """True when the answer of :meth:`lookup` for ``time_ns`` is decided: a newer frame has
+        arrived (frames come in receive order per thread); or ``settle_margin_ns`` (None: not
+        used) has passed since ``time_ns`` and the latest frame at or before it gives a live pose
+        (a frame stamped before ``time_ns`` would have been added by then; one that is later
+        still is too late and the pose it would have replaced was live: its age is logged); or
+        ``max_age_ns`` has passed since ``time_ns`` (any frame still to come would be judged
+        against a tracker that went silent for longer than its staleness limit). Without a live
+        pose the margin does not decide: a frame still on its way may give one."""
+        if self.covers(time_ns) or now_ns - time_ns > max_age_ns:
+            return True
+        return (settle_margin_ns is not None and now_ns - time_ns > settle_margin_ns
+                and self.lookup(time_ns, max_age_ns).mri_from_hotspot is not None)
 
-    def pose_at(self, time_ns: int, max_age_ns: int = DEFAULT_MAX_AGE_NS) -> tuple[Transform | None, str]:
-        """``(mri_from_hotspot, "")`` from the latest frame at or before ``time_ns`` when that frame
-        was live and at most ``max_age_ns`` older than ``time_ns``; else ``(None, reason)``."""
+    def lookup(self, time_ns: int, max_age_ns: int = DEFAULT_MAX_AGE_NS) -> PoseAt:
+        """The pose from the latest frame at or before ``time_ns`` when that frame was live and
+        at most ``max_age_ns`` older than ``time_ns`` (with its age); else no pose and why."""
         with self._lock:
             i = bisect.bisect_right(self._times, time_ns)
             if i == 0:
                 if self._dropped:
-                    return None, "pulse older than the pose history"
-                return None, PULSE_BEFORE_FIRST_FRAME
+                    return PoseAt(None, "pulse older than the pose history")
+                return PoseAt(None, PULSE_BEFORE_FIRST_FRAME)
             sample = self._samples[i - 1]
         age_ns = time_ns - sample.time_ns
         if age_ns > max_age_ns:
-            return None, f"last frame {age_ns / 1e6:.0f} ms old"
+            return PoseAt(None, f"last frame {age_ns / 1e6:.0f} ms old")
         if not sample.live or sample.mri_from_hotspot is None:
-            return None, sample.reason or COIL_NOT_TRACKED
-        return sample.mri_from_hotspot, ""
+            return PoseAt(None, sample.reason or COIL_NOT_TRACKED)
+        return PoseAt(sample.mri_from_hotspot, "", age_ns)
+
+    def pose_at(self, time_ns: int, max_age_ns: int = DEFAULT_MAX_AGE_NS) -> tuple[Transform | None, str]:
+        """``(mri_from_hotspot, "")`` from the latest frame at or before ``time_ns`` when that frame
+        was live and at most ``max_age_ns`` older than ``time_ns``; else ``(None, reason)``."""
+        found = self.lookup(time_ns, max_age_ns)
+        return found.mri_from_hotspot, found.reason

@@ -8,6 +8,7 @@ stimulation differ exactly there (Julkunen et al. 2009, NeuroImage 44:790-795).
 * The pose is the one :class:`~.pose_history.PoseHistory` says was live at the pulse's host time;
   if none was (coil not tracked, the last frame older than the tracker's staleness limit, no
   frame yet) the pulse is logged as "pose unknown" with that reason, never with an older pose.
+  ``pose_age_ms`` says how old that pose was at the pulse (pulse time minus its frame's time).
 * The errors are the ones the Navigate tab shows (:func:`tmsnav.navigation.guidance.guidance_error`):
   position error = the distance on the scalp (in-plane offset, mm), angle error = the tilt of
   the coil normal (rad), plus depth (mm) and handle twist (rad); "within tolerance" uses the
@@ -16,8 +17,9 @@ stimulation differ exactly there (Julkunen et al. 2009, NeuroImage 44:790-795).
   cannot know, e.g. a TTL edge), never what the host last asked for.
 
 :class:`PulsePairer` holds a pulse until its pose is settled (see :mod:`.pose_history`: reader
-threads race), then records it. The app adds every tracker frame to it and polls it from a
-timer so a pulse is decided even while the tracker is silent.
+threads race; a later frame or a 2 ms settle margin decides it), then records it. The app adds
+every tracker frame to it and polls it from a timer so a pulse is decided even while the
+tracker is silent.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import numpy as np
 from ..guidance import Tolerance, guidance_error
 from ..session.event_log import Event, EventLog, read_events
 from ..transforms import Frame, Transform, TransformError
-from .pose_history import DEFAULT_MAX_AGE_NS, PoseHistory
+from .pose_history import DEFAULT_MAX_AGE_NS, DEFAULT_SETTLE_MARGIN_NS, PoseHistory
 from .statistics import PulseStatistics, pulse_statistics
 
 __all__ = ["LoggedPulse", "PulseLog", "PulsePairer", "PulseTarget", "navigate_tolerance",
@@ -71,7 +73,9 @@ def wall_time_iso(host_time_ns: int, *, mono_now_ns: int | None = None,
 
 @dataclass(frozen=True, eq=False)
 class LoggedPulse:
-    """One pulse as logged. ``mri_from_hotspot`` None = pose unknown, ``pose_reason`` says why."""
+    """One pulse as logged. ``mri_from_hotspot`` None = pose unknown, ``pose_reason`` says why;
+    ``pose_age_ms`` = how old the pose was at the pulse (None without a pose, and in logs written
+    before it was recorded)."""
 
     index: int
     host_time_ns: int
@@ -88,6 +92,7 @@ class LoggedPulse:
     depth_error_mm: float | None
     twist_error_rad: float | None
     within_tolerance: bool | None
+    pose_age_ms: float | None = None
 
     @property
     def pose_known(self) -> bool:
@@ -100,7 +105,8 @@ class LoggedPulse:
                 "output_pct_mso": self.output_pct_mso, "didt_a_per_us": self.didt_a_per_us,
                 "mri_from_hotspot": (None if self.mri_from_hotspot is None
                                      else self.mri_from_hotspot.matrix.tolist()),
-                "pose_reason": self.pose_reason, "target_name": self.target_name,
+                "pose_reason": self.pose_reason, "pose_age_ms": self.pose_age_ms,
+                "target_name": self.target_name,
                 "position_error_mm": self.position_error_mm, "angle_error_rad": self.angle_error_rad,
                 "depth_error_mm": self.depth_error_mm, "twist_error_rad": self.twist_error_rad,
                 "within_tolerance": self.within_tolerance}
@@ -121,7 +127,7 @@ class LoggedPulse:
                    output_pct_mso=opt("output_pct_mso"), didt_a_per_us=opt("didt_a_per_us"),
                    mri_from_hotspot=(None if matrix is None
                                      else Transform(Frame.MRI, Frame.HOTSPOT, np.array(matrix, float))),
-                   pose_reason=str(data.get("pose_reason") or ""),
+                   pose_reason=str(data.get("pose_reason") or ""), pose_age_ms=opt("pose_age_ms"),
                    target_name=data.get("target_name"), position_error_mm=opt("position_error_mm"),
                    angle_error_rad=opt("angle_error_rad"), depth_error_mm=opt("depth_error_mm"),
                    twist_error_rad=opt("twist_error_rad"),
@@ -162,8 +168,10 @@ class PulseLog:
     def record(self, host_time_ns: int, source: str, *, mri_from_hotspot: Transform | None,
                pose_reason: str = "", target: PulseTarget | None = None,
                output_pct_mso: float | None = None, didt_a_per_us: float | None = None,
-               sequence: int | None = None, wall_time: str | None = None) -> LoggedPulse:
-        """Log one pulse with the pose live at ``host_time_ns`` (None + ``pose_reason`` = unknown)."""
+               sequence: int | None = None, wall_time: str | None = None,
+               pose_age_ns: int | None = None) -> LoggedPulse:
+        """Log one pulse with the pose live at ``host_time_ns`` (None + ``pose_reason`` = unknown)
+        and its age at the pulse (``pose_age_ns``, kept only with a pose)."""
         if mri_from_hotspot is not None and (mri_from_hotspot.to_frame != Frame.MRI
                                              or mri_from_hotspot.from_frame != Frame.HOTSPOT):
             raise TransformError(f"expected mri_from_hotspot, got {mri_from_hotspot.name}")
@@ -188,7 +196,9 @@ class PulseLog:
                                 mri_from_hotspot=mri_from_hotspot, pose_reason=reason,
                                 target_name=None if target is None else target.name,
                                 position_error_mm=position, angle_error_rad=angle,
-                                depth_error_mm=depth, twist_error_rad=twist, within_tolerance=within)
+                                depth_error_mm=depth, twist_error_rad=twist, within_tolerance=within,
+                                pose_age_ms=(None if mri_from_hotspot is None or pose_age_ns is None
+                                             else pose_age_ns / 1e6))
             self._pulses.append(pulse)
             if self.event_log is not None:
                 self.event_log.append(EVENT_KIND, **pulse.to_event_data())
@@ -250,7 +260,13 @@ class PulsePairer:
 
     A pulse is held until a tracker frame received after it has been added (the frame that
     covered its time, if any, was then added too: frames are added in receive order), or until
-    ``max_age_ns`` has passed since it (a frame still to come would be stale at the pulse anyway).
+    ``settle_margin_ns`` has passed since it while the latest frame at or before it gives a live
+    pose, or until ``max_age_ns`` has passed since it (a frame still to come would be stale at
+    the pulse anyway). The margin keeps the pulse-to-log delay short at any tracker rate (waiting
+    for the next frame cost up to a whole period: 4 ms at 250 Hz, 17 ms at 60 Hz): a frame is
+    stamped when its bytes are seen and added once parsed, well within the margin (benchmark
+    ``frame_stamp_to_add_p99_ms``); a frame later than that is too late for the pulse, which
+    keeps the previous, still-live frame's pose with its age (``pose_age_ms``), never a stale one.
     Held pulses are logged in host-time order; a pulse handed over after a later one was
     already written (a reader thread blocked for longer than the hold) is written next, since
     the log is append-only: its index is then out of host-time order, its pose is still the one
@@ -268,10 +284,12 @@ class PulsePairer:
 
     def __init__(self, log: PulseLog, history: PoseHistory | None = None, *,
                  max_age_ns: int = DEFAULT_MAX_AGE_NS,
+                 settle_margin_ns: int | None = DEFAULT_SETTLE_MARGIN_NS,
                  clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
         self.log = log
         self.history = history if history is not None else PoseHistory()
         self.max_age_ns = int(max_age_ns)
+        self.settle_margin_ns = None if settle_margin_ns is None else int(settle_margin_ns)
         self.clock_ns = clock_ns
         self._lock = threading.Lock()          # held pulses; one decider at a time
         self._wake = threading.Condition()
@@ -321,13 +339,18 @@ class PulsePairer:
                     oldest = self._held[0].host_time_ns if self._held else None
                 if oldest is None:
                     self._wake.wait()
-                elif not self.history.settled(oldest, self.clock_ns(), self.max_age_ns):
-                    left_ns = oldest + self.max_age_ns - self.clock_ns()
-                    self._wake.wait(timeout=max(left_ns, 0) / 1e9 + 1e-4)
+                elif not self._settled(oldest, now := self.clock_ns()):
+                    margin = self.settle_margin_ns
+                    due = oldest + (margin if margin is not None and now - oldest <= margin
+                                    else self.max_age_ns)
+                    self._wake.wait(timeout=max(due - now, 0) / 1e9 + 1e-4)
             try:
                 self.poll()
             except Exception as exc:  # noqa: BLE001 - the writer thread must survive to log the next pulse
                 self.errors.append(f"a pulse could not be logged: {exc}")
+
+    def _settled(self, time_ns: int, now_ns: int) -> bool:
+        return self.history.settled(time_ns, now_ns, self.max_age_ns, self.settle_margin_ns)
 
     def submit(self, pulse: PulseTiming, target: PulseTarget | None) -> list[LoggedPulse]:
         """Hand over one pulse (any thread) with the target active when it arrived; returns the
@@ -360,11 +383,13 @@ class PulsePairer:
         logged: list[LoggedPulse] = []
         with self._lock:       # one decider at a time keeps the log in host-time order
             now = self.clock_ns() if now_ns is None else now_ns
-            while self._held and self.history.settled(self._held[0].host_time_ns, now, self.max_age_ns):
+            while self._held and self._settled(self._held[0].host_time_ns, now):
                 h = self._held.pop(0)
-                pose, reason = self.history.pose_at(h.host_time_ns, self.max_age_ns)
-                logged.append(self.log.record(h.host_time_ns, h.source, mri_from_hotspot=pose,
-                                              pose_reason=reason, target=h.target,
+                found = self.history.lookup(h.host_time_ns, self.max_age_ns)
+                logged.append(self.log.record(h.host_time_ns, h.source,
+                                              mri_from_hotspot=found.mri_from_hotspot,
+                                              pose_age_ns=found.age_ns,
+                                              pose_reason=found.reason, target=h.target,
                                               output_pct_mso=h.output_pct_mso,
                                               didt_a_per_us=h.didt_a_per_us, sequence=h.sequence,
                                               wall_time=h.wall_time))
