@@ -5,22 +5,27 @@ time (for intervals). Each line is flushed and fsynced before ``append`` returns
 nothing already logged; a line cut by a crash is skipped (and counted) when reading.
 When the disk fails (full, read-only) events wait in memory and are retried on the next append;
 ``pending`` tells the GUI to show a persistent warning while navigation continues.
+Listeners (:meth:`EventLog.add_listener`, e.g. the database sync) hear of each event after it is
+written, on the appending thread; a listener's failure never loses or blocks the event.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .atomic import describe_os_error
 
 __all__ = ["EventLog", "Event", "read_events", "ReadResult"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class EventLog:
         self._pending: list[str] = []
         self._last_sync = 0.0
         self.last_error: str | None = None
+        self._listeners: list[Callable[[Event], None]] = []
         existing = read_events(self.path).events if self.path.exists() else []
         self._seq = existing[-1].seq + 1 if existing else 0
         self._ensure_line_boundary()
@@ -77,6 +83,24 @@ class EventLog:
         """Events not yet on disk (non-zero only after a disk error)."""
         return len([p for p in self._pending if p])
 
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next event will get (events so far = ``next_seq``)."""
+        with self._lock:
+            return self._seq
+
+    def add_listener(self, callback: Callable[[Event], None]) -> None:
+        """``callback(event)`` after each append (on the appending thread, after the write).
+
+        Keep it short (e.g. wake a worker thread): it runs inside ``append``."""
+        with self._lock:
+            self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[Event], None]) -> None:
+        with self._lock:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
     def append(self, kind: str, **data) -> Event:
         event = Event(self._seq, kind, datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                       time.monotonic_ns(), _json_safe(data))
@@ -86,6 +110,12 @@ class EventLog:
             self._seq += 1
             self._pending.append(line)
             self._flush_locked()
+            listeners = list(self._listeners)
+        for callback in listeners:
+            try:
+                callback(event)
+            except Exception:  # noqa: BLE001 - the event is on disk; a listener must not undo that
+                log.exception("event listener failed")
         return event
 
     def flush(self) -> bool:

@@ -4,23 +4,33 @@
 the patient id, the images by path and sha256, calibrations, the registration, targets and the
 MNI transform. It is always written atomically. Autosaves go to ``autosave/`` with a timestamp,
 are rotated, and one newer than ``session.json`` is offered for restore on the next open.
+
+A sitting of a course of treatment also names its course (``course_uid``), its number in the
+course and the operator; files written before those fields existed open with them empty. A
+``session.json`` that does not parse raises :class:`DamagedSessionError` carrying the newest
+autosave that does (``recovery.py`` opens from it and keeps the damaged file aside).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import NavigationError
 from .atomic import atomic_write_json
-from .event_log import EventLog
+from .event_log import Event, EventLog
 
-__all__ = ["Session", "SessionRecord", "ImageRecord", "SessionError", "FORMAT_VERSION",
-           "SOFTWARE_VERSION"]
+if TYPE_CHECKING:
+    from .lock import SessionLock
+
+__all__ = ["Session", "SessionRecord", "ImageRecord", "SessionError", "DamagedSessionError",
+           "FORMAT_VERSION", "SOFTWARE_VERSION", "ADVERSE_SEVERITIES"]
 
 FORMAT_VERSION = 1
 SOFTWARE_VERSION = "0.1.0"
@@ -28,8 +38,28 @@ AUTOSAVE_KEEP = 10
 _PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 
 
+# Adverse-event severity, the usual three-level clinical grading (mild: no intervention; moderate:
+# some intervention or the session changed; severe: the session stopped or medical care needed),
+# as in TMS safety reporting (Rossi et al. 2021, Clin Neurophysiol 132:269-306).
+ADVERSE_SEVERITIES = ("mild", "moderate", "severe")
+
+
 class SessionError(NavigationError):
     """The session folder or file cannot be used; the message says why."""
+
+
+class DamagedSessionError(SessionError):
+    """``session.json`` exists but cannot be read as a session (a hand edit, a disk fault).
+
+    ``autosave`` is the newest autosave of the folder that does parse (None when there is none);
+    :func:`tmsnav.navigation.session.recovery.open_from_autosave` opens the session from it and
+    keeps the damaged file aside, never deleting it.
+    """
+
+    def __init__(self, message: str, path: Path, autosave: Path | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.autosave = autosave
 
 
 def _now() -> str:
@@ -57,6 +87,9 @@ class SessionRecord:
     targets: dict | None = None
     mni: dict | None = None
     notes: str = ""
+    course_uid: str = ""               # the course this sitting belongs to ("" = none)
+    session_number: int | None = None  # its number in the course (1, 2, ...)
+    operator: str = ""                 # who ran the sitting
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -68,17 +101,26 @@ class SessionRecord:
         if not isinstance(version, int):
             raise SessionError(f"{source} is not a tmsnav session (no format_version).")
         if version > FORMAT_VERSION:
-            raise SessionError(
+            raise _NewerFormatError(
                 f"{source} was saved by a newer tmsnav ({d.get('software_version', '?')}, format "
                 f"{version}); this version reads format {FORMAT_VERSION}. Update tmsnav to open it.")
         try:
             images = [ImageRecord(**im) for im in d.get("images", [])]
+            for key in ("registration", "targets", "mni"):
+                if d.get(key) is not None and not isinstance(d[key], dict):
+                    raise TypeError(f"'{key}' must be an object, not {type(d[key]).__name__}")
+            number = d.get("session_number")
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int)
+                                       or number < 1):
+                raise TypeError(f"'session_number' must be a whole number from 1, not {number!r}")
             return cls(patient_id=str(d["patient_id"]), session_id=str(d["session_id"]),
                        created_utc=str(d["created_utc"]), modified_utc=str(d["modified_utc"]),
                        images=images, calibrations=dict(d.get("calibrations") or {}),
                        registration=d.get("registration"), targets=d.get("targets"),
-                       mni=d.get("mni"), notes=str(d.get("notes", "")))
-        except (KeyError, TypeError) as exc:
+                       mni=d.get("mni"), notes=str(d.get("notes", "")),
+                       course_uid=str(d.get("course_uid") or ""), session_number=number,
+                       operator=str(d.get("operator") or ""))
+        except (KeyError, TypeError, ValueError) as exc:
             raise SessionError(f"{source} is damaged or incomplete ({exc}).") from exc
 
 
@@ -89,10 +131,12 @@ class Session:
         self.folder = folder
         self.record = record
         self.events = EventLog(folder / "events.jsonl")
+        self.lock: SessionLock | None = None     # held while this program writes here (lock.py)
 
     # ----- lifecycle ----------------------------------------------------------------------
     @classmethod
-    def create(cls, folder: str | Path, patient_id: str) -> "Session":
+    def create(cls, folder: str | Path, patient_id: str, *, course_uid: str = "",
+               session_number: int | None = None, operator: str = "") -> "Session":
         if not _PATIENT_ID.match(patient_id or ""):
             raise SessionError("Patient ID must be 1-64 letters, digits, spaces, '.', '_' or '-' "
                                "and start with a letter or digit.")
@@ -103,18 +147,40 @@ class Session:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SessionError(f"Cannot create session folder {folder}: {exc.strerror}.") from exc
-        session = cls(folder, SessionRecord(patient_id=patient_id))
+        session = cls(folder, SessionRecord(patient_id=patient_id, course_uid=course_uid,
+                                            session_number=session_number, operator=operator))
         session.save()
-        session.events.append("session_created", patient_id=patient_id)
+        extra = {"course_uid": course_uid, "session_number": session_number,
+                 "operator": operator} if course_uid else {}
+        session.events.append("session_created", patient_id=patient_id,
+                              navigator=socket.gethostname(), **extra)
         return session
 
     @classmethod
     def open(cls, folder: str | Path) -> "Session":
+        """Raises DamagedSessionError (with the last good autosave) when session.json does not
+        parse, SessionError when it is missing or written by a newer tmsnav."""
         folder = Path(folder)
         path = folder / "session.json"
         if not path.exists():
             raise SessionError(f"No session.json in {folder}.")
-        return cls(folder, _read_record(path))
+        try:
+            record = _read_record(path)
+        except SessionError as exc:
+            if isinstance(exc, _NewerFormatError) or isinstance(exc.__cause__, OSError):
+                raise                      # not damage: a newer format, or unreadable (permissions)
+            autosave = _newest_readable_autosave(folder / "autosave")
+            offer = (f" The last good autosave ({autosave.name}) can be opened instead; the "
+                     "damaged file is then kept beside it." if autosave is not None else
+                     " No readable autosave exists in this folder.")
+            raise DamagedSessionError(f"{exc}{offer}", path, autosave) from exc
+        return cls(folder, record)
+
+    def release_lock(self) -> None:
+        """Let another program write this session (closing it); idempotent."""
+        lock, self.lock = self.lock, None
+        if lock is not None:
+            lock.release()
 
     @property
     def path(self) -> Path:
@@ -195,6 +261,48 @@ class Session:
         self.record.targets = targets
         self.events.append("targets_changed", reason=reason,
                            names=[t.get("name") for t in targets.get("targets", [])])
+
+    # ----- clinical record of the sitting (indexed into the course database) --------------
+    def add_adverse_event(self, description: str, severity: str, action: str = "") -> Event:
+        """An adverse event (headache, scalp pain, syncope, seizure, ...), logged at once.
+
+        ``severity`` is one of :data:`ADVERSE_SEVERITIES`; ``action`` what was done about it."""
+        description = (description or "").strip()
+        if not description:
+            raise SessionError("Describe the adverse event (e.g. 'headache after the session').")
+        if severity not in ADVERSE_SEVERITIES:
+            raise SessionError(f"Severity must be one of {', '.join(ADVERSE_SEVERITIES)}, "
+                               f"not {severity!r}.")
+        return self.events.append("adverse_event", description=description, severity=severity,
+                                  action=(action or "").strip())
+
+    def add_note(self, text: str) -> Event:
+        """A timestamped note of the sitting (the session report lists them in order)."""
+        text = (text or "").strip()
+        if not text:
+            raise SessionError("The note is empty.")
+        return self.events.append("session_note", text=text)
+
+    def close_session(self, reason: str = "") -> Event:
+        """Mark the sitting finished (the course view shows it closed); the folder stays readable
+        and later events are still recorded (e.g. a late note)."""
+        return self.events.append("session_closed", reason=(reason or "").strip())
+
+
+class _NewerFormatError(SessionError):
+    """Written by a newer tmsnav: not damage, so no autosave is offered in its place."""
+
+
+def _newest_readable_autosave(folder: Path) -> Path | None:
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob("session-*.json"), reverse=True):
+        try:
+            _read_record(path)
+        except SessionError:
+            continue
+        return path
+    return None
 
 
 def _content(record: SessionRecord) -> dict:
