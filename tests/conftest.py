@@ -18,6 +18,9 @@ os.environ.setdefault("TMSNAV_MULTI_SAMPLES", "0")
 # tmsnav's main() writes a rotating log file in the user log folder: tests that start it must not
 # fill the tester's home, so the whole run logs into one temporary folder.
 os.environ.setdefault("TMSNAV_LOG_DIR", tempfile.mkdtemp(prefix="tmsnav-test-log-"))
+# Likewise the clinic settings (navigation/clinic_settings.py): a tester's own clinic.json (another
+# tolerance, cm units) must not change what the tests see, and no test may write the real one.
+os.environ.setdefault("TMSNAV_CONFIG_DIR", tempfile.mkdtemp(prefix="tmsnav-test-config-"))
 
 
 def pytest_collection_modifyitems(config, items):
