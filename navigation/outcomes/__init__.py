@@ -1,10 +1,16 @@
 """Symptom rating scales (PHQ-9, HDRS-17, MADRS, BDI-II, QIDS-SR16): totals, severity bands,
-response and remission over a course, and the PHQ-9 item 9 safety alert (docs/outcomes.md).
+response and remission over a course, and the suicide-item (PHQ-9 item 9) safety alert
+(docs/outcomes.md).
 
 ``score`` and ``SCALES`` are the entry points for storage (navigation.records) and the entry
-dialog; the course-level functions live in ``trajectory``, ``alerts`` and ``figure``.
+dialog; ``course_trajectory``, ``safety_alerts`` and ``outcome_figure_png`` serve the course view
+and the reports. ``outcome_figure_png`` / ``draw_outcomes`` load matplotlib on first use only, so
+importing this package for ``score`` stays light.
 """
 
+from typing import Any
+
+from tmsnav.navigation.outcomes.alerts import SafetyAlert, assessment_alert, safety_alerts, unknown_safety_items
 from tmsnav.navigation.outcomes.scales import (
     SCALE_NAMES,
     SCALES,
@@ -15,6 +21,16 @@ from tmsnav.navigation.outcomes.scales import (
     scale_definition,
 )
 from tmsnav.navigation.outcomes.scoring import ScaleScore, score, total_from_items
+from tmsnav.navigation.outcomes.trajectory import Assessment, Trajectory, as_assessments, course_trajectory
 
-__all__ = ["SCALES", "SCALE_NAMES", "Band", "ItemDefinition", "OutcomeError", "ScaleDefinition", "ScaleScore",
-           "scale_definition", "score", "total_from_items"]
+__all__ = ["SCALES", "SCALE_NAMES", "Assessment", "Band", "ItemDefinition", "OutcomeError", "SafetyAlert",
+           "ScaleDefinition", "ScaleScore", "Trajectory", "as_assessments", "assessment_alert",
+           "course_trajectory", "draw_outcomes", "outcome_figure_png", "safety_alerts", "scale_definition",
+           "score", "total_from_items", "unknown_safety_items"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("outcome_figure_png", "draw_outcomes"):
+        from tmsnav.navigation.outcomes import figure
+        return getattr(figure, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
