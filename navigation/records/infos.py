@@ -1,0 +1,130 @@
+"""Plain frozen records the repository returns (never ORM objects: safe across threads and the
+GUI, and nothing lazily touches the database after the call).
+
+Privacy: ``PatientInfo.__repr__`` shows the pseudonym only, so a PatientInfo (or an overview
+holding one) written into a log line or a traceback never carries name, birth date or MRN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["PatientInfo", "CourseProtocol", "CourseInfo", "SessionInfo", "OutcomeInfo",
+           "AdverseEventInfo", "PatientOverview", "IDENTIFYING_FIELDS"]
+
+#: The patient fields that identify a person: database and GUI only, never logs or file names.
+IDENTIFYING_FIELDS = ("full_name", "birth_date", "mrn")
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    pseudonym: str
+    full_name: str | None = field(default=None, repr=False)
+    birth_date: str | None = field(default=None, repr=False)
+    sex: str | None = field(default=None, repr=False)
+    mrn: str | None = field(default=None, repr=False)
+    created_utc: str = ""
+    notes: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class CourseProtocol:
+    """What is prescribed: target, dose (% of resting motor threshold), pattern and schedule."""
+
+    target_name: str
+    intensity_pct_rmt: float
+    pattern: str
+    frequency_hz: float | None
+    pulses_per_session: int
+    sessions_planned: int
+    sessions_per_day: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.intensity_pct_rmt > 0:
+            raise ValueError(f"intensity must be a positive % of motor threshold, got {self.intensity_pct_rmt}")
+        if self.frequency_hz is not None and not self.frequency_hz > 0:
+            raise ValueError(f"frequency must be positive (Hz), got {self.frequency_hz}")
+        for name in ("pulses_per_session", "sessions_planned", "sessions_per_day"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class CourseInfo:
+    uid: str
+    pseudonym: str
+    protocol: CourseProtocol
+    indication: str
+    targets: dict[str, Any] | None
+    mri_path: str
+    mri_sha256: str
+    mri_from_mni: dict[str, Any] | None
+    coil_model_id: str
+    coil_calibration: dict[str, Any] | None
+    pointer_calibration: dict[str, Any] | None
+    plan_folder: str
+    status: str
+    created_utc: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    uid: str
+    course_uid: str
+    number: int
+    started_utc: str
+    ended_utc: str | None
+    operator: str
+    navigator: str
+    folder: str
+    registration: dict[str, Any] | None
+    registration_error_mm: float | None
+    motor_threshold_pct_mso: float | None
+    intensity_pct_mso: float | None
+    notes: str
+    status: str
+    pulses_total: int
+    pulses_with_pose: int
+    pulses_on_target: int
+    median_error_mm: float | None
+    p95_error_mm: float | None
+    events_synced_seq: int
+    calibrations: dict[str, Any] | None = None
+    updated_utc: str = ""
+
+
+@dataclass(frozen=True)
+class OutcomeInfo:
+    uid: str
+    course_uid: str
+    session_uid: str | None
+    scale: str
+    assessed_on: str
+    timepoint: str
+    items: tuple[int, ...] | None
+    total: int
+    rater: str
+    entered_utc: str
+
+
+@dataclass(frozen=True)
+class AdverseEventInfo:
+    session_uid: str
+    seq: int
+    time_utc: str
+    description: str
+    severity: str
+    action: str
+    session_number: int | None = None
+
+
+@dataclass(frozen=True)
+class PatientOverview:
+    """Everything the course view shows, in one call (keyed by course uid); no pulse rows."""
+
+    patient: PatientInfo
+    courses: list[CourseInfo]
+    sessions: dict[str, list[SessionInfo]]
+    outcomes: dict[str, list[OutcomeInfo]]
