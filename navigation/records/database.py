@@ -49,8 +49,10 @@ def default_database_url() -> str:
 
 
 def _alembic_config() -> Config:
+    from .models import Base
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["target_metadata"] = Base.metadata
     return config
 
 

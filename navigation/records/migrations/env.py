@@ -1,17 +1,17 @@
 """Alembic environment, configured programmatically by navigation.records.database (no alembic.ini
-at run time). The caller passes an open connection in ``config.attributes["connection"]``."""
+at run time). The caller passes an open connection in ``config.attributes["connection"]`` and the
+models' metadata in ``config.attributes["target_metadata"]`` (alembic loads this file by path, so
+it cannot import the package relatively, and the installed package is ``tmsnav.navigation``)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from navigation.records.models import Base
-
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reachable from the alembic CLI, which we do not use
     raise RuntimeError("run migrations through navigation.records.database.Database.open")
-context.configure(connection=connection, target_metadata=Base.metadata,
+context.configure(connection=connection, target_metadata=config.attributes.get("target_metadata"),
                   render_as_batch=connection.dialect.name == "sqlite")
 with context.begin_transaction():
     context.run_migrations()
