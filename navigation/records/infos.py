@@ -103,7 +103,7 @@ class OutcomeInfo:
     scale: str
     assessed_on: str
     timepoint: str
-    items: tuple[int, ...] | None
+    items: tuple[int | None, ...] | None   # None marks an unknown item of a totals entry
     total: int
     rater: str
     entered_utc: str

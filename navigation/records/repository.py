@@ -114,7 +114,7 @@ class Records(PulsesMixin, OutcomesMixin):
         if clash is not None:
             raise self._duplicate(clash)
 
-    def update_patient(self, pseudonym: str, **fields: Any) -> PatientInfo:
+    def update_patient(self, pseudonym: str, /, **fields: Any) -> PatientInfo:
         """Change identifying fields, notes or the pseudonym itself (``pseudonym=new``)."""
         _unknown("patient", set(fields) - set(_PATIENT_FIELDS), _PATIENT_FIELDS)
         try:

@@ -98,7 +98,7 @@ class RecordsBase:
 
     @staticmethod
     def _outcome_info(row: Outcome, course_uid: str, session_uid: str | None) -> OutcomeInfo:
-        items = None if row.items is None else tuple(int(v) for v in row.items)
+        items = None if row.items is None else tuple(None if v is None else int(v) for v in row.items)
         return OutcomeInfo(uid=row.uid, course_uid=course_uid, session_uid=session_uid,
                            scale=row.scale, assessed_on=row.assessed_on, timepoint=row.timepoint,
                            items=items, total=row.total, rater=row.rater,

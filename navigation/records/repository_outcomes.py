@@ -2,7 +2,8 @@
 
 Totals come from the items via :func:`navigation.outcomes.score` (the scales' own scoring rules,
 e.g. QIDS-SR16 sums domain maxima, not items), so a total is never typed in twice differently; a
-total alone is accepted when only that is known.
+total alone (optionally with the items that are known, None for the others) is accepted when
+only that is known.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..outcomes import score
 from .errors import NotFoundError, RecordsError
 from .infos import AdverseEventInfo, OutcomeInfo
 from .models import AdverseEvent, Course, Outcome, SessionRow
@@ -24,38 +26,23 @@ __all__ = ["OutcomesMixin", "SCALE_NAMES"]
 SCALE_NAMES = ("PHQ-9", "HDRS-17", "MADRS", "BDI-II", "QIDS-SR16")
 
 
-def _scored_total(scale: str, items: Sequence[int] | None, total: int | None) -> int:
-    """The total to store; RecordsError (clear) when items/total are invalid or disagree."""
+def _scored(scale: str, items: Sequence[int | None] | None,
+            total: int | None) -> tuple[list[int | None] | None, int]:
+    """The items and total to store, checked by the scale's own scoring rules; RecordsError
+    (the scorer's clear message) on out-of-range items or a total that contradicts them."""
     try:
-        from ..outcomes import score
-    except ImportError:          # navigation.outcomes not built yet: trust the items' sum
-        if items is not None and scale != "QIDS-SR16":
-            summed = sum(items)
-            if total is not None and total != summed:
-                raise RecordsError(f"{scale}: the total {total} does not match the items "
-                                   f"(sum {summed}).") from None
-            return summed
-        if total is None:
-            raise RecordsError(f"{scale}: enter the total (or every item).") from None
-        return int(total)
-    try:
-        result = score(scale, items=None if items is None else list(items),
-                       total=None if items is not None else total)
+        result = score(scale, items=None if items is None else list(items), total=total)
     except ValueError as err:
         raise RecordsError(str(err)) from None
-    if result.total is None:
-        raise RecordsError(f"{scale}: enter the total (or every item).")
-    if items is not None and total is not None and int(total) != int(result.total):
-        raise RecordsError(f"{scale}: the total {total} does not match the items (which score "
-                           f"{result.total}).")
-    return int(result.total)
+    checked = None if result.items is None else [None if v is None else int(v) for v in result.items]
+    return checked, int(result.total)
 
 
 class OutcomesMixin(RecordsBase):
     """Outcome and adverse-event methods of :class:`navigation.records.repository.Records`."""
 
     def add_outcome(self, course_uid: str, scale: str, assessed_on: str | date, *,
-                    items: Sequence[int] | None = None, total: int | None = None,
+                    items: Sequence[int | None] | None = None, total: int | None = None,
                     session_uid: str | None = None, timepoint: str = "",
                     rater: str = "") -> OutcomeInfo:
         """Record one assessment; the total is computed from the items when they are given."""
@@ -66,12 +53,9 @@ class OutcomesMixin(RecordsBase):
             date.fromisoformat(day)
         except ValueError:
             raise RecordsError(f"Assessment date {day!r} is not a date (YYYY-MM-DD).") from None
-        if items is not None:
-            if any(v is None for v in items):
-                raise RecordsError(f"{scale}: some items are empty; enter every item or only "
-                                   "the total.")
-            items = [int(v) for v in items]
-        stored_total = _scored_total(scale, items, total)
+        # with a total, None marks an item not known (a totals-only entry that still recorded
+        # the suicide item, e.g. PHQ-9 item 9); without one, score() asks for every item
+        stored_items, stored_total = _scored(scale, items, total)
         with self._db.session() as s:
             course = self._course_row(s, course_uid)
             session_id = None
@@ -81,7 +65,7 @@ class OutcomesMixin(RecordsBase):
                     raise RecordsError(f"Session {session_uid} belongs to another course.")
                 session_id = session_row.id
             row = Outcome(uid=uuid.uuid4().hex, course_id=course.id, session_id=session_id,
-                          scale=scale, assessed_on=day, timepoint=timepoint, items=items,
+                          scale=scale, assessed_on=day, timepoint=timepoint, items=stored_items,
                           total=stored_total, rater=rater, entered_utc=utc_now_iso())
             s.add(row)
             s.flush()
