@@ -144,8 +144,9 @@ def calibration_table(rows: Sequence[CalibrationRow]) -> Table:
 
 
 def sessions_table(sessions: Sequence[SessionRow]) -> Table:
-    header = ["#", "Date", "Pulses", "On target", "Median", "P95", "Registration", "RMT", "Output"]
-    rows = [[str(s.number), date_time(s.date, with_time=False), f"{s.pulses} ({s.with_pose} tracked)",
+    header = ["#", "Date", "Pulses (tracked)", "On target", "Median error", "P95 error", "Registr. error", "RMT",
+              "Output"]
+    rows = [[str(s.number), date_time(s.date, with_time=False), f"{s.pulses} ({s.with_pose})",
              pct(s.pct_on_target), mm(s.median_error_mm), mm(s.p95_error_mm), mm(s.registration_error_mm, 2),
              num(s.motor_threshold_pct_mso, "% MSO"), num(s.intensity_pct_mso, "% MSO")] for s in sessions]
     return header, rows
@@ -160,7 +161,7 @@ def spread_table(spread: Sequence[SpreadRow]) -> Table:
 def trajectory_table(rows: Sequence[TrajectoryRow]) -> Table:
     def yes(v: bool | None) -> str:
         return DASH if v is None else ("yes" if v else "no")
-    header = ["Scale", "Assessments", "Baseline", "Latest", "Change", "Response", "Remission"]
+    header = ["Scale", "Count", "Baseline", "Latest", "Change", "Response", "Remission"]
     return header, [[t.scale, str(t.n), num(t.baseline), num(t.latest),
                      DASH if t.change_pct is None else f"{t.change_pct:+.0f} %", yes(t.response),
                      yes(t.remission)] for t in rows]

@@ -92,7 +92,7 @@ def session_error_png(series: PulseSeries, tolerance_mm: float) -> bytes | None:
     ax.set_ylabel("position error on the scalp (mm)")
     thinned = int(has.sum()) - len(keep)
     ax.set_title("Error of each pulse" + (f" ({thinned} on-target pulses not drawn)" if thinned else ""))
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, max(float(np.nanmax(err)) if len(err) else 0.0, tolerance_mm) * 1.4)   # room for the legend
     _style(ax)
     ax.legend(loc="upper right", frameon=True, framealpha=0.9, ncol=2, fontsize=LEGEND_PT)
 
@@ -129,7 +129,8 @@ def course_trend_png(sessions: Sequence[SessionRow], spread: Sequence[SpreadRow]
         a.axhline(tolerance_mm, color=LINE_COLOUR, ls=":", lw=1.0, label=f"tolerance {tolerance_mm:g} mm")
     a.set_ylabel("pulse error (mm)")
     a.set_title("Pulse position error per session")
-    a.legend(loc="upper right", ncol=3, fontsize=LEGEND_PT)
+    a.set_ylim(0, max(float(np.nanmax(np.r_[p95, med, 0.0])), tolerance_mm or 0.0, 1.0) * 1.4)
+    a.legend(loc="upper left", ncol=3, fontsize=LEGEND_PT)
 
     b = axes[1]
     by_number = {r.number: r.distance_mm for r in spread}
@@ -144,10 +145,11 @@ def course_trend_png(sessions: Sequence[SessionRow], spread: Sequence[SpreadRow]
     c.set_ylabel("error (mm)")
     c.set_title("Registration error")
     c.set_xlabel("session")
-    for ax in axes:
-        _style(ax)
+    for ax in axes[1:]:
         top = ax.get_ylim()[1]
         ax.set_ylim(0, top if np.isfinite(top) and top > 0 else 1.0)
+    for ax in axes:
+        _style(ax)
     if len(num) <= 40:
         axes[2].set_xticks(num)
     return _png(fig)

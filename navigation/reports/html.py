@@ -71,14 +71,14 @@ def session_html(d: SessionReportData, error_png: bytes | None,
         adverse=c.adverse_table(d.adverse_events, with_session=False), screenshots=list(screenshots))
 
 
-def course_html(d: CourseReportData, trend_png: bytes | None) -> str:
+def course_html(d: CourseReportData, trend_png: bytes | None, screenshots: Sequence[Screenshot] = ()) -> str:
     return _ENV.get_template("course.html").render(
         **_common(d), protocol=c.protocol_rows(d.protocol), summary=c.course_summary_rows(d),
         alerts=list(d.safety_alerts), sessions=c.sessions_table(d.sessions),
         trend_uri=data_uri(trend_png), trend_caption=TREND_CAPTION,
         spread=c.spread_table(d.spread), outcome_uri=data_uri(d.outcome_png),
         trajectories=c.trajectory_table(d.trajectories),
-        adverse=c.adverse_table(d.adverse_events, with_session=True))
+        adverse=c.adverse_table(d.adverse_events, with_session=True), screenshots=list(screenshots))
 
 
 ERROR_CAPTION = ("Position error on the scalp of each pulse (left; crosses: outside the {tol:g} mm tolerance) "

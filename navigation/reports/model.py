@@ -221,3 +221,4 @@ class CourseReportData:
     outcome_note: str
     adverse_events: tuple[AdverseEventRow, ...]
     caveats: tuple[str, ...] = field(default_factory=tuple)
+    screenshots: tuple[Path, ...] = field(default_factory=tuple)

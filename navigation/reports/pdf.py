@@ -245,6 +245,11 @@ def session_pdf(d: SessionReportData, error_png: bytes | None, screenshots: Sequ
     doc.h2("Notes")
     for note in d.notes or ("None.",):
         doc.para(note)
+    _screenshots(doc, screenshots)
+    return _build(doc, d.header)
+
+
+def _screenshots(doc: _Doc, screenshots: Sequence[Screenshot]) -> None:
     if screenshots:
         doc.h2("Plan screenshots")
         for s in screenshots:
@@ -252,10 +257,9 @@ def session_pdf(d: SessionReportData, error_png: bytes | None, screenshots: Sequ
                 doc.figure(s.data, s.caption, max_height=110 * MM)
             else:
                 doc.para(s.caption, "caveat")
-    return _build(doc, d.header)
 
 
-def course_pdf(d: CourseReportData, trend_png: bytes | None) -> bytes:
+def course_pdf(d: CourseReportData, trend_png: bytes | None, screenshots: Sequence[Screenshot] = ()) -> bytes:
     from .html import TREND_CAPTION
     doc = _Doc()
     doc.title(d.header, f"Patient {d.header.pseudonym} · course {d.header.course_id}", d.caveats)
@@ -267,7 +271,7 @@ def course_pdf(d: CourseReportData, trend_png: bytes | None) -> bytes:
     doc.h2("Targets and their evidence")
     doc.table(c.target_table(d.targets), [0.17, 0.17, 0.16, 0.16, 0.34])
     doc.h2("Sessions")
-    doc.table(c.sessions_table(d.sessions), [0.05, 0.12, 0.14, 0.09, 0.10, 0.10, 0.13, 0.13, 0.14])
+    doc.table(c.sessions_table(d.sessions), [0.05, 0.14, 0.13, 0.09, 0.10, 0.10, 0.11, 0.14, 0.14])
     doc.figure(trend_png, TREND_CAPTION)
     doc.h2("Coil position across sessions")
     doc.table(c.spread_table(d.spread), [0.14, 0.22, 0.40, 0.24])
@@ -277,5 +281,6 @@ def course_pdf(d: CourseReportData, trend_png: bytes | None) -> bytes:
         doc.para(d.outcome_note, "small")
     doc.table(c.trajectory_table(d.trajectories), [0.16, 0.14, 0.12, 0.12, 0.12, 0.17, 0.17])
     doc.h2("Adverse events")
-    doc.table(c.adverse_table(d.adverse_events, with_session=True), [0.1, 0.18, 0.12, 0.40, 0.20])
+    doc.table(c.adverse_table(d.adverse_events, with_session=True), [0.11, 0.19, 0.12, 0.38, 0.20])
+    _screenshots(doc, screenshots)
     return _build(doc, d.header)

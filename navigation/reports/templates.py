@@ -65,6 +65,12 @@ MACROS = """{% macro kv(rows) -%}
 <td{% if loop.index0 in numeric %} class="n"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>{% else %}<p class="muted">None recorded.</p>{% endif %}
 {%- endmacro %}
+{% macro shots(screenshots) -%}
+{% if screenshots %}<h2>Plan screenshots</h2>
+{% for s in screenshots %}{% if s.uri %}{{ figure(s.uri, s.caption) }}
+{% else %}<p class="caveat">{{ s.caption }}</p>{% endif %}{% endfor %}
+{% endif %}
+{%- endmacro %}
 {% macro figure(uri, caption) -%}
 {% if uri %}<figure><img class="fig" src="{{ uri }}" alt="{{ caption }}">
 <figcaption>{{ caption }}</figcaption></figure>{% endif %}
@@ -94,10 +100,7 @@ SESSION = """{% extends "base.html" %}{% import "macros.html" as m %}
 {{ m.table(adverse) }}
 <h2>Notes</h2>
 {% for n in d.notes %}<p class="note">{{ n }}</p>{% else %}<p class="muted">None.</p>{% endfor %}
-{% if screenshots %}<h2>Plan screenshots</h2>
-{% for s in screenshots %}{% if s.uri %}{{ m.figure(s.uri, s.caption) }}
-{% else %}<p class="caveat">{{ s.caption }}</p>{% endif %}{% endfor %}
-{% endif %}
+{{ m.shots(screenshots) }}
 {% endblock %}
 """
 
@@ -123,6 +126,7 @@ COURSE = """{% extends "base.html" %}{% import "macros.html" as m %}
 {{ m.table(trajectories) }}
 <h2>Adverse events</h2>
 {{ m.table(adverse) }}
+{{ m.shots(screenshots) }}
 {% endblock %}
 """
 
