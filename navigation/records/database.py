@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import DatabaseUnavailable, NewerSchemaError, RecordsError
 
-__all__ = ["Database", "default_database_url", "head_revision", "MIGRATIONS_DIR"]
+__all__ = ["Database", "default_database_url", "head_revision", "alembic_config", "MIGRATIONS_DIR"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_LOCK_KEY = 0x746D736E6176  # "tmsnav": pg_advisory_xact_lock key while migrating
@@ -48,7 +48,8 @@ def default_database_url() -> str:
     return f"sqlite:///{folder / 'tmsnav.sqlite3'}"
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
+    """Alembic configuration without an ini file: the scripts in this package, our models."""
     from .models import Base
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -58,7 +59,7 @@ def _alembic_config() -> Config:
 
 def head_revision() -> str:
     """The newest schema revision this version of tmsnav knows."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
@@ -141,7 +142,7 @@ class Database:
         return engine
 
     def _migrate(self, upgrade: bool) -> None:
-        config = _alembic_config()
+        config = alembic_config()
         script = ScriptDirectory.from_config(config)
         head = script.get_current_head() or ""
         known = {rev.revision for rev in script.walk_revisions()}
