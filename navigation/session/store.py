@@ -136,7 +136,8 @@ class Session:
     # ----- lifecycle ----------------------------------------------------------------------
     @classmethod
     def create(cls, folder: str | Path, patient_id: str, *, course_uid: str = "",
-               session_number: int | None = None, operator: str = "") -> "Session":
+               session_number: int | None = None, operator: str = "",
+               session_id: str | None = None) -> "Session":
         if not _PATIENT_ID.match(patient_id or ""):
             raise SessionError("Patient ID must be 1-64 letters, digits, spaces, '.', '_' or '-' "
                                "and start with a letter or digit.")
@@ -147,12 +148,16 @@ class Session:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SessionError(f"Cannot create session folder {folder}: {exc.strerror}.") from exc
-        session = cls(folder, SessionRecord(patient_id=patient_id, course_uid=course_uid,
-                                            session_number=session_number, operator=operator))
+        record = SessionRecord(patient_id=patient_id, course_uid=course_uid,
+                               session_number=session_number, operator=operator)
+        if session_id:                     # the uid the clinic database already knows it by
+            record.session_id = session_id
+        session = cls(folder, record)
         session.save()
         extra = {"course_uid": course_uid, "session_number": session_number,
                  "operator": operator} if course_uid else {}
         session.events.append("session_created", patient_id=patient_id,
+                              session_id=session.record.session_id,
                               navigator=socket.gethostname(), **extra)
         return session
 
