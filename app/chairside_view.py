@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from tmsnav.navigation.clinic_settings import DISTANCE_UNITS, format_distance
 from tmsnav.navigation.guidance import GuidanceError, Tolerance
 
 from .bullseye import Bullseye
@@ -99,6 +100,7 @@ class ChairsideView(QtWidgets.QWidget):
         grid.setRowStretch(1, 1)
         self._value_colour = "#ffffff"
         self._latest: tuple[GuidanceError | None, str] = (None, "no target")
+        self.distance_unit = "mm"
         for label in (self.target_label, self.small_label, *self.captions.values()):
             label.setStyleSheet("color: #e0e0e0" if label in self.captions.values() else "color: #ffffff")
         self._show_small(DASH, DASH)
@@ -116,6 +118,19 @@ class ChairsideView(QtWidgets.QWidget):
         return label
 
     # ----- content ------------------------------------------------------------------------
+    def set_distance_unit(self, unit: str) -> None:
+        """Distances in "mm" or "cm" (clinic settings): the captions name the unit."""
+        self.distance_unit = unit if unit in DISTANCE_UNITS else "mm"
+        for key, caption in NUMBERS:
+            self.captions[key].setText(caption.replace(", mm", f", {self.distance_unit}"))
+        self._show(*self._latest)
+
+    def _distance(self, mm: float, signed: bool) -> str:
+        value = mm / DISTANCE_UNITS[self.distance_unit]
+        if self.distance_unit != "mm" and abs(value) < 9.995:     # 0.1 mm as in mm, same width
+            return f"{value:+.2f}" if signed else f"{value:.2f}"
+        return format_value(value, signed)
+
     def set_target(self, name: str | None) -> None:
         self.target_label.setText(f"Target: {name}" if name else "No active target (add one in Planning)")
 
@@ -143,14 +158,15 @@ class ChairsideView(QtWidgets.QWidget):
             self.state_label.setText("")
             self._show_small(DASH, DASH)
         else:
-            self.values["in_plane"].setText(format_value(err.in_plane_mm, signed=False))
+            self.values["in_plane"].setText(self._distance(err.in_plane_mm, signed=False))
             self.values["tilt"].setText(format_value(np.rad2deg(err.tilt_rad), signed=False))
-            self.values["anterior"].setText(format_value(err.anterior_mm, signed=True))
-            self.values["right"].setText(format_value(err.right_mm, signed=True))
+            self.values["anterior"].setText(self._distance(err.anterior_mm, signed=True))
+            self.values["right"].setText(self._distance(err.right_mm, signed=True))
             self._value_colour = self.bullseye.colour().name()
             on = err.on_target(self.bullseye.tolerance)
             self.state_label.setText("ON TARGET" if on else "not on target")
-            self._show_small(f"{err.depth_mm:+.1f} mm", f"{np.rad2deg(err.twist_rad):+.1f}°")
+            self._show_small(format_distance(err.depth_mm, self.distance_unit, signed=True),
+                             f"{np.rad2deg(err.twist_rad):+.1f}°")
         self._apply_colours()
 
     def set_pulses(self, n: int, on_target_pct: float | None) -> None:

@@ -44,7 +44,8 @@ from .treatment.pulse_log import navigate_tolerance
 __all__ = ["ClinicSettings", "LoadedSettings", "SettingsError", "NewerSettingsFileError",
            "FORMAT_VERSION", "SETTINGS_FILE", "ENV_CONFIG_DIR", "DISTANCE_UNITS",
            "TOLERANCE_MM_RANGE", "TOLERANCE_DEG_RANGE", "config_dir", "settings_path",
-           "load_settings", "read_settings", "save_settings", "file_format_version"]
+           "load_settings", "read_settings", "save_settings", "file_format_version",
+           "format_distance"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,17 @@ DISTANCE_UNITS = {"mm": 1.0, "cm": 10.0}
 #: The Navigate tab's boxes accept these; a value outside would be clamped there without a word.
 TOLERANCE_MM_RANGE = (0.5, 20.0)
 TOLERANCE_DEG_RANGE = (1.0, 45.0)
+
+
+def format_distance(mm: float, unit: str = "mm", *, signed: bool = False) -> str:
+    """``mm`` shown in ``unit`` WITH the unit ("3.2 mm", "0.32 cm": 0.1 mm resolution in both),
+    so a number can never be read in the other unit. An unknown unit falls back to mm."""
+    if unit not in DISTANCE_UNITS:
+        unit = "mm"
+    scale = DISTANCE_UNITS[unit]
+    digits = 1 if scale == 1.0 else 2
+    sign = "+" if signed else ""
+    return f"{mm / scale:{sign}.{digits}f} {unit}"
 
 
 class SettingsError(NavigationError):
@@ -159,11 +171,7 @@ class ClinicSettings:
 
     def format_distance(self, mm: float, *, signed: bool = False) -> str:
         """``mm`` in the unit shown, with the unit: "3.2 mm" or "0.32 cm" (same resolution)."""
-        scale = DISTANCE_UNITS.get(self.distance_unit, 1.0)
-        digits = 1 if scale == 1.0 else 2
-        sign = "+" if signed else ""
-        unit = self.distance_unit if self.distance_unit in DISTANCE_UNITS else "mm"
-        return f"{mm / scale:{sign}.{digits}f} {unit}"
+        return format_distance(mm, self.distance_unit, signed=signed)
 
     # ----- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from tmsnav.navigation.clinic_settings import format_distance
 from tmsnav.navigation.guidance import (GuidanceError, Tolerance, anatomical_axes,
                                         coil_not_ready_reason, guidance_error)
 from tmsnav.navigation.transforms import TransformError
@@ -46,6 +47,7 @@ class GuidancePanel(QtWidgets.QWidget):
         self.main_window = window
         self.state = window.state
         self.last_error: GuidanceError | None = None
+        self.distance_unit = "mm"     # shown unit only (Preferences > Display); mm inside
         layout = QtWidgets.QVBoxLayout(self)
         self.target_label = QtWidgets.QLabel("No active target (add one in Planning)")
         self.target_label.setObjectName("guidance_target")
@@ -118,6 +120,10 @@ class GuidancePanel(QtWidgets.QWidget):
         self.bullseye.update()
         self.toleranceChanged.emit(self.bullseye.tolerance)
 
+    def set_distance_unit(self, unit: str) -> None:
+        """Show the distances in "mm" or "cm", each number with its unit (clinic settings)."""
+        self.distance_unit = unit
+
     def bullseye_orientation(self) -> str:
         return str(self.orientation.currentData())
 
@@ -179,10 +185,11 @@ class GuidancePanel(QtWidgets.QWidget):
         err = guidance_error(target.mri_from_target, live.mri_from_hotspot)
         self.last_error = err
         self.bullseye.show_error(err)
-        self.values["in_plane"].setText(f"{err.in_plane_mm:.1f} mm")
-        self.values["anterior"].setText(f"{err.anterior_mm:+.1f} mm")
-        self.values["right"].setText(f"{err.right_mm:+.1f} mm")
-        self.values["depth"].setText(f"{err.depth_mm:+.1f} mm")
+        unit = self.distance_unit
+        self.values["in_plane"].setText(format_distance(err.in_plane_mm, unit))
+        self.values["anterior"].setText(format_distance(err.anterior_mm, unit, signed=True))
+        self.values["right"].setText(format_distance(err.right_mm, unit, signed=True))
+        self.values["depth"].setText(format_distance(err.depth_mm, unit, signed=True))
         self.values["tilt"].setText(f"{np.rad2deg(err.tilt_rad):.1f}°")
         self.values["twist"].setText(f"{np.rad2deg(err.twist_rad):+.1f}°")
         style = f"{VALUE_STYLE}; color: {self.bullseye.colour().name()}"
