@@ -108,6 +108,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.qeeg_panel = QeegPanel(self)
         self.plan_tabs.addTab(self.qeeg_panel, "qEEG")
         self.sessions = SessionController(self, self.file_menu)
+        from .records.wiring import install_records
+
+        self.records = install_records(self)     # File > Patients…, "Records:" status, previous pulses
         from .brain_loading import BrainController
 
         self.brains = BrainController(self)
@@ -116,6 +119,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.chairside = ChairsideLayout(WindowParts(   # View > Large chairside layout, side panel fit
             self, self.view_grid, self.slices, self.guidance_panel, self.state, self.view_menu,
             self._dock, self.panels))
+        from .preferences_dialog import install_preferences
+
+        self.preferences = install_preferences(self, self.edit_menu)   # Edit > Preferences… (clinic.json)
 
     # ----- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -473,6 +479,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.treatment_panel.shutdown()   # disarm and close the stimulator first
         self.tracking.stop()
+        self.records.shutdown()
         self.jobs.stop(5000)
         self.view3d.close_plotter()
         super().closeEvent(event)

@@ -4,6 +4,12 @@ Opening a session reloads its T1, targets, MNI transform and tool calibrations. 
 registration is *not* re-applied: the reference marker is re-attached at every sitting, so the
 technician registers again (the old result stays in the session file and the log).
 
+An open session's folder is locked (:mod:`tmsnav.app.records.session_open`): a folder another
+tmsnav holds is refused with who holds it; a damaged ``session.json`` offers its last good
+autosave (the damaged file is kept aside). File > Close session marks a course session closed in
+its log and lets go of the lock; :meth:`SessionController.load` shows a session opened elsewhere
+(today's session of a course) exactly as File > Open does.
+
 Closing the window with work that is in no saved session file (``AppState.unsaved``: targets
 planned without a session, a save the disk refused) asks Save / Discard / Cancel
 (``MainWindow.closeEvent``); Save goes through :meth:`SessionController.save_or_create`.
@@ -29,18 +35,22 @@ AUTOSAVE_MS = 60_000
 
 class SessionController(QtCore.QObject):
     sessionOpened = QtCore.Signal(object)   # Session
+    sessionClosed = QtCore.Signal(object)   # Session (File > Close session)
 
     def __init__(self, window, menu: QtWidgets.QMenu) -> None:
         super().__init__(window)
         self.window = window
         self.state = window.state
         self._pending: RestoredSession | None = None
+        self._lock = None          # navigation.session.lock.SessionLock of the open folder
         actions = []
         for text, slot, key in (("&New session…", self.choose_new, "Ctrl+N"),
                                 ("Open se&ssion…", self.choose_open, "Ctrl+Shift+E"),
-                                ("Save session", self.save, QtGui.QKeySequence.StandardKey.Save)):
+                                ("Save session", self.save, QtGui.QKeySequence.StandardKey.Save),
+                                ("Close session", self.close_session, None)):
             act = QtGui.QAction(text, window)
-            act.setShortcut(QtGui.QKeySequence(key))
+            if key is not None:
+                act.setShortcut(QtGui.QKeySequence(key))
             act.triggered.connect(slot)
             actions.append(act)
         if menu.actions():                      # session actions first, above the file actions
@@ -74,6 +84,10 @@ class SessionController(QtCore.QObject):
         except NavigationError as exc:
             self.window.show_error("Cannot create the session", str(exc))
             return None
+        from .records.session_open import lock_folder
+
+        self.release_lock()
+        self._lock = lock_folder(session.folder)
         self.state.set_session(session)
         self.state.record_all()
         self.state.save_session()            # everything so far is now on disk
@@ -82,13 +96,25 @@ class SessionController(QtCore.QObject):
         self.sessionOpened.emit(session)
         return session
 
-    def open(self, folder: str | Path, restore_autosave: bool | None = None) -> Session | None:
-        """``restore_autosave``: None asks the user when a newer autosave exists."""
-        try:
-            session = Session.open(folder)
-        except NavigationError as exc:
-            self.window.show_error("Cannot open the session", str(exc))
+    def open(self, folder: str | Path, restore_autosave: bool | None = None,
+             use_last_good: bool | None = None) -> Session | None:
+        """``restore_autosave``: None asks the user when a newer autosave exists.
+        ``use_last_good``: a damaged ``session.json`` opens from its last good autosave (None
+        asks; the damaged file is kept aside, never deleted)."""
+        from .records.session_open import open_locked
+
+        opened = open_locked(self.window, folder, use_last_good)
+        if opened is None:
             return None
+        session, lock = opened
+        return self.load(session, restore_autosave, lock)
+
+    def load(self, session: Session, restore_autosave: bool | None = None, lock=None) -> Session:
+        """Show an opened session as File > Open does (today's session of a course comes here):
+        MRI, targets, calibrations, MNI transform; never the old head registration. ``lock``:
+        the session's folder lock, released when another session replaces it or on close."""
+        self.release_lock()
+        self._lock = lock
         newer = session.newer_autosave()
         if newer is not None:
             if restore_autosave is None:
@@ -118,6 +144,29 @@ class SessionController(QtCore.QObject):
                                    "with File > Open; tmsnav checks it is the same image (sha256).")
         self.sessionOpened.emit(session)
         return session
+
+    def close_session(self) -> None:
+        """File > Close session: a course session is marked closed in its log (then indexed
+        into the clinic record); the folder lock is released."""
+        session = self.state.session
+        if session is None:
+            return
+        if getattr(session.record, "course_uid", ""):
+            try:
+                session.close_session("closed by the user")
+            except NavigationError as exc:
+                self.window.show_problem(f"Could not mark the session closed: {exc}")
+        self.state.save_session()
+        self.timer.stop()
+        self.state.set_session(None)
+        self.release_lock()
+        self.window.setWindowTitle("tmsnav")
+        self.sessionClosed.emit(session)
+
+    def release_lock(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     def save(self) -> None:
         session = self.state.session

@@ -21,6 +21,10 @@ os.environ.setdefault("TMSNAV_LOG_DIR", tempfile.mkdtemp(prefix="tmsnav-test-log
 # Likewise the clinic settings (navigation/clinic_settings.py): a tester's own clinic.json (another
 # tolerance, cm units) must not change what the tests see, and no test may write the real one.
 os.environ.setdefault("TMSNAV_CONFIG_DIR", tempfile.mkdtemp(prefix="tmsnav-test-config-"))
+# And the clinic database and session folders every main window opens (app/records/settings_link.py).
+_DATA = Path(tempfile.mkdtemp(prefix="tmsnav-test-data-"))
+os.environ.setdefault("TMSNAV_DATABASE_URL", f"sqlite:///{_DATA / 'tmsnav.sqlite3'}")
+os.environ.setdefault("TMSNAV_SESSIONS_ROOT", str(_DATA / "sessions"))
 
 
 def pytest_collection_modifyitems(config, items):

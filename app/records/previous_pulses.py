@@ -1,0 +1,166 @@
+"""Navigate view: where the course's previous sessions' pulses landed, as small coloured points.
+
+Re-finding the same target every day after a new registration is the point of navigation over a
+course; seeing yesterday's pulses around today's target shows at a glance whether today's coil
+sits where the earlier ones did. The positions are the hotspot of each pulse in the MRI frame
+(:meth:`Records.course_pulse_positions`), so they are comparable across sittings whatever each
+day's registration was; today's own pulses are excluded (the Treatment tab shows those).
+
+Cheap by construction: one point cloud (one VTK actor) for all sessions, coloured per session
+(categorical palette, a legend naming each session number), at most :data:`MAX_PER_SESSION`
+points per session (an even subsample: 30 sessions x 3000 pulses would otherwise be 90 000 points
+on software GL). A checkbox on the Navigate tab turns it off.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PreviousPulses", "MAX_PER_SESSION", "PALETTE", "build_cloud", "OVERLAY", "LEGEND"]
+
+MAX_PER_SESSION = 1500
+OVERLAY, LEGEND = "previous_pulses", "previous_pulses_legend"
+#: Tableau 10 (distinct on the dark 3-D background and for common colour-vision deficiencies).
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+           "#ff9da7", "#9c755f", "#bab0ac")
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def build_cloud(positions: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """(points (n,3) mm, colours (n,3) uint8, legend [(session number, colour)]) from
+    ``course_pulse_positions``; non-finite rows dropped, each session subsampled evenly."""
+    pts, cols, legend = [], [], []
+    for k, number in enumerate(sorted(positions)):
+        p = np.asarray(positions[number], float).reshape(-1, 3)
+        p = p[np.all(np.isfinite(p), axis=1)]
+        if not len(p):
+            continue
+        if len(p) > MAX_PER_SESSION:
+            p = p[np.linspace(0, len(p) - 1, MAX_PER_SESSION).round().astype(int)]
+        colour = PALETTE[k % len(PALETTE)]
+        pts.append(p)
+        cols.append(np.tile(np.array(_rgb(colour), np.uint8), (len(p), 1)))
+        legend.append((number, colour))
+    if not pts:
+        return np.zeros((0, 3)), np.zeros((0, 3), np.uint8), []
+    return np.vstack(pts), np.vstack(cols), legend
+
+
+def _legend_actor(entries: list[tuple[int, str]], texts: dict[int, str]) -> Any:
+    import vtk
+
+    legend = vtk.vtkLegendBoxActor()
+    legend.SetNumberOfEntries(len(entries))
+    dot = vtk.vtkSphereSource()
+    dot.Update()
+    for i, (number, colour) in enumerate(entries):
+        r, g, b = _rgb(colour)
+        legend.SetEntry(i, dot.GetOutput(), texts.get(number, f"Session {number}"), (r / 255, g / 255, b / 255))
+    legend.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+    legend.GetPositionCoordinate().SetValue(0.70, 0.97 - 0.045 * len(entries))
+    legend.GetPosition2Coordinate().SetCoordinateSystemToNormalizedViewport()
+    legend.GetPosition2Coordinate().SetValue(0.29, 0.045 * len(entries))
+    legend.UseBackgroundOn()
+    legend.SetBackgroundColor(0.1, 0.12, 0.16)
+    legend.SetBackgroundOpacity(0.7)
+    legend.GetEntryTextProperty().SetColor(0.95, 0.95, 0.95)
+    return legend
+
+
+class PreviousPulses(QtCore.QObject):
+    """Owns the overlay and its checkbox (added to the Navigate tab)."""
+
+    shown = QtCore.Signal(int)               # points drawn (0: none or hidden)
+
+    def __init__(self, window, controller, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent if parent is not None else window)
+        self.window = window
+        self.controller = controller
+        self.positions: dict[int, np.ndarray] = {}
+        self.n_points = 0
+        self.checkbox = QtWidgets.QCheckBox("Show previous sessions' pulses")
+        self.checkbox.setObjectName("previous_pulses")
+        self.checkbox.setChecked(True)
+        self.checkbox.setToolTip("Where this course's earlier sessions delivered their pulses "
+                                 "(one colour per session, legend in the 3-D view)")
+        self.summary = QtWidgets.QLabel("")
+        self.summary.setObjectName("previous_pulses_summary")
+        self.summary.setWordWrap(True)
+        panel = window.guidance_panel
+        layout = panel.layout()
+        at = layout.indexOf(panel.mark_button)
+        layout.insertWidget(at, self.summary)
+        layout.insertWidget(at, self.checkbox)
+        self.checkbox.toggled.connect(lambda _on: self.draw())
+        window.state.sessionChanged.connect(lambda _s: self.reload())
+        window.state.targetsChanged.connect(self._update_summary)
+        controller.opened.connect(lambda _r: self.reload())
+        self.reload()
+
+    def reload(self) -> None:
+        session = self.window.state.session
+        course_uid = getattr(session.record, "course_uid", "") if session is not None else ""
+        if not course_uid or self.controller.records is None:
+            self._set({})
+            return
+        today = str(session.record.session_id)
+        self.controller.call(lambda r: r.course_pulse_positions(course_uid, exclude_session_uid=today),
+                             self._set, lambda _e, m: self.summary.setText(f"Previous pulses not available: {m}"),
+                             owner=self.checkbox, name="previous pulses")
+
+    def _set(self, positions: dict[int, np.ndarray]) -> None:
+        self.positions = {int(k): np.asarray(v, float).reshape(-1, 3) for k, v in positions.items()}
+        self.draw()
+
+    def _distances(self) -> dict[int, float]:
+        """Session number -> median distance (mm) of its pulses from the active target's scalp point."""
+        target = self.window.state.targets.active
+        if target is None:
+            return {}
+        point = np.asarray(target.scalp_point_mm, float)
+        return {n: float(np.median(np.linalg.norm(p - point, axis=1)))
+                for n, p in self.positions.items() if len(p)}
+
+    def _update_summary(self) -> None:
+        n = sum(len(p) for p in self.positions.values())
+        if not n:
+            self.summary.setText("")
+            return
+        d = self._distances()
+        far = ", ".join(f"S{k} {v:.1f} mm" for k, v in sorted(d.items()))
+        self.summary.setText(f"{len(self.positions)} previous sessions, {n} pulses"
+                             + (f"; median distance from the target: {far}" if far else ""))
+
+    def draw(self) -> None:
+        import pyvista as pv
+
+        view = self.window.view3d
+        points, colours, legend = build_cloud(self.positions)
+        self._update_summary()
+        if not self.checkbox.isChecked() or not len(points):
+            view.set_overlay(OVERLAY, None, render=False)
+            view.set_overlay_actor(LEGEND, None)
+            view.request_render()
+            self.n_points = 0
+            self.shown.emit(0)
+            return
+        cloud = pv.PolyData(points)
+        cloud.point_data["rgb"] = colours
+        view.set_overlay(OVERLAY, cloud, render=False, scalars="rgb", rgb=True, point_size=6,
+                         render_points_as_spheres=True)
+        d = self._distances()
+        texts = {n: f"Session {n}" + (f" ({d[n]:.1f} mm)" if n in d else "") for n, _c in legend}
+        view.set_overlay_actor(LEGEND, _legend_actor(legend, texts))
+        view.request_render()
+        self.n_points = len(points)
+        self.shown.emit(self.n_points)
