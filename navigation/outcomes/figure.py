@@ -94,7 +94,8 @@ def draw_outcomes(figure: Figure, outcomes: Iterable[Any]) -> None:
             handles.setdefault(label, handle)
     figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=7,
                   frameon=False)
-    figure.tight_layout(pad=0.6, w_pad=1.5, rect=(0, 0.07, 1, 1))
+    # a layout engine (not a one-off tight_layout) so a resized Qt canvas is laid out again
+    figure.set_layout_engine("tight", pad=0.6, w_pad=1.5, rect=(0, 0.07, 1, 1))
 
 
 def outcome_figure_png(outcomes: Iterable[Any], *, width_px: int = 900, height_px: int = 420,
