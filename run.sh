@@ -18,6 +18,8 @@ APT_PACKAGES=(python3-venv xvfb xauth libgl1 libegl1 libegl-mesa0 libgl1-mesa-dr
   libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-randr0
   libxcb-xfixes0)
+# test and bench only: the clinic-database tests start a throwaway PostgreSQL server (initdb/pg_ctl)
+APT_TEST_PACKAGES=(postgresql)
 VENV=.venv
 PY=${PYTHON:-python3}
 
@@ -52,7 +54,7 @@ install_system_packages() {
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo "
-  say "missing Debian packages (Qt, OpenGL and Xvfb libraries the app needs): ${missing[*]}"
+  say "missing Debian packages (Qt, OpenGL and Xvfb libraries the app needs; PostgreSQL for the tests): ${missing[*]}"
   say "command: ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${missing[*]}"
   if [ "${TMSNAV_NO_APT:-0}" = 1 ]; then
     say "TMSNAV_NO_APT=1: not running apt-get; run the command above yourself if something fails"
@@ -95,8 +97,8 @@ cmd=${1:-demo}
 shift || true
 case "$cmd" in
   demo|app) extras="" ;;
-  test) extras="test,bench" ;;      # tests use pyigtl/mne as reference peers; CI also needs what benchmarks import
-  bench) extras="bench" ;;
+  test) extras="test,bench"; APT_PACKAGES+=("${APT_TEST_PACKAGES[@]}") ;;      # tests use pyigtl/mne as reference peers; CI also needs what benchmarks import
+  bench) extras="bench"; APT_PACKAGES+=("${APT_TEST_PACKAGES[@]}") ;;
   *) say "unknown command '$cmd' (demo | test | app | bench)"; exit 2 ;;
 esac
 install_system_packages

@@ -164,3 +164,14 @@ def test_dry_run_prints_commands_and_runs_none(sandbox):
     assert "+ sudo apt-get install -y -qq --no-install-recommends xvfb" in LAST_STDOUT
     assert "+ .venv/bin/python -m pip install -q -e .[test,bench]" in LAST_STDOUT
     assert "xvfb-run -a" in LAST_STDOUT and "pytest -q" in LAST_STDOUT
+
+
+def test_postgresql_is_installed_for_tests_and_benchmarks_only(sandbox):
+    """The clinic-database tests need PostgreSQL's server; a demo user should not get one."""
+    _, _, demo = run_sh(sandbox, "demo", uid=0, missing="xvfb postgresql")
+    assert apt_installs(demo) == ["apt-get install -y -qq --no-install-recommends xvfb"]
+    for command in ("test", "bench"):
+        args = (command, "records") if command == "bench" else (command,)
+        code, err, commands = run_sh(sandbox, *args, uid=0, missing="xvfb postgresql")
+        assert code == 0, err
+        assert apt_installs(commands) == ["apt-get install -y -qq --no-install-recommends xvfb postgresql"]

@@ -156,9 +156,13 @@ class Database:
                     raise NewerSchemaError(current, head)
                 if current == head:
                     return
+                if not upgrade and current is None:
+                    raise RecordsError(f"The database {self.url_for_display} has no tmsnav tables "
+                                       f"yet (schema none; this tmsnav needs {head}); they are "
+                                       "created when tmsnav opens it with upgrade enabled.")
                 if not upgrade:
                     raise RecordsError(f"The database {self.url_for_display} has schema "
-                                       f"{current or 'none'}; this tmsnav needs {head}. Open it "
+                                       f"{current}; this tmsnav needs {head}. Open it "
                                        "with upgrade enabled (back it up first).")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
