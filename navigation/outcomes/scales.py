@@ -10,7 +10,8 @@ Sources (every number below was checked against the paper or its abstract; docs/
 - PHQ-9: Kroenke K, Spitzer RL, Williams JBW. The PHQ-9: validity of a brief depression severity
   measure. J Gen Intern Med 2001;16:606-613. 9 items 0-3; totals 5, 10, 15 and 20 mark mild,
   moderate, moderately severe and severe depression. Remission < 5 (the "minimal" band), the usual
-  definition in measurement-based care (e.g. Kroenke K, et al. Gen Hosp Psychiatry 2010;32:345-359).
+  definition in measurement-based care (e.g. Coley RY, et al. Defining success in measurement-based
+  care for depression. Psychiatr Serv 2020, doi 10.1176/appi.ps.201900295).
 - HDRS-17: Hamilton M. A rating scale for depression. J Neurol Neurosurg Psychiatry 1960;23:56-62
   (items 0-4 or 0-2, total 0-52). Bands from Zimmerman M, Martinez JH, Young D, Chelminski I,
   Dalrymple K. Severity classification on the Hamilton Depression Rating Scale. J Affect Disord
@@ -126,7 +127,7 @@ _PHQ9 = ScaleDefinition(
            Band(15, 19, "moderately severe"), Band(20, 27, "severe")),
     remission_max=4,
     citation="Kroenke K, Spitzer RL, Williams JBW. J Gen Intern Med 2001;16:606-613",
-    remission_citation="< 5 (minimal band; Kroenke K, et al. Gen Hosp Psychiatry 2010;32:345-359)",
+    remission_citation="< 5 (minimal band; Coley RY, et al. Psychiatr Serv 2020, doi 10.1176/appi.ps.201900295)",
     self_report=True,
     safety_item=9,
     safety_min=1,
