@@ -207,6 +207,34 @@ class Database:
         except (exc.OperationalError, exc.InterfaceError) as err:
             raise self.unavailable(err) from None
 
+    def backup(self, destination: str | Path) -> Path:
+        """Copy an SQLite database to ``destination`` while it is in use (SQLite's online backup
+        API: a consistent snapshot even with writers; https://www.sqlite.org/backup.html). A
+        PostgreSQL database is backed up with ``pg_dump`` by its administrator instead."""
+        if self.dialect != "sqlite":
+            raise RecordsError("Back up a PostgreSQL clinic database with pg_dump on the server "
+                               "(docs/records.md); tmsnav copies only its own SQLite file.")
+        target = Path(destination)
+        if target.exists():
+            raise RecordsError(f"{target} exists; choose a new file for the backup.")
+        import sqlite3
+
+        raw = self._engine.raw_connection()
+        try:
+            source = raw.driver_connection
+            assert isinstance(source, sqlite3.Connection)
+            out = sqlite3.connect(target)
+            try:
+                source.backup(out)
+            finally:
+                out.close()
+        except (sqlite3.Error, OSError) as err:
+            target.unlink(missing_ok=True)
+            raise RecordsError(f"Backup to {target} failed: {err}") from None
+        finally:
+            raw.close()
+        return target
+
     def close(self) -> None:
         self._engine.dispose()
 
