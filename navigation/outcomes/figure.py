@@ -13,7 +13,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
 
 from tmsnav.navigation.outcomes.alerts import assessment_alert
@@ -69,7 +69,7 @@ def _draw_scale(ax: Axes, traj: Trajectory) -> None:
     locator = AutoDateLocator(minticks=2, maxticks=5)
     ax.xaxis_date()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(DateFormatter("%d %b\n%Y"))
     ax.tick_params(labelsize=7)
     if len(dates) == 1:
         ax.set_xlim(xs_all[0] - 3.0, xs_all[0] + 3.0)          # date2num counts days
