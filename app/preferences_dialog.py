@@ -294,8 +294,10 @@ class PreferencesDialog(QtWidgets.QDialog):
             self.keyring_label.setText("")
             return
         stored = credentials.get_password(url) if status.available else None
-        self.password.setPlaceholderText("stored in the system keyring (type to replace)" if stored
-                                         else "kept in the system keyring, never in a file")
+        self.password.setPlaceholderText(
+            "stored in the system keyring (type to replace)" if stored else
+            "kept in the system keyring, never in a file" if status.available else
+            "kept in memory until tmsnav closes (no keyring here)")
         self.keyring_label.setText(status.message)
         self.keyring_label.setStyleSheet(WARN_STYLE if status.message else "")
 

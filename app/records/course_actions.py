@@ -187,11 +187,13 @@ class CourseActions(QtCore.QObject):
             return
         shots = self._plan_screenshot()
         writer = write_course_report if kind == "course" else write_session_report
+        prefs = getattr(self.window, "preferences", None)     # Preferences > Display (R6)
+        identity = bool(getattr(getattr(prefs, "settings", None), "report_identity", False))
 
         def work(progress, cancel):
             Path(out_dir).mkdir(parents=True, exist_ok=True)
             return writer(records, uid, Path(out_dir), screenshots=shots, progress=progress,
-                          cancel=lambda: cancel.cancelled)
+                          cancel=lambda: cancel.cancelled, include_identity=identity)
 
         self.window.jobs.run(work, f"Writing the {kind} report", self._report_done,
                              context=("report", kind))

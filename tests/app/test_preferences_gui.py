@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import keyring
@@ -55,8 +56,18 @@ class MemoryKeyring(KeyringBackend):
         self.items.pop((service, username), None)
 
 
+@pytest.fixture(autouse=True)
+def no_keyring_by_default():
+    """keyring picks its default among every KeyringBackend subclass imported, the test ones
+    included: set it, so each test knows whether a keyring exists (here: none, as on CI)."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
 @pytest.fixture
-def use_keyring(request):
+def use_keyring(request, no_keyring_by_default):
     previous = keyring.get_keyring()
     backend = MemoryKeyring() if request.param == "memory" else fail.Keyring()
     keyring.set_keyring(backend)
@@ -211,6 +222,7 @@ def test_damaged_file_at_start_gives_defaults_a_message_and_is_kept(window, tmp_
 
 
 def test_test_connection_runs_off_the_gui_thread(window, qtbot, tmp_path: Path) -> None:
+    """With TMSNAV_SCREENSHOT_DIR set, docs/images/preferences-records.png is kept there."""
     from tmsnav.navigation.records.database import Database
 
     url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
@@ -229,6 +241,14 @@ def test_test_connection_runs_off_the_gui_thread(window, qtbot, tmp_path: Path) 
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=30_000)
     result = dialog.test_result.text()
     assert "127.0.0.1" in result and SECRET not in result and not result.startswith("Connected")
+    dialog.password.clear()
+    dialog.sessions_root.setText("/srv/tmsnav/sessions")
+    out = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path)) / "preferences-records.png"
+    dialog.tabs.setCurrentIndex(2)
+    dialog.resize(700, 420)
+    qtbot.wait(50)
+    image = dialog.grab().toImage()
+    assert image.save(str(out))
     dialog.db_url.setText("postgresql+psycopg://nav:pw@db/tms")
     dialog.test_button.click()
     assert "keyring" in dialog.test_result.text() and dialog.test_button.isEnabled()
@@ -284,3 +304,40 @@ def test_navigate_numbers_in_cm_on_the_phantom_head(window, qtbot, tmp_path: Pat
     assert big.captions["right"].text() == "Right (+) / left, cm"
     assert big.captions["tilt"].text() == "Tilt, °"
     assert big.small_label.text().startswith(f"Depth (+ pressing in) {err.depth_mm / 10:+.2f} cm")
+
+
+def test_report_identity_setting_decides_whether_the_name_is_in_the_report(qtbot, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    """Off (the default): the pseudonym only; on: the name and MRN in the header too."""
+    import uuid
+
+    from tmsnav.app.main_window import MainWindow
+    from tmsnav.navigation.records.infos import CourseProtocol
+
+    monkeypatch.setenv("TMSNAV_DATABASE_URL", f"sqlite:///{tmp_path / 'clinic.sqlite3'}")
+    monkeypatch.setenv("TMSNAV_SESSIONS_ROOT", str(tmp_path / "sessions"))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        assert w.records.controller.wait_open(30_000), w.records.controller.error
+        records = w.records.controller.records
+        records.add_patient("P-0007", full_name="Ada Example", mrn="MRN-5531")
+        course = records.add_course("P-0007", CourseProtocol("L-DLPFC", 120.0, "10 Hz", 10.0, 3000, 30))
+        session = records.upsert_session(uuid.uuid4().hex, course.uid, operator="op",
+                                         started_utc="2026-12-05T08:00:00+00:00")
+        actions = w.records.show_patients().actions_
+        texts = {}
+        for identity in (False, True):
+            save_settings(ClinicSettings(report_identity=identity), tmp_path / f"cfg-{identity}")
+            w.preferences = install_preferences(w, w.edit_menu, tmp_path / f"cfg-{identity}")
+            actions.report_dir = tmp_path / f"reports-{identity}"
+            actions.last_report = None
+            actions.write_report("session", session.uid)
+            qtbot.waitUntil(lambda: actions.last_report is not None, timeout=60_000)
+            texts[identity] = actions.last_report.html.read_text(encoding="utf-8")
+        assert "P-0007" in texts[False] and "Ada Example" not in texts[False]
+        assert "MRN-5531" not in texts[False]
+        assert "Ada Example" in texts[True] and "P-0007" in texts[True]
+    finally:
+        w.close()
