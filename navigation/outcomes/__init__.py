@@ -10,8 +10,8 @@ importing this package for ``score`` stays light.
 
 from typing import Any
 
-from tmsnav.navigation.outcomes.alerts import SafetyAlert, assessment_alert, safety_alerts, unknown_safety_items
-from tmsnav.navigation.outcomes.scales import (
+from .alerts import SafetyAlert, assessment_alert, safety_alerts, unknown_safety_items
+from .scales import (
     SCALE_NAMES,
     SCALES,
     Band,
@@ -20,8 +20,8 @@ from tmsnav.navigation.outcomes.scales import (
     ScaleDefinition,
     scale_definition,
 )
-from tmsnav.navigation.outcomes.scoring import ScaleScore, score, total_from_items
-from tmsnav.navigation.outcomes.trajectory import Assessment, Trajectory, as_assessments, course_trajectory
+from .scoring import ScaleScore, score, total_from_items
+from .trajectory import Assessment, Trajectory, as_assessments, course_trajectory
 
 __all__ = ["SCALES", "SCALE_NAMES", "Assessment", "Band", "ItemDefinition", "OutcomeError", "SafetyAlert",
            "ScaleDefinition", "ScaleScore", "Trajectory", "as_assessments", "assessment_alert",
@@ -31,6 +31,6 @@ __all__ = ["SCALES", "SCALE_NAMES", "Assessment", "Band", "ItemDefinition", "Out
 
 def __getattr__(name: str) -> Any:
     if name in ("outcome_figure_png", "draw_outcomes"):
-        from tmsnav.navigation.outcomes import figure
+        from . import figure
         return getattr(figure, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

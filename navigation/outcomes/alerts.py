@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tmsnav.navigation.outcomes.scales import SCALE_NAMES, scale_definition
-from tmsnav.navigation.outcomes.scoring import safety_alert_message
-from tmsnav.navigation.outcomes.trajectory import Assessment, as_assessments
+from .scales import SCALE_NAMES, scale_definition
+from .scoring import safety_alert_message
+from .trajectory import Assessment, as_assessments
 
 __all__ = ["SafetyAlert", "safety_alerts", "assessment_alert", "unknown_safety_items"]
 

@@ -16,9 +16,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
 
-from tmsnav.navigation.outcomes.alerts import assessment_alert
-from tmsnav.navigation.outcomes.scales import scale_definition
-from tmsnav.navigation.outcomes.trajectory import Trajectory, course_trajectory
+from .alerts import assessment_alert
+from .scales import scale_definition
+from .trajectory import Trajectory, course_trajectory
 
 __all__ = ["draw_outcomes", "outcome_figure_png", "BAND_COLOURS"]
 

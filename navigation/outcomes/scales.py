@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tmsnav.navigation.errors import NavigationError
+from ..errors import NavigationError
 
 __all__ = ["OutcomeError", "Band", "ItemDefinition", "ScaleDefinition", "SCALES", "SCALE_NAMES", "scale_definition"]
 

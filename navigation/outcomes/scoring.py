@@ -23,7 +23,7 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tmsnav.navigation.outcomes.scales import OutcomeError, ScaleDefinition, scale_definition
+from .scales import OutcomeError, ScaleDefinition, scale_definition
 
 __all__ = ["ScaleScore", "score", "total_from_items", "safety_alert_message"]
 

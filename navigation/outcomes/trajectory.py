@@ -27,7 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tmsnav.navigation.outcomes.scales import SCALE_NAMES, OutcomeError, scale_definition
+from .scales import SCALE_NAMES, OutcomeError, scale_definition
+from .scoring import score
 
 __all__ = ["Assessment", "Trajectory", "course_trajectory", "as_assessment", "as_assessments"]
 
@@ -73,9 +74,17 @@ def as_assessment(obj: Any) -> Assessment:
     if total is None or isinstance(total, bool) or int(total) != total:
         raise OutcomeError(f"{defn.name} assessment without a whole-number total: {total!r}")
     total = int(total)
+    day = _as_date(_field(obj, "assessed_on"))
     raw_items = _field(obj, "items")
-    items = None if raw_items is None else tuple(None if v is None else int(v) for v in raw_items)
-    return Assessment(scale=defn.name, assessed_on=_as_date(_field(obj, "assessed_on")), total=total,
+    items = None
+    if raw_items is not None:
+        # a stored row is checked like a new entry (ranges, length, total vs items): a damaged or
+        # hand-edited row is named rather than plotted or alerted on wrongly
+        try:
+            items = score(defn.name, items=list(raw_items), total=total).items
+        except OutcomeError as exc:
+            raise OutcomeError(f"{defn.name} assessment of {day.isoformat()}: {exc}") from None
+    return Assessment(scale=defn.name, assessed_on=day, total=total,
                       items=items, uid=str(_field(obj, "uid", "") or ""),
                       timepoint=str(_field(obj, "timepoint", "") or ""),
                       entered_utc=str(_field(obj, "entered_utc", "") or ""), band=defn.band(total).label)

@@ -112,7 +112,7 @@ def test_item9_alert_with_total_one_and_it_stands_until_a_newer_known_item9() ->
     assert len(safety_alerts([first, phq(5, 0)])) == 1
     assert unknown_safety_items([first, phq(5, 0)]) == ["PHQ-9"]
     # another scale does not clear it
-    assert len(safety_alerts([first, FakeOutcome("HDRS-17", "2026-11-06", 3, (0,) * 17)])) == 1
+    assert len(safety_alerts([first, FakeOutcome("HDRS-17", "2026-11-06", 3, (1, 1, 0, 1) + (0,) * 13)])) == 1
     # a newer PHQ-9 with item 9 = 0 clears it
     assert safety_alerts([first, phq(7, 6, item9=0)]) == []
     # an OLDER clean one does not
@@ -180,3 +180,21 @@ def test_figure_module_uses_no_pyplot() -> None:
             "print('matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_same_day_baseline_is_the_first_entered() -> None:
+    a = FakeOutcome("PHQ-9", "2026-11-01", 18, entered_utc="2026-11-01T09:00:00+00:00")
+    b = FakeOutcome("PHQ-9", "2026-11-01", 12, entered_utc="2026-11-01T15:00:00+00:00")
+    traj = course_trajectory([b, a])["PHQ-9"]
+    assert traj.baseline_total == 18 and traj.latest_total == 12
+
+
+def test_a_damaged_stored_row_is_named_not_plotted_or_alerted_wrongly() -> None:
+    short = FakeOutcome("PHQ-9", "2026-11-03", 1, (0, 0, 0, 0, 0, 0, 0, 1))          # 8 items
+    with pytest.raises(OutcomeError, match="PHQ-9 assessment of 2026-11-03: PHQ-9 has 9 items, got 8"):
+        safety_alerts([short])
+    mismatch = FakeOutcome("PHQ-9", "2026-11-03", 0, (0,) * 8 + (1,))             # total says 0
+    with pytest.raises(OutcomeError, match="total 0 does not match its items, which give 1"):
+        course_trajectory([mismatch])
+    with pytest.raises(OutcomeError, match="is 5: allowed 0-3"):
+        outcome_figure_png([FakeOutcome("PHQ-9", "2026-11-03", 5, (0,) * 8 + (5,))])
