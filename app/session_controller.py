@@ -115,6 +115,8 @@ class SessionController(QtCore.QObject):
         the session's folder lock, released when another session replaces it or on close."""
         self.release_lock()
         self._lock = lock
+        if self.state.registration is not None:      # a new sitting: the marker was re-attached
+            self.state.set_registration(None)
         newer = session.newer_autosave()
         if newer is not None:
             if restore_autosave is None:

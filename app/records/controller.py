@@ -126,7 +126,7 @@ class RecordsController(QtCore.QObject):
     def _follow_session(self, session) -> None:
         if session is self._sync_session:
             return
-        self.stop_sync()
+        self.stop_sync(then_index=True)
         if session is None or not getattr(session.record, "course_uid", ""):
             return
         if self.records is None:
