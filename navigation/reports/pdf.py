@@ -271,7 +271,7 @@ def course_pdf(d: CourseReportData, trend_png: bytes | None, screenshots: Sequen
     doc.h2("Targets and their evidence")
     doc.table(c.target_table(d.targets), [0.17, 0.17, 0.16, 0.16, 0.34])
     doc.h2("Sessions")
-    doc.table(c.sessions_table(d.sessions), [0.05, 0.14, 0.13, 0.09, 0.10, 0.10, 0.11, 0.14, 0.14])
+    doc.table(c.sessions_table(d.sessions), [0.05, 0.14, 0.15, 0.09, 0.10, 0.10, 0.11, 0.13, 0.13])
     doc.figure(trend_png, TREND_CAPTION)
     doc.h2("Coil position across sessions")
     doc.table(c.spread_table(d.spread), [0.14, 0.22, 0.40, 0.24])

@@ -87,6 +87,7 @@ def build_course(records: Records, root: Path, *, n_sessions: int = 3, n_pulses:
             session.events.fsync_each = False      # the test needs the lines, not power-loss safety
         log = PulseLog(session.events if session is not None else None)
         shift = SESSION_SHIFT_MM.get(k, float(k % 5))
+        event = None
         for i in range(n_pulses):
             pose = None if i % 50 == 49 else _pose(target, shift, rng)
             log.record(1_000_000 * i, "magstim", mri_from_hotspot=pose, pose_reason="coil not tracked",
