@@ -62,7 +62,7 @@ def _check_startable(course: "CourseInfo") -> None:
                            "Set it active again in the course view if treatment resumes.")
     if not course.mri_path or not course.targets:
         raise RecordsError("This course has no plan yet (MRI and targets): plan it from a planning "
-                           "session first (Course > Plan from the open session).")
+                           "session first (New course from the current plan).")
 
 
 def start_todays_session(records: "Records", course_uid: str, sessions_root: str | Path,

@@ -134,3 +134,22 @@ def test_session_without_course_is_an_error_state_not_a_crash(tmp_path: Path):
         assert read_events(plain.folder / "events.jsonl").events[-1].kind == "session_note"
     finally:
         sync.stop(final_sync=False)
+
+
+def test_a_failing_listener_never_loses_or_blocks_the_event(tmp_path: Path):
+    """The sync hears of events through EventLog.add_listener: whatever a listener does, the
+    event is on disk first and append() returns normally."""
+    s = Session.create(tmp_path / "s", "SUBJ-0042")
+    heard = []
+
+    def broken(event) -> None:
+        raise RuntimeError("listener bug")
+
+    s.events.add_listener(broken)
+    s.events.add_listener(heard.append)
+    event = s.add_note("kept")
+    assert read_events(s.folder / "events.jsonl").events[-1].data["text"] == "kept"
+    assert heard == [event] and s.events.next_seq == event.seq + 1
+    s.events.remove_listener(heard.append)
+    s.add_note("after removal")
+    assert len(heard) == 1
