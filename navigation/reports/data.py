@@ -201,6 +201,10 @@ def session_report_data(records: "Records", session_uid: str, *, screenshots: Se
                        "pulse records (not yet synchronised?): the statistics below use the records.")
     summaries = kinds.get("treatment_summary", [])
     tolerance = _float(summaries[-1].data.get("tolerance_mm")) if summaries else None
+    if tolerance is None and pulses:
+        caveats.append(f"The session's tolerance was not recorded (no end-of-treatment summary): the plot's line is "
+                       f"the Navigate default, {DEFAULT_TOLERANCE_MM:g} mm; each pulse keeps the on-target verdict it "
+                       "was logged with.")
     thresholds = [e for e in kinds.get("motor_threshold", []) if e.data.get("threshold_pct") is not None]
     texts = [str(e.data.get("text", "")) for e in kinds.get("session_note", [])]
     notes = [f"{date_time(e.time_utc)}: {t}" for e, t in zip(kinds.get("session_note", []), texts)]

@@ -28,6 +28,7 @@ FULL_NAME = "Maria Testperson-Example"
 MRN = "MRN-7781234"
 BIRTH_DATE = "1971-03-14"
 SESSION_SHIFT_MM = {1: 0.5, 2: 2.0, 3: 4.0}
+TOLERANCE_MM = 2.5             # not the Navigate default (3 mm): the report must use the session's own
 EVIL_NOTE = 'Patient slept badly. <script>alert("x")</script> <b>bold?</b> & done'
 
 
@@ -85,7 +86,7 @@ def build_course(records: Records, root: Path, *, n_sessions: int = 3, n_pulses:
         session = Session.create(folder, PSEUDONYM) if with_folders else None
         if session is not None:
             session.events.fsync_each = False      # the test needs the lines, not power-loss safety
-        log = PulseLog(session.events if session is not None else None)
+        log = PulseLog(session.events if session is not None else None, tolerance_mm=TOLERANCE_MM)
         shift = SESSION_SHIFT_MM.get(k, float(k % 5))
         event = None
         for i in range(n_pulses):
@@ -108,7 +109,7 @@ def build_course(records: Records, root: Path, *, n_sessions: int = 3, n_pulses:
                                   pulses_used=20, message="")
             session.add_note(EVIL_NOTE if k == 2 else f"Session {k} uneventful.")
             event = session.add_adverse_event("mild headache", "mild", "paracetamol") if k == 2 else None
-            session.events.append("treatment_summary", tolerance_mm=3.0, tolerance_rad=0.087)
+            session.events.append("treatment_summary", tolerance_mm=TOLERANCE_MM, tolerance_rad=0.087)
             session.events.flush()
             session.close_session()
         info = records.upsert_session(
