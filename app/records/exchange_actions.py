@@ -264,9 +264,8 @@ class ExchangeActions(QtCore.QObject):
         notes: list[str] = []
 
         def work(progress=None, cancel=None):
-            if progress is not None:
-                progress(0.0, "writing the BIDS folder")
-            return bids.export_course_bids(records, uid, out, notes=notes)
+            return bids.export_course_bids(records, uid, out, notes=notes, progress=progress,
+                                           cancel=cancel)
 
         def done(path: Path) -> None:
             text = f"The course was exported to {path}."

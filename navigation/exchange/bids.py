@@ -44,6 +44,7 @@ import numpy as np
 
 from tmsnav.navigation.eeg.bids_electrodes import (BidsElectrodeError, read_bids_electrodes,
                                                    write_bids_electrodes)
+from tmsnav.navigation.progress import CancelToken, ProgressCallback, report
 from tmsnav.navigation.treatment.pulse_log import LoggedPulse
 
 from .errors import ExchangeError
@@ -252,9 +253,11 @@ def _check_events(path: Path, pulses: Sequence[LoggedPulse]) -> None:
 
 
 def export_course_bids(records: _RecordsLike, course_uid: str, out_dir: str | Path, *,
-                       notes: list[str] | None = None) -> Path:
+                       notes: list[str] | None = None, progress: ProgressCallback | None = None,
+                       cancel: CancelToken | None = None) -> Path:
     """Write the course as a BIDS-style dataset at ``out_dir`` (new or empty); returns it.
-    ``notes`` (when given) receives what was renamed or left out."""
+    ``notes`` (when given) receives what was renamed or left out. Cancelling (``cancel``)
+    raises :class:`Cancelled` and leaves nothing behind."""
     notes = [] if notes is None else notes
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -275,6 +278,9 @@ def export_course_bids(records: _RecordsLike, course_uid: str, out_dir: str | Pa
         t1_rel = None
         session_rows = []
         for i, s in enumerate(sessions):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            report(progress, i / max(1, len(sessions)), f"session {s.number}")
             ses = f"ses-{s.number:0{width}d}"
             base = sub / ses
             prefix = f"sub-{label}_{ses}"
@@ -308,9 +314,12 @@ def export_course_bids(records: _RecordsLike, course_uid: str, out_dir: str | Pa
         problems = check_bids_names(tmp)
         if problems:
             raise ExchangeError("the export breaks the BIDS naming rules: " + "; ".join(problems[:3]))
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         if out.exists():
             out.rmdir()
         tmp.rename(out)
+        report(progress, 1.0, "done")
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ExchangeError(f"the BIDS export could not be written: {exc.strerror or exc}") from None

@@ -161,3 +161,40 @@ def test_name_checker_catches_bad_names(tmp_path):
     problems = check_bids_names(tmp_path)
     assert any("not alphanumeric" in p for p in problems)
     assert any("does not start with sub-P1_" in p for p in problems)
+
+
+def test_cancel_leaves_nothing_and_progress_is_reported(course):
+    from tmsnav.navigation.errors import Cancelled
+    from tmsnav.navigation.progress import CancelToken
+
+    records, info, tmp_path = course
+    token = CancelToken()
+    seen: list[tuple[float, str]] = []
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append((fraction, message))
+        if message == "session 2":
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        export_course_bids(records, info.uid, tmp_path / "bids", progress=progress, cancel=token)
+    assert not (tmp_path / "bids").exists()
+    assert not list(tmp_path.glob(".bids.*")), "the partial folder is removed"
+    assert [m for _, m in seen] == ["session 1", "session 2"]
+
+
+def test_disk_full_during_export_leaves_nothing(course, monkeypatch):
+    records, info, tmp_path = course
+    import tmsnav.navigation.exchange.bids as bids_module
+
+    real = bids_module._write_json
+
+    def full(path, data):
+        if path.name == "dataset_description.json":
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(bids_module, "_write_json", full)
+    with pytest.raises(ExchangeError, match="No space left on device"):
+        export_course_bids(records, info.uid, tmp_path / "bids")
+    assert not (tmp_path / "bids").exists() and not list(tmp_path.glob(".bids.*"))

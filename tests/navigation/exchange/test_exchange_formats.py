@@ -294,3 +294,22 @@ def test_localite_damaged_xml(tmp_path):
 def test_writer_refuses_a_missing_folder(tmp_path):
     with pytest.raises(ExchangeError, match="does not exist"):
         write_brainsight(tmp_path / "nope" / "t.txt", _random_targets(1, 0))
+
+
+def test_disk_full_keeps_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    import os
+
+    targets = _random_targets(3, 5)
+    path = write_brainsight(tmp_path / "t.txt", targets)
+    before = path.read_bytes()
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(ExchangeError, match="No space left on device"):
+        write_brainsight(path, _random_targets(5, 6))
+    with pytest.raises(ExchangeError, match="No space left on device"):
+        write_instrument_markers(tmp_path / "new.xml", targets)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]
