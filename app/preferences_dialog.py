@@ -34,8 +34,9 @@ from tmsnav.navigation.records.db_url import (DatabaseUrlError, describe_databas
 
 from .preferences_apply import PULSE_SOURCE_KINDS, STIMULATOR_KINDS, apply_settings, coil_model_ids, \
     device_problems
+from .preferences_connect import RecordsLink, check_connection
 
-__all__ = ["PreferencesDialog", "PreferencesController", "install_preferences", "check_connection"]
+__all__ = ["PreferencesDialog", "PreferencesController", "install_preferences"]
 
 log = logging.getLogger(__name__)
 
@@ -47,32 +48,6 @@ TAB_OF = {"tolerance_mm": 0, "tolerance_angle_rad": 0, "coil_model_id": 1, "trac
           "tracker_port": 1, "stimulator_kind": 1, "stimulator_port": 1, "pulse_source_kind": 1,
           "pulse_source_detail": 1, "database_url": 2, "sessions_root": 2, "password": 2,
           "distance_unit": 3, "sounds": 3, "report_identity": 3}
-
-
-def check_connection(url: str, password: str | None) -> tuple[str, str]:
-    """Open the database once (no schema change) and close it: ("ok" | "warn" | "error", text).
-
-    Runs on a worker thread. "warn": the server answered but its schema is older or empty
-    (tmsnav brings it up to date when it opens it for real)."""
-    from tmsnav.navigation.records.database import Database, head_revision
-    from tmsnav.navigation.records.errors import DatabaseUnavailable, NewerSchemaError, RecordsError
-
-    where = describe_database_url(url)
-    try:
-        db = Database.open(url, password=password, upgrade=False, connect_timeout_s=5.0)
-    except (DatabaseUnavailable, NewerSchemaError) as exc:
-        return "error", str(exc)
-    except RecordsError as exc:
-        return "warn", (f"Reached {where}, but its tables are not this version's ({exc}). tmsnav "
-                        "creates or upgrades them the first time it opens it.")
-    except Exception as exc:  # noqa: BLE001 - any driver problem is a result to show, not a crash
-        log.warning("test connection to %s failed: %s", where, type(exc).__name__)
-        return "error", f"Cannot connect to {where}: {type(exc).__name__}."
-    try:
-        revision = db.schema_revision()
-    finally:
-        db.close()
-    return "ok", f"Connected to {where} (schema {revision}, this tmsnav knows {head_revision()})."
 
 
 def _spin(lo: float, hi: float, suffix: str, name: str) -> QtWidgets.QDoubleSpinBox:
@@ -439,6 +414,7 @@ class PreferencesController(QtCore.QObject):
         self.dialog: PreferencesDialog | None = None
         self.message_box: QtWidgets.QMessageBox | None = None
         self.action: QtGui.QAction | None = None
+        self.records_link: RecordsLink | None = None
         self.notes = apply_settings(window, self.settings)
         if loaded.messages:
             self._tell("Clinic settings", "\n\n".join(loaded.messages))
@@ -473,8 +449,9 @@ def install_preferences(window: Any, menu: QtWidgets.QMenu, folder: Any = None) 
     """Add "Preferences…" (Ctrl+,) to ``menu``, read clinic.json and apply it to ``window``.
 
     Call once the Navigate, Treatment, Tracker and Registration tabs exist (the settings prefill
-    them). ``folder`` overrides the settings folder (tests); the controller is a child of the
-    window, so it lives as long as the window."""
+    them) and the records controller (a missing database password is then asked for when
+    connecting: :class:`~.preferences_connect.RecordsLink`). ``folder`` overrides the settings
+    folder (tests); the controller is a child of the window, so it lives as long as the window."""
     controller = PreferencesController(window, folder)
     action = QtGui.QAction("&Preferences…", window)
     action.setObjectName("preferences_action")
@@ -484,4 +461,5 @@ def install_preferences(window: Any, menu: QtWidgets.QMenu, folder: Any = None) 
     menu.addSeparator()
     menu.addAction(action)
     controller.action = action
+    controller.records_link = RecordsLink(window, controller)
     return controller

@@ -5,7 +5,8 @@ Two kinds of database are supported (docs/settings.md, docs/records.md):
 * ``sqlite:///ABSOLUTE/PATH/tmsnav.sqlite3`` - one file, for a single navigator. A relative path
   would depend on the folder the app was started from, and ``sqlite://`` (in memory) would lose
   the record at exit, so both are refused.
-* ``postgresql+psycopg://USER@HOST[:PORT]/DATABASE[?sslmode=...]`` - one server shared by every
+* ``postgresql+psycopg://USER@HOST[:PORT]/DATABASE[?sslmode=...]`` (or ``USER@/DATABASE?host=
+  /run/postgresql`` for a Unix socket on this computer) - one server shared by every
   navigator of a clinic, through the psycopg 3 driver tmsnav installs. ``postgresql://`` and
   ``postgres://`` are accepted and written with ``+psycopg``; other drivers are refused (they are
   not installed).
@@ -63,8 +64,16 @@ def _check_sqlite(url: URL) -> URL:
     return url.set(drivername="sqlite")
 
 
+def _server(url: URL) -> str:
+    """The server: the host part, or ``?host=`` (a Unix-socket folder, libpq's convention)."""
+    query_host = url.query.get("host")
+    if isinstance(query_host, tuple):
+        query_host = query_host[0] if query_host else None
+    return url.host or query_host or ""
+
+
 def _check_postgres(url: URL) -> URL:
-    missing = [what for what, value in (("user name", url.username), ("server name", url.host),
+    missing = [what for what, value in (("user name", url.username), ("server name", _server(url)),
                                         ("database name", url.database)) if not value]
     if missing:
         raise DatabaseUrlError(f"The PostgreSQL URL has no {' and no '.join(missing)}: write "
@@ -140,5 +149,5 @@ def describe_database_url(url: str) -> str:
         return "an unreadable database URL"
     if parsed.drivername.startswith("sqlite"):
         return f"SQLite file {parsed.database}"
-    port = parsed.port or 5432
-    return f"PostgreSQL database {parsed.database} on {parsed.host}:{port} as {parsed.username}"
+    port = parsed.port or parsed.query.get("port") or 5432
+    return f"PostgreSQL database {parsed.database} on {_server(parsed)}:{port} as {parsed.username}"

@@ -226,6 +226,8 @@ def test_format_distance_always_names_its_unit(mm, unit, text, signed) -> None:
     ("postgresql://nav@db.clinic/tms", "postgresql+psycopg://nav@db.clinic/tms"),
     ("postgres://nav@10.0.0.5:6543/tms?sslmode=require",
      "postgresql+psycopg://nav@10.0.0.5:6543/tms?sslmode=require"),
+    ("postgresql+psycopg://tmsnav@/postgres?host=/tmp/pg&port=5433",      # a Unix socket
+     "postgresql+psycopg://tmsnav@/postgres?host=%2Ftmp%2Fpg&port=5433"),
 ])
 def test_database_urls_accepted(text: str, canonical: str) -> None:
     assert parse_database_url(text) == canonical
@@ -260,3 +262,6 @@ def test_url_without_password_and_description_never_show_it() -> None:
     assert "S3cret" not in describe_database_url(url)
     assert describe_database_url(url) == "PostgreSQL database tms on db.clinic:5432 as nav"
     assert url_without_password("not a url :: S3cret") == ""
+    socket = "postgresql+psycopg://tmsnav:S3cret@/postgres?host=/tmp/pg&port=5433"
+    assert describe_database_url(socket) == "PostgreSQL database postgres on /tmp/pg:5433 as tmsnav"
+    assert "S3cret" not in url_without_password(socket)
