@@ -54,14 +54,16 @@ class RecordsSync:
     """Indexes one session folder into the database in the background.
 
     ``connect`` returns the :class:`Records` to write to (it may raise DatabaseUnavailable: then
-    it is called again at the next retry). ``retry_s`` is the first wait after a failure, doubled
+    it is called again at the next retry; ``close_on_stop``: close its database in :meth:`stop`,
+    when ``connect`` opens one for this sync alone). ``retry_s`` is the first wait after a failure, doubled
     at each further failure up to ``max_retry_s``; ``batch_s`` is the least time between two
     indexing runs while events stream in (a 10 Hz train becomes one transaction per batch).
     """
 
     def __init__(self, connect: Callable[[], "Records"], session: Session, *, retry_s: float = 2.0,
-                 max_retry_s: float = 60.0, batch_s: float = 0.5) -> None:
+                 max_retry_s: float = 60.0, batch_s: float = 0.5, close_on_stop: bool = False) -> None:
         self._connect = connect
+        self.close_on_stop = close_on_stop      # the Records came from ``connect`` for this sync only
         self.session = session
         self.folder = Path(session.folder)
         self.retry_s = float(retry_s)
@@ -104,6 +106,9 @@ class RecordsSync:
             thread.join(timeout_s)
         if final_sync and self.pending_events() > 0:
             self._attempt()
+        if self.close_on_stop and self._records is not None:
+            records, self._records = self._records, None
+            records.database.close()
         return self.status()
 
     def notify(self, event: Event | None = None) -> None:

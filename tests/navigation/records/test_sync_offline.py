@@ -153,3 +153,30 @@ def test_a_failing_listener_never_loses_or_blocks_the_event(tmp_path: Path):
     s.events.remove_listener(heard.append)
     s.add_note("after removal")
     assert len(heard) == 1
+
+
+def test_close_on_stop_closes_the_database_the_sync_opened(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    records = Records(Database.open(url))
+    course_uid = planned_course(records, tmp_path)
+    session = start_todays_session(records, course_uid, tmp_path / "sessions", "RN Weber")
+    opened: list[Database] = []
+    closed: list[Database] = []
+
+    def connect() -> Records:
+        db = Database.open(url)
+        real_close = db.close
+        db.close = lambda: (closed.append(db), real_close())    # type: ignore[method-assign]
+        opened.append(db)
+        return Records(db)
+
+    sync = RecordsSync(connect, session, retry_s=0.02, batch_s=0.0, close_on_stop=True)
+    sync.start()
+    try:
+        session.add_note("one")
+        wait_until(lambda: sync.status().state == "synced")
+    finally:
+        final = sync.stop()
+        session.release_lock()
+    assert final.state == "synced" and len(opened) == 1 and closed == opened
+    assert "one" in records.session(session.record.session_id).notes
