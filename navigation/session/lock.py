@@ -248,8 +248,12 @@ class SessionLock:
                        "is still running, close it without saving.")
         elif flocked is None and _holder_alive(holder):
             raise cls._locked(folder, holder, live=True)      # no flock here: trust the pid
+        elif _holder_alive(holder):
+            # Alive but without the flock it would keep while holding the lock: the lock file was
+            # copied with the folder (a copy opened for reading), or left by this very program.
+            warning = (f"The lock file names {holder.describe()}, which does not hold this folder "
+                       "(a copied session folder?); the lock was taken.")
         else:
-            # Dead, or a reused pid: a live holder keeps the flock for as long as it holds the lock.
             warning = (f"The session was left locked by {holder.describe()}, which is no longer "
                        "running (it probably closed unexpectedly); the lock was taken over.")
         _write_fd(fd, me)

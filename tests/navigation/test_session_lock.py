@@ -140,3 +140,22 @@ def test_many_threads_racing_for_one_stale_lock_only_one_wins(tmp_path):
         t.join()
     assert len(won) == 1 and len(refused) == 7
     won[0].release()
+
+
+def test_a_copied_folder_of_an_open_session_is_not_locked_by_the_original(tmp_path):
+    """Copying an open session's folder copies session.lock too; the copy is a different file,
+    which the original's holder does not hold: the copy can be opened (and says why)."""
+    import shutil
+
+    Session.create(tmp_path / "s", "P01")
+    proc = _holder_process(tmp_path / "s")
+    try:
+        shutil.copytree(tmp_path / "s", tmp_path / "copy")
+        lock = SessionLock.acquire(tmp_path / "copy")
+        assert "does not hold this folder" in lock.warning and f"process {proc.pid}" in lock.warning
+        lock.release()
+        with pytest.raises(SessionLockedError):            # the original stays locked
+            SessionLock.acquire(tmp_path / "s")
+    finally:
+        proc.kill()
+        proc.wait()
