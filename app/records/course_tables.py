@@ -19,6 +19,8 @@ DASH = "—"
 SESSION_COLUMNS = ("No.", "Date", "Operator", "Pulses", "On target", "Median error", "P95 error",
                    "Registration", "MT", "Status")
 OUTCOME_COLUMNS = ("Date", "Timepoint", "Scale", "Total", "Severity", "Rater")
+#: Short column texts so the outcome table fits beside the plot (the header says the rest).
+_SEVERITY_SHORT = {"moderately severe": "mod. severe"}
 
 
 def make_table(columns: Sequence[str], name: str) -> QtWidgets.QTableWidget:
@@ -33,6 +35,7 @@ def make_table(columns: Sequence[str], name: str) -> QtWidgets.QTableWidget:
     header = table.horizontalHeader()
     header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
+    header.setDefaultAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
     return table
 
 
@@ -81,9 +84,11 @@ def fill_outcomes(table: QtWidgets.QTableWidget, outcomes: Sequence[Any]) -> Non
             band = score(o.scale, total=o.total).band
         except ValueError:
             band = DASH
-        texts = (o.assessed_on, o.timepoint or DASH, o.scale, str(o.total), band, o.rater or DASH)
+        texts = (o.assessed_on, o.timepoint or DASH, o.scale, str(o.total), _SEVERITY_SHORT.get(band, band),
+                 o.rater or DASH)
         for col, text in enumerate(texts):
             item = QtWidgets.QTableWidgetItem(text)
+            item.setToolTip(f"{o.scale} {o.total}: {band}" + (f", rated by {o.rater}" if o.rater else ""))
             if col == 0:
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, o.uid)
             table.setItem(row, col, item)

@@ -105,10 +105,12 @@ class CourseView(QtWidgets.QWidget):
         ol.addLayout(self.banner_holder)
         row = QtWidgets.QHBoxLayout()
         self.outcomes = make_table(OUTCOME_COLUMNS, "course_outcomes")
-        self.outcomes.setMinimumWidth(330)
-        row.addWidget(self.outcomes, 2)
+        self.outcomes.setMinimumWidth(390)
+        self.outcomes.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.outcomes.setWordWrap(False)
+        row.addWidget(self.outcomes, 4)
         self.plot_holder = QtWidgets.QVBoxLayout()      # the outcome plot goes here
-        row.addLayout(self.plot_holder, 3)
+        row.addLayout(self.plot_holder, 7)
         ol.addLayout(row, 1)
         self.assessment_button = QtWidgets.QPushButton("Add assessment…")
         self.assessment_button.setObjectName("add_assessment")
@@ -127,9 +129,10 @@ class CourseView(QtWidgets.QWidget):
         self.adverse_button.clicked.connect(lambda: self._emit(self.adverseEventRequested))
         al.addWidget(self.adverse_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         split.addWidget(self._boxed("Adverse events", ae))
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 4)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
         split.setStretchFactor(2, 1)
+        split.setSizes([190, 470, 110])
         layout.addWidget(split, 1)
         self.plot: Any = None
         self.banner: Any = None
@@ -174,13 +177,16 @@ class CourseView(QtWidgets.QWidget):
         self.title.setText(f"Course {c.uid[:8]} · {c.pseudonym} · started {c.created_utc[:10]}")
         self.protocol.setText(protocol_text(c, len(data.sessions)))
         selected = self.selected_session()
+        if self.sessions.rowCount() != len(data.sessions):
+            selected = None                     # a new session: show the latest
         fill_sessions(self.sessions, data.sessions)
         fill_outcomes(self.outcomes, data.outcomes)
         self._show_outcomes(data.outcomes)
         self.adverse.clear()
         numbers = {s.uid: s.number for s in data.sessions}
         for ev in data.adverse_events:
-            self.adverse.addItem(f"Session {numbers.get(ev.session_uid, '?')}, {ev.time_utc[:16]} UTC: "
+            self.adverse.addItem(f"Session {numbers.get(ev.session_uid, '?')}, "
+                                 f"{ev.time_utc[:16].replace('T', ' ')} UTC: "
                                  f"{ev.description} ({ev.severity})"
                                  + (f"; action: {ev.action}" if ev.action else ""))
         if not data.adverse_events:

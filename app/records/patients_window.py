@@ -28,6 +28,11 @@ def patient_label(p: Any) -> str:
     return f"{p.pseudonym}" + (f" — {extra}" if extra else "")
 
 
+def course_label(c: Any, n_sessions: int) -> str:
+    return (f"{c.created_utc[:10]} · {c.protocol.pattern} · {n_sessions} of {c.protocol.sessions_planned} "
+            f"sessions\n{c.protocol.target_name}")
+
+
 class PatientsWindow(QtWidgets.QWidget):
     listed = QtCore.Signal()                 # the patient list was refreshed (tests wait for it)
     courseShown = QtCore.Signal(object)      # CourseData
@@ -56,7 +61,8 @@ class PatientsWindow(QtWidgets.QWidget):
         self.patient_info.setWordWrap(True)
         self.courses = QtWidgets.QListWidget()
         self.courses.setObjectName("course_list")
-        self.courses.setMaximumHeight(140)
+        self.courses.setMaximumHeight(150)
+        self.courses.setWordWrap(True)
         self.new_course_button = QtWidgets.QPushButton("New course from the current plan…")
         self.new_course_button.setObjectName("new_course")
         self.message = QtWidgets.QLabel("")
@@ -185,8 +191,8 @@ class PatientsWindow(QtWidgets.QWidget):
         self.courses.clear()
         for c in overview.courses:
             n = len(overview.sessions.get(c.uid, []))
-            item = QtWidgets.QListWidgetItem(f"{c.created_utc[:10]} {c.protocol.pattern} → "
-                                             f"{c.protocol.target_name} ({n}/{c.protocol.sessions_planned})")
+            item = QtWidgets.QListWidgetItem(course_label(c, n))
+            item.setToolTip(f"{c.protocol.target_name}, {c.status}")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, c.uid)
             self.courses.addItem(item)
             if c.uid == current:
@@ -218,6 +224,9 @@ class PatientsWindow(QtWidgets.QWidget):
         if data.course.uid != self.selected_course():
             return
         self.view.show_course(data)
+        item = self.courses.currentItem()
+        if item is not None:
+            item.setText(course_label(data.course, len(data.sessions)))
         self.courseShown.emit(data)
 
     def _course_changed(self, course_uid: str) -> None:

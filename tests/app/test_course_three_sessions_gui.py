@@ -130,6 +130,7 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
     patients = w.records.show_patients()
     actions = patients.actions_
     actions.report_dir, actions.open_when_done = tmp_path / "reports", False
+    patients.view.operator.setText("AB")
     assert not add_patient(qtbot, patients, "TMS-0200", full_name="Test Patient").isVisible()
     qtbot.waitUntil(lambda: patients.selected_pseudonym() == "TMS-0200", timeout=WAIT_MS)
     dialog = patients.new_course()
@@ -170,6 +171,11 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
             pp = w.records.previous_pulses
             qtbot.waitUntil(lambda k=k: sorted(pp.positions) == list(range(1, k + 1)), timeout=WAIT_MS)
             assert pp.n_points == k * PULSES and w.view3d.has_overlay("previous_pulses")
+            assert w.view3d.has_overlay("previous_pulses_legend") and "previous sessions" in pp.summary.text()
+            pp.checkbox.setChecked(False)                                   # off by the checkbox
+            assert not w.view3d.has_overlay("previous_pulses") and pp.n_points == 0
+            pp.checkbox.setChecked(True)
+            assert w.view3d.has_overlay("previous_pulses")
 
         set_up_coil(w)
         registrations.append(register_today(w, fiducials_mri, seed=10 + k))
@@ -190,6 +196,15 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
                      if e.kind == "session_note"]
             assert any("acknowledged by" in str(n) for n in notes), notes
             qtbot.waitUntil(lambda: patients.view.banner.is_alert, timeout=WAIT_MS)
+        if k == 1:                      # an adverse event of today's session
+            actions.report_adverse_event(course_uid)
+            ae = actions.dialog
+            ae.description.setText("headache after the session")
+            ae.severity.setCurrentText("mild")
+            ae.action.setText("paracetamol")
+            ae._accept()
+            actions.controller.worker.wait_idle(WAIT_MS)
+            qtbot.waitUntil(lambda: "headache" in patients.view.adverse.item(0).text(), timeout=WAIT_MS)
         with qtbot.waitSignal(controller.sessionIndexed, timeout=WAIT_MS):
             w.sessions.close_session()
         assert w.state.session is None and not (session.folder / "session.lock").exists()
@@ -199,7 +214,8 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
     qtbot.waitUntil(lambda: len(view.session_rows()) == 3 and all(r[9] == "closed" for r in view.session_rows()),
                     timeout=WAIT_MS)
     rows = view.session_rows()
-    assert [r[0] for r in rows] == ["1", "2", "3"]
+    assert [r[0] for r in rows] == ["1", "2", "3"] and {r[2] for r in rows} == {"AB"}
+    assert "3 of 30 sessions" in patients.courses.currentItem().text()
     for r in rows:
         assert r[3] == str(PULSES) and r[4] == "100 %", r            # pulses, % on target
         med = float(r[5].split()[0])
@@ -208,6 +224,7 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
     regs = [float(r[7].split()[0]) for r in rows]
     assert regs == pytest.approx([reg.predicted_error_mm[fox.name] for reg in registrations], abs=0.051)
     assert view.outcomes.rowCount() == 5
+    assert view.adverse.count() == 1 and view.adverse.item(0).text().startswith("Session 2")
     assert not view.banner.is_alert          # session 3's PHQ-9 (item 9 = 0) cleared it
     w.records.show_patients()
     view.resize(view.size())

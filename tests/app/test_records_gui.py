@@ -229,3 +229,19 @@ def test_records_status_follows_the_sync_of_a_course_session(records_window, qtb
     qtbot.waitUntil(lambda: c.worker.pending == 0, timeout=WAIT_MS)
     assert records.session(session.record.session_id).events_synced_seq >= 1
     QtCore.QCoreApplication.processEvents()
+
+
+def test_opening_another_session_drops_the_previous_sittings_registration(records_window, tmp_path):
+    """The head reference is re-attached at every sitting: a registration from the session open
+    before must never guide the coil in the next one (it used to stay in memory)."""
+    w = records_window
+    first = w.sessions.create(tmp_path / "day1", "TMS-0300")
+    assert first is not None
+    w.state.set_registration(type("R", (), {"mri_from_reference": object(), "to_dict": lambda self: {}})())
+    w.state.registration_verified = True
+    assert w.state.navigation_not_ready() == ""
+    Session.create(tmp_path / "day2", "TMS-0300")
+    assert w.sessions.open(tmp_path / "day2", restore_autosave=False) is not None
+    assert w.state.registration is None and w.state.navigation_not_ready() == "not registered"
+    assert not (tmp_path / "day1" / "session.lock").exists()         # the first folder was let go
+    w.sessions.close_session()
