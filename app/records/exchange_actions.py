@@ -35,7 +35,7 @@ from tmsnav.navigation.session.event_log import read_events
 from tmsnav.navigation.targeting.targets import TargetSet
 from tmsnav.navigation.treatment.pulse_log import LoggedPulse, pulses_from_events
 
-__all__ = ["ExchangeActions", "TARGET_FILTERS", "PULSE_FILTERS"]
+__all__ = ["ExchangeActions", "install_exchange", "open_course", "TARGET_FILTERS", "PULSE_FILTERS"]
 
 log = logging.getLogger(__name__)
 
@@ -278,3 +278,21 @@ class ExchangeActions(QtCore.QObject):
 
 def _with_suffix(path: Path, suffix: str) -> Path:
     return path if path.suffix.lower() == suffix else path.with_name(path.name + suffix)
+
+
+def open_course(window) -> tuple[Any, str] | None:
+    """(records, course uid) of the open session's course, or None: no database open
+    (``window.records.controller.records``) or the open session belongs to no course."""
+    ui = getattr(window, "records", None)
+    records = getattr(getattr(ui, "controller", None), "records", None)
+    session = getattr(window.state, "session", None)
+    uid = getattr(getattr(session, "record", None), "course_uid", "") if session else ""
+    if records is None or not uid:
+        return None
+    return records, uid
+
+
+def install_exchange(window) -> ExchangeActions:
+    """The one line for ``MainWindow.__init__``: the File menu entries, the course taken from
+    the open session (:func:`open_course`)."""
+    return ExchangeActions(window, window.file_menu, course_source=lambda: open_course(window))

@@ -11,7 +11,7 @@ import pytest
 from PySide6 import QtWidgets
 
 from tmsnav.app.demo import prepare_demo_plan
-from tmsnav.app.records.exchange_actions import ExchangeActions
+from tmsnav.app.records.exchange_actions import ExchangeActions, install_exchange, open_course
 from tmsnav.navigation.exchange.brainsight import read_brainsight, write_brainsight
 from tmsnav.navigation.exchange.localite import read_trigger_markers
 from tmsnav.navigation.records.database import Database
@@ -136,3 +136,16 @@ def test_bids_export_needs_a_course_then_runs_off_the_gui_thread(planned, qtbot,
     assert (out / "sub-anonx01" / "ses-01" / "beh" / "sub-anonx01_ses-01_task-tms_events.tsv").is_file()
     assert "sub-anonx01" in actions.last_message                   # the sanitised label is said
     db.close()
+
+
+def test_install_takes_the_course_of_the_open_session(planned, tmp_path, monkeypatch):
+    window, _, session = planned
+    assert open_course(window) is None                  # the session belongs to no course
+    actions = install_exchange(window)
+    assert actions.export_bids(tmp_path) is None
+    assert "Open a patient's course first" in actions.last_message
+    records = object()
+    monkeypatch.setattr(window.records.controller, "records", records)
+    assert open_course(window) is None                  # a database, still no course
+    monkeypatch.setattr(session.record, "course_uid", "c0ffee00" * 4)
+    assert open_course(window) == (records, "c0ffee00" * 4)
