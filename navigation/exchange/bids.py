@@ -36,7 +36,7 @@ import math
 import re
 import shutil
 import tempfile
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -118,6 +118,16 @@ def _parse_time(iso: str | None) -> datetime | None:
         return datetime.fromisoformat(iso) if iso else None
     except ValueError:
         return None
+
+
+def _acq_time(iso: str | None) -> str:
+    """BIDS ``acq_time``: ``YYYY-MM-DDThh:mm:ss[.ffffff]Z`` in UTC (no other offset form)."""
+    t = _parse_time(iso)
+    if t is None:
+        return "n/a"
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + (f".{t.microsecond:06d}" if t.microsecond else "") + "Z"
 
 
 def _event_rows(pulses: Sequence[LoggedPulse], started_utc: str | None) -> list[list[str]]:
@@ -293,7 +303,7 @@ def export_course_bids(records: _RecordsLike, course_uid: str, out_dir: str | Pa
             _write_json(events.with_name(f"{prefix}_task-tms_events.json"),
                         {"TaskName": "tms", "SessionStartUTC": s.started_utc, **_SIDECAR})
             _check_events(events, pulses)
-            session_rows.append([ses, _cell(s.started_utc), str(s.number), _cell(s.status),
+            session_rows.append([ses, _acq_time(s.started_utc), str(s.number), _cell(s.status),
                                  str(len(pulses))])
         _write_tsv(sub / f"sub-{label}_sessions.tsv",
                    ["session_id", "acq_time", "session_number", "status", "pulses"], session_rows)

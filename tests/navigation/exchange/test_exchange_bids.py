@@ -92,6 +92,9 @@ def test_export_layout_privacy_and_events_round_trip(course):
     assert json.loads((eeg / "sub-P007b_ses-02_space-Other_coordsystem.json").read_text())[
         "IntendedFor"] == "bids::sub-P007b/ses-01/anat/sub-P007b_ses-01_T1w.nii.gz"
     assert check_bids_names(root) == []
+    sessions_tsv = (sub / "sub-P007b_sessions.tsv").read_text().splitlines()
+    assert sessions_tsv[0] == "session_id\tacq_time\tsession_number\tstatus\tpulses"
+    assert sessions_tsv[1].split("\t")[:3] == ["ses-01", "2026-12-01T09:00:00Z", "1"]
     for n in (1, 2, 3):
         events = sub / f"ses-0{n}" / "beh" / f"sub-P007b_ses-0{n}_task-tms_events.tsv"
         assert events.read_text().splitlines()[0].split("\t") == EVENT_COLUMNS
