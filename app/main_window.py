@@ -111,6 +111,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from .records.wiring import install_records
 
         self.records = install_records(self)     # File > Patients…, "Records:" status, previous pulses
+        from .records.exchange_actions import ExchangeActions
+
+        self.exchange = ExchangeActions(self, self.file_menu, course_source=self.records.course_source)
         from .brain_loading import BrainController
 
         self.brains = BrainController(self)

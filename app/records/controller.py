@@ -141,7 +141,7 @@ class RecordsController(QtCore.QObject):
             """The sync's own connection (its thread), opened again after the server returns."""
             return Records(Database.open(url, password=password, upgrade=False))
 
-        self.sync = RecordsSync(connect, session)
+        self.sync = RecordsSync(connect, session, close_on_stop=True)
         self._sync_session = session
         self.sync.start()
         self.refresh_status()

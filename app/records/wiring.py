@@ -46,6 +46,18 @@ class RecordsUi(QtCore.QObject):
         self.patients_window.activateWindow()
         return self.patients_window
 
+    def course_source(self):
+        """(records, course uid) for File > Export course as BIDS: the open session's course, else
+        the course selected in the patients window; None when there is neither (or no database)."""
+        from .exchange_actions import open_course
+
+        found = open_course(self.window)
+        if found is not None:
+            return found
+        records = self.controller.records
+        uid = self.patients_window.selected_course() if self.patients_window is not None else None
+        return None if records is None or uid is None else (records, uid)
+
     def shutdown(self) -> None:
         if self.patients_window is not None:
             self.patients_window.close()

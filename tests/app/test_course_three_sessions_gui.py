@@ -225,6 +225,7 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
     assert regs == pytest.approx([reg.predicted_error_mm[fox.name] for reg in registrations], abs=0.051)
     assert view.outcomes.rowCount() == 5
     assert view.adverse.count() == 1 and view.adverse.item(0).text().startswith("Session 2")
+    assert w.records.course_source()[1] == course_uid      # File > Export course as BIDS takes this course
     assert not view.banner.is_alert          # session 3's PHQ-9 (item 9 = 0) cleared it
     w.records.show_patients()
     view.resize(view.size())
