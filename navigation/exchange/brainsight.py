@@ -208,6 +208,10 @@ def _row_dict(cols: list[str], row: list[str]) -> dict[str, str]:
 def _pose(d: dict[str, str], ras_from_world: np.ndarray, what: str) -> np.ndarray | None:
     keys = ["Loc. X", "Loc. Y", "Loc. Z", *_M]
     missing = [k for k in keys if k not in d]
+    if missing and not [k for k in missing if k.startswith("Loc.")]:
+        raise ExchangeError(f"{what}: the file gives a position but no coil orientation (no "
+                            f"{missing[0]!r} column): tmsnav needs the full pose; export the "
+                            "target with its trajectory from Brainsight")
     if missing:
         raise ExchangeError(f"{what}: the file has no column {missing[0]!r}")
     values = [optional_float(d[k], f"{what}, {k}") for k in keys]

@@ -92,3 +92,10 @@ def test_brainsight_without_targets_or_samples(tmp_path):
 def test_describe_plain_text(tmp_path):
     (tmp_path / "notes.txt").write_text("hello world\n")
     assert "starting with 'hello world'" in describe(tmp_path / "notes.txt")
+
+
+def test_brainsight_target_without_orientation_says_so(tmp_path):
+    (tmp_path / "p.txt").write_text("# Version: 12\n# Coordinate system: NIfTI:Scanner\n"
+                                    "# Target Name\tLoc. X\tLoc. Y\tLoc. Z\nF3\t-35\t40\t50\n")
+    with pytest.raises(ExchangeError, match="position but no coil orientation"):
+        read_brainsight(tmp_path / "p.txt")
