@@ -111,14 +111,25 @@ def test_torn_line_and_unknown_kinds_are_skipped_not_fatal(records: Records, tod
     with open(s.folder / "events.jsonl", "a") as f:
         f.write('{"seq": 999, "kind": "pulse", "time_utc": "2026-12-05T10:00:00", "monotonic_ns": 1, '
                 '"index": 3}\n')                           # a malformed pulse record (fields missing)
-        f.write('{"seq": 1000, "kind": "pul')              # torn by a crash
+        bad_pose = _bad_pose_pulse()
+        f.write(json.dumps({"seq": 1000, "kind": "pulse", "time_utc": "2026-12-05T10:00:00",
+                            "monotonic_ns": 2, **bad_pose}) + "\n")   # a 3x3 "pose"
+        f.write('{"seq": 1001, "kind": "pul')              # torn by a crash
     result = index_session_folder(records, s.folder)
     assert result.pulses_added == 2 and result.unknown_kinds == ("future_kind_from_tmsnav_9",)
-    assert result.skipped_lines == 1                       # the malformed pulse; the torn tail waits
+    assert result.skipped_lines == 2                       # the malformed pulses; the torn tail waits
     reopened = Session.open(s.folder)                      # the next program closes the torn line
     _log_pulses(reopened, [3.0])
     result = index_session_folder(records, s.folder)
-    assert result.pulses_total == 3 and result.skipped_lines == 2
+    assert result.pulses_total == 3 and result.skipped_lines == 3
+    assert [p.index for p in records.pulses(s.record.session_id)] == [1, 2, 3]
+
+
+def _bad_pose_pulse() -> dict:
+    log = PulseLog()
+    data = log.record(5, "magpro", mri_from_hotspot=_pose(1.0), target=_Target()).to_event_data()
+    data["mri_from_hotspot"] = np.eye(3).tolist()
+    return data
 
 
 def test_damaged_session_json_still_indexes_from_the_last_good_autosave(records: Records, today):
