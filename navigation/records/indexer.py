@@ -175,6 +175,7 @@ class FolderReader:
         self.skipped = 0
         self.unknown: set[str] = set()
         self.course: CourseInfo | None = None       # cached by the indexer
+        self.folder_checked = False                   # _refuse_a_copy passed
 
     def read_new(self) -> int:
         """Parse the complete lines added since the last call; returns how many events."""
@@ -294,6 +295,29 @@ def _notes(record: SessionRecord | None, notes: list[Event]) -> str:
     return "\n".join(lines)
 
 
+def _refuse_a_copy(records: "Records", session_uid: str, folder: Path) -> None:
+    """A session indexed from one folder is not indexed from a copy of it as well: both would
+    claim the same pulse numbers and the copy's later pulses would be silently dropped. A folder
+    that was moved (the old one is gone) is followed."""
+    from .errors import NotFoundError
+
+    try:
+        known = records.session(session_uid).folder
+    except NotFoundError:
+        return
+    if not known or Path(known) == folder.resolve():
+        return
+    other = Path(known) / "session.json"
+    try:
+        same = other.exists() and _read_record(other).session_id == session_uid
+    except SessionError:
+        same = True                          # damaged, but there: still the original
+    if same:
+        raise RecordsError(f"This session is recorded from another folder ({known}); {folder} is a "
+                           "copy of it and is not added to the clinic record a second time. Record "
+                           "in the original folder, or start today's session anew.")
+
+
 def index_session_folder(records: "Records", folder: str | Path, *,
                          reader: FolderReader | None = None) -> IndexResult:
     """Bring the database up to the session folder (from the row's watermark on; idempotent).
@@ -335,6 +359,9 @@ def index_session_folder(records: "Records", folder: str | Path, *,
                                                                   course.protocol.target_name))
     fields = {k: v for k, v in fields.items() if v is not None or k in (
         "ended_utc", "motor_threshold_pct_mso", "intensity_pct_mso")}
+    if not reader.folder_checked:
+        _refuse_a_copy(records, session_uid, folder)
+        reader.folder_checked = True
     info = records.upsert_session(session_uid, course_uid, **fields)
     return _commit_batch(records, info.uid, course_uid, info.number, reader)
 

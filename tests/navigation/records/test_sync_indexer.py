@@ -164,3 +164,25 @@ def test_reader_waits_for_an_incomplete_last_line(tmp_path: Path):
     assert reader.read_new() == 0 and reader.skipped == 0
     path.write_text(line + "\n")
     assert reader.read_new() == 1 and reader.notes[0].data["text"] == "a"
+
+
+def test_a_copy_of_an_indexed_folder_is_refused_but_a_moved_one_is_followed(records: Records, today):
+    import shutil
+
+    _course_uid, s = today
+    _log_pulses(s, [0.5])
+    index_session_folder(records, s.folder)
+    copy = s.folder.with_name(s.folder.name + "-copy")
+    shutil.copytree(s.folder, copy)
+    (copy / "session.lock").unlink()
+    _log_pulses(Session.open(copy), [9.0])                # recorded into the copy by mistake
+    with pytest.raises(RecordsError, match="is a copy of it"):
+        index_session_folder(records, copy)
+    assert records.session(s.record.session_id).pulses_total == 1
+    s.release_lock()
+    moved = s.folder.with_name("moved")
+    shutil.rmtree(copy)
+    s.folder.rename(moved)                                # the sessions folder moved to a new disk
+    _log_pulses(Session.open(moved), [1.5])
+    assert index_session_folder(records, moved).pulses_total == 2
+    assert Path(records.session(s.record.session_id).folder) == moved.resolve()
