@@ -27,8 +27,8 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import (Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table,
-                                TableStyle)
+from reportlab.platypus import (CondPageBreak, Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer,
+                                Table, TableStyle)
 
 from . import content as c
 from .html import Screenshot
@@ -39,6 +39,7 @@ __all__ = ["session_pdf", "course_pdf", "FONT", "FONT_BOLD"]
 FONT, FONT_BOLD = "TmsnavSans", "TmsnavSans-Bold"
 MARGIN = 18 * MM
 TEXT_WIDTH = A4[0] - 2 * MARGIN
+HEADING_ROOM = 40 * MM          # a heading starts a new page when less than this is left below it
 BLUE, GREY, LIGHT = colors.HexColor("#0072B2"), colors.HexColor("#555555"), colors.HexColor("#e8eef4")
 ALERT_RED, ALERT_BG = colors.HexColor("#b00020"), colors.HexColor("#fde8ea")
 
@@ -85,17 +86,22 @@ class _Doc:
         self.story: list[Flowable] = []
         self._heading: Flowable | None = None
 
-    def add(self, *flowables: Flowable) -> None:
-        """Append; a pending heading is kept on one page with the first of these."""
+    def add(self, *flowables: Flowable, whole: bool = False) -> None:
+        """Append. A pending heading goes first: on one page with a ``whole`` item (a figure, which
+        never splits); before a table or text, which may split, :meth:`h2` already made sure some
+        room is left below it (a long table must not push its heading a page on)."""
         items = list(flowables)
         if self._heading is not None and items:
-            items[0] = KeepTogether([self._heading, items[0]])
+            items[0] = KeepTogether([self._heading, items[0]]) if whole else items[0]
+            if not whole:
+                items.insert(0, self._heading)
             self._heading = None
         self.story += items
 
     def h2(self, text: str) -> None:
         if self._heading is not None:
             self.story.append(self._heading)
+        self.story.append(CondPageBreak(HEADING_ROOM))
         self._heading = _Rule(text, self.s["h2"])
 
     def para(self, text: str, style: str = "body") -> None:
@@ -131,7 +137,7 @@ class _Doc:
         if height > max_height:
             width, height = width * max_height / height, max_height
         self.add(KeepTogether([Image(io.BytesIO(png), width=width, height=height),
-                               _p(caption, self.s["small"]), Spacer(1, 6)]))
+                               _p(caption, self.s["small"]), Spacer(1, 6)]), whole=True)
 
     def alerts(self, alerts: Sequence[str]) -> None:
         if not alerts:
@@ -150,13 +156,12 @@ class _Doc:
 
 
 class _Rule(Flowable):
-    """A section heading with a blue rule under it; kept with what follows."""
+    """A section heading with a blue rule under it (kept with what follows by :class:`_Doc`)."""
 
     def __init__(self, text: str, style: ParagraphStyle) -> None:
         super().__init__()
         self.para = _p(text, style)
         self.style = style
-        self.keepWithNext = True
 
     def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
         _, h = self.para.wrap(avail_w, avail_h)
