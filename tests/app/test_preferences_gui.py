@@ -256,6 +256,8 @@ def test_test_connection_runs_off_the_gui_thread(window, qtbot, tmp_path: Path) 
     dialog.reject()
 
 
+@pytest.mark.safety(hazard="units", control="distances shown in cm (Preferences) carry the unit on "
+                    "every Navigate number and chairside caption and equal mm / 10")
 def test_navigate_numbers_in_cm_on_the_phantom_head(window, qtbot, tmp_path: Path) -> None:
     """Another head than the sample one; the numbers carry their unit everywhere and are the
     same distance (mm / 10), on the Navigate tab and in the large chairside layout."""
@@ -306,6 +308,8 @@ def test_navigate_numbers_in_cm_on_the_phantom_head(window, qtbot, tmp_path: Pat
     assert big.small_label.text().startswith(f"Depth (+ pressing in) {err.depth_mm / 10:+.2f} cm")
 
 
+@pytest.mark.safety(hazard="privacy", control="reports name the patient by pseudonym only unless "
+                    "the clinic turns identity on in Preferences")
 def test_report_identity_setting_decides_whether_the_name_is_in_the_report(qtbot, tmp_path: Path,
                                                                            monkeypatch) -> None:
     """Off (the default): the pseudonym only; on: the name and MRN in the header too."""

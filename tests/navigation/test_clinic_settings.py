@@ -72,6 +72,8 @@ def test_tolerance_is_the_navigate_tabs_and_radians_inside(tmp_path: Path) -> No
     assert stored == pytest.approx(0.0698, abs=1e-4), "angles are stored in radians, not degrees"
 
 
+@pytest.mark.safety(hazard="units", control="a tolerance of 5 (degrees) in clinic.json's radians "
+                    "field is refused and the default used, with a message")
 def test_a_tolerance_in_degrees_written_as_radians_is_refused() -> None:
     """The classic mix-up: 5 (meant as degrees) in the radians field is 286 degrees."""
     settings, messages = ClinicSettings.from_dict({"format_version": 1, "tolerance_angle_rad": 5})
