@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import keyring
+import numpy as np
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
@@ -20,6 +21,7 @@ from tmsnav.navigation.clinic_settings import (FORMAT_VERSION, ClinicSettings, l
                                                save_settings, settings_path)
 from tmsnav.navigation.guidance import GuidanceError
 from tmsnav.navigation.records import credentials
+from tmsnav.navigation.transforms import Frame, Transform
 from tests.app.test_guidance_session_gui import left_frontal_target
 
 pytestmark = pytest.mark.gui
@@ -37,6 +39,19 @@ def error(in_plane: float, tilt_deg: float = 1.0) -> GuidanceError:
     return GuidanceError(offset_x_mm=in_plane, offset_y_mm=0.0, depth_mm=0.5,
                          tilt_rad=math.radians(tilt_deg), twist_rad=0.0, anterior_mm=in_plane,
                          right_mm=0.0)
+
+
+def shifted(mm: float) -> np.ndarray:
+    m = np.eye(4)
+    m[0, 3] = mm
+    return m
+
+
+class FakeTarget:
+    """A target at the MRI origin (the pulse log needs a name and mri_from_target)."""
+
+    name = "test target"
+    mri_from_target = Transform(Frame.MRI, Frame.TARGET, np.eye(4))
 
 
 class MemoryKeyring(KeyringBackend):
@@ -96,6 +111,12 @@ def test_clinic_settings_take_effect_when_the_window_starts(window, tmp_path: Pa
                 tp.cues.tolerance, window.chairside.view.bullseye.tolerance):
         assert tol.distance_mm == 2.0 and tol.tilt_rad == pytest.approx(math.radians(4.0))
     assert not error(2.5).on_target(tp.recorder.log.tolerance), "a 2.5 mm pulse is now off target"
+    pulse = tp.recorder.log.record(1_000, "test", target=FakeTarget(),
+                                   mri_from_hotspot=Transform(Frame.MRI, Frame.HOTSPOT, shifted(2.5)))
+    assert pulse.position_error_mm == pytest.approx(2.5) and pulse.within_tolerance is False
+    pulse = tp.recorder.log.record(2_000, "test", target=FakeTarget(),
+                                   mri_from_hotspot=Transform(Frame.MRI, Frame.HOTSPOT, shifted(1.5)))
+    assert pulse.within_tolerance is True
     # sounds off: the cue is still given (flash) but no beep
     tp.cues.guidance(error(1.0), now_ns=10**12)
     assert tp.cues.given == ["on_target"] and tp.cues.beeps == 0
