@@ -10,7 +10,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
 
 from tmsnav.navigation.clinic_settings import ClinicSettings, save_settings, settings_path
 from tmsnav.navigation.records.credentials import (SERVICE, CredentialsError, KeyringUnavailable,
@@ -40,6 +40,13 @@ class MemoryKeyring(KeyringBackend):
     def delete_password(self, service: str, username: str) -> None:
         if self.items.pop((service, username), None) is None:
             raise PasswordDeleteError("not found")
+
+
+class VanishingKeyring(MemoryKeyring):
+    """A backend that looked usable but has nothing behind it (keyring raises NoKeyringError)."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise NoKeyringError("no backend")
 
 
 class LockedKeyring(MemoryKeyring):
@@ -142,3 +149,16 @@ def test_empty_password_and_unreadable_url_are_refused(memory_keyring) -> None:
     with pytest.raises(CredentialsError, match="cannot be read"):
         keyring_user("not a url")
     assert memory_keyring.items == {}
+
+
+def test_no_keyring_error_from_the_backend_is_said_as_no_keyring(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(VanishingKeyring())
+    try:
+        with pytest.raises(KeyringUnavailable) as info:
+            store_password(URL, SECRET)
+        assert "No system keyring" in str(info.value) and SECRET not in str(info.value)
+    finally:
+        keyring.set_keyring(previous)
+    assert list(tmp_path.rglob("*")) == [], "no plain-text fallback file"
