@@ -70,6 +70,7 @@ class RecordsSync:
         self.max_retry_s = float(max_retry_s)
         self.batch_s = float(batch_s)
         self._cond = threading.Condition()
+        self._attempt_lock = threading.Lock()   # one indexing run at a time (stop() may run one too)
         self._dirty = True
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -124,8 +125,7 @@ class RecordsSync:
         status = self._status
         pending = self.pending_events()
         if status.state == "synced" and pending > 0:
-            return SyncStatus("pending", pending, f"{pending} events being sent to the clinic "
-                              "database", None)
+            return SyncStatus("pending", pending, self._message("pending", pending, None, ""), None)
         if status.pending_events != pending and status.state in ("offline", "error"):
             return SyncStatus(status.state, pending, self._message(status.state, pending,
                                                                    status.since_utc, self._detail),
@@ -172,6 +172,10 @@ class RecordsSync:
 
     def _attempt(self) -> bool:
         """One indexing run; True when the database took everything read."""
+        with self._attempt_lock:
+            return self._attempt_locked()
+
+    def _attempt_locked(self) -> bool:
         self.runs += 1
         try:
             if self._records is None:
