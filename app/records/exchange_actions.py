@@ -128,6 +128,10 @@ class ExchangeActions(QtCore.QObject):
         scalp = getattr(head, "scalp", None)
         warnings: list[str] = []
         notes = list(data.notes)
+        if kind == "brainsight":
+            mismatch = brainsight.space_mismatch(data.coordinate_system, *self._t1())
+            if mismatch is not None:
+                warnings.append(mismatch)
         from tmsnav.app.planning.target_undo import TargetEdit, snapshot
         before = snapshot(state.targets)
         added = []
@@ -167,6 +171,13 @@ class ExchangeActions(QtCore.QObject):
         self._info("Targets imported", text, warn=bool(warnings))
         return len(added)
 
+    def _t1(self) -> tuple[Path | None, str]:
+        """The open T1's file and the header transform tmsnav uses (for Brainsight's labels)."""
+        volume = getattr(getattr(self.window.state, "head", None), "volume", None)
+        if volume is None:
+            return None, ""
+        return volume.source, str(volume.affine_source)
+
     # ----- export targets ---------------------------------------------------------------------
     def choose_export_targets(self) -> None:
         path, chosen = QtWidgets.QFileDialog.getSaveFileName(
@@ -182,7 +193,8 @@ class ExchangeActions(QtCore.QObject):
         path = _with_suffix(Path(path), _SUFFIX[fmt])
         try:
             if fmt == "brainsight":
-                out = brainsight.write_brainsight(path, targets)
+                space = brainsight.coordinate_system_for(*self._t1())
+                out = brainsight.write_brainsight(path, targets, coordinate_system=space)
             elif fmt == "localite":
                 out = localite.write_instrument_markers(path, targets)
             else:
@@ -227,7 +239,9 @@ class ExchangeActions(QtCore.QObject):
         path = _with_suffix(Path(path), _SUFFIX[fmt])
         try:
             if fmt == "brainsight":
-                out = brainsight.write_brainsight(path, self.window.state.targets, pulses)
+                out = brainsight.write_brainsight(path, self.window.state.targets, pulses,
+                                                  coordinate_system=brainsight.coordinate_system_for(
+                                                      *self._t1()))
             else:
                 out = localite.write_trigger_markers(path, pulses)
         except NavigationError as exc:

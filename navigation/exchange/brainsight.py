@@ -13,14 +13,16 @@ tab-separated column names (``# Target Name``, ``# Sample Name``, ``# Session Na
 ``Comment``, EMG columns.
 
 Coil axes: Brainsight's z points out of the head and its x is mirrored (see :mod:`.poses`).
-Coordinate systems read: ``NIfTI:Scanner`` / ``NIfTI:Aligned`` (also written ``NIfTI:S:...`` /
-``NIfTI:Q:...`` by version 14) are the T1's world RAS = tmsnav's ``mri``; ``World`` (DICOM
+Coordinate systems read: the ``NIfTI:*`` spaces — ``Scanner``, ``Aligned``, ``MNI-152``,
+``Talairach``, written ``NIfTI:S:...`` / ``NIfTI:Q:...`` by version 14 — are the T1 header's own
+transforms named by their xform code (Rogue Research's description, quoted in SimNIBS'
+``nnav.brainsight``), i.e. the image's world RAS = tmsnav's ``mri`` when tmsnav uses the same
+transform of the same T1 (:func:`space_mismatch` says when it does not). ``World`` (DICOM
 projects) is LPS and converted. Refused: ``Brainsight`` (its internal voxel-corner frame, which
-needs the image to convert), ``NIfTI:MNI-152`` and ``NIfTI:Talairach`` (template spaces, not this
-patient's head). Units other than millimetres and degrees are refused.
+needs the image to convert). Units other than millimetres and degrees are refused.
 
-What tmsnav writes: version 14 columns, the coordinate system given (default ``NIfTI:Scanner``:
-choose ``NIfTI:Aligned`` when the T1's sform/qform code says "aligned"), numbers at full double
+What tmsnav writes: version 14 columns, the coordinate system given (default ``NIfTI:Scanner``;
+the app names the T1's own space with :func:`coordinate_system_for`), numbers at full double
 precision (``repr``), times in UTC. Sample columns from a pulse: ``Target Error`` = in-plane
 position error, ``Angular Error`` = tilt, ``Twist Error`` = handle twist (degrees),
 ``Dist. to Target`` = straight distance from the pulse's coil centre to its target's scalp point,
@@ -47,7 +49,8 @@ from .detect import require
 from .errors import ExchangeError
 from .poses import RAS_FROM_LPS, checked_pose, from_vendor, target_from_pose, to_vendor
 
-__all__ = ["write_brainsight", "read_brainsight", "TARGET_COLUMNS", "SAMPLE_COLUMNS"]
+__all__ = ["write_brainsight", "read_brainsight", "coordinate_system_for", "space_mismatch",
+           "TARGET_COLUMNS", "SAMPLE_COLUMNS"]
 
 _M = [f"m{i}n{j}" for i in range(3) for j in range(3)]
 TARGET_COLUMNS = ["Target Name", "Loc. X", "Loc. Y", "Loc. Z", *_M]
@@ -58,11 +61,54 @@ SAMPLE_COLUMNS = ["Sample Name", "Session Name", "Index", "Assoc. Target", "Loc.
                   "Chamber IndexX", "Chamber IndexY", "Offset", "Comment", "EMG Channels",
                   "EMG Window Start", "EMG Window End"]
 _NULL = "(null)"
-_READ_SPACES = re.compile(r"^nifti:(?:[qs]:)?(scanner|aligned)$", re.I)
+#: Brainsight's NIfTI spaces are the T1 header's own transforms, named by their xform code
+#: (version 14 adds S: / Q: for the sform / qform): all are the image's world coordinates.
+_READ_SPACES = re.compile(r"^nifti:(?:([qs]):)?(scanner|aligned|mni-152|talairach)$", re.I)
 _REFUSED_SPACES = {"brainsight": "Brainsight's internal frame (origin at a corner voxel, needs "
-                                 "the image to convert)",
-                   "nifti:mni-152": "the MNI-152 template, not this patient's head",
-                   "nifti:talairach": "Talairach space, not this patient's head"}
+                                 "the image to convert)"}
+
+
+#: NIfTI xform codes (NIfTI-1 header, qform_code/sform_code) -> Brainsight's name of that space.
+_XFORM_TO_BRAINSIGHT = {1: "NIfTI:Scanner", 2: "NIfTI:Aligned", 3: "NIfTI:Talairach",
+                        4: "NIfTI:MNI-152"}
+
+
+def coordinate_system_for(t1_path: str | Path | None, affine_source: str) -> str:
+    """The Brainsight name of the T1's own coordinates: the code of the form tmsnav used
+    (``affine_source`` "sform"/"qform") read from the NIfTI header. Brainsight offers exactly the
+    spaces the header declares, so the export names the one a Brainsight project of this T1 has.
+    "NIfTI:Scanner" when the file or the code cannot be read (a DICOM series, no code)."""
+    if t1_path is None or affine_source not in ("sform", "qform"):
+        return "NIfTI:Scanner"
+    try:
+        import nibabel as nib
+        header = nib.load(str(t1_path)).header
+        code = int(header[f"{affine_source}_code"])
+    except (OSError, ValueError, KeyError, TypeError, ImportError):
+        return "NIfTI:Scanner"
+    return _XFORM_TO_BRAINSIGHT.get(code, "NIfTI:Scanner")
+
+
+def space_mismatch(file_space: str, t1_path: str | Path | None, affine_source: str) -> str | None:
+    """Why a file's NIfTI space may not be the open T1's coordinates, or None when it is (or
+    cannot be told). The file names the header transform it used (its xform code, and with
+    version 14 whether it was the sform or the qform); tmsnav uses one transform of the T1
+    (``affine_source``): when the two differ, the targets can be shifted or rotated."""
+    m = _READ_SPACES.match(file_space.strip())
+    if m is None or t1_path is None or affine_source not in ("sform", "qform"):
+        return None
+    form, kind = m.group(1), m.group(2)
+    expected = coordinate_system_for(t1_path, affine_source)
+    problems = []
+    if form is not None and {"s": "sform", "q": "qform"}[form.lower()] != affine_source:
+        problems.append(f"the file uses the {'sform' if form.lower() == 's' else 'qform'}, "
+                        f"tmsnav this T1's {affine_source}")
+    if expected.split(":")[-1].lower() != kind.lower():
+        problems.append(f"the file is in {file_space}, this T1's {affine_source} is {expected}")
+    if not problems:
+        return None
+    return ("; ".join(problems) + ": was it exported for another image, or do the T1's sform and "
+            "qform differ? Check the targets before use")
 
 
 # ----- writing --------------------------------------------------------------------------------
@@ -107,9 +153,10 @@ def write_brainsight(path: str | Path, targets: TargetSet | Iterable[Target],
                      coordinate_system: str = "NIfTI:Scanner", session_name: str = "tmsnav",
                      newline: str = "\n") -> Path:
     """Write targets (and the pulses as samples) as a Brainsight text export; returns the path."""
-    if not _READ_SPACES.match(coordinate_system):
-        raise ExchangeError(f"tmsnav writes Brainsight files in NIfTI:Scanner or NIfTI:Aligned "
-                            f"(the T1's own RAS), not {coordinate_system!r}")
+    if coordinate_system not in _XFORM_TO_BRAINSIGHT.values():
+        raise ExchangeError(f"tmsnav writes Brainsight files in the T1's own coordinates "
+                            f"(one of {', '.join(_XFORM_TO_BRAINSIGHT.values())}), not "
+                            f"{coordinate_system!r}")
     targets = list(targets)
     by_name = {t.name: t for t in targets}
     lines = ["# Version: 14", f"# Coordinate system: {coordinate_system}",
@@ -161,8 +208,8 @@ def _world_to_ras(space: str, path: Path, notes: list[str]) -> np.ndarray:
         return RAS_FROM_LPS
     why = _REFUSED_SPACES.get(low, "a coordinate system tmsnav does not know")
     raise ExchangeError(f"{path.name} is in the coordinate system {space!r}, {why}. Export it "
-                        "again from Brainsight with 'NIfTI:Scanner' or 'NIfTI:Aligned' (the T1's "
-                        "own coordinates)")
+                        "again from Brainsight in one of the NIfTI spaces (the T1's own "
+                        "coordinates, e.g. 'NIfTI:Scanner' or 'NIfTI:Aligned')")
 
 
 def _check_units(units: str | None, path: Path, notes: list[str]) -> None:
@@ -256,8 +303,8 @@ def read_brainsight(path: str | Path) -> ExchangeData:
     if not space:
         raise ExchangeError(f"{path.name} does not say its coordinate system ('# Coordinate "
                             "system:' line): tmsnav will not guess where the targets are")
-    ras = _world_to_ras(space, path, notes)
     by_tmsnav = header.get("created by", "").lower().startswith("tmsnav")
+    ras = _world_to_ras(space, path, notes)
     data = ExchangeData(format="brainsight", coordinate_system=space, notes=notes)
     if "Target Name" in blocks:
         cols, rows = blocks["Target Name"]

@@ -149,3 +149,18 @@ def test_install_takes_the_course_of_the_open_session(planned, tmp_path, monkeyp
     assert open_course(window) is None                  # a database, still no course
     monkeypatch.setattr(session.record, "course_uid", "c0ffee00" * 4)
     assert open_course(window) == (records, "c0ffee00" * 4)
+
+
+def test_brainsight_space_follows_the_t1_and_a_mismatch_is_warned(planned, tmp_path):
+    from tmsnav.navigation.exchange.brainsight import coordinate_system_for
+
+    window, actions, _ = planned
+    volume = window.state.head.volume
+    expected = coordinate_system_for(volume.source, volume.affine_source)
+    out = actions.export_targets(tmp_path / "t", "brainsight")
+    assert f"# Coordinate system: {expected}\n" in out.read_text()
+    other = "NIfTI:Aligned" if expected != "NIfTI:Aligned" else "NIfTI:Scanner"
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text(out.read_text().replace(expected, other))
+    assert actions.import_targets(wrong) == 2
+    assert "Check before use" in actions.last_message and other in actions.last_message

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pytest
 import scipy.io
 from scipy.spatial.transform import Rotation
 
-from tmsnav.navigation.exchange.brainsight import read_brainsight, write_brainsight
+from tmsnav.navigation.exchange.brainsight import (coordinate_system_for, read_brainsight,
+                                                   space_mismatch, write_brainsight)
 from tmsnav.navigation.exchange.errors import ExchangeError
 from tmsnav.navigation.exchange.localite import (read_instrument_markers, read_trigger_markers,
                                                  write_instrument_markers, write_trigger_markers)
@@ -240,12 +242,41 @@ def test_brainsight_mirrored_axes_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("space,words", [("Brainsight", "internal frame"),
-                                         ("NIfTI:MNI-152", "MNI-152"),
-                                         ("NIfTI:Talairach", "Talairach"),
-                                         ("Talairach-ish", "does not know")])
+                                         ("Talairach-ish", "does not know"),
+                                         ("NIfTI:Other", "does not know")])
 def test_brainsight_other_coordinate_systems_are_refused(tmp_path, space, words):
     with pytest.raises(ExchangeError, match=words):
         read_brainsight(_edited(tmp_path, "NIfTI:Aligned", space))
+
+
+@pytest.mark.parametrize("space", ["NIfTI:Scanner", "NIfTI:S:Aligned", "NIfTI:Q:Scanner",
+                                   "NIfTI:MNI-152", "nifti:talairach"])
+def test_brainsight_nifti_spaces_are_the_images_own_coordinates(tmp_path, space):
+    _assert_known_pose(read_brainsight(_edited(tmp_path, "NIfTI:Aligned", space)).targets["Left M1"])
+
+
+def _t1(path: Path, sform_code: int, qform_code: int) -> Path:
+    img = nib.Nifti1Image(np.zeros((4, 4, 4), np.int16), np.eye(4))
+    img.set_sform(np.eye(4), code=sform_code)
+    img.set_qform(np.eye(4), code=qform_code)
+    nib.save(img, path)
+    return path
+
+
+def test_coordinate_system_for_and_space_mismatch(tmp_path):
+    scanner = _t1(tmp_path / "scanner.nii.gz", 1, 1)
+    aligned = _t1(tmp_path / "aligned.nii.gz", 2, 1)
+    assert coordinate_system_for(scanner, "sform") == "NIfTI:Scanner"
+    assert coordinate_system_for(aligned, "sform") == "NIfTI:Aligned"
+    assert coordinate_system_for(aligned, "qform") == "NIfTI:Scanner"
+    assert coordinate_system_for(None, "sform") == coordinate_system_for(aligned, "dicom") == \
+        "NIfTI:Scanner"
+    assert space_mismatch("NIfTI:Aligned", aligned, "sform") is None
+    assert space_mismatch("NIfTI:S:Aligned", aligned, "sform") is None
+    assert "NIfTI:Scanner" in space_mismatch("NIfTI:Scanner", aligned, "sform")
+    assert "uses the qform" in space_mismatch("NIfTI:Q:Aligned", aligned, "sform")
+    assert space_mismatch("World", aligned, "sform") is None        # LPS, converted: no form
+    assert space_mismatch("NIfTI:Aligned", None, "sform") is None   # nothing to compare with
 
 
 def test_brainsight_units_other_than_mm_are_refused(tmp_path):
