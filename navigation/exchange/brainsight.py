@@ -36,7 +36,7 @@ import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -82,7 +82,7 @@ def coordinate_system_for(t1_path: str | Path | None, affine_source: str) -> str
         return "NIfTI:Scanner"
     try:
         import nibabel as nib
-        header = nib.load(str(t1_path)).header
+        header: Any = nib.load(str(t1_path)).header
         code = int(header[f"{affine_source}_code"])
     except (OSError, ValueError, KeyError, TypeError, ImportError):
         return "NIfTI:Scanner"
