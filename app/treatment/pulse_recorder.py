@@ -56,6 +56,7 @@ class PulseRecorder(QtCore.QObject):
         self._timer.timeout.connect(self.pairer.poll)
         self._timer.start()
         window.tracking.connectionChanged.connect(self._follow_tracker)
+        self._last_session = None                         # the last session pulses were logged into
         self.state.sessionChanged.connect(self._follow_session)
         self._follow_session(self.state.session)
         self._follow_tracker(window.tracking.connected)
@@ -110,8 +111,16 @@ class PulseRecorder(QtCore.QObject):
             self._unsubscribe = acquisition.subscribe(self.add_frames)
 
     def _follow_session(self, session) -> None:
-        """Pulses are written to the open session's append-only event log as they happen."""
-        self.log.event_log = None if session is None else session.events
+        """Pulses are written to the open session's append-only event log as they happen; another
+        session (the next sitting of a course) starts a fresh count, so its summary and the
+        chairside counter are that session's alone."""
+        last, events = self._last_session, None if session is None else session.events
+        if session is not None and last is not None and session is not last:
+            self.log.start_over(events)
+        else:
+            self.log.event_log = events
+        if session is not None:
+            self._last_session = session
 
     def statistics_text(self) -> str:
         st = self.log.statistics()

@@ -161,6 +161,13 @@ class PulseLog:
         with self._lock:
             self._listeners.append(callback)
 
+    def start_over(self, event_log: EventLog | None) -> None:
+        """A new session: forget the pulses shown so far (they are in the previous session's own
+        event log) and log the next ones, numbered from 1, into ``event_log``."""
+        with self._lock:
+            self._pulses = []
+            self.event_log = event_log
+
     def set_tolerance(self, tolerance: Tolerance) -> None:
         """Applies to pulses logged from now on (each pulse keeps the verdict it was logged with)."""
         self.tolerance = tolerance

@@ -181,11 +181,12 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
         registrations.append(register_today(w, fiducials_mri, seed=10 + k))
         qtbot.waitUntil(lambda: guidance.last_error is not None and guidance.last_error.on_target(
             guidance.bullseye.tolerance), timeout=60_000)
-        before = len(log.pulses)
+        assert len(log.pulses) == 0              # each sitting counts its own pulses (summary, chairside)
         for n in range(PULSES):
             qtbot.keyClick(w.panels, QtCore.Qt.Key.Key_F8)
-            qtbot.waitUntil(lambda n=n: len(log.pulses) == before + n + 1, timeout=WAIT_MS)
-        assert all(p.pose_known for p in log.pulses[before:])
+            qtbot.waitUntil(lambda n=n: len(log.pulses) == n + 1, timeout=WAIT_MS)
+        assert all(p.pose_known for p in log.pulses) and [p.index for p in log.pulses] == list(range(1, PULSES + 1))
+        assert w.treatment_panel.recorder.statistics_text().startswith(f"{PULSES} pulses")
 
         day = today - dt.timedelta(days=DAYS_AGO[k])
         enter_assessment(qtbot, actions, course_uid, "PHQ-9", PHQ9[k], day, TIMEPOINTS[k], acknowledge=(k == 1))
