@@ -58,7 +58,8 @@ EVENT_COLUMNS = ["onset", "duration", "trial_type", "pulse_index", "output_pct_m
                  "angle_error_deg", "depth_error_mm", "twist_error_deg", "within_tolerance",
                  "pose_unknown_reason", "source", "wall_time_utc"]
 _SIDECAR: dict[str, dict[str, Any]] = {
-    "onset": {"Description": "Time of the pulse since the session started", "Units": "s"},
+    "onset": {"Description": "Time of the pulse since the session started (OnsetZeroUTC; the "
+                             "first pulse when the start is not recorded)", "Units": "s"},
     "duration": {"Description": "A TMS pulse lasts well under a millisecond: 0", "Units": "s"},
     "trial_type": {"Levels": {"tms_pulse": "one delivered TMS pulse"}},
     "pulse_index": {"Description": "Number of the pulse in the session (1, 2, ...)"},
@@ -130,10 +131,15 @@ def _acq_time(iso: str | None) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S") + (f".{t.microsecond:06d}" if t.microsecond else "") + "Z"
 
 
-def _event_rows(pulses: Sequence[LoggedPulse], started_utc: str | None) -> list[list[str]]:
+def _onset_zero(pulses: Sequence[LoggedPulse], started_utc: str | None) -> datetime | None:
+    """Onsets count from the session's start, or from its first pulse when the start is unknown."""
     t0 = _parse_time(started_utc)
     if t0 is None and pulses:
         t0 = _parse_time(pulses[0].wall_time_iso)
+    return t0
+
+
+def _event_rows(pulses: Sequence[LoggedPulse], t0: datetime | None) -> list[list[str]]:
     rows = []
     for p in pulses:
         t = _parse_time(p.wall_time_iso)
@@ -299,9 +305,11 @@ def export_course_bids(records: _RecordsLike, course_uid: str, out_dir: str | Pa
             _electrodes(s.folder, base / "eeg" / f"{prefix}_space-Other", t1_rel, notes)
             pulses = records.pulses(s.uid)
             events = base / "beh" / f"{prefix}_task-tms_events.tsv"
-            _write_tsv(events, EVENT_COLUMNS, _event_rows(pulses, s.started_utc))
+            t0 = _onset_zero(pulses, s.started_utc)
+            _write_tsv(events, EVENT_COLUMNS, _event_rows(pulses, t0))
             _write_json(events.with_name(f"{prefix}_task-tms_events.json"),
-                        {"TaskName": "tms", "SessionStartUTC": s.started_utc, **_SIDECAR})
+                        {"TaskName": "tms", "OnsetZeroUTC": None if t0 is None else t0.isoformat(),
+                         **_SIDECAR})
             _check_events(events, pulses)
             session_rows.append([ses, _acq_time(s.started_utc), str(s.number), _cell(s.status),
                                  str(len(pulses))])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from tmsnav.navigation.eeg.bids_electrodes import write_bids_electrodes
+from tmsnav.navigation.eeg.bids_electrodes import read_bids_electrodes, write_bids_electrodes
 from tmsnav.navigation.exchange.bids import (EVENT_COLUMNS, bids_label, check_bids_names,
                                              export_course_bids, read_events)
 from tmsnav.navigation.exchange.errors import ExchangeError
@@ -120,6 +120,10 @@ def test_export_layout_privacy_and_events_round_trip(course):
                 assert row["within_tolerance"] == p.within_tolerance
         sidecar = json.loads(events.with_suffix(".json").read_text())
         assert sidecar["x_mm"]["Units"] == "mm" and sidecar["angle_error_deg"]["Units"] == "deg"
+        assert sidecar["OnsetZeroUTC"] == f"2026-12-0{n}T09:00:00+00:00"
+    back = read_bids_electrodes(eeg / "sub-P007b_ses-02_space-Other_electrodes.tsv")
+    np.testing.assert_array_equal(back.positions_mm["C3"], [-50.0, -10.0, 70.0])
+    assert back.placement == {"C3": "digitised", "Cz": "interpolated"}
     assert not list(tmp_path.glob(".bids.*")), "no partial folder left behind"
 
 
