@@ -245,3 +245,36 @@ def test_opening_another_session_drops_the_previous_sittings_registration(record
     assert w.state.registration is None and w.state.navigation_not_ready() == "not registered"
     assert not (tmp_path / "day1" / "session.lock").exists()         # the first folder was let go
     w.sessions.close_session()
+
+
+def test_session_report_from_the_course_view_and_an_unwritable_folder_is_a_message(records_window, qtbot,
+                                                                                   tmp_path):
+    from tmsnav.navigation.records.repository import CourseProtocol
+
+    w = records_window
+    records = w.records.controller.records
+    records.add_patient("TMS-0400")
+    course = records.add_course("TMS-0400", CourseProtocol("L-DLPFC", 120.0, "iTBS", 50.0, 600, 30))
+    records.upsert_session("a" * 32, course.uid, number=1, started_utc="2026-12-01T09:00:00+00:00",
+                           operator="AB", folder=str(tmp_path / "gone"), status="closed")
+    patients = w.records.show_patients()
+    qtbot.waitUntil(lambda: patients.select_patient("TMS-0400"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: patients.view.data is not None and len(patients.view.session_rows()) == 1,
+                    timeout=WAIT_MS)
+    assert patients.view.session_rows()[0][:3] == ["1", "2026-12-01", "AB"]
+    assert patients.view.session_rows()[0][4] == "—"                 # no pulses: no %, never 0
+    actions = patients.actions_
+    actions.open_when_done = False
+    actions.report_dir = tmp_path / "reports"
+    assert patients.view.session_report_button.isEnabled()
+    qtbot.mouseClick(patients.view.session_report_button, QtCore.Qt.MouseButton.LeftButton)
+    assert w.wait_for_job(120_000)
+    assert actions.last_report is not None and actions.last_report.pdf.exists(), w.last_error
+    assert actions.last_report.pdf.name.startswith("session-aaaaaaaa")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    actions.report_dir, actions.last_report = blocker / "reports", None
+    qtbot.mouseClick(patients.view.course_report_button, QtCore.Qt.MouseButton.LeftButton)
+    assert w.wait_for_job(120_000)
+    assert actions.last_report is None and w.last_error and "a-file" in w.last_error, w.last_error
+    assert "Traceback" not in w.last_error and "Unexpected" not in w.last_error
