@@ -48,7 +48,6 @@ class TreatmentPanel(QtWidgets.QWidget):
         self.session_note.setStyleSheet("color: #b00020; font-weight: bold")
         layout.addWidget(self.session_note)
         self.state.sessionChanged.connect(lambda session: self.session_note.setVisible(session is None))
-        self.state.sessionChanged.connect(lambda _s: self._refresh.start())   # a new sitting counts from 0
         self.session_note.setVisible(self.state.session is None)
         self.stimulator = StimulatorBox(window)
         self.stimulator.bridge.pulse_sink = self.recorder.submit
@@ -74,6 +73,7 @@ class TreatmentPanel(QtWidgets.QWidget):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self.refresh)
+        self.state.sessionChanged.connect(lambda _s: self._refresh.start())   # a new sitting counts from 0
         self.recorder.pulseLogged.connect(self._pulse_logged)
         self.motor_box = MotorBox(window, bridge=self.stimulator.bridge, recorder=self.recorder)
         self.add_section(self.motor_box)
