@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..transforms import Frame, Transform
@@ -78,7 +79,17 @@ class PulsesMixin(RecordsBase):
 
     def add_pulses(self, session_uid: str, pulses: Sequence[LoggedPulse]) -> int:
         """Store pulses not yet stored (idempotent on (session, index)); returns how many were
-        new. The session's summary columns are refreshed in the same transaction."""
+        new. The session's summary columns are refreshed in the same transaction. Two writers
+        sending the same pulses at once (the sync and a re-index): the one that loses the race
+        on the unique (session, index) retries and finds them stored."""
+        for _attempt in range(4):
+            try:
+                return self._add_pulses_once(session_uid, pulses)
+            except IntegrityError:
+                continue
+        return self._add_pulses_once(session_uid, pulses)
+
+    def _add_pulses_once(self, session_uid: str, pulses: Sequence[LoggedPulse]) -> int:
         with self._db.session() as s:
             session_row = self._session_row(s, session_uid)
             if not pulses:

@@ -225,3 +225,36 @@ def test_open_patient_without_courses(records: Records) -> None:
     records.add_patient("P009")
     overview = records.open_patient("P009")
     assert (overview.courses, overview.sessions, overview.outcomes) == ([], {}, {})
+
+
+def test_two_writers_sending_the_same_pulses_at_once(db_url: str) -> None:
+    """The sync and a re-index send one session's pulses concurrently: each pulse stored once,
+    no IntegrityError reaches the caller, the counts of new rows add up."""
+    setup = Records(Database.open(db_url))
+    uid = _course(setup)
+    setup.upsert_session("s-a", uid)
+    pulses = [make_pulse(i, error=i % 5) for i in range(1, 801)]
+    writers = [Records(Database.open(db_url)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    added: list[int] = []
+    failures: list[BaseException] = []
+
+    def send(records: Records) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for start in range(0, len(pulses), 100):
+                added.append(records.add_pulses("s-a", pulses[start:start + 100]))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures
+    assert sum(added) == 800
+    assert [p.index for p in setup.pulses("s-a")] == list(range(1, 801))
+    assert setup.session("s-a").pulses_total == 800
+    for records in (*writers, setup):
+        records.database.close()

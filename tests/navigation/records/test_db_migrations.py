@@ -138,3 +138,32 @@ def test_the_sqlite_folder_is_created(tmp_path: Path) -> None:
 def test_unsupported_urls_are_refused(url: str) -> None:
     with pytest.raises(RecordsError, match="SQLite|database URL"):
         Database.open(url)
+
+
+def test_two_navigators_opening_an_empty_database_at_once(db_url: str) -> None:
+    """Both create-or-upgrade on their first connection: one creates the tables, the other waits
+    (PostgreSQL advisory lock / SQLite write lock) and finds them; neither fails."""
+    import threading
+
+    opened: list[Database] = []
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def open_it() -> None:
+        try:
+            barrier.wait(timeout=30)
+            opened.append(Database.open(db_url))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures
+    assert [db.schema_revision() for db in opened] == ["0002", "0002"]
+    Records(opened[0]).add_patient("P001")
+    assert Records(opened[1]).patient("P001").pseudonym == "P001"
+    for db in opened:
+        db.close()
