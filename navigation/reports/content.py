@@ -130,6 +130,8 @@ def statistics_rows(d: SessionReportData) -> list[Row]:
 
 
 def target_table(targets: Sequence[TargetRow]) -> Table:
+    """Five columns; the layouts print the last one (why / citation, often a paragraph) as a
+    full-width line under the other four, so a long reason does not make a page-high row."""
     header = ["Target", "Evidence", "MRI x, y, z (mm)", "MNI x, y, z (mm)", "Why / citation"]
     rows = []
     for t in targets:

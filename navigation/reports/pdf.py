@@ -64,6 +64,8 @@ def _styles() -> dict[str, ParagraphStyle]:
                              spaceAfter=4, textColor=colors.black),
         "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=11),
         "cellb": ParagraphStyle("cellb", parent=body, fontName=FONT_BOLD, fontSize=9, leading=11),
+        "why": ParagraphStyle("why", parent=body, fontSize=8.5, leading=10.5, textColor=colors.HexColor("#333333"),
+                              leftIndent=10),
         "small": ParagraphStyle("small", parent=body, fontSize=8.5, leading=10.5, textColor=GREY),
         "alert": ParagraphStyle("alert", parent=body, fontName=FONT_BOLD, fontSize=11, leading=14,
                                 textColor=colors.HexColor("#5c0010")),
@@ -126,6 +128,27 @@ class _Doc:
         table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), LIGHT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                    ("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.HexColor("#bbbbbb")),
                                    ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+        self.add(table, Spacer(1, 5))
+
+    def targets(self, t: c.Table) -> None:
+        """Target rows of four columns, each followed by its reason and citation across the width."""
+        header, rows = t
+        if not rows:
+            self.para("None recorded.", "small")
+            return
+        data: list[list[Any]] = [[_p(h, self.s["cellb"]) for h in header[:4]]]
+        style = [("BACKGROUND", (0, 0), (-1, 0), LIGHT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                 ("LINEBELOW", (0, 0), (-1, 0), 0.3, colors.HexColor("#bbbbbb")),
+                 ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
+        for r in rows:
+            data.append([_p(x, self.s["cell"]) for x in r[:4]])
+            data.append([_p(r[4], self.s["why"]), "", "", ""])
+            n = len(data) - 1
+            style += [("SPAN", (0, n), (-1, n)), ("LINEBELOW", (0, n), (-1, n), 0.3, colors.HexColor("#bbbbbb")),
+                      ("NOSPLIT", (0, n - 1), (-1, n))]
+        table = Table(data, colWidths=[w * TEXT_WIDTH for w in (0.25, 0.27, 0.24, 0.24)], repeatRows=1,
+                      hAlign="LEFT")
+        table.setStyle(TableStyle(style))
         self.add(table, Spacer(1, 5))
 
     def figure(self, png: bytes | None, caption: str, max_height: float = 200 * MM) -> None:
@@ -238,7 +261,7 @@ def session_pdf(d: SessionReportData, error_png: bytes | None, screenshots: Sequ
     doc.h2("Calibrations")
     doc.table(c.calibration_table(d.calibrations), [0.15, 0.25, 0.60])
     doc.h2("Targets and their evidence")
-    doc.table(c.target_table(d.targets), [0.17, 0.17, 0.16, 0.16, 0.34])
+    doc.targets(c.target_table(d.targets))
     doc.h2("Pulses: position error")
     doc.kv(c.statistics_rows(d))
     if error_png:
@@ -274,7 +297,7 @@ def course_pdf(d: CourseReportData, trend_png: bytes | None, screenshots: Sequen
     if d.course_notes:
         doc.para(d.course_notes)
     doc.h2("Targets and their evidence")
-    doc.table(c.target_table(d.targets), [0.17, 0.17, 0.16, 0.16, 0.34])
+    doc.targets(c.target_table(d.targets))
     doc.h2("Sessions")
     doc.table(c.sessions_table(d.sessions), [0.05, 0.14, 0.15, 0.09, 0.10, 0.10, 0.11, 0.13, 0.13])
     doc.figure(trend_png, TREND_CAPTION)

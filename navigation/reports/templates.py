@@ -28,6 +28,9 @@ th, td { text-align: left; vertical-align: top; padding: 2.5pt 5pt; border-botto
 th { background: #e8eef4; font-weight: 600; }
 table.kv th { width: 38%; background: none; font-weight: normal; color: #333; }
 tr { page-break-inside: avoid; }
+tr.target td { border-bottom: none; padding-bottom: 0; }
+tr.why td { font-size: 9.5pt; color: #333; padding-left: 14pt; }
+tr.target { page-break-after: avoid; }
 td.n { text-align: right; white-space: nowrap; }
 img.fig { width: 100%; max-width: 178mm; page-break-inside: avoid; }
 figure { margin: 4pt 0 10pt 0; page-break-inside: avoid; }
@@ -71,6 +74,12 @@ MACROS = """{% macro kv(rows) -%}
 {% else %}<p class="caveat">{{ s.caption }}</p>{% endif %}{% endfor %}
 {% endif %}
 {%- endmacro %}
+{% macro targets(t) -%}
+{% if t[1] %}<table><thead><tr>{% for h in t[0][:4] %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in t[1] %}<tr class="target">{% for cell in row[:4] %}<td>{{ cell }}</td>{% endfor %}</tr>
+<tr class="why"><td colspan="4">{{ row[4] }}</td></tr>
+{% endfor %}</tbody></table>{% else %}<p class="muted">None recorded.</p>{% endif %}
+{%- endmacro %}
 {% macro figure(uri, caption) -%}
 {% if uri %}<figure><img class="fig" src="{{ uri }}" alt="{{ caption }}">
 <figcaption>{{ caption }}</figcaption></figure>{% endif %}
@@ -90,7 +99,7 @@ SESSION = """{% extends "base.html" %}{% import "macros.html" as m %}
 <h2>Calibrations</h2>
 {{ m.table(calibrations) }}
 <h2>Targets and their evidence</h2>
-{{ m.table(targets) }}
+{{ m.targets(targets) }}
 <h2>Pulses: position error</h2>
 {{ m.kv(statistics) }}
 {% if error_uri %}{{ m.figure(error_uri, error_caption) }}{% else %}
@@ -114,7 +123,7 @@ COURSE = """{% extends "base.html" %}{% import "macros.html" as m %}
 {{ m.kv(summary) }}
 {% if d.course_notes %}<p class="note">{{ d.course_notes }}</p>{% endif %}
 <h2>Targets and their evidence</h2>
-{{ m.table(targets) }}
+{{ m.targets(targets) }}
 <h2>Sessions</h2>
 {{ m.table(sessions, numeric=(0, 3, 4, 5, 6, 7, 8)) }}
 {{ m.figure(trend_uri, trend_caption) }}

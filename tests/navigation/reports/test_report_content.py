@@ -5,6 +5,7 @@ prints markup-looking text as typed."""
 from __future__ import annotations
 
 import math
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -108,3 +109,29 @@ def test_pdf_prints_markup_characters_as_typed() -> None:
         pdf.close()
     for expected in ("<b>caveat</b> & <i>", '<font color="red">x</font>', "µ ≥ 3 mm, 5°, Zoë Łukasz", "page 1 of 1"):
         assert expected in text, expected
+
+
+def test_long_target_reasons_do_not_push_the_course_onto_more_pages() -> None:
+    """The sample head's targets carry a paragraph of reason and citation each. In a narrow fifth
+    column they made page-high rows: page 1 of the GUI's course report was left mostly blank. The
+    reason now runs across the width under its target, so targets and sessions share page 1."""
+    from tmsnav.navigation.reports.model import CourseReportData, ProtocolSummary, SessionRow
+    from tmsnav.navigation.reports.pdf import course_pdf
+
+    header = ReportHeader("Course report", "P-1", "abcd1234", None, "2026-12-05T09:00:00+00:00", "0.1.0")
+    protocol = ProtocolSummary("T0", 120, "10 Hz", 10.0, 3000, 30, 1, "major depressive disorder", "coil", "active")
+    why = ("Fox 2012's optimized group target in BA46 (the peak of its efficacy-based seed map), anticorrelated "
+           "with the subgenual cingulate; sites closer to it had better antidepressant response. ") * 3
+    targets = tuple(TargetRow(f"T{i}", i == 0, "literature-mni", (-38.0 - i, 44.0, 30.0), (-38.0, 44.0, 26.0),
+                              "Fox MD et al. Biol Psychiatry 2012;72(7):595-603", why, None, "") for i in range(2))
+    sessions = tuple(SessionRow(k, f"2026-12-0{k}T09:00:00+00:00", "", 6, 6, 6, 0.5, 0.8, 1.1, None, None, "closed")
+                     for k in (1, 2, 3))
+    data = CourseReportData(header, protocol, "2026-12-01T09:00:00+00:00", "", targets, sessions, (), (), (),
+                            None, "", ())
+    pdf = pdfium.PdfDocument(course_pdf(data, None))
+    try:
+        first = re.sub(r"\s+", " ", pdf[0].get_textpage().get_text_range())
+    finally:
+        pdf.close()
+    assert "Targets and their evidence" in first and "T0 (active)" in first and "T1" in first
+    assert "Sessions" in first and "2026-12-03" in first
