@@ -16,8 +16,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
-__all__ = ["PgServer", "PgUnavailable", "find_pg_bin", "start_postgres"]
+__all__ = ["PgServer", "PgUnavailable", "find_pg_bin", "start_postgres", "skip_or_fail"]
 
 USER = "tmsnav"
 PORT = 5433
@@ -74,6 +75,16 @@ class PgServer:
                       check=False)
         if remove:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def skip_or_fail(reason: PgUnavailable | str) -> NoReturn:
+    """Skip a PostgreSQL test for ``reason`` - except under CI (``CI=true``), where a missing
+    server must fail: a CI that silently tested SQLite only would hide PostgreSQL bugs."""
+    import pytest
+
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"CI must test PostgreSQL: {reason}", pytrace=False)
+    pytest.skip(str(reason))
 
 
 def start_postgres(tmp_dir: Path | None = None) -> PgServer:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_server import PgServer, PgUnavailable, start_postgres
+from pg_server import PgServer, PgUnavailable, skip_or_fail, start_postgres
 
 from navigation.records.database import Database
 from navigation.records.errors import DatabaseUnavailable
@@ -76,7 +76,7 @@ def own_server(tmp_path: Path) -> Iterator[PgServer]:
     try:
         server = start_postgres(tmp_path)
     except PgUnavailable as err:
-        pytest.skip(str(err))
+        skip_or_fail(err)
     yield server
     server.stop()
 
