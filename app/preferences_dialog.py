@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -170,6 +171,14 @@ class PreferencesDialog(QtWidgets.QDialog):
                                "postgresql+psycopg://USER@SERVER:5432/DATABASE (no password here)")
         self.db_url.textChanged.connect(self._url_changed)
         form.addRow("Database URL", self.db_url)
+        override = os.environ.get("TMSNAV_DATABASE_URL", "").strip()
+        if override:            # tests, a second instance: say so rather than let the field mislead
+            note = QtWidgets.QLabel(f"TMSNAV_DATABASE_URL is set: the records open the "
+                                    f"{describe_database_url(override)} whatever this field says.")
+            note.setObjectName("pref_database_override")
+            note.setWordWrap(True)
+            note.setStyleSheet(WARN_STYLE)
+            form.addRow(note)
         self.password = QtWidgets.QLineEdit()
         self.password.setObjectName("pref_database_password")
         self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
