@@ -259,7 +259,10 @@ def course_report_data(records: "Records", course_uid: str, *, screenshots: Sequ
     targets = target_rows(course.targets)
     target = _course_target_point(course, targets)
     caveats: list[str] = []
-    if target is None:
+    if target is None and not targets:
+        caveats.append("The course has no planned targets yet: the distance of the coil positions from the "
+                       "target cannot be given.")
+    elif target is None:
         caveats.append(f"The course's target {course.protocol.target_name!r} is not among its planned targets: "
                        "the distance of the coil positions from it cannot be given.")
     spread = spread_rows(records.course_pulse_positions(course_uid), target)

@@ -220,3 +220,27 @@ def test_progress_reaches_one_and_cancel_leaves_nothing(course: BuiltCourse, tmp
             break
     else:
         pytest.fail("the report never completed")
+
+
+def test_a_new_course_and_a_session_without_pulses(records, tmp_path: Path) -> None:
+    """Day one: no session has pulses yet, no outcome is entered. Both reports are still written and
+    say so instead of drawing empty axes or printing zeros."""
+    from tmsnav.navigation.records.infos import CourseProtocol
+
+    records.add_patient("P-0100")
+    course = records.add_course("P-0100", CourseProtocol("R-DLPFC", 110.0, "1 Hz", 1.0, 1200, 20),
+                                indication="major depressive disorder")
+    session = records.upsert_session("ab" * 16, course.uid, operator="J. Tech", status="open")
+    s_files = write_session_report(records, session.uid, tmp_path)
+    s_text = squash(" ".join(parse_html(s_files.html).text))
+    assert "No pulse has a position error" in s_text and "Pulses delivered 0" in s_text
+    assert "none recorded for this session" in s_text              # no registration yet
+    c_files = write_course_report(records, course.uid, tmp_path)
+    c_html = parse_html(c_files.html)
+    c_text = squash(" ".join(c_html.text))
+    assert "No outcome assessments recorded" in c_text
+    assert "no planned targets yet" in c_text                       # no plan: no distance claimed
+    assert "alert" not in c_html.classes
+    texts, pixels, _ = pdf_pages(c_files.pdf)
+    assert_not_blank(pixels[0])
+    assert "SAFETY ALERT" not in " ".join(texts)
