@@ -3,6 +3,12 @@
 Polling (instead of a signal per device frame) keeps a 250 Hz tracker from flooding the Qt event
 queue, and it makes a stalled GUI safe: when the event loop resumes, freshness is judged against
 the monotonic clock *now*, so an old backlog is never drawn as live (docs/safety.md, GUI stall).
+
+Pacing: the tick runs at up to ``ui_rate_hz`` (60 Hz: a 60 Hz tracker's every frame), but after
+each tick the bridge measures how long the GUI thread stayed busy with it (the tick and the
+repaints it caused, up to the event loop's next idle: ``aboutToBlock``) and holds the next tick
+until that work is at most ``max_busy_share`` of the time. A slow render (software OpenGL, a
+loaded machine) then lowers the frame rate instead of leaving no time for clicks and typing.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ log = logging.getLogger(__name__)
 __all__ = ["TrackingBridge", "TrackingSnapshot", "ToolView", "ROLES"]
 
 ROLES = ("reference", "pointer", "coil")
+
+#: The GUI tick's top rate and the share of the GUI thread the ticks and their repaints may take.
+UI_RATE_HZ = 60.0
+MAX_BUSY_SHARE = 0.7
 
 #: How long without any fresh frame before a connected device counts as silent (TRACKING LOST),
 #: and the head reference not live before the window says so. Each pose is hidden at once by its
@@ -92,8 +102,9 @@ class TrackingBridge(QtCore.QObject):
     connectionChanged = QtCore.Signal(bool)
 
     def __init__(self, state: AppState, parent: QtCore.QObject | None = None,
-                 ui_rate_hz: float = 30.0,
-                 clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
+                 ui_rate_hz: float = UI_RATE_HZ,
+                 clock_ns: Callable[[], int] = time.monotonic_ns, *,
+                 max_busy_share: float = MAX_BUSY_SHARE) -> None:
         super().__init__(parent)
         #: The GUI's "now" for freshness; the acquisition stamps frames with time.monotonic_ns, so
         #: only tests replace it (to stand for a GUI thread that was blocked, without sleeping).
@@ -104,9 +115,20 @@ class TrackingBridge(QtCore.QObject):
         self.tracker_kind = ""
         self.roles = {role: role for role in ROLES}
         self.last: TrackingSnapshot | None = None
+        self.ui_rate_hz = float(ui_rate_hz)
+        self._period_ns = int(1e9 / ui_rate_hz)
+        self.max_busy_share = float(max_busy_share)
         self._timer = QtCore.QTimer(self)
-        self._timer.setInterval(int(1000 / ui_rate_hz))
-        self._timer.timeout.connect(self.tick)
+        self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self._timer.setSingleShot(True)
+        self._period_ms = max(1, round(self._period_ns / 1e6))
+        self._timer.setInterval(self._period_ms)
+        self._timer.timeout.connect(self._paced_tick)
+        self._tick_started_ns: int | None = None  # a tick whose work has not yet gone idle
+        self.busy_ms = 0.0                         # the last tick's GUI work (tick + repaints)
+        dispatcher = QtCore.QAbstractEventDispatcher.instance(self.thread())
+        if dispatcher is not None:
+            dispatcher.aboutToBlock.connect(self._loop_idle)
         self.tracker_ref: Tracker | None = None   # the current driver object (demo truth, diagnostics)
         self._recording: tuple[Any, Callable[[], None]] | None = None  # (TrackingRecorder, unsubscribe)
         self.switch_interval = FastSwitchInterval()  # short GIL slices while a fast tracker runs
@@ -142,7 +164,7 @@ class TrackingBridge(QtCore.QObject):
         self._errors_when_tracking, self._last_fresh_ns, self._reference_down_ns = 0, None, None
         self.acquisition = Acquisition(make, name=description, reconnect=True)
         self.acquisition.start()
-        self._timer.start()
+        self._timer.start(self._period_ms)
         self.connectionChanged.emit(True)
 
     # ----- recording (for bug reports and replay) -----------------------------------------
@@ -190,6 +212,24 @@ class TrackingBridge(QtCore.QObject):
         self.last = None
         self.updated.emit(TrackingSnapshot(False, "disconnected", {}, None, dict(self.roles),
                                            self.clock_ns()))
+
+    def _paced_tick(self) -> None:
+        """The timer: one tick, then by default the next one a period later; :meth:`_loop_idle`
+        moves it later when the tick's work took more than ``max_busy_share`` of the time."""
+        self._tick_started_ns = self.clock_ns()
+        self._timer.start(self._period_ms)
+        self.tick()
+
+    def _loop_idle(self) -> None:
+        """The GUI event loop is about to wait: the last tick's work, repaints included, is done."""
+        started, self._tick_started_ns = self._tick_started_ns, None
+        if started is None or not self._timer.isActive():
+            return
+        now = self.clock_ns()
+        busy = now - started
+        self.busy_ms = busy / 1e6
+        due = started + max(self._period_ns, int(busy / self.max_busy_share))
+        self._timer.start(max(0, round((due - now) / 1e6)))
 
     def tick(self) -> TrackingSnapshot | None:
         acq = self.acquisition

@@ -39,6 +39,16 @@ class HeadView3D(QtWidgets.QWidget):
         self.plotter: Any = cast(Any, QtInteractor(self, multi_samples=samples, auto_update=False,
                                                    lighting="none"))
         self.plotter.add_light(pv.Light(light_type="headlight"))
+        if os.environ.get("TMSNAV_GL_NATIVE_WINDOW", "1") != "0":
+            # The GL view in a native child window of its own: a QOpenGLWidget in a plain widget
+            # tree makes Qt compose the WHOLE top-level window with OpenGL on every repaint of
+            # anything in it (each guidance number, each 3-D frame); under software GL at
+            # 1366x768 that composition cost ~11 ms of the GUI thread per frame, as much as half
+            # the 3-D render. Native, only the view's own area is composed and the other widgets
+            # flush their dirty rectangles (a label repaint: 11 -> 0.2 ms; benchmarks/treatment.py).
+            gl = self.plotter.interactor
+            gl.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontCreateNativeAncestors)
+            gl.setAttribute(QtCore.Qt.WidgetAttribute.WA_NativeWindow)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plotter.interactor)

@@ -258,13 +258,21 @@ def gui_measure(seconds: float) -> dict[str, float]:
     prepare_demo_plan(window.state)
     emu = Emulator(60.0, head_geometry_for(window.state.head, window.state.targets))
     renders: list[tuple[int, int | None]] = []      # (end of render, coil frame number drawn)
+    render_start: list[int | None] = [None]
+    render_ns = [0]                                 # wall time inside 3-D renders
     snapshots: list[tuple[int, int | None]] = []    # (GUI tick took it, coil frame number)
 
     def ticked(snap) -> None:
         frame = snap.frames.get("coil") if snap is not None else None
         snapshots.append((time.monotonic_ns(), None if frame is None else frame.frame_number))
 
+    def render_started(*_: object) -> None:
+        render_start[0] = time.monotonic_ns()
+
     def rendered(*_: object) -> None:
+        start, render_start[0] = render_start[0], None
+        if start is not None:
+            render_ns[0] += time.monotonic_ns() - start
         snap = window.tracking.last
         frame = None if snap is None else snap.frames.get("coil")
         renders.append((time.monotonic_ns(), None if frame is None else frame.frame_number))
@@ -283,11 +291,17 @@ def gui_measure(seconds: float) -> dict[str, float]:
         window.connect_tracker_spec(f"ndi:{emu.path}")
         spin_until(app, lambda: panel.last_error is not None, 60)
         spin(app, 2.0)                                    # coil placed, holding
+        window.view3d.plotter.render_window.AddObserver("StartEvent", render_started)
         window.view3d.plotter.render_window.AddObserver("EndEvent", rendered)
         window.tracking.updated.connect(ticked)
-        t0 = time.monotonic_ns()
-        spin(app, seconds)
-        t1 = time.monotonic_ns()
+        probe = _EventProbe()              # how long an input event waits for the busy GUI thread
+        t0, gui_cpu0 = time.monotonic_ns(), time.thread_time()
+        render_ns[0] = 0
+        probe.start()
+        run_event_loop(seconds)            # the app's own blocking loop (idle waits, pacing)
+        probe.stop()
+        t1, gui_cpu = time.monotonic_ns(), time.thread_time() - gui_cpu0
+        render_share = render_ns[0] / (t1 - t0)
         drawn_ok = panel.last_error is not None
         # capacity: back-to-back renders of the same view, the coil moved each time
         view, n = window.view3d, 60
@@ -331,7 +345,54 @@ def gui_measure(seconds: float) -> dict[str, float]:
             "guidance_view_fps": len(firsts) / ((t1 - t0) / 1e9),
             "guidance_view_render_capacity_fps": float(capacity),
             "guidance_view_render_cpu_ms": float(cpu_ms),
+            "gui_tick_top_rate_hz": window.tracking.ui_rate_hz,
+            "gui_ticks_per_s": len(snapshots) / ((t1 - t0) / 1e9),
+            "gui_thread_cpu_share": gui_cpu / ((t1 - t0) / 1e9),
+            "gui_render_wall_share": render_share,
+            "gui_event_wait_p50_ms": float(np.percentile(probe.waits_ms, 50)),
+            "gui_event_wait_p99_ms": float(np.percentile(probe.waits_ms, 99)),
+            "gui_event_wait_max_ms": float(np.max(probe.waits_ms)),
             "gui_tracker_rate_hz": 60.0, "gui_seconds": (t1 - t0) / 1e9}
+
+
+class _EventProbe:
+    """Posts an event to the GUI thread from another thread every 50 ms, as an input event
+    arrives, and records how long it waited before the GUI thread ran it: what a click would
+    wait while the Navigate view renders (the GUI must answer a click within 100 ms)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from PySide6 import QtCore
+
+        class Receiver(QtCore.QObject):
+            poke = QtCore.Signal(object)       # a Python int: monotonic_ns overflows a C int
+
+        self.receiver = Receiver()
+        self.waits_ms: list[float] = []
+        self.receiver.poke.connect(lambda t_ns: self.waits_ms.append((time.monotonic_ns() - t_ns) / 1e6),
+                                   QtCore.Qt.ConnectionType.QueuedConnection)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.receiver.poke.emit(time.monotonic_ns())
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def run_event_loop(seconds: float) -> None:
+    from PySide6 import QtCore
+
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def spin(app, seconds: float) -> None:
@@ -403,6 +464,11 @@ def main() -> int:
     if "guidance_view_fps" in results:
         print(f"frame on the wire -> GUI tick that took it p50/p99: {results['frame_to_gui_tick_p50_ms']:.1f}/"
               f"{results['frame_to_gui_tick_p99_ms']:.1f} ms (the rest is the render)")
+        print(f"GUI ticks {results['gui_ticks_per_s']:.1f}/s (top rate {results['gui_tick_top_rate_hz']:.0f} Hz); "
+              f"GUI thread CPU {100 * results['gui_thread_cpu_share']:.0f} %, "
+              f"inside 3-D renders {100 * results['gui_render_wall_share']:.0f} % of the time; an event waits "
+              f"p50/p99/max {results['gui_event_wait_p50_ms']:.1f}/{results['gui_event_wait_p99_ms']:.1f}/"
+              f"{results['gui_event_wait_max_ms']:.1f} ms")
         print(f"guidance view: {results['guidance_view_fps']:.1f} new frames drawn/s "
               f"(render capacity {results['guidance_view_render_capacity_fps']:.1f} fps, "
               f"{results['guidance_view_render_cpu_ms']:.0f} ms CPU per render)")
