@@ -272,11 +272,11 @@ class PreferencesDialog(QtWidgets.QDialog):
         url = self._server_url()
         self.password.setEnabled(bool(url))
         self.forget_button.setEnabled(bool(url))
-        status = credentials.keyring_status()
-        if not url:
+        if not url:             # no keyring look-up at all for SQLite (it can wait on D-Bus)
             self.password.setPlaceholderText("not needed for a SQLite file")
             self.keyring_label.setText("")
             return
+        status = credentials.keyring_status()
         stored = credentials.get_password(url) if status.available else None
         self.password.setPlaceholderText(
             "stored in the system keyring (type to replace)" if stored else
