@@ -129,13 +129,20 @@ def statistics_rows(d: SessionReportData) -> list[Row]:
     return rows
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
 def target_table(targets: Sequence[TargetRow]) -> Table:
     """Five columns; the layouts print the last one (why / citation, often a paragraph) as a
     full-width line under the other four, so a long reason does not make a page-high row."""
     header = ["Target", "Evidence", "MRI x, y, z (mm)", "MNI x, y, z (mm)", "Why / citation"]
     rows = []
     for t in targets:
-        why = " ".join(x for x in (t.why, t.citation, f"doi:{t.doi}" if t.doi else "", t.notes) if x)
+        source = ", ".join(x for x in (t.citation, f"doi:{t.doi}" if t.doi else "") if x)
+        why = " ".join(_sentence(x) for x in (t.why, f"Source: {source}" if source else "",
+                                              f"Note: {t.notes}" if t.notes else "") if x)
         rows.append([t.name + (" (active)" if t.active else ""), t.source_text, _coords(t.mri_mm),
                      _coords(t.mni_mm), why or DASH])
     return header, rows
