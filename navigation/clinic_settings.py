@@ -78,8 +78,9 @@ class NewerSettingsFileError(SettingsError):
     """Saving would replace a clinic.json written by a newer tmsnav; ask the user first."""
 
 
-def _text(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) else None
+def _number(value: object) -> bool:
+    """A real number (``True`` is an ``int`` in Python, but never a tolerance)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _is_absolute(path: str) -> bool:
@@ -112,10 +113,10 @@ class ClinicSettings:
         """Setting name -> what is wrong with it (empty when every value can be used)."""
         out: dict[str, str] = {}
         lo, hi = TOLERANCE_MM_RANGE
-        if not (isinstance(self.tolerance_mm, (int, float)) and lo <= self.tolerance_mm <= hi):
+        if not (_number(self.tolerance_mm) and lo <= self.tolerance_mm <= hi):
             out["tolerance_mm"] = f"The distance tolerance must be {lo:g} to {hi:g} mm."
         lo, hi = TOLERANCE_DEG_RANGE
-        if not (isinstance(self.tolerance_angle_rad, (int, float))
+        if not (_number(self.tolerance_angle_rad)
                 and math.radians(lo) - 1e-9 <= self.tolerance_angle_rad <= math.radians(hi) + 1e-9):
             out["tolerance_angle_rad"] = f"The angle tolerance must be {lo:g} to {hi:g} degrees."
         for name in ("coil_model_id", "tracker_kind", "tracker_port", "stimulator_kind",

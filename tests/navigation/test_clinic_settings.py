@@ -156,6 +156,8 @@ def test_integer_numbers_are_accepted_and_booleans_are_not_numbers() -> None:
     assert s.tolerance_mm == 4.0 and isinstance(s.tolerance_mm, float) and not messages
     s, messages = ClinicSettings.from_dict({"format_version": 1, "tolerance_mm": True})
     assert s.tolerance_mm == 3.0 and messages
+    assert "tolerance_mm" in ClinicSettings(tolerance_mm=True).problems()      # type: ignore[arg-type]
+    assert "tolerance_mm" in ClinicSettings(tolerance_mm=float("nan")).problems()
 
 
 def test_save_refuses_invalid_settings_and_keeps_the_old_file(tmp_path: Path) -> None:
