@@ -2,7 +2,9 @@
 GUI, and nothing lazily touches the database after the call).
 
 Privacy: ``PatientInfo.__repr__`` shows the pseudonym only, so a PatientInfo (or an overview
-holding one) written into a log line or a traceback never carries name, birth date or MRN.
+holding one) written into a log line or a traceback never carries name, birth date or MRN; free
+text that may name a person (notes, adverse-event descriptions, the MRI path the user chose) is
+left out of every repr too.
 """
 
 from __future__ import annotations
@@ -56,17 +58,17 @@ class CourseInfo:
     pseudonym: str
     protocol: CourseProtocol
     indication: str
-    targets: dict[str, Any] | None
-    mri_path: str
-    mri_sha256: str
-    mri_from_mni: dict[str, Any] | None
-    coil_model_id: str
-    coil_calibration: dict[str, Any] | None
-    pointer_calibration: dict[str, Any] | None
-    plan_folder: str
-    status: str
-    created_utc: str
-    notes: str
+    targets: dict[str, Any] | None = field(repr=False)
+    mri_path: str = field(repr=False)
+    mri_sha256: str = field(repr=False)
+    mri_from_mni: dict[str, Any] | None = field(repr=False)
+    coil_model_id: str = ""
+    coil_calibration: dict[str, Any] | None = field(default=None, repr=False)
+    pointer_calibration: dict[str, Any] | None = field(default=None, repr=False)
+    plan_folder: str = field(default="", repr=False)
+    status: str = "active"
+    created_utc: str = ""
+    notes: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,11 @@ class SessionInfo:
     operator: str
     navigator: str
     folder: str
-    registration: dict[str, Any] | None
+    registration: dict[str, Any] | None = field(repr=False)
     registration_error_mm: float | None
     motor_threshold_pct_mso: float | None
     intensity_pct_mso: float | None
-    notes: str
+    notes: str = field(repr=False)
     status: str
     pulses_total: int
     pulses_with_pose: int
@@ -91,7 +93,7 @@ class SessionInfo:
     median_error_mm: float | None
     p95_error_mm: float | None
     events_synced_seq: int
-    calibrations: dict[str, Any] | None = None
+    calibrations: dict[str, Any] | None = field(default=None, repr=False)
     updated_utc: str = ""
 
 
@@ -114,7 +116,7 @@ class AdverseEventInfo:
     session_uid: str
     seq: int
     time_utc: str
-    description: str
+    description: str = field(repr=False)
     severity: str
     action: str
     session_number: int | None = None

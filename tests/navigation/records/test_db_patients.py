@@ -111,3 +111,17 @@ def test_identifying_fields_never_in_logs_or_repr(records: Records,
         for secret in (NAME, "Quixote", BIRTH, MRN):
             assert secret not in text
     assert "P001" in repr(info)
+
+
+def test_free_text_that_may_name_someone_stays_out_of_reprs(records: Records) -> None:
+    """Notes, the MRI path the user picked and adverse-event descriptions can hold a name: none
+    of them is in the repr of the infos an overview or a log line prints."""
+    records.add_patient("P001", full_name=NAME, notes=f"sister of {NAME}")
+    course = records.add_course("P001", _protocol(), mri_path=f"/data/{NAME}/t1.nii.gz",
+                                notes=f"{NAME} prefers mornings")
+    records.upsert_session("s1", course.uid, notes=f"{NAME} came late")
+    records.add_adverse_event("s1", 1, "2026-12-05T09:00:00+00:00", f"{NAME} fainted", "severe")
+    shown = " ".join(repr(x) for x in (records.open_patient("P001"), records.course(course.uid),
+                                       records.session("s1"), records.adverse_events(course.uid)))
+    assert "Quixote" not in shown
+    assert "P001" in shown and course.uid in shown and "s1" in shown
