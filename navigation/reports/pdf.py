@@ -172,8 +172,10 @@ class _Doc:
                                ("LEFTPADDING", (0, 0), (-1, -1), 8), ("TOPPADDING", (0, 0), (-1, -1), 3)]))
         self.add(t, Spacer(1, 6))
 
-    def title(self, h: ReportHeader, subtitle: str, caveats: Sequence[str]) -> None:
+    def title(self, h: ReportHeader, subtitle: str, caveats: Sequence[str], alerts: Sequence[str] = ()) -> None:
+        """Title, then the safety alerts (first thing on the page), then what to know about the data."""
         self.add(_p(h.kind, self.s["title"]), _p(subtitle, self.s["sub"]))
+        self.alerts(alerts)
         for text in caveats:
             self.para(text, "caveat")
 
@@ -290,8 +292,7 @@ def _screenshots(doc: _Doc, screenshots: Sequence[Screenshot]) -> None:
 def course_pdf(d: CourseReportData, trend_png: bytes | None, screenshots: Sequence[Screenshot] = ()) -> bytes:
     from .html import TREND_CAPTION
     doc = _Doc()
-    doc.title(d.header, f"Patient {d.header.pseudonym} · course {d.header.course_id}", d.caveats)
-    doc.alerts(d.safety_alerts)
+    doc.title(d.header, f"Patient {d.header.pseudonym} · course {d.header.course_id}", d.caveats, d.safety_alerts)
     doc.h2("Patient and protocol")
     doc.kv(c.identity_rows(d.header) + c.protocol_rows(d.protocol) + c.course_summary_rows(d))
     if d.course_notes:

@@ -49,6 +49,7 @@ footer { margin-top: 18pt; font-size: 8.5pt; color: #555; border-top: 0.5pt soli
 <h1>{{ header.kind }}</h1>
 <p class="sub">Patient {{ header.pseudonym }} · course {{ header.course_id }}{% block subtitle %}{% endblock %}</p>
 </header>
+{% block alerts %}{% endblock %}
 {% for c in caveats %}<p class="caveat">{{ c }}</p>
 {% endfor %}
 {% block body %}{% endblock %}
@@ -114,9 +115,9 @@ SESSION = """{% extends "base.html" %}{% import "macros.html" as m %}
 """
 
 COURSE = """{% extends "base.html" %}{% import "macros.html" as m %}
+{% block alerts %}{% if alerts %}<div class="alert" role="alert">SAFETY ALERT: review before the next session
+<ul>{% for a in alerts %}<li>{{ a }}</li>{% endfor %}</ul></div>{% endif %}{% endblock %}
 {% block body %}
-{% if alerts %}<div class="alert" role="alert">SAFETY ALERT: review before the next session
-<ul>{% for a in alerts %}<li>{{ a }}</li>{% endfor %}</ul></div>{% endif %}
 <h2>Patient and protocol</h2>
 {{ m.kv(identity) }}
 {{ m.kv(protocol) }}

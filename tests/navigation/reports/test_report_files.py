@@ -244,3 +244,12 @@ def test_a_new_course_and_a_session_without_pulses(records, tmp_path: Path) -> N
     texts, pixels, _ = pdf_pages(c_files.pdf)
     assert_not_blank(pixels[0])
     assert "SAFETY ALERT" not in " ".join(texts)
+
+
+def test_the_alert_comes_before_any_other_notice(course: BuiltCourse, tmp_path: Path) -> None:
+    """The course has an amber notice too (MADRS item unknown): the red alert still comes first."""
+    files = write_course_report(course.records, course.course_uid, tmp_path)
+    body = files.html.read_text(encoding="utf-8")
+    assert body.index('class="alert"') < body.index('class="caveat"')
+    first = squash(pdf_pages(files.pdf)[0][0])
+    assert first.index("SAFETY ALERT") < first.index("Suicide item not known for MADRS")
