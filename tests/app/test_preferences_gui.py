@@ -184,6 +184,12 @@ def test_password_goes_to_the_keyring_or_memory_never_to_a_file(window, qtbot, t
     caplog.set_level("DEBUG")
     credentials.MEMORY.forget(PG_URL)
     controller = install_preferences(window, window.edit_menu, tmp_path)
+    dialog = open_dialog(controller, qtbot)           # typed, then Cancel: nothing kept anywhere
+    dialog.db_url.setText(PG_URL)
+    dialog.password.setText(SECRET)
+    dialog.cancel_button.click()
+    assert credentials.get_password(PG_URL) is None and credentials.MEMORY.get(PG_URL) is None
+    assert not settings_path(tmp_path).exists()
     dialog = open_dialog(controller, qtbot)
     override = dialog.findChild(QtWidgets.QLabel, "pref_database_override")   # tests/conftest.py sets it
     assert override is not None and "TMSNAV_DATABASE_URL is set" in override.text()
@@ -369,3 +375,21 @@ def test_report_identity_setting_decides_whether_the_name_is_in_the_report(qtbot
         assert "Ada Example" in texts[True] and "P-0007" in texts[True]
     finally:
         w.close()
+
+
+def test_database_url_and_sessions_folder_reach_the_records(tmp_path: Path, monkeypatch) -> None:
+    """What the records open and where today's session folders go come from clinic.json (the
+    environment overrides stay for tests and a second instance)."""
+    from tmsnav.app.records import settings_link
+
+    monkeypatch.setenv("TMSNAV_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.delenv("TMSNAV_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TMSNAV_SESSIONS_ROOT", raising=False)
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    save_settings(ClinicSettings(database_url=url, sessions_root=str(tmp_path / "sessions")))
+    assert settings_link.database_url() == url
+    assert settings_link.sessions_root() == tmp_path / "sessions"
+    save_settings(ClinicSettings(database_url=PG_URL))
+    assert settings_link.database_url() == PG_URL
+    monkeypatch.setenv("TMSNAV_DATABASE_URL", url)
+    assert settings_link.database_url() == url
