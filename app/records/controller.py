@@ -52,6 +52,9 @@ class RecordsController(QtCore.QObject):
         self.error = ""                          # why records is None ("" while opening)
         self.error_exception: BaseException | None = None
         self.sync: Any = None                    # RecordsSync of the open session
+        #: Keyword arguments of each RecordsSync (retry_s, max_retry_s, batch_s); its defaults
+        #: retry after 2 s, doubling up to a minute. Tests shorten them.
+        self.sync_options: dict[str, float] = {}
         self._sync_session: Any = None
         self.label = QtWidgets.QLabel("Records: opening…")
         self.label.setObjectName("records_status")
@@ -141,7 +144,7 @@ class RecordsController(QtCore.QObject):
             """The sync's own connection (its thread), opened again after the server returns."""
             return Records(Database.open(url, password=password, upgrade=False))
 
-        self.sync = RecordsSync(connect, session, close_on_stop=True)
+        self.sync = RecordsSync(connect, session, close_on_stop=True, **self.sync_options)
         self._sync_session = session
         self.sync.start()
         self.refresh_status()
