@@ -19,7 +19,7 @@ from tmsnav.app.preferences_connect import check_connection
 from tmsnav.navigation.records import credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "navigation" / "records"))
-from pg_server import PORT, USER, PgUnavailable, start_postgres  # noqa: E402
+from pg_server import PORT, USER, PgUnavailable, skip_or_fail, start_postgres  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -32,9 +32,7 @@ def password_server(tmp_path_factory):
     try:
         server = start_postgres(tmp_path_factory.mktemp("pgpw"))
     except PgUnavailable as err:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI must test PostgreSQL: {err}")
-        pytest.skip(str(err))
+        skip_or_fail(err)
     with psycopg.connect(host=str(server.folder), port=PORT, user=USER, dbname="postgres",
                          autocommit=True) as conn:
         conn.execute(f"ALTER ROLE {USER} PASSWORD '{PASSWORD}'")
