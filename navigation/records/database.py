@@ -104,8 +104,12 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             engine = cls._sqlite_engine(parsed)
         else:
+            # keepalives: a server lost mid-query (network cut) is noticed in about 25 s
+            # instead of the operating system's two hours (libpq connection parameters)
             engine = create_engine(parsed, pool_pre_ping=True,
-                                   connect_args={"connect_timeout": max(2, math.ceil(connect_timeout_s))})
+                                   connect_args={"connect_timeout": max(2, math.ceil(connect_timeout_s)),
+                                                 "keepalives": 1, "keepalives_idle": 10,
+                                                 "keepalives_interval": 5, "keepalives_count": 3})
         db = cls(engine, parsed)
         try:
             db._migrate(upgrade)

@@ -263,7 +263,10 @@ class Records(PulsesMixin, OutcomesMixin):
         for _attempt in range(_RETRIES):
             try:
                 return self._upsert_session_once(uid, course_uid, fields)
-            except IntegrityError:
+            except IntegrityError as err:
+                if "unique" not in str(err.orig).lower():     # e.g. a required field set to None
+                    first = str(err.orig).strip().splitlines()[0] if str(err.orig).strip() else ""
+                    raise RecordsError(f"Could not store session {uid}: {first}") from None
                 continue                       # another navigator took the number: decide again
         raise RecordsError(f"Could not store session {uid}: the course's session numbers kept "
                            "changing under concurrent writers; try again.")

@@ -258,3 +258,13 @@ def test_two_writers_sending_the_same_pulses_at_once(db_url: str) -> None:
     assert setup.session("s-a").pulses_total == 800
     for records in (*writers, setup):
         records.database.close()
+
+
+def test_a_required_session_field_set_to_none_is_a_clear_error(records: Records) -> None:
+    """Not mistaken for a number clash (which would be retried and reported as one)."""
+    uid = _course(records)
+    records.upsert_session("s-a", uid)
+    with pytest.raises(RecordsError, match="Could not store session s-a") as caught:
+        records.upsert_session("s-a", uid, operator=None)
+    assert "numbers kept changing" not in str(caught.value)
+    assert records.session("s-a").operator == ""
