@@ -133,7 +133,6 @@ def test_session_figure_shows_the_pulses_in_colour(course: BuiltCourse, tmp_path
 
     blue1, red1 = colour_counts(course.session_uids[0])
     blue3, red3 = colour_counts(course.session_uids[2])
-    print(blue1, red1, blue3, red3)
     # the heading rules are blue on both; the difference is the scatter points
     assert blue1 - blue3 > 1000 and red3 - red1 > 1000
 
@@ -199,7 +198,7 @@ def test_progress_reaches_one_and_cancel_leaves_nothing(course: BuiltCourse, tmp
     from tmsnav.navigation.errors import Cancelled
 
     seen: list[float] = []
-    write_course_report(course.records, course.course_uid, tmp_path / "", progress=lambda f, m: seen.append(f))
+    write_course_report(course.records, course.course_uid, tmp_path, progress=lambda f, m: seen.append(f))
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
 
     out = tmp_path / "cancelled"
