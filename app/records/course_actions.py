@@ -65,6 +65,7 @@ class CourseActions(QtCore.QObject):
         view.courseReportRequested.connect(lambda uid: self.write_report("course", uid))
         view.addAssessmentRequested.connect(self.add_assessment)
         view.adverseEventRequested.connect(self.report_adverse_event)
+        view.statusRequested.connect(self.set_status)
 
     # ----- today's session ------------------------------------------------------------------------
     def start_today(self, course_uid: str, operator: str) -> None:
@@ -94,6 +95,14 @@ class CourseActions(QtCore.QObject):
     def _today_failed(self, _exc: BaseException, message: str) -> None:
         self.view.today_button.setEnabled(True)
         self.window.show_error("Cannot start today's session", message)
+
+    def set_status(self, course_uid: str, status: str) -> None:
+        """The course's state (active, paused, completed, stopped, ...)."""
+        self.controller.call(lambda r: r.update_course(course_uid, status=status),
+                             lambda _c: self.courseChanged.emit(course_uid),
+                             lambda _e, m: (self.window.show_error("Course status not changed", m),
+                                            self.courseChanged.emit(course_uid)),
+                             name="set the course status")
 
     # ----- outcomes -------------------------------------------------------------------------------
     def add_assessment(self, course_uid: str) -> None:

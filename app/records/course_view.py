@@ -21,7 +21,10 @@ from PySide6 import QtCore, QtWidgets
 from .course_tables import (OUTCOME_COLUMNS, SESSION_COLUMNS, fill_outcomes, fill_sessions,
                             make_table, protocol_text)
 
-__all__ = ["CourseView", "CourseData", "load_course_data"]
+__all__ = ["CourseView", "CourseData", "load_course_data", "COURSE_STATUSES"]
+
+#: The course states of the clinic record (navigation.records.repository).
+COURSE_STATUSES = ("planned", "active", "paused", "completed", "stopped")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class CourseView(QtWidgets.QWidget):
     courseReportRequested = QtCore.Signal(str)          # course uid
     addAssessmentRequested = QtCore.Signal(str)         # course uid
     adverseEventRequested = QtCore.Signal(str)          # course uid
+    statusRequested = QtCore.Signal(str, str)           # course uid, new status
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +85,14 @@ class CourseView(QtWidgets.QWidget):
         today.addWidget(self.operator)
         today.addWidget(self.today_button)
         today.addStretch(1)
+        self.status = QtWidgets.QComboBox()
+        self.status.setObjectName("course_status")
+        self.status.addItems(COURSE_STATUSES)
+        self.status.setToolTip("A completed or stopped course starts no new session; set it active "
+                               "again if treatment resumes")
+        self.status.activated.connect(lambda _i: self._emit(self.statusRequested, self.status.currentText()))
+        today.addWidget(QtWidgets.QLabel("Course"))
+        today.addWidget(self.status)
         self.session_report_button = QtWidgets.QPushButton("Session report")
         self.session_report_button.setObjectName("session_report")
         self.session_report_button.setToolTip("HTML + PDF report of the session selected below")
@@ -162,7 +174,7 @@ class CourseView(QtWidgets.QWidget):
         self.data = data
         has = data is not None
         for w in (self.today_button, self.course_report_button, self.assessment_button,
-                  self.adverse_button):
+                  self.adverse_button, self.status):
             w.setEnabled(has)
         if data is None:
             self.title.setText("No course selected")
@@ -174,6 +186,7 @@ class CourseView(QtWidgets.QWidget):
             self._selection_changed()
             return
         c = data.course
+        self.status.setCurrentText(c.status)
         self.title.setText(f"Course {c.uid[:8]} · {c.pseudonym} · started {c.created_utc[:10]}")
         self.protocol.setText(protocol_text(c, len(data.sessions)))
         selected = self.selected_session()

@@ -278,3 +278,14 @@ def test_session_report_from_the_course_view_and_an_unwritable_folder_is_a_messa
     assert w.wait_for_job(120_000)
     assert actions.last_report is None and w.last_error and "a-file" in w.last_error, w.last_error
     assert "Traceback" not in w.last_error and "Unexpected" not in w.last_error
+    # a completed course starts no new session: the course view says why
+    view = patients.view
+    view.status.setCurrentText("completed")
+    view.status.activated.emit(view.status.currentIndex())
+    patients.controller.worker.wait_idle(WAIT_MS)
+    qtbot.waitUntil(lambda: view.data.course.status == "completed", timeout=WAIT_MS)
+    assert "completed" in view.protocol.text()
+    qtbot.mouseClick(view.today_button, QtCore.Qt.MouseButton.LeftButton)
+    patients.controller.worker.wait_idle(WAIT_MS)
+    assert "This course is completed" in w.last_error and w.state.session is None
+    assert view.today_button.isEnabled()
