@@ -42,6 +42,11 @@ _MIGRATION_LOCK_KEY = 0x746D736E6176  # "tmsnav": pg_advisory_xact_lock key whil
 _SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
+def _fold(text: str | None) -> str | None:
+    """Case-folding for case-insensitive search on SQLite (registered as ``tmsnav_fold``)."""
+    return None if text is None else text.casefold()
+
+
 def default_database_url() -> str:
     """The embedded database: ``<user data dir>/tmsnav.sqlite3`` (platformdirs, per OS)."""
     folder = Path(platformdirs.user_data_dir("tmsnav"))
@@ -133,6 +138,8 @@ class Database:
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None       # we emit BEGIN ourselves (below)
+            # SQLite's lower() folds ASCII only: searching "ülker" must find "ÜLKER"
+            dbapi_connection.create_function("tmsnav_fold", 1, _fold, deterministic=True)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if database and database != ":memory:":

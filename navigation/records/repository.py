@@ -141,11 +141,13 @@ class Records(PulsesMixin, OutcomesMixin):
     def find_patients(self, text: str = "", limit: int = 200) -> list[PatientInfo]:
         """Patients whose pseudonym, name or MRN contains ``text`` (case-insensitive)."""
         query = select(Patient).order_by(Patient.pseudonym).limit(limit)
-        needle = text.strip().lower()
+        sqlite = self._db.dialect == "sqlite"
+        needle = text.strip().casefold() if sqlite else text.strip().lower()
         if needle:
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f"%{escaped}%"
-            query = query.where(or_(*(func.lower(col).like(pattern, escape="\\")
+            fold = func.tmsnav_fold if sqlite else func.lower     # Unicode-aware on both
+            query = query.where(or_(*(fold(col).like(pattern, escape="\\")
                                       for col in (Patient.pseudonym, Patient.full_name, Patient.mrn))))
         with self._db.session() as s:
             return [self._patient_info(row) for row in s.scalars(query)]

@@ -104,7 +104,7 @@ def start_postgres(tmp_dir: Path | None = None) -> PgServer:
     server = PgServer(folder, bin_dir, as_root)
     try:
         server._run("initdb", "-D", str(folder / "data"), "-A", "trust", "-U", USER, "-E", "UTF8",
-                    "--locale=C", "--no-sync")
+                    "--locale=C", "--lc-ctype=C.UTF-8", "--no-sync")
         server.start()
     except subprocess.CalledProcessError as err:
         log = (folder / "log").read_text(errors="replace") if (folder / "log").exists() else ""

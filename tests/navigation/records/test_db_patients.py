@@ -40,6 +40,16 @@ def test_search_by_pseudonym_name_and_mrn_case_insensitive(records: Records) -> 
     assert len(records.find_patients("", limit=2)) == 2
 
 
+def test_search_folds_case_beyond_ascii(records: Records) -> None:
+    """Names typed in capitals with accents (ÜLKER, ÇELIK, ØDEGÅRD) are found in lower case and
+    the reverse; SQLite's own lower() would fold only A-Z."""
+    records.add_patient("P001", full_name="Ayşe ÜLKER")
+    records.add_patient("P002", full_name="Øyvind Ødegård")
+    assert [p.pseudonym for p in records.find_patients("ülker")] == ["P001"]
+    assert [p.pseudonym for p in records.find_patients("ØDEGÅRD")] == ["P002"]
+    assert [p.pseudonym for p in records.find_patients("øyvind ø")] == ["P002"]
+
+
 def test_search_text_is_literal_not_a_like_pattern(records: Records) -> None:
     """'%' and '_' typed in the search box match themselves, not everything."""
     records.add_patient("P_1")
