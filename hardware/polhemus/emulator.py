@@ -15,10 +15,7 @@ that is the host going away, not an error; the emulator keeps serving.
 
 from __future__ import annotations
 
-import errno
-import functools
 import os
-import select
 import socket
 import threading
 import time
@@ -29,18 +26,6 @@ from ..emulator_serving import PtyOrTcpServer
 from .device import PolhemusDevice, PoseSource
 
 __all__ = ["PolhemusEmulator"]
-
-_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
-
-
-@functools.lru_cache(maxsize=1)
-def _termios_speeds() -> dict[int, int]:
-    """termios speed code -> baud. POSIX only: imported here, in pty mode, so that importing the
-    emulator (and serving over TCP) also works on Windows."""
-    import termios
-
-    return {getattr(termios, f"B{b}"): b for b in _RATES if hasattr(termios, f"B{b}")}
-
 
 class PolhemusEmulator(PtyOrTcpServer):
     """A FASTRAK, Liberty or Patriot on a pty or TCP port.
@@ -60,17 +45,8 @@ class PolhemusEmulator(PtyOrTcpServer):
                                      station_tools=station_tools, noise_mm=noise_mm, noise_deg=noise_deg,
                                      seed=seed, baud=baud)
         self._lock = threading.RLock()
+        self._init_serving(self._lock)
         self._t0 = time.monotonic()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._listener: socket.socket | None = None
-        self._conn: socket.socket | None = None
-        self.path: str | None = None
-        self.port: int | None = None
-        self.bytes_in = 0
-        self.bytes_out = 0
         self.bytes_dropped = 0
 
     # ----- life cycle ----------------------------------------------------------------------------
@@ -85,39 +61,6 @@ class PolhemusEmulator(PtyOrTcpServer):
 
     def _thread_name(self) -> str:
         return f"polhemus-emulator-{self.model}"
-
-    def stop(self) -> None:
-        """Stop serving and release the pty/socket. Idempotent."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
-        self._thread = None
-        self._close_transport()
-
-    def _close_transport(self) -> None:
-        with self._lock:
-            for fd_name in ("_master", "_slave"):
-                fd = getattr(self, fd_name)
-                if fd is not None:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-                    setattr(self, fd_name, None)
-            for sock_name in ("_conn", "_listener"):
-                sock = getattr(self, sock_name)
-                if sock is not None:
-                    try:
-                        sock.close()
-                    except OSError:
-                        pass
-                    setattr(self, sock_name, None)
-
-    def __enter__(self) -> "PolhemusEmulator":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ----- fault injection -----------------------------------------------------------------------
     def inject_garbage(self, n_bytes: int = 64, seed: int | None = None, data: bytes | None = None) -> None:
@@ -135,14 +78,6 @@ class PolhemusEmulator(PtyOrTcpServer):
     def resume(self) -> None:
         with self._lock:
             self.device.resume()
-
-    def unplug(self) -> None:
-        """Pull the cable: close the pty (the path vanishes) or the TCP connection and listener."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
-        self._thread = None
-        self._close_transport()
 
     def set_station_status(self, station: int, status: str | int | None) -> None:
         """Force a station's status character (FASTRAK, e.g. ``'x'``) or error byte (Liberty); None clears."""
@@ -165,17 +100,6 @@ class PolhemusEmulator(PtyOrTcpServer):
             self.device.baud = int(baud)
 
     # ----- pty loop -----------------------------------------------------------------------------------
-    def _host_baud_pty(self) -> int | None:
-        import termios    # pty mode only
-
-        if self._master is None:
-            return None
-        try:
-            speed = termios.tcgetattr(self._master)[5]
-        except (termios.error, TypeError, OSError):
-            return None
-        return _termios_speeds().get(speed)
-
     def _write_fd(self, fd: int, data: bytes) -> None:
         view = memoryview(data)
         while view:
@@ -198,72 +122,27 @@ class PolhemusEmulator(PtyOrTcpServer):
 
     def _run_pty(self) -> None:
         while not self._stop.is_set():
-            master = self._master
-            if master is None:
-                return
-            try:
-                readable, _, _ = select.select([master], [], [], self._timeout())
-            except (OSError, ValueError):
+            data = self._read_pty(self._timeout())
+            if data is None:
                 return
             out = b""
-            if readable:
-                try:
-                    data = os.read(master, 4096)
-                except BlockingIOError:
-                    data = b""
-                except OSError as exc:  # EIO: the host closed the slave; keep serving
-                    if exc.errno != errno.EIO:
-                        return
-                    time.sleep(0.01)
-                    data = b""
-                if data:
-                    self.bytes_in += len(data)
-                    with self._lock:
-                        out = self.device.receive(data, self.now_s(), self._host_baud_pty())
+            if data:
+                self.bytes_in += len(data)
+                with self._lock:
+                    out = self.device.receive(data, self.now_s(), self._host_baud_pty())
             with self._lock:
                 out += self.device.due_output(self.now_s(), self._host_baud_pty())
             if out and self._master is not None:
                 self._write_fd(self._master, out)
 
-    # ----- TCP loop ---------------------------------------------------------------------------------
-    def _run_tcp(self) -> None:
-        while not self._stop.is_set():
-            listener = self._listener
-            if listener is None:
-                return
-            try:
-                readable, _, _ = select.select([listener], [], [], 0.05)
-                if not readable:
-                    continue
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._conn = conn
-            self._serve_connection(conn)
-            with self._lock:
-                if self._conn is conn:
-                    self._conn = None
-            try:
-                conn.close()
-            except OSError:
-                pass
-
+    # ----- TCP ----------------------------------------------------------------------------------------
     def _serve_connection(self, conn: socket.socket) -> None:
         while not self._stop.is_set():
-            try:
-                readable, _, _ = select.select([conn], [], [], self._timeout())
-            except (OSError, ValueError):
+            data = self._read_conn(conn, self._timeout())
+            if data is None:
                 return
             out = b""
-            if readable:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return  # host closed the connection
+            if data:
                 self.bytes_in += len(data)
                 with self._lock:
                     out = self.device.receive(data, self.now_s(), None)

@@ -17,9 +17,7 @@ state (``unit.set_coil_temperature``, ``unit.coil_present``).
 
 from __future__ import annotations
 
-import errno
 import os
-import select
 import socket
 import threading
 import time
@@ -47,18 +45,9 @@ class MagstimEmulator(PtyOrTcpServer):
             raise ValueError(f"line rate must be positive, got {line_rate_bps}")
         self.line_rate_bps = line_rate_bps
         self.lock = threading.RLock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._listener: socket.socket | None = None
-        self._conn: socket.socket | None = None
+        self._init_serving(self.lock)
         self._pending = b""
         self._prefix = b""
-        self.path: str | None = None
-        self.port: int | None = None
-        self.bytes_in = 0
-        self.bytes_out = 0
         self.ticks = 0
 
     @property
@@ -69,36 +58,6 @@ class MagstimEmulator(PtyOrTcpServer):
     # ----- life cycle -----------------------------------------------------------------------------
     def _thread_name(self) -> str:
         return f"magstim-emulator-{self.model}"
-
-    def stop(self) -> None:
-        """Stop serving and release the pty/socket. Idempotent."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
-        self._thread = None
-        with self.lock:
-            for fd in (self._master, self._slave):
-                if fd is not None:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-            self._master = self._slave = None
-            for sock in (self._conn, self._listener):
-                if sock is not None:
-                    try:
-                        sock.close()
-                    except OSError:
-                        pass
-            self._conn = self._listener = None
-
-    unplug = stop   # pulling the cable: the pty vanishes, the host's next read or write fails
-
-    def __enter__(self) -> "MagstimEmulator":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ----- faults ---------------------------------------------------------------------------------
     def inject_garbage(self, data: bytes, *, before_next_reply: bool = False) -> None:
@@ -152,25 +111,12 @@ class MagstimEmulator(PtyOrTcpServer):
 
     def _run_pty(self) -> None:
         while not self._stop.is_set():
-            master = self._master
-            if master is None:
+            data = self._read_pty(_IDLE_S)
+            if data is None:
                 return
-            try:
-                readable, _, _ = select.select([master], [], [], _IDLE_S)
-            except (OSError, ValueError):
-                return
-            data = b""
-            if readable:
-                try:
-                    data = os.read(master, 4096)
-                except BlockingIOError:
-                    pass
-                except OSError as exc:   # EIO: the host closed the slave; keep serving
-                    if exc.errno != errno.EIO:
-                        return
-                    self._stop.wait(_IDLE_S)
             out = self._step(data)
-            if out:
+            master = self._master
+            if out and master is not None:
                 self._wire_time(data, out)
                 try:
                     os.write(master, out)
@@ -178,36 +124,14 @@ class MagstimEmulator(PtyOrTcpServer):
                 except OSError:
                     pass
 
-    def _run_tcp(self) -> None:
-        while not self._stop.is_set():
-            listener = self._listener
-            if listener is None:
-                return
-            try:
-                if not select.select([listener], [], [], _IDLE_S)[0]:
-                    self._step(b"")
-                    continue
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self.lock:
-                self._conn = conn
-            self._serve_connection(conn)
-            try:
-                conn.close()
-            except OSError:
-                pass
+    def _idle_without_host(self) -> None:
+        self._step(b"")
 
     def _serve_connection(self, conn: socket.socket) -> None:
         while not self._stop.is_set():
-            try:
-                readable, _, _ = select.select([conn], [], [], _IDLE_S)
-                data = conn.recv(4096) if readable else b""
-            except (OSError, ValueError):
+            data = self._read_conn(conn, _IDLE_S)
+            if data is None:
                 return
-            if readable and not data:
-                return   # the host closed the connection
             out = self._step(data)
             if out:
                 self._wire_time(data, out)

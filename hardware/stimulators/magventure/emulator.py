@@ -16,12 +16,9 @@ pulled USB-serial adapter).
 
 from __future__ import annotations
 
-import errno
 import os
-import select
 import socket
 import threading
-import time
 from typing import Any, Callable
 
 from ...emulator_serving import PtyOrTcpServer
@@ -32,20 +29,6 @@ __all__ = ["MagProEmulator", "MAGPRO_BAUD"]
 MAGPRO_BAUD = 38400
 
 
-def _host_baud(fd: int) -> int | None:
-    """The baud rate the host set on the pty (POSIX only; None when unknown)."""
-    import termios
-
-    try:
-        speed = termios.tcgetattr(fd)[5]
-    except (termios.error, OSError, TypeError):
-        return None
-    for baud in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400):
-        if getattr(termios, f"B{baud}", None) == speed:
-            return baud
-    return None
-
-
 class MagProEmulator(PtyOrTcpServer):
     """A MagPro on a pty or TCP port. ``unit_kwargs`` go to :class:`MagProUnit` (e.g. ``clock``,
     ``recharge_s``, ``didt_per_pct``, ``amplitude_limit``, ``model``)."""
@@ -53,55 +36,14 @@ class MagProEmulator(PtyOrTcpServer):
     def __init__(self, unit: MagProUnit | None = None, **unit_kwargs: Any) -> None:
         self.unit = unit if unit is not None else MagProUnit(**unit_kwargs)
         self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._listener: socket.socket | None = None
-        self._conn: socket.socket | None = None
+        self._init_serving(self._lock)
         self._silent = False
         self._interleave: Callable[[MagProUnit], bytes] | None = None
-        self.path: str | None = None
-        self.port: int | None = None
-        self.bytes_in = 0
-        self.bytes_out = 0
 
     # ----- life cycle -------------------------------------------------------------------------------
 
     def _thread_name(self) -> str:
         return "magpro-emulator"
-
-    def stop(self) -> None:
-        """Stop serving and release the pty/socket. Idempotent."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
-        self._thread = None
-        with self._lock:
-            for name in ("_master", "_slave"):
-                fd = getattr(self, name)
-                if fd is not None:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-                    setattr(self, name, None)
-            for name in ("_conn", "_listener"):
-                sock = getattr(self, name)
-                if sock is not None:
-                    try:
-                        sock.close()
-                    except OSError:
-                        pass
-                    setattr(self, name, None)
-
-    unplug = stop   # pulling the cable: the host's port fails on its next read or write
-
-    def __enter__(self) -> "MagProEmulator":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ----- the front panel, the patient side and faults (any thread) ------------------------------------
     def foot_pedal(self) -> bool:
@@ -211,52 +153,14 @@ class MagProEmulator(PtyOrTcpServer):
     # ----- transports -----------------------------------------------------------------------------------
     def _run_pty(self) -> None:
         while not self._stop.is_set():
-            master = self._master
-            if master is None:
+            data = self._read_pty(self._wait_s())
+            if data is None:
                 return
-            try:
-                readable, _, _ = select.select([master], [], [], self._wait_s())
-            except (OSError, ValueError):
-                return
-            data = b""
-            if readable:
-                try:
-                    data = os.read(master, 4096)
-                except BlockingIOError:
-                    pass
-                except OSError as exc:   # EIO: the host closed the slave; keep serving
-                    if exc.errno != errno.EIO:
-                        return
-                    time.sleep(0.01)
-            self._handle(data, _host_baud(master) if data else None)
+            self._handle(data, self._host_baud_pty() if data else None)
 
-    def _run_tcp(self) -> None:
+    def _serve_connection(self, conn: socket.socket) -> None:
         while not self._stop.is_set():
-            listener = self._listener
-            if listener is None:
+            data = self._read_conn(conn, self._wait_s())
+            if data is None:
                 return
-            try:
-                if not select.select([listener], [], [], 0.05)[0]:
-                    continue
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._conn = conn
-            while not self._stop.is_set():
-                try:
-                    readable, _, _ = select.select([conn], [], [], self._wait_s())
-                    data = conn.recv(4096) if readable else b""
-                except (OSError, ValueError):
-                    break
-                if readable and not data:
-                    break   # host closed the connection
-                self._handle(data, None)
-            with self._lock:
-                if self._conn is conn:
-                    self._conn = None
-            try:
-                conn.close()
-            except OSError:
-                pass
+            self._handle(data, None)
