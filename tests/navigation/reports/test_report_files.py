@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
-from report_course_builder import EVIL_NOTE, FULL_NAME, MRN, PSEUDONYM, SESSION_SHIFT_MM, BuiltCourse, build_course
+from report_course_builder import (BIRTH_DATE, EVIL_NOTE, FULL_NAME, MRN, PSEUDONYM, SESSION_SHIFT_MM, BuiltCourse,
+                                   build_course)
 
 from tmsnav.navigation.reports import ReportFiles, write_course_report, write_session_report
 
@@ -174,7 +175,17 @@ def test_course_report(course: BuiltCourse, tmp_path: Path) -> None:
     assert FULL_NAME not in everything and MRN not in everything
 
 
+@pytest.mark.safety(hazard="privacy", control="session and course reports (HTML and PDF) name the patient by "
+                    "pseudonym only unless identity is asked for; report file names carry the id, never the "
+                    "pseudonym or the name")
 def test_identity_only_when_asked(course: BuiltCourse, tmp_path: Path) -> None:
+    (tmp_path / "off").mkdir()
+    for files in (write_course_report(course.records, course.course_uid, tmp_path / "off"),
+                  write_session_report(course.records, course.session_uids[0], tmp_path / "off")):
+        for path in (files.html, files.pdf):
+            assert PSEUDONYM not in path.name and FULL_NAME not in path.name
+        text = squash(" ".join(parse_html(files.html).text) + " ".join(pdf_pages(files.pdf)[0]))
+        assert FULL_NAME not in text and MRN not in text and BIRTH_DATE not in text and PSEUDONYM in text
     files = write_course_report(course.records, course.course_uid, tmp_path, include_identity=True)
     text = squash(" ".join(parse_html(files.html).text))
     assert FULL_NAME in text and MRN in text and "1971-03-14" in text
