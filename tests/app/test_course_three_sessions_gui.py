@@ -28,6 +28,7 @@ from tmsnav.navigation.registration import SurfaceIndex
 from tmsnav.navigation.registration.workflow import register
 from tmsnav.navigation.session.event_log import read_events
 from tmsnav.navigation.transforms import Frame, Transform
+from tmsnav.navigation.treatment.threshold import ThresholdResult
 
 from tests.app.test_records_gui import WAIT_MS, add_patient, make_window
 
@@ -40,6 +41,7 @@ PHQ9 = ([2, 2, 2, 2, 2, 1, 2, 2, 0],        # baseline 15, moderately severe
 MADRS = ([4, 4, 3, 3, 3, 4, 3, 3, 2, 1], None, [1, 1, 1, 2, 1, 1, 1, 1, 1, 0])
 DAYS_AGO = (21, 10, 0)
 TIMEPOINTS = ("baseline", "week 2", "week 3")
+MT = (46, 48, 47)                           # % MSO, re-measured each sitting
 
 
 def shots(tmp_path: Path) -> Path:
@@ -178,6 +180,9 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
             assert w.view3d.has_overlay("previous_pulses")
 
         set_up_coil(w)
+        # the day's motor threshold, as the Treatment tab's threshold box logs it
+        w.treatment_panel.motor_box._threshold_finished(
+            ThresholdResult("relative frequency (5 of 10)", MT[k], 20, f"rMT {MT[k]} % MSO"))
         registrations.append(register_today(w, fiducials_mri, seed=10 + k))
         qtbot.waitUntil(lambda: guidance.last_error is not None and guidance.last_error.on_target(
             guidance.bullseye.tolerance), timeout=60_000)
@@ -222,6 +227,7 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
         med = float(r[5].split()[0])
         assert 0.0 <= med < 3.0 and r[5].endswith("mm")
         assert r[7].endswith("mm")                                   # registration error known
+    assert [r[8] for r in rows] == [f"{mt} % MSO" for mt in MT]
     regs = [float(r[7].split()[0]) for r in rows]
     assert regs == pytest.approx([reg.predicted_error_mm[fox.name] for reg in registrations], abs=0.051)
     assert view.outcomes.rowCount() == 5
