@@ -23,7 +23,8 @@ emulated stimulator), so both speak exactly the same bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar, cast
 
 from ..base import StimulatorError
 
@@ -122,8 +123,23 @@ def reply_length(body: bytes, model: str, version: tuple[int, int, int] = (9, 0,
     return 3                         # echo, instrument status, checksum
 
 
+_Flags = TypeVar("_Flags", bound="_FlagByte")
+
+
+class _FlagByte:
+    """A status byte as eight booleans, bit 0 first: the dataclass's fields in bit order."""
+
+    @classmethod
+    def from_byte(cls: type[_Flags], value: int) -> _Flags:
+        flags: list[Any] = [bool(value >> i & 1) for i in range(8)]
+        return cls(*flags)
+
+    def to_byte(self) -> int:
+        return sum(1 << i for i, f in enumerate(fields(cast(Any, self))) if getattr(self, f.name))
+
+
 @dataclass(frozen=True)
-class InstrumentStatus:
+class InstrumentStatus(_FlagByte):
     """The instrument status byte every reply carries (bit 0 standby ... bit 7 remote)."""
 
     standby: bool = True
@@ -134,15 +150,6 @@ class InstrumentStatus:
     error_present: bool = False
     error_fatal: bool = False
     remote: bool = False
-
-    @classmethod
-    def from_byte(cls, value: int) -> "InstrumentStatus":
-        return cls(*(bool(value >> i & 1) for i in range(8)))
-
-    def to_byte(self) -> int:
-        flags = (self.standby, self.armed, self.ready, self.coil_present, self.replace_coil,
-                 self.error_present, self.error_fatal, self.remote)
-        return sum(1 << i for i, flag in enumerate(flags) if flag)
 
     def fault(self) -> str | None:
         """The fault in words, or None."""
@@ -157,7 +164,7 @@ class InstrumentStatus:
 
 
 @dataclass(frozen=True)
-class RapidStatus:
+class RapidStatus(_FlagByte):
     """The Rapid² rTMS status byte (second byte of Rapid² parameter replies)."""
 
     enhanced_power: bool = False
@@ -168,16 +175,6 @@ class RapidStatus:
     coil_ready: bool = True
     theta_psu_detected: bool = False
     modified_coil_algorithm: bool = False
-
-    @classmethod
-    def from_byte(cls, value: int) -> "RapidStatus":
-        return cls(*(bool(value >> i & 1) for i in range(8)))
-
-    def to_byte(self) -> int:
-        flags = (self.enhanced_power, self.train, self.wait, self.single_pulse_mode,
-                 self.hv_psu_connected, self.coil_ready, self.theta_psu_detected,
-                 self.modified_coil_algorithm)
-        return sum(1 << i for i, flag in enumerate(flags) if flag)
 
 
 @dataclass(frozen=True)

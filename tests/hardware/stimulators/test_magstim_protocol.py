@@ -60,6 +60,11 @@ def test_status_byte_bits_in_the_bulletins_order():
     assert p.InstrumentStatus.from_byte(0b0000_0001).fault() == "no coil connected to the Magstim"
     r = p.RapidStatus.from_byte(0b0000_1001)
     assert r.enhanced_power and r.single_pulse_mode and r.to_byte() == 0b0000_1001
+    for value in range(256):            # every byte survives the round trip, bit for bit
+        assert p.InstrumentStatus.from_byte(value).to_byte() == value
+        assert p.RapidStatus.from_byte(value).to_byte() == value
+    assert p.RapidStatus(modified_coil_algorithm=True, single_pulse_mode=False,
+                         hv_psu_connected=False, coil_ready=False).to_byte() == 0b1000_0000
 
 
 def test_parameter_and_temperature_replies_parse_and_bad_ones_are_refused():
