@@ -417,7 +417,7 @@ class PreferencesController(QtCore.QObject):
         super().__init__(window)
         self.window = window
         self.folder = folder
-        loaded = read_settings(folder)
+        loaded = read_settings(folder, keep_aside=True)
         self.settings: ClinicSettings = loaded.settings
         self.load_messages: tuple[str, ...] = loaded.messages
         self.dialog: PreferencesDialog | None = None

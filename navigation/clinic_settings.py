@@ -15,8 +15,9 @@ The file (``platformdirs.user_config_dir("tmsnav")``: ``~/.config/tmsnav`` on Li
   so, and :func:`save_settings` refuses to replace it unless asked (``replace_newer=True``, after
   the user agreed);
 * a damaged file (not JSON, not an object, no ``format_version``): the defaults are used, the
-  message says why, and the file is renamed ``clinic.damaged-<UTC time>.json`` beside it so a
-  hand-made configuration is never lost;
+  message says why, and the window (at start) renames the file ``clinic.damaged-<UTC time>.json``
+  beside it so a hand-made configuration is never lost (a quiet :func:`load_settings`, e.g. by
+  the records, leaves it in place: else the window would find nothing to warn about);
 * one bad value (a negative tolerance, an unknown unit): that value falls back to its default
   with a message naming it; the other values are kept.
 
@@ -262,28 +263,30 @@ def _keep_aside(path: Path) -> Path | None:
     return target
 
 
-def _damaged(path: Path, why: str) -> LoadedSettings:
-    aside = _keep_aside(path)
-    where = (f"The damaged file was kept as {aside.name} in the same folder."
-             if aside is not None else
-             "The damaged file could not be moved aside (read-only folder?); it was left as it is.")
+def _damaged(path: Path, why: str, keep_aside: bool) -> LoadedSettings:
+    aside = _keep_aside(path) if keep_aside else None
+    where = (f"The damaged file was kept as {aside.name} in the same folder." if aside is not None
+             else "The damaged file could not be moved aside (read-only folder?); it was left as "
+             "it is." if keep_aside else "The file was left as it is.")
     message = f"The clinic settings file {path} could not be read ({why}), so the default " \
               f"settings are used. {where} Open Edit > Preferences to check and save the settings."
     return LoadedSettings(ClinicSettings(), path, (message,), kept_aside=aside, exists=aside is None)
 
 
 def load_settings(folder: str | Path | None = None) -> ClinicSettings:
-    """The clinic settings to use (defaults when there is no file); problems are logged. Use
-    :func:`read_settings` to show them to the user."""
+    """The clinic settings to use (defaults when there is no file); problems are logged and a
+    damaged file is left where it is, so that the window's own read (:func:`read_settings` with
+    ``keep_aside=True``, which shows the message) still finds it, whoever read first."""
     loaded = read_settings(folder)
     for message in loaded.messages:
         log.warning("%s", message)
     return loaded.settings
 
 
-def read_settings(folder: str | Path | None = None) -> LoadedSettings:
+def read_settings(folder: str | Path | None = None, *, keep_aside: bool = False) -> LoadedSettings:
     """Read ``clinic.json`` with what went wrong: the defaults without a message when there is
-    none yet."""
+    none yet. ``keep_aside``: rename a damaged file ``clinic.damaged-<UTC>.json`` (the caller
+    shows the message that says so; the Preferences controller does at start)."""
     path = settings_path(folder)
     try:
         raw = path.read_bytes()
@@ -296,14 +299,15 @@ def read_settings(folder: str | Path | None = None) -> LoadedSettings:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return _damaged(path, "it is not UTF-8 text")
+        return _damaged(path, "it is not UTF-8 text", keep_aside)
     except json.JSONDecodeError as exc:
-        return _damaged(path, f"not valid JSON at line {exc.lineno}: {exc.msg}")
+        return _damaged(path, f"not valid JSON at line {exc.lineno}: {exc.msg}", keep_aside)
     if not isinstance(data, dict):
-        return _damaged(path, "it holds no settings object")
+        return _damaged(path, "it holds no settings object", keep_aside)
     version = data.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        return _damaged(path, "it has no valid format_version, so it is not a tmsnav settings file")
+        return _damaged(path, "it has no valid format_version, so it is not a tmsnav settings file",
+                        keep_aside)
     settings, messages = ClinicSettings.from_dict(data)
     newer = version > FORMAT_VERSION
     if newer:

@@ -250,6 +250,30 @@ def test_damaged_file_at_start_gives_defaults_a_message_and_is_kept(window, tmp_
     assert len(kept) == 1 and "2.0,,}" in kept[0].read_text()
 
 
+def test_damaged_file_is_reported_by_the_window_even_when_the_records_read_it_first(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    """The records read clinic.json (database URL) before the Preferences controller is built;
+    the damaged file must still be there for the window's message, then be kept aside."""
+    from tmsnav.app.main_window import MainWindow
+
+    monkeypatch.setenv("TMSNAV_CONFIG_DIR", str(tmp_path))
+    monkeypatch.delenv("TMSNAV_DATABASE_URL", raising=False)      # so the records read the file
+    monkeypatch.setenv("TMSNAV_SESSIONS_ROOT", str(tmp_path / "sessions"))
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda *a, **k: str(tmp_path / "data"))
+    settings_path(tmp_path).write_text("{oops")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        box = w.preferences.message_box
+        assert box is not None and box.isVisible() and "could not be read" in box.text()
+        assert len(list(tmp_path.glob("clinic.damaged-*.json"))) == 1
+        assert not settings_path(tmp_path).exists()
+    finally:
+        w.records.controller.wait_open(30_000)
+        w.close()
+
+
 def test_test_connection_runs_off_the_gui_thread(window, qtbot, tmp_path: Path) -> None:
     """With TMSNAV_SCREENSHOT_DIR set, docs/images/preferences-records.png is kept there."""
     from tmsnav.navigation.records.database import Database
