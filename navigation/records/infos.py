@@ -124,7 +124,8 @@ class AdverseEventInfo:
 
 @dataclass(frozen=True)
 class PatientOverview:
-    """Everything the course view shows, in one call (keyed by course uid); no pulse rows."""
+    """Everything the course view shows, in one call (keyed by course uid); no pulse rows, and
+    the sessions' ``registration`` / ``calibrations`` are None (Records.session has them)."""
 
     patient: PatientInfo
     courses: list[CourseInfo]

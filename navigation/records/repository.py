@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from .database import Database
 from .errors import DuplicatePatientError, RecordsError
@@ -157,7 +157,11 @@ class Records(PulsesMixin, OutcomesMixin):
             return self._patient_info(self._patient_row(s, pseudonym))
 
     def open_patient(self, pseudonym: str) -> PatientOverview:
-        """The patient with courses, sessions (summaries only, no pulse rows) and outcomes."""
+        """The patient with courses, sessions and outcomes in one call (the course view).
+
+        Sessions are summaries: no pulse rows, and ``registration`` / ``calibrations`` are None
+        (those blobs, e.g. 300 scalp points per session, made the call ten times slower); get
+        them from :meth:`session` or :meth:`sessions`."""
         with self._db.session() as s:
             patient = self._patient_row(s, pseudonym)
             courses = s.scalars(select(Course).where(Course.patient_id == patient.id)
@@ -165,9 +169,12 @@ class Records(PulsesMixin, OutcomesMixin):
             uid_of = {c.id: c.uid for c in courses}
             sessions: dict[str, list[SessionInfo]] = {c.uid: [] for c in courses}
             if courses:
-                for row in s.scalars(select(SessionRow).where(SessionRow.course_id.in_(list(uid_of)))
-                                     .order_by(SessionRow.course_id, SessionRow.number)):
-                    sessions[uid_of[row.course_id]].append(self._session_info(row, uid_of[row.course_id]))
+                query = (select(SessionRow).where(SessionRow.course_id.in_(list(uid_of)))
+                         .options(defer(SessionRow.registration), defer(SessionRow.calibrations))
+                         .order_by(SessionRow.course_id, SessionRow.number))
+                for row in s.scalars(query):
+                    sessions[uid_of[row.course_id]].append(
+                        self._session_info(row, uid_of[row.course_id], summary=True))
             outcomes = self._outcomes_of(s, list(uid_of), uid_of)
             return PatientOverview(patient=self._patient_info(patient),
                                    courses=[self._course_info(c, pseudonym) for c in courses],

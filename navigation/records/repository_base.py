@@ -81,11 +81,12 @@ class RecordsBase:
                           created_utc=row.created_utc, notes=row.notes or "")
 
     @staticmethod
-    def _session_info(row: SessionRow, course_uid: str) -> SessionInfo:
+    def _session_info(row: SessionRow, course_uid: str, *, summary: bool = False) -> SessionInfo:
+        """``summary``: leave the registration and calibration blobs out (None; not loaded)."""
         return SessionInfo(uid=row.uid, course_uid=course_uid, number=row.number,
                            started_utc=row.started_utc, ended_utc=row.ended_utc,
                            operator=row.operator, navigator=row.navigator, folder=row.folder,
-                           registration=row.registration,
+                           registration=None if summary else row.registration,
                            registration_error_mm=row.registration_error_mm,
                            motor_threshold_pct_mso=row.motor_threshold_pct_mso,
                            intensity_pct_mso=row.intensity_pct_mso, notes=row.notes or "",
@@ -94,7 +95,8 @@ class RecordsBase:
                            pulses_on_target=row.pulses_on_target,
                            median_error_mm=row.median_error_mm, p95_error_mm=row.p95_error_mm,
                            events_synced_seq=row.events_synced_seq,
-                           calibrations=row.calibrations, updated_utc=row.updated_utc)
+                           calibrations=None if summary else row.calibrations,
+                           updated_utc=row.updated_utc)
 
     @staticmethod
     def _outcome_info(row: Outcome, course_uid: str, session_uid: str | None) -> OutcomeInfo:

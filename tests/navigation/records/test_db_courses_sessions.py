@@ -200,8 +200,10 @@ def test_adverse_events_are_idempotent_on_seq(records: Records) -> None:
 
 def test_open_patient_loads_no_pulse_rows(records: Records) -> None:
     uid = _course(records)
+    registration = {"scalp_points_reference_mm": np.random.default_rng(1).normal(0, 70, (300, 3)).tolist()}
     for k in range(3):
-        records.upsert_session(f"s{k}", uid)
+        records.upsert_session(f"s{k}", uid, registration=registration, registration_error_mm=1.2,
+                               calibrations={"coil": {"matrix": np.eye(4).tolist()}})
         records.add_pulses(f"s{k}", [make_pulse(i) for i in range(1, 51)])
     records.add_outcome(uid, "PHQ-9", "2026-12-01", total=18, timepoint="baseline")
     statements: list[str] = []
@@ -218,7 +220,13 @@ def test_open_patient_loads_no_pulse_rows(records: Records) -> None:
     assert [s.pulses_total for s in overview.sessions[uid]] == [50, 50, 50]
     assert [o.total for o in overview.outcomes[uid]] == [18]
     assert statements and not any(re.search(r"\b(FROM|JOIN)\s+pulses\b", s, re.I) for s in statements)
+    # nor the registration blobs (300 scalp points a session made the call ten times slower)
+    assert not any(re.search(r"sessions\.(registration|calibrations)\b", s) for s in statements)
     assert len(statements) <= 6
+    summary = overview.sessions[uid][0]
+    assert summary.registration is None and summary.registration_error_mm == 1.2
+    assert records.session("s0").registration == registration          # the full row has it
+    assert records.sessions(uid)[0].calibrations == {"coil": {"matrix": np.eye(4).tolist()}}
 
 
 def test_open_patient_without_courses(records: Records) -> None:
