@@ -95,3 +95,11 @@ def test_server_going_away_mid_session_then_back(own_server: PgServer) -> None:
     records.add_patient("P002")
     assert len(records.find_patients("p0")) == 2
     db.close()
+
+
+def test_sqlite_file_in_a_folder_that_cannot_be_made(tmp_path: Path) -> None:
+    """A database URL under a path that is a file (a typo in Preferences): a clear message."""
+    blocker = tmp_path / "records"
+    blocker.write_text("not a folder")
+    with pytest.raises(DatabaseUnavailable, match="Cannot create the folder"):
+        Database.open(f"sqlite:///{blocker / 'tmsnav.sqlite3'}")
