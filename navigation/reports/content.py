@@ -173,7 +173,8 @@ def trajectory_table(rows: Sequence[TrajectoryRow]) -> Table:
     header = ["Scale", "Count", "Baseline", "Latest", "Change", "Response", "Remission"]
     return header, [[t.scale, str(t.n), num(t.baseline), num(t.latest),
                      DASH if t.change_pct is None else f"{t.change_pct:+.0f} %", yes(t.response),
-                     yes(t.remission)] for t in rows]
+                     yes(t.remission) + ("" if t.remission_max is None else f" (≤ {t.remission_max})")]
+                    for t in rows]
 
 
 def adverse_table(events: Sequence[AdverseEventRow], *, with_session: bool) -> Table:

@@ -204,6 +204,7 @@ class TrajectoryRow:
     change_pct: float | None
     response: bool | None
     remission: bool | None
+    remission_max: int | None = None     # the scale's remission cut-off (total at or below)
 
 
 @dataclass(frozen=True)

@@ -50,13 +50,14 @@ def outcome_section(outcomes: Sequence[Any]) -> OutcomeSection:
     rows = tuple(TrajectoryRow(scale=t.scale, n=len(t.assessments), baseline=t.baseline_total,
                                latest=t.latest_total, change_pct=t.percent_change,
                                response=t.response if len(t.assessments) > 1 else None,
-                               remission=t.remission if len(t.assessments) > 1 else None)
+                               remission=t.remission if len(t.assessments) > 1 else None,
+                               remission_max=t.remission_max)
                  for t in trajectories.values())
     notes = []
     if earlier:
         notes.append("Earlier suicide-item alerts in this course: " + "; ".join(a.message for a in earlier) + ".")
-    notes.append("Response: a drop of at least 50 % from the baseline total; remission: the latest total at or "
-                  "below the scale's remission cut-off (docs/outcomes.md).")
+    notes.append("Response: the latest total at least 50 % below the baseline; remission: the latest total at or "
+                  "below the scale's cut-off (in brackets).")
     unknown_text = ("Suicide item not known for " + ", ".join(unknown) + ": the latest assessment was entered as "
                     "a total only, so an alert cannot be ruled out.") if unknown else ""
     return OutcomeSection(rows, tuple(a.message for a in standing), png, " ".join(notes), unknown_text)

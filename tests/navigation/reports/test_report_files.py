@@ -161,6 +161,8 @@ def test_course_report(course: BuiltCourse, tmp_path: Path) -> None:
         assert int(n) == 294
         assert float(dist) == pytest.approx(SESSION_SHIFT_MM[int(number)], abs=0.15)
     assert "PHQ-9" in text and "-53 %" in text                  # 19 -> 9 and 30 -> 14
+    assert "PHQ-9 2 19 9 -53 % yes no (≤ 4)" in text              # response, no remission (PHQ-9 < 5)
+    assert "MADRS 2 30 14 -53 % yes no (≤ 10)" in text            # MADRS remission at 10 or less
     assert len(html.img_src) == 2                                # trends + outcome curves
     assert FULL_NAME not in text and MRN not in text
 
