@@ -9,12 +9,14 @@ as tracking", lists what this strip answers for.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
+
+from .window_strip import WindowStrip, install_strip
 
 __all__ = ["TrackingBanner", "install_banner"]
 
 
-class TrackingBanner(QtWidgets.QFrame):
+class TrackingBanner(WindowStrip):
     """Headline (large, bold, one line) and detail (word-wrapped) in white on the alert colour.
 
     ``show_alert(headline, detail, color)`` shows it; an empty headline hides it. The strip sets
@@ -25,11 +27,6 @@ class TrackingBanner(QtWidgets.QFrame):
     trackerTabRequested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("tracking_banner")
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
-                           QtWidgets.QSizePolicy.Policy.Fixed)
-        self.setMinimumWidth(240)
         self.headline = QtWidgets.QLabel("")
         self.headline.setObjectName("tracking_banner_headline")
         font = self.headline.font()
@@ -45,18 +42,16 @@ class TrackingBanner(QtWidgets.QFrame):
         self.detail.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                   QtWidgets.QSizePolicy.Policy.Preferred)
-        self.button = QtWidgets.QPushButton("Tracker tab")
-        self.button.setObjectName("tracking_banner_button")
-        self.button.setToolTip("Show the tracker's state, error and settings")
-        self.button.clicked.connect(self.trackerTabRequested)
+        button = QtWidgets.QPushButton("Tracker tab")
+        button.setObjectName("tracking_banner_button")
+        button.setToolTip("Show the tracker's state, error and settings")
         text = QtWidgets.QVBoxLayout()
         text.setSpacing(2)
         text.addWidget(self.headline)
         text.addWidget(self.detail)
-        self._row = row = QtWidgets.QHBoxLayout(self)
-        row.setContentsMargins(12, 6, 12, 6)
-        row.addLayout(text, 1)
-        row.addWidget(self.button, 0, QtCore.Qt.AlignmentFlag.AlignVCenter)
+        super().__init__(parent, "tracking_banner", button, text, (12, 6, 12, 6), self._lines_height)
+        self.setMinimumWidth(240)
+        self.button.clicked.connect(self.trackerTabRequested)
         self._color = ""
 
     def show_alert(self, headline: str, detail: str, color: str = "#b00020") -> None:
@@ -70,46 +65,21 @@ class TrackingBanner(QtWidgets.QFrame):
             self.detail.setText(detail)
             self.detail.setVisible(bool(detail))
             self._fit_height()
-        host = self.parentWidget()
-        target = host if isinstance(host, QtWidgets.QToolBar) else self
-        if target.isHidden() == bool(headline):
-            target.setVisible(bool(headline))
+        self.set_shown(bool(headline))
 
     @property
     def text(self) -> str:
         """Headline and detail as shown ("" when hidden)."""
         return f"{self.headline.text()}\n{self.detail.text()}".strip()
 
-    def _fit_height(self) -> None:
-        margins = self._row.contentsMargins()
-        inner = max(1, self.width() - margins.left() - margins.right()
-                    - self.button.sizeHint().width() - self._row.spacing())
+    def _lines_height(self, width: int) -> int:
         lines = self.headline.sizeHint().height()
         if self.detail.text():
-            lines += 2 + self.detail.heightForWidth(inner)
-        height = max(lines, self.button.sizeHint().height()) + margins.top() + margins.bottom()
-        if height != self.minimumHeight() or height != self.maximumHeight():
-            self.setFixedHeight(height)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self._fit_height()
+            lines += 2 + self.detail.heightForWidth(width)
+        return lines
 
 
 def install_banner(window: QtWidgets.QMainWindow) -> TrackingBanner:
     """Put a banner in a fixed tool bar at the top of ``window``: above the views and the side
-    panel, so it is in sight whatever tab is open. The tool bar cannot be moved, floated or
-    switched off from the tool-bar menu (a safety message the user could hide is no message)."""
-    bar = QtWidgets.QToolBar("Tracking alert", window)
-    bar.setObjectName("tracking_alert_bar")
-    bar.setMovable(False)
-    bar.setFloatable(False)
-    bar.toggleViewAction().setVisible(False)
-    bar.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.PreventContextMenu)
-    bar.setStyleSheet("QToolBar { border: 0px; padding: 0px; spacing: 0px; }")
-    banner = TrackingBanner(bar)
-    bar.addWidget(banner)        # shown with the bar: show_alert shows and hides the bar
-    bar.setVisible(False)
-    window.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, bar)
-    return banner
+    panel, so it is in sight whatever tab is open (:func:`tmsnav.app.window_strip.install_strip`)."""
+    return install_strip(window, TrackingBanner, "Tracking alert", "tracking_alert_bar")

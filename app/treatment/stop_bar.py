@@ -10,7 +10,9 @@ It is shown only while there is something to say (armed, or the link was lost wh
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtWidgets
+
+from ..window_strip import WindowStrip, install_strip
 
 __all__ = ["StopBar", "install_stop_bar"]
 
@@ -20,15 +22,10 @@ BUTTON_STYLE = ("QPushButton { background: #b00020; color: white; font-size: 22p
                 " padding: 6px 28px; border: 2px solid white; }")
 
 
-class StopBar(QtWidgets.QFrame):
+class StopBar(WindowStrip):
     """``show_state(armed, lost_reason)``; the button is connected by the stimulator box."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("stimulator_stop_bar")
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
-        row = self._row = QtWidgets.QHBoxLayout(self)
-        row.setContentsMargins(12, 4, 12, 4)
         self.label = QtWidgets.QLabel("")
         self.label.setObjectName("stimulator_stop_bar_text")
         self.label.setWordWrap(True)
@@ -37,12 +34,12 @@ class StopBar(QtWidgets.QFrame):
         font.setBold(True)
         self.label.setFont(font)
         self.label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
-        self.button = QtWidgets.QPushButton("STOP (Esc)")
-        self.button.setObjectName("stimulator_stop_bar_button")
-        self.button.setStyleSheet(BUTTON_STYLE)
-        self.button.setToolTip("Disarm the stimulator now")
-        row.addWidget(self.label, 1)
-        row.addWidget(self.button, 0, QtCore.Qt.AlignmentFlag.AlignVCenter)
+        button = QtWidgets.QPushButton("STOP (Esc)")
+        button.setObjectName("stimulator_stop_bar_button")
+        button.setStyleSheet(BUTTON_STYLE)
+        button.setToolTip("Disarm the stimulator now")
+        super().__init__(parent, "stimulator_stop_bar", button, self.label, (12, 4, 12, 4),
+                         self._label_height)
 
     def show_state(self, armed: bool, lost_reason: str) -> None:
         if lost_reason:
@@ -56,42 +53,13 @@ class StopBar(QtWidgets.QFrame):
         if text != self.label.text():
             self.label.setText(text)
             self._fit_height()
-        host = self.parentWidget()
-        target = host if isinstance(host, QtWidgets.QToolBar) else self
-        if target.isHidden() == bool(text):
-            target.setVisible(bool(text))
+        self.set_shown(bool(text))
 
-
-    def _fit_height(self) -> None:
-        """A tool bar does not lay out height-for-width: set the height from the wrapped text at
-        the current width (as :class:`tmsnav.app.tracking_banner.TrackingBanner` does)."""
-        row = self._row
-        margins = row.contentsMargins()
-        inner = max(1, self.width() - margins.left() - margins.right()
-                    - self.button.sizeHint().width() - row.spacing())
-        text = self.label.heightForWidth(inner) if self.label.text() else 0
-        height = max(text, self.button.sizeHint().height()) + margins.top() + margins.bottom()
-        if height != self.minimumHeight() or height != self.maximumHeight():
-            self.setFixedHeight(height)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self._fit_height()
+    def _label_height(self, width: int) -> int:
+        return self.label.heightForWidth(width) if self.label.text() else 0
 
 
 def install_stop_bar(window: QtWidgets.QMainWindow) -> StopBar:
-    """A fixed, hidden tool bar at the top of ``window`` holding a :class:`StopBar`."""
-    bar = QtWidgets.QToolBar("Stimulator", window)
-    bar.setObjectName("stimulator_stop_toolbar")
-    bar.setMovable(False)
-    bar.setFloatable(False)
-    bar.toggleViewAction().setVisible(False)
-    bar.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.PreventContextMenu)
-    bar.setStyleSheet("QToolBar { border: 0px; padding: 0px; spacing: 0px; }")
-    strip = StopBar(bar)
-    bar.addWidget(strip)
-    bar.setVisible(False)
-    window.addToolBarBreak(QtCore.Qt.ToolBarArea.TopToolBarArea)   # its own row, under the tracking banner
-    window.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, bar)
-    return strip
+    """A fixed, hidden tool bar at the top of ``window`` holding a :class:`StopBar`, on its own
+    row under the tracking banner."""
+    return install_strip(window, StopBar, "Stimulator", "stimulator_stop_toolbar", own_row=True)
