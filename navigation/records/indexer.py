@@ -75,41 +75,25 @@ class IndexResult:
     unknown_kinds: tuple[str, ...]       # event kinds this version does not index
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedPulse:
     """One pulse event as a database row (plus what :func:`pulse_statistics` reads).
 
     Parsed straight from the event's JSON fields (the ones ``LoggedPulse.to_event_data`` writes),
     without building a frame-checked Transform per pulse: the pose was checked when it was
     logged, and the sync thread must not hold the interpreter long while pulses are being logged
-    (a 3000-pulse session parses in milliseconds instead of about a second)."""
+    (a 3000-pulse session parses in milliseconds instead of about a second). The statistics'
+    fields are plain slots because the summary is recomputed over every pulse at each batch.
+    """
 
     seq: int                               # the event's sequence number in the log
     row: dict[str, Any]                    # Pulse columns except session_id
-
-    @property
-    def index(self) -> int:
-        return int(self.row["index"])
-
-    @property
-    def target_name(self) -> str | None:
-        return self.row["target_name"]
-
-    @property
-    def position_error_mm(self) -> float | None:
-        return self.row["position_error_mm"]
-
-    @property
-    def angle_error_rad(self) -> float | None:
-        return self.row["angle_error_rad"]
-
-    @property
-    def within_tolerance(self) -> bool | None:
-        return self.row["within_tolerance"]
-
-    @property
-    def pose_known(self) -> bool:
-        return self.row["mri_from_hotspot"] is not None
+    index: int
+    target_name: str | None
+    position_error_mm: float | None
+    angle_error_rad: float | None
+    within_tolerance: bool | None
+    pose_known: bool
 
 
 def _opt_float(data: dict[str, Any], key: str) -> float | None:
@@ -150,7 +134,8 @@ def pulse_row(seq: int, number: int, data: dict[str, Any]) -> IndexedPulse:
            "depth_error_mm": _opt_float(data, "depth_error_mm"),
            "twist_error_rad": _opt_float(data, "twist_error_rad"),
            "within_tolerance": None if within is None else bool(within)}
-    return IndexedPulse(seq, row)
+    return IndexedPulse(seq, row, number, row["target_name"], row["position_error_mm"],
+                        row["angle_error_rad"], row["within_tolerance"], matrix is not None)
 
 
 class FolderReader:
