@@ -14,6 +14,7 @@ only patient key otherwise.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -185,6 +186,20 @@ def _folder_events(folder: str, caveats: list[str]) -> list[Event]:
     return result.events
 
 
+def _session_file_targets(folder: str, caveats: list[str]) -> dict | None:
+    """The targets the sitting itself used (its ``session.json``), which may differ from the course
+    plan when a target was edited that day; None (use the plan) when the file cannot be read."""
+    path = Path(folder) / "session.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        caveats.append(f"The session file could not be read ({type(exc).__name__}): the targets shown are the "
+                       "course plan's.")
+        return None
+    targets = record.get("targets") if isinstance(record, dict) else None
+    return targets if isinstance(targets, dict) else None
+
+
 def session_report_data(records: "Records", session_uid: str, *, screenshots: Sequence[Path] = (),
                         include_identity: bool = False) -> SessionReportData:
     info: SessionInfo = records.session(session_uid)
@@ -211,7 +226,8 @@ def session_report_data(records: "Records", session_uid: str, *, screenshots: Se
     if info.notes.strip() and info.notes.strip() not in texts:
         notes.insert(0, info.notes.strip())
     adverse = [a for a in records.adverse_events(info.course_uid) if a.session_uid == session_uid]
-    targets = target_rows(course.targets)
+    session_targets = _session_file_targets(info.folder, caveats) if events else None
+    targets = target_rows(session_targets if session_targets is not None else course.targets)
     return SessionReportData(
         header=_header("Session report", course, patient, include_identity), protocol=_protocol(course),
         session_number=info.number, session_uid=info.uid, started_utc=info.started_utc, ended_utc=info.ended_utc,

@@ -265,3 +265,27 @@ def test_the_alert_comes_before_any_other_notice(course: BuiltCourse, tmp_path: 
     assert body.index('class="alert"') < body.index('class="caveat"')
     first = squash(pdf_pages(files.pdf)[0][0])
     assert first.index("SAFETY ALERT") < first.index("Suicide item not known for MADRS")
+
+
+def test_session_report_shows_the_targets_that_sitting_used(records, tmp_path: Path) -> None:
+    """A target moved during the sitting is in the session's own file: the session report shows
+    where it was that day, the course report the plan."""
+    from tmsnav.navigation.session.store import Session
+    from tmsnav.navigation.targeting.targets import TargetSet
+    from report_course_builder import dlpfc
+
+    built = build_course(records, tmp_path / "s", n_sessions=1, n_pulses=30)
+    moved = dlpfc().with_changes(name="L-DLPFC moved", scalp_point_mm=np.array([-41.0, 47.5, 50.0]))
+    session = Session.open(built.folders[0])
+    session.set_targets(TargetSet([moved], active="L-DLPFC moved").to_dict(), reason="moved 4 mm")
+    session.save()
+    out = tmp_path / "out"
+    out.mkdir()
+    s_text = squash(" ".join(parse_html(write_session_report(records, built.session_uids[0], out).html).text))
+    c_text = squash(" ".join(parse_html(write_course_report(records, built.course_uid, out).html).text))
+    assert "L-DLPFC moved (active)" in s_text and "-41.0, 47.5, 50.0" in s_text
+    assert "L-DLPFC moved" not in c_text and "-38.2, 44.1, 52.5" in c_text
+
+    (built.folders[0] / "session.json").write_text("{ damaged", encoding="utf-8")
+    s_text = squash(" ".join(parse_html(write_session_report(records, built.session_uids[0], out).html).text))
+    assert "session file could not be read" in s_text and "-38.2, 44.1, 52.5" in s_text
