@@ -161,6 +161,7 @@ class FolderReader:
         self.unknown: set[str] = set()
         self.course: CourseInfo | None = None       # cached by the indexer
         self.folder_checked = False                   # _refuse_a_copy passed
+        self.sent: tuple[tuple[str, str, dict[str, Any]], int] | None = None   # last upsert, number
 
     def read_new(self) -> int:
         """Parse the complete lines added since the last call; returns how many events."""
@@ -347,8 +348,17 @@ def index_session_folder(records: "Records", folder: str | Path, *,
     if not reader.folder_checked:
         _refuse_a_copy(records, session_uid, folder)
         reader.folder_checked = True
-    info = records.upsert_session(session_uid, course_uid, **fields)
-    return _commit_batch(records, info.uid, course_uid, info.number, reader)
+    sent = reader.sent
+    if sent is None or sent[0] != (session_uid, course_uid, fields):
+        # the session's fields changed (or first run): one transaction more; while pulses
+        # stream they rarely do, and each batch is then the pulse transaction alone
+        info = records.upsert_session(session_uid, course_uid, **fields)
+        sent = reader.sent = ((session_uid, course_uid, fields), info.number)
+    try:
+        return _commit_batch(records, session_uid, course_uid, sent[1], reader)
+    except Exception:
+        reader.sent = None                     # whatever went wrong, send the fields again next time
+        raise
 
 
 def _commit_batch(records: "Records", session_uid: str, course_uid: str, number: int,
