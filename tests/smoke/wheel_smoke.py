@@ -105,6 +105,25 @@ def check_registration() -> None:
     check(error < 2.0, f"target error {error:.2f} mm < 2 mm ({time.perf_counter() - t0:.1f} s)")
 
 
+def check_records() -> None:
+    """The clinic database's migrations ship: a new SQLite file is created at the head schema and
+    a patient round-trips (the Alembic revisions are Python files found by path at run time)."""
+    import tempfile
+
+    from tmsnav.navigation.records.database import Database, head_revision
+    from tmsnav.navigation.records.repository import Records
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database.open(f"sqlite:///{Path(folder) / 'clinic.sqlite3'}")
+        try:
+            check(db.schema_revision() == head_revision(), f"database created at schema {db.schema_revision()}")
+            Records(db).add_patient("SMOKE-001")
+            found = [p.pseudonym for p in Records(db).find_patients("smoke")]
+            check(found == ["SMOKE-001"], "a patient round-trips through the installed records package")
+        finally:
+            db.close()
+
+
 def check_wheel(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("tmsnav/assets/sample_head/mean_reg2mean.nii.gz", "tmsnav/assets/sample_head/fiducials.json",
@@ -139,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         check_import_names()
     check_assets()
     check_registration()
+    check_records()
     if args.screenshot:
         check_screenshot(args.screenshot)
     print("wheel smoke passed")
