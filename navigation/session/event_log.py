@@ -102,11 +102,12 @@ class EventLog:
                 self._listeners.remove(callback)
 
     def append(self, kind: str, **data) -> Event:
-        event = Event(self._seq, kind, datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                      time.monotonic_ns(), _json_safe(data))
-        line = json.dumps({"seq": event.seq, "kind": kind, "time_utc": event.time_utc,
-                           "monotonic_ns": event.monotonic_ns, **event.data}, allow_nan=False)
-        with self._lock:
+        data = _json_safe(data)
+        with self._lock:                 # numbered and written in one step: threads append at once
+            event = Event(self._seq, kind, datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                          time.monotonic_ns(), data)
+            line = json.dumps({"seq": event.seq, "kind": kind, "time_utc": event.time_utc,
+                               "monotonic_ns": event.monotonic_ns, **event.data}, allow_nan=False)
             self._seq += 1
             self._pending.append(line)
             self._flush_locked()

@@ -15,7 +15,7 @@ from navigation.records.errors import RecordsError
 from navigation.records.indexer import FolderReader, index_session_folder, registration_error_mm
 from navigation.records.repository import Records
 from navigation.records.today import start_todays_session
-from navigation.session import Session
+from navigation.session import Session, read_events
 from navigation.transforms import Frame, Transform
 from navigation.treatment.pulse_log import PulseLog
 from navigation.treatment.statistics import pulse_statistics
@@ -186,3 +186,30 @@ def test_a_copy_of_an_indexed_folder_is_refused_but_a_moved_one_is_followed(reco
     _log_pulses(Session.open(moved), [1.5])
     assert index_session_folder(records, moved).pulses_total == 2
     assert Path(records.session(s.record.session_id).folder) == moved.resolve()
+
+
+def test_events_appended_from_several_threads_are_numbered_once_and_all_indexed(records: Records, today):
+    """The pulse writer thread, the GUI thread (notes, adverse events) and others append at once:
+    each event must get its own sequence number, or the database (idempotent on it) drops some."""
+    import sys
+    import threading
+
+    course_uid, s = today
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)                # switch threads as often as possible
+    try:
+        def report(k: int) -> None:
+            for i in range(40):
+                s.add_adverse_event(f"event {k}-{i}", "mild")
+
+        threads = [threading.Thread(target=report, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    seqs = [e.seq for e in read_events(s.folder / "events.jsonl").events]
+    assert seqs == list(range(len(seqs)))       # unique, in file order
+    index_session_folder(records, s.folder)
+    assert len(records.adverse_events(course_uid)) == 160
