@@ -17,38 +17,22 @@ from PySide6 import QtCore
 from tmsnav.hardware.stimulators.magstim import protocol as msp
 from tmsnav.hardware.stimulators.magstim.emulator import MagstimEmulator
 from tmsnav.hardware.stimulators.magventure import messages as mvm
-from tmsnav.hardware.stimulators.magventure.emulator import MagProEmulator
-from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.session.event_log import read_events
 from tmsnav.navigation.session.store import Session
-from tmsnav.navigation.surfaces.extract import extract_scalp
 
 from tests.app.treatment_helpers import (
     WAIT_MS,
     arm,
     click,
     connect_box,
+    magpro_fixture,  # noqa: F401 - the magpro fixture
     navigate_on_phantom,
+    phantom_head_fixture,  # noqa: F401 - the phantom_head fixture
     pulses,
     true_mri_from_hotspot,
 )
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(scope="module")
-def phantom_head():
-    ph = make_phantom_head(voxel_mm=2.0)
-    return ph, extract_scalp(ph.volume, max_faces=20_000)
-
-
-@pytest.fixture
-def magpro():
-    emulator = MagProEmulator()
-    emulator.serve_pty()
-    yield emulator
-    emulator.stop()
-
 
 
 # ----- nothing arms or fires on its own ----------------------------------------------------------------

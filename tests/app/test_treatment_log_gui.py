@@ -9,40 +9,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
-from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
-from tmsnav.hardware.stimulators.magventure.emulator import MagProEmulator
-from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
-from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.session.store import Session
-from tmsnav.navigation.surfaces.extract import extract_scalp
-from tmsnav.navigation.transforms import Frame, Transform
 
 from tests.app.treatment_helpers import (
     WAIT_MS,
     arm,
     click,
     connect_box,
+    magpro_fixture,  # noqa: F401 - the magpro fixture
     navigate_on_phantom,
+    phantom_head_fixture,  # noqa: F401 - the phantom_head fixture
     pulses,
     true_mri_from_hotspot,
+    trust_simulated_tracker,
 )
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(scope="module")
-def phantom_head():
-    ph = make_phantom_head(voxel_mm=2.0)
-    return ph, extract_scalp(ph.volume, max_faces=20_000)
-
-
-@pytest.fixture
-def magpro():
-    emulator = MagProEmulator()
-    emulator.serve_pty()
-    yield emulator
-    emulator.stop()
-
 
 
 # ----- chairside -------------------------------------------------------------------------------------------------
@@ -95,15 +77,7 @@ def test_300_pulses_on_the_fox_target_through_the_built_in_magpro_emulator(windo
     prepare_demo_plan(window.state)
     window.connect_tracker_spec("sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=600")
     qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=WAIT_MS)
-    truth = window.tracking.tracker_ref.truth
-    coil = CoilDefinition.load(SIM_COIL_FILE)
-    window.state.set_coil(coil, coil.coil_from_hotspot)
-    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
-        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
-    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
-    window.state.registration = type("R", (), {"mri_from_reference": Transform(
-        Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()})()
-    window.state.registration_verified = True
+    trust_simulated_tracker(window, window.tracking.tracker_ref.truth)
     guidance = window.guidance_panel
     qtbot.waitUntil(lambda: guidance.last_error is not None and guidance.last_error.on_target(
         guidance.bullseye.tolerance), timeout=60_000)

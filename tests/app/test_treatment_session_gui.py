@@ -21,15 +21,12 @@ import time
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
 
 from tmsnav.app.treatment.motor_box import HOTSPOT_NAME, MotorBox
-from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
 from tmsnav.hardware.simulation.head import demo_head_geometry
 from tmsnav.hardware.simulation.scenarios import Scenario, Segment, SimulationTruth
 from tmsnav.hardware.simulation.tracker import SimulatedTracker
 from tmsnav.hardware.stimulators.magventure.emulator import MagProEmulator
-from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
 from tmsnav.navigation.session.event_log import read_events
 from tmsnav.navigation.session.store import Session
 from tmsnav.navigation.targeting.literature import get, map_to_patient
@@ -37,6 +34,8 @@ from tmsnav.navigation.targeting.mni_registration import MniRegistration
 from tmsnav.navigation.targeting.scalp_geometry import SurfaceMesh, closest_point
 from tmsnav.navigation.transforms import Frame, Transform
 from tmsnav.navigation.treatment.mep_model import SimulatedSubject
+
+from tests.app.treatment_helpers import click, trust_simulated_tracker
 
 pytestmark = pytest.mark.gui
 
@@ -68,14 +67,7 @@ def start_tracker(window, qtbot, holder: CoilHolder) -> SimulationTruth:
     scenario = Scenario("held coil", truth, [Segment("holding", 3600.0, head_from_hotspot=holder)])
     window.tracking.start(lambda: SimulatedTracker(scenario), "Simulated tracker")
     qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=WAIT_MS)
-    coil = CoilDefinition.load(SIM_COIL_FILE)
-    window.state.set_coil(coil, coil.coil_from_hotspot)
-    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
-        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
-    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
-    mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
-    window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
-    window.state.registration_verified = True
+    trust_simulated_tracker(window, truth)
     return truth
 
 
@@ -92,15 +84,10 @@ def move_coil(qtbot, window, holder: CoilHolder, target) -> None:
     qtbot.waitUntil(there, timeout=WAIT_MS)
 
 
-def click(qtbot, button) -> None:
-    assert button.isEnabled(), button.text()
-    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
-
-
 def set_output(qtbot, stim, pct: int) -> None:
     stim.power.setValue(pct)
     qtbot.waitUntil(lambda: stim.set_power_button.isEnabled(), timeout=WAIT_MS)
-    click(qtbot, stim.set_power_button)
+    click(qtbot, stim.set_power_button, visible=False)
     qtbot.waitUntil(lambda: stim.bridge.last is not None and stim.bridge.last.power_a_pct == pct
                     and (not stim.bridge.armed or stim.fire_button.isEnabled()), timeout=WAIT_MS)
 
@@ -122,7 +109,7 @@ def test_whole_simulated_session_hotspot_threshold_and_300_pulses_on_fox(plannin
     box.centre_combo.setCurrentIndex(box.centre_combo.findData("left"))
     box.rows_spin.setValue(5)
     box.cols_spin.setValue(5)
-    click(qtbot, box.lay_button)
+    click(qtbot, box.lay_button, visible=False)
     qtbot.waitUntil(lambda: box.grid is not None, timeout=60_000)
     grid = box.grid
     centre = grid.site("C3").target
@@ -145,7 +132,7 @@ def test_whole_simulated_session_hotspot_threshold_and_300_pulses_on_fox(plannin
     try:
         stim.model.setCurrentIndex(stim.model.findData("magventure"))
         stim.port.setCurrentText(magpro.path)
-        click(qtbot, stim.connect_button)
+        click(qtbot, stim.connect_button, visible=False)
         qtbot.waitUntil(lambda: stim.bridge.last is not None and stim.bridge.last.connected
                         and stim.arm_button.isEnabled(), timeout=WAIT_MS)
         assert not magpro.unit.enabled and magpro.unit.pulses == 0     # nothing without a click
@@ -153,21 +140,21 @@ def test_whole_simulated_session_hotspot_threshold_and_300_pulses_on_fox(plannin
         box.target_combo.setCurrentIndex(box.target_combo.findData("map"))
         box.per_site_spin.setValue(2)
         set_output(qtbot, stim, 55)                                     # ~120 % of a typical RMT
-        click(qtbot, stim.arm_button)
+        click(qtbot, stim.arm_button, visible=False)
         qtbot.waitUntil(lambda: stim.bridge.armed and stim.fire_button.isEnabled(), timeout=WAIT_MS)
 
         box.set_current("A1")
         for site in grid.sites:
             assert box.current == site.label
-            click(qtbot, box.aim_button)                                # Navigate aims at the site
+            click(qtbot, box.aim_button, visible=False)                                # Navigate aims at the site
             assert w.state.targets.active.name == site.target.name
             move_coil(qtbot, w, holder, w.state.targets.active)          # the operator follows
             for k in (1, 2):
                 qtbot.waitUntil(lambda: stim.fire_button.isEnabled(), timeout=WAIT_MS)
-                click(qtbot, stim.fire_button)
+                click(qtbot, stim.fire_button, visible=False)
                 qtbot.waitUntil(lambda k=k: len(site.amplitudes_uv) == k, timeout=WAIT_MS)
         assert magpro.unit.pulses == 50
-        click(qtbot, box.hotspot_button)
+        click(qtbot, box.hotspot_button, visible=False)
         hot = w.state.targets[HOTSPOT_NAME]
         hotspot_error = float(np.linalg.norm(hot.cortex_point_mm - truth_hotspot))
         assert hotspot_error < 3.0, f"hotspot {hotspot_error:.1f} mm from the truth"
@@ -182,12 +169,12 @@ def test_whole_simulated_session_hotspot_threshold_and_300_pulses_on_fox(plannin
         box.target_combo.setCurrentIndex(box.target_combo.findData("threshold"))
         th = box.threshold
         th.start_spin.setValue(50)
-        click(qtbot, th.start_button)
+        click(qtbot, th.start_button, visible=False)
         while th.next_intensity() is not None:
             level = th.next_intensity()
             before = th.method.pulses_used
             set_output(qtbot, stim, level)
-            click(qtbot, stim.fire_button)
+            click(qtbot, stim.fire_button, visible=False)
             qtbot.waitUntil(lambda b=before: th.method.pulses_used == b + 1, timeout=WAIT_MS)
         true_rmt = 46.0 / subject.effective_intensity(hot.mri_from_target, 1.0)   # at the CoG
         lo, hi = th.method.interval_pct()
@@ -224,11 +211,11 @@ def test_whole_simulated_session_hotspot_threshold_and_300_pulses_on_fox(plannin
         for p in treatment:                                 # the pose logged is the true one
             if p.pose_known:
                 assert np.linalg.norm(p.mri_from_hotspot.translation - fox.scalp_point_mm) < 1.5
-        click(qtbot, stim.stop_button)
+        click(qtbot, stim.stop_button, visible=False)
         qtbot.waitUntil(lambda: not magpro.unit.enabled, timeout=WAIT_MS)
 
         # ----- the summary --------------------------------------------------------------------------
-        click(qtbot, panel.end_button)
+        click(qtbot, panel.end_button, visible=False)
         dialog = panel.summary
         qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible(), timeout=WAIT_MS)
         total = 50 + th.result.pulses_used + TRAIN
