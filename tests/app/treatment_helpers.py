@@ -17,8 +17,9 @@ from tmsnav.hardware.stimulators.magventure.emulator import MagProEmulator
 from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
 from tmsnav.navigation.phantom import make_phantom_head
 from tmsnav.navigation.surfaces.extract import extract_scalp
-from tmsnav.navigation.targeting.targets import Evidence, Target
 from tmsnav.navigation.transforms import Frame, Transform
+
+from tests.app.test_guidance_session_gui import left_frontal_target  # the same phantom target
 
 WAIT_MS = 15_000
 
@@ -50,16 +51,6 @@ def trust_simulated_tracker(window, truth) -> None:
     mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
     window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
     window.state.registration_verified = True
-
-
-def left_frontal_target(ph) -> Target:
-    direction = np.array([-0.45, 0.55, 0.7])
-    points, normals = ph.scalp_point(direction / np.linalg.norm(direction))
-    p, n = np.asarray(points).reshape(3), np.asarray(normals).reshape(3)
-    inward = -n / np.linalg.norm(n)
-    handle = np.cross(inward, [1.0, 0.0, 0.0])
-    handle /= np.linalg.norm(handle)
-    return Target("L-DLPFC test", p, inward, handle, "manual", Evidence("test", "phantom target"))
 
 
 def navigate_on_phantom(window, qtbot, ph, scalp) -> None:
