@@ -98,10 +98,12 @@ class CourseActions(QtCore.QObject):
 
     def set_status(self, course_uid: str, status: str) -> None:
         """The course's state (active, paused, completed, stopped, ...)."""
+        def refused(_exc: BaseException, message: str) -> None:
+            self.window.show_error("Course status not changed", message)
+            self.courseChanged.emit(course_uid)          # the view shows the status it has
+
         self.controller.call(lambda r: r.update_course(course_uid, status=status),
-                             lambda _c: self.courseChanged.emit(course_uid),
-                             lambda _e, m: (self.window.show_error("Course status not changed", m),
-                                            self.courseChanged.emit(course_uid)),
+                             lambda _c: self.courseChanged.emit(course_uid), refused,
                              name="set the course status")
 
     # ----- outcomes -------------------------------------------------------------------------------
