@@ -1,4 +1,4 @@
-"""File > Patients… (Ctrl+Shift+P): the patient list, a patient's courses, and the course view.
+"""File > Patients… (Ctrl+Shift+R): the patient list, a patient's courses, and the course view.
 
 A non-modal window beside the navigator: the list filters as you type (the query runs on the
 records worker, and an answer to an older query is dropped, so a slow server never shows stale

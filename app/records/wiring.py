@@ -1,6 +1,6 @@
 """The clinic record in the main window: one call from ``MainWindow.__init__``.
 
-:func:`install_records` adds File > Patients… (Ctrl+Shift+P), the "Records:" status indicator,
+:func:`install_records` adds File > Patients… (Ctrl+Shift+R), the "Records:" status indicator,
 the previous sessions' pulses on the Navigate view, and opens the clinic database in the
 background; :meth:`RecordsUi.shutdown` (from ``closeEvent``) stops the sync, closes the database
 and releases the open session's folder lock. Kept out of ``main_window.py`` so that file stays
@@ -26,7 +26,8 @@ class RecordsUi(QtCore.QObject):
         self.patients_window: PatientsWindow | None = None
         self.action = QtGui.QAction("&Patients…", window)
         self.action.setObjectName("patients_action")
-        self.action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+P"))
+        # Ctrl+Shift+R ("records"): Ctrl+Shift+P is View > Workflow panel (a shared shortcut fires neither)
+        self.action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+R"))
         self.action.triggered.connect(self.show_patients)
         menu = window.file_menu
         after = next((a for a in menu.actions() if a.text() == "Close session"), None)
