@@ -22,6 +22,7 @@ message, never a traceback:
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -206,19 +207,28 @@ class CourseActions(QtCore.QObject):
             return writer(records, uid, Path(out_dir), screenshots=shots, progress=progress,
                           cancel=lambda: cancel.cancelled, include_identity=identity)
 
-        self.window.jobs.run(work, f"Writing the {kind} report", self._report_done,
-                             context=("report", kind))
+        job = self.window.jobs.run(work, f"Writing the {kind} report", self._report_done,
+                                   context=("report", kind))
+        for shot in shots:                          # the picture is in the report now (or refused)
+            remove = lambda p=shot: shutil.rmtree(p.parent, ignore_errors=True)   # noqa: E731
+            if job is None:
+                remove()
+            else:
+                job.signals.finished.connect(remove)
 
     def _plan_screenshot(self) -> tuple[Path, ...]:
-        """The 3-D view of the plan (head, targets) as the report's picture, when a head is shown."""
+        """The 3-D view of the plan (head, targets) as the report's picture, when a head is shown;
+        in a temporary folder removed once the report is written."""
         if self.window.state.head is None:
             return ()
-        path = Path(tempfile.mkdtemp(prefix="tmsnav-report-")) / "plan-3d.png"
+        folder = Path(tempfile.mkdtemp(prefix="tmsnav-report-"))
+        path = folder / "plan-3d.png"
         try:
             self.window.view3d.render_now()
             self.window.view3d.plotter.screenshot(str(path))
         except Exception as exc:  # noqa: BLE001 - a report without a picture is still a report
             log.warning("no 3-D screenshot for the report: %s", exc)
+            shutil.rmtree(folder, ignore_errors=True)
             return ()
         return (path,)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -242,8 +243,11 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
         patients.grab().save(str(shots(tmp_path) / "course_view.png"))
 
     # ----- the course report ---------------------------------------------------------------------------
+    before = set(Path(tempfile.gettempdir()).glob("tmsnav-report-*"))
     qtbot.mouseClick(view.course_report_button, QtCore.Qt.MouseButton.LeftButton)
     assert w.wait_for_job(120_000)
+    QtWidgets.QApplication.processEvents()
+    assert set(Path(tempfile.gettempdir()).glob("tmsnav-report-*")) <= before   # the 3-D picture removed
     files = actions.last_report
     assert files is not None and files.html.exists() and files.pdf.exists(), w.last_error
     assert "TMS-0200" not in files.pdf.name and "Test Patient" not in files.html.read_text(encoding="utf-8")
