@@ -267,7 +267,8 @@ class NDITracker(Tracker):
         # camera's frame starts, not the arrival of the last reply (see .poll_phase).
         due = self._phase.next_poll_s()
         if due is not None and due > time.monotonic():
-            time.sleep(min(due - time.monotonic(), timeout_s))
+            # the clock moves on between the check and the sleep (a thread switch): never negative
+            time.sleep(max(0.0, min(due - time.monotonic(), timeout_s)))
         answered = False
         while True:
             sent = time.monotonic()
