@@ -39,9 +39,9 @@ __all__ = ["PoseAt", "PoseHistory", "PoseSample", "staleness_limit_ns", "DEFAULT
 #: The staleness cap of the tracker acquisition (hardware/acquisition/core.py ``max_staleness_s``).
 DEFAULT_MAX_AGE_NS = 100_000_000
 #: How long after a pulse a frame stamped before it may still be on its way to :meth:`PoseHistory.add`
-#: (see :meth:`PoseHistory.settled`): several times the stamp-to-add p99 that benchmarks/treatment.py
-#: measures (``frame_stamp_to_add_p99_ms``), still well under a 250 Hz period plus the write.
-DEFAULT_SETTLE_MARGIN_NS = 2_000_000
+#: (see :meth:`PoseHistory.settled`): 1.5x the stamp-to-add p99 that benchmarks/treatment.py
+#: measures (``frame_stamp_to_add_p99_ms``: 0.9-1.0 ms at 250 Hz, load 0.2-3), well under a 250 Hz period.
+DEFAULT_SETTLE_MARGIN_NS = 1_500_000
 PULSE_BEFORE_FIRST_FRAME = "pulse before the first frame"
 COIL_NOT_TRACKED = "coil not tracked"
 

@@ -17,7 +17,7 @@ stimulation differ exactly there (Julkunen et al. 2009, NeuroImage 44:790-795).
   cannot know, e.g. a TTL edge), never what the host last asked for.
 
 :class:`PulsePairer` holds a pulse until its pose is settled (see :mod:`.pose_history`: reader
-threads race; a later frame or a 2 ms settle margin decides it), then records it. The app adds
+threads race; a later frame or a 1.5 ms settle margin decides it), then records it. The app adds
 every tracker frame to it and polls it from a timer so a pulse is decided even while the
 tracker is silent.
 """
