@@ -166,12 +166,14 @@ def test_rereading_the_event_log_rebuilds_the_same_statistics(tmp_path):
 
 def test_the_pairer_holds_a_pulse_until_the_frame_covering_it_arrives():
     """Reader threads race: the pulse (host time 26 ms) is handed over before the frame received
-    at 25 ms was added. Deciding at once would take the 10 ms frame; the pulse is held instead."""
+    at 25 ms was added. Deciding at once would take the 10 ms frame; the pulse is held instead.
+    (Without the settle margin, which would decide it 1.5 ms after the pulse: test_pulse_settle.py.)"""
     p10, p25, p30 = (Transform.from_translation([x, 0, 0], to_frame="mri", from_frame="hotspot")
                      for x in (10.0, 25.0, 30.0))
     log = PulseLog(None)
     now = [27 * MS]
-    pairer = PulsePairer(log, PoseHistory(), max_age_ns=50 * MS, clock_ns=lambda: now[0])
+    pairer = PulsePairer(log, PoseHistory(), max_age_ns=50 * MS, settle_margin_ns=None,
+                         clock_ns=lambda: now[0])
     pairer.add_frame(10 * MS, p10, True)
     assert pairer.submit(Pulse(26 * MS), target("Fox 2012")) == []
     assert pairer.pending == 1 and len(log) == 0

@@ -143,3 +143,14 @@ def test_pose_age_is_written_to_the_event_log_and_old_logs_without_it_still_read
 
 def test_the_default_margin_is_shorter_than_a_250_hz_period():
     assert 0 < DEFAULT_SETTLE_MARGIN_NS < 4 * MS
+
+
+def test_the_default_pairer_uses_the_default_margin():
+    clock = Clock(0)
+    log = PulseLog(None)
+    pairer = PulsePairer(log, PoseHistory(), clock_ns=clock)
+    pairer.add_frame(1 * MS, at_x(1.0), True)
+    pairer.submit(Pulse(2 * MS), None)
+    assert pairer.poll(now_ns=2 * MS + DEFAULT_SETTLE_MARGIN_NS) == []
+    (pulse,) = pairer.poll(now_ns=2 * MS + DEFAULT_SETTLE_MARGIN_NS + 1)
+    assert pulse.pose_age_ms == pytest.approx(1.0)
