@@ -18,9 +18,10 @@ from .course_dialog import CourseDialog
 from .course_view import CourseView, load_course_data
 from .patient_dialog import PatientDialog
 
-__all__ = ["PatientsWindow", "SEARCH_DELAY_MS"]
+__all__ = ["PatientsWindow", "SEARCH_DELAY_MS", "LIVE_REFRESH_MS"]
 
 SEARCH_DELAY_MS = 150
+LIVE_REFRESH_MS = 3000
 
 
 def patient_label(p: Any) -> str:
@@ -81,6 +82,11 @@ class PatientsWindow(QtWidgets.QWidget):
         layout.addWidget(side)
         layout.addWidget(self.view, 1)
 
+        #: While today's session of the shown course is open, its row follows the sync.
+        self.live_timer = QtCore.QTimer(self)
+        self.live_timer.setInterval(LIVE_REFRESH_MS)
+        self.live_timer.timeout.connect(self._live_refresh)
+        self.live_timer.start()
         self._search_timer = QtCore.QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
@@ -228,6 +234,14 @@ class PatientsWindow(QtWidgets.QWidget):
         if item is not None:
             item.setText(course_label(data.course, len(data.sessions)))
         self.courseShown.emit(data)
+
+    def _live_refresh(self) -> None:
+        """Timer: reload the shown course while its session is open here (pulses, % on target)."""
+        session = self.main_window.state.session
+        uid = self.selected_course()
+        if (self.isVisible() and uid is not None and session is not None
+                and getattr(session.record, "course_uid", "") == uid and not self.controller.worker.pending):
+            self.reload_course()
 
     def _course_changed(self, course_uid: str) -> None:
         if course_uid == self.selected_course():

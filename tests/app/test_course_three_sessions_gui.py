@@ -89,17 +89,19 @@ def enter_assessment(qtbot, actions, course_uid: str, scale: str, items, day: dt
     dialog.timepoint.setCurrentText(timepoint)
     for spin, v in zip(dialog.spins, items):
         spin.setValue(v)
+    saved = len(actions.controller.records.outcomes(course_uid))
     dialog.try_accept()
     if acknowledge:
         alert = dialog.alert_dialog
         assert alert is not None and alert.isVisible() and alert.isModal()
-        assert dialog.isVisible() and actions.controller.worker.pending == 0   # nothing saved yet
+        actions.controller.worker.wait_idle(WAIT_MS)
+        assert dialog.isVisible() and len(actions.controller.records.outcomes(course_uid)) == saved  # not yet
         assert "item 9" in " ".join(alert._messages).lower()
         assert not alert.ack_button.isEnabled()           # needs the tick first
         alert.seen.setChecked(True)
         qtbot.mouseClick(alert.ack_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
-    actions.controller.worker.wait_idle(WAIT_MS)
+    qtbot.waitUntil(lambda: len(actions.controller.records.outcomes(course_uid)) == saved + 1, timeout=WAIT_MS)
 
 
 def test_three_session_course_on_the_sample_head_with_scores_and_course_report(qtbot, tmp_path, monkeypatch):
@@ -193,6 +195,11 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
             qtbot.waitUntil(lambda n=n: len(log.pulses) == n + 1, timeout=WAIT_MS)
         assert all(p.pose_known for p in log.pulses) and [p.index for p in log.pulses] == list(range(1, PULSES + 1))
         assert w.treatment_panel.recorder.statistics_text().startswith(f"{PULSES} pulses")
+        # the open session's row follows the sync while the sitting goes on
+        patients.live_timer.setInterval(100)
+        qtbot.waitUntil(lambda k=k: len(patients.view.session_rows()) == k + 1
+                        and patients.view.session_rows()[k][3] == str(PULSES)
+                        and patients.view.session_rows()[k][9] == "open", timeout=WAIT_MS)
 
         day = today - dt.timedelta(days=DAYS_AGO[k])
         enter_assessment(qtbot, actions, course_uid, "PHQ-9", PHQ9[k], day, TIMEPOINTS[k], acknowledge=(k == 1))
