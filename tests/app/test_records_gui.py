@@ -304,3 +304,40 @@ def test_no_two_actions_of_the_window_share_a_shortcut(records_window):
                 assert text not in seen, f"{text}: {seen[text]!r} and {action.text()!r}"
                 seen[text] = action.text()
     assert seen["Ctrl+Shift+R"] == "&Patients…"
+
+
+def test_course_mistakes_are_refused_with_the_reason(records_window, qtbot, tmp_path):
+    """No session to take the plan from, a plan without targets, more sessions a day than planned,
+    a missing operator: each is refused with what to do, and nothing is written."""
+    from tmsnav.app.records.course_dialog import CourseDialog
+    from tmsnav.navigation.records.repository import CourseProtocol
+
+    w = records_window
+    records = w.records.controller.records
+    records.add_patient("TMS-0600")
+    patients = w.records.show_patients()
+    qtbot.waitUntil(lambda: patients.select_patient("TMS-0600"), timeout=WAIT_MS)
+    assert patients.new_course() is None                              # no session open
+    assert "File > New session" in w.last_error
+    w.sessions.create(tmp_path / "plan", "TMS-0600")
+    dialog = patients.new_course()                                    # a session without targets
+    assert dialog is not None and not dialog.ok_button.isEnabled() and "no target" in dialog.message.text()
+    dialog.reject()
+    d = CourseDialog(["L-DLPFC"], "L-DLPFC")
+    d.sessions.setValue(5)
+    d.per_day.setValue(10)
+    d.submit()
+    assert "More sessions per day than sessions planned" in d.message.text()
+    d.pattern.setCurrentText("")
+    d.per_day.setValue(1)
+    d.submit()
+    assert "pattern" in d.message.text()
+    # today's session without an operator
+    course = records.add_course("TMS-0600", CourseProtocol("L-DLPFC", 120.0, "10 Hz", 10.0, 3000, 30))
+    patients.refresh_patients(select="TMS-0600")
+    qtbot.waitUntil(lambda: patients.view.data is not None and patients.view.data.course.uid == course.uid,
+                    timeout=WAIT_MS)
+    patients.view.operator.setText("  ")
+    qtbot.mouseClick(patients.view.today_button, QtCore.Qt.MouseButton.LeftButton)
+    assert "operator" in w.last_error and records.sessions(course.uid) == []
+    w.sessions.close_session()
