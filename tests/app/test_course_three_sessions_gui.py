@@ -1,4 +1,5 @@
-"""A course of three sessions on the sample head, through the GUI, with the simulated tracker:
+"""A course of three sessions on the sample head (and on another head, the synthetic phantom
+opened from a NIfTI file), through the GUI, with the simulated tracker:
 
 plan (sample head, the demo's Fox 2012 target, calibrated coil) saved as a session -> File >
 Patients...: new patient, new course from the plan (10 Hz preset) -> three times: Start today's
@@ -104,28 +105,61 @@ def enter_assessment(qtbot, actions, course_uid: str, scale: str, items, day: dt
     qtbot.waitUntil(lambda: len(actions.controller.records.outcomes(course_uid)) == saved + 1, timeout=WAIT_MS)
 
 
-def test_three_session_course_on_the_sample_head_with_scores_and_course_report(qtbot, tmp_path, monkeypatch):
+def plan_on_sample_head(qtbot, w, _tmp_path):
+    """The demo's plan on the bundled sample head: the Fox 2012 target (active) and left M1."""
     from tmsnav.app.demo import prepare_demo_plan
     from tmsnav.app.loading import load_sample_head
 
-    w = make_window(qtbot, tmp_path, monkeypatch)
-    try:
-        _run_course(qtbot, w, tmp_path, prepare_demo_plan, load_sample_head().fiducials_mm)
-    finally:
-        w.close()
-
-
-def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
-    fiducials_mri = {k: np.asarray(v, float) for k, v in fiducials_mri.items() if k in ("nasion", "lpa", "rpa")}
-    controller = w.records.controller
-    assert controller.wait_open(WAIT_MS), controller.error
-    # ----- the plan: sample head, Fox 2012 target, simulated tracker, calibrated coil, saved --------
     with qtbot.waitSignal(w.headLoaded, timeout=120_000):
         w.open_sample_head()
     w.wait_for_job()
     prepare_demo_plan(w.state)
-    fox = w.state.targets.active
-    assert "Fox 2012" in fox.name
+    assert "Fox 2012" in w.state.targets.active.name
+    return load_sample_head().fiducials_mm
+
+
+def plan_on_phantom(qtbot, w, tmp_path):
+    """Another head: the synthetic phantom written as a NIfTI file (each sitting reloads the T1
+    from its path) with a DLPFC-like target found from its own fiducials."""
+    import types
+
+    import nibabel as nib
+
+    from tmsnav.navigation.phantom import make_phantom_head
+
+    from tests.app.registration_helpers import dlpfc_target
+
+    ph = make_phantom_head(2.0)
+    path = tmp_path / "phantom_t1.nii.gz"
+    nib.save(ph.nifti(), str(path))
+    with qtbot.waitSignal(w.headLoaded, timeout=120_000):
+        w.open_image(path)
+    w.wait_for_job()
+    fiducials = {"nasion": np.asarray(ph.nasion), "lpa": np.asarray(ph.lpa), "rpa": np.asarray(ph.rpa)}
+    w.state.head.fiducials_mm = fiducials       # marked on the plan: the simulated patient needs them
+    target = dlpfc_target(types.SimpleNamespace(fiducials_mm=fiducials, scalp=w.state.head.scalp))
+    w.state.targets.add(target)
+    w.state.targets.select(target.name)
+    w.state.targets_edited("planned")
+    return fiducials
+
+
+@pytest.mark.parametrize("plan", [plan_on_sample_head, plan_on_phantom], ids=["sample_head", "phantom"])
+def test_three_session_course_with_scores_and_course_report(qtbot, tmp_path, monkeypatch, plan):
+    w = make_window(qtbot, tmp_path, monkeypatch)
+    try:
+        _run_course(qtbot, w, tmp_path, plan, shots_allowed=plan is plan_on_sample_head)
+    finally:
+        w.close()
+
+
+def _run_course(qtbot, w, tmp_path, plan, shots_allowed: bool) -> None:
+    controller = w.records.controller
+    assert controller.wait_open(WAIT_MS), controller.error
+    # ----- the plan: the head, its target, simulated tracker, calibrated coil, saved -----------------
+    fiducials_mri = {k: np.asarray(v, float) for k, v in plan(qtbot, w, tmp_path).items()
+                     if k in ("nasion", "lpa", "rpa")}
+    target = w.state.targets.active
     w.connect_tracker_spec("sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=900")
     qtbot.waitUntil(lambda: w.tracking.tracker_ref is not None, timeout=WAIT_MS)
     set_up_coil(w)
@@ -139,13 +173,13 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
     assert not add_patient(qtbot, patients, "TMS-0200", full_name="Test Patient").isVisible()
     qtbot.waitUntil(lambda: patients.selected_pseudonym() == "TMS-0200", timeout=WAIT_MS)
     dialog = patients.new_course()
-    assert dialog.target.currentData() == fox.name                 # the active target is proposed
+    assert dialog.target.currentData() == target.name                 # the active target is proposed
     dialog.preset.setCurrentIndex(1)                                 # 10 Hz, O'Reardon 2007
     assert dialog.protocol_fields()["pulses_per_session"] == 3000
     dialog.submit()
     qtbot.waitUntil(lambda: patients.view.data is not None, timeout=WAIT_MS)
     course_uid = patients.view.data.course.uid
-    assert patients.view.data.course.protocol.target_name == fox.name
+    assert patients.view.data.course.protocol.target_name == target.name
     assert "10 Hz at 120 % rMT" in patients.view.protocol.text()
 
     # ----- the pulse source: the footswitch key (F8) ----------------------------------------------------
@@ -169,7 +203,7 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
         assert "TMS-0200" not in session.folder.name                      # no identifier in folder names
         assert w.state.registration is None and w.state.navigation_not_ready() == "not registered"
         qtbot.waitUntil(lambda: w.job is None and w.sessions._pending is None, timeout=120_000)
-        assert w.state.targets.active is not None and w.state.targets.active.name == fox.name
+        assert w.state.targets.active is not None and w.state.targets.active.name == target.name
         assert w.sessions._lock is not None and w.sessions._lock.folder == session.folder
         qtbot.waitUntil(lambda: controller.sync is not None, timeout=WAIT_MS)
         if k > 0:                       # the earlier sessions' pulses around the target, today's excluded
@@ -237,14 +271,14 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
         assert r[7].endswith("mm")                                   # registration error known
     assert [r[8] for r in rows] == [f"{mt} % MSO" for mt in MT]
     regs = [float(r[7].split()[0]) for r in rows]
-    assert regs == pytest.approx([reg.predicted_error_mm[fox.name] for reg in registrations], abs=0.051)
+    assert regs == pytest.approx([reg.predicted_error_mm[target.name] for reg in registrations], abs=0.051)
     assert view.outcomes.rowCount() == 5
     assert view.adverse.count() == 1 and view.adverse.item(0).text().startswith("Session 2")
     assert w.records.course_source()[1] == course_uid      # File > Export course as BIDS takes this course
     assert not view.banner.is_alert          # session 3's PHQ-9 (item 9 = 0) cleared it
     w.records.show_patients()
     view.resize(view.size())
-    if os.environ.get("TMSNAV_SCREENSHOT_DIR"):
+    if shots_allowed and os.environ.get("TMSNAV_SCREENSHOT_DIR"):
         patients.resize(1280, 860)
         QtWidgets.QApplication.processEvents()
         patients.grab().save(str(shots(tmp_path) / "course_view.png"))
@@ -266,6 +300,6 @@ def _run_course(qtbot, w, tmp_path, prepare_demo_plan, fiducials_mri) -> None:
     pixels = np.asarray(page)
     ink = float(np.mean(pixels < 200))
     assert 0.005 < ink < 0.6 and len(np.unique(pixels // 16)) >= 6, ink      # text, tables, a figure
-    if os.environ.get("TMSNAV_SCREENSHOT_DIR"):
+    if shots_allowed and os.environ.get("TMSNAV_SCREENSHOT_DIR"):
         page.save(str(shots(tmp_path) / "course_report_page.png"))
     pdf.close()
