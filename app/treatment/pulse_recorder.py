@@ -4,7 +4,7 @@ Two threads race: the tracker acquisition (a frame batch at 60-250 Hz) and a pul
 reader (the stimulator's or a trigger's). Both stamp ``time.monotonic_ns()`` when their bytes
 were seen. This module feeds every frame batch's hotspot pose into a
 :class:`~tmsnav.navigation.treatment.pulse_log.PulsePairer` ON THE ACQUISITION THREAD (the GUI's
-30 Hz snapshot would miss most frames and add its own delay), and pulses go in on their source's
+paced snapshot (at most 60 Hz) would miss most frames and add its own delay), and pulses go in on their source's
 thread, so a pulse is paired with the pose of the latest frame at or before it; when that frame
 is older than the tracker's staleness limit, or the coil or head reference was not tracked, or
 navigation was not allowed (no verified registration, uncalibrated coil), the pulse is logged as
