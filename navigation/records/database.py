@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -37,7 +38,9 @@ from .errors import DatabaseUnavailable, NewerSchemaError, RecordsError
 
 __all__ = ["Database", "default_database_url", "head_revision", "alembic_config", "MIGRATIONS_DIR"]
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Found through the package, as the assets are (tests/test_packaging.py): a wheel and the editable
+# checkout both resolve it, and Alembic wants a real folder of revision files.
+MIGRATIONS_DIR = Path(str(files(__package__).joinpath("migrations")))
 _MIGRATION_LOCK_KEY = 0x746D736E6176  # "tmsnav": pg_advisory_xact_lock key while migrating
 _SQLITE_BUSY_TIMEOUT_S = 30.0
 
