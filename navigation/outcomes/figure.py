@@ -64,8 +64,9 @@ def _draw_scale(ax: Axes, traj: Trajectory) -> None:
         status.append("response")
     if traj.remission:
         status.append("remission")
+    # three short lines: two panels side by side in the course view leave ~30 characters each
     ax.set_title(f"{traj.scale}\nbaseline {traj.baseline_total}, latest {traj.latest_total}"
-                 + (f" ({', '.join(status)})" if status else ""), fontsize=8)
+                 + (f"\n{', '.join(status)}" if status else ""), fontsize=8)
     locator = AutoDateLocator(minticks=2, maxticks=5)
     ax.xaxis_date()
     ax.xaxis.set_major_locator(locator)
