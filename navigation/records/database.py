@@ -103,21 +103,31 @@ class Database:
     # -- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, *, password: str | None = None, upgrade: bool = True,
-             connect_timeout_s: float = 5.0) -> "Database":
+             connect_timeout_s: float = 5.0, durable_commits: bool = True) -> "Database":
         """Connect, create the SQLite file if needed and bring the schema to head.
+
+        ``durable_commits=False`` is for a connection that writes only what it can write again
+        from the session folder: the records sync, whose watermark moves in the same transaction
+        as the rows it indexed. Its commits then skip the flush to disk (SQLite WAL with
+        ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``): a power cut may undo its
+        last commits, never half of one, and the next indexing redoes them. The flush it skips
+        competed with the event log's own fsync of each pulse (benchmarks/records.py). Anything
+        typed by a person (patients, outcomes) goes through a durable connection.
 
         Raises DatabaseUnavailable (cannot connect), NewerSchemaError (written by a newer
         tmsnav) or RecordsError (an older schema with ``upgrade=False``, not a database)."""
         parsed = _normalise_url(url, password)
         if parsed.get_backend_name() == "sqlite":
-            engine = cls._sqlite_engine(parsed)
+            engine = cls._sqlite_engine(parsed, durable_commits)
         else:
             # keepalives: a server lost mid-query (network cut) is noticed in about 25 s
             # instead of the operating system's two hours (libpq connection parameters)
             engine = create_engine(parsed, pool_pre_ping=True,
                                    connect_args={"connect_timeout": max(2, math.ceil(connect_timeout_s)),
                                                  "keepalives": 1, "keepalives_idle": 10,
-                                                 "keepalives_interval": 5, "keepalives_count": 3})
+                                                 "keepalives_interval": 5, "keepalives_count": 3,
+                                                 **({} if durable_commits
+                                                    else {"options": "-c synchronous_commit=off"})})
         db = cls(engine, parsed)
         try:
             db._migrate(upgrade)
@@ -127,7 +137,7 @@ class Database:
         return db
 
     @staticmethod
-    def _sqlite_engine(parsed: URL) -> Engine:
+    def _sqlite_engine(parsed: URL, durable_commits: bool = True) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             try:
@@ -147,6 +157,8 @@ class Database:
             cursor.execute("PRAGMA foreign_keys=ON")
             if database and database != ":memory:":
                 cursor.execute("PRAGMA journal_mode=WAL")
+                if not durable_commits:
+                    cursor.execute("PRAGMA synchronous=NORMAL")   # see Database.open
             cursor.close()
 
         @event.listens_for(engine, "begin")
