@@ -141,8 +141,9 @@ class RecordsController(QtCore.QObject):
         url, password = database_url(), database_password(database_url())
 
         def connect():
-            """The sync's own connection (its thread), opened again after the server returns."""
-            return Records(Database.open(url, password=password, upgrade=False))
+            """The sync's own connection (its thread), opened again after the server returns; it
+            writes only what the session folder holds, so its commits need no flush of their own."""
+            return Records(Database.open(url, password=password, upgrade=False, durable_commits=False))
 
         self.sync = RecordsSync(connect, session, close_on_stop=True, **self.sync_options)
         self._sync_session = session
