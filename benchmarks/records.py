@@ -45,7 +45,6 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "records.json"
-sys.path.insert(0, str(ROOT / "tests" / "navigation" / "records"))
 
 from tmsnav.navigation.records.database import Database  # noqa: E402
 from tmsnav.navigation.records.indexer import index_session_folder  # noqa: E402
@@ -158,11 +157,12 @@ def open_patient_ms(url: str) -> tuple[float, float]:
         db.close()
 
 
-def log_pulse(records: Records, course_uid: str, work: Path, n: int, *,
+def log_pulse(records: Records, url: str, course_uid: str, work: Path, n: int, *,
               with_sync: bool = True) -> dict[str, float | str]:
     session = start_todays_session(records, course_uid, work / ("today" if with_sync else "alone"),
                                    "RN Bench")
-    sync = RecordsSync(lambda: records, session)
+    # the sync's own connection, as the app opens it (app/records/controller.py)
+    sync = RecordsSync(lambda: Records(Database.open(url, durable_commits=False)), session, close_on_stop=True)
     if with_sync:
         sync.start()
     log = PulseLog(session.events)
@@ -202,11 +202,29 @@ def course_report_s(records: Records, course_uid: str, work: Path) -> float:
     return elapsed
 
 
+def _load_pg_server():
+    """The tests' throwaway-server module, loaded by its path (the checkout stays off sys.path)."""
+    import importlib.util
+
+    path = ROOT / "tests" / "navigation" / "records" / "pg_server.py"
+    spec = importlib.util.spec_from_file_location("tmsnav_bench_pg_server", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def postgres_baseline(work: Path, n_sessions: int, n_pulses: int) -> dict[str, float]:
     try:
-        from pg_server import PgUnavailable, start_postgres
-        server = start_postgres(work)
-    except (ImportError, PgUnavailable, RuntimeError) as err:
+        pg_server = _load_pg_server()
+    except (ImportError, OSError) as err:
+        print(f"PostgreSQL baseline skipped: {err}")
+        return {}
+    try:
+        server = pg_server.start_postgres(work)
+    except (pg_server.PgUnavailable, RuntimeError) as err:
         print(f"PostgreSQL baseline skipped: {err}")
         return {}
     try:
@@ -245,8 +263,8 @@ def main() -> int:
         first, median = open_patient_ms(url)
         results["open_patient_with_30_sessions_ms"] = median
         results["open_patient_with_30_sessions_first_ms"] = first
-        results.update(log_pulse(records, course_uid, work, n_log))
-        results.update(log_pulse(records, course_uid, work, n_log, with_sync=False))
+        results.update(log_pulse(records, url, course_uid, work, n_log))
+        results.update(log_pulse(records, url, course_uid, work, n_log, with_sync=False))
         results["course_report_s"] = course_report_s(records, course_uid, work)
         db.close()
         results["sqlite_fs"] = _fs_type(work)

@@ -138,3 +138,16 @@ def test_benchmarks_import_the_installed_tmsnav_not_the_checkout():
                  for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                  if changes_path.search(line.split("#", 1)[0])]
     assert offenders == []
+
+
+def test_tests_import_tmsnav_not_the_bare_folder_names():
+    """``python -m pytest`` puts the checkout on ``sys.path``, so ``import navigation.x`` works in a
+    test but loads a second copy of the module beside ``tmsnav.navigation.x``: its error classes
+    are other classes, and an ``except`` written for one misses the other (seen with the records
+    tests' RecordsError)."""
+    bare = re.compile(r"^\s*(from|import)\s+(app|navigation|hardware)(\.|\s)")
+    offenders = [f"{path.relative_to(ROOT)}:{number}"
+                 for top in ("tests", "benchmarks") for path in sorted((ROOT / top).rglob("*.py"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if bare.match(line)]
+    assert offenders == []

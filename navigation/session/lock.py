@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .store import SessionError
+from .errors import SessionError
 
 try:                                   # POSIX only; elsewhere the O_EXCL file and the pid check
     import fcntl

@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NavigationError
 from .atomic import atomic_write_json
+from .errors import DamagedSessionError, SessionError
 from .event_log import Event, EventLog
 
 if TYPE_CHECKING:
@@ -42,24 +42,6 @@ _PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 # some intervention or the session changed; severe: the session stopped or medical care needed),
 # as in TMS safety reporting (Rossi et al. 2021, Clin Neurophysiol 132:269-306).
 ADVERSE_SEVERITIES = ("mild", "moderate", "severe")
-
-
-class SessionError(NavigationError):
-    """The session folder or file cannot be used; the message says why."""
-
-
-class DamagedSessionError(SessionError):
-    """``session.json`` exists but cannot be read as a session (a hand edit, a disk fault).
-
-    ``autosave`` is the newest autosave of the folder that does parse (None when there is none);
-    :func:`tmsnav.navigation.session.recovery.open_from_autosave` opens the session from it and
-    keeps the damaged file aside, never deleting it.
-    """
-
-    def __init__(self, message: str, path: Path, autosave: Path | None) -> None:
-        super().__init__(message)
-        self.path = path
-        self.autosave = autosave
 
 
 def _now() -> str:

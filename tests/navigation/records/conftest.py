@@ -20,8 +20,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from pg_server import PgServer, PgUnavailable, skip_or_fail, start_postgres  # noqa: E402
 
-from navigation.records.database import Database  # noqa: E402
-from navigation.records.repository import Records  # noqa: E402
+from tmsnav.navigation.records.database import Database  # noqa: E402
+from tmsnav.navigation.records.repository import Records  # noqa: E402
 
 _counter = itertools.count(1)
 

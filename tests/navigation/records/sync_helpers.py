@@ -9,9 +9,9 @@ from typing import Callable
 
 import numpy as np
 
-from navigation.records.repository import CourseProtocol, Records
-from navigation.session import Session
-from navigation.transforms import Frame, Transform
+from tmsnav.navigation.records.repository import CourseProtocol, Records
+from tmsnav.navigation.session import Session
+from tmsnav.navigation.transforms import Frame, Transform
 
 PSEUDONYM = "SUBJ-0042"
 
@@ -51,7 +51,7 @@ def protocol(sessions_planned: int = 30) -> CourseProtocol:
 
 def planned_course(records: Records, tmp_path: Path) -> str:
     """A patient and a course planned from a planning session; returns the course uid."""
-    from navigation.records.today import plan_course_from_session
+    from tmsnav.navigation.records.today import plan_course_from_session
 
     records.add_patient(PSEUDONYM)
     plan = planning_session(tmp_path / "plan")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from navigation.records.database import Database
-from navigation.records.errors import RecordsError
-from navigation.records.repository import CourseProtocol, Records
+from tmsnav.navigation.records.database import Database
+from tmsnav.navigation.records.errors import RecordsError
+from tmsnav.navigation.records.repository import CourseProtocol, Records
 
 
 def test_online_backup_is_a_complete_usable_database(tmp_path: Path) -> None:

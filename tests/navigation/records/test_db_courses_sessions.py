@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from sqlalchemy import event
 
-from navigation.records.database import Database
-from navigation.records.errors import NotFoundError, RecordsError
-from navigation.records.repository import CourseProtocol, Records
-from navigation.transforms import Frame, Transform
-from navigation.treatment.pulse_log import LoggedPulse
-from navigation.treatment.statistics import pulse_statistics
+from tmsnav.navigation.records.database import Database
+from tmsnav.navigation.records.errors import NotFoundError, RecordsError
+from tmsnav.navigation.records.repository import CourseProtocol, Records
+from tmsnav.navigation.transforms import Frame, Transform
+from tmsnav.navigation.treatment.pulse_log import LoggedPulse
+from tmsnav.navigation.treatment.statistics import pulse_statistics
 
 PROTOCOL = CourseProtocol("L-DLPFC", 120.0, "10 Hz", 10.0, 3000, 30)
 

@@ -12,10 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from navigation.records.database import Database, alembic_config, head_revision
-from navigation.records.errors import NewerSchemaError, RecordsError
-from navigation.records.models import Base
-from navigation.records.repository import CourseProtocol, Records
+from tmsnav.navigation.records.database import Database, alembic_config, head_revision
+from tmsnav.navigation.records.errors import NewerSchemaError, RecordsError
+from tmsnav.navigation.records.models import Base
+from tmsnav.navigation.records.repository import CourseProtocol, Records
 
 NOW = "2026-11-01T08:00:00.000+00:00"
 

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from navigation.records.errors import NotFoundError, RecordsError
-from navigation.records.repository import CourseProtocol, Records
+from tmsnav.navigation.records.errors import NotFoundError, RecordsError
+from tmsnav.navigation.records.repository import CourseProtocol, Records
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from navigation.records.errors import DuplicatePatientError, NotFoundError, RecordsError
-from navigation.records.repository import CourseProtocol, Records
+from tmsnav.navigation.records.errors import DuplicatePatientError, NotFoundError, RecordsError
+from tmsnav.navigation.records.repository import CourseProtocol, Records
 
 NAME, MRN, BIRTH = "Ada Quixote", "MRN-884211", "1961-03-14"
 

@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from navigation.records.database import Database
-from navigation.records.repository import CourseProtocol, Records
+from tmsnav.navigation.records.database import Database
+from tmsnav.navigation.records.repository import CourseProtocol, Records
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -18,9 +18,9 @@ NAVIGATOR = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[4])
-    from navigation.records.database import Database
-    from navigation.records.repository import Records
-    from navigation.treatment.pulse_log import LoggedPulse
+    from tmsnav.navigation.records.database import Database
+    from tmsnav.navigation.records.repository import Records
+    from tmsnav.navigation.treatment.pulse_log import LoggedPulse
     url, course_uid, room = sys.argv[1], sys.argv[2], sys.argv[3]
     records = Records(Database.open(url))
     go = Path(sys.argv[5])

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pg_server import PgServer, PgUnavailable, skip_or_fail, start_postgres
 
-from navigation.records.database import Database
-from navigation.records.errors import DatabaseUnavailable
-from navigation.records.repository import Records
+from tmsnav.navigation.records.database import Database
+from tmsnav.navigation.records.errors import DatabaseUnavailable
+from tmsnav.navigation.records.repository import Records
 
 PASSWORD = "Sup3r-s3cret-pw"
 

@@ -13,25 +13,25 @@ from pathlib import Path
 
 from sync_helpers import planned_course, wait_until
 
-from navigation.records.indexer import index_session_folder
-from navigation.records.repository import Records
-from navigation.records.today import start_todays_session
-from navigation.session import Session, read_events
-from navigation.session.lock import SessionLock
-from navigation.treatment.pulse_log import pulses_from_events
+from tmsnav.navigation.records.indexer import index_session_folder
+from tmsnav.navigation.records.repository import Records
+from tmsnav.navigation.records.today import start_todays_session
+from tmsnav.navigation.session import Session, read_events
+from tmsnav.navigation.session.lock import SessionLock
+from tmsnav.navigation.treatment.pulse_log import pulses_from_events
 
 ROOT = Path(__file__).resolve().parents[3]
 
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
-    from navigation.records.database import Database
-    from navigation.records.repository import Records
-    from navigation.records.sync import RecordsSync
-    from navigation.session import Session
-    from navigation.session.lock import SessionLock
-    from navigation.transforms import Frame, Transform
-    from navigation.treatment.pulse_log import PulseLog
+    from tmsnav.navigation.records.database import Database
+    from tmsnav.navigation.records.repository import Records
+    from tmsnav.navigation.records.sync import RecordsSync
+    from tmsnav.navigation.session import Session
+    from tmsnav.navigation.session.lock import SessionLock
+    from tmsnav.navigation.transforms import Frame, Transform
+    from tmsnav.navigation.treatment.pulse_log import PulseLog
 
     url, folder = sys.argv[1], sys.argv[2]
     session = Session.open(folder)

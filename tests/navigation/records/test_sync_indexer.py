@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from sync_helpers import planned_course
 
-from navigation.records.errors import RecordsError
-from navigation.records.indexer import FolderReader, index_session_folder, registration_error_mm
-from navigation.records.repository import Records
-from navigation.records.today import start_todays_session
-from navigation.session import Session, read_events
-from navigation.transforms import Frame, Transform
-from navigation.treatment.pulse_log import PulseLog
-from navigation.treatment.statistics import pulse_statistics
+from tmsnav.navigation.records.errors import RecordsError
+from tmsnav.navigation.records.indexer import FolderReader, index_session_folder, registration_error_mm
+from tmsnav.navigation.records.repository import Records
+from tmsnav.navigation.records.today import start_todays_session
+from tmsnav.navigation.session import Session, read_events
+from tmsnav.navigation.transforms import Frame, Transform
+from tmsnav.navigation.treatment.pulse_log import PulseLog
+from tmsnav.navigation.treatment.statistics import pulse_statistics
 
 
 class _Target:

@@ -14,13 +14,13 @@ import pytest
 from pg_server import PgServer, PgUnavailable, start_postgres
 from sync_helpers import planned_course, wait_until
 
-from navigation.records.database import Database
-from navigation.records.repository import Records
-from navigation.records.sync import RecordsSync
-from navigation.records.today import start_todays_session
-from navigation.session import Session, read_events
-from navigation.transforms import Frame, Transform
-from navigation.treatment.pulse_log import PulseLog, pulses_from_events
+from tmsnav.navigation.records.database import Database
+from tmsnav.navigation.records.repository import Records
+from tmsnav.navigation.records.sync import RecordsSync
+from tmsnav.navigation.records.today import start_todays_session
+from tmsnav.navigation.session import Session, read_events
+from tmsnav.navigation.transforms import Frame, Transform
+from tmsnav.navigation.treatment.pulse_log import PulseLog, pulses_from_events
 
 
 def _pose(i: int) -> Transform:
@@ -104,7 +104,7 @@ def test_unreachable_from_the_start_says_so_and_sends_all_later(tmp_path: Path):
     reachable = False
 
     def connect() -> Records:
-        from navigation.records.errors import DatabaseUnavailable
+        from tmsnav.navigation.records.errors import DatabaseUnavailable
         if not reachable:
             raise DatabaseUnavailable("Cannot reach the clinic database at db.clinic.local.")
         return records

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 from sync_helpers import planned_course
 
-from navigation.records.database import Database
-from navigation.records.repository import Records
-from navigation.records.sync import RecordsSync
-from navigation.records.today import start_todays_session
-from navigation.transforms import Frame, Transform
-from navigation.treatment.pulse_log import PulseLog
+from tmsnav.navigation.records.database import Database
+from tmsnav.navigation.records.repository import Records
+from tmsnav.navigation.records.sync import RecordsSync
+from tmsnav.navigation.records.today import start_todays_session
+from tmsnav.navigation.transforms import Frame, Transform
+from tmsnav.navigation.treatment.pulse_log import PulseLog
 
 PULSES = 150
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sync_helpers import PSEUDONYM, planned_course, planning_session, protocol
 
-from navigation.records.errors import RecordsError
-from navigation.records.repository import Records
-from navigation.records.today import (default_sessions_root, plan_course_from_session,
+from tmsnav.navigation.records.errors import RecordsError
+from tmsnav.navigation.records.repository import Records
+from tmsnav.navigation.records.today import (default_sessions_root, plan_course_from_session,
                                       start_todays_session)
-from navigation.session import Session, read_events
-from navigation.session.lock import SessionLock, SessionLockedError
-from navigation.session.restore import restore_session
+from tmsnav.navigation.session import Session, read_events
+from tmsnav.navigation.session.lock import SessionLock, SessionLockedError
+from tmsnav.navigation.session.restore import restore_session
 
 
 def test_todays_session_reuses_the_plan_but_not_the_registration(records: Records, tmp_path: Path):
