@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtWidgets
 
+from .form_footer import add_message_and_buttons
+
 __all__ = ["CourseDialog", "PRESETS", "Preset"]
 
 
@@ -93,18 +95,8 @@ class CourseDialog(QtWidgets.QDialog):
         form.addRow("Sessions per day", self.per_day)
         form.addRow("Indication", self.indication)
         form.addRow("Notes", self.notes)
-        self.message = QtWidgets.QLabel("")
-        self.message.setObjectName("course_message")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #b00020; font-weight: bold")
-        form.addRow(self.message)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Create course")
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.message, self.ok_button = add_message_and_buttons(self, form, object_name="course_message",
+                                                               ok_text="Create course", submit=self.submit)
         if not target_names:
             self.refuse("The plan has no target: add one in Plan > Targets first.")
             self.ok_button.setEnabled(False)

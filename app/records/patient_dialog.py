@@ -13,6 +13,8 @@ import re
 
 from PySide6 import QtCore, QtWidgets
 
+from .form_footer import add_message_and_buttons
+
 __all__ = ["PatientDialog", "PSEUDONYM_RULE", "pseudonym_problem"]
 
 #: The clinic record's rule (folder and BIDS-safe: letters, digits, '_', '-'), checked here so the
@@ -70,18 +72,8 @@ class PatientDialog(QtWidgets.QDialog):
         form.addRow("Sex", self.sex)
         form.addRow("MRN", self.mrn)
         form.addRow("Notes", self.notes)
-        self.message = QtWidgets.QLabel("")
-        self.message.setObjectName("patient_message")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #b00020; font-weight: bold")
-        form.addRow(self.message)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Add patient")
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.message, self.ok_button = add_message_and_buttons(self, form, object_name="patient_message",
+                                                               ok_text="Add patient", submit=self.submit)
 
     def values(self) -> dict:
         birth = self.birth_date.date().toString("yyyy-MM-dd") if self.birth_known.isChecked() else None

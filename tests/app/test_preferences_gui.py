@@ -12,7 +12,6 @@ from pathlib import Path
 import keyring
 import numpy as np
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6 import QtWidgets
 
@@ -23,6 +22,7 @@ from tmsnav.navigation.guidance import GuidanceError
 from tmsnav.navigation.records import credentials
 from tmsnav.navigation.transforms import Frame, Transform
 from tests.app.test_guidance_session_gui import left_frontal_target
+from tests.data_factories.keyrings import MemoryKeyring
 
 pytestmark = pytest.mark.gui
 
@@ -52,23 +52,6 @@ class FakeTarget:
 
     name = "test target"
     mri_from_target = Transform(Frame.MRI, Frame.TARGET, np.eye(4))
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
 
 
 @pytest.fixture(autouse=True)

@@ -8,38 +8,18 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
+from keyring.errors import KeyringLocked, NoKeyringError
 
 from tmsnav.navigation.clinic_settings import ClinicSettings, save_settings, settings_path
 from tmsnav.navigation.records.credentials import (SERVICE, CredentialsError, KeyringUnavailable,
                                                    PasswordMemory, delete_password, get_password,
                                                    keyring_status, keyring_user, password_for,
                                                    store_password)
+from tests.data_factories.keyrings import MemoryKeyring
 
 URL = "postgresql+psycopg://nav@db.clinic:5432/tms"
 SECRET = "c0rrect-H0rse!"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict (the keyring docs' way to test: a KeyringBackend subclass)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class VanishingKeyring(MemoryKeyring):
