@@ -159,9 +159,7 @@ def test_sample_head_on_target_normal_and_large_layout_at_1366x768(window, qtbot
     from pathlib import Path
 
     from tmsnav.app.demo import prepare_demo_plan
-    from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
-    from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
-    from tmsnav.navigation.transforms import Frame, Transform
+    from tests.app.treatment_helpers import trust_simulated_tracker
 
     resize(window, qtbot, 1366, 768)
     window.chairside.fit_side_panel()
@@ -172,14 +170,7 @@ def test_sample_head_on_target_normal_and_large_layout_at_1366x768(window, qtbot
     window.connect_tracker_spec("sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=600")
     qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=10_000)
     truth = window.tracking.tracker_ref.truth
-    coil = CoilDefinition.load(SIM_COIL_FILE)
-    window.state.set_coil(coil, coil.coil_from_hotspot)
-    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
-        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
-    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
-    mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
-    window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
-    window.state.registration_verified = True
+    trust_simulated_tracker(window, truth)
     panel = window.guidance_panel
     window.panels.setCurrentWidget(panel)
     qtbot.waitUntil(lambda: panel.last_error is not None and panel.last_error.on_target(

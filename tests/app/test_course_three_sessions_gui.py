@@ -24,15 +24,13 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
-from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
 from tmsnav.navigation.registration import SurfaceIndex
 from tmsnav.navigation.registration.workflow import register
 from tmsnav.navigation.session.event_log import read_events
-from tmsnav.navigation.transforms import Frame, Transform
 from tmsnav.navigation.treatment.threshold import ThresholdResult
 
 from tests.app.test_records_gui import WAIT_MS, add_patient, make_window
+from tests.app.treatment_helpers import calibrate_simulated_coil
 
 pytestmark = pytest.mark.gui
 
@@ -52,12 +50,7 @@ def shots(tmp_path: Path) -> Path:
 
 def set_up_coil(window) -> None:
     """Start of a sitting: the coil file's calibration and its landmark check (the simulator's truth)."""
-    truth = window.tracking.tracker_ref.truth
-    coil = CoilDefinition.load(SIM_COIL_FILE)
-    window.state.set_coil(coil, coil.coil_from_hotspot)
-    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
-        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
-    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
+    calibrate_simulated_coil(window, window.tracking.tracker_ref.truth)
 
 
 def register_today(window, fiducials_mri: dict, seed: int):

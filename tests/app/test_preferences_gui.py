@@ -299,11 +299,9 @@ def test_navigate_numbers_in_cm_on_the_phantom_head(window, qtbot, tmp_path: Pat
     same distance (mm / 10), on the Navigate tab and in the large chairside layout."""
     from tmsnav.app.loading import LoadedHead
     from tmsnav.hardware.config import TrackerConfig
-    from tmsnav.hardware.simulation.coil import SIM_COIL_FILE
-    from tmsnav.navigation.coils import VERIFY_LANDMARKS, CoilDefinition, verify_coil_calibration
+    from tests.app.treatment_helpers import trust_simulated_tracker
     from tmsnav.navigation.phantom import make_phantom_head
     from tmsnav.navigation.surfaces.extract import extract_scalp
-    from tmsnav.navigation.transforms import Frame, Transform
 
     save_settings(ClinicSettings(distance_unit="cm"), tmp_path)
     install_preferences(window, window.edit_menu, tmp_path)
@@ -317,14 +315,7 @@ def test_navigate_numbers_in_cm_on_the_phantom_head(window, qtbot, tmp_path: Pat
     window.connect_tracker(TrackerConfig.parse("sim:coil_approach?approach_s=0.5&place_s=0.5&hold_s=30"))
     qtbot.waitUntil(lambda: window.tracking.tracker_ref is not None, timeout=3000)
     truth = window.tracking.tracker_ref.truth
-    coil = CoilDefinition.load(SIM_COIL_FILE)
-    window.state.set_coil(coil, coil.coil_from_hotspot)
-    touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
-        coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
-    window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
-    mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
-    window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
-    window.state.registration_verified = True
+    trust_simulated_tracker(window, truth)
     panel = window.guidance_panel
     big = window.chairside.view
     window.chairside.set_large(True)

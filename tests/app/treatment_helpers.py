@@ -40,14 +40,20 @@ def magpro_fixture():
     emulator.stop()
 
 
-def trust_simulated_tracker(window, truth) -> None:
-    """The coil calibrated and verified and the registration set to the simulator's hidden truth
-    (``truth``: the running simulated tracker's ``SimulationTruth``): Navigate shows the coil."""
+def calibrate_simulated_coil(window, truth) -> None:
+    """Start of a sitting: the coil file's calibration and its landmark check, touched where the
+    simulator's hidden truth (``truth``: the running simulated tracker's ``SimulationTruth``) has them."""
     coil = CoilDefinition.load(SIM_COIL_FILE)
     window.state.set_coil(coil, coil.coil_from_hotspot)
     touched = {n: Transform(Frame.COIL, Frame.HOTSPOT, truth.coil_from_hotspot).apply(
         coil.landmarks_hotspot_mm[n]) for n in VERIFY_LANDMARKS}
     window.state.set_coil_verification(verify_coil_calibration(coil.coil_from_hotspot, touched, coil))
+
+
+def trust_simulated_tracker(window, truth) -> None:
+    """The coil calibrated and verified and the registration set to the simulator's hidden truth:
+    Navigate shows the coil."""
+    calibrate_simulated_coil(window, truth)
     mri_from_reference = Transform(Frame.REFERENCE, Frame.MRI, truth.reference_from_head).inverse()
     window.state.registration = type("R", (), {"mri_from_reference": mri_from_reference})()
     window.state.registration_verified = True
