@@ -32,7 +32,6 @@ and prints a table. ``--quick`` runs 5 sessions x 300 pulses (a smoke run, not s
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -55,6 +54,7 @@ from tmsnav.navigation.session import EventLog, Session  # noqa: E402
 from tmsnav.navigation.targeting.targets import Evidence, Target, TargetSet  # noqa: E402
 from tmsnav.navigation.transforms import Frame, Transform  # noqa: E402
 from tmsnav.navigation.treatment.pulse_log import PulseLog  # noqa: E402
+from bench_results import print_goals, write_results  # noqa: E402  (this folder)
 
 N_SESSIONS = 30
 N_PULSES = 3000
@@ -289,16 +289,9 @@ def main() -> int:
                              ("course report HTML + PDF", "course_report_s", "s")):
         if key in results:
             print(f"{label:52s}{float(results[key]):9.1f} {unit}")
-    for name, (op, goal) in GOALS.items():
-        if name in results:
-            value = float(results[name])
-            ok = value < goal if op == "<" else value >= goal
-            print(f"goal {name} {op} {goal}: {value:.2f} {'OK' if ok else 'MISSED'}")
+    print_goals(results, GOALS)
     if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({k: round(v, 3) if isinstance(v, float) else v
-                                       for k, v in results.items()}, indent=2) + "\n")
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
+        write_results(RESULTS, results, ROOT)
     return 0
 
 

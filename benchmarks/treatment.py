@@ -58,6 +58,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from bench_results import print_goals, write_results  # this folder
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "treatment.json"
 N_PULSES = 400
@@ -482,16 +484,9 @@ def main() -> int:
     print(f"tracker frame stamped -> added to the pose history (read, parse, pose) p50/p99/max "
           f"{results['frame_stamp_to_add_p50_ms']:.2f}/{results['frame_stamp_to_add_p99_ms']:.2f}/"
           f"{results['frame_stamp_to_add_max_ms']:.2f} ms; settle margin {results['pulse_settle_margin_ms']:.1f} ms")
-    for name, (op, goal) in GOALS.items():
-        if name in results:
-            value = float(results[name])
-            ok = value < goal if op == "<" else value >= goal
-            print(f"goal {name} {op} {goal}: {value:.2f} {'OK' if ok else 'MISSED'}")
+    print_goals(results, GOALS)
     if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({k: round(v, 3) if isinstance(v, float) else v
-                                       for k, v in results.items()}, indent=2) + "\n")
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
+        write_results(RESULTS, results, ROOT)
     return 0
 
 
