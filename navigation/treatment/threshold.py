@@ -79,19 +79,38 @@ def _check_pulse(intensity_pct: float, mep_uv: float, expected: int | None) -> i
     return level
 
 
-def _left_out(method: "RelativeFrequencyThreshold | AdaptiveThreshold", level: int, mep_uv: float,
-              preactivated: bool) -> bool:
-    """Record a pulse given into a contracted muscle as left out; True if it was."""
-    method.last_message = ""
-    if not preactivated:
-        return False
-    method.left_out.append((level, float(mep_uv)))
-    method.last_message = (f"pulse at {level} % MSO left out: the muscle was not at rest; ask the "
-                           "patient to relax and give it again")
-    return True
+class _ThresholdHunt:
+    """What both methods do with each pulse before their own rule: the checks, the pulse count,
+    a pulse into a contracted muscle left out, the answer kept in ``history``."""
+
+    done: bool
+    _level: int
+    pulses_used: int
+    history: list[tuple[int, float, bool]]      # answered pulses: output, MEP, response
+    left_out: list[tuple[int, float]]           # pre-activated pulses (counted as given)
+    last_message: str
+
+    def next_intensity(self) -> int | None:
+        return None if self.done else self._level
+
+    def _answer(self, intensity_pct: float, mep_uv: float, preactivated: bool) -> tuple[int, bool] | None:
+        """``(level, response)`` of one pulse, or None when it was left out (asked again)."""
+        if self.done:
+            raise NavigationError("the threshold is already determined; start a new measurement")
+        level = _check_pulse(intensity_pct, mep_uv, self._level)
+        self.pulses_used += 1
+        self.last_message = ""
+        if preactivated:
+            self.left_out.append((level, float(mep_uv)))
+            self.last_message = (f"pulse at {level} % MSO left out: the muscle was not at rest; ask the "
+                                 "patient to relax and give it again")
+            return None
+        hit = mep_uv >= RESPONSE_UV
+        self.history.append((level, float(mep_uv), hit))
+        return level, hit
 
 
-class RelativeFrequencyThreshold:
+class RelativeFrequencyThreshold(_ThresholdHunt):
     """IFCN relative-frequency RMT (>= 5 of 10 MEPs >= 50 µV); see the module docstring."""
 
     PULSES_PER_LEVEL = 10
@@ -117,19 +136,12 @@ class RelativeFrequencyThreshold:
         self.left_out: list[tuple[int, float]] = []        # pre-activated pulses (counted as given)
         self.last_message = ""
 
-    def next_intensity(self) -> int | None:
-        return None if self.done else self._level
-
     def record(self, intensity_pct: float, mep_uv: float, *, preactivated: bool = False) -> None:
         """One pulse. A pre-activated one counts as given but not as an answer (asked again)."""
-        if self.done:
-            raise NavigationError("the threshold is already determined; start a new measurement")
-        level = _check_pulse(intensity_pct, mep_uv, self._level)
-        self.pulses_used += 1
-        if _left_out(self, level, mep_uv, preactivated):
+        answer = self._answer(intensity_pct, mep_uv, preactivated)
+        if answer is None:
             return
-        hit = mep_uv >= RESPONSE_UV
-        self.history.append((level, float(mep_uv), hit))
+        level, hit = answer
         self._hits += hit
         self._misses += not hit
         if self._hits >= self.NEEDED:
@@ -173,7 +185,7 @@ class RelativeFrequencyThreshold:
                                self.pulses_used, self.message if self.done else "not finished")
 
 
-class AdaptiveThreshold:
+class AdaptiveThreshold(_ThresholdHunt):
     """Maximum-likelihood threshold hunting (Awiszus 2003 ML-PEST); see the module docstring."""
 
     def __init__(self, start_pct: int = 45, *, low_pct: float = 20.0, high_pct: float = 100.0,
@@ -217,19 +229,12 @@ class AdaptiveThreshold:
         inside = self.grid[self._loglik >= self._loglik.max() - 2.0]
         return float(inside[0]), float(inside[-1])
 
-    def next_intensity(self) -> int | None:
-        return None if self.done else self._level
-
     def record(self, intensity_pct: float, mep_uv: float, *, preactivated: bool = False) -> None:
         """One pulse. A pre-activated one counts as given but not as an answer (asked again)."""
-        if self.done:
-            raise NavigationError("the threshold is already determined; start a new measurement")
-        level = _check_pulse(intensity_pct, mep_uv, self._level)
-        self.pulses_used += 1
-        if _left_out(self, level, mep_uv, preactivated):
+        answer = self._answer(intensity_pct, mep_uv, preactivated)
+        if answer is None:
             return
-        hit = mep_uv >= RESPONSE_UV
-        self.history.append((level, float(mep_uv), hit))
+        level, hit = answer
         self._add(level, hit)
         est = self.estimate_pct()
         lo, hi = self.interval_pct()
