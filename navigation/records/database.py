@@ -19,6 +19,7 @@ instead of being half-understood.
 
 from __future__ import annotations
 
+import logging
 import math
 from contextlib import contextmanager
 from importlib.resources import files
@@ -43,6 +44,10 @@ __all__ = ["Database", "default_database_url", "head_revision", "alembic_config"
 MIGRATIONS_DIR = Path(str(files(__package__).joinpath("migrations")))
 _MIGRATION_LOCK_KEY = 0x746D736E6176  # "tmsnav": pg_advisory_xact_lock key while migrating
 _SQLITE_BUSY_TIMEOUT_S = 30.0
+log = logging.getLogger(__name__)
+# Alembic says "Context impl SQLiteImpl" and "Will assume non-transactional DDL" at INFO on every
+# open: noise in the user's log. An upgrade is logged below, by revision.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _fold(text: str | None) -> str | None:
@@ -191,6 +196,8 @@ class Database:
                                        f"{current}; this tmsnav needs {head}. Open it "
                                        "with upgrade enabled (back it up first).")
                 config.attributes["connection"] = connection
+                log.info("upgrading the database %s from schema %s to %s", self.url_for_display,
+                         current or "none", head)
                 command.upgrade(config, "head")
         except (exc.OperationalError, exc.InterfaceError) as err:
             raise self.unavailable(err) from None
