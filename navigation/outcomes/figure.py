@@ -93,10 +93,13 @@ def draw_outcomes(figure: Figure, outcomes: Iterable[Any]) -> None:
         _draw_scale(ax, traj)
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=7,
+    # at most three entries a row: five in one row ran off a 700-pixel-wide course view
+    ncol = min(len(handles), 3)
+    legend_rows = -(-len(handles) // ncol) if handles else 0
+    figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=max(ncol, 1), fontsize=7,
                   frameon=False)
     # a layout engine (not a one-off tight_layout) so a resized Qt canvas is laid out again
-    figure.set_layout_engine("tight", pad=0.6, w_pad=1.5, rect=(0, 0.07, 1, 1))
+    figure.set_layout_engine("tight", pad=0.6, w_pad=1.5, rect=(0, 0.02 + 0.05 * legend_rows, 1, 1))
 
 
 def outcome_figure_png(outcomes: Iterable[Any], *, width_px: int = 900, height_px: int = 420,
