@@ -32,8 +32,6 @@ def _project_error_classes() -> list[type[BaseException]]:
     for package_name in ("tmsnav.navigation", "tmsnav.hardware"):
         package = importlib.import_module(package_name)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
-            if ".migrations" in info.name:      # Alembic scripts: run by Alembic, not importable
-                continue
             module = importlib.import_module(info.name)
             for _, obj in inspect.getmembers(module, inspect.isclass):
                 if issubclass(obj, BaseException) and obj.__module__ == module.__name__:

@@ -91,7 +91,11 @@ def test_server_stopped_mid_session_then_back_syncs_every_pulse(own_server: PgSe
     row = records.session(uid)
     assert row.pulses_total == 55 and "Database down" in row.notes
     assert [p.index for p in records.pulses(uid)] == list(range(1, 56))
-    assert [s.state for s in statuses if s.state in ("offline", "synced")][-2:] == ["offline", "synced"]
+    # offline while the server was down, then synced after it returned (once or more: the 5 pulses
+    # streamed after the restart may arrive before or after the first catch-up)
+    states = [s.state for s in statuses]
+    assert "offline" in states
+    assert "synced" in states[len(states) - 1 - states[::-1].index("offline"):]
     records.database.close()
 
 
