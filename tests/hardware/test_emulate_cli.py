@@ -18,27 +18,16 @@ from tmsnav.hardware.ndi.driver import NDITracker
 from tmsnav.hardware.polhemus import PolhemusTracker
 from tmsnav.hardware.simulation.scenario_library import make_scenario
 
+from tests.hardware.emulate_cli_helpers import launch_emulator
 from tests.hardware.frame_reading import read_last_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def launch(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tmsnav.hardware.emulate_cli", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    proc.printed = []  # type: ignore[attr-defined]
-    port = None
-    for _ in range(10):  # read the whole banner (communicate() would skip buffered lines)
-        line = proc.stdout.readline()
-        proc.printed.append(line)  # type: ignore[attr-defined]
-        if line.startswith("device: "):
-            port = line.split(" ", 1)[1].strip()
-        if line.startswith("press Ctrl-C") and port:
-            return proc, port
-        if not line:
-            break
-    proc.kill()
-    raise AssertionError(f"no device line; stderr: {proc.stderr.read()}")
+    proc, port, printed = launch_emulator(*args)
+    proc.printed = printed  # type: ignore[attr-defined]
+    return proc, port
 
 
 def interrupt(proc: subprocess.Popen) -> tuple[str, str]:

@@ -14,6 +14,7 @@ import serial
 
 from tmsnav.hardware.stimulators.magstim.driver import MagstimDriver
 
+from tests.hardware.emulate_cli_helpers import launch_emulator
 from tests.hardware.stimulators.magstim_helpers import advance_with_keepalive, bench  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -66,21 +67,7 @@ def test_a_host_written_from_the_frame_table_drives_the_emulator(bench):  # noqa
 
 
 def launch(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen, str, list[str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "tmsnav.hardware.emulate_cli", "magstim", *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
-    printed, port = [], None
-    for _ in range(10):
-        line = proc.stdout.readline()
-        printed.append(line)
-        if line.startswith("device: "):
-            port = line.split(" ", 1)[1].strip()
-        if line.startswith("press Ctrl-C") and port:
-            return proc, port, printed
-        if not line:
-            break
-    proc.kill()
-    raise AssertionError(f"no device line; stderr: {proc.stderr.read()}")
+    return launch_emulator("magstim", *args, env=env)
 
 
 def test_tmsnav_emulate_magstim_serves_the_driver_and_stops_on_ctrl_c(tmp_path):

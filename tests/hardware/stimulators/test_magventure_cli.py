@@ -13,29 +13,14 @@ from pathlib import Path
 from tmsnav.hardware.stimulators.base import PulseEvent, StimulatorStatus
 from tmsnav.hardware.stimulators.magventure import MagVentureDriver
 
+from tests.hardware.emulate_cli_helpers import launch_emulator
 from tests.hardware.stimulators.magventure_helpers import Collector
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def launch(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str, list[str]]:
-    env = dict(os.environ, TMSNAV_RUNTIME_DIR=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "tmsnav.hardware.emulate_cli", "magventure", *args], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
-    printed, port = [], None
-    assert proc.stdout is not None
-    for _ in range(12):
-        line = proc.stdout.readline()
-        printed.append(line)
-        if line.startswith("device: "):
-            port = line.split(" ", 1)[1].strip()
-        if line.startswith("press Ctrl-C") and port:
-            return proc, port, printed
-        if not line:
-            break
-    proc.kill()
-    raise AssertionError(f"no device line; printed {printed}; stderr {proc.stderr.read() if proc.stderr else ''}")
+    return launch_emulator("magventure", *args, env=dict(os.environ, TMSNAV_RUNTIME_DIR=str(tmp_path)), stdin=True)
 
 
 def key(proc: subprocess.Popen, line: str) -> None:
