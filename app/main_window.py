@@ -128,7 +128,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ----- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
+        bar = QtWidgets.QStatusBar(self)   # built here, not by statusBar(): a Qt-made bar's
+        self.setStatusBar(bar)             # wrapper was once recycled as a QSurface (CI, stop 20)
         self.problem_label = QtWidgets.QLabel("")
         self.problem_label.setObjectName("problem_label")
         self.problem_label.setStyleSheet("color: white; background: #b00020; padding: 2px 6px;")
@@ -150,8 +151,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress_label = self.jobs.progress_label
         self.cancel_button = self.jobs.cancel_button
 
+    def _menu(self, title: str) -> QtWidgets.QMenu:
+        """A menu built from Python and kept by the window (see _build_status_bar)."""
+        menu = QtWidgets.QMenu(title, self)
+        self._menu_bar.addMenu(menu)
+        return menu
+
     def _build_menus(self) -> None:
-        m = self.menuBar().addMenu("&File")
+        self._menu_bar = QtWidgets.QMenuBar(self)
+        self.setMenuBar(self._menu_bar)
+        m = self._menu("&File")
         self.file_menu = m
         self._action(m, "&Open MRI image…", self.choose_image, QtGui.QKeySequence.StandardKey.Open)
         self._action(m, "Open &DICOM folder…", self.choose_dicom_folder, "Ctrl+Shift+O")
@@ -163,7 +172,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(m, "Save &screenshot…", self.choose_screenshot, "Ctrl+P")
         m.addSeparator()
         self._action(m, "&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
-        e = self.menuBar().addMenu("&Edit")
+        e = self._menu("&Edit")
         self.edit_menu = e
         stack = self.planning_panel.undo_stack
         # Actions built here, not by QUndoStack.createUndoAction: the wrapper PySide6 returns for
@@ -177,10 +186,10 @@ class MainWindow(QtWidgets.QMainWindow):
         stack.canRedoChanged.connect(self.redo_action.setEnabled)
         stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"&Undo {t}".strip()))
         stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"&Redo {t}".strip()))
-        v = self.view_menu = self.menuBar().addMenu("&View")
+        v = self.view_menu = self._menu("&View")
         for name, key in (("front", "Ctrl+1"), ("left", "Ctrl+2"), ("right", "Ctrl+3"), ("top", "Ctrl+4")):
             self._action(v, f"View from {name}", lambda _=False, n=name: self.view3d.view_from(n), key)
-        h = self.menuBar().addMenu("&Help")
+        h = self._menu("&Help")
         self._action(h, "Open &log folder", self.open_log_folder)
         self._action(h, "&About tmsnav", self.show_about)
 

@@ -149,6 +149,9 @@ def hold_in_phase(qtbot, window, clock, scenario, phase: str, occurrence: int = 
     start, end = scenario.window(phase, occurrence)
     clock.pause()
     clock.jump_to(scenario, phase, where * (end - start), occurrence)
+    # a frame read just before the jump may be stamped just after it: wait for the phase the
+    # tracker reports, then for frames read after that, so what the app holds is from ``phase``
+    qtbot.waitUntil(lambda: window.tracking.tracker_ref.phase == phase, timeout=10_000)
     wait_new_frames(qtbot, window)
     assert window.tracking.tracker_ref.phase == phase
 
