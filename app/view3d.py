@@ -323,5 +323,14 @@ class HeadView3D(QtWidgets.QWidget):
             self.cursorPicked.emit(point)
 
     def close_plotter(self) -> None:
-        """Release the GL context; call from the main window's closeEvent."""
+        """Release the GL context; call from the main window's closeEvent.
+
+        pyvistaqt 0.13 keeps the wrapper of the context's ``QSurface`` after ``close()``; QSurface
+        is no QObject, so PySide6 never learns when Qt deletes it and hands that stale wrapper
+        out for the next object made at the same address (CI once got a "QSurface" back from
+        ``QMainWindow.statusBar()``). Dropping the references frees the wrapper with its object."""
         self.plotter.close()
+        gl = self.plotter.interactor
+        for name in ("_surface", "_ctx", "_gl"):   # pyvistaqt's own names (rwi.py, 0.13.1)
+            if getattr(gl, name, None) is not None:
+                setattr(gl, name, None)
