@@ -91,8 +91,10 @@ def as_assessment(obj: Any) -> Assessment:
 
 
 def as_assessments(outcomes: Iterable[Any]) -> list[Assessment]:
-    """All of ``outcomes`` as assessments in time order (date, then entry time)."""
-    out = [as_assessment(o) for o in outcomes]
+    """The current ``outcomes`` as assessments in time order (date, then entry time). A retracted
+    entry (``retracted`` true: corrected or entered in error, navigation.records) is left out, so
+    a list that holds the audit trail can never raise or clear an alert or draw a point."""
+    out = [as_assessment(o) for o in outcomes if not getattr(o, "retracted", False)]
     out.sort(key=lambda a: (a.assessed_on, a.entered_utc))
     return out
 

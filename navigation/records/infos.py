@@ -109,6 +109,25 @@ class OutcomeInfo:
     total: int
     rater: str
     entered_utc: str
+    #: Set when the entry was retracted (corrected or entered in error): when (UTC ISO), by whom
+    #: and why; ``superseded_by_uid`` is the corrected entry (None: entered in error). A retracted
+    #: entry is kept for the audit trail and left out of plots, alerts, reports and exports.
+    retracted_utc: str | None = None
+    retracted_by: str = ""
+    retraction_reason: str = field(default="", repr=False)
+    superseded_by_uid: str | None = None
+
+    @property
+    def retracted(self) -> bool:
+        """True for an entry that no longer counts (corrected, or entered in error)."""
+        return self.retracted_utc is not None
+
+    @property
+    def retraction_kind(self) -> str:
+        """``"corrected"``, ``"entered in error"`` or ``""`` (a current entry)."""
+        if not self.retracted:
+            return ""
+        return "corrected" if self.superseded_by_uid else "entered in error"
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,12 @@ class AdverseEvent(Base):
 
 
 class Outcome(Base):
-    """One rating-scale assessment: item scores (when entered item by item) and the total."""
+    """One rating-scale assessment: item scores (when entered item by item) and the total.
+
+    A row is never changed after entry except to retract it (revision 0003): ``retracted_utc``,
+    ``retracted_by`` and ``retraction_reason`` say when, by whom and why, and
+    ``superseded_by_uid`` names the corrected entry that replaces it (None: entered in error).
+    Current entries are the rows with ``retracted_utc`` NULL."""
 
     __tablename__ = "outcomes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -156,3 +161,7 @@ class Outcome(Base):
     total: Mapped[int] = mapped_column(Integer)
     rater: Mapped[str] = mapped_column(String(100), default="")
     entered_utc: Mapped[str] = mapped_column(String(40))
+    retracted_utc: Mapped[str | None] = mapped_column(String(40))
+    retracted_by: Mapped[str | None] = mapped_column(String(100))
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_by_uid: Mapped[str | None] = mapped_column(String(32))

@@ -104,4 +104,7 @@ class RecordsBase:
         return OutcomeInfo(uid=row.uid, course_uid=course_uid, session_uid=session_uid,
                            scale=row.scale, assessed_on=row.assessed_on, timepoint=row.timepoint,
                            items=items, total=row.total, rater=row.rater,
-                           entered_utc=row.entered_utc)
+                           entered_utc=row.entered_utc, retracted_utc=row.retracted_utc,
+                           retracted_by=row.retracted_by or "",
+                           retraction_reason=row.retraction_reason or "",
+                           superseded_by_uid=row.superseded_by_uid or None)

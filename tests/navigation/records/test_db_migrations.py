@@ -1,6 +1,7 @@
-"""Schema migrations (SQLite and PostgreSQL): a 0.1 (revision 0001) database with data upgrades to
-head with nothing lost, a database written by a newer tmsnav is refused with a clear message, the
-models equal the head revision, and a file that is not a database is refused."""
+"""Schema migrations (SQLite and PostgreSQL): a 0.1 (revision 0001) database and a revision 0002
+database with data upgrade to head with nothing lost, a database written by a newer tmsnav is
+refused with a clear message, the models equal the head revision, and a file that is not a
+database is refused."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tmsnav.navigation.records.models import Base
 from tmsnav.navigation.records.repository import CourseProtocol, Records
 
 NOW = "2026-11-01T08:00:00.000+00:00"
+HEAD = "0003"
 
 
 def _engine_url(db_url: str) -> str:
@@ -61,7 +63,7 @@ def test_upgrade_from_the_previous_schema_keeps_the_data(db_url: str) -> None:
     _build_0001_with_data(db_url)
     db = Database.open(db_url)
     try:
-        assert db.schema_revision() == head_revision() == "0002"
+        assert db.schema_revision() == head_revision() == HEAD
         records = Records(db)
         assert records.patient("OLD-1").full_name == "Old Name"
         course = records.course("c0ffee")
@@ -84,9 +86,50 @@ def test_upgrade_from_the_previous_schema_keeps_the_data(db_url: str) -> None:
         db.close()
 
 
+def _build_0002_with_data(db_url: str) -> None:
+    """What tmsnav wrote at schema 0002: the 0.1 data upgraded, an item-by-item PHQ-9 with its
+    suicide item above zero, a session's navigator and an adverse event."""
+    _build_0001_with_data(db_url)
+    engine = create_engine(_engine_url(db_url))
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        conn.execute(text("UPDATE sessions SET navigator = 'room-2' WHERE id = 1"))
+        conn.execute(text(
+            "INSERT INTO outcomes (uid, course_id, session_id, scale, assessed_on, timepoint, items, "
+            "total, rater, entered_utc) VALUES ('o2', 1, 1, 'PHQ-9', '2026-11-20', 'week 3', "
+            ":items, 18, 'rk', :t)"), {"t": NOW, "items": "[2, 2, 2, 2, 2, 2, 2, 2, 2]"})
+        conn.execute(text(
+            "INSERT INTO adverse_events (session_id, seq, time_utc, description, severity, action) "
+            "VALUES (1, 4, :t, 'scalp discomfort', 'mild', '')"), {"t": NOW})
+    engine.dispose()
+
+
+def test_upgrade_from_0002_keeps_the_data_and_every_entry_is_current(db_url: str) -> None:
+    """0003 adds the correction columns as NULL: the old entries stay current (none is hidden as
+    if retracted), and a correction works on upgraded data."""
+    _build_0002_with_data(db_url)
+    db = Database.open(db_url)
+    try:
+        assert db.schema_revision() == HEAD
+        records = Records(db)
+        assert records.session("sess-old").navigator == "room-2"
+        assert [e.description for e in records.adverse_events("c0ffee")] == ["scalp discomfort"]
+        every = records.outcomes("c0ffee", include_retracted=True)
+        assert records.outcomes("c0ffee") == every
+        assert [(o.uid, o.total, o.items, o.retracted, o.superseded_by_uid) for o in every] == [
+            ("o1", 19, None, False, None), ("o2", 18, (2,) * 9, False, None)]
+        fixed = records.correct_outcome("o2", by="rk", reason="item 9 mistyped", items=[2] * 8 + [0])
+        assert (fixed.total, fixed.session_uid, fixed.timepoint) == (16, "sess-old", "week 3")
+        assert [o.uid for o in records.outcomes("c0ffee")] == ["o1", fixed.uid]
+    finally:
+        db.close()
+
+
 def test_older_schema_without_upgrade_is_refused(db_url: str) -> None:
     _build_0001_with_data(db_url)
-    with pytest.raises(RecordsError, match="schema 0001.*needs 0002"):
+    with pytest.raises(RecordsError, match=f"schema 0001.*needs {HEAD}"):
         Database.open(db_url, upgrade=False)
     db = Database.open(db_url)          # still 0001 and intact: the refusal changed nothing
     assert Records(db).patient("OLD-1").pseudonym == "OLD-1"
@@ -103,7 +146,7 @@ def test_newer_schema_is_refused_and_left_untouched(db_url: str) -> None:
         Database.open(db_url)
     message = str(caught.value)
     assert "newer tmsnav (schema 0042_future)" in message
-    assert "knows up to 0002" in message
+    assert f"knows up to {HEAD}" in message
     engine = create_engine(_engine_url(db_url))
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == "0042_future"
@@ -130,7 +173,7 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
 def test_the_sqlite_folder_is_created(tmp_path: Path) -> None:
     db = Database.open(f"sqlite:///{tmp_path / 'a' / 'b' / 'tmsnav.sqlite3'}")
     assert (tmp_path / "a" / "b" / "tmsnav.sqlite3").is_file()
-    assert db.dialect == "sqlite" and db.schema_revision() == "0002"
+    assert db.dialect == "sqlite" and db.schema_revision() == HEAD
     db.close()
 
 
@@ -162,7 +205,7 @@ def test_two_navigators_opening_an_empty_database_at_once(db_url: str) -> None:
     for t in threads:
         t.join(timeout=120)
     assert not failures, failures
-    assert [db.schema_revision() for db in opened] == ["0002", "0002"]
+    assert [db.schema_revision() for db in opened] == [HEAD, HEAD]
     Records(opened[0]).add_patient("P001")
     assert Records(opened[1]).patient("P001").pseudonym == "P001"
     for db in opened:
