@@ -29,6 +29,7 @@ from .content import date_time
 from .model import (AdverseEventRow, CalibrationRow, CourseReportData, Identity, ProtocolSummary, PulseSeries,
                     RegistrationSummary, ReportHeader, SessionReportData, SessionRow, SpreadRow, TargetRow,
                     TrajectoryRow)
+from .amendments import amendment_rows
 from .outcome_data import outcome_section
 
 if TYPE_CHECKING:
@@ -282,8 +283,8 @@ def course_report_data(records: "Records", course_uid: str, *, screenshots: Sequ
         caveats.append(f"The course's target {course.protocol.target_name!r} is not among its planned targets: "
                        "the distance of the coil positions from it cannot be given.")
     spread = spread_rows(records.course_pulse_positions(course_uid), target)
-    outcomes = records.outcomes(course_uid)
-    section = outcome_section(outcomes)
+    every_outcome = records.outcomes(course_uid, include_retracted=True)    # the audit trail too
+    section = outcome_section([o for o in every_outcome if not o.retracted])
     trajectories: tuple[TrajectoryRow, ...] = section.trajectories
     if section.unknown:
         caveats.insert(0, section.unknown)
@@ -293,4 +294,4 @@ def course_report_data(records: "Records", course_uid: str, *, screenshots: Sequ
         sessions=tuple(session_row(s) for s in sessions), spread=spread, safety_alerts=section.alerts,
         trajectories=trajectories, outcome_png=section.png, outcome_note=section.note,
         adverse_events=_adverse(records.adverse_events(course_uid)), caveats=tuple(caveats),
-        screenshots=tuple(Path(p) for p in screenshots))
+        screenshots=tuple(Path(p) for p in screenshots), amendments=amendment_rows(every_outcome))

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import jinja2
 
 from . import content as c
+from .amendments import AMENDMENTS_NOTE, amendment_table
 from .model import CourseReportData, SessionReportData
 from .templates import TEMPLATES
 
@@ -78,6 +79,7 @@ def course_html(d: CourseReportData, trend_png: bytes | None, screenshots: Seque
         trend_uri=data_uri(trend_png), trend_caption=TREND_CAPTION,
         spread=c.spread_table(d.spread), outcome_uri=data_uri(d.outcome_png),
         trajectories=c.trajectory_table(d.trajectories),
+        amendments=amendment_table(d.amendments), amendments_note=AMENDMENTS_NOTE,
         adverse=c.adverse_table(d.adverse_events, with_session=True), screenshots=list(screenshots))
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..treatment.statistics import PulseStatistics
+from .amendments import AmendmentRow
 
 __all__ = ["Identity", "ReportHeader", "ProtocolSummary", "TargetRow", "RegistrationSummary",
            "CalibrationRow", "AdverseEventRow", "PulseSeries", "SessionReportData", "SessionRow",
@@ -223,3 +224,5 @@ class CourseReportData:
     adverse_events: tuple[AdverseEventRow, ...]
     caveats: tuple[str, ...] = field(default_factory=tuple)
     screenshots: tuple[Path, ...] = field(default_factory=tuple)
+    #: corrections of outcome assessments and entries marked entered in error (audit trail)
+    amendments: tuple[AmendmentRow, ...] = field(default_factory=tuple)

@@ -31,6 +31,7 @@ from reportlab.platypus import (CondPageBreak, Flowable, Image, KeepTogether, Pa
                                 Table, TableStyle)
 
 from . import content as c
+from .amendments import AMENDMENTS_NOTE, amendment_table
 from .html import Screenshot
 from .model import CourseReportData, ReportHeader, SessionReportData
 
@@ -309,6 +310,10 @@ def course_pdf(d: CourseReportData, trend_png: bytes | None, screenshots: Sequen
     if d.outcome_note:
         doc.para(d.outcome_note, "small")
     doc.table(c.trajectory_table(d.trajectories), [0.16, 0.14, 0.12, 0.12, 0.12, 0.17, 0.17])
+    if d.amendments:
+        doc.h2("Amendments")
+        doc.para(AMENDMENTS_NOTE, "small")
+        doc.table(amendment_table(d.amendments), [0.15, 0.11, 0.29, 0.29, 0.16])
     doc.h2("Adverse events")
     doc.table(c.adverse_table(d.adverse_events, with_session=True), [0.11, 0.19, 0.12, 0.38, 0.20])
     _screenshots(doc, screenshots)

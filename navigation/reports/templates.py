@@ -134,6 +134,9 @@ COURSE = """{% extends "base.html" %}{% import "macros.html" as m %}
 {% if outcome_uri %}{{ m.figure(outcome_uri, "Outcome scales over the course") }}{% endif %}
 {% if d.outcome_note %}<p class="muted">{{ d.outcome_note }}</p>{% endif %}
 {{ m.table(trajectories) }}
+{% if amendments[1] %}<h2>Amendments</h2>
+<p class="muted">{{ amendments_note }}</p>
+{{ m.table(amendments) }}{% endif %}
 <h2>Adverse events</h2>
 {{ m.table(adverse) }}
 {{ m.shots(screenshots) }}
