@@ -21,6 +21,7 @@ from . import figures
 from .data import course_report_data, session_report_data
 from .html import Screenshot, course_html, session_html
 from .pdf import course_pdf, session_pdf
+from .tolerance import course_tolerance
 from .writer import ReportError, write_files
 
 if TYPE_CHECKING:
@@ -104,15 +105,15 @@ def write_course_report(records: "Records", course_uid: str, out_dir: Path, *,
                         screenshots: Sequence[Path] = (), formats: Sequence[str] = FORMATS,
                         include_identity: bool = False, progress: Progress | None = None,
                         cancel: Callable[[], bool] | None = None) -> ReportFiles:
-    """The course report: protocol, sessions table, error trends, coil position spread, outcome
-    curves with response and remission, safety alerts (first, in red), adverse events, plan
-    screenshots."""
+    """The course report: protocol, sessions table (sessions above their tolerance marked), error
+    trends against the tolerance each session recorded, coil position spread, outcome curves with
+    response and remission, safety alerts (first, in red), adverse events, plan screenshots."""
     wanted = _check_formats(formats)
     step = _Steps(progress, cancel)
     step(0.0, "Reading the course")
     data = course_report_data(records, course_uid, screenshots=screenshots, include_identity=include_identity)
     step(0.4, "Drawing the figures")
-    png = figures.course_trend_png(data.sessions, data.spread)
+    png = figures.course_trend_png(data.sessions, data.spread, course_tolerance(data.sessions))
     shots = [Screenshot(p) for p in data.screenshots]
     step(0.6, "Laying out the report")
     html = course_html(data, png, shots) if "html" in wanted else None

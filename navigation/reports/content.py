@@ -13,11 +13,12 @@ from typing import Sequence
 
 from .model import (AdverseEventRow, CalibrationRow, CourseReportData, ProtocolSummary, RegistrationSummary,
                     ReportHeader, SessionReportData, SessionRow, SpreadRow, TargetRow, TrajectoryRow)
+from .tolerance import CourseTolerance, above_tolerance, course_tolerance
 
 __all__ = ["DASH", "mm", "pct", "num", "date_time", "identity_rows", "protocol_rows", "session_rows",
            "registration_rows", "statistics_rows", "target_table", "calibration_table", "sessions_table",
            "spread_table",
-           "trajectory_table", "adverse_table", "footer_text", "course_summary_rows", "Row", "Table"]
+           "trajectory_table", "adverse_table", "footer_text", "course_summary_rows", "Row", "Table", "ABOVE_MARK"]
 
 DASH = "—"
 Row = tuple[str, str]
@@ -152,11 +153,24 @@ def calibration_table(rows: Sequence[CalibrationRow]) -> Table:
     return ["Tool", "Method", "Details"], [[c.tool, c.method or DASH, c.detail or DASH] for c in rows]
 
 
+#: Put before the median error of a session whose median is above its tolerance: a character,
+#: not a colour, so a black-and-white print and a screen reader keep it.
+ABOVE_MARK = "!"
+
+
+def _median_cell(s: SessionRow, tolerance: CourseTolerance) -> str:
+    text = mm(s.median_error_mm)
+    return f"{ABOVE_MARK} {text}" if above_tolerance(s.median_error_mm, tolerance.for_session(s.number)) else text
+
+
 def sessions_table(sessions: Sequence[SessionRow]) -> Table:
+    """One row per session; "! 4.1 mm": the session's median error is above the tolerance it was
+    judged against (:func:`.tolerance.course_tolerance`; the Navigate default when not recorded)."""
+    tolerance = course_tolerance(sessions)
     header = ["#", "Date", "Pulses (tracked)", "On target", "Median error", "P95 error", "Registr. error", "RMT",
               "Output"]
     rows = [[str(s.number), date_time(s.date, with_time=False), f"{s.pulses} ({s.with_pose})",
-             pct(s.pct_on_target), mm(s.median_error_mm), mm(s.p95_error_mm), mm(s.registration_error_mm, 2),
+             pct(s.pct_on_target), _median_cell(s, tolerance), mm(s.p95_error_mm), mm(s.registration_error_mm, 2),
              num(s.motor_threshold_pct_mso, "% MSO"), num(s.intensity_pct_mso, "% MSO")] for s in sessions]
     return header, rows
 
@@ -192,7 +206,13 @@ def course_summary_rows(d: CourseReportData) -> list[Row]:
     done = sum(1 for s in d.sessions if s.pulses > 0)
     pulses = sum(s.pulses for s in d.sessions)
     on = sum(s.on_target for s in d.sessions)
+    tolerance = course_tolerance(d.sessions)
+    above = [s.number for s in d.sessions if above_tolerance(s.median_error_mm, tolerance.for_session(s.number))]
     return [("Course started", date_time(d.created_utc)),
             ("Sessions recorded", f"{len(d.sessions)} ({done} with pulses) of {d.protocol.sessions_planned} planned"),
             ("Pulses delivered", str(pulses)),
-            ("On target over the course", pct(100.0 * on / pulses if pulses else None))]
+            ("On target over the course", pct(100.0 * on / pulses if pulses else None)),
+            ("Position tolerance", tolerance.summary()),
+            ("Median error above the tolerance",
+             ("sessions " if len(above) > 1 else "session ") + ", ".join(map(str, above))
+             + f" (marked {ABOVE_MARK} in the sessions table)" if above else "no session")]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from ..session.event_log import Event, read_events
-from ..treatment.pulse_log import LoggedPulse, navigate_tolerance
+from ..treatment.pulse_log import LoggedPulse
 from ..treatment.statistics import pulse_statistics
 from .content import date_time
 from .model import (AdverseEventRow, CalibrationRow, CourseReportData, Identity, ProtocolSummary, PulseSeries,
@@ -31,14 +31,14 @@ from .model import (AdverseEventRow, CalibrationRow, CourseReportData, Identity,
                     TrajectoryRow)
 from .amendments import amendment_rows
 from .outcome_data import outcome_section
+from .tolerance import DEFAULT_TOLERANCE_MM, course_tolerance, session_tolerance_mm
 
 if TYPE_CHECKING:
     from ..records.infos import CourseInfo, PatientInfo, SessionInfo
     from ..records.repository import Records
 
-__all__ = ["session_report_data", "course_report_data", "tmsnav_version", "DEFAULT_TOLERANCE_MM"]
-
-DEFAULT_TOLERANCE_MM = navigate_tolerance().distance_mm
+__all__ = ["session_report_data", "course_report_data", "tmsnav_version", "DEFAULT_TOLERANCE_MM",
+           "course_session_rows"]
 
 
 def tmsnav_version() -> str:
@@ -260,12 +260,18 @@ def spread_rows(positions: dict[int, np.ndarray], target: TargetRow | None) -> t
     return tuple(out)
 
 
-def session_row(s: "SessionInfo") -> SessionRow:
+def session_row(s: "SessionInfo", tolerance_mm: float | None = None) -> SessionRow:
     return SessionRow(number=s.number, date=s.started_utc, operator=s.operator, pulses=s.pulses_total,
                       with_pose=s.pulses_with_pose, on_target=s.pulses_on_target, median_error_mm=s.median_error_mm,
                       p95_error_mm=s.p95_error_mm, registration_error_mm=s.registration_error_mm,
                       motor_threshold_pct_mso=s.motor_threshold_pct_mso, intensity_pct_mso=s.intensity_pct_mso,
-                      status=s.status)
+                      status=s.status, tolerance_mm=tolerance_mm)
+
+
+def course_session_rows(sessions: Sequence["SessionInfo"]) -> tuple[SessionRow, ...]:
+    """The sessions table's rows, each with the tolerance its folder recorded (read from the
+    folder's event log when it is on this computer; sessions without pulses are not read)."""
+    return tuple(session_row(s, session_tolerance_mm(s.folder) if s.pulses_total else None) for s in sessions)
 
 
 def course_report_data(records: "Records", course_uid: str, *, screenshots: Sequence[Path] = (),
@@ -286,12 +292,14 @@ def course_report_data(records: "Records", course_uid: str, *, screenshots: Sequ
     every_outcome = records.outcomes(course_uid, include_retracted=True)    # the audit trail too
     section = outcome_section([o for o in every_outcome if not o.retracted])
     trajectories: tuple[TrajectoryRow, ...] = section.trajectories
+    rows = course_session_rows(sessions)
+    caveats.extend(course_tolerance(rows).caveats())
     if section.unknown:
         caveats.insert(0, section.unknown)
     return CourseReportData(
         header=_header("Course report", course, patient, include_identity), protocol=_protocol(course),
         created_utc=course.created_utc, course_notes=course.notes, targets=targets,
-        sessions=tuple(session_row(s) for s in sessions), spread=spread, safety_alerts=section.alerts,
+        sessions=rows, spread=spread, safety_alerts=section.alerts,
         trajectories=trajectories, outcome_png=section.png, outcome_note=section.note,
         adverse_events=_adverse(records.adverse_events(course_uid)), caveats=tuple(caveats),
         screenshots=tuple(Path(p) for p in screenshots), amendments=amendment_rows(every_outcome))

@@ -180,6 +180,8 @@ class SessionRow:
     motor_threshold_pct_mso: float | None
     intensity_pct_mso: float | None
     status: str
+    #: the tolerance the session recorded at its end-of-treatment summary (None: not recorded here)
+    tolerance_mm: float | None = None
 
     @property
     def pct_on_target(self) -> float | None:
