@@ -89,13 +89,28 @@ def _install_excepthook(window_getter) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .logging_setup import setup_logging
-
-    setup_logging(args.log_level, directory=args.log_dir)
-    os.environ.setdefault("VTK_SMP_BACKEND_IN_USE", "STDThread")
     if args.image and not Path(args.image).exists():
         print(f"tmsnav: error: no such file or folder: {args.image}", file=sys.stderr)
         return 2
+    try:   # checked before any window exists: a refused start leaves nothing open behind it
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        if len(size) != 2:
+            raise ValueError
+    except ValueError:
+        print(f"tmsnav: error: --size must look like 1500x950, got {args.size!r}", file=sys.stderr)
+        return 2
+    from .logging_setup import close_logging, setup_logging
+
+    setup_logging(args.log_level, directory=args.log_dir)
+    try:
+        return _run(args, size)
+    finally:
+        close_logging()   # the handlers hold sys.stderr; a caller (a test) may close it after
+
+
+def _run(args: argparse.Namespace, size: tuple[int, ...]) -> int:
+    """The GUI part of :func:`main`, with the arguments already checked."""
+    os.environ.setdefault("VTK_SMP_BACKEND_IN_USE", "STDThread")
 
     from PySide6 import QtCore, QtWidgets
 
@@ -108,12 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.screenshot:
         window.chairside.restore_saved()     # the user's layout and bullseye orientation
     _install_excepthook(lambda: window)
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-        window.resize(w, h)
-    except ValueError:
-        print(f"tmsnav: error: --size must look like 1500x950, got {args.size!r}", file=sys.stderr)
-        return 2
+    window.resize(size[0], size[1])
     window.show()
 
     failures: list[str] = []

@@ -1,11 +1,14 @@
 """The command line the README gives (demo screenshot, bad arguments), and recording a tracker
 stream from the GUI then replaying it as a tracker."""
 
+import logging
+
 import numpy as np
 import pytest
-from PySide6 import QtGui
+from PySide6 import QtGui, QtWidgets
 
 from tmsnav.app.main import main
+from tmsnav.app.main_window import MainWindow
 from tmsnav.hardware.config import TrackerConfig
 
 pytestmark = pytest.mark.gui
@@ -33,10 +36,27 @@ def test_demo_screenshot_shows_the_head_and_slices(qapp, tmp_path):
 
 
 def test_command_line_errors_are_one_line_and_an_exit_code(qapp, tmp_path, capsys):
+    def main_windows() -> int:
+        return sum(isinstance(w, MainWindow) for w in QtWidgets.QApplication.topLevelWidgets())
+
+    windows_before = main_windows()
     assert main([str(tmp_path / "missing.nii.gz")]) == 2
     assert "no such file" in capsys.readouterr().err
-    assert main(["--size", "huge", "--screenshot", str(tmp_path / "x.png")]) == 2
-    assert "--size" in capsys.readouterr().err
+    for bad in ("huge", "12x", "1x2x3"):
+        assert main(["--size", bad, "--screenshot", str(tmp_path / "x.png")]) == 2
+        assert "--size" in capsys.readouterr().err
+    # refused before anything opened: no window left behind (it held the records database)
+    assert main_windows() == windows_before
+
+
+def test_main_leaves_no_log_handler_on_a_stream_the_caller_may_close(qapp, tmp_path):
+    """main() logs to sys.stderr while it runs; a handler left behind wrote into pytest's closed
+    capture in CI ("I/O operation on closed file") for every later log line."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    assert main(["--screenshot", str(tmp_path / "d.png"), "--size", "900x600",
+                 "--log-dir", str(tmp_path / "logs")]) == 0
+    assert root.handlers == before
 
 
 def test_record_in_the_gui_then_replay_the_file_as_a_tracker(window, qtbot, tmp_path):
