@@ -12,6 +12,8 @@ message, never a traceback:
   above zero raises the alert that must be acknowledged (:mod:`.safety_alert`) before it is saved;
   who acknowledged it and when goes into today's session log as a note (or the course notes when
   no session of the course is open).
+- *Correct…* / *Entered in error…* on a selected assessment keep the original with who, when and
+  why (:mod:`.outcome_corrections`).
 - *Report adverse event…* writes to the open session's append-only log first (kept even when the
   database is away), then to the database with the same log sequence number (idempotent: the
   background sync adding it again changes nothing).
@@ -30,6 +32,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .adverse_event_dialog import AdverseEventDialog
+from .outcome_corrections import OutcomeCorrectionActions
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class CourseActions(QtCore.QObject):
         view.addAssessmentRequested.connect(self.add_assessment)
         view.adverseEventRequested.connect(self.report_adverse_event)
         view.statusRequested.connect(self.set_status)
+        # Correct… / Entered in error… / Show corrections (the audit trail of outcome entries)
+        self.corrections = OutcomeCorrectionActions(window, controller, view, self.courseChanged.emit, self)
 
     # ----- today's session ------------------------------------------------------------------------
     def start_today(self, course_uid: str, operator: str) -> None:

@@ -127,7 +127,9 @@ class CourseView(QtWidgets.QWidget):
         self.assessment_button = QtWidgets.QPushButton("Add assessment…")
         self.assessment_button.setObjectName("add_assessment")
         self.assessment_button.clicked.connect(lambda: self._emit(self.addAssessmentRequested))
-        ol.addWidget(self.assessment_button, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.outcome_buttons = QtWidgets.QHBoxLayout()       # + Correct…, Entered in error… (below)
+        self.outcome_buttons.addWidget(self.assessment_button)
+        ol.addLayout(self.outcome_buttons)
         split.addWidget(self._boxed("Outcomes", outcomes))
 
         ae = QtWidgets.QWidget()
@@ -168,6 +170,10 @@ class CourseView(QtWidgets.QWidget):
         self.banner_holder.addWidget(self.banner)
         self.plot = OutcomePlot()
         self.plot_holder.addWidget(self.plot)
+        from .outcome_corrections import CorrectionsBar
+        self.corrections = CorrectionsBar(self)
+        self.outcome_buttons.addWidget(self.corrections)
+        self.outcome_buttons.addStretch(1)
 
     # ----- showing ------------------------------------------------------------------------------
     def show_course(self, data: CourseData | None) -> None:
@@ -183,6 +189,7 @@ class CourseView(QtWidgets.QWidget):
             self.outcomes.setRowCount(0)
             self.adverse.clear()
             self._show_outcomes(())
+            self.corrections.show_course(None)
             self._selection_changed()
             return
         c = data.course
@@ -194,6 +201,7 @@ class CourseView(QtWidgets.QWidget):
             selected = None                     # a new session: show the latest
         fill_sessions(self.sessions, data.sessions)
         fill_outcomes(self.outcomes, data.outcomes)
+        self.corrections.show_course(data)
         self._show_outcomes(data.outcomes)
         self.adverse.clear()
         numbers = {s.uid: s.number for s in data.sessions}
