@@ -2,7 +2,8 @@
 
 Everything a clinician checks before and after a sitting on one page: the protocol line; one row
 per session (date, operator, pulses, % on target, median and 95th-percentile coil position error,
-registration error, motor threshold); the outcome assessments as a table and a plot of each scale
+registration error, motor threshold) and the same numbers as a plot against the tolerance
+(:mod:`.accuracy_plot`); the outcome assessments as a table and a plot of each scale
 over the course (:mod:`.outcome_plot`) under the suicidality banner (:mod:`.safety_alert`, red
 until a newer assessment clears it); the adverse events; and the buttons for today's session,
 a new assessment, an adverse event and the reports. The view only shows data and asks for
@@ -35,12 +36,16 @@ class CourseData:
     sessions: Sequence[Any] = ()                 # SessionInfo by number
     outcomes: Sequence[Any] = ()                 # OutcomeInfo
     adverse_events: Sequence[Any] = field(default_factory=tuple)
+    accuracy: Sequence[Any] = ()                 # SessionRow with its tolerance (accuracy_plot)
 
 
 def load_course_data(records, course_uid: str) -> CourseData:
     """Worker thread: everything the view shows for one course."""
-    return CourseData(records.course(course_uid), tuple(records.sessions(course_uid)),
-                      tuple(records.outcomes(course_uid)), tuple(records.adverse_events(course_uid)))
+    from tmsnav.navigation.reports.data import course_session_rows
+
+    sessions = tuple(records.sessions(course_uid))
+    return CourseData(records.course(course_uid), sessions, tuple(records.outcomes(course_uid)),
+                      tuple(records.adverse_events(course_uid)), course_session_rows(sessions))
 
 
 def _operator_default() -> str:
@@ -109,6 +114,9 @@ class CourseView(QtWidgets.QWidget):
         self.sessions = make_table(SESSION_COLUMNS, "course_sessions")
         self.sessions.itemSelectionChanged.connect(self._selection_changed)
         split.addWidget(self._boxed("Sessions", self.sessions))
+        from .accuracy_plot import AccuracyPlot
+        self.accuracy = AccuracyPlot()
+        split.addWidget(self._boxed("Targeting accuracy", self.accuracy))
 
         outcomes = QtWidgets.QWidget()
         ol = QtWidgets.QVBoxLayout(outcomes)
@@ -143,10 +151,9 @@ class CourseView(QtWidgets.QWidget):
         self.adverse_button.clicked.connect(lambda: self._emit(self.adverseEventRequested))
         al.addWidget(self.adverse_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         split.addWidget(self._boxed("Adverse events", ae))
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 5)
-        split.setStretchFactor(2, 1)
-        split.setSizes([190, 470, 110])
+        for i, stretch in enumerate((2, 2, 5, 1)):
+            split.setStretchFactor(i, stretch)
+        split.setSizes([150, 210, 420, 80])
         layout.addWidget(split, 1)
         self.plot: Any = None
         self.banner: Any = None
@@ -189,6 +196,7 @@ class CourseView(QtWidgets.QWidget):
             self.outcomes.setRowCount(0)
             self.adverse.clear()
             self._show_outcomes(())
+            self.accuracy.set_course((), ())
             self.corrections.show_course(None)
             self._selection_changed()
             return
@@ -203,6 +211,7 @@ class CourseView(QtWidgets.QWidget):
         fill_outcomes(self.outcomes, data.outcomes)
         self.corrections.show_course(data)
         self._show_outcomes(data.outcomes)
+        self.accuracy.set_course(data.sessions, data.accuracy)
         self.adverse.clear()
         numbers = {s.uid: s.number for s in data.sessions}
         for ev in data.adverse_events:
@@ -239,6 +248,7 @@ class CourseView(QtWidgets.QWidget):
 
     def _selection_changed(self) -> None:
         self.session_report_button.setEnabled(self.selected_session() is not None)
+        self.accuracy.select(self.selected_session())
 
     def _session_report(self) -> None:
         uid = self.selected_session()

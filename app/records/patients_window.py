@@ -42,7 +42,7 @@ class PatientsWindow(QtWidgets.QWidget):
         super().__init__(parent, QtCore.Qt.WindowType.Window)
         self.setObjectName("patients_window")
         self.setWindowTitle("Patients and courses — tmsnav")
-        self.resize(1280, 860)
+        self.resize(1280, 980)              # fits a 1080-line screen; sessions, accuracy and outcomes
         self.main_window = window
         self.controller = controller
         self._query = 0

@@ -145,7 +145,8 @@ def draw_course_trend(fig: Figure, sessions: Sequence[SessionRow], tolerance: Co
         fig.text(0.5, 0.5, "No session recorded yet.", ha="center", va="center", color="#666666")
         return []
     n_panels = 3 if spread is not None else 2
-    axes = list(fig.subplots(1, n_panels, sharex=True) if side_by_side else fig.subplots(n_panels, 1, sharex=True))
+    axes = list(fig.subplots(1, n_panels, sharex=True, width_ratios=[3] + [2] * (n_panels - 1)) if side_by_side
+                else fig.subplots(n_panels, 1, sharex=True))
     num = np.array([s.number for s in sessions], float)
     med, p95 = _column([s.median_error_mm for s in sessions]), _column([s.p95_error_mm for s in sessions])
     a = axes[0]
@@ -157,10 +158,15 @@ def draw_course_trend(fig: Figure, sessions: Sequence[SessionRow], tolerance: Co
             a.annotate("!", (n, m), xytext=(6, 0), textcoords="offset points", ha="left", va="center",
                        fontsize=LABEL_PT + 1, fontweight="bold", color="#000000", gid="above")
     a.set_ylabel("pulse error (mm)")
-    a.set_title("Pulse position error per session" + ("" if side_by_side else " (!: median above the tolerance)"))
     top = max(float(np.nanmax(np.r_[p95, med, 0.0])), max(tolerance.values, default=0.0), 1.0)
-    a.set_ylim(0, top * 1.4)                                    # room for the legend
-    a.legend(loc="upper left", ncol=3, fontsize=LEGEND_PT)
+    if side_by_side:        # a short panel on screen: the legend above it, where the title would be
+        a.set_ylim(0, top * 1.15)
+        a.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=LEGEND_PT, frameon=False,
+                 borderaxespad=0.2)
+    else:
+        a.set_title("Pulse position error per session (!: median above the tolerance)")
+        a.set_ylim(0, top * 1.4)                                # room for the legend
+        a.legend(loc="upper left", ncol=3, fontsize=LEGEND_PT)
 
     if spread is not None:
         b = axes[1]
