@@ -4,8 +4,8 @@ confirmation); the original is kept and shown greyed with Show corrections; a PH
 corrected to 0 clears the red banner; refusals (no reason, nothing changed, a row corrected
 meanwhile by another room) are messages, never tracebacks.
 
-With TMSNAV_SCREENSHOT_DIR set, outcome-correction.png (the dialog with its reason) is kept there
-(docs/images)."""
+With TMSNAV_SCREENSHOT_DIR set, outcome-correction.png (the dialog with its reason) and
+course-view-corrections.png (Show corrections) are kept there (docs/images)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,8 @@ def test_correct_item9_clears_the_banner_and_keeps_the_original(course_view, qtb
     assert dialog.isVisible() and "Nothing is changed yet" in dialog.message.text()
     dialog.spins[8].setValue(0)
     assert "Total 12" in dialog.live.text() and dialog.message.text() == ""     # the old refusal is gone
-    _screenshot(dialog, tmp_path)
+    dialog.resize(640, 640)
+    _screenshot(dialog, tmp_path, "outcome-correction.png")
     dialog.try_accept()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not view.banner.is_alert, timeout=WAIT_MS)     # cleared by the correction
@@ -110,6 +111,7 @@ def test_correct_item9_clears_the_banner_and_keeps_the_original(course_view, qtb
     assert "Dr Amsel: item 9 read from the wrong line" in item.toolTip()
     view.outcomes.selectRow(row)
     assert not bar.correct_button.isEnabled() and "already corrected" in bar.correct_button.toolTip()
+    _screenshot(patients, tmp_path, "course-view-corrections.png")
     assert not view.banner.is_alert                       # the greyed row never counts
     bar.show_box.setChecked(False)
     assert view.outcomes.rowCount() == 3
@@ -191,12 +193,9 @@ def test_no_database_is_a_message(course_view, qtbot) -> None:
         controller.records, controller.error = saved, ""
 
 
-def _screenshot(dialog: QtWidgets.QDialog, tmp_path: Path) -> None:
+def _screenshot(widget: QtWidgets.QWidget, tmp_path: Path, name: str) -> None:
     folder = Path(os.environ.get("TMSNAV_SCREENSHOT_DIR", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
-    dialog.resize(640, 640)
     QtWidgets.QApplication.processEvents()
-    assert dialog.grab().save(str(folder / "outcome-correction.png"))
-    assert (folder / "outcome-correction.png").stat().st_size > 10_000
-
-
+    assert widget.grab().save(str(folder / name))
+    assert (folder / name).stat().st_size > 10_000
