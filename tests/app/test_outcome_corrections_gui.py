@@ -179,6 +179,36 @@ def test_a_refusal_from_the_database_is_a_message(course_view, qtbot) -> None:
     assert [o.total for o in records.outcomes(uid) if o.scale == "PHQ-9"] == [18, 12]
 
 
+def test_a_correction_that_raises_the_alert_is_acknowledged_and_noted(course_view, qtbot) -> None:
+    """Correcting the baseline's item 9 from 0 to 1 (the form was misread the other way): the alert
+    dialog must be acknowledged before the correction is saved, and who acknowledged it goes into the
+    course notes (no session of the course is open)."""
+    _w, patients, view, uid = course_view
+    records = patients.controller.records
+    _select(view, "PHQ-9", "2026-11-20")
+    qtbot.mouseClick(view.corrections.correct_button, QtCore.Qt.MouseButton.LeftButton)
+    dialog = patients.actions_.corrections.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+    dialog.reason.setText("item 9 is 1 on the form")
+    dialog.spins[8].setValue(1)
+    dialog.try_accept()
+    alert = dialog.alert_dialog
+    qtbot.waitUntil(lambda: alert is not None and alert.isVisible(), timeout=WAIT_MS)
+    alert.reject()                                   # not acknowledged: nothing saved
+    assert dialog.isVisible() and "must be acknowledged" in dialog.message.text()
+    patients.controller.worker.wait_idle(WAIT_MS)
+    assert len(records.outcomes(uid, include_retracted=True)) == 3
+    dialog.try_accept()
+    alert = dialog.alert_dialog
+    qtbot.waitUntil(lambda: alert.isVisible(), timeout=WAIT_MS)
+    alert.seen.setChecked(True)
+    alert.name.setText("Dr Amsel")
+    alert.ack_button.click()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(records.outcomes(uid, include_retracted=True)) == 4, timeout=WAIT_MS)
+    assert "Safety alert (PHQ-9 of 2026-11-20, corrected entry) acknowledged by Dr Amsel" in records.course(uid).notes
+
+
 def test_no_database_is_a_message(course_view, qtbot) -> None:
     w, patients, view, _uid = course_view
     _select(view, "PHQ-9", "2026-11-20")
