@@ -115,6 +115,16 @@ def test_correct_item9_clears_the_banner_and_keeps_the_original(course_view, qtb
     assert not view.banner.is_alert                       # the greyed row never counts
     bar.show_box.setChecked(False)
     assert view.outcomes.rowCount() == 3
+    # the course report (Course report button): no alert, the amendment with the original item 9
+    actions = patients.actions_
+    actions.report_dir, actions.open_when_done = tmp_path / "reports", False
+    qtbot.mouseClick(view.course_report_button, QtCore.Qt.MouseButton.LeftButton)
+    assert w.wait_for_job(120_000)
+    qtbot.waitUntil(lambda: actions.last_report is not None, timeout=WAIT_MS)
+    html = actions.last_report.html.read_text(encoding="utf-8")
+    amendments = html[html.index("<h2>Amendments</h2>"):]
+    assert "item 9 (thoughts of death or self-harm) = 2" in amendments and "Dr Amsel" in amendments
+    assert 'class="alert"' not in html
 
 
 def test_entered_in_error_asks_reason_and_confirmation(course_view, qtbot) -> None:
