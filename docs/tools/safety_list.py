@@ -71,6 +71,10 @@ HAZARDS: dict[str, tuple[str, str, str]] = {
         "The stimulator acts only on the user's action and is disarmed when in doubt",
         "tmsnav arms or fires a stimulator by itself, runs at an output the unit did not take, or "
         "leaves it armed when the link or the keep-alive is lost.", ""),
+    "suicide-risk": (
+        "A reported thought of self-harm is never missed",
+        "A PHQ-9 item 9 above zero is hidden by a low total, a later total-only entry or a "
+        "correction, and nobody is told.", ""),
     "brain": (
         "The brain surface is this head's, at the right depth",
         "A brain surface at the wrong threshold, in another space or of another subject moves "

@@ -156,6 +156,8 @@ def test_entered_in_error_asks_reason_and_confirmation(course_view, qtbot) -> No
     assert len(patients.controller.records.outcomes(uid)) == 2
 
 
+@pytest.mark.safety(hazard="suicide-risk",
+                    control="marking an entry whose item 9 alerts as entered in error warns before it is done")
 def test_retracting_an_item9_entry_warns_first(course_view, qtbot) -> None:
     _w, patients, view, _uid = course_view
     _select(view, "PHQ-9", "2026-12-01")

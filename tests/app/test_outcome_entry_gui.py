@@ -88,6 +88,8 @@ def test_missing_items_refused_naming_them(qtbot) -> None:
         dialog.result_values()
 
 
+@pytest.mark.safety(hazard="suicide-risk",
+                    control="entering item 9 above 0 opens an alert that is saved only with a name and a tick")
 def test_item9_with_total_one_raises_the_alert_that_must_be_acknowledged(qtbot, tmp_path) -> None:
     dialog = make_dialog(qtbot)
     set_items(dialog, [0, 0, 0, 0, 0, 0, 0, 0, 1])

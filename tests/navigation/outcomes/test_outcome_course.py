@@ -103,6 +103,9 @@ def test_mappings_and_dates_are_accepted_bad_dates_refused() -> None:
         course_trajectory([{"scale": "BDI-II", "assessed_on": "2026-01-01", "total": 64}])
 
 
+@pytest.mark.safety(hazard="suicide-risk",
+                    control="the item-9 alert stands until a newer PHQ-9 records item 9 as 0; a later totals-"
+                    "only PHQ-9 or another scale does not clear it")
 def test_item9_alert_with_total_one_and_it_stands_until_a_newer_known_item9() -> None:
     first = phq(1, 1, item9=1, uid="a")                     # total 1 made of item 9 alone
     alerts = safety_alerts([first])

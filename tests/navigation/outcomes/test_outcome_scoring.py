@@ -66,6 +66,9 @@ def test_qids_all_maxima_is_27_not_48() -> None:
     assert score("QIDS-SR16", items=[3] * 16).total == 27
 
 
+@pytest.mark.safety(hazard="suicide-risk",
+                    control="a PHQ-9 with item 9 = 1 and a total of 1 raises the item-9 alert whatever the "
+                    "total")
 def test_item9_alert_with_total_of_one() -> None:
     got = score("PHQ-9", items=[0, 0, 0, 0, 0, 0, 0, 0, 1])
     assert got.total == 1 and got.band == "minimal" and got.remission

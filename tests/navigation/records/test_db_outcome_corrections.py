@@ -169,6 +169,9 @@ def test_unknown_entry(records: Records, course_uid: str) -> None:
         records.retract_outcome("nope", by="rk", reason="typo")
 
 
+@pytest.mark.safety(hazard="suicide-risk",
+                    control="only current entries count: a corrected alert cannot stand and a real one cannot"
+                    " be cleared by the retracted history")
 def test_correcting_the_suicide_item_clears_the_alert_and_only_the_current_entry_counts(
         records: Records, course_uid: str) -> None:
     """The alert follows the current entries. Even a list holding the audit trail (retracted

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from test_report_files import assert_not_blank, parse_html, pdf_pages, squash
 
 from tmsnav.navigation.records.infos import CourseProtocol, OutcomeInfo
@@ -21,6 +23,9 @@ def _course(records) -> str:
     return records.add_course("P-0200", CourseProtocol("L-DLPFC", 120.0, "10 Hz", 10.0, 3000, 30)).uid
 
 
+@pytest.mark.safety(hazard="suicide-risk",
+                    control="a correction of item 9 from 2 to 0 is listed in the course report with the "
+                    "original value, who, when and why")
 def test_a_corrected_suicide_item_is_in_the_amendments_and_the_alert_is_gone(records, tmp_path: Path) -> None:
     uid = _course(records)
     records.add_outcome(uid, "PHQ-9", "2026-11-20", items=[3, 3, 2, 2, 2, 2, 2, 2, 0], timepoint="baseline")
