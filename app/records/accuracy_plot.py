@@ -71,17 +71,22 @@ class AccuracyPlot(QtWidgets.QWidget):
             self._draw()
 
     def _say(self) -> None:
+        """One line under the plot (the summary names a default or mixed tolerance); the report's
+        full notes in the tooltip, amber when there are any."""
         tol = self.tolerance
         if tol is None:
             self.note.setText("")
             self.note.setToolTip("")
             return
-        text = f"Tolerance {tol.summary()}. {ABOVE_MARK}: the session's median error is above its tolerance."
+        refused = "".join(f" Session {n}'s recorded {v:g} mm is not used (another unit?)."
+                          for n, v in tol.implausible)
+        self.note.setText(f"Tolerance {tol.summary()}.{refused} {ABOVE_MARK}: the session's median error is above "
+                          "its tolerance.")
         caveats = tol.caveats()
-        self.note.setText(text + ("" if not caveats else "  " + " ".join(caveats)))
         self.note.setStyleSheet("color: #8a5a00" if caveats else "")
-        self.note.setToolTip("Where the tolerance comes from: each session's end-of-treatment summary in its "
-                             "session folder; the Navigate default when the folder is not on this computer.")
+        self.note.setToolTip("\n\n".join(caveats) if caveats else
+                             "Each session's tolerance comes from its end-of-treatment summary (Treatment tab, "
+                             "End treatment) in its session folder.")
 
     def _draw(self) -> None:
         if self.tolerance is None:

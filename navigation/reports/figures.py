@@ -184,7 +184,7 @@ def draw_course_trend(fig: Figure, sessions: Sequence[SessionRow], tolerance: Co
     c.set_title("Registration error")
     for ax in axes[1:]:
         top = ax.get_ylim()[1]
-        ax.set_ylim(0, top if np.isfinite(top) and top > 0 else 1.0)
+        ax.set_ylim(0, top * 1.1 if np.isfinite(top) and top > 0 else 1.0)     # no marker on the frame
     for ax in axes:
         _style(ax)
         if highlight is not None and highlight in num:

@@ -116,8 +116,8 @@ def test_folders_not_on_this_computer_use_the_default_and_say_so(qtbot, tmp_path
         build_course(controller.records, tmp_path / "course", n_sessions=2, n_pulses=60, with_folders=False)
         plot = _open_course(qtbot, w).view.accuracy
         assert set(_line(plot.axes[0], "tolerance").get_ydata()) == {DEFAULT_TOLERANCE_MM}
-        text = plot.note.text()
-        assert "Navigate default" in text and "sessions 1, 2 was not recorded on this computer" in text
+        assert plot.note.text().startswith("Tolerance 3 mm (Navigate default: no session recorded its tolerance here).")
+        assert "sessions 1, 2 was not recorded on this computer" in plot.note.toolTip()
     finally:
         w.close()
 

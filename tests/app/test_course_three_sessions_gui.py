@@ -228,6 +228,9 @@ def _run_course(qtbot, w, tmp_path, plan, shots_allowed: bool) -> None:
                         and patients.view.session_rows()[k][3] == str(PULSES)
                         and patients.view.session_rows()[k][9] == "open", timeout=WAIT_MS)
 
+        summary = w.treatment_panel.show_summary()      # End treatment: the tolerance goes into the log
+        assert summary.recorded
+        summary.close()
         day = today - dt.timedelta(days=DAYS_AGO[k])
         enter_assessment(qtbot, actions, course_uid, "PHQ-9", PHQ9[k], day, TIMEPOINTS[k], acknowledge=(k == 1))
         if MADRS[k] is not None:
@@ -265,6 +268,9 @@ def _run_course(qtbot, w, tmp_path, plan, shots_allowed: bool) -> None:
     assert [r[8] for r in rows] == [f"{mt} % MSO" for mt in MT]
     regs = [float(r[7].split()[0]) for r in rows]
     assert regs == pytest.approx([reg.predicted_error_mm[target.name] for reg in registrations], abs=0.051)
+    median_line = next(ln for ln in view.accuracy.axes[0].get_lines() if ln.get_gid() == "median")
+    assert list(median_line.get_ydata()) == pytest.approx([float(r[5].split()[0]) for r in rows], abs=0.051)
+    assert view.accuracy.note.text().startswith("Tolerance 3 mm (recorded by every session).")
     assert view.outcomes.rowCount() == 5
     assert view.adverse.count() == 1 and view.adverse.item(0).text().startswith("Session 2")
     assert w.records.course_source()[1] == course_uid      # File > Export course as BIDS takes this course
@@ -272,7 +278,7 @@ def _run_course(qtbot, w, tmp_path, plan, shots_allowed: bool) -> None:
     w.records.show_patients()
     view.resize(view.size())
     if shots_allowed and os.environ.get("TMSNAV_SCREENSHOT_DIR"):
-        patients.resize(1280, 860)
+        patients.resize(1280, 980)
         QtWidgets.QApplication.processEvents()
         patients.grab().save(str(shots(tmp_path) / "course_view.png"))
 
