@@ -301,7 +301,7 @@ def course_pdf(d: CourseReportData, trend_png: bytes | None, screenshots: Sequen
     doc.h2("Targets and their evidence")
     doc.targets(c.target_table(d.targets))
     doc.h2("Sessions")
-    doc.table(c.sessions_table(d.sessions), [0.05, 0.14, 0.15, 0.09, 0.10, 0.10, 0.11, 0.13, 0.13])
+    doc.table(c.sessions_table(d.sessions), [0.05, 0.14, 0.14, 0.09, 0.12, 0.10, 0.11, 0.12, 0.13])
     doc.figure(trend_png, TREND_CAPTION)
     doc.h2("Coil position across sessions")
     doc.table(c.spread_table(d.spread), [0.14, 0.22, 0.40, 0.24])
