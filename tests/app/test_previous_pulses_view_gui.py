@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tmsnav.app.records.previous_pulses import PALETTE, _rgb
+from tmsnav.app.records.previous_pulses import PALETTE
 
 pytestmark = pytest.mark.gui
 
@@ -27,6 +27,10 @@ pytestmark = pytest.mark.gui
 OFFSETS = {1: (-6.0, 2.5), 2: (5.0, 4.0), 3: (-1.5, -2.0), 4: (0.5, 6.5)}
 VISIBLE = (1, 2, 4)                  # outside the active marker's 5 mm ball, inside its ring
 PER_SESSION = 60
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
 def _tangent_basis(target: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
