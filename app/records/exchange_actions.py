@@ -11,6 +11,8 @@
 * **Export targets…** — the format is the file type chosen in the save dialog.
 * **Export pulses…** — the open session's logged pulses as Brainsight samples (with the targets)
   or Localite TriggerMarkers.
+* **Import pulses…** / **Clear imported pulses** — another navigator's recorded pulses drawn
+  on this head, display only (:mod:`.pulse_import`).
 * **Export course as BIDS…** — needs the course: ``course_source()`` returns ``(records,
   course_uid)`` or None (then a message says to open a course first); runs off the GUI thread.
 
@@ -53,7 +55,7 @@ CourseSource = Callable[[], "tuple[Any, str] | None"]
 
 
 class ExchangeActions(QtCore.QObject):
-    """The four File menu actions; the methods taking a path are what the dialogs call."""
+    """The File menu actions; the methods taking a path are what the dialogs call."""
 
     def __init__(self, window, menu: QtWidgets.QMenu | None = None, *,
                  course_source: CourseSource | None = None) -> None:
@@ -77,6 +79,9 @@ class ExchangeActions(QtCore.QObject):
             else:
                 menu.addAction(act)
             self.actions[key] = act
+        from .pulse_import import PulseImport
+
+        self.pulse_import = PulseImport(window, menu, self, before)   # Import pulses…, Clear…
         if before is not None:
             menu.insertSeparator(before)
 

@@ -18,10 +18,12 @@ the Navigate tab turns it off.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
+
+from .pulse_overlay import draw_cloud, even_subsample, legend_actor
+from .pulse_overlay import rgb as _rgb
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,6 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
            "#ff9da7", "#9c755f", "#bab0ac")
 
 
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    h = hex_colour.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
-
-
 def build_cloud(positions: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
     """(points (n,3) mm, colours (n,3) uint8, legend [(session number, colour)]) from
     ``course_pulse_positions``; non-finite rows dropped, each session subsampled evenly.
@@ -57,8 +54,7 @@ def build_cloud(positions: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     for number in numbers:
         p = np.asarray(positions[number], float).reshape(-1, 3)
         p = p[np.all(np.isfinite(p), axis=1)]
-        if len(p) > per_session:
-            p = p[np.linspace(0, len(p) - 1, per_session).round().astype(int)]
+        p = even_subsample(p, per_session)
         colour = OLDER if number in older else PALETTE[(numbers.index(number) - len(older)) % len(PALETTE)]
         pts.append(p)
         cols.append(np.tile(np.array(_rgb(colour), np.uint8), (len(p), 1)))
@@ -69,27 +65,6 @@ def build_cloud(positions: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     if not pts:
         return np.zeros((0, 3)), np.zeros((0, 3), np.uint8), []
     return np.vstack(pts), np.vstack(cols), legend
-
-
-def _legend_actor(entries: list[tuple[int, str]], texts: dict[int, str]) -> Any:
-    import vtk
-
-    legend = vtk.vtkLegendBoxActor()
-    legend.SetNumberOfEntries(len(entries))
-    dot = vtk.vtkSphereSource()
-    dot.Update()
-    for i, (number, colour) in enumerate(entries):
-        r, g, b = _rgb(colour)
-        legend.SetEntry(i, dot.GetOutput(), texts.get(number, f"Session {number}"), (r / 255, g / 255, b / 255))
-    legend.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-    legend.GetPositionCoordinate().SetValue(0.70, 0.97 - 0.045 * len(entries))
-    legend.GetPosition2Coordinate().SetCoordinateSystemToNormalizedViewport()
-    legend.GetPosition2Coordinate().SetValue(0.29, 0.045 * len(entries))
-    legend.UseBackgroundOn()
-    legend.SetBackgroundColor(0.1, 0.12, 0.16)
-    legend.SetBackgroundOpacity(0.7)
-    legend.GetEntryTextProperty().SetColor(0.95, 0.95, 0.95)
-    return legend
 
 
 class PreviousPulses(QtCore.QObject):
@@ -160,29 +135,21 @@ class PreviousPulses(QtCore.QObject):
                              + (f"; median distance from the target: {far}" if far else ""))
 
     def draw(self) -> None:
-        import pyvista as pv
-
         view = self.window.view3d
         points, colours, legend = build_cloud(self.positions)
         self._update_summary()
         if not self.checkbox.isChecked() or not len(points):
-            view.set_overlay(OVERLAY, None, render=False)
-            view.set_overlay_actor(LEGEND, None)
-            view.request_render()
-            self.n_points = 0
+            self.n_points = draw_cloud(view, OVERLAY, LEGEND, None, None)
             self.shown.emit(0)
             return
-        cloud = pv.PolyData(points)
-        cloud.point_data["rgb"] = colours
-        view.set_overlay(OVERLAY, cloud, render=False, scalars="rgb", rgb=True, point_size=6,
-                         render_points_as_spheres=True)
         d = self._distances()
         texts = {n: f"Session {n}" + (f" ({d[n]:.1f} mm)" if n in d else "") for n, _c in legend}
         shown = {n for n, _c in legend}
         earlier = [n for n in sorted(self.positions) if n not in shown]
         if earlier:
             texts[0] = f"Sessions {earlier[0]}–{earlier[-1]}" if len(earlier) > 1 else f"Session {earlier[0]}"
-        view.set_overlay_actor(LEGEND, _legend_actor(legend, texts))
-        view.request_render()
-        self.n_points = len(points)
+        box = legend_actor([(texts.get(n, f"Session {n}"), colour) for n, colour in legend],
+                           left=0.70, top=0.97, width=0.29)
+        self.n_points = draw_cloud(view, OVERLAY, LEGEND, points, colours, box, spheres=True,
+                                   point_size=6)
         self.shown.emit(self.n_points)
