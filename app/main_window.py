@@ -153,7 +153,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _menu(self, title: str) -> QtWidgets.QMenu:
         """A menu built from Python and kept by the window (see _build_status_bar)."""
-        menu = QtWidgets.QMenu(title, self)
+        menu = QtWidgets.QMenu(title, self._menu_bar)   # a child of the bar, as addMenu(str) made
         self._menu_bar.addMenu(menu)
         return menu
 
