@@ -31,7 +31,8 @@ from .model import (AdverseEventRow, CalibrationRow, CourseReportData, Identity,
                     TrajectoryRow)
 from .amendments import amendment_rows
 from .outcome_data import outcome_section
-from .tolerance import DEFAULT_TOLERANCE_MM, course_tolerance, session_tolerance_mm
+from .tolerance import (DEFAULT_TOLERANCE_MM, PLAUSIBLE_TOLERANCE_MM, course_tolerance, plausible_tolerance,
+                        session_tolerance_mm)
 
 if TYPE_CHECKING:
     from ..records.infos import CourseInfo, PatientInfo, SessionInfo
@@ -217,6 +218,11 @@ def session_report_data(records: "Records", session_uid: str, *, screenshots: Se
                        "pulse records (not yet synchronised?): the statistics below use the records.")
     summaries = kinds.get("treatment_summary", [])
     tolerance = _float(summaries[-1].data.get("tolerance_mm")) if summaries else None
+    if tolerance is not None and not plausible_tolerance(tolerance):
+        caveats.append(f"The session recorded a tolerance of {tolerance:g} mm, outside the Navigate range "
+                       f"{PLAUSIBLE_TOLERANCE_MM[0]:g}-{PLAUSIBLE_TOLERANCE_MM[1]:g} mm (another unit?): the plot's "
+                       f"line is the Navigate default, {DEFAULT_TOLERANCE_MM:g} mm.")
+        tolerance = DEFAULT_TOLERANCE_MM
     if tolerance is None and pulses:
         caveats.append(f"The session's tolerance was not recorded (no end-of-treatment summary): the plot's line is "
                        f"the Navigate default, {DEFAULT_TOLERANCE_MM:g} mm; each pulse keeps the on-target verdict it "

@@ -27,7 +27,7 @@ from typing import Protocol, Sequence
 from ..treatment.pulse_log import navigate_tolerance
 
 __all__ = ["DEFAULT_TOLERANCE_MM", "PLAUSIBLE_TOLERANCE_MM", "SUMMARY_KIND", "session_tolerance_mm",
-           "CourseTolerance", "course_tolerance", "above_tolerance"]
+           "CourseTolerance", "course_tolerance", "above_tolerance", "plausible_tolerance"]
 
 DEFAULT_TOLERANCE_MM = navigate_tolerance().distance_mm
 #: The Navigate tab's distance box range (app/panels/guidance_panel.py): a recorded value outside
@@ -79,7 +79,8 @@ class _Row(Protocol):
     def tolerance_mm(self) -> float | None: ...
 
 
-def _plausible(value: float | None) -> bool:
+def plausible_tolerance(value: float | None) -> bool:
+    """A tolerance tmsnav could have written: within the Navigate tab's range, in mm."""
     return value is not None and PLAUSIBLE_TOLERANCE_MM[0] <= value <= PLAUSIBLE_TOLERANCE_MM[1]
 
 
@@ -169,7 +170,7 @@ def course_tolerance(rows: Sequence[_Row]) -> CourseTolerance:
     implausible = []
     for r in rows:
         v = r.tolerance_mm
-        if v is not None and not _plausible(v):
+        if v is not None and not plausible_tolerance(v):
             implausible.append((r.number, float(v)))
             v = None
         recorded.append(v)

@@ -20,7 +20,7 @@ from report_course_builder import TOLERANCE_MM, BuiltCourse, build_course
 from test_report_files import parse_html, pdf_pages, squash
 
 from tmsnav.navigation.records.repository import Records
-from tmsnav.navigation.reports import figures, write_course_report
+from tmsnav.navigation.reports import figures, write_course_report, write_session_report
 from tmsnav.navigation.reports.tolerance import (DEFAULT_TOLERANCE_MM, CourseTolerance, course_tolerance,
                                                  session_tolerance_mm)
 
@@ -128,6 +128,10 @@ def test_a_tolerance_in_metres_is_refused_with_its_cause(records: Records, tmp_p
     assert drawn[0].values[0] == DEFAULT_TOLERANCE_MM and drawn[0].implausible == ((1, 0.0025),)
     assert "Session 1 recorded a tolerance of 0.0025 mm, outside the Navigate range 0.5-20 mm" in text
     assert not _median_cells(table)[0].startswith("!")      # 0.5 mm would be "above" 0.0025 mm
+    files = write_session_report(records, built.session_uids[0], tmp_path)
+    session_text = squash(" ".join(parse_html(files.html).text))
+    assert "The session recorded a tolerance of 0.0025 mm, outside the Navigate range" in session_text
+    assert "On target (tolerance 3.0 mm)" in session_text       # the line and the row: the default, said
 
 
 def test_session_tolerance_reads_the_last_summary_and_follows_a_changed_log(tmp_path: Path) -> None:
