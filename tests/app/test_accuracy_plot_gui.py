@@ -129,3 +129,39 @@ def test_no_course_and_an_empty_course_draw_no_axes(qtbot):
     qtbot.addWidget(view)
     assert view.accuracy.axes == [] and view.accuracy.note.text() == ""
     assert "No session recorded yet." in [t.get_text() for t in view.accuracy.figure.texts]
+
+
+def test_an_unchanged_course_is_not_redrawn_and_a_live_session_at_most_every_30_s(qtbot):
+    """The course view reloads every 3 s while today's session is open, during treatment; a redraw
+    costs the GUI thread 0.1-0.2 s. Unchanged: no redraw. Only the open session's numbers moved:
+    one deferred redraw (LIVE_REDRAW_MS). Closed, new session or another course: drawn at once."""
+    from types import SimpleNamespace
+
+    from tmsnav.app.records.accuracy_plot import LIVE_REDRAW_MS, AccuracyPlot
+    from tmsnav.navigation.reports.model import SessionRow
+
+    def rows(median_3: float, status_3: str = "open") -> tuple[SessionRow, ...]:
+        return tuple(SessionRow(k, "", "", 300, 300, 290, m, m + 1.0, 1.0, None, None, s, 3.0)
+                     for k, m, s in ((1, 1.0, "closed"), (2, 1.2, "closed"), (3, median_3, status_3)))
+
+    infos = [SimpleNamespace(uid=f"u{k}", number=k) for k in (1, 2, 3)]
+    plot = AccuracyPlot()
+    qtbot.addWidget(plot)
+    start = plot.draws
+    plot.set_course(infos, rows(0.5))
+    assert plot.draws == start + 1 and not plot.live_timer.isActive()
+    plot.set_course(infos, rows(0.5))                                  # the 3-s reload, nothing new
+    assert plot.draws == start + 1
+    plot.set_course(infos, rows(0.9))                                  # pulses came in
+    assert plot.draws == start + 1 and plot.live_timer.isActive()
+    assert plot.live_timer.interval() == LIVE_REDRAW_MS >= 10_000
+    plot.live_timer.timeout.emit()                                     # the deferred redraw (no waiting)
+    median = _line(plot.axes[0], "median").get_ydata()
+    assert plot.draws == start + 2 and median[2] == 0.9
+    plot.set_course(infos, rows(1.1))
+    plot.set_course(infos, rows(1.3, "closed"))                        # the sitting ended: at once
+    assert plot.draws == start + 3 and not plot.live_timer.isActive()
+    assert _line(plot.axes[0], "median").get_ydata()[2] == 1.3
+    other = [SimpleNamespace(uid=f"v{k}", number=k) for k in (1, 2, 3)]
+    plot.set_course(other, rows(2.0, "closed"))                        # another course, same shape
+    assert plot.draws == start + 4
