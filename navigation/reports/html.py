@@ -85,5 +85,6 @@ def course_html(d: CourseReportData, trend_png: bytes | None, screenshots: Seque
 
 ERROR_CAPTION = ("Position error on the scalp of each pulse (left; crosses: outside the {tol:g} mm tolerance) "
                  "and their distribution (right; dashed: the tolerance).")
-TREND_CAPTION = ("Per session: median and 95th-percentile pulse error; distance of the session's median pulse "
-                 "position from the target; registration error.")
+TREND_CAPTION = ("Per session: median and 95th-percentile pulse error against the tolerance each session was "
+                 "judged against (dotted; \"!\": median above it); distance of the session's median pulse "
+                 "position from the target; registration error. A session without pulses is a gap.")
