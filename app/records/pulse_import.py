@@ -139,7 +139,7 @@ class PulseImport(QtCore.QObject):
                 mismatch = brainsight.space_mismatch(pulses.coordinate_system, volume.source,
                                                      str(volume.affine_source))
                 if mismatch is not None:
-                    warnings.append(mismatch)
+                    warnings.append(mismatch.replace("Check the targets", "check the pulses"))
         if distances is not None:
             off = off_head_warning(distances, pulses.path.name)
             if off is not None:
@@ -223,10 +223,13 @@ class PulseImport(QtCore.QObject):
         else:
             points = even_subsample(self.summary.positions, MAX_DRAWN)
             colours = np.tile(np.array(rgb(COLOUR), np.uint8), (len(points), 1))
-            line = self.legend_text()
+            assert self.pulse_file is not None
+            lines = legend_line(self.summary, self.pulse_file.source_name,
+                                self.pulse_file.path.name, sep="\n")
             if len(points) < len(self.summary.positions):
-                line += f" ({len(points)} drawn)"
-            box = legend_actor([(line, COLOUR)], left=0.01, top=0.90, width=0.66, square=True)
+                lines += f" ({len(points)} drawn)"
+            box = legend_actor([(lines, COLOUR)], left=0.01, top=0.90, width=0.62,
+                               line_height=0.09, square=True)
             self.n_points = draw_cloud(view, OVERLAY, LEGEND, points, colours, box,
                                        spheres=False, point_size=7)
         self.clear_action.setEnabled(self.n_points > 0)

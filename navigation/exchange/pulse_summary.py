@@ -179,11 +179,10 @@ def off_head_warning(distances_mm: np.ndarray, file_name: str) -> str | None:
             "system or unit?")
 
 
-def legend_line(summary: PulseSummary, source_name: str, file_name: str) -> str:
-    """"Imported: 412 pulses from Brainsight (x.txt), median 3.2 mm from <target>"."""
+def legend_line(summary: PulseSummary, source_name: str, file_name: str, sep: str = ", ") -> str:
+    """"Imported: 412 pulses from Brainsight (x.txt), median 3.2 mm from <target>" (the file
+    name without its folders, which may name the patient); ``sep="\n"`` for two lines."""
     line = f"Imported: {summary.n_with_pose} pulses from {source_name} ({Path(file_name).name})"
     if summary.median_mm is not None:
-        line += f", median {summary.median_mm:.1f} mm from {summary.target_name}"
-    else:
-        line += ", no active target"
-    return line
+        return line + f"{sep}median {summary.median_mm:.1f} mm from {summary.target_name}"
+    return line + f"{sep}no active target"
