@@ -28,13 +28,24 @@ class OutcomePlot(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         self.message = ""
+        self._drawn: list[Any] | None = None
+        self.draws = 0
         self.set_outcomes(())
 
     def set_outcomes(self, outcomes: Sequence[Any]) -> None:
         """Redraw for these assessments (OutcomeInfo-like); a stored row the scorer refuses is shown
-        as a message on the canvas instead of a traceback."""
+        as a message on the canvas instead of a traceback.
+
+        The same assessments as last time draw nothing: the course view reloads every few seconds
+        while a session is open, and a redraw costs the GUI thread ~200 ms under software
+        rendering, long enough to stall the Navigate view sharing that thread."""
+        wanted = list(outcomes)
+        if wanted == self._drawn:
+            return
+        self._drawn = wanted
+        self.draws += 1
         try:
-            draw_outcomes(self.figure, list(outcomes))
+            draw_outcomes(self.figure, wanted)
             self.message = ""
         except ValueError as exc:
             self.figure.clear()

@@ -239,3 +239,22 @@ def test_plot_draws_bands_and_survives_a_bad_row(qtbot) -> None:
     assert (np.abs(rgba[..., :3].astype(int) - [0xE3, 0xF2, 0xE1]).max(axis=-1) < 3).any()   # minimal band
     plot.set_outcomes([Outcome("PHQ-9", "2026-11-02", 40)])
     assert "outside 0-27" in plot.message
+
+
+def test_plot_redraws_only_when_the_assessments_change(qtbot) -> None:
+    """The course view reloads every 3 s during a session; an unchanged course must not cost the
+    GUI thread a matplotlib redraw each time (it stalled the Navigate view sharing the thread)."""
+    plot = OutcomePlot()
+    qtbot.addWidget(plot)
+    course = [phq("2026-11-02", 20, 0), phq("2026-11-20", 8, 0)]
+    plot.set_outcomes(course)
+    drawn = plot.draws
+    plot.set_outcomes(list(course))                       # the same rows, read again
+    assert plot.draws == drawn
+    plot.set_outcomes(course + [phq("2026-11-27", 6, 0)])  # a new assessment redraws
+    assert plot.draws == drawn + 1
+    assert plot.figure.axes[0].get_title().startswith("PHQ-9")
+    plot.set_outcomes([Outcome("PHQ-9", "2026-11-02", 40)])
+    assert "outside 0-27" in plot.message
+    plot.set_outcomes([Outcome("PHQ-9", "2026-11-02", 40)])  # still refused, message kept
+    assert "outside 0-27" in plot.message
