@@ -81,7 +81,7 @@ class ExchangeActions(QtCore.QObject):
             self.actions[key] = act
         from .pulse_import import PulseImport
 
-        self.pulse_import = PulseImport(window, menu, self, before)   # Import pulses…, Clear…
+        self.pulse_import = PulseImport(window, menu, self, self.actions["export"])   # after Import targets
         if before is not None:
             menu.insertSeparator(before)
 

@@ -8,6 +8,7 @@ With TMSNAV_SCREENSHOT_DIR set the window is kept as imported-pulses.png (docs/e
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -94,7 +95,8 @@ def _colour_near(img: np.ndarray, xy, colour, tol: int = 60) -> bool:
 def test_menu_entries_and_no_mri(window, qtbot):
     texts = [a.text() for a in window.file_menu.actions()]
     assert texts.count("Import p&ulses…") == 1 and texts.count("Clear imported pulses") == 1
-    assert texts.index("Import p&ulses…") < texts.index("Save &screenshot…")
+    assert (texts.index("&Import targets…") < texts.index("Import p&ulses…")
+            < texts.index("Clear imported pulses") < texts.index("E&xport targets…"))
     imp = window.exchange.pulse_import
     assert not imp.clear_action.isEnabled()
     assert imp.import_pulses(SAMPLES / "localite_trigger_two_pulses.xml") is None
@@ -236,6 +238,21 @@ def test_clear_new_image_and_active_target(head, qtbot, tmp_path):
     with qtbot.waitSignal(window.headLoaded, timeout=180_000):
         window.open_sample_head()                           # a new image: they belong to the old
     window.wait_for_job()
+    assert imp.n_points == 0 and not window.view3d.has_overlay(OVERLAY)
+
+
+def test_an_image_changed_while_the_file_is_read_gets_nothing_drawn(head, qtbot, tmp_path):
+    """The pulses are checked against, and belong to, the head open when the import started."""
+    window, imp, _ = head
+    targets, pulses, _ = _pulses(window, n=10, untracked=0)
+    path = write_brainsight(tmp_path / "bs.txt", targets, pulses)
+    old = window.state.head
+    job = imp.import_pulses(path)
+    assert job is not None
+    window.state.set_head(dataclasses.replace(old))          # another head object arrives meanwhile
+    assert window.wait_for_job()
+    qtbot.waitUntil(lambda: "Another image was opened" in window.exchange.last_message,
+                    timeout=30_000)
     assert imp.n_points == 0 and not window.view3d.has_overlay(OVERLAY)
 
 
