@@ -27,6 +27,7 @@ from tmsnav.navigation.session.store import Session
 from tmsnav.navigation.targeting.targets import TargetSet
 from tmsnav.navigation.transforms import Frame, Transform
 from tmsnav.navigation.treatment.pulse_log import PulseLog
+from tests.app.test_previous_pulses_view_gui import _colour_near
 
 pytestmark = pytest.mark.gui
 
@@ -85,13 +86,6 @@ def _drawn_points(window) -> np.ndarray:
     return np.asarray(window.view3d._actors[OVERLAY].mapper.dataset.points)
 
 
-def _colour_near(img: np.ndarray, xy, colour, tol: int = 60) -> bool:
-    h = img.shape[0]
-    col, row = int(round(xy[0])), int(round(h - 1 - xy[1]))        # VTK display: origin bottom-left
-    patch = img[max(0, row - 3):row + 4, max(0, col - 3):col + 4, :3].astype(int)
-    return bool((np.abs(patch - np.array(colour)).sum(axis=-1) < tol).any())
-
-
 def test_menu_entries_and_no_mri(window, qtbot):
     texts = [a.text() for a in window.file_menu.actions()]
     assert texts.count("Import p&ulses…") == 1 and texts.count("Clear imported pulses") == 1
@@ -133,7 +127,11 @@ def test_brainsight_pulses_on_the_left_are_drawn_there_off_the_gui_thread(head, 
     view.plotter.camera_position = [tuple(centre + 150 * out), tuple(centre), (0, 0, 1)]
     view.render_now()
     img = np.asarray(view.plotter.screenshot(None, return_img=True))
-    assert _colour_near(img, view.world_to_display(centre), rgb(COLOUR))
+    assert _colour_near(img, *view.world_to_display(centre), rgb(COLOUR))
+    imp.clear()                                             # and it is the overlay that drew it
+    view.render_now()
+    img = np.asarray(view.plotter.screenshot(None, return_img=True))
+    assert not _colour_near(img, *view.world_to_display(centre), rgb(COLOUR), tol=40)
     # display only: the session's record holds no pulse
     assert not [e for e in read_events(session.events.path).events if e.kind == "pulse"]
 
