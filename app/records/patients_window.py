@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .course_actions import CourseActions
 from .course_dialog import CourseDialog
@@ -34,6 +34,15 @@ def course_label(c: Any, n_sessions: int) -> str:
             f"sessions\n{c.protocol.target_name}")
 
 
+def initial_size(screen: QtGui.QScreen | None, wanted: tuple[int, int] = (1280, 980)) -> tuple[int, int]:
+    """The window's first size: room for the sessions, the accuracy plot and the outcomes on a
+    1080-line screen, never taller or wider than the screen's free area (a 1366x768 laptop)."""
+    if screen is None:
+        return wanted
+    free = screen.availableGeometry()
+    return min(wanted[0], free.width() - 20), min(wanted[1], free.height() - 40)
+
+
 class PatientsWindow(QtWidgets.QWidget):
     listed = QtCore.Signal()                 # the patient list was refreshed (tests wait for it)
     courseShown = QtCore.Signal(object)      # CourseData
@@ -42,7 +51,7 @@ class PatientsWindow(QtWidgets.QWidget):
         super().__init__(parent, QtCore.Qt.WindowType.Window)
         self.setObjectName("patients_window")
         self.setWindowTitle("Patients and courses — tmsnav")
-        self.resize(1280, 980)              # fits a 1080-line screen; sessions, accuracy and outcomes
+        self.resize(*initial_size(QtGui.QGuiApplication.primaryScreen()))
         self.main_window = window
         self.controller = controller
         self._query = 0
@@ -78,9 +87,16 @@ class PatientsWindow(QtWidgets.QWidget):
         side.setMaximumWidth(330)
         self.view = CourseView()
         self.actions_ = CourseActions(window, controller, self.view, self)
+        # The course view scrolls when the screen is shorter than its ~840 px (a 768-line laptop):
+        # the window then still fits, and nothing is squeezed below readability.
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setObjectName("course_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.view)
         layout = QtWidgets.QHBoxLayout(self)
         layout.addWidget(side)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.scroll, 1)
 
         #: While today's session of the shown course is open, its row follows the sync.
         self.live_timer = QtCore.QTimer(self)

@@ -341,3 +341,24 @@ def test_course_mistakes_are_refused_with_the_reason(records_window, qtbot, tmp_
     qtbot.mouseClick(patients.view.today_button, QtCore.Qt.MouseButton.LeftButton)
     assert "operator" in w.last_error and records.sessions(course.uid) == []
     w.sessions.close_session()
+
+
+class _Screen:
+    """A screen's free area, as QScreen.availableGeometry gives it."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self._free = QtCore.QRect(0, 0, width, height)
+
+    def availableGeometry(self) -> QtCore.QRect:  # noqa: N802 (Qt's name)
+        return self._free
+
+
+def test_patients_window_fits_a_laptop_screen_and_its_content_can_shrink_to_it(records_window, qtbot):
+    from tmsnav.app.records.patients_window import initial_size
+
+    assert initial_size(_Screen(1920, 1050)) == (1280, 980)
+    width, height = initial_size(_Screen(1366, 728))            # a 1366x768 laptop under a panel
+    assert width <= 1346 and height <= 688
+    patients = records_window.records.show_patients()
+    qtbot.waitExposed(patients)
+    assert patients.minimumSizeHint().height() <= height, "the content cannot shrink to the screen"
