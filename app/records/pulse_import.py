@@ -113,10 +113,14 @@ class PulseImport(QtCore.QObject):
                     else np.zeros((0, 3)))
 
         def work(progress=None, cancel=None):
+            if progress is not None:
+                progress(0.05, "reading the file")
             try:
                 pulses = read_pulse_file(path)
             except (NavigationError, OSError) as exc:
                 return exc
+            if progress is not None:
+                progress(0.9, "checking against the scalp")
             posed = summarize(pulses.samples).positions
             return pulses, scalp_distances(posed, vertices) if len(vertices) else None
 
