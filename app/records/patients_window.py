@@ -89,14 +89,14 @@ class PatientsWindow(QtWidgets.QWidget):
         self.actions_ = CourseActions(window, controller, self.view, self)
         # The course view scrolls when the screen is shorter than its ~840 px (a 768-line laptop):
         # the window then still fits, and nothing is squeezed below readability.
-        self.scroll = QtWidgets.QScrollArea()
-        self.scroll.setObjectName("course_scroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.scroll.setWidget(self.view)
+        self.course_scroll = QtWidgets.QScrollArea()
+        self.course_scroll.setObjectName("course_scroll")
+        self.course_scroll.setWidgetResizable(True)
+        self.course_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.course_scroll.setWidget(self.view)
         layout = QtWidgets.QHBoxLayout(self)
         layout.addWidget(side)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.course_scroll, 1)
 
         #: While today's session of the shown course is open, its row follows the sync.
         self.live_timer = QtCore.QTimer(self)
