@@ -23,6 +23,9 @@ __all__ = ["HeadView3D"]
 SCALP_COLOR = "#e8c4a8"
 BRAIN_COLOR = "#f0a0a0"
 CLICK_TOLERANCE_PX = 4
+#: Opacity of the target markers while pulses are drawn (see HeadView3D.set_overlay): the pulses
+#: inside the active target's 5 mm ball show through it, the ball stays plainly visible.
+SEE_THROUGH_OPACITY = 0.35
 
 
 class HeadView3D(QtWidgets.QWidget):
@@ -63,6 +66,8 @@ class HeadView3D(QtWidgets.QWidget):
         axes.SetShaftTypeToLine()
         axes.SetConeResolution(8)
         self._actors: dict[str, Any] = {}  # VTK actors by overlay name
+        self._see_through: set[str] = set()   # markers see-through while a pulse cloud is drawn
+        self._clouds: set[str] = set()        # pulse clouds (see set_overlay)
         self._scalp_opacity = 1.0
         self._brain_visible = True
         self._banner_text = ""
@@ -194,15 +199,37 @@ class HeadView3D(QtWidgets.QWidget):
         return self._cursor.copy()
 
     # ----- overlays (tools, targets, field maps) ------------------------------------------
-    def set_overlay(self, name: str, mesh: pv.DataSet | None, render: bool = True, **kwargs: Any) -> None:
+    def set_overlay(self, name: str, mesh: pv.DataSet | None, render: bool = True, *,
+                    see_through: bool = False, cloud: bool = False, **kwargs: Any) -> None:
         """Add or replace a named overlay; ``mesh=None`` removes it. kwargs go to add_mesh;
-        ``render=False`` lets a caller batch one render for several changes."""
+        ``render=False`` lets a caller batch one render for several changes.
+
+        ``cloud=True`` marks a point cloud of pulses and ``see_through=True`` a marker that turns
+        see-through while any cloud is drawn: the target's 5 mm ball otherwise hides exactly
+        the pulses that landed on target, leaving only the ones that drifted visible."""
         self._remove(name)
         if mesh is not None and mesh.n_points:
             kwargs.setdefault("pickable", False)
             self._actors[name] = self.plotter.add_mesh(mesh, name=name, render=False, **kwargs)
+            if see_through:
+                self._see_through.add(name)
+            if cloud:
+                self._clouds.add(name)
+        self._update_see_through()
         if render:
             self.request_render()
+
+    def _update_see_through(self) -> None:
+        shown = any(name in self._actors for name in self._clouds)
+        for name in self._see_through:
+            actor = self._actors.get(name)
+            if actor is not None:
+                actor.GetProperty().SetOpacity(SEE_THROUGH_OPACITY if shown else 1.0)
+
+    def marker_opacity(self, name: str) -> float | None:
+        """The drawn opacity of overlay ``name`` (None when not drawn)."""
+        actor = self._actors.get(name)
+        return None if actor is None else float(actor.GetProperty().GetOpacity())
 
     def set_overlay_actor(self, name: str, actor: vtk.vtkProp | None) -> None:
         """Add or replace a named overlay that is a ready VTK prop (e.g. a label actor its owner
@@ -263,6 +290,8 @@ class HeadView3D(QtWidgets.QWidget):
         return name in self._actors
 
     def _remove(self, name: str) -> None:
+        self._see_through.discard(name)
+        self._clouds.discard(name)
         if self._actors.pop(name, None) is not None:
             self.plotter.remove_actor(name, render=False)
 

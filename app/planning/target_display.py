@@ -106,10 +106,11 @@ class TargetDrawer:
             live = {id(t) for t, _ in items}
             self._glyphs = {k: v for k, v in self._glyphs.items() if k in live}
             view.set_overlay(OVERLAY, pv.merge(glyphs) if glyphs else None, scalars="rgb", rgb=True,
-                             line_width=3, show_scalar_bar=False, render=False)
+                             line_width=3, show_scalar_bar=False, render=False, see_through=True)
             self._drawn_key = key
         if active is not None and not view.has_overlay(ACTIVE_OVERLAY):
-            view.set_overlay(ACTIVE_OVERLAY, active_marker(), color=ACTIVE_RING_COLOUR, render=False)
+            view.set_overlay(ACTIVE_OVERLAY, active_marker(), color=ACTIVE_RING_COLOUR, render=False,
+                             see_through=True)
         view.set_overlay_matrix(ACTIVE_OVERLAY, None if active is None else active.mri_from_target.matrix,
                                 render=False)
         if not self._labels_added:

@@ -73,7 +73,7 @@ def draw_cloud(view, name: str, legend_name: str, points: np.ndarray | None,
     cloud = pv.PolyData(np.asarray(points, float))
     cloud.point_data["rgb"] = np.asarray(colours, np.uint8)
     view.set_overlay(name, cloud, render=False, scalars="rgb", rgb=True, point_size=point_size,
-                     render_points_as_spheres=spheres)
+                     render_points_as_spheres=spheres, cloud=True)   # target markers see-through
     view.set_overlay_actor(legend_name, legend)
     view.request_render()
     return len(points)

@@ -5,10 +5,11 @@ Four earlier sessions around the Fox 2012 target: each session's pulses are a ti
 (0.6 mm spread); three drifted 6-7 mm off the target in different directions, one stayed 2.5 mm
 from it. Seen from above the target, the pixel at each drifted cluster's centre must have the
 colour the legend gives that session; with "Show previous sessions' pulses" off it no longer
-does. The session 2.5 mm off lies under the active target's marker (a 5 mm ball, a ring from 8 to
-11 mm: app/planning/target_display.py), so it is read from the legend's distance, which this test
-checks for every session. With TMSNAV_SCREENSHOT_DIR set, the window is kept as
-previous-pulses.png (docs/course_view.md).
+does. The session 2.5 mm off lies inside the active target's 5 mm ball
+(app/planning/target_display.py): the target markers turn see-through while pulses are drawn, so
+its pixel shifts toward the session's colour (it is blended with the ball), and the markers are
+opaque again once the pulses are off. The legend's distances are checked for every session. With
+TMSNAV_SCREENSHOT_DIR set, the window is kept as previous-pulses.png (docs/course_view.md).
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tmsnav.app.planning.target_display import ACTIVE_OVERLAY
+from tmsnav.app.planning.target_display import OVERLAY as TARGETS_OVERLAY
 from tmsnav.app.records.previous_pulses import PALETTE
+from tmsnav.app.view3d import SEE_THROUGH_OPACITY
 
 pytestmark = pytest.mark.gui
 
 #: cluster centres in the target's tangent plane (mm: along "anterior-ish", along "superior-ish")
 OFFSETS = {1: (-6.0, 2.5), 2: (5.0, 4.0), 3: (-1.5, -2.0), 4: (0.5, 6.5)}
 VISIBLE = (1, 2, 4)                  # outside the active marker's 5 mm ball, inside its ring
+INSIDE = 3                           # inside the ball: seen through it, blended
 PER_SESSION = 60
 
 
@@ -103,9 +108,25 @@ def test_earlier_sessions_pulses_are_drawn_where_they_landed_in_their_colour(win
     if shots:
         assert window.save_screenshot(Path(shots) / "previous-pulses.png")
 
+    assert view.marker_opacity(ACTIVE_OVERLAY) == pytest.approx(SEE_THROUGH_OPACITY)
+    assert view.marker_opacity(TARGETS_OVERLAY) == pytest.approx(SEE_THROUGH_OPACITY)
+
     pp.checkbox.setChecked(False)
     view.render_now()
     hidden = np.asarray(view.plotter.screenshot(None, return_img=True))
     for k in VISIBLE:
         x, y = view.world_to_display(centres[k])
         assert not _colour_near(hidden, x, y, _rgb(legend[k]), tol=40), f"session {k} still drawn when off"
+    assert view.marker_opacity(ACTIVE_OVERLAY) == 1.0 and view.marker_opacity(TARGETS_OVERLAY) == 1.0
+    # the session on target, seen through the ball: nearer its own colour with the pulses than without
+    x, y = view.world_to_display(centres[INSIDE])
+    assert _distance_to(img, x, y, _rgb(legend[INSIDE])) + 40 < _distance_to(hidden, x, y, _rgb(legend[INSIDE])), \
+        "the pulses inside the target's ball are hidden by it"
+
+
+def _distance_to(img: np.ndarray, x: float, y: float, colour: tuple[int, int, int]) -> int:
+    """The smallest colour distance (sum of |RGB| differences) to ``colour`` near display (x, y)."""
+    h = img.shape[0]
+    col, row = int(round(x)), int(round(h - 1 - y))
+    patch = img[max(0, row - 2):row + 3, max(0, col - 2):col + 3, :3].astype(int)
+    return int(np.abs(patch - np.array(colour)).sum(axis=-1).min())
