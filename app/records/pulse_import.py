@@ -228,12 +228,14 @@ class PulseImport(QtCore.QObject):
             points = even_subsample(self.summary.positions, MAX_DRAWN)
             colours = np.tile(np.array(rgb(COLOUR), np.uint8), (len(points), 1))
             assert self.pulse_file is not None
-            lines = legend_line(self.summary, self.pulse_file.source_name,
-                                self.pulse_file.path.name, sep="\n")
-            if len(points) < len(self.summary.positions):
-                lines += f" ({len(points)} drawn)"
-            box = legend_actor([(lines, COLOUR)], left=0.01, top=0.90, width=0.62,
-                               line_height=0.09, square=True)
+            # short lines: a VTK legend scales its text to the box, and the full line (file and
+            # target names) came out unreadably small; the Navigate tab and the message have it
+            drawn = f" ({len(points)} drawn)" if len(points) < len(self.summary.positions) else ""
+            median = self.summary.median_mm
+            lines = (f"Imported, {self.pulse_file.source_name}: {self.summary.n_with_pose} pulses{drawn}\n"
+                     + ("no active target" if median is None else f"median {median:.1f} mm from the target"))
+            box = legend_actor([(lines, COLOUR)], left=0.01, top=0.97, width=0.52,
+                               line_height=0.11, square=True)
             self.n_points = draw_cloud(view, OVERLAY, LEGEND, points, colours, box,
                                        spheres=False, point_size=7)
         self.clear_action.setEnabled(self.n_points > 0)

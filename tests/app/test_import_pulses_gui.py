@@ -99,6 +99,8 @@ def test_menu_entries_and_no_mri(window, qtbot):
     window.exchange.last_box.close()
 
 
+@pytest.mark.safety(hazard="left-right",
+                    control="imported pulses on the left hemisphere are drawn on the left of the sample head")
 def test_brainsight_pulses_on_the_left_are_drawn_there_off_the_gui_thread(head, qtbot, tmp_path):
     window, imp, session = head
     targets, pulses, centre = _pulses(window)

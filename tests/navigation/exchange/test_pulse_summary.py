@@ -105,6 +105,9 @@ def test_hand_written_localite_trigger_markers():
     assert legend_line(s, "Localite", "x.xml").endswith("(x.xml), no active target")
 
 
+@pytest.mark.safety(hazard="left-right",
+                    control="an imported Localite LPS pulse file whose +x is the patient's left lands at "
+                    "negative RAS x")
 def test_localite_lps_file_keeps_left_on_the_left(tmp_path):
     """An LPS file's +x is the patient's LEFT: a pulse at LPS x = +45 must be drawn at RAS x = -45."""
     _, pulses, _ = _left_pulses(n=5, untracked=0)
@@ -161,6 +164,9 @@ def test_a_file_whose_pulses_were_all_untracked_is_refused(tmp_path):
 
 @pytest.mark.parametrize("units", ["metres, degrees, milliseconds, and microvolts",
                                    "centimetres, degrees", "millimetres, radians"])
+@pytest.mark.safety(hazard="units",
+                    control="imported pulse files in metres, cm or other angle units are refused, never "
+                    "rescaled")
 def test_other_units_are_refused_not_scaled(tmp_path, units):
     targets, pulses, _ = _left_pulses(n=3, untracked=0)
     text = write_brainsight(tmp_path / "mm.txt", targets, pulses).read_text()
@@ -173,6 +179,9 @@ def test_other_units_are_refused_not_scaled(tmp_path, units):
 
 
 # ----- on this head or not ----------------------------------------------------------------------
+@pytest.mark.safety(hazard="units",
+                    control="imported pulses far from this head's scalp (another head, metres read as mm) are"
+                    " warned before drawing")
 def test_pulses_on_the_head_pass_and_another_head_or_metres_are_warned(tmp_path):
     targets, pulses, phantom = _left_pulses(n=60, untracked=0)
     vertices, _ = phantom.sample_scalp_points(20000, 5, region="all")   # a dense "scalp mesh"

@@ -120,6 +120,9 @@ def test_one_folder_missing_is_named_and_the_others_keep_their_tolerance(
     assert "Position tolerance per session: 2.5 mm (sessions 1, 2); 3 mm, the default (session 3)" in text
 
 
+@pytest.mark.safety(hazard="units",
+                    control="a session tolerance recorded in metres is not used for the course report and is "
+                    "named")
 def test_a_tolerance_in_metres_is_refused_with_its_cause(records: Records, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     built = _built(records, tmp_path / "s", monkeypatch)
