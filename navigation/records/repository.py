@@ -28,7 +28,7 @@ from .errors import DuplicatePatientError, RecordsError
 from .infos import (AdverseEventInfo, CourseInfo, CourseProtocol, OutcomeInfo, PatientInfo,
                     PatientOverview, SessionInfo)
 from .models import Course, Patient, SessionRow
-from .repository_base import utc_now_iso
+from .repository_base import iso_day, utc_now_iso
 from .repository_outcomes import OutcomesMixin
 from .repository_pulses import PulsesMixin
 
@@ -63,12 +63,7 @@ def _check_pseudonym(pseudonym: str) -> str:
 def _check_birth_date(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        raise RecordsError(f"Birth date {text!r} is not a date (YYYY-MM-DD).") from None
-    return text
+    return iso_day(value, "Birth date")
 
 
 def _unknown(kind: str, names: set[str], allowed: tuple[str, ...]) -> None:

@@ -4,23 +4,49 @@ repository module small)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .database import Database
-from .errors import NotFoundError
+from .errors import NotFoundError, RecordsError
 from .infos import CourseInfo, CourseProtocol, OutcomeInfo, PatientInfo, SessionInfo
 from .models import Course, Outcome, Patient, SessionRow
 
-__all__ = ["RecordsBase", "utc_now_iso"]
+__all__ = ["RecordsBase", "utc_now_iso", "locked_row", "iso_day"]
 
 
 def utc_now_iso() -> str:
     """Now in UTC, ISO-8601 with milliseconds (sorts as text on both back ends)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
+
+RowT = TypeVar("RowT", Course, Outcome)
+
+
+def locked_row(s: Session, model: type[RowT], uid: str, missing: str, for_update: bool = True) -> RowT:
+    """The row of ``model`` with this uid; on PostgreSQL ``for_update`` locks it until the
+    transaction ends, so two rooms changing one course or one assessment at once are serialised
+    (SQLite serialises writers by itself). NotFoundError(``missing``) when there is none."""
+    query = select(model).where(model.uid == uid)
+    if for_update and s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = s.scalars(query).first()
+    if row is None:
+        raise NotFoundError(missing)
+    return row
+
+
+def iso_day(value: str | date, what: str) -> str:
+    """``value`` as YYYY-MM-DD text; RecordsError naming ``what`` when it is not a date."""
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise RecordsError(f"{what} {text!r} is not a date (YYYY-MM-DD).") from None
+    return text
 
 class RecordsBase:
     """Holds the database and the lookups every part of the repository needs."""
@@ -42,13 +68,7 @@ class RecordsBase:
 
     @staticmethod
     def _course_row(s: Session, uid: str, *, for_update: bool = False) -> Course:
-        query = select(Course).where(Course.uid == uid)
-        if for_update and s.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = s.scalars(query).first()
-        if row is None:
-            raise NotFoundError(f"No course {uid!r} in the clinic database.")
-        return row
+        return locked_row(s, Course, uid, f"No course {uid!r} in the clinic database.", for_update)
 
     @staticmethod
     def _session_row(s: Session, uid: str) -> SessionRow:

@@ -26,7 +26,7 @@ from ..outcomes import score
 from .errors import NotFoundError, RecordsError
 from .infos import AdverseEventInfo, OutcomeInfo
 from .models import AdverseEvent, Course, Outcome, SessionRow
-from .repository_base import RecordsBase, utc_now_iso
+from .repository_base import RecordsBase, iso_day, locked_row, utc_now_iso
 
 __all__ = ["OutcomesMixin", "SCALE_NAMES"]
 
@@ -41,12 +41,7 @@ def _check_scale(scale: str) -> str:
 
 
 def _check_day(assessed_on: str | date) -> str:
-    day = assessed_on.isoformat() if isinstance(assessed_on, date) else str(assessed_on)
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        raise RecordsError(f"Assessment date {day!r} is not a date (YYYY-MM-DD).") from None
-    return day
+    return iso_day(assessed_on, "Assessment date")
 
 
 def _check_audit(by: str, reason: str, what: str) -> tuple[str, str]:
@@ -207,13 +202,7 @@ class OutcomesMixin(RecordsBase):
         """The entry, locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's
         ``BEGIN IMMEDIATE`` already serialises writers): two navigators correcting the same entry
         at once get one correction and one "already corrected"."""
-        query = select(Outcome).where(Outcome.uid == uid)
-        if s.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = s.scalars(query).first()
-        if row is None:
-            raise NotFoundError(f"No outcome assessment {uid!r}.")
-        return row
+        return locked_row(s, Outcome, uid, f"No outcome assessment {uid!r}.")
 
     @staticmethod
     def _outcome_keys(s: Session, row: Outcome) -> tuple[str, str | None]:

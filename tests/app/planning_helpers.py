@@ -3,12 +3,14 @@ main window on the Planning tab (one place, so the tests agree on the head they 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tmsnav.app.loading import LoadedHead
 from tmsnav.app.main_window import MainWindow
 from tmsnav.navigation.phantom import PhantomHead, make_phantom_head
 from tmsnav.navigation.surfaces.head import head_surfaces
 
-__all__ = ["phantom_with_surfaces", "open_planning_window"]
+__all__ = ["phantom_with_surfaces", "open_planning_window", "open_planned_sample_head"]
 
 
 def phantom_with_surfaces() -> tuple[PhantomHead, object, object]:
@@ -34,3 +36,21 @@ def open_planning_window(qtbot, phantom: tuple, size: tuple[int, int] = (1200, 8
     w._on_head_loaded(LoadedHead(ph.volume, scalp, brain, fids))
     w.panels.setCurrentWidget(w.planning_panel)
     return w
+
+
+def open_planned_sample_head(qtbot, window: MainWindow, session_folder: Path | None = None,
+                             timeout_ms: int = 180_000):
+    """The sample head opened in ``window`` with the demo's two targets planned (Fox 2012 active),
+    in a new session at ``session_folder`` when given (returned; else None): what a user has
+    before navigating."""
+    from tmsnav.app.demo import prepare_demo_plan
+    from tmsnav.navigation.session.store import Session
+
+    session = None if session_folder is None else Session.create(session_folder, "anon-x01")
+    if session is not None:
+        window.state.set_session(session)
+    with qtbot.waitSignal(window.headLoaded, timeout=timeout_ms):
+        window.open_sample_head()
+    window.wait_for_job()
+    prepare_demo_plan(window.state)
+    return session

@@ -10,28 +10,22 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
-from tmsnav.app.demo import prepare_demo_plan
 from tmsnav.app.records.exchange_actions import ExchangeActions, install_exchange, open_course
 from tmsnav.navigation.exchange.brainsight import read_brainsight, write_brainsight
 from tmsnav.navigation.exchange.localite import read_trigger_markers
 from tmsnav.navigation.records.database import Database
 from tmsnav.navigation.records.repository import CourseProtocol, Records
-from tmsnav.navigation.session.store import Session
 from tmsnav.navigation.targeting.targets import TargetSet
 from tmsnav.navigation.transforms import Frame, Transform
 from tmsnav.navigation.treatment.pulse_log import PulseLog
+from tests.app.planning_helpers import open_planned_sample_head
 
 SAMPLES = Path(__file__).parents[1] / "navigation" / "exchange" / "samples"
 
 
 @pytest.fixture
 def planned(qtbot, window, tmp_path):
-    session = Session.create(tmp_path / "session", "anon-x01")
-    window.state.set_session(session)
-    with qtbot.waitSignal(window.headLoaded, timeout=120_000):
-        window.open_sample_head()
-    window.wait_for_job()
-    prepare_demo_plan(window.state)
+    session = open_planned_sample_head(qtbot, window, tmp_path / "session")
     assert len(window.state.targets) == 2
     actions = window.exchange                      # wired by MainWindow (File menu)
     assert isinstance(actions, ExchangeActions)

@@ -17,16 +17,15 @@ import pytest
 import scipy.io
 from PySide6 import QtWidgets
 
-from tmsnav.app.demo import prepare_demo_plan
 from tmsnav.app.records.pulse_import import COLOUR, LEGEND, MAX_DRAWN, OVERLAY
 from tmsnav.app.records.pulse_overlay import rgb
 from tmsnav.navigation.exchange.brainsight import write_brainsight
 from tmsnav.navigation.exchange.localite import write_trigger_markers
 from tmsnav.navigation.session.event_log import read_events
-from tmsnav.navigation.session.store import Session
 from tmsnav.navigation.targeting.targets import TargetSet
 from tmsnav.navigation.transforms import Frame, Transform
 from tmsnav.navigation.treatment.pulse_log import PulseLog
+from tests.app.planning_helpers import open_planned_sample_head
 from tests.app.test_previous_pulses_view_gui import _colour_near
 
 pytestmark = pytest.mark.gui
@@ -37,12 +36,7 @@ OFFSET_MM = (-7.0, 3.0)              # the cluster's centre from the target, in 
 
 @pytest.fixture
 def head(qtbot, window, tmp_path):
-    session = Session.create(tmp_path / "session", "anon-x01")
-    window.state.set_session(session)
-    with qtbot.waitSignal(window.headLoaded, timeout=180_000):
-        window.open_sample_head()
-    window.wait_for_job()
-    prepare_demo_plan(window.state)
+    session = open_planned_sample_head(qtbot, window, tmp_path / "session")
     assert window.state.targets.active.scalp_point_mm[0] < 0          # Fox 2012: LEFT DLPFC
     yield window, window.exchange.pulse_import, session
     for box in window.findChildren(QtWidgets.QMessageBox):
