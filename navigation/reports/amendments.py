@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-__all__ = ["AmendmentRow", "amendment_rows", "amendment_table", "outcome_values_text", "AMENDMENTS_NOTE"]
+__all__ = ["AmendmentRow", "amendment_rows", "outcome_values_text", "AMENDMENTS_NOTE"]
 
 AMENDMENTS_NOTE = ("Outcome assessments corrected or marked entered in error. The original entry is kept in the "
                    "clinic record; only the current entries count in the plot, the alerts and the table above.")
@@ -72,14 +72,3 @@ def amendment_rows(outcomes: Sequence[Any]) -> tuple[AmendmentRow, ...]:
                                  reason=o.retraction_reason))
     rows.sort(key=lambda r: r.when_utc)
     return tuple(rows)
-
-
-def amendment_table(rows: Sequence[AmendmentRow]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows for both layouts (HTML and PDF)."""
-    from .content import DASH, date_time
-
-    header = ["When", "By", "Original entry", "Now", "Reason"]
-    body = [[date_time(r.when_utc), r.by or DASH, r.original,
-             r.corrected if r.kind == "corrected" else "entered in error (no replacement)", r.reason or DASH]
-            for r in rows]
-    return header, body

@@ -11,6 +11,7 @@ import math
 from datetime import datetime
 from typing import Sequence
 
+from .amendments import AmendmentRow
 from .model import (AdverseEventRow, CalibrationRow, CourseReportData, ProtocolSummary, RegistrationSummary,
                     ReportHeader, SessionReportData, SessionRow, SpreadRow, TargetRow, TrajectoryRow)
 from .tolerance import CourseTolerance, above_tolerance, course_tolerance
@@ -18,7 +19,8 @@ from .tolerance import CourseTolerance, above_tolerance, course_tolerance
 __all__ = ["DASH", "mm", "pct", "num", "date_time", "identity_rows", "protocol_rows", "session_rows",
            "registration_rows", "statistics_rows", "target_table", "calibration_table", "sessions_table",
            "spread_table",
-           "trajectory_table", "adverse_table", "footer_text", "course_summary_rows", "Row", "Table", "ABOVE_MARK"]
+           "trajectory_table", "adverse_table", "footer_text", "course_summary_rows", "Row", "Table", "ABOVE_MARK",
+           "amendment_table"]
 
 DASH = "—"
 Row = tuple[str, str]
@@ -216,3 +218,12 @@ def course_summary_rows(d: CourseReportData) -> list[Row]:
             ("Median error above the tolerance",
              ("sessions " if len(above) > 1 else "session ") + ", ".join(map(str, above))
              + f" (marked {ABOVE_MARK} in the sessions table)" if above else "no session")]
+
+
+def amendment_table(rows: Sequence[AmendmentRow]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows for both layouts (HTML and PDF)."""
+    header = ["When", "By", "Original entry", "Now", "Reason"]
+    body = [[date_time(r.when_utc), r.by or DASH, r.original,
+             r.corrected if r.kind == "corrected" else "entered in error (no replacement)", r.reason or DASH]
+            for r in rows]
+    return header, body

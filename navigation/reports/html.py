@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import jinja2
 
 from . import content as c
-from .amendments import AMENDMENTS_NOTE, amendment_table
+from .amendments import AMENDMENTS_NOTE
+from .content import amendment_table
 from .model import CourseReportData, SessionReportData
 from .templates import TEMPLATES
 

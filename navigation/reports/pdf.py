@@ -31,7 +31,8 @@ from reportlab.platypus import (CondPageBreak, Flowable, Image, KeepTogether, Pa
                                 Table, TableStyle)
 
 from . import content as c
-from .amendments import AMENDMENTS_NOTE, amendment_table
+from .amendments import AMENDMENTS_NOTE
+from .content import amendment_table
 from .html import Screenshot
 from .model import CourseReportData, ReportHeader, SessionReportData
 
