@@ -13,14 +13,14 @@ disk or a crash never leaves half an export that another tool would read as comp
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from tmsnav.navigation.session.atomic import SaveError
+from tmsnav.navigation.session.atomic import atomic_write_bytes as session_atomic_write
 from tmsnav.navigation.targeting.targets import Target, TargetSet
 from tmsnav.navigation.transforms import Frame, Transform
 
@@ -112,23 +112,17 @@ def optional_float(text: object, what: str) -> float | None:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` all or nothing (temp file in the same folder, fsync, rename)."""
+    """Write ``data`` to ``path`` all or nothing: the session store's crash-safe write (temp file
+    in the same folder, fsync, rename, fsync of the folder), its failure as an ExchangeError."""
     path = Path(path)
     if not path.parent.is_dir():
         raise ExchangeError(f"cannot write {path.name}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ExchangeError(f"cannot write {path.name}: {exc.strerror or exc}") from None
+        session_atomic_write(path, data)
+    except SaveError as exc:
+        cause = exc.__cause__
+        reason = (cause.strerror or str(cause)) if isinstance(cause, OSError) else str(exc)
+        raise ExchangeError(f"cannot write {path.name}: {reason}") from None
     return path
 
 
