@@ -23,6 +23,7 @@ import pytest
 from tmsnav.app.planning.target_display import ACTIVE_OVERLAY
 from tmsnav.app.planning.target_display import OVERLAY as TARGETS_OVERLAY
 from tmsnav.app.records.previous_pulses import PALETTE
+from tmsnav.app.records.pulse_overlay import rgb
 from tmsnav.app.view3d import SEE_THROUGH_OPACITY
 
 pytestmark = pytest.mark.gui
@@ -32,10 +33,6 @@ OFFSETS = {1: (-6.0, 2.5), 2: (5.0, 4.0), 3: (-1.5, -2.0), 4: (0.5, 6.5)}
 VISIBLE = (1, 2, 4)                  # outside the active marker's 5 mm ball, inside its ring
 INSIDE = 3                           # inside the ball: seen through it, blended
 PER_SESSION = 60
-
-
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
 def _tangent_basis(target: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,10 +61,7 @@ def _positions(scalp, target: np.ndarray, u: np.ndarray, v: np.ndarray) -> dict[
 
 
 def _colour_near(img: np.ndarray, x: float, y: float, colour: tuple[int, int, int], tol: int = 70) -> bool:
-    h = img.shape[0]
-    col, row = int(round(x)), int(round(h - 1 - y))                 # VTK display origin: bottom-left
-    patch = img[max(0, row - 3):row + 4, max(0, col - 3):col + 4, :3].astype(int)
-    return bool((np.abs(patch - np.array(colour)).sum(axis=-1) < tol).any())
+    return _distance_to(img, x, y, colour, half=3) < tol
 
 
 def test_earlier_sessions_pulses_are_drawn_where_they_landed_in_their_colour(window, qtbot, tmp_path):
@@ -94,8 +88,8 @@ def test_earlier_sessions_pulses_are_drawn_where_they_landed_in_their_colour(win
     legend = dict(zip(sorted(positions), PALETTE))                  # fewer than RECENT: each its own colour
     for k in VISIBLE:
         x, y = view.world_to_display(centres[k])
-        assert _colour_near(img, x, y, _rgb(legend[k])), f"session {k} not drawn in its colour at its place"
-        others = [_rgb(col) for n, col in legend.items() if n != k]
+        assert _colour_near(img, x, y, rgb(legend[k])), f"session {k} not drawn in its colour at its place"
+        others = [rgb(col) for n, col in legend.items() if n != k]
         assert not any(_colour_near(img, x, y, col, tol=40) for col in others), f"session {k}: another colour"
     text = pp.summary.text()
     assert text.startswith(f"{len(OFFSETS)} previous sessions, {len(OFFSETS) * PER_SESSION} pulses")
@@ -116,17 +110,18 @@ def test_earlier_sessions_pulses_are_drawn_where_they_landed_in_their_colour(win
     hidden = np.asarray(view.plotter.screenshot(None, return_img=True))
     for k in VISIBLE:
         x, y = view.world_to_display(centres[k])
-        assert not _colour_near(hidden, x, y, _rgb(legend[k]), tol=40), f"session {k} still drawn when off"
+        assert not _colour_near(hidden, x, y, rgb(legend[k]), tol=40), f"session {k} still drawn when off"
     assert view.marker_opacity(ACTIVE_OVERLAY) == 1.0 and view.marker_opacity(TARGETS_OVERLAY) == 1.0
     # the session on target, seen through the ball: nearer its own colour with the pulses than without
     x, y = view.world_to_display(centres[INSIDE])
-    assert _distance_to(img, x, y, _rgb(legend[INSIDE])) + 40 < _distance_to(hidden, x, y, _rgb(legend[INSIDE])), \
+    assert _distance_to(img, x, y, rgb(legend[INSIDE])) + 40 < _distance_to(hidden, x, y, rgb(legend[INSIDE])), \
         "the pulses inside the target's ball are hidden by it"
 
 
-def _distance_to(img: np.ndarray, x: float, y: float, colour: tuple[int, int, int]) -> int:
-    """The smallest colour distance (sum of |RGB| differences) to ``colour`` near display (x, y)."""
+def _distance_to(img: np.ndarray, x: float, y: float, colour: tuple[int, int, int], half: int = 2) -> int:
+    """The smallest colour distance (sum of |RGB| differences) to ``colour`` within ``half`` pixels
+    of display (x, y) (VTK's display origin is bottom-left)."""
     h = img.shape[0]
     col, row = int(round(x)), int(round(h - 1 - y))
-    patch = img[max(0, row - 2):row + 3, max(0, col - 2):col + 3, :3].astype(int)
+    patch = img[max(0, row - half):row + half + 1, max(0, col - half):col + half + 1, :3].astype(int)
     return int(np.abs(patch - np.array(colour)).sum(axis=-1).min())
