@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from .course_tables import (OUTCOME_COLUMNS, SESSION_COLUMNS, fill_outcomes, fill_sessions,
+from .course_tables import (OUTCOME_COLUMNS, SESSION_COLUMNS, fill_sessions,
                             make_table, protocol_text)
 
 __all__ = ["CourseView", "CourseData", "load_course_data", "COURSE_STATUSES"]
@@ -193,11 +193,10 @@ class CourseView(QtWidgets.QWidget):
             self.title.setText("No course selected")
             self.protocol.setText("Choose a patient and a course, or create a course from the current plan.")
             self.sessions.setRowCount(0)
-            self.outcomes.setRowCount(0)
             self.adverse.clear()
             self._show_outcomes(())
             self.accuracy.set_course((), ())
-            self.corrections.show_course(None)
+            self.corrections.show_course(None)      # empties the outcomes table
             self._selection_changed()
             return
         c = data.course
@@ -208,8 +207,7 @@ class CourseView(QtWidgets.QWidget):
         if self.sessions.rowCount() != len(data.sessions):
             selected = None                     # a new session: show the latest
         fill_sessions(self.sessions, data.sessions)
-        fill_outcomes(self.outcomes, data.outcomes)
-        self.corrections.show_course(data)
+        self.corrections.show_course(data)          # fills the outcomes table
         self._show_outcomes(data.outcomes)
         self.accuracy.set_course(data.sessions, data.accuracy)
         self.adverse.clear()

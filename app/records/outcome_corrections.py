@@ -231,6 +231,7 @@ class CorrectionsBar(QtWidgets.QWidget):
         self.view = view
         self.table: QtWidgets.QTableWidget = view.outcomes
         self._every: tuple[str, Sequence[Any]] | None = None     # (course uid, every entry)
+        self._shown: tuple[str, tuple[Any, ...]] | None | bool = False   # last (course, entries) shown
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.correct_button = QtWidgets.QPushButton("Correct…")
@@ -250,8 +251,14 @@ class CorrectionsBar(QtWidgets.QWidget):
         self._selection_changed()
 
     def show_course(self, data: Any | None) -> None:
-        """The view shows ``data`` (its current entries are in the table already): with Show
-        corrections on, ask for every entry again (a correction may have just been saved)."""
+        """The view shows ``data``: fill the outcomes table (the one place that does) and, with
+        Show corrections on, ask for every entry again (a correction may have just been saved).
+        The same course with the same entries, as the view's reload every 3 s of an open session
+        gives, changes nothing: no database round trip, and the row the user selected stays."""
+        shown = None if data is None else (data.course.uid, tuple(data.outcomes))
+        if shown == self._shown:
+            return
+        self._shown = shown
         self._every = None
         self.refill()
         if data is not None and self.show_box.isChecked():

@@ -241,3 +241,26 @@ def _screenshot(widget: QtWidgets.QWidget, tmp_path: Path, name: str) -> None:
     QtWidgets.QApplication.processEvents()
     assert widget.grab().save(str(folder / name))
     assert (folder / name).stat().st_size > 10_000
+
+
+def test_a_reload_with_the_same_entries_keeps_the_selection_and_asks_nothing(course_view, qtbot) -> None:
+    """The course view reloads every 3 s while a session is open: the row the user selected to
+    correct must stay selected, and Show corrections must not ask the database again each time."""
+    w, patients, view, uid = course_view
+    bar = view.corrections
+    bar.show_box.setChecked(True)
+    _reload(qtbot, patients, view, 3)
+    _select(view, "MADRS", "2026-12-01")
+    asked: list[str] = []
+    bar.everyRequested.connect(asked.append)
+    patients.reload_course()                               # what the live timer does
+    patients.controller.worker.wait_idle(WAIT_MS)
+    qtbot.waitUntil(lambda: not patients.controller.worker.pending, timeout=WAIT_MS)
+    rows = view.outcomes.selectionModel().selectedRows()
+    assert [view.outcomes.item(r.row(), 2).text() for r in rows] == ["MADRS"]
+    assert bar.retract_button.isEnabled() and asked == []
+    # a changed entry (saved elsewhere) is shown and asked for again
+    patients.controller.records.add_outcome(uid, "PHQ-9", "2026-12-03", total=9, items=[None] * 8 + [0])
+    patients.reload_course()
+    qtbot.waitUntil(lambda: view.outcomes.rowCount() == 4, timeout=WAIT_MS)
+    assert asked == [uid]
